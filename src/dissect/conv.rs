@@ -1,0 +1,371 @@
+//! Conversations: which TCP connection or UDP flow a segment belongs to, and
+//! TCP sequence analysis (relative numbers, retransmissions, lost segments,
+//! duplicate ACKs, window problems), in the manner of Wireshark's.
+//!
+//! The state is built in capture order: analysing frame N uses what frames
+//! 1..N-1 taught us, as Wireshark's first pass does.
+
+use std::collections::HashMap;
+
+/// One side of a connection: address (IPv4 in the first 4 bytes) and port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Endpoint {
+    pub addr: [u8; 16],
+    pub is_v6: bool,
+    pub port: u16,
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.is_v6 {
+            write!(f, "[{}]:{}", std::net::Ipv6Addr::from(self.addr), self.port)
+        } else {
+            let a: [u8; 4] = [self.addr[0], self.addr[1], self.addr[2], self.addr[3]];
+            write!(f, "{}:{}", std::net::Ipv4Addr::from(a), self.port)
+        }
+    }
+}
+
+/// A key that is the same for both directions.
+fn key(a: Endpoint, b: Endpoint) -> (Endpoint, Endpoint) {
+    if a <= b { (a, b) } else { (b, a) }
+}
+
+pub mod flags {
+    pub const FIN: u8 = 0x01;
+    pub const SYN: u8 = 0x02;
+    pub const RST: u8 = 0x04;
+    pub const PSH: u8 = 0x08;
+    pub const ACK: u8 = 0x10;
+}
+
+/// Sequence-analysis findings for one segment (bits).
+pub mod analysis {
+    pub const RETRANSMISSION: u16 = 1 << 0;
+    pub const FAST_RETRANSMISSION: u16 = 1 << 1;
+    pub const SPURIOUS_RETRANSMISSION: u16 = 1 << 2;
+    pub const OUT_OF_ORDER: u16 = 1 << 3;
+    pub const LOST_SEGMENT: u16 = 1 << 4;
+    pub const DUPLICATE_ACK: u16 = 1 << 5;
+    pub const ZERO_WINDOW: u16 = 1 << 6;
+    pub const WINDOW_UPDATE: u16 = 1 << 7;
+    pub const KEEP_ALIVE: u16 = 1 << 8;
+    pub const ACKED_UNSEEN: u16 = 1 << 9;
+}
+
+/// Where a connection is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum TcpState {
+    /// Seen mid-way: the handshake was not captured.
+    #[default]
+    Unknown,
+    SynSent,
+    SynReceived,
+    Established,
+    /// One side sent FIN.
+    Closing,
+    /// Both sides sent FIN.
+    Closed,
+    Reset,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Flow {
+    pub base_seq: Option<u32>,
+    /// Next expected sequence number (absolute), once known.
+    pub next_seq: Option<u32>,
+    pub last_ack: Option<u32>,
+    pub window: Option<u16>,
+    /// Window scale shift this side announced in its SYN.
+    pub wscale: Option<u8>,
+    pub syn_seen: bool,
+    pub fin_seen: bool,
+    pub dup_acks: u32,
+    pub last_time: f64,
+    pub bytes: u64,
+    pub segments: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct TcpStream {
+    pub index: u32,
+    /// `ends[0]` sent the first segment seen (the client, when the SYN was captured).
+    pub ends: [Endpoint; 2],
+    pub flows: [Flow; 2],
+    pub state: TcpState,
+    /// Both SYNs seen: window scaling is known.
+    pub first_frame: u64,
+    pub last_frame: u64,
+    /// Round-trip time measured on the handshake, seconds.
+    pub handshake_rtt: Option<f64>,
+    syn_time: f64,
+}
+
+#[derive(Clone, Debug)]
+pub struct UdpStream {
+    pub index: u32,
+    pub ends: [Endpoint; 2],
+    pub datagrams: [u64; 2],
+    pub bytes: [u64; 2],
+    pub first_frame: u64,
+    pub last_frame: u64,
+}
+
+/// What the analysis says about one TCP segment.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TcpVerdict {
+    pub stream: u32,
+    /// 0: from `ends[0]`; 1: from `ends[1]`.
+    pub dir: u8,
+    pub rel_seq: u32,
+    pub rel_ack: u32,
+    pub next_seq: u32,
+    /// The window in bytes (scaled), and the multiplier if known.
+    pub window: u64,
+    pub multiplier: Option<i64>,
+    pub analysis: u16,
+    pub dup_ack_num: u32,
+    /// Relative base for the reverse flow (SACK blocks acknowledge it).
+    pub rev_base: u32,
+    pub state_before: TcpState,
+    pub state: TcpState,
+}
+
+/// What a TCP segment looks like to the analysis.
+#[derive(Clone, Copy, Debug)]
+pub struct Segment {
+    pub src: Endpoint,
+    pub dst: Endpoint,
+    pub seq: u32,
+    pub ack: u32,
+    pub flags: u8,
+    pub window: u16,
+    pub len: u32,
+    pub wscale: Option<u8>,
+    pub time: f64,
+    pub frame: u64,
+}
+
+/// All conversations of a capture.
+#[derive(Default)]
+pub struct Conversations {
+    tcp_index: HashMap<(Endpoint, Endpoint), u32>,
+    pub tcp: Vec<TcpStream>,
+    udp_index: HashMap<(Endpoint, Endpoint), u32>,
+    pub udp: Vec<UdpStream>,
+}
+
+fn gt(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) > 0
+}
+fn lt(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) < 0
+}
+
+impl Conversations {
+    /// The UDP flow index for a datagram.
+    pub fn udp(&mut self, src: Endpoint, dst: Endpoint, len: u64, frame: u64) -> (u32, u8) {
+        let k = key(src, dst);
+        let next = self.udp.len() as u32;
+        let idx = *self.udp_index.entry(k).or_insert(next);
+        if idx == next {
+            self.udp.push(UdpStream { index: idx, ends: [src, dst], datagrams: [0; 2], bytes: [0; 2], first_frame: frame, last_frame: frame });
+        }
+        let s = &mut self.udp[idx as usize];
+        let dir = usize::from(s.ends[0] != src);
+        s.datagrams[dir] += 1;
+        s.bytes[dir] += len;
+        s.last_frame = frame;
+        (idx, dir as u8)
+    }
+
+    /// Analyses a TCP segment and updates the connection.
+    pub fn tcp(&mut self, seg: &Segment) -> TcpVerdict {
+        let k = key(seg.src, seg.dst);
+        let syn_only = seg.flags & (flags::SYN | flags::ACK) == flags::SYN;
+        let mut idx = self.tcp_index.get(&k).copied();
+        if let (Some(i), true) = (idx, syn_only) {
+            // A new SYN on a finished connection, or a SYN with another
+            // initial sequence number, starts a new stream (port reuse).
+            let s = &self.tcp[i as usize];
+            let dir = usize::from(s.ends[0] != seg.src);
+            let f = &s.flows[dir];
+            let reused = matches!(s.state, TcpState::Closed | TcpState::Reset | TcpState::Closing)
+                || (f.syn_seen && f.base_seq != Some(seg.seq))
+                || (!f.syn_seen && s.state != TcpState::Unknown);
+            if reused {
+                idx = None;
+            }
+        }
+        let idx = match idx {
+            Some(i) => i,
+            None => {
+                let i = self.tcp.len() as u32;
+                self.tcp.push(TcpStream {
+                    index: i,
+                    ends: [seg.src, seg.dst],
+                    flows: [Flow::default(), Flow::default()],
+                    state: TcpState::Unknown,
+                    first_frame: seg.frame,
+                    last_frame: seg.frame,
+                    handshake_rtt: None,
+                    syn_time: seg.time,
+                });
+                self.tcp_index.insert(k, i);
+                i
+            }
+        };
+        let s = &mut self.tcp[idx as usize];
+        s.last_frame = seg.frame;
+        let dir = usize::from(s.ends[0] != seg.src);
+        let (fwd, rev) = if dir == 0 {
+            let (a, b) = s.flows.split_at_mut(1);
+            (&mut a[0], &mut b[0])
+        } else {
+            let (a, b) = s.flows.split_at_mut(1);
+            (&mut b[0], &mut a[0])
+        };
+        let fl = seg.flags;
+        let syn = fl & flags::SYN != 0;
+        let fin = fl & flags::FIN != 0;
+        let rst = fl & flags::RST != 0;
+        let ack = fl & flags::ACK != 0;
+
+        // Relative bases: the ISN when the SYN was seen, else one before the
+        // first number seen (so the first byte is 1), as Wireshark does.
+        if syn {
+            if !fwd.syn_seen || fwd.base_seq.is_none() {
+                fwd.base_seq = Some(seg.seq);
+            }
+            fwd.syn_seen = true;
+            fwd.wscale = seg.wscale;
+        } else if fwd.base_seq.is_none() {
+            fwd.base_seq = Some(seg.seq.wrapping_sub(1));
+        }
+        if ack && rev.base_seq.is_none() {
+            rev.base_seq = Some(seg.ack.wrapping_sub(1));
+        }
+        let base = fwd.base_seq.unwrap_or(0);
+        let rev_base = rev.base_seq.unwrap_or(0);
+        let seglen = seg.len + u32::from(syn) + u32::from(fin);
+
+        let mut a = 0u16;
+        let mut dup_num = 0;
+        let nominal = !(syn || fin || rst);
+        if seg.window == 0 && nominal {
+            a |= analysis::ZERO_WINDOW;
+        }
+        if let Some(next) = fwd.next_seq {
+            if gt(seg.seq, next) && !rst {
+                a |= analysis::LOST_SEGMENT;
+            }
+            let keep_alive = seglen <= 1 && nominal && seg.seq == next.wrapping_sub(1);
+            if keep_alive {
+                a |= analysis::KEEP_ALIVE;
+            }
+            let same_ack = ack && fwd.last_ack == Some(seg.ack);
+            if seglen == 0 && nominal && seg.seq == next && same_ack {
+                if fwd.window.is_some_and(|w| w != seg.window) && seg.window != 0 {
+                    a |= analysis::WINDOW_UPDATE;
+                } else if fwd.window == Some(seg.window) {
+                    a |= analysis::DUPLICATE_ACK;
+                    fwd.dup_acks += 1;
+                    dup_num = fwd.dup_acks;
+                }
+            }
+            if (seglen > 0) && !keep_alive && lt(seg.seq, next) {
+                let since = seg.time - fwd.last_time;
+                let ooo_threshold = s.handshake_rtt.unwrap_or(0.003).max(0.000_001);
+                if rev.dup_acks >= 2 && rev.last_ack == Some(seg.seq) && since < 0.02 {
+                    a |= analysis::FAST_RETRANSMISSION;
+                } else if rev.last_ack.is_some_and(|ra| !gt(seg.seq.wrapping_add(seglen), ra)) && seg.len > 0 {
+                    a |= analysis::SPURIOUS_RETRANSMISSION;
+                } else if since < ooo_threshold && next != seg.seq.wrapping_add(seglen) {
+                    a |= analysis::OUT_OF_ORDER;
+                } else {
+                    a |= analysis::RETRANSMISSION;
+                }
+            }
+        }
+        if a & analysis::DUPLICATE_ACK == 0 && (seglen > 0 || !ack || fwd.last_ack != Some(seg.ack)) {
+            fwd.dup_acks = 0;
+        }
+        if ack && rev.next_seq.is_some_and(|n| gt(seg.ack, n)) {
+            a |= analysis::ACKED_UNSEEN;
+        }
+
+        // Update the flow.
+        let end = seg.seq.wrapping_add(seglen);
+        if !rst && fwd.next_seq.is_none_or(|n| gt(end, n)) {
+            fwd.next_seq = Some(end);
+        }
+        if ack {
+            fwd.last_ack = Some(seg.ack);
+        }
+        fwd.window = Some(seg.window);
+        fwd.last_time = seg.time;
+        fwd.bytes += u64::from(seg.len);
+        fwd.segments += 1;
+        if fin {
+            fwd.fin_seen = true;
+        }
+
+        // Connection state, for teaching notes.
+        let before = s.state;
+        s.state = match (before, syn, ack, fin, rst) {
+            (_, _, _, _, true) => TcpState::Reset,
+            (_, true, false, _, _) => {
+                s.syn_time = seg.time;
+                TcpState::SynSent
+            }
+            (TcpState::SynSent | TcpState::Unknown, true, true, _, _) => {
+                s.handshake_rtt = Some(seg.time - s.syn_time);
+                TcpState::SynReceived
+            }
+            (TcpState::SynReceived, false, true, false, _) => TcpState::Established,
+            (st, false, _, true, _) => {
+                if s.flows[0].fin_seen && s.flows[1].fin_seen {
+                    TcpState::Closed
+                } else if st == TcpState::Closed {
+                    st
+                } else {
+                    TcpState::Closing
+                }
+            }
+            (st, ..) => st,
+        };
+
+        // Window scaling applies once both SYNs announced it (RFC 7323 §2.2);
+        // a SYN's own window is never scaled.
+        let both_syn = s.flows[0].syn_seen && s.flows[1].syn_seen;
+        let fwd = &s.flows[dir];
+        let multiplier = if syn {
+            None
+        } else if both_syn {
+            match (s.flows[0].wscale, s.flows[1].wscale) {
+                (Some(_), Some(_)) => Some(1i64 << fwd.wscale.unwrap_or(0).min(14)),
+                _ => Some(-2),
+            }
+        } else {
+            Some(-1)
+        };
+        let window = match multiplier {
+            Some(m) if m > 0 => u64::from(seg.window) * m as u64,
+            _ => u64::from(seg.window),
+        };
+        TcpVerdict {
+            stream: idx,
+            dir: dir as u8,
+            rel_seq: seg.seq.wrapping_sub(base),
+            rel_ack: if ack { seg.ack.wrapping_sub(rev_base) } else { 0 },
+            next_seq: end.wrapping_sub(base),
+            window,
+            multiplier,
+            analysis: a,
+            dup_ack_num: dup_num,
+            rev_base,
+            state_before: before,
+            state: s.state,
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! Bytes no dissector claimed: they still get a node, so that every captured
+//! byte belongs to something.
+
+use super::Cx;
+use crate::fields;
+use crate::model::{Base::Dec, Base::Hex, Protocol, TcpIpLayer, Value};
+
+pub static DATA: Protocol = Protocol {
+    name: "data",
+    short: "Data",
+    label: "Data (not dissected)",
+    osi: 7,
+    tcpip: TcpIpLayer::Application,
+    explain: "Bytes carried for an application that wirelab does not decode here. The layers below delivered \
+them; what they mean is up to the programs at both ends.",
+};
+
+fields! { proto = &DATA;
+    DATA_BYTES: "data.data", "Data", Hex(0), 0, &[], "The payload bytes themselves.";
+    LEN: "data.len", "Length", Dec, 0, &[], "How many payload bytes there are.";
+}
+
+/// Adds a data layer for `offset..` to the end of the frame, if non-empty.
+pub fn rest(cx: &mut Cx<'_>, offset: usize) {
+    let total = cx.data.len();
+    if offset >= total {
+        return;
+    }
+    bytes(cx, offset, total);
+}
+
+/// Adds a data layer for `offset..end`.
+pub fn bytes(cx: &mut Cx<'_>, offset: usize, end: usize) {
+    let end = end.min(cx.data.len());
+    if offset >= end {
+        return;
+    }
+    let n = end - offset;
+    let layer = cx.begin_layer(&DATA, offset);
+    cx.add(0, &DATA_BYTES, Value::Bytes, offset, n);
+    cx.add(1, &LEN, Value::U(n as u64), offset, n);
+    cx.end_layer(layer, n);
+}

@@ -1,0 +1,51 @@
+//! The frame itself: what the capture recorded about it.
+
+use super::Cx;
+use crate::fields;
+use crate::model::{Base::Dec, Protocol, Severity, TcpIpLayer, Value};
+
+pub static FRAME: Protocol = Protocol {
+    name: "frame",
+    short: "Frame",
+    label: "Frame (capture metadata)",
+    osi: 1,
+    tcpip: TcpIpLayer::Link,
+    explain: "What the capture software recorded about this frame: when it was seen and how long it was. \
+The physical layer itself (voltages, light, radio, the Ethernet preamble and frame check sequence) \
+never reaches a capture: the network card consumes it before software sees any bytes.",
+};
+
+fields! { proto = &FRAME;
+    NUMBER: "frame.number", "Frame Number", Dec, 0, &[], "The position of this frame in the capture, counting from 1.";
+    TIME_EPOCH: "frame.time_epoch", "Epoch Time", Dec, 0, &[], "When the frame was captured, in seconds since 1970-01-01 UTC.";
+    TIME_RELATIVE: "frame.time_relative", "Time since first frame", Dec, 0, &[], "Seconds elapsed between the first frame of the capture and this one.";
+    TIME_DELTA: "frame.time_delta", "Time since previous frame", Dec, 0, &[], "Seconds elapsed since the frame before this one was captured.";
+    LEN: "frame.len", "Frame Length", Dec, 0, &[], "How many bytes the frame had on the wire.";
+    CAP_LEN: "frame.cap_len", "Capture Length", Dec, 0, &[], "How many of those bytes the capture kept; fewer than the frame length when a snap length cut it short.";
+}
+
+pub fn dissect(cx: &mut Cx<'_>, first: (i64, u32), prev: (i64, u32)) {
+    let m = cx.out.meta;
+    let layer = cx.begin_layer(&FRAME, 0);
+    let t = m.time_f64();
+    let secs = |(s, ns): (i64, u32)| (m.ts_sec - s) as f64 + (m.ts_nsec as f64 - ns as f64) * 1e-9;
+    cx.add(0, &NUMBER, Value::U(m.number), 0, 0);
+    cx.add(0, &TIME_EPOCH, Value::F(t), 0, 0);
+    cx.add(0, &TIME_RELATIVE, Value::F(secs(first)), 0, 0);
+    cx.add(0, &TIME_DELTA, Value::F(secs(prev)), 0, 0);
+    cx.add(0, &LEN, Value::U(m.len.into()), 0, 0);
+    cx.add(0, &CAP_LEN, Value::U(m.caplen.into()), 0, 0);
+    cx.end_layer(layer, cx.data.len());
+    if m.caplen < m.len {
+        cx.note(
+            Severity::Info,
+            "frame",
+            0,
+            0,
+            format!(
+                "only {} of the frame's {} bytes were captured (the capture's snap length cut the rest)",
+                m.caplen, m.len
+            ),
+        );
+    }
+}

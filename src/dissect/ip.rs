@@ -1,0 +1,283 @@
+//! IPv4 (RFC 791).
+
+use super::checksum::{self, Check, STATUS_NAMES};
+use super::linktype::{NetInfo, ip_proto};
+use super::{Cx, data, read_be};
+use crate::fields;
+use crate::model::{Addr, Base::Dec, Base::Hex, Protocol, Severity, TcpIpLayer, Value};
+use etherparse::Ipv4HeaderSlice;
+use etherparse::err::ipv4::HeaderSliceError;
+
+pub static IP: Protocol = Protocol {
+    name: "ip",
+    short: "IPv4",
+    label: "Internet Protocol Version 4",
+    osi: 3,
+    tcpip: TcpIpLayer::Internet,
+    explain: "The network layer carries a packet from its source host to its destination host, across any \
+number of networks, using IP addresses. It promises nothing: packets may be lost, duplicated or reordered.",
+};
+
+/// Byte ranges of the fixed IPv4 header (RFC 791 §3.1).
+pub mod field {
+    use std::ops::Range;
+    pub const VER_IHL: usize = 0;
+    pub const DSFIELD: usize = 1;
+    pub const LEN: Range<usize> = 2..4;
+    pub const ID: Range<usize> = 4..6;
+    pub const FLAGS_FRAG: Range<usize> = 6..8;
+    pub const TTL: usize = 8;
+    pub const PROTO: usize = 9;
+    pub const CHECKSUM: Range<usize> = 10..12;
+    pub const SRC: Range<usize> = 12..16;
+    pub const DST: Range<usize> = 16..20;
+    pub const MIN_LEN: usize = 20;
+}
+
+pub const PROTOCOLS: &[(u64, &str)] = &[
+    (0, "IPv6 Hop-by-Hop Option"),
+    (1, "ICMP"),
+    (2, "IGMP"),
+    (6, "TCP"),
+    (17, "UDP"),
+    (41, "IPv6"),
+    (43, "IPv6 Routing"),
+    (44, "IPv6 Fragment"),
+    (50, "ESP"),
+    (51, "AH"),
+    (58, "ICMPv6"),
+    (59, "IPv6 No Next Header"),
+    (60, "IPv6 Destination Options"),
+    (132, "SCTP"),
+];
+
+fields! { proto = &IP;
+    VERSION: "ip.version", "Version", Dec, 0xf0, &[], "The IP version: 4 here. Every IP packet starts with it, so a receiver knows how to read the rest.";
+    HDR_LEN: "ip.hdr_len", "Header Length", Dec, 0x0f, &[], "The header's length in bytes. On the wire it is counted in 32-bit words (5 means 20 bytes, the minimum; more means options follow).";
+    DSFIELD: "ip.dsfield", "Differentiated Services Field", Hex(2), 0, &[], "Quality-of-service marking (RFC 2474) and congestion notification (RFC 3168).";
+    DSCP: "ip.dsfield.dscp", "Differentiated Services Codepoint", Dec, 0xfc, &[(0, "Default"), (46, "Expedited Forwarding")], "Asks routers for a class of service; 0 is ordinary best effort.";
+    ECN: "ip.dsfield.ecn", "Explicit Congestion Notification", Dec, 0x03, &[(0, "Not ECN-Capable Transport"), (1, "ECT(1)"), (2, "ECT(0)"), (3, "Congestion Experienced")], "Lets a router signal congestion without dropping the packet (RFC 3168).";
+    LEN: "ip.len", "Total Length", Dec, 0, &[], "Length of the whole IP packet, header and payload, in bytes. Bytes after it in the frame are not part of the packet.";
+    ID: "ip.id", "Identification", Hex(4), 0, &[], "A number shared by all fragments of one original packet, so the receiver can put them back together.";
+    FLAGS: "ip.flags", "Flags", Hex(2), 0xe000, &[], "Three bits that control fragmentation.";
+    FLAGS_RB: "ip.flags.rb", "Reserved bit", Dec, 0x8000, &[], "Must be zero (RFC 791).";
+    FLAGS_DF: "ip.flags.df", "Don't fragment", Dec, 0x4000, &[], "Set: routers must drop the packet rather than split it. Used to discover the path's MTU (RFC 1191).";
+    FLAGS_MF: "ip.flags.mf", "More fragments", Dec, 0x2000, &[], "Set: this is a fragment and more of the original packet follows.";
+    FRAG_OFFSET: "ip.frag_offset", "Fragment Offset", Dec, 0x1fff, &[], "Where this fragment's data belongs in the original packet, in bytes (on the wire: in 8-byte units).";
+    TTL: "ip.ttl", "Time to Live", Dec, 0, &[], "Each router decrements it and drops the packet at zero, so a routing loop cannot keep a packet alive forever.";
+    PROTO: "ip.proto", "Protocol", Dec, 0, PROTOCOLS, "Which protocol the payload belongs to: 6 TCP, 17 UDP, 1 ICMP. This is how the network layer hands data up to the right transport.";
+    CHECKSUM: "ip.checksum", "Header Checksum", Hex(4), 0, &[], "A checksum of the header only (RFC 1071); the payload has its own in TCP and UDP.";
+    CHECKSUM_STATUS: "ip.checksum.status", "Header checksum status", Dec, 0, STATUS_NAMES, "Whether wirelab found the header checksum right (1), wrong (0) or could not check it (2).";
+    SRC: "ip.src", "Source Address", Dec, 0, &[], "The IP address of the host that sent the packet.";
+    DST: "ip.dst", "Destination Address", Dec, 0, &[], "The IP address of the host the packet is for. 127.0.0.1 is this machine itself (loopback).";
+    OPTIONS: "ip.options", "Options", Hex(0), 0, &[], "Optional header extensions, rarely used today; their presence makes the header longer than 20 bytes.";
+    OPT_TYPE: "ip.opt.type", "Option Type", Dec, 0, &[(0, "End of Option List"), (1, "No-Operation"), (7, "Record Route"), (68, "Time Stamp"), (130, "Security"), (131, "Loose Source Route"), (137, "Strict Source Route"), (148, "Router Alert")], "Which option this is.";
+    OPT_LEN: "ip.opt.len", "Option Length", Dec, 0, &[], "The option's length in bytes, type and length included.";
+    OPT_DATA: "ip.opt.data", "Option Data", Hex(0), 0, &[], "The option's contents.";
+}
+
+/// Dissects an IPv4 packet at `offset`; returns where the packet ends.
+pub fn dissect(cx: &mut Cx<'_>, offset: usize) -> usize {
+    let bytes = cx.data.get(offset..).unwrap_or(&[]);
+    let parsed = Ipv4HeaderSlice::from_slice(bytes);
+    let layer = cx.begin_layer(&IP, offset);
+    let hdr = match parsed {
+        Ok(h) => h,
+        Err(e) => {
+            fixed_fields(cx, offset);
+            let hl = usize::from(bytes.first().map(|b| b & 0x0f).unwrap_or(5)) * 4;
+            let have = bytes.len().min(hl.max(field::MIN_LEN));
+            cx.end_layer(layer, have);
+            match e {
+                HeaderSliceError::Len(l) => cx.truncated("ip", "IPv4 header", offset, l.required_len),
+                HeaderSliceError::Content(c) => {
+                    let msg = match c {
+                        etherparse::err::ipv4::HeaderError::UnexpectedVersion { version_number } => {
+                            format!("IP version {version_number} in an IPv4 header: the first four bits must be 4")
+                        }
+                        etherparse::err::ipv4::HeaderError::HeaderLengthSmallerThanHeader { ihl } => format!(
+                            "bad header length: {ihl} words ({} bytes), but an IPv4 header is at least 5 words (20 bytes)",
+                            usize::from(ihl) * 4
+                        ),
+                    };
+                    cx.note(Severity::Error, "ip", offset, 1, msg);
+                }
+            }
+            return offset + have;
+        }
+    };
+    let hlen = hdr.slice().len();
+    fixed_fields(cx, offset);
+    let ck = checksum::check(None, hdr.slice(), field::CHECKSUM.start);
+    if let Some(f) = cx.out.fields.iter_mut().rev().find(|f| std::ptr::eq(f.def, &CHECKSUM_STATUS)) {
+        f.value = Value::U(ck.status());
+    }
+    if let Check::Bad { expected } = ck {
+        cx.note(
+            Severity::Error,
+            "ip",
+            offset + field::CHECKSUM.start,
+            2,
+            format!("bad header checksum 0x{:04x}: it should be 0x{expected:04x}", hdr.header_checksum()),
+        );
+    }
+    if hlen > field::MIN_LEN {
+        options(cx, offset + field::MIN_LEN, offset + hlen);
+    }
+    cx.end_layer(layer, hlen);
+
+    let src = hdr.source();
+    let dst = hdr.destination();
+    cx.set_addrs(Addr::Ipv4(src), Addr::Ipv4(dst));
+    cx.set_protocol("IPv4");
+
+    let total = usize::from(hdr.total_len());
+    let mut end = offset + total;
+    if total < hlen {
+        cx.note(
+            Severity::Error,
+            "ip",
+            offset + field::LEN.start,
+            2,
+            format!("total length {total} is shorter than the header itself ({hlen} bytes)"),
+        );
+        end = offset + hlen;
+    } else if end > cx.data.len() {
+        let have = cx.data.len() - offset;
+        let cut = cx.out.meta.caplen < cx.out.meta.len;
+        cx.note(
+            if cut { Severity::Info } else { Severity::Error },
+            "ip",
+            offset + field::LEN.start,
+            2,
+            format!(
+                "total length says {total} bytes but only {have} were captured{}",
+                if cut { " (cut by the snap length)" } else { "" }
+            ),
+        );
+        end = cx.data.len();
+    }
+
+    let proto = hdr.protocol().0;
+    let frag_off = usize::from(hdr.fragments_offset().value()) * 8;
+    let more = hdr.more_fragments();
+    let mut net = NetInfo { is_v6: false, src: [0; 16], dst: [0; 16], fragment: more || frag_off > 0 };
+    net.src[..4].copy_from_slice(&src);
+    net.dst[..4].copy_from_slice(&dst);
+    let start = offset + hlen;
+    if net.fragment {
+        cx.note(
+            Severity::Info,
+            "ip",
+            offset + field::FLAGS_FRAG.start,
+            2,
+            format!(
+                "fragment of packet 0x{:04x}: {} bytes at offset {frag_off}{} (wirelab does not reassemble IP fragments)",
+                hdr.identification(),
+                end - start,
+                if more { ", more follow" } else { ", the last one" }
+            ),
+        );
+        if frag_off > 0 {
+            cx.set_info(format_args!(
+                "Fragmented IP protocol (proto={} {proto}, off={frag_off}, ID={:04x})",
+                name_of(proto),
+                hdr.identification()
+            ));
+            data::bytes(cx, start, end);
+            return end;
+        }
+    }
+    if !cx.inner {
+        cx.set_info(format_args!("IPv4 protocol {proto}"));
+    }
+    let upper_end = ip_proto(cx, proto, start, end, &net);
+    if upper_end < end {
+        data::bytes(cx, upper_end.max(start), end);
+    }
+    end
+}
+
+fn name_of(proto: u8) -> &'static str {
+    PROTOCOLS.iter().find(|(k, _)| *k == u64::from(proto)).map(|(_, n)| *n).unwrap_or("")
+}
+
+/// Adds every fixed-header field whose bytes were captured.
+fn fixed_fields(cx: &mut Cx<'_>, o: usize) {
+    let have = cx.data.len().saturating_sub(o);
+    let fits = |r: usize| r <= have;
+    if fits(1) {
+        cx.uint(0, &VERSION, o, 1);
+        let ihl = read_be(cx.data, o, 1, 0x0f);
+        cx.add(0, &HDR_LEN, Value::U(ihl * 4), o, 1);
+    }
+    if fits(2) {
+        cx.uint(0, &DSFIELD, o + field::DSFIELD, 1);
+        cx.uint(1, &DSCP, o + field::DSFIELD, 1);
+        cx.uint(1, &ECN, o + field::DSFIELD, 1);
+    }
+    if fits(field::LEN.end) {
+        cx.uint(0, &LEN, o + field::LEN.start, 2);
+    }
+    if fits(field::ID.end) {
+        cx.uint(0, &ID, o + field::ID.start, 2);
+    }
+    if fits(field::FLAGS_FRAG.end) {
+        let f = o + field::FLAGS_FRAG.start;
+        cx.uint(0, &FLAGS, f, 2);
+        cx.flag(1, &FLAGS_RB, f, 2);
+        cx.flag(1, &FLAGS_DF, f, 2);
+        cx.flag(1, &FLAGS_MF, f, 2);
+        let off = read_be(cx.data, f, 2, FRAG_OFFSET.mask);
+        cx.add(0, &FRAG_OFFSET, Value::U(off * 8), f, 2);
+    }
+    if fits(field::TTL + 1) {
+        cx.uint(0, &TTL, o + field::TTL, 1);
+    }
+    if fits(field::PROTO + 1) {
+        cx.uint(0, &PROTO, o + field::PROTO, 1);
+    }
+    if fits(field::CHECKSUM.end) {
+        cx.uint(0, &CHECKSUM, o + field::CHECKSUM.start, 2);
+        cx.add(1, &CHECKSUM_STATUS, Value::U(2), o + field::CHECKSUM.start, 2);
+    }
+    if let Some(a) = super::array::<4>(cx.data, o + field::SRC.start) {
+        cx.add(0, &SRC, Value::Ipv4(a), o + field::SRC.start, 4);
+    }
+    if let Some(a) = super::array::<4>(cx.data, o + field::DST.start) {
+        cx.add(0, &DST, Value::Ipv4(a), o + field::DST.start, 4);
+    }
+}
+
+/// IPv4 options (RFC 791 §3.1): type, length, data; 0 ends the list, 1 pads.
+fn options(cx: &mut Cx<'_>, start: usize, end: usize) {
+    cx.add(0, &OPTIONS, Value::Bytes, start, end - start);
+    let mut at = start;
+    while at < end {
+        let kind = cx.data[at];
+        if kind == 0 || kind == 1 {
+            cx.uint(1, &OPT_TYPE, at, 1);
+            at += 1;
+            if kind == 0 {
+                if at < end {
+                    cx.add(1, &OPT_DATA, Value::Bytes, at, end - at);
+                }
+                break;
+            }
+            continue;
+        }
+        let len = cx.data.get(at + 1).copied().map(usize::from).unwrap_or(0);
+        if at + 1 >= end || len < 2 || at + len > end {
+            cx.uint(1, &OPT_TYPE, at, 1);
+            cx.add(1, &OPT_DATA, Value::Bytes, at + 1, end - at - 1);
+            cx.note(Severity::Error, "ip", at, end - at, format!("option {kind} has a bad length {len}"));
+            break;
+        }
+        cx.uint(1, &OPT_TYPE, at, 1);
+        cx.uint(1, &OPT_LEN, at + 1, 1);
+        if len > 2 {
+            cx.add(1, &OPT_DATA, Value::Bytes, at + 2, len - 2);
+        }
+        at += len;
+    }
+}

@@ -1,0 +1,197 @@
+//! Dissectors: bytes in, a [`Dissection`] out. Never fails, never panics: on
+//! bad input each dissector records what it could read and a [`Note`] saying
+//! where and why it stopped.
+//!
+//! Each protocol module declares its fields as data (`fields!`), its header
+//! layout as byte ranges (`mod field`), and one `dissect` function that
+//! places fields at offsets. Parsing and validation of the headers is done
+//! with `etherparse`; our tables only give the spans.
+
+pub mod arp;
+pub mod checksum;
+pub mod conv;
+pub mod data;
+pub mod frame;
+pub mod icmp;
+pub mod ip;
+pub mod ipv6;
+pub mod link;
+pub mod linktype;
+pub mod tcp;
+pub mod udp;
+
+use std::borrow::Cow;
+
+use crate::model::{
+    Addr, Dissection, Field, FieldDef, FrameMeta, LayerNode, Note, Protocol, Severity, Span, Value,
+};
+
+pub use conv::Conversations;
+
+/// All field definitions of every protocol, for display filters and the GUI.
+pub fn all_fields() -> impl Iterator<Item = &'static FieldDef> {
+    [
+        frame::ALL,
+        link::eth::ALL,
+        link::sll::ALL,
+        link::null::ALL,
+        arp::ALL,
+        ip::ALL,
+        ipv6::ALL,
+        icmp::v4::ALL,
+        icmp::v6::ALL,
+        tcp::ALL,
+        udp::ALL,
+        data::ALL,
+    ]
+    .into_iter()
+    .flat_map(|s| s.iter().copied())
+}
+
+/// Dissects frames in capture order, keeping the state that spans frames
+/// (TCP and UDP conversations, the time of the first frame).
+#[derive(Default)]
+pub struct Dissector {
+    conv: Conversations,
+    first_ts: Option<(i64, u32)>,
+    prev_ts: Option<(i64, u32)>,
+}
+
+impl Dissector {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Conversation table built so far.
+    pub fn conversations(&self) -> &Conversations {
+        &self.conv
+    }
+
+    /// Dissects one frame into `out` (cleared first, allocations reused).
+    pub fn dissect(&mut self, meta: FrameMeta, data: &[u8], out: &mut Dissection) {
+        out.clear();
+        out.meta = meta;
+        let first = *self.first_ts.get_or_insert((meta.ts_sec, meta.ts_nsec));
+        let prev = self.prev_ts.replace((meta.ts_sec, meta.ts_nsec)).unwrap_or(first);
+        let mut cx = Cx { data, out, conv: &mut self.conv, inner: false };
+        frame::dissect(&mut cx, first, prev);
+        linktype::dissect(&mut cx, meta.linktype, 0);
+        if cx.out.summary.protocol.is_empty() {
+            cx.out.summary.protocol = "Frame";
+        }
+    }
+}
+
+/// Dissection context handed from layer to layer.
+pub struct Cx<'a> {
+    /// The frame's captured bytes.
+    pub data: &'a [u8],
+    pub out: &'a mut Dissection,
+    pub conv: &'a mut Conversations,
+    /// True inside an ICMP error's quoted packet: no conversation tracking,
+    /// no summary changes.
+    pub inner: bool,
+}
+
+/// Dissects a layer: the header is recorded into `out` as it is parsed.
+impl Cx<'_> {
+    /// Opens a new layer starting at `offset`; close it with [`Cx::end_layer`].
+    pub fn begin_layer(&mut self, proto: &'static Protocol, offset: usize) -> usize {
+        let at = self.out.fields.len() as u32;
+        self.out.layers.push(LayerNode {
+            proto,
+            span: Span::new(offset, 0),
+            fields: at..at,
+        });
+        self.out.layers.len() - 1
+    }
+
+    /// Sets the layer's length and closes its field range.
+    pub fn end_layer(&mut self, layer: usize, len: usize) {
+        let end = self.out.fields.len() as u32;
+        if let Some(l) = self.out.layers.get_mut(layer) {
+            l.span.len = len as u32;
+            l.fields.end = end;
+        }
+    }
+
+    /// Adds a field at `depth`.
+    pub fn add(&mut self, depth: u8, def: &'static FieldDef, value: Value, offset: usize, len: usize) {
+        self.out.fields.push(Field { def, value, span: Span::new(offset, len), depth });
+    }
+
+    /// Adds an unsigned field read from the frame's bytes (big-endian),
+    /// masked and shifted by the definition's mask. Returns the value.
+    pub fn uint(&mut self, depth: u8, def: &'static FieldDef, offset: usize, len: usize) -> u64 {
+        let v = read_be(self.data, offset, len, def.mask);
+        self.add(depth, def, Value::U(v), offset, len);
+        v
+    }
+
+    /// Adds a bit flag (its def's mask selects the bit).
+    pub fn flag(&mut self, depth: u8, def: &'static FieldDef, offset: usize, len: usize) -> bool {
+        let v = read_be(self.data, offset, len, def.mask) != 0;
+        self.add(depth, def, Value::Bool(v), offset, len);
+        v
+    }
+
+    pub fn note(&mut self, severity: Severity, layer: &'static str, offset: usize, len: usize, message: impl Into<Cow<'static, str>>) {
+        self.out.notes.push(Note { severity, message: message.into(), layer, span: Span::new(offset, len) });
+    }
+
+    /// Records that the frame ends before a header does.
+    pub fn truncated(&mut self, layer: &'static str, what: &str, start: usize, needed: usize) {
+        let have = self.data.len().saturating_sub(start);
+        self.note(
+            Severity::Error,
+            layer,
+            start,
+            have,
+            format!(
+                "truncated: the {what} needs {needed} bytes but only {have} were captured (frame ends at byte {})",
+                self.data.len()
+            ),
+        );
+    }
+
+    pub fn set_addrs(&mut self, src: Addr, dst: Addr) {
+        if !self.inner {
+            self.out.summary.src = src;
+            self.out.summary.dst = dst;
+        }
+    }
+
+    pub fn set_protocol(&mut self, short: &'static str) {
+        if !self.inner {
+            self.out.summary.protocol = short;
+        }
+    }
+
+    /// Replaces the info column.
+    pub fn set_info(&mut self, info: std::fmt::Arguments<'_>) {
+        if !self.inner {
+            use std::fmt::Write;
+            self.out.summary.info.clear();
+            let _ = self.out.summary.info.write_fmt(info);
+        }
+    }
+}
+
+/// Reads `len` (≤ 8) bytes big-endian at `offset`, applies `mask` (0 = none)
+/// and shifts the result down to the mask's lowest bit. Missing bytes read as
+/// zero: callers check lengths first.
+pub fn read_be(data: &[u8], offset: usize, len: usize, mask: u64) -> u64 {
+    let mut v: u64 = 0;
+    for i in 0..len.min(8) {
+        v = (v << 8) | u64::from(data.get(offset + i).copied().unwrap_or(0));
+    }
+    if mask != 0 {
+        v = (v & mask) >> mask.trailing_zeros();
+    }
+    v
+}
+
+/// Reads a fixed-size array, or `None` if the bytes are not there.
+pub fn array<const N: usize>(data: &[u8], offset: usize) -> Option<[u8; N]> {
+    data.get(offset..offset.checked_add(N)?)?.try_into().ok()
+}

@@ -1,0 +1,436 @@
+//! TCP (RFC 9293), with options (RFC 7323, RFC 2018) and sequence analysis.
+
+use std::fmt::Write as _;
+
+use super::checksum::{self, Check, STATUS_NAMES};
+use super::conv::{Endpoint, Segment, TcpState, analysis as an, flags as fl};
+use super::linktype::NetInfo;
+use super::{Cx, data, read_be};
+use crate::fields;
+use crate::model::{Base::Dec, Base::Hex, FieldDef, Protocol, Severity, TcpIpLayer, Value};
+use etherparse::TcpHeaderSlice;
+use etherparse::err::tcp::HeaderSliceError;
+
+pub static TCP: Protocol = Protocol {
+    name: "tcp",
+    short: "TCP",
+    label: "Transmission Control Protocol",
+    osi: 4,
+    tcpip: TcpIpLayer::Transport,
+    explain: "The transport layer between two programs: ports pick the program on each host, and TCP turns \
+IP's unreliable packets into a reliable, ordered byte stream with a handshake, sequence numbers, \
+acknowledgements, retransmission and flow control.",
+};
+
+/// Byte ranges of the TCP header (RFC 9293 §3.1).
+pub mod field {
+    use std::ops::Range;
+    pub const SRC_PORT: Range<usize> = 0..2;
+    pub const DST_PORT: Range<usize> = 2..4;
+    pub const SEQ: Range<usize> = 4..8;
+    pub const ACK: Range<usize> = 8..12;
+    /// Data offset (4 bits), reserved (3 bits) and the flags (9 bits).
+    pub const OFF_FLAGS: Range<usize> = 12..14;
+    pub const WINDOW: Range<usize> = 14..16;
+    pub const CHECKSUM: Range<usize> = 16..18;
+    pub const URGENT: Range<usize> = 18..20;
+    pub const OPTIONS: usize = 20;
+}
+
+pub const OPTION_KINDS: &[(u64, &str)] = &[
+    (0, "End of Option List"),
+    (1, "No-Operation"),
+    (2, "Maximum Segment Size"),
+    (3, "Window Scale"),
+    (4, "SACK Permitted"),
+    (5, "SACK"),
+    (8, "Time Stamp Option"),
+    (30, "Multipath TCP"),
+    (34, "TCP Fast Open Cookie"),
+];
+
+fields! { proto = &TCP;
+    SRCPORT: "tcp.srcport", "Source Port", Dec, 0, &[], "The sending program's port. Together with the IP address it names one end of the connection: a socket.";
+    DSTPORT: "tcp.dstport", "Destination Port", Dec, 0, &[], "The receiving program's port: how the receiving host knows which program gets the data.";
+    STREAM: "tcp.stream", "Stream index", Dec, 0, &[], "wirelab's number for this connection within the capture (not on the wire), counting from 0 as Wireshark does.";
+    LEN: "tcp.len", "TCP Segment Len", Dec, 0, &[], "How many bytes of application data this segment carries (not on the wire: IP length minus both headers).";
+    SEQ: "tcp.seq", "Sequence Number (relative)", Dec, 0, &[], "Position of this segment's first byte in the sender's byte stream, counted from the start of the connection (the SYN counts as one).";
+    SEQ_RAW: "tcp.seq_raw", "Sequence Number (raw)", Dec, 0, &[], "The sequence number as sent: it starts at a random value chosen in the SYN, which is why tools show relative numbers.";
+    NXTSEQ: "tcp.nxtseq", "Next Sequence Number", Dec, 0, &[], "The sequence number the sender will use next: this one plus the data length (SYN and FIN count one each).";
+    ACK: "tcp.ack", "Acknowledgment Number (relative)", Dec, 0, &[], "The next byte the sender expects from the other side: everything before it arrived. Relative to the other side's start.";
+    ACK_RAW: "tcp.ack_raw", "Acknowledgment number (raw)", Dec, 0, &[], "The acknowledgment number as sent.";
+    HDR_LEN: "tcp.hdr_len", "Header Length", Dec, 0xf000, &[], "The TCP header's length in bytes; on the wire in 32-bit words (5 = 20 bytes; more means options).";
+    FLAGS: "tcp.flags", "Flags", Hex(4), 0x0fff, &[], "Control bits: SYN opens, FIN closes, RST aborts, ACK says the acknowledgment number is valid, PSH asks to deliver now.";
+    FLAGS_RES: "tcp.flags.res", "Reserved", Dec, 0x0e00, &[], "Reserved bits; must be zero.";
+    FLAGS_AE: "tcp.flags.ae", "Accurate ECN", Dec, 0x0100, &[], "Experimental accurate congestion feedback (formerly the ECN nonce).";
+    FLAGS_CWR: "tcp.flags.cwr", "Congestion Window Reduced", Dec, 0x0080, &[], "The sender slowed down after a congestion signal (RFC 3168).";
+    FLAGS_ECE: "tcp.flags.ece", "ECN-Echo", Dec, 0x0040, &[], "Tells the other side that a router marked congestion (RFC 3168).";
+    FLAGS_URG: "tcp.flags.urg", "Urgent", Dec, 0x0020, &[], "The urgent pointer is valid; almost never used today.";
+    FLAGS_ACK: "tcp.flags.ack", "Acknowledgment", Dec, 0x0010, &[], "The acknowledgment number is valid; set on every segment after the first SYN.";
+    FLAGS_PUSH: "tcp.flags.push", "Push", Dec, 0x0008, &[], "Asks the receiver to hand the data to the application without waiting for more.";
+    FLAGS_RESET: "tcp.flags.reset", "Reset", Dec, 0x0004, &[], "Aborts the connection at once, for example when no program listens on the port.";
+    FLAGS_SYN: "tcp.flags.syn", "Syn", Dec, 0x0002, &[], "Synchronize: the first two segments of the three-way handshake carry it, announcing each side's initial sequence number.";
+    FLAGS_FIN: "tcp.flags.fin", "Fin", Dec, 0x0001, &[], "Finish: the sender has no more data. Each direction closes separately.";
+    WINDOW_SIZE_VALUE: "tcp.window_size_value", "Window", Dec, 0, &[], "How many more bytes the sender of this segment can receive, before scaling (flow control).";
+    WINDOW_SIZE: "tcp.window_size", "Calculated window size", Dec, 0, &[], "The window in bytes after applying the scale negotiated in the handshake (RFC 7323).";
+    WINDOW_SCALEFACTOR: "tcp.window_size_scalefactor", "Window size scaling factor", Dec, 0, &[], "The multiplier for the window: -1 unknown (handshake not captured), -2 no scaling.";
+    CHECKSUM: "tcp.checksum", "Checksum", Hex(4), 0, &[], "A checksum over a pseudo-header (addresses, protocol, length), the TCP header and the data.";
+    CHECKSUM_STATUS: "tcp.checksum.status", "Checksum Status", Dec, 0, STATUS_NAMES, "Whether the checksum was right (1), wrong (0) or could not be checked (2).";
+    URGENT_POINTER: "tcp.urgent_pointer", "Urgent Pointer", Dec, 0, &[], "With URG, where urgent data ends; otherwise unused.";
+    OPTIONS: "tcp.options", "Options", Hex(0), 0, &[], "Optional header extensions, mostly negotiated in the SYNs.";
+    OPTION_KIND: "tcp.option_kind", "Kind", Dec, 0, OPTION_KINDS, "Which option this is.";
+    OPTION_LEN: "tcp.option_len", "Length", Dec, 0, &[], "The option's length in bytes, kind and length included.";
+    OPT_NOP: "tcp.options.nop", "No-Operation (NOP)", Hex(0), 0, &[], "One byte of padding that aligns the next option on a 4-byte boundary.";
+    OPT_EOL: "tcp.options.eol", "End of Option List (EOL)", Hex(0), 0, &[], "Marks the end of the options; the rest of the header is padding.";
+    OPT_MSS: "tcp.options.mss", "Maximum segment size", Hex(0), 0, &[], "The largest segment the sender can receive, announced in its SYN.";
+    OPT_MSS_VAL: "tcp.options.mss_val", "MSS Value", Dec, 0, &[], "The maximum segment size in bytes. On loopback it is huge (65495) because the MTU is 64 KiB.";
+    OPT_WSCALE: "tcp.options.wscale", "Window scale", Hex(0), 0, &[], "Lets the window exceed 64 KiB: later windows are multiplied by 2 to this power (RFC 7323).";
+    OPT_WSCALE_SHIFT: "tcp.options.wscale.shift", "Shift count", Dec, 0, &[], "The power of two the window is shifted by.";
+    OPT_WSCALE_MULT: "tcp.options.wscale.multiplier", "Multiplier", Dec, 0, &[], "2 to the shift count (not on the wire).";
+    OPT_SACK_PERM: "tcp.options.sack_perm", "SACK permitted", Hex(0), 0, &[], "The sender understands selective acknowledgements (RFC 2018).";
+    OPT_SACK: "tcp.options.sack", "SACK", Hex(0), 0, &[], "Selective acknowledgement: blocks of data received beyond a gap, so only the gap is resent.";
+    OPT_SACK_LE: "tcp.options.sack_le", "left edge", Dec, 0, &[], "First byte of a received block (relative).";
+    OPT_SACK_RE: "tcp.options.sack_re", "right edge", Dec, 0, &[], "One past the last byte of a received block (relative).";
+    OPT_TIMESTAMP: "tcp.options.timestamp", "Timestamps", Hex(0), 0, &[], "Two clock values used to measure round-trip time and reject old duplicate segments (RFC 7323).";
+    OPT_TSVAL: "tcp.options.timestamp.tsval", "Timestamp value", Dec, 0, &[], "The sender's clock when it sent this segment.";
+    OPT_TSECR: "tcp.options.timestamp.tsecr", "Timestamp echo reply", Dec, 0, &[], "The latest timestamp value received from the other side, echoed back.";
+    OPT_UNKNOWN: "tcp.options.unknown.payload", "Payload", Hex(0), 0, &[], "The contents of an option wirelab does not decode.";
+    ANALYSIS: "tcp.analysis", "SEQ/ACK analysis", Dec, 0, &[], "What wirelab concluded from comparing this segment with earlier ones of the connection (not on the wire).";
+    A_RETRANSMISSION: "tcp.analysis.retransmission", "Retransmission", Dec, 0, &[], "This data was sent before: the sender thinks it was lost, because no acknowledgment came in time.";
+    A_FAST_RETRANSMISSION: "tcp.analysis.fast_retransmission", "Fast retransmission", Dec, 0, &[], "Resent after duplicate ACKs, without waiting for the timer (RFC 5681 §3.2).";
+    A_SPURIOUS: "tcp.analysis.spurious_retransmission", "Spurious retransmission", Dec, 0, &[], "Resent although the receiver had already acknowledged it.";
+    A_OUT_OF_ORDER: "tcp.analysis.out_of_order", "Out-of-order segment", Dec, 0, &[], "Arrived after data that comes later in the stream: the network reordered packets.";
+    A_LOST_SEGMENT: "tcp.analysis.lost_segment", "Previous segment not captured", Dec, 0, &[], "There is a gap before this segment: a segment was lost, or the capture missed it.";
+    A_ACKED_UNSEEN: "tcp.analysis.ack_lost_segment", "ACKed unseen segment", Dec, 0, &[], "This acknowledges data the capture never saw.";
+    A_DUPLICATE_ACK: "tcp.analysis.duplicate_ack", "Duplicate ACK", Dec, 0, &[], "The same acknowledgment again: the receiver is still waiting for a missing segment.";
+    A_DUPLICATE_ACK_NUM: "tcp.analysis.duplicate_ack_num", "Duplicate ACK #", Dec, 0, &[], "How many duplicates of this ACK so far; three trigger a fast retransmission.";
+    A_ZERO_WINDOW: "tcp.analysis.zero_window", "Zero window", Dec, 0, &[], "The receiver's buffer is full: the sender must stop until the window opens.";
+    A_WINDOW_UPDATE: "tcp.analysis.window_update", "Window update", Dec, 0, &[], "A segment that only announces a new window size.";
+    A_KEEP_ALIVE: "tcp.analysis.keep_alive", "Keep-alive", Dec, 0, &[], "An empty probe sent to check that the other side is still there.";
+}
+
+const ANALYSIS_FIELDS: &[(u16, &FieldDef, &str, &str)] = &[
+    (an::RETRANSMISSION, &A_RETRANSMISSION, "TCP Retransmission", "this segment repeats data sent before (a retransmission)"),
+    (an::FAST_RETRANSMISSION, &A_FAST_RETRANSMISSION, "TCP Fast Retransmission", "fast retransmission after duplicate ACKs"),
+    (an::SPURIOUS_RETRANSMISSION, &A_SPURIOUS, "TCP Spurious Retransmission", "spurious retransmission: this data was already acknowledged"),
+    (an::OUT_OF_ORDER, &A_OUT_OF_ORDER, "TCP Out-Of-Order", "out-of-order segment"),
+    (an::LOST_SEGMENT, &A_LOST_SEGMENT, "TCP Previous segment not captured", "previous segment not captured: there is a gap in the sequence numbers"),
+    (an::ACKED_UNSEEN, &A_ACKED_UNSEEN, "TCP ACKed unseen segment", "this acknowledges a segment that was not captured"),
+    (an::DUPLICATE_ACK, &A_DUPLICATE_ACK, "TCP Dup ACK", "duplicate acknowledgment"),
+    (an::ZERO_WINDOW, &A_ZERO_WINDOW, "TCP ZeroWindow", "zero window: the receiver can take no more data"),
+    (an::WINDOW_UPDATE, &A_WINDOW_UPDATE, "TCP Window Update", "window update"),
+    (an::KEEP_ALIVE, &A_KEEP_ALIVE, "TCP Keep-Alive", "keep-alive probe"),
+];
+
+fn endpoint(net: &NetInfo, src: bool, port: u16) -> Endpoint {
+    Endpoint { addr: if src { net.src } else { net.dst }, is_v6: net.is_v6, port }
+}
+
+/// Dissects a TCP segment in `offset..end`; returns where the header ends
+/// (the payload is dissected here too, so `end` on success).
+pub fn dissect(cx: &mut Cx<'_>, offset: usize, end: usize, net: &NetInfo) -> usize {
+    let bytes = cx.data.get(offset..end).unwrap_or(&[]);
+    let hdr = match TcpHeaderSlice::from_slice(bytes) {
+        Ok(h) => h,
+        Err(e) => {
+            let layer = cx.begin_layer(&TCP, offset);
+            let have = bytes.len().min(20);
+            if have >= 2 {
+                cx.uint(0, &SRCPORT, offset, 2);
+            }
+            if have >= 4 {
+                cx.uint(0, &DSTPORT, offset + 2, 2);
+            }
+            if have >= 8 {
+                cx.uint(0, &SEQ_RAW, offset + 4, 4);
+            }
+            cx.end_layer(layer, have.min(8));
+            if !cx.inner {
+                match e {
+                    HeaderSliceError::Len(l) => cx.truncated("tcp", "TCP header", offset, l.required_len),
+                    HeaderSliceError::Content(c) => cx.note(Severity::Error, "tcp", offset + 12, 1, format!("bad TCP header: {c}")),
+                }
+                cx.set_protocol("TCP");
+            }
+            return offset + have.min(8);
+        }
+    };
+    let hlen = hdr.slice().len();
+    let sport = hdr.source_port();
+    let dport = hdr.destination_port();
+    let seq = hdr.sequence_number();
+    let ackn = hdr.acknowledgment_number();
+    let flags = read_be(cx.data, offset + field::OFF_FLAGS.start, 2, 0x0fff) as u16;
+    let fl8 = (flags & 0xff) as u8;
+    let window = hdr.window_size();
+    let payload_len = end - offset - hlen;
+
+    let layer = cx.begin_layer(&TCP, offset);
+    cx.add(0, &SRCPORT, Value::U(sport.into()), offset, 2);
+    cx.add(0, &DSTPORT, Value::U(dport.into()), offset + 2, 2);
+
+    // The window scale option feeds the analysis before options are recorded.
+    let wscale = if fl8 & fl::SYN != 0 { find_wscale(&bytes[field::OPTIONS..hlen]) } else { None };
+
+    let verdict = if cx.inner {
+        None
+    } else {
+        let seg = Segment {
+            src: endpoint(net, true, sport),
+            dst: endpoint(net, false, dport),
+            seq,
+            ack: ackn,
+            flags: fl8,
+            window,
+            len: payload_len as u32,
+            wscale,
+            time: cx.out.meta.time_f64(),
+            frame: cx.out.meta.number,
+        };
+        Some(cx.conv.tcp(&seg))
+    };
+    let v = verdict.unwrap_or_default();
+    if verdict.is_some() {
+        cx.add(0, &STREAM, Value::U(v.stream.into()), offset, 0);
+        cx.add(0, &LEN, Value::U(payload_len as u64), offset, 0);
+    }
+    cx.add(0, &SEQ, Value::U(v.rel_seq.into()), offset + field::SEQ.start, 4);
+    cx.add(0, &SEQ_RAW, Value::U(seq.into()), offset + field::SEQ.start, 4);
+    if verdict.is_some() {
+        cx.add(0, &NXTSEQ, Value::U(v.next_seq.into()), offset, 0);
+    }
+    cx.add(0, &ACK, Value::U(v.rel_ack.into()), offset + field::ACK.start, 4);
+    cx.add(0, &ACK_RAW, Value::U(ackn.into()), offset + field::ACK.start, 4);
+    let of = offset + field::OFF_FLAGS.start;
+    cx.add(0, &HDR_LEN, Value::U(hlen as u64), of, 1);
+    cx.uint(0, &FLAGS, of, 2);
+    for def in [&FLAGS_RES, &FLAGS_AE, &FLAGS_CWR, &FLAGS_ECE, &FLAGS_URG, &FLAGS_ACK, &FLAGS_PUSH, &FLAGS_RESET, &FLAGS_SYN, &FLAGS_FIN] {
+        cx.flag(1, def, of, 2);
+    }
+    cx.add(0, &WINDOW_SIZE_VALUE, Value::U(window.into()), offset + field::WINDOW.start, 2);
+    if verdict.is_some() {
+        cx.add(0, &WINDOW_SIZE, Value::U(v.window), offset + field::WINDOW.start, 0);
+        if let Some(m) = v.multiplier {
+            cx.add(0, &WINDOW_SCALEFACTOR, Value::I(m), offset + field::WINDOW.start, 0);
+        }
+    }
+    cx.add(0, &CHECKSUM, Value::U(hdr.checksum().into()), offset + field::CHECKSUM.start, 2);
+    let whole = end <= cx.data.len() && !net.fragment && !cx.inner;
+    let ck = if whole { checksum::check(Some((net, 6)), bytes, field::CHECKSUM.start) } else { Check::Unverifiable };
+    cx.add(1, &CHECKSUM_STATUS, Value::U(ck.status()), offset + field::CHECKSUM.start, 2);
+    cx.add(0, &URGENT_POINTER, Value::U(hdr.urgent_pointer().into()), offset + field::URGENT.start, 2);
+    let mut opts_summary = String::new();
+    if hlen > field::OPTIONS {
+        options(cx, offset + field::OPTIONS, offset + hlen, v.rev_base, &mut opts_summary);
+    }
+    if v.analysis != 0 {
+        cx.add(0, &ANALYSIS, Value::None, offset, 0);
+        for (bit, def, _, msg) in ANALYSIS_FIELDS {
+            if v.analysis & bit != 0 {
+                cx.add(1, def, Value::None, offset, 0);
+                if *bit == an::DUPLICATE_ACK {
+                    cx.add(1, &A_DUPLICATE_ACK_NUM, Value::U(v.dup_ack_num.into()), offset, 0);
+                }
+                let sev = if *bit == an::WINDOW_UPDATE || *bit == an::KEEP_ALIVE { Severity::Info } else { Severity::Warning };
+                cx.note(sev, "tcp", offset, hlen, *msg);
+            }
+        }
+    }
+    match ck {
+        Check::Bad { expected } => cx.note(
+            Severity::Error,
+            "tcp",
+            offset + field::CHECKSUM.start,
+            2,
+            format!("bad checksum 0x{:04x}: it should be 0x{expected:04x}", hdr.checksum()),
+        ),
+        Check::Partial => cx.note(
+            Severity::Info,
+            "tcp",
+            offset + field::CHECKSUM.start,
+            2,
+            "checksum not finished: the sender's kernel left it for the network card to compute (checksum offload), \
+and on loopback no card ever does; this is normal, not an error",
+        ),
+        _ => {}
+    }
+    cx.end_layer(layer, hlen);
+    if cx.inner {
+        return offset + hlen;
+    }
+    state_notes(cx, offset, hlen, fl8, &v);
+
+    cx.set_protocol("TCP");
+    let info = &mut cx.out.summary.info;
+    info.clear();
+    let mut first = true;
+    for (bit, _, label, _) in ANALYSIS_FIELDS {
+        if v.analysis & bit != 0 && first {
+            let _ = write!(info, "[{label}");
+            if *bit == an::DUPLICATE_ACK {
+                let _ = write!(info, " #{}", v.dup_ack_num);
+            }
+            info.push_str("] ");
+            first = false;
+        }
+    }
+    let _ = write!(info, "{sport} \u{2192} {dport} [");
+    let names = [(fl::FIN, "FIN"), (fl::SYN, "SYN"), (fl::RST, "RST"), (fl::PSH, "PSH"), (fl::ACK, "ACK"), (0x20, "URG"), (0x40, "ECE"), (0x80, "CWR")];
+    let mut sep = "";
+    for (bit, name) in [names[1], names[0], names[2], names[3], names[4], names[5], names[6], names[7]] {
+        if fl8 & bit != 0 {
+            let _ = write!(info, "{sep}{name}");
+            sep = ", ";
+        }
+    }
+    if flags & 0x100 != 0 {
+        let _ = write!(info, "{sep}AE");
+    }
+    let _ = write!(info, "] Seq={}", v.rel_seq);
+    if fl8 & fl::ACK != 0 {
+        let _ = write!(info, " Ack={}", v.rel_ack);
+    }
+    let _ = write!(info, " Win={} Len={payload_len}{opts_summary}", v.window);
+
+    let pstart = offset + hlen;
+    let pend = end.min(cx.data.len());
+    if pend > pstart {
+        data::bytes(cx, pstart, pend);
+    }
+    end
+}
+
+/// Teaching notes about the connection's life: the handshake and teardown.
+fn state_notes(cx: &mut Cx<'_>, offset: usize, hlen: usize, f: u8, v: &super::conv::TcpVerdict) {
+    let syn = f & fl::SYN != 0;
+    let ack = f & fl::ACK != 0;
+    let msg: Option<&'static str> = if f & fl::RST != 0 {
+        Some("RST: the connection is aborted at once (no program listens on the port, or one side gave up)")
+    } else if syn && !ack {
+        Some("handshake 1/3 (SYN): the client asks to open a connection and announces its initial sequence number")
+    } else if syn && ack {
+        Some("handshake 2/3 (SYN, ACK): the server accepts, acknowledges the client's SYN and announces its own initial sequence number")
+    } else if v.state_before == TcpState::SynReceived && v.state == TcpState::Established {
+        Some("handshake 3/3 (ACK): the client acknowledges the server's SYN; the connection is established")
+    } else if f & fl::FIN != 0 {
+        Some("FIN: this side has finished sending; the other direction stays open until it sends its own FIN")
+    } else {
+        None
+    };
+    if let Some(m) = msg {
+        cx.note(Severity::Info, "tcp", offset, hlen, m);
+    }
+    if v.state_before == TcpState::Unknown && v.state == TcpState::Unknown && cx.conv.tcp.get(v.stream as usize).is_some_and(|s| s.first_frame == cx.out.meta.number) {
+        cx.note(
+            Severity::Info,
+            "tcp",
+            offset,
+            hlen,
+            "first segment seen of this connection, which began before the capture: sequence numbers are relative to this segment",
+        );
+    }
+}
+
+/// Walks the options TLVs (RFC 9293 §3.2). etherparse's iterator stops at an
+/// unknown kind and does not report offsets, so the walk is ours.
+fn options(cx: &mut Cx<'_>, start: usize, end: usize, rev_base: u32, summary: &mut String) {
+    cx.add(0, &OPTIONS, Value::Bytes, start, end - start);
+    let d = 1;
+    let mut at = start;
+    while at < end {
+        let kind = cx.data[at];
+        match kind {
+            0 => {
+                cx.add(d, &OPT_EOL, Value::Bytes, at, end - at);
+                cx.uint(d + 1, &OPTION_KIND, at, 1);
+                break;
+            }
+            1 => {
+                cx.add(d, &OPT_NOP, Value::Bytes, at, 1);
+                cx.uint(d + 1, &OPTION_KIND, at, 1);
+                at += 1;
+                continue;
+            }
+            _ => {}
+        }
+        let len = cx.data.get(at + 1).copied().map(usize::from).unwrap_or(0);
+        if at + 1 >= end || len < 2 || at + len > end {
+            cx.add(d, &OPT_UNKNOWN, Value::Bytes, at, end - at);
+            cx.uint(d + 1, &OPTION_KIND, at, 1);
+            cx.note(Severity::Error, "tcp", at, end - at, format!("option kind {kind} has a bad length {len}: the rest of the options is unreadable"));
+            break;
+        }
+        let (node, ok_len): (&'static FieldDef, bool) = match kind {
+            2 => (&OPT_MSS, len == 4),
+            3 => (&OPT_WSCALE, len == 3),
+            4 => (&OPT_SACK_PERM, len == 2),
+            5 => (&OPT_SACK, len >= 10 && (len - 2) % 8 == 0),
+            8 => (&OPT_TIMESTAMP, len == 10),
+            _ => (&OPT_UNKNOWN, true),
+        };
+        cx.add(d, node, Value::Bytes, at, len);
+        cx.uint(d + 1, &OPTION_KIND, at, 1);
+        cx.uint(d + 1, &OPTION_LEN, at + 1, 1);
+        if !ok_len {
+            cx.note(Severity::Error, "tcp", at, len, format!("option kind {kind} with length {len}, which is wrong for that option"));
+            at += len;
+            continue;
+        }
+        match kind {
+            2 => {
+                let v = cx.uint(d + 1, &OPT_MSS_VAL, at + 2, 2);
+                let _ = write!(summary, " MSS={v}");
+            }
+            3 => {
+                let s = cx.uint(d + 1, &OPT_WSCALE_SHIFT, at + 2, 1);
+                cx.add(d + 1, &OPT_WSCALE_MULT, Value::U(1 << s.min(14)), at + 2, 1);
+                let _ = write!(summary, " WS={}", 1u64 << s.min(14));
+            }
+            4 => summary.push_str(" SACK_PERM"),
+            5 => {
+                let mut b = at + 2;
+                // Edges are relative to the other side's sequence numbers.
+                while b + 8 <= at + len {
+                    let le = (read_be(cx.data, b, 4, 0) as u32).wrapping_sub(rev_base);
+                    let re = (read_be(cx.data, b + 4, 4, 0) as u32).wrapping_sub(rev_base);
+                    cx.add(d + 1, &OPT_SACK_LE, Value::U(le.into()), b, 4);
+                    cx.add(d + 1, &OPT_SACK_RE, Value::U(re.into()), b + 4, 4);
+                    b += 8;
+                }
+            }
+            8 => {
+                let v = cx.uint(d + 1, &OPT_TSVAL, at + 2, 4);
+                let e = cx.uint(d + 1, &OPT_TSECR, at + 6, 4);
+                let _ = write!(summary, " TSval={v} TSecr={e}");
+            }
+            _ => {
+                if len > 2 {
+                    cx.add(d + 1, &OPT_UNKNOWN, Value::Bytes, at + 2, len - 2);
+                }
+            }
+        }
+        at += len;
+    }
+}
+
+/// The window scale shift in a SYN's options, if announced.
+fn find_wscale(opts: &[u8]) -> Option<u8> {
+    let mut at = 0;
+    while let Some(&kind) = opts.get(at) {
+        match kind {
+            0 => return None,
+            1 => at += 1,
+            _ => {
+                let len = usize::from(*opts.get(at + 1)?);
+                if len < 2 {
+                    return None;
+                }
+                if kind == 3 && len == 3 {
+                    return opts.get(at + 2).copied();
+                }
+                at += len;
+            }
+        }
+    }
+    None
+}

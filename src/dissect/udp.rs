@@ -1,0 +1,116 @@
+//! UDP (RFC 768).
+
+use super::checksum::{self, Check, STATUS_NAMES};
+use super::conv::Endpoint;
+use super::linktype::NetInfo;
+use super::{Cx, data};
+use crate::fields;
+use crate::model::{Base::Dec, Base::Hex, Protocol, Severity, TcpIpLayer, Value};
+use etherparse::UdpHeaderSlice;
+
+pub static UDP: Protocol = Protocol {
+    name: "udp",
+    short: "UDP",
+    label: "User Datagram Protocol",
+    osi: 4,
+    tcpip: TcpIpLayer::Transport,
+    explain: "The other transport: ports pick the program, and each datagram travels alone. No handshake, no \
+acknowledgements, no retransmission, no ordering: whatever the network loses or reorders stays lost or \
+reordered, which is fast and simple when the application can live with it.",
+};
+
+/// Byte ranges of the UDP header (RFC 768).
+pub mod field {
+    use std::ops::Range;
+    pub const SRC_PORT: Range<usize> = 0..2;
+    pub const DST_PORT: Range<usize> = 2..4;
+    pub const LENGTH: Range<usize> = 4..6;
+    pub const CHECKSUM: Range<usize> = 6..8;
+    pub const HEADER_LEN: usize = 8;
+}
+
+fields! { proto = &UDP;
+    SRCPORT: "udp.srcport", "Source Port", Dec, 0, &[], "The sending program's port (a socket is an address and a port).";
+    DSTPORT: "udp.dstport", "Destination Port", Dec, 0, &[], "The receiving program's port.";
+    LENGTH: "udp.length", "Length", Dec, 0, &[], "Length of the datagram in bytes, the 8-byte header included.";
+    CHECKSUM: "udp.checksum", "Checksum", Hex(4), 0, &[], "A checksum over a pseudo-header, the header and the data; 0 means the sender did not compute one (IPv4 only).";
+    CHECKSUM_STATUS: "udp.checksum.status", "Checksum Status", Dec, 0, STATUS_NAMES, "Whether the checksum was right (1), wrong (0), unchecked (2) or absent (3).";
+    STREAM: "udp.stream", "Stream index", Dec, 0, &[], "wirelab's number for this pair of sockets within the capture (not on the wire), as Wireshark counts it.";
+}
+
+pub fn dissect(cx: &mut Cx<'_>, offset: usize, end: usize, net: &NetInfo) -> usize {
+    let bytes = cx.data.get(offset..end).unwrap_or(&[]);
+    let hdr = match UdpHeaderSlice::from_slice(bytes) {
+        Ok(h) => h,
+        Err(e) => {
+            let layer = cx.begin_layer(&UDP, offset);
+            let have = bytes.len();
+            if have >= 2 {
+                cx.uint(0, &SRCPORT, offset, 2);
+            }
+            if have >= 4 {
+                cx.uint(0, &DSTPORT, offset + 2, 2);
+            }
+            cx.end_layer(layer, have.min(4));
+            if !cx.inner {
+                cx.truncated("udp", "UDP header", offset, e.required_len);
+            }
+            return offset + have.min(4);
+        }
+    };
+    let sport = hdr.source_port();
+    let dport = hdr.destination_port();
+    let ulen = usize::from(hdr.length());
+    let layer = cx.begin_layer(&UDP, offset);
+    cx.add(0, &SRCPORT, Value::U(sport.into()), offset, 2);
+    cx.add(0, &DSTPORT, Value::U(dport.into()), offset + 2, 2);
+    cx.add(0, &LENGTH, Value::U(ulen as u64), offset + 4, 2);
+    let stored = hdr.checksum();
+    cx.add(0, &CHECKSUM, Value::U(stored.into()), offset + 6, 2);
+    let avail = end - offset;
+    let mut dgram_end = end;
+    if !cx.inner {
+        if ulen < field::HEADER_LEN {
+            cx.note(Severity::Error, "udp", offset + 4, 2, format!("length {ulen} is less than the 8-byte header"));
+        } else if ulen > avail {
+            cx.note(Severity::Error, "udp", offset + 4, 2, format!("length says {ulen} bytes but the IP packet holds only {avail}"));
+        } else if ulen < avail {
+            dgram_end = offset + ulen;
+        }
+    }
+    let ck = if stored == 0 && !net.is_v6 {
+        None
+    } else if ulen == avail && !net.fragment && !cx.inner {
+        Some(checksum::check(Some((net, 17)), bytes, 6))
+    } else {
+        Some(Check::Unverifiable)
+    };
+    cx.add(1, &CHECKSUM_STATUS, Value::U(ck.map(Check::status).unwrap_or(3)), offset + 6, 2);
+    match ck {
+        Some(Check::Bad { expected }) => {
+            cx.note(Severity::Error, "udp", offset + 6, 2, format!("bad checksum 0x{stored:04x}: it should be 0x{expected:04x}"))
+        }
+        Some(Check::Partial) => cx.note(
+            Severity::Info,
+            "udp",
+            offset + 6,
+            2,
+            "checksum not finished: left to the network card (checksum offload), which loopback does not have; this is normal",
+        ),
+        _ => {}
+    }
+    if cx.inner {
+        cx.end_layer(layer, 8);
+        return offset + 8;
+    }
+    let src = Endpoint { addr: net.src, is_v6: net.is_v6, port: sport };
+    let dst = Endpoint { addr: net.dst, is_v6: net.is_v6, port: dport };
+    let payload = dgram_end.saturating_sub(offset + 8);
+    let (stream, _) = cx.conv.udp(src, dst, payload as u64, cx.out.meta.number);
+    cx.add(0, &STREAM, Value::U(stream.into()), offset, 0);
+    cx.end_layer(layer, 8);
+    cx.set_protocol("UDP");
+    cx.set_info(format_args!("{sport} \u{2192} {dport} Len={payload}"));
+    data::bytes(cx, offset + 8, dgram_end);
+    dgram_end
+}

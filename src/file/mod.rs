@@ -1,0 +1,338 @@
+//! Capture files: pcap (micro- and nanosecond, either byte order) and pcapng
+//! (any number of interfaces and link types), read through `pcap-file` over a
+//! memory map so a capture is never held in memory twice; pcap written for
+//! Wireshark.
+//!
+//! A damaged file is read up to its last complete record; then the iterator
+//! yields one [`FileError`] saying at which byte offset it is damaged.
+
+mod write;
+
+pub use write::PcapFileWriter;
+
+use std::borrow::Cow;
+use std::path::Path;
+
+use pcap_file::pcap::PcapParser;
+use pcap_file::pcapng::{Block, PcapNgParser, blocks::interface_description::InterfaceDescriptionOption};
+use pcap_file::{Endianness, PcapError, TsResolution};
+
+use crate::model::FrameMeta;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("cannot open {path}: {source}")]
+    Open { path: String, source: std::io::Error },
+    #[error("{path} is empty: there is nothing to read (was the capture stopped before it wrote its header?)")]
+    Empty { path: String },
+    #[error(
+        "{path} is not a pcap or pcapng capture (it starts with {magic}); open a .pcap or .pcapng file, \
+such as those saved by wirelab, tshark or Wireshark"
+    )]
+    NotACapture { path: String, magic: String },
+    #[error("{path} has a damaged file header: {reason}")]
+    BadHeader { path: String, reason: String },
+    #[error(
+        "the file is cut short at byte offset {offset}: the record of frame {frame} needs {needed} more bytes \
+than the file has. The {complete} frames before it are intact (the capture was probably stopped while writing)"
+    )]
+    Truncated { offset: u64, frame: u64, needed: String, complete: u64 },
+    #[error(
+        "the file is damaged at byte offset {offset} (frame {frame}): {reason}. The {complete} frames before it are intact"
+    )]
+    Damaged { offset: u64, frame: u64, reason: String, complete: u64 },
+}
+
+/// The container format of a capture file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Pcap { nanosecond: bool, big_endian: bool },
+    PcapNg,
+}
+
+enum Bytes {
+    Map(memmap2::Mmap),
+    Owned(Vec<u8>),
+}
+
+impl Bytes {
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Bytes::Map(m) => m,
+            Bytes::Owned(v) => v,
+        }
+    }
+}
+
+/// An opened capture file.
+pub struct Capture {
+    bytes: Bytes,
+    name: String,
+    pub format: Format,
+}
+
+/// One frame as stored in the file.
+#[derive(Debug)]
+pub struct Frame<'a> {
+    pub meta: FrameMeta,
+    pub data: Cow<'a, [u8]>,
+    /// Byte offset of the frame's record in the file.
+    pub file_offset: u64,
+}
+
+const PCAP_MAGICS: [[u8; 4]; 4] = [
+    [0xd4, 0xc3, 0xb2, 0xa1],
+    [0xa1, 0xb2, 0xc3, 0xd4],
+    [0x4d, 0x3c, 0xb2, 0xa1],
+    [0xa1, 0xb2, 0x3c, 0x4d],
+];
+const PCAPNG_MAGIC: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
+
+impl Capture {
+    /// Opens a capture file (memory-mapped).
+    pub fn open(path: &Path) -> Result<Capture, FileError> {
+        let name = path.display().to_string();
+        let file = std::fs::File::open(path).map_err(|source| FileError::Open { path: name.clone(), source })?;
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let bytes = if len == 0 {
+            Bytes::Owned(Vec::new())
+        } else {
+            // SAFETY: the map is read-only; if another process truncates the
+            // file while we read it we may fault, which is the documented
+            // risk of memory-mapping (we accept it for captures we opened).
+            match unsafe { memmap2::Mmap::map(&file) } {
+                Ok(m) => Bytes::Map(m),
+                Err(_) => Bytes::Owned(std::fs::read(path).map_err(|source| FileError::Open { path: name.clone(), source })?),
+            }
+        };
+        Self::from_bytes_inner(bytes, name)
+    }
+
+    /// A capture held in memory (tests, bundled captures).
+    pub fn from_bytes(bytes: Vec<u8>, name: &str) -> Result<Capture, FileError> {
+        Self::from_bytes_inner(Bytes::Owned(bytes), name.to_string())
+    }
+
+    fn from_bytes_inner(bytes: Bytes, name: String) -> Result<Capture, FileError> {
+        let b = bytes.as_slice();
+        if b.is_empty() {
+            return Err(FileError::Empty { path: name });
+        }
+        let magic: [u8; 4] = match b.get(..4).and_then(|m| m.try_into().ok()) {
+            Some(m) => m,
+            None => return Err(FileError::NotACapture { path: name, magic: crate::model::hex(b) }),
+        };
+        let format = if magic == PCAPNG_MAGIC {
+            PcapNgParser::new(b).map_err(|e| header_error(&name, e))?;
+            Format::PcapNg
+        } else if PCAP_MAGICS.contains(&magic) {
+            let (_, p) = PcapParser::new(b).map_err(|e| header_error(&name, e))?;
+            let h = p.header();
+            Format::Pcap {
+                nanosecond: h.ts_resolution == TsResolution::NanoSecond,
+                big_endian: h.endianness == Endianness::Big,
+            }
+        } else {
+            return Err(FileError::NotACapture { path: name, magic: format!("0x{}", crate::model::hex(&magic)) });
+        };
+        Ok(Capture { bytes, name, format })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Size of the file in bytes.
+    pub fn len(&self) -> u64 {
+        self.bytes.as_slice().len() as u64
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Iterates over the frames; a damaged file ends with one `Err`.
+    pub fn frames(&self) -> Frames<'_> {
+        let all = self.bytes.as_slice();
+        let inner = match self.format {
+            Format::Pcap { .. } => match PcapParser::new(all) {
+                Ok((rest, p)) => Inner::Pcap(p, rest),
+                Err(_) => Inner::Done,
+            },
+            Format::PcapNg => match PcapNgParser::new(all) {
+                Ok((rest, p)) => Inner::PcapNg(Box::new(NgState { parser: p, tsresol: Vec::new() }), rest),
+                Err(_) => Inner::Done,
+            },
+        };
+        Frames { all, inner, number: 0 }
+    }
+}
+
+fn header_error(path: &str, e: PcapError) -> FileError {
+    let reason = match e {
+        PcapError::IncompleteBuffer => "the file ends inside its header".to_string(),
+        other => other.to_string(),
+    };
+    FileError::BadHeader { path: path.to_string(), reason }
+}
+
+struct NgState {
+    parser: PcapNgParser,
+    /// Per interface: (link type, units per second of its timestamps).
+    tsresol: Vec<(u32, u64)>,
+}
+
+enum Inner<'a> {
+    Pcap(PcapParser, &'a [u8]),
+    PcapNg(Box<NgState>, &'a [u8]),
+    Done,
+}
+
+pub struct Frames<'a> {
+    all: &'a [u8],
+    inner: Inner<'a>,
+    number: u64,
+}
+
+impl<'a> Frames<'a> {
+    fn offset_of(&self, rest: &[u8]) -> u64 {
+        (self.all.len() - rest.len()) as u64
+    }
+
+    fn fail(&mut self, rest: &'a [u8], e: PcapError, record_header: usize) -> FileError {
+        let offset = self.offset_of(rest);
+        let frame = self.number + 1;
+        let complete = self.number;
+        self.inner = Inner::Done;
+        match e {
+            PcapError::IncompleteBuffer => {
+                let needed = if rest.len() < record_header {
+                    format!("{} (a record header is {record_header} bytes, {} remain)", record_header - rest.len(), rest.len())
+                } else {
+                    "some".to_string()
+                };
+                FileError::Truncated { offset, frame, needed, complete }
+            }
+            other => FileError::Damaged { offset, frame, reason: other.to_string(), complete },
+        }
+    }
+}
+
+impl<'a> Iterator for Frames<'a> {
+    type Item = Result<Frame<'a>, FileError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            match &mut self.inner {
+                Inner::Done => return None,
+                Inner::Pcap(p, rest) => {
+                    let rest = *rest;
+                    if rest.is_empty() {
+                        self.inner = Inner::Done;
+                        return None;
+                    }
+                    let h = p.header();
+                    let linktype = u32::from(h.datalink);
+                    let nano = h.ts_resolution == TsResolution::NanoSecond;
+                    match p.next_raw_packet(rest) {
+                        Ok((next, raw)) => {
+                            let file_offset = self.offset_of(rest);
+                            self.inner = match std::mem::replace(&mut self.inner, Inner::Done) {
+                                Inner::Pcap(p, _) => Inner::Pcap(p, next),
+                                other => other,
+                            };
+                            self.number += 1;
+                            let ts_nsec = if nano { raw.ts_frac } else { raw.ts_frac.saturating_mul(1000) };
+                            let caplen = raw.data.len() as u32;
+                            let meta = FrameMeta {
+                                number: self.number,
+                                ts_sec: i64::from(raw.ts_sec),
+                                ts_nsec: ts_nsec.min(999_999_999),
+                                len: raw.orig_len.max(caplen),
+                                caplen,
+                                linktype,
+                            };
+                            return Some(Ok(Frame { meta, data: raw.data, file_offset }));
+                        }
+                        Err(e) => return Some(Err(self.fail(rest, e, 16))),
+                    }
+                }
+                Inner::PcapNg(st, rest) => {
+                    let rest = *rest;
+                    if rest.is_empty() {
+                        self.inner = Inner::Done;
+                        return None;
+                    }
+                    let res = st.parser.next_block(rest);
+                    let (next, block) = match res {
+                        Ok(x) => x,
+                        Err(e) => return Some(Err(self.fail(rest, e, 12))),
+                    };
+                    let file_offset = self.offset_of(rest);
+                    let Inner::PcapNg(st, r) = &mut self.inner else { return None };
+                    *r = next;
+                    match block {
+                        Block::SectionHeader(_) => st.tsresol.clear(),
+                        Block::InterfaceDescription(idb) => {
+                            let mut per_sec = 1_000_000u64;
+                            for o in &idb.options {
+                                if let InterfaceDescriptionOption::IfTsResol(r) = o {
+                                    per_sec = if r & 0x80 == 0 {
+                                        10u64.checked_pow(u32::from(*r)).unwrap_or(1_000_000_000)
+                                    } else {
+                                        1u64.checked_shl(u32::from(r & 0x7f)).unwrap_or(1 << 30)
+                                    };
+                                }
+                            }
+                            st.tsresol.push((u32::from(idb.linktype), per_sec.max(1)));
+                        }
+                        Block::EnhancedPacket(epb) => {
+                            let Some(&(linktype, per_sec)) = st.tsresol.get(epb.interface_id as usize) else {
+                                let frame = self.number + 1;
+                                let complete = self.number;
+                                self.inner = Inner::Done;
+                                return Some(Err(FileError::Damaged {
+                                    offset: file_offset,
+                                    frame,
+                                    reason: format!("the packet names interface {} but no such interface was described", epb.interface_id),
+                                    complete,
+                                }));
+                            };
+                            // pcap-file reads the raw 64-bit count as nanoseconds;
+                            // rescale by the interface's own resolution.
+                            let units = epb.timestamp.as_nanos() as u64;
+                            let ts_sec = (units / per_sec) as i64;
+                            let ts_nsec = ((units % per_sec) as u128 * 1_000_000_000 / per_sec as u128) as u32;
+                            self.number += 1;
+                            let caplen = epb.data.len() as u32;
+                            let meta = FrameMeta {
+                                number: self.number,
+                                ts_sec,
+                                ts_nsec,
+                                len: epb.original_len.max(caplen),
+                                caplen,
+                                linktype,
+                            };
+                            return Some(Ok(Frame { meta, data: epb.data, file_offset }));
+                        }
+                        Block::SimplePacket(spb) => {
+                            let linktype = st.tsresol.first().map(|t| t.0).unwrap_or(1);
+                            self.number += 1;
+                            let caplen = spb.data.len() as u32;
+                            let meta = FrameMeta {
+                                number: self.number,
+                                ts_sec: 0,
+                                ts_nsec: 0,
+                                len: spb.original_len.max(caplen),
+                                caplen,
+                                linktype,
+                            };
+                            return Some(Ok(Frame { meta, data: spb.data, file_offset }));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,51 @@
+use std::fmt::Write as _;
+
+/// The typed value of a field.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// A node that only groups children (an options list, a flags word shown
+    /// through its bits) or whose meaning is its presence.
+    None,
+    U(u64),
+    I(i64),
+    F(f64),
+    Bool(bool),
+    Mac([u8; 6]),
+    Ipv4([u8; 4]),
+    Ipv6([u8; 16]),
+    /// The value is the span's bytes themselves (shown as hex).
+    Bytes,
+    Str(Box<str>),
+    Static(&'static str),
+}
+
+impl Value {
+    pub fn as_u64(&self) -> Option<u64> {
+        match self {
+            Value::U(v) => Some(*v),
+            Value::I(v) => u64::try_from(*v).ok(),
+            Value::Bool(b) => Some(*b as u64),
+            _ => None,
+        }
+    }
+}
+
+pub fn format_mac(m: &[u8; 6]) -> String {
+    let mut s = String::with_capacity(17);
+    for (i, b) in m.iter().enumerate() {
+        if i > 0 {
+            s.push(':');
+        }
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// Lowercase hex of a byte string, no separators.
+pub fn hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
