@@ -185,14 +185,13 @@ impl Conversations {
         let syn_only = seg.flags & (flags::SYN | flags::ACK) == flags::SYN;
         let mut idx = self.tcp_index.get(&k).copied();
         if let (Some(i), true) = (idx, syn_only) {
-            // A new SYN on a finished connection, or a SYN with another
-            // initial sequence number, starts a new stream (port reuse).
+            // A SYN whose initial sequence number differs from the one this
+            // side used before starts a new stream (the port pair was
+            // reused); the same SYN again is a retransmission, as Wireshark
+            // decides.
             let s = &self.tcp[i as usize];
             let dir = usize::from(s.ends[0] != seg.src);
-            let f = &s.flows[dir];
-            let reused = matches!(s.state, TcpState::Closed | TcpState::Reset | TcpState::Closing)
-                || (f.syn_seen && f.base_seq != Some(seg.seq))
-                || (!f.syn_seen && s.state != TcpState::Unknown);
+            let reused = s.flows[dir].base_seq.is_some_and(|b| b != seg.seq);
             if reused {
                 idx = None;
             }
@@ -280,7 +279,7 @@ impl Conversations {
                     a |= analysis::FAST_RETRANSMISSION;
                 } else if rev.last_ack.is_some_and(|ra| !gt(seg.seq.wrapping_add(seglen), ra)) && seg.len > 0 {
                     a |= analysis::SPURIOUS_RETRANSMISSION;
-                } else if since < ooo_threshold && next != seg.seq.wrapping_add(seglen) {
+                } else if (0.0..ooo_threshold).contains(&since) && next != seg.seq.wrapping_add(seglen) {
                     a |= analysis::OUT_OF_ORDER;
                 } else {
                     a |= analysis::RETRANSMISSION;

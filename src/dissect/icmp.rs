@@ -138,11 +138,15 @@ ARP does for IPv4. Like ICMP it serves the network layer.",
         (3, "Time Exceeded"),
         (4, "Parameter Problem"),
         (128, "Echo (ping) request"),
+        (130, "Multicast Listener Query"),
+        (131, "Multicast Listener Report"),
+        (132, "Multicast Listener Done"),
         (129, "Echo (ping) reply"),
         (133, "Router Solicitation"),
         (134, "Router Advertisement"),
         (135, "Neighbor Solicitation"),
         (136, "Neighbor Advertisement"),
+        (143, "Multicast Listener Report Message v2"),
     ];
 
     fields! { proto = &ICMPV6;

@@ -63,7 +63,7 @@ fields! { proto = &IP;
     FLAGS_RB: "ip.flags.rb", "Reserved bit", Dec, 0x8000, &[], "Must be zero (RFC 791).";
     FLAGS_DF: "ip.flags.df", "Don't fragment", Dec, 0x4000, &[], "Set: routers must drop the packet rather than split it. Used to discover the path's MTU (RFC 1191).";
     FLAGS_MF: "ip.flags.mf", "More fragments", Dec, 0x2000, &[], "Set: this is a fragment and more of the original packet follows.";
-    FRAG_OFFSET: "ip.frag_offset", "Fragment Offset", Dec, 0x1fff, &[], "Where this fragment's data belongs in the original packet, in bytes (on the wire: in 8-byte units).";
+    FRAG_OFFSET: "ip.frag_offset", "Fragment Offset", Dec, 0x1fff, &[], "Where this fragment's data belongs in the original packet, in 8-byte units (185 means byte 1480).";
     TTL: "ip.ttl", "Time to Live", Dec, 0, &[], "Each router decrements it and drops the packet at zero, so a routing loop cannot keep a packet alive forever.";
     PROTO: "ip.proto", "Protocol", Dec, 0, PROTOCOLS, "Which protocol the payload belongs to: 6 TCP, 17 UDP, 1 ICMP. This is how the network layer hands data up to the right transport.";
     CHECKSUM: "ip.checksum", "Header Checksum", Hex(4), 0, &[], "A checksum of the header only (RFC 1071); the payload has its own in TCP and UDP.";
@@ -228,8 +228,7 @@ fn fixed_fields(cx: &mut Cx<'_>, o: usize) {
         cx.flag(1, &FLAGS_RB, f, 2);
         cx.flag(1, &FLAGS_DF, f, 2);
         cx.flag(1, &FLAGS_MF, f, 2);
-        let off = read_be(cx.data, f, 2, FRAG_OFFSET.mask);
-        cx.add(0, &FRAG_OFFSET, Value::U(off * 8), f, 2);
+        cx.uint(0, &FRAG_OFFSET, f, 2);
     }
     if fits(field::TTL + 1) {
         cx.uint(0, &TTL, o + field::TTL, 1);

@@ -109,7 +109,7 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize) -> usize {
                     43 => (&ROUTING, &ROUTING_NXT, &ROUTING_LEN),
                     _ => (&DSTOPTS, &DSTOPTS_NXT, &DSTOPTS_LEN),
                 };
-                cx.add(0, node, Value::Bytes, at, n);
+                cx.add(0, node, Value::None, at, n);
                 cx.uint(1, nxt, at, 1);
                 cx.uint(1, len, at + 1, 1);
                 if next == 43 {
@@ -127,7 +127,7 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize) -> usize {
                     cx.truncated("ipv6", "fragment header", at, 8);
                     break;
                 };
-                cx.add(0, &FRAGHDR, Value::Bytes, at, 8);
+                cx.add(0, &FRAGHDR, Value::None, at, 8);
                 cx.uint(1, &FRAGHDR_NXT, at, 1);
                 cx.uint(1, &FRAGHDR_OFFSET, at + 2, 2);
                 cx.uint(1, &FRAGHDR_MORE, at + 2, 2);

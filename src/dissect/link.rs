@@ -101,10 +101,9 @@ because no real card is involved.",
 }
 
 pub mod sll {
-    use super::super::{Cx, read_be};
+    use super::super::Cx;
     use crate::fields;
     use crate::model::{Addr, Base::Dec, Base::Hex, Protocol, TcpIpLayer, Value};
-    use etherparse::LinuxSllHeaderSlice;
 
     pub static SLL: Protocol = Protocol {
         name: "sll",
@@ -136,11 +135,12 @@ kernel replaces each link header with this one, saying which way the packet went
         IFINDEX: "sll.ifindex", "Interface index", Dec, 0, &[], "The kernel's number for the interface the packet crossed.";
     }
 
-    /// The address part shared by both versions (`at`: the halen byte).
-    fn address(cx: &mut Cx<'_>, at: usize) -> Addr {
-        let halen = cx.uint(0, &HALEN, at, 1) as usize;
+    /// The address part shared by both versions (`at`: the address length,
+    /// `width` bytes wide: 2 in v1, 1 in v2).
+    fn address(cx: &mut Cx<'_>, at: usize, width: usize) -> Addr {
+        let halen = cx.uint(0, &HALEN, at, width) as usize;
         let used = halen.min(8);
-        let a = at + 1;
+        let a = at + width;
         let mut addr = Addr::None;
         if used == 6 {
             let mac = super::super::array::<6>(cx.data, a).unwrap_or_default();
@@ -155,28 +155,20 @@ kernel replaces each link header with this one, saying which way the packet went
         addr
     }
 
-    /// Version 1: 16 bytes (LINKTYPE_LINUX_SLL).
+    /// Version 1: 16 bytes (LINKTYPE_LINUX_SLL). Read with our own table:
+    /// etherparse's slice rejects the loopback hardware type (772), which is
+    /// exactly what captures on `any` contain for `lo`.
     pub fn dissect_v1(cx: &mut Cx<'_>, offset: usize) {
-        let bytes = cx.data.get(offset..).unwrap_or(&[]);
-        let hdr = match LinuxSllHeaderSlice::from_slice(bytes) {
-            Ok(h) => h,
-            Err(e) => {
-                cx.note(crate::model::Severity::Error, "sll", offset, bytes.len(), format!("Linux cooked header: {e}"));
-                super::data::rest(cx, offset);
-                return;
-            }
-        };
-        let etype = u16::from_be_bytes([hdr.slice()[14], hdr.slice()[15]]);
+        if cx.data.len() < offset + 16 {
+            cx.truncated("sll", "Linux cooked header", offset, 16);
+            super::data::rest(cx, offset);
+            return;
+        }
         let layer = cx.begin_layer(&SLL, offset);
         cx.uint(0, &PKTTYPE, offset, 2);
         cx.uint(0, &HATYPE, offset + 2, 2);
-        let src = address(cx, offset + 4);
-        // halen is 2 bytes in v1; the field above read only its low byte.
-        if let Some(f) = cx.out.fields.iter_mut().rev().find(|f| std::ptr::eq(f.def, &HALEN)) {
-            f.span = crate::model::Span::new(offset + 4, 2);
-            f.value = Value::U(read_be(cx.data, offset + 4, 2, 0));
-        }
-        cx.uint(0, &ETYPE, offset + 14, 2);
+        let src = address(cx, offset + 4, 2);
+        let etype = cx.uint(0, &ETYPE, offset + 14, 2) as u16;
         cx.end_layer(layer, 16);
         cx.set_addrs(src, Addr::None);
         cx.set_protocol("SLL");
@@ -198,7 +190,7 @@ kernel replaces each link header with this one, saying which way the packet went
         cx.uint(0, &IFINDEX, offset + 4, 4);
         cx.uint(0, &HATYPE, offset + 8, 2);
         cx.uint(0, &PKTTYPE, offset + 10, 1);
-        let src = address(cx, offset + 11);
+        let src = address(cx, offset + 11, 1);
         cx.end_layer(layer, 20);
         cx.set_addrs(src, Addr::None);
         cx.set_protocol("SLL");

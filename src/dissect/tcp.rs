@@ -59,7 +59,7 @@ fields! { proto = &TCP;
     NXTSEQ: "tcp.nxtseq", "Next Sequence Number", Dec, 0, &[], "The sequence number the sender will use next: this one plus the data length (SYN and FIN count one each).";
     ACK: "tcp.ack", "Acknowledgment Number (relative)", Dec, 0, &[], "The next byte the sender expects from the other side: everything before it arrived. Relative to the other side's start.";
     ACK_RAW: "tcp.ack_raw", "Acknowledgment number (raw)", Dec, 0, &[], "The acknowledgment number as sent.";
-    HDR_LEN: "tcp.hdr_len", "Header Length", Dec, 0xf000, &[], "The TCP header's length in bytes; on the wire in 32-bit words (5 = 20 bytes; more means options).";
+    HDR_LEN: "tcp.hdr_len", "Header Length", Dec, 0xf0, &[], "The TCP header's length in bytes; on the wire in 32-bit words (5 = 20 bytes; more means options).";
     FLAGS: "tcp.flags", "Flags", Hex(4), 0x0fff, &[], "Control bits: SYN opens, FIN closes, RST aborts, ACK says the acknowledgment number is valid, PSH asks to deliver now.";
     FLAGS_RES: "tcp.flags.res", "Reserved", Dec, 0x0e00, &[], "Reserved bits; must be zero.";
     FLAGS_AE: "tcp.flags.ae", "Accurate ECN", Dec, 0x0100, &[], "Experimental accurate congestion feedback (formerly the ECN nonce).";

@@ -164,7 +164,11 @@ impl Capture {
                 Err(_) => Inner::Done,
             },
         };
-        Frames { all, inner, number: 0 }
+        let big_endian = match self.format {
+            Format::Pcap { big_endian, .. } => big_endian,
+            Format::PcapNg => all.get(8..12) == Some(&[0x1a, 0x2b, 0x3c, 0x4d][..]),
+        };
+        Frames { all, big_endian, inner, number: 0 }
     }
 }
 
@@ -190,6 +194,7 @@ enum Inner<'a> {
 
 pub struct Frames<'a> {
     all: &'a [u8],
+    big_endian: bool,
     inner: Inner<'a>,
     number: u64,
 }
@@ -209,7 +214,12 @@ impl<'a> Frames<'a> {
                 let needed = if rest.len() < record_header {
                     format!("{} (a record header is {record_header} bytes, {} remain)", record_header - rest.len(), rest.len())
                 } else {
-                    "some".to_string()
+                    // The record's own length field says how long it is.
+                    let at = if record_header == 16 { 8 } else { 4 };
+                    let raw: [u8; 4] = rest[at..at + 4].try_into().unwrap_or_default();
+                    let len = if self.big_endian { u32::from_be_bytes(raw) } else { u32::from_le_bytes(raw) } as usize;
+                    let total = if record_header == 16 { len + 16 } else { len };
+                    format!("{} (the record is {total} bytes, {} remain)", total.saturating_sub(rest.len()), rest.len())
                 };
                 FileError::Truncated { offset, frame, needed, complete }
             }

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Regenerates every capture in captures/ from real traffic on this machine.
+# Needs root (live capture, network namespaces), dumpcap/tshark/editcap
+# (Debian's tshark package) and python3. Traffic stays on loopback or inside
+# network namespaces this script creates and removes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=captures
+tmp=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; ip netns del wl-a 2>/dev/null || true; ip netns del wl-b 2>/dev/null || true; rm -rf "$tmp"' EXIT
+
+# start_capture FILE ARGS...: dumpcap in the background, waits until it runs.
+start_capture() {
+  local file=$1; shift
+  dumpcap -q "$@" -w "$file" >"$tmp/dumpcap.log" 2>&1 &
+  cap_pid=$!
+  for _ in $(seq 50); do grep -q "Capturing on" "$tmp/dumpcap.log" 2>/dev/null && break; sleep 0.1; done
+  sleep 0.5
+}
+stop_capture() { sleep 0.5; kill -INT "$cap_pid"; wait "$cap_pid" || true; }
+
+traffic_v4() {
+  python3 -m http.server 8765 --bind 127.0.0.1 --directory "$tmp" >/dev/null 2>&1 &
+  local srv=$!
+  sleep 0.7
+  echo "<h1>hello from wirelab</h1>" >"$tmp/index.html"
+  python3 - <<'PY'
+import socket, urllib.request
+urllib.request.urlopen("http://127.0.0.1:8765/index.html").read()
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.sendto(b"hello over udp", ("127.0.0.1", 9))   # closed port: ICMP port unreachable
+PY
+  ping -c 1 127.0.0.1 >/dev/null
+  kill $srv
+}
+
+# 1. HTTP over IPv4 loopback, a ping, a datagram to a closed port (pcap, µs).
+start_capture "$tmp/a.pcapng" -i lo -f "tcp port 8765 or icmp or udp port 9"
+traffic_v4
+stop_capture
+editcap -F pcap "$tmp/a.pcapng" "$out/http-over-loopback.pcap"
+
+# 2. The same over IPv6 loopback (pcapng), plus ping6.
+start_capture "$out/ipv6-loopback.pcapng" -i lo -f "ip6"
+python3 -m http.server 8766 --bind ::1 --directory "$tmp" >/dev/null 2>&1 &
+srv=$!; sleep 0.7
+python3 - <<'PY'
+import socket, urllib.request
+urllib.request.urlopen("http://[::1]:8766/index.html").read()
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.sendto(b"hello over udp6", ("::1", 9))
+PY
+ping -6 -c 1 ::1 >/dev/null
+kill $srv
+stop_capture
+
+# 3. Two hosts joined by a veth pair, each in its own namespace: ARP,
+#    real MAC addresses, and pings too big for the 1500-byte MTU (fragments).
+ip netns add wl-a; ip netns add wl-b
+ip link add wl-veth-a netns wl-a type veth peer name wl-veth-b netns wl-b
+ip -n wl-a addr add 10.213.0.1/24 dev wl-veth-a; ip -n wl-a link set wl-veth-a up
+ip -n wl-b addr add 10.213.0.2/24 dev wl-veth-b; ip -n wl-b link set wl-veth-b up
+ip -n wl-a link set lo up; ip -n wl-b link set lo up
+sleep 1
+cap_log="$tmp/dumpcap.log"
+ip netns exec wl-a dumpcap -q -i wl-veth-a -w "$tmp/veth.pcapng" >"$cap_log" 2>&1 &
+cap_pid=$!
+for _ in $(seq 50); do grep -q "Capturing on" "$cap_log" 2>/dev/null && break; sleep 0.1; done
+sleep 0.5
+ip netns exec wl-a ping -c 1 -W 1 10.213.0.2 >/dev/null
+ip netns exec wl-a ping -c 1 -W 1 -s 3000 10.213.0.2 >/dev/null
+ip netns exec wl-b python3 -c "
+import socket,threading
+l=socket.socket(); l.bind(('10.213.0.2',9003)); l.listen()
+c,_=l.accept(); c.sendall(c.recv(100)); c.close()" &
+sleep 0.5
+ip netns exec wl-a python3 -c "
+import socket; s=socket.create_connection(('10.213.0.2',9003)); s.sendall(b'ping over veth'); s.recv(100); s.close()"
+stop_capture
+editcap -F pcap "$tmp/veth.pcapng" "$out/veth-arp-fragments.pcap"
+
+# 4. Linux cooked captures (the "any" pseudo-interface), v1 and v2.
+for v in LINUX_SLL LINUX_SLL2; do
+  start_capture "$tmp/sll.pcapng" -i any -y $v -f "tcp port 8765 or icmp or udp port 9"
+  traffic_v4
+  stop_capture
+  editcap -F pcap "$tmp/sll.pcapng" "$out/any-$(echo $v | tr A-Z a-z | tr _ -).pcap"
+done
+
+# 5. One pcapng with two interfaces of different link types (lo: Ethernet,
+#    any: SLL2), nanosecond timestamps.
+start_capture "$out/two-interfaces.pcapng" -i lo -f "tcp port 8765" -i any -y LINUX_SLL2 -f "tcp port 8765"
+traffic_v4
+stop_capture
+
+# 6. The same frames in other containers and link types, converted from (1).
+python3 scripts/convert-pcap.py nsec "$out/http-over-loopback.pcap" "$out/http-over-loopback-nsec.pcap"
+python3 scripts/convert-pcap.py big-endian "$out/http-over-loopback.pcap" "$out/http-over-loopback-be.pcap"
+python3 scripts/convert-pcap.py null "$out/http-over-loopback.pcap" "$out/null-loopback.pcap"
+python3 scripts/convert-pcap.py raw "$out/http-over-loopback.pcap" "$out/raw-ip.pcap"
+# 7. A capture that missed a segment: frame 6 of (1) dropped.
+editcap -F pcap "$out/http-over-loopback.pcap" "$out/missed-segment.pcap" 6
+echo "captures written to $out/"

@@ -1,0 +1,19 @@
+//! wirelab's integration tests, one binary:
+//!
+//! - `support`: helpers (captures, dissecting a whole file, finding tshark).
+//! - `tshark_diff`: every field both tools know agrees with `tshark -T fields`.
+//! - `goldens`: summary lines and JSON of the bundled captures (WIRELAB_BLESS=1 refreshes).
+//! - `files`: pcap/pcapng flavours, damaged and truncated files.
+//! - `coverage`: every captured byte belongs to a field; spans stay in bounds.
+//! - `cli`: the `wirelab` binary's commands and exit codes.
+//! - `layering`: the dissection core does not depend on GUI, async or capture crates.
+//! - `live`: a capture made now, on loopback, with fresh traffic (needs capture rights).
+
+mod cli;
+mod coverage;
+mod files;
+mod goldens;
+mod layering;
+mod live;
+mod support;
+mod tshark_diff;

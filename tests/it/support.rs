@@ -1,0 +1,59 @@
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use wirelab::dissect::Dissector;
+use wirelab::file::Capture;
+use wirelab::model::Dissection;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Every capture in `captures/`.
+pub fn captures() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(root().join("captures"))
+        .expect("captures/ exists")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
+        .collect();
+    v.sort();
+    assert!(v.len() >= 8, "expected the bundled captures, found {v:?}");
+    v
+}
+
+/// A dissected frame with its bytes.
+pub struct Dissected {
+    pub bytes: Vec<u8>,
+    pub d: Dissection,
+}
+
+pub fn dissect_file(path: &Path) -> Vec<Dissected> {
+    let cap = Capture::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    dissect_capture(&cap)
+}
+
+pub fn dissect_capture(cap: &Capture) -> Vec<Dissected> {
+    let mut dis = Dissector::new();
+    let mut out = Vec::new();
+    for f in cap.frames() {
+        let f = f.unwrap_or_else(|e| panic!("{}: {e}", cap.name()));
+        let mut d = Dissection::default();
+        dis.dissect(f.meta, &f.data, &mut d);
+        out.push(Dissected { bytes: f.data.into_owned(), d });
+    }
+    out
+}
+
+/// tshark, which the test command installs. Its absence is a failure, not a
+/// skip: the differential tests are how we know we agree with Wireshark.
+pub fn tshark() -> Command {
+    let ok = Command::new("tshark").arg("--version").output().is_ok_and(|o| o.status.success());
+    assert!(ok, "tshark is not installed: run scripts/test (it installs Debian's tshark package)");
+    let mut c = Command::new("tshark");
+    c.env("LC_ALL", "C");
+    c
+}
+
+pub fn wirelab_bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_wirelab"))
+}

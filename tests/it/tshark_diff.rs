@@ -1,0 +1,216 @@
+//! Differential test against Wireshark: for every capture in `captures/`, the
+//! value of every field name wirelab and tshark share agrees, frame by frame.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+use std::sync::OnceLock;
+
+use wirelab::model::Value;
+
+use crate::support::{self, Dissected};
+
+/// Fields we deliberately compute differently, with the reason.
+const DIFFERENT_ON_PURPOSE: &[(&str, &str)] = &[
+    // tshark leaves checksums unverified by default; wirelab verifies them.
+    ("ip.checksum.status", "verified by wirelab, not by tshark's defaults"),
+    ("tcp.checksum.status", "verified by wirelab, not by tshark's defaults"),
+    ("udp.checksum.status", "verified by wirelab, not by tshark's defaults"),
+    ("icmp.checksum.status", "verified by wirelab, not by tshark's defaults"),
+    ("icmpv6.checksum.status", "verified by wirelab, not by tshark's defaults"),
+    // Floating-point times are compared separately, with a tolerance.
+    ("frame.time_epoch", "float"),
+    ("frame.time_relative", "float"),
+    ("frame.time_delta", "float"),
+];
+
+/// Undissected payload: compared only where tshark also leaves it undissected.
+const PAYLOAD_FIELDS: &[&str] = &["data.data", "data.len", "icmpv6.data"];
+
+/// tshark's field names and types (`tshark -G fields`).
+fn tshark_fields() -> &'static HashMap<String, String> {
+    static F: OnceLock<HashMap<String, String>> = OnceLock::new();
+    F.get_or_init(|| {
+        let out = support::tshark().args(["-G", "fields"]).output().expect("tshark -G fields");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| {
+                let mut c = l.split('\t');
+                let kind = c.next()?;
+                c.next()?;
+                let name = c.next()?.to_string();
+                match kind {
+                    "F" => Some((name, c.next()?.to_string())),
+                    "P" => Some((name, "FT_PROTOCOL".to_string())),
+                    _ => None,
+                }
+            })
+            .collect()
+    })
+}
+
+fn ours(frame: &Dissected, name: &str) -> Vec<String> {
+    frame
+        .d
+        .fields_named(name)
+        .map(|f| match &f.value {
+            Value::None => "1".to_string(),
+            Value::U(v) => v.to_string(),
+            Value::I(v) => v.to_string(),
+            Value::F(v) => format!("{v:.6}"),
+            Value::Bool(b) => u8::from(*b).to_string(),
+            Value::Bytes => wirelab::model::hex(frame.bytes.get(f.span.range()).unwrap_or(&[])),
+            _ => wirelab::model::display::value_text(&frame.d, &frame.bytes, f, usize::MAX),
+        })
+        .collect()
+}
+
+fn normalise(ty: &str, v: &str) -> String {
+    let v = v.trim();
+    if let Some(h) = v.strip_prefix("0x") {
+        if let Ok(n) = u64::from_str_radix(h, 16) {
+            return n.to_string();
+        }
+    }
+    match (ty, v) {
+        ("FT_BOOLEAN", "True") => "1".into(),
+        ("FT_BOOLEAN", "False") => "0".into(),
+        ("FT_BYTES", _) => v.replace(':', "").to_lowercase(),
+        _ => v.to_lowercase(),
+    }
+}
+
+/// Runs the comparison on one file; returns mismatch descriptions.
+pub fn compare(path: &Path) -> (usize, Vec<String>) {
+    let frames = support::dissect_file(path);
+    let known = tshark_fields();
+    let skip: BTreeSet<&str> = DIFFERENT_ON_PURPOSE.iter().map(|(n, _)| *n).collect();
+    let names: BTreeSet<&'static str> = frames
+        .iter()
+        .flat_map(|f| f.d.fields.iter().map(|x| x.def.name))
+        .filter(|n| known.contains_key(*n) && !skip.contains(n) && *n != "frame.number")
+        .collect();
+    let names: Vec<&str> = names.into_iter().collect();
+    let mut cmd = support::tshark();
+    // wirelab does not reassemble IP fragments (yet); neither must tshark here.
+    cmd.arg("-r").arg(path).args(["-o", "ip.defragment:FALSE", "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=|", "-e", "frame.number"]);
+    // FT_NONE fields print "1" when present, FT_PROTOCOL fields their label.
+    for n in &names {
+        cmd.args(["-e", n]);
+    }
+    let out = cmd.output().expect("run tshark");
+    assert!(out.status.success(), "tshark failed on {}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut problems = Vec::new();
+    let mut compared = 0;
+    let rows: BTreeMap<usize, Vec<String>> = text
+        .lines()
+        .filter_map(|l| {
+            let cols: Vec<String> = l.split('\t').map(str::to_string).collect();
+            Some((cols.first()?.parse().ok()?, cols))
+        })
+        .collect();
+    assert_eq!(
+        rows.len(),
+        frames.len(),
+        "{}: tshark and wirelab disagree on the number of frames; tshark said {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (i, frame) in frames.iter().enumerate() {
+        let cols = &rows[&(i + 1)];
+        for (j, name) in names.iter().enumerate() {
+            let ty = known[*name].as_str();
+            let theirs_raw = cols.get(j + 1).map(String::as_str).unwrap_or("");
+            let mut theirs: Vec<String> =
+                if theirs_raw.is_empty() { vec![] } else { theirs_raw.split('|').map(|v| normalise(ty, v)).collect() };
+            let mut mine = ours(frame, name);
+            if ty == "FT_NONE" || ty == "FT_PROTOCOL" {
+                // Presence only.
+                mine = mine.iter().map(|_| "1".to_string()).collect();
+                theirs = theirs.iter().map(|_| "1".to_string()).collect();
+            }
+            if mine.is_empty() {
+                continue;
+            }
+            // Payload bytes: where tshark decodes an application protocol
+            // (HTTP, for instance) it has no data layer; wirelab's own
+            // application dissectors are compared in their own tests.
+            if theirs.is_empty() && PAYLOAD_FIELDS.contains(name) {
+                continue;
+            }
+            compared += 1;
+            if mine != theirs {
+                problems.push(format!(
+                    "{} frame {}: {name}: wirelab {mine:?}, tshark {theirs:?}",
+                    path.file_name().unwrap_or_default().to_string_lossy(),
+                    i + 1
+                ));
+            }
+        }
+    }
+    // Times: microsecond agreement.
+    let out = support::tshark()
+        .arg("-r")
+        .arg(path)
+        .args(["-T", "fields", "-e", "frame.time_epoch", "-e", "frame.time_relative"])
+        .output()
+        .expect("tshark times");
+    for (frame, line) in frames.iter().zip(String::from_utf8_lossy(&out.stdout).lines()) {
+        let mut c = line.split('\t').map(|x| x.parse::<f64>().unwrap_or(f64::NAN));
+        let (epoch, rel) = (c.next().unwrap_or(f64::NAN), c.next().unwrap_or(f64::NAN));
+        let f = |n| match frame.d.field(n).map(|f| &f.value) {
+            Some(Value::F(x)) => *x,
+            _ => f64::NAN,
+        };
+        if (f("frame.time_epoch") - epoch).abs() > 2e-6 || (f("frame.time_relative") - rel).abs() > 2e-6 {
+            problems.push(format!("frame {}: times differ: tshark {epoch} {rel}", frame.d.meta.number));
+        }
+    }
+    (compared, problems)
+}
+
+#[test]
+fn every_shared_field_agrees_with_tshark() {
+    let mut all = Vec::new();
+    let mut total = 0;
+    for path in support::captures() {
+        let (n, p) = compare(&path);
+        assert!(n > 0, "{}: nothing compared", path.display());
+        total += n;
+        all.extend(p);
+    }
+    assert!(
+        all.is_empty(),
+        "{} of {total} field comparisons disagree with tshark:\n{}",
+        all.len(),
+        all.iter().take(60).cloned().collect::<Vec<_>>().join("\n")
+    );
+    // The comparison must cover the core of every layer.
+    assert!(total > 3000, "only {total} comparisons: the differential test lost its reach");
+}
+
+#[test]
+fn names_we_share_with_wireshark_exist_in_wireshark() {
+    // Every field under a Wireshark protocol name that Wireshark lacks must
+    // be one we added on purpose (listed here), so typos cannot hide.
+    const OURS_ONLY: &[&str] = &[
+        "ip.options",
+        "ip.opt.data",
+        "ipv6.ext.data",
+        "ipv6.fraghdr",
+        "ipv6.dstopts.nxt",
+        "ipv6.dstopts.len",
+        "ipv6.dstopts",
+        "tcp.options.sack",
+        "icmp.unused",
+        "icmp.data",
+        "icmpv6.reserved",
+        "sll.reserved",
+    ];
+    let known = tshark_fields();
+    let missing: Vec<&str> = wirelab::dissect::all_fields()
+        .map(|f| f.name)
+        .filter(|n| !known.contains_key(*n) && !OURS_ONLY.contains(n))
+        .collect();
+    assert!(missing.is_empty(), "fields named like Wireshark's that Wireshark does not have: {missing:?}");
+}
