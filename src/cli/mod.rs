@@ -18,7 +18,11 @@ pub const DEFAULT_CAPTURE: &[u8] = include_bytes!("../../captures/http-over-loop
 pub const DEFAULT_CAPTURE_NAME: &str = "captures/http-over-loopback.pcap (built in)";
 
 #[derive(Parser, Debug)]
-#[command(name = "wirelab", version, about = "Watch real packets cross the OSI and TCP/IP layers.")]
+#[command(
+    name = "wirelab",
+    version,
+    about = "Watch real packets cross the OSI and TCP/IP layers."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -64,7 +68,16 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             let cap = Capture::from_bytes(DEFAULT_CAPTURE.to_vec(), DEFAULT_CAPTURE_NAME)?;
             println!("wirelab: a dissection of the built-in capture {DEFAULT_CAPTURE_NAME}");
             println!("(try `wirelab dissect FILE -V` for every field, grouped by OSI layer)\n");
-            dissect(&cap, &DissectArgs { file: PathBuf::new(), verbose: false, format: OutputFormat::Text, count: None, stats: false })
+            dissect(
+                &cap,
+                &DissectArgs {
+                    file: PathBuf::new(),
+                    verbose: false,
+                    format: OutputFormat::Text,
+                    count: None,
+                    stats: false,
+                },
+            )
         }
         Some(Command::Dissect(args)) => {
             let cap = Capture::open(&args.file)?;
@@ -73,7 +86,15 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Fields) => {
             let mut out = std::io::stdout().lock();
             for f in crate::dissect::all_fields() {
-                writeln!(out, "{}\tL{} {}\t{}\t{}", f.name, f.osi(), f.tcpip().name(), f.label, f.explain)?;
+                writeln!(
+                    out,
+                    "{}\tL{} {}\t{}\t{}",
+                    f.name,
+                    f.osi(),
+                    f.tcpip().name(),
+                    f.label,
+                    f.explain
+                )?;
             }
             Ok(0)
         }
@@ -87,9 +108,11 @@ fn progress_bar(cap: &Capture) -> indicatif::ProgressBar {
     }
     let pb = indicatif::ProgressBar::new(cap.len());
     pb.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} dissecting [{bar:40}] {bytes}/{total_bytes} ({eta})")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
+        indicatif::ProgressStyle::with_template(
+            "{spinner} dissecting [{bar:40}] {bytes}/{total_bytes} ({eta})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
     );
     pb
 }
@@ -123,7 +146,7 @@ pub fn dissect(cap: &Capture, args: &DissectArgs) -> anyhow::Result<i32> {
         }
         frames += 1;
         bytes += frame.data.len() as u64;
-        if frames % 65536 == 0 {
+        if frames.is_multiple_of(65536) {
             pb.set_position(frame.file_offset);
         }
         dissector.dissect(frame.meta, &frame.data, &mut d);
@@ -157,8 +180,16 @@ pub fn dissect(cap: &Capture, args: &DissectArgs) -> anyhow::Result<i32> {
         writeln!(out, "frames: {frames}")?;
         writeln!(out, "bytes: {bytes}")?;
         writeln!(out, "seconds: {secs:.3}")?;
-        writeln!(out, "frames_per_second: {:.0}", frames as f64 / secs.max(1e-9))?;
-        writeln!(out, "megabytes_per_second: {:.1}", bytes as f64 / 1e6 / secs.max(1e-9))?;
+        writeln!(
+            out,
+            "frames_per_second: {:.0}",
+            frames as f64 / secs.max(1e-9)
+        )?;
+        writeln!(
+            out,
+            "megabytes_per_second: {:.1}",
+            bytes as f64 / 1e6 / secs.max(1e-9)
+        )?;
         writeln!(out, "tcp_streams: {}", dissector.conversations().tcp.len())?;
         writeln!(out, "udp_streams: {}", dissector.conversations().udp.len())?;
         if let Some(kib) = peak {

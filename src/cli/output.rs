@@ -10,7 +10,16 @@ use crate::model::{Dissection, Field, OSI_NAMES, Value, hex};
 
 /// One tshark-like summary line.
 pub fn summary_line(d: &Dissection, out: &mut String) {
-    let rel = d.field("frame.time_relative").and_then(|f| if let Value::F(t) = f.value { Some(t) } else { None }).unwrap_or(0.0);
+    let rel = d
+        .field("frame.time_relative")
+        .and_then(|f| {
+            if let Value::F(t) = f.value {
+                Some(t)
+            } else {
+                None
+            }
+        })
+        .unwrap_or(0.0);
     let src = d.summary.src.to_string();
     let dst = d.summary.dst.to_string();
     let _ = write!(
@@ -35,7 +44,9 @@ pub fn verbose(d: &Dissection, frame: &[u8], out: &mut String) {
         let name = OSI_NAMES[usize::from(osi - 1)];
         if layers.is_empty() {
             let why = match osi {
-                5 | 6 => "nothing in this frame: TCP/IP has no separate session or presentation header; applications do this work themselves",
+                5 | 6 => {
+                    "nothing in this frame: TCP/IP has no separate session or presentation header; applications do this work themselves"
+                }
                 7 => "no application data in this frame",
                 _ => "nothing in this frame",
             };
@@ -58,22 +69,40 @@ pub fn verbose(d: &Dissection, frame: &[u8], out: &mut String) {
         }
     }
     for n in &d.notes {
-        let _ = writeln!(out, "  [{}] {} (at byte {}): {}", n.severity.name(), n.layer, n.span.offset, n.message);
+        let _ = writeln!(
+            out,
+            "  [{}] {} (at byte {}): {}",
+            n.severity.name(),
+            n.layer,
+            n.span.offset,
+            n.message
+        );
     }
 }
 
 fn field_line(d: &Dissection, frame: &[u8], f: &Field, out: &mut String) {
     let indent = "  ".repeat(usize::from(f.depth) + 3);
     let v = value_text(d, frame, f, 32);
-    let bits = bit_pattern(frame, f).map(|b| format!("{b} = ")).unwrap_or_default();
+    let bits = bit_pattern(frame, f)
+        .map(|b| format!("{b} = "))
+        .unwrap_or_default();
     let bytes = if f.span.len == 0 {
         "(derived)".to_string()
     } else if f.span.len <= 8 {
-        format!("[{}..{}: {}]", f.span.offset, f.span.end(), hex(frame.get(f.span.range()).unwrap_or(&[])))
+        format!(
+            "[{}..{}: {}]",
+            f.span.offset,
+            f.span.end(),
+            hex(frame.get(f.span.range()).unwrap_or(&[]))
+        )
     } else {
         format!("[{}..{}]", f.span.offset, f.span.end())
     };
-    let _ = writeln!(out, "{indent}{bits}{}: {v}  ({}) {bytes}", f.def.label, f.def.name);
+    let _ = writeln!(
+        out,
+        "{indent}{bits}{}: {v}  ({}) {bytes}",
+        f.def.label, f.def.name
+    );
 }
 
 /// The JSON value of a field: numbers, booleans, strings, hex bytes.
@@ -87,7 +116,10 @@ pub fn json_value(d: &Dissection, frame: &[u8], f: &Field) -> Json {
         Value::Mac(_) | Value::Ipv4(_) | Value::Ipv6(_) | Value::Str(_) | Value::Static(_) => {
             Json::String(value_text(d, frame, f, usize::MAX))
         }
-        Value::Bytes => Json::String(hex(d.source_bytes(frame, f.span.source).get(f.span.range()).unwrap_or(&[]))),
+        Value::Bytes => Json::String(hex(d
+            .source_bytes(frame, f.span.source)
+            .get(f.span.range())
+            .unwrap_or(&[]))),
     }
 }
 
@@ -95,7 +127,10 @@ fn source_name(d: &Dissection, source: u16) -> String {
     if source == 0 {
         "frame".into()
     } else {
-        d.sources.get(usize::from(source) - 1).map(|s| s.name.to_string()).unwrap_or_default()
+        d.sources
+            .get(usize::from(source) - 1)
+            .map(|s| s.name.to_string())
+            .unwrap_or_default()
     }
 }
 
@@ -142,7 +177,13 @@ pub fn json_frame(d: &Dissection, frame: &[u8]) -> Json {
     })
 }
 
-fn json_fields(d: &Dissection, frame: &[u8], fields: &[Field], i: &mut usize, depth: u8) -> Vec<Json> {
+fn json_fields(
+    d: &Dissection,
+    frame: &[u8],
+    fields: &[Field],
+    i: &mut usize,
+    depth: u8,
+) -> Vec<Json> {
     let mut out = Vec::new();
     while let Some(f) = fields.get(*i) {
         if f.depth < depth {
@@ -154,10 +195,13 @@ fn json_fields(d: &Dissection, frame: &[u8], fields: &[Field], i: &mut usize, de
         m.insert("name".into(), json!(f.def.name));
         m.insert("label".into(), json!(f.def.label));
         m.insert("value".into(), json_value(d, frame, f));
-        if let Value::U(v) = f.value {
-            if let Some(n) = f.def.value_name(v) {
-                m.insert("value_name".into(), json!(n));
-            }
+        if let Some(n) = f
+            .value
+            .as_u64()
+            .and_then(|v| f.def.value_name(v))
+            .filter(|_| matches!(f.value, Value::U(_)))
+        {
+            m.insert("value_name".into(), json!(n));
         }
         if f.span.source != 0 {
             m.insert("source".into(), json!(source_name(d, f.span.source)));

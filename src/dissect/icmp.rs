@@ -58,7 +58,13 @@ pub mod v4 {
         let ck = checksum::check(None, bytes, 2);
         cx.add(1, &CHECKSUM_STATUS, Value::U(ck.status()), offset + 2, 2);
         if let Check::Bad { expected } = ck {
-            cx.note(Severity::Error, "icmp", offset + 2, 2, format!("bad checksum: it should be 0x{expected:04x}"));
+            cx.note(
+                Severity::Error,
+                "icmp",
+                offset + 2,
+                2,
+                format!("bad checksum: it should be 0x{expected:04x}"),
+            );
         }
         cx.set_protocol("ICMP");
         let name = TYPE.value_name(ty).unwrap_or("Unknown");
@@ -70,8 +76,18 @@ pub mod v4 {
                     cx.add(0, &DATA, Value::Bytes, offset + 8, end - offset - 8);
                 }
                 cx.end_layer(layer, end - offset);
-                let ttl = cx.out.fields.iter().rev().find(|f| f.def.name == "ip.ttl").and_then(|f| f.value.as_u64()).unwrap_or(0);
-                cx.set_info(format_args!("{name}  id=0x{id:04x}, seq={seq}/{}, ttl={ttl}", (seq >> 8) | ((seq & 0xff) << 8)));
+                let ttl = cx
+                    .out
+                    .fields
+                    .iter()
+                    .rev()
+                    .find(|f| f.def.name == "ip.ttl")
+                    .and_then(|f| f.value.as_u64())
+                    .unwrap_or(0);
+                cx.set_info(format_args!(
+                    "{name}  id=0x{id:04x}, seq={seq}/{}, ttl={ttl}",
+                    (seq >> 8) | ((seq & 0xff) << 8)
+                ));
                 end
             }
             3 | 11 | 12 => {
@@ -82,7 +98,14 @@ pub mod v4 {
                     cx.add(0, &UNUSED, Value::Bytes, offset + 4, 4);
                 }
                 cx.end_layer(layer, 8);
-                let detail = if ty == 3 { UNREACH_CODES.iter().find(|(k, _)| *k == code).map(|(_, n)| *n) } else { None };
+                let detail = if ty == 3 {
+                    UNREACH_CODES
+                        .iter()
+                        .find(|(k, _)| *k == code)
+                        .map(|(_, n)| *n)
+                } else {
+                    None
+                };
                 match detail {
                     Some(d) => cx.set_info(format_args!("{name} ({d})")),
                     None => cx.set_info(format_args!("{name}")),
@@ -170,10 +193,20 @@ ARP does for IPv4. Like ICMP it serves the network layer.",
         let ty = cx.uint(0, &TYPE, offset, 1);
         cx.uint(0, &CODE, offset + 1, 1);
         cx.uint(0, &CHECKSUM, offset + 2, 2);
-        let ck = if net.fragment { Check::Unverifiable } else { checksum::check(Some((net, 58)), bytes, 2) };
+        let ck = if net.fragment {
+            Check::Unverifiable
+        } else {
+            checksum::check(Some((net, 58)), bytes, 2)
+        };
         cx.add(1, &CHECKSUM_STATUS, Value::U(ck.status()), offset + 2, 2);
         if let Check::Bad { expected } = ck {
-            cx.note(Severity::Error, "icmpv6", offset + 2, 2, format!("bad checksum: it should be 0x{expected:04x}"));
+            cx.note(
+                Severity::Error,
+                "icmpv6",
+                offset + 2,
+                2,
+                format!("bad checksum: it should be 0x{expected:04x}"),
+            );
         }
         cx.set_protocol("ICMPv6");
         let name = TYPE.value_name(ty).unwrap_or("Unknown");

@@ -15,7 +15,11 @@ fn padding_or_trailer(cx: &mut Cx<'_>, end: usize, start: usize) {
     if end < cx.data.len() {
         let rest = &cx.data[end..];
         let layer = cx.begin_layer(&eth::ETH, end);
-        let def = if rest.iter().all(|b| *b == 0) { &eth::PADDING } else { &eth::TRAILER };
+        let def = if rest.iter().all(|b| *b == 0) {
+            &eth::PADDING
+        } else {
+            &eth::TRAILER
+        };
         cx.add(0, def, crate::model::Value::Bytes, end, rest.len());
         cx.end_layer(layer, rest.len());
     }
@@ -79,9 +83,27 @@ because no real card is involved.",
         let dst = hdr.destination();
         let src = hdr.source();
         let etype = hdr.ether_type().0;
-        cx.add(0, &DST, Value::Mac(dst), offset + field::DST.start, field::DST.len());
-        cx.add(0, &SRC, Value::Mac(src), offset + field::SRC.start, field::SRC.len());
-        cx.add(0, &TYPE, Value::U(etype.into()), offset + field::TYPE.start, field::TYPE.len());
+        cx.add(
+            0,
+            &DST,
+            Value::Mac(dst),
+            offset + field::DST.start,
+            field::DST.len(),
+        );
+        cx.add(
+            0,
+            &SRC,
+            Value::Mac(src),
+            offset + field::SRC.start,
+            field::SRC.len(),
+        );
+        cx.add(
+            0,
+            &TYPE,
+            Value::U(etype.into()),
+            offset + field::TYPE.start,
+            field::TYPE.len(),
+        );
         cx.end_layer(layer, field::HEADER_LEN);
         cx.set_addrs(Addr::Mac(src), Addr::Mac(dst));
         cx.set_protocol("Ethernet");
@@ -236,7 +258,11 @@ Ethernet header: all the link layer needs to say on a link to oneself is which n
             return;
         };
         let be = u32::from_be_bytes(b);
-        let family = if network_order || be & 0xffff_0000 == 0 { be } else { u32::from_le_bytes(b) };
+        let family = if network_order || be & 0xffff_0000 == 0 {
+            be
+        } else {
+            u32::from_le_bytes(b)
+        };
         let layer = cx.begin_layer(&NULL, offset);
         cx.add(0, &FAMILY, Value::U(family.into()), offset, 4);
         cx.end_layer(layer, 4);
@@ -246,7 +272,13 @@ Ethernet header: all the link layer needs to say on a link to oneself is which n
             2 => super::super::ip::dissect(cx, start),
             10 | 24 | 28 | 30 => super::super::ipv6::dissect(cx, start),
             other => {
-                cx.note(Severity::Warning, "null", offset, 4, format!("address family {other} is not IPv4 or IPv6"));
+                cx.note(
+                    Severity::Warning,
+                    "null",
+                    offset,
+                    4,
+                    format!("address family {other} is not IPv4 or IPv6"),
+                );
                 start
             }
         };

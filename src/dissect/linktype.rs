@@ -54,7 +54,9 @@ pub fn dissect(cx: &mut Cx<'_>, linktype: u32, offset: usize) {
                 "frame",
                 offset,
                 cx.data.len().saturating_sub(offset),
-                format!("link type {other} is not one wirelab dissects; the frame is shown as raw bytes"),
+                format!(
+                    "link type {other} is not one wirelab dissects; the frame is shown as raw bytes"
+                ),
             );
             data::rest(cx, offset);
         }
@@ -67,7 +69,13 @@ fn raw_ip(cx: &mut Cx<'_>, offset: usize) -> usize {
         Some(4) => ip::dissect(cx, offset),
         Some(6) => ipv6::dissect(cx, offset),
         Some(v) => {
-            cx.note(Severity::Error, "ip", offset, 1, format!("raw IP frame with IP version {v}: only 4 and 6 exist"));
+            cx.note(
+                Severity::Error,
+                "ip",
+                offset,
+                1,
+                format!("raw IP frame with IP version {v}: only 4 and 6 exist"),
+            );
             offset
         }
         None => offset,
@@ -117,10 +125,18 @@ pub struct NetInfo {
 
 impl NetInfo {
     pub fn src_bytes(&self) -> &[u8] {
-        if self.is_v6 { &self.src } else { &self.src[..4] }
+        if self.is_v6 {
+            &self.src
+        } else {
+            &self.src[..4]
+        }
     }
     pub fn dst_bytes(&self) -> &[u8] {
-        if self.is_v6 { &self.dst } else { &self.dst[..4] }
+        if self.is_v6 {
+            &self.dst
+        } else {
+            &self.dst[..4]
+        }
     }
     /// Ones'-complement sum of the pseudo-header for `proto` and `len`
     /// (RFC 793 §3.1, RFC 8200 §8.1), not yet folded.

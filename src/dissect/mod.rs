@@ -20,6 +20,9 @@ pub mod linktype;
 pub mod tcp;
 pub mod udp;
 
+#[cfg(test)]
+mod tests;
+
 use std::borrow::Cow;
 
 use crate::model::{
@@ -72,8 +75,16 @@ impl Dissector {
         out.clear();
         out.meta = meta;
         let first = *self.first_ts.get_or_insert((meta.ts_sec, meta.ts_nsec));
-        let prev = self.prev_ts.replace((meta.ts_sec, meta.ts_nsec)).unwrap_or(first);
-        let mut cx = Cx { data, out, conv: &mut self.conv, inner: false };
+        let prev = self
+            .prev_ts
+            .replace((meta.ts_sec, meta.ts_nsec))
+            .unwrap_or(first);
+        let mut cx = Cx {
+            data,
+            out,
+            conv: &mut self.conv,
+            inner: false,
+        };
         frame::dissect(&mut cx, first, prev);
         linktype::dissect(&mut cx, meta.linktype, 0);
         if cx.out.summary.protocol.is_empty() {
@@ -116,8 +127,20 @@ impl Cx<'_> {
     }
 
     /// Adds a field at `depth`.
-    pub fn add(&mut self, depth: u8, def: &'static FieldDef, value: Value, offset: usize, len: usize) {
-        self.out.fields.push(Field { def, value, span: Span::new(offset, len), depth });
+    pub fn add(
+        &mut self,
+        depth: u8,
+        def: &'static FieldDef,
+        value: Value,
+        offset: usize,
+        len: usize,
+    ) {
+        self.out.fields.push(Field {
+            def,
+            value,
+            span: Span::new(offset, len),
+            depth,
+        });
     }
 
     /// Adds an unsigned field read from the frame's bytes (big-endian),
@@ -135,8 +158,20 @@ impl Cx<'_> {
         v
     }
 
-    pub fn note(&mut self, severity: Severity, layer: &'static str, offset: usize, len: usize, message: impl Into<Cow<'static, str>>) {
-        self.out.notes.push(Note { severity, message: message.into(), layer, span: Span::new(offset, len) });
+    pub fn note(
+        &mut self,
+        severity: Severity,
+        layer: &'static str,
+        offset: usize,
+        len: usize,
+        message: impl Into<Cow<'static, str>>,
+    ) {
+        self.out.notes.push(Note {
+            severity,
+            message: message.into(),
+            layer,
+            span: Span::new(offset, len),
+        });
     }
 
     /// Records that the frame ends before a header does.

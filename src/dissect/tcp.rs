@@ -110,20 +110,74 @@ fields! { proto = &TCP;
 }
 
 const ANALYSIS_FIELDS: &[(u16, &FieldDef, &str, &str)] = &[
-    (an::RETRANSMISSION, &A_RETRANSMISSION, "TCP Retransmission", "this segment repeats data sent before (a retransmission)"),
-    (an::FAST_RETRANSMISSION, &A_FAST_RETRANSMISSION, "TCP Fast Retransmission", "fast retransmission after duplicate ACKs"),
-    (an::SPURIOUS_RETRANSMISSION, &A_SPURIOUS, "TCP Spurious Retransmission", "spurious retransmission: this data was already acknowledged"),
-    (an::OUT_OF_ORDER, &A_OUT_OF_ORDER, "TCP Out-Of-Order", "out-of-order segment"),
-    (an::LOST_SEGMENT, &A_LOST_SEGMENT, "TCP Previous segment not captured", "previous segment not captured: there is a gap in the sequence numbers"),
-    (an::ACKED_UNSEEN, &A_ACKED_UNSEEN, "TCP ACKed unseen segment", "this acknowledges a segment that was not captured"),
-    (an::DUPLICATE_ACK, &A_DUPLICATE_ACK, "TCP Dup ACK", "duplicate acknowledgment"),
-    (an::ZERO_WINDOW, &A_ZERO_WINDOW, "TCP ZeroWindow", "zero window: the receiver can take no more data"),
-    (an::WINDOW_UPDATE, &A_WINDOW_UPDATE, "TCP Window Update", "window update"),
-    (an::KEEP_ALIVE, &A_KEEP_ALIVE, "TCP Keep-Alive", "keep-alive probe"),
+    (
+        an::RETRANSMISSION,
+        &A_RETRANSMISSION,
+        "TCP Retransmission",
+        "this segment repeats data sent before (a retransmission)",
+    ),
+    (
+        an::FAST_RETRANSMISSION,
+        &A_FAST_RETRANSMISSION,
+        "TCP Fast Retransmission",
+        "fast retransmission after duplicate ACKs",
+    ),
+    (
+        an::SPURIOUS_RETRANSMISSION,
+        &A_SPURIOUS,
+        "TCP Spurious Retransmission",
+        "spurious retransmission: this data was already acknowledged",
+    ),
+    (
+        an::OUT_OF_ORDER,
+        &A_OUT_OF_ORDER,
+        "TCP Out-Of-Order",
+        "out-of-order segment",
+    ),
+    (
+        an::LOST_SEGMENT,
+        &A_LOST_SEGMENT,
+        "TCP Previous segment not captured",
+        "previous segment not captured: there is a gap in the sequence numbers",
+    ),
+    (
+        an::ACKED_UNSEEN,
+        &A_ACKED_UNSEEN,
+        "TCP ACKed unseen segment",
+        "this acknowledges a segment that was not captured",
+    ),
+    (
+        an::DUPLICATE_ACK,
+        &A_DUPLICATE_ACK,
+        "TCP Dup ACK",
+        "duplicate acknowledgment",
+    ),
+    (
+        an::ZERO_WINDOW,
+        &A_ZERO_WINDOW,
+        "TCP ZeroWindow",
+        "zero window: the receiver can take no more data",
+    ),
+    (
+        an::WINDOW_UPDATE,
+        &A_WINDOW_UPDATE,
+        "TCP Window Update",
+        "window update",
+    ),
+    (
+        an::KEEP_ALIVE,
+        &A_KEEP_ALIVE,
+        "TCP Keep-Alive",
+        "keep-alive probe",
+    ),
 ];
 
 fn endpoint(net: &NetInfo, src: bool, port: u16) -> Endpoint {
-    Endpoint { addr: if src { net.src } else { net.dst }, is_v6: net.is_v6, port }
+    Endpoint {
+        addr: if src { net.src } else { net.dst },
+        is_v6: net.is_v6,
+        port,
+    }
 }
 
 /// Dissects a TCP segment in `offset..end`; returns where the header ends
@@ -147,8 +201,16 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize, end: usize, net: &NetInfo) -> usi
             cx.end_layer(layer, have.min(8));
             if !cx.inner {
                 match e {
-                    HeaderSliceError::Len(l) => cx.truncated("tcp", "TCP header", offset, l.required_len),
-                    HeaderSliceError::Content(c) => cx.note(Severity::Error, "tcp", offset + 12, 1, format!("bad TCP header: {c}")),
+                    HeaderSliceError::Len(l) => {
+                        cx.truncated("tcp", "TCP header", offset, l.required_len)
+                    }
+                    HeaderSliceError::Content(c) => cx.note(
+                        Severity::Error,
+                        "tcp",
+                        offset + 12,
+                        1,
+                        format!("bad TCP header: {c}"),
+                    ),
                 }
                 cx.set_protocol("TCP");
             }
@@ -170,7 +232,11 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize, end: usize, net: &NetInfo) -> usi
     cx.add(0, &DSTPORT, Value::U(dport.into()), offset + 2, 2);
 
     // The window scale option feeds the analysis before options are recorded.
-    let wscale = if fl8 & fl::SYN != 0 { find_wscale(&bytes[field::OPTIONS..hlen]) } else { None };
+    let wscale = if fl8 & fl::SYN != 0 {
+        find_wscale(&bytes[field::OPTIONS..hlen])
+    } else {
+        None
+    };
 
     let verdict = if cx.inner {
         None
@@ -194,34 +260,115 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize, end: usize, net: &NetInfo) -> usi
         cx.add(0, &STREAM, Value::U(v.stream.into()), offset, 0);
         cx.add(0, &LEN, Value::U(payload_len as u64), offset, 0);
     }
-    cx.add(0, &SEQ, Value::U(v.rel_seq.into()), offset + field::SEQ.start, 4);
-    cx.add(0, &SEQ_RAW, Value::U(seq.into()), offset + field::SEQ.start, 4);
+    cx.add(
+        0,
+        &SEQ,
+        Value::U(v.rel_seq.into()),
+        offset + field::SEQ.start,
+        4,
+    );
+    cx.add(
+        0,
+        &SEQ_RAW,
+        Value::U(seq.into()),
+        offset + field::SEQ.start,
+        4,
+    );
     if verdict.is_some() {
         cx.add(0, &NXTSEQ, Value::U(v.next_seq.into()), offset, 0);
     }
-    cx.add(0, &ACK, Value::U(v.rel_ack.into()), offset + field::ACK.start, 4);
-    cx.add(0, &ACK_RAW, Value::U(ackn.into()), offset + field::ACK.start, 4);
+    cx.add(
+        0,
+        &ACK,
+        Value::U(v.rel_ack.into()),
+        offset + field::ACK.start,
+        4,
+    );
+    cx.add(
+        0,
+        &ACK_RAW,
+        Value::U(ackn.into()),
+        offset + field::ACK.start,
+        4,
+    );
     let of = offset + field::OFF_FLAGS.start;
     cx.add(0, &HDR_LEN, Value::U(hlen as u64), of, 1);
     cx.uint(0, &FLAGS, of, 2);
-    for def in [&FLAGS_RES, &FLAGS_AE, &FLAGS_CWR, &FLAGS_ECE, &FLAGS_URG, &FLAGS_ACK, &FLAGS_PUSH, &FLAGS_RESET, &FLAGS_SYN, &FLAGS_FIN] {
+    for def in [
+        &FLAGS_RES,
+        &FLAGS_AE,
+        &FLAGS_CWR,
+        &FLAGS_ECE,
+        &FLAGS_URG,
+        &FLAGS_ACK,
+        &FLAGS_PUSH,
+        &FLAGS_RESET,
+        &FLAGS_SYN,
+        &FLAGS_FIN,
+    ] {
         cx.flag(1, def, of, 2);
     }
-    cx.add(0, &WINDOW_SIZE_VALUE, Value::U(window.into()), offset + field::WINDOW.start, 2);
+    cx.add(
+        0,
+        &WINDOW_SIZE_VALUE,
+        Value::U(window.into()),
+        offset + field::WINDOW.start,
+        2,
+    );
     if verdict.is_some() {
-        cx.add(0, &WINDOW_SIZE, Value::U(v.window), offset + field::WINDOW.start, 0);
+        cx.add(
+            0,
+            &WINDOW_SIZE,
+            Value::U(v.window),
+            offset + field::WINDOW.start,
+            0,
+        );
         if let Some(m) = v.multiplier {
-            cx.add(0, &WINDOW_SCALEFACTOR, Value::I(m), offset + field::WINDOW.start, 0);
+            cx.add(
+                0,
+                &WINDOW_SCALEFACTOR,
+                Value::I(m),
+                offset + field::WINDOW.start,
+                0,
+            );
         }
     }
-    cx.add(0, &CHECKSUM, Value::U(hdr.checksum().into()), offset + field::CHECKSUM.start, 2);
+    cx.add(
+        0,
+        &CHECKSUM,
+        Value::U(hdr.checksum().into()),
+        offset + field::CHECKSUM.start,
+        2,
+    );
     let whole = end <= cx.data.len() && !net.fragment && !cx.inner;
-    let ck = if whole { checksum::check(Some((net, 6)), bytes, field::CHECKSUM.start) } else { Check::Unverifiable };
-    cx.add(1, &CHECKSUM_STATUS, Value::U(ck.status()), offset + field::CHECKSUM.start, 2);
-    cx.add(0, &URGENT_POINTER, Value::U(hdr.urgent_pointer().into()), offset + field::URGENT.start, 2);
+    let ck = if whole {
+        checksum::check(Some((net, 6)), bytes, field::CHECKSUM.start)
+    } else {
+        Check::Unverifiable
+    };
+    cx.add(
+        1,
+        &CHECKSUM_STATUS,
+        Value::U(ck.status()),
+        offset + field::CHECKSUM.start,
+        2,
+    );
+    cx.add(
+        0,
+        &URGENT_POINTER,
+        Value::U(hdr.urgent_pointer().into()),
+        offset + field::URGENT.start,
+        2,
+    );
     let mut opts_summary = String::new();
     if hlen > field::OPTIONS {
-        options(cx, offset + field::OPTIONS, offset + hlen, v.rev_base, &mut opts_summary);
+        options(
+            cx,
+            offset + field::OPTIONS,
+            offset + hlen,
+            v.rev_base,
+            &mut opts_summary,
+        );
     }
     if v.analysis != 0 {
         cx.add(0, &ANALYSIS, Value::None, offset, 0);
@@ -229,9 +376,19 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize, end: usize, net: &NetInfo) -> usi
             if v.analysis & bit != 0 {
                 cx.add(1, def, Value::None, offset, 0);
                 if *bit == an::DUPLICATE_ACK {
-                    cx.add(1, &A_DUPLICATE_ACK_NUM, Value::U(v.dup_ack_num.into()), offset, 0);
+                    cx.add(
+                        1,
+                        &A_DUPLICATE_ACK_NUM,
+                        Value::U(v.dup_ack_num.into()),
+                        offset,
+                        0,
+                    );
                 }
-                let sev = if *bit == an::WINDOW_UPDATE || *bit == an::KEEP_ALIVE { Severity::Info } else { Severity::Warning };
+                let sev = if *bit == an::WINDOW_UPDATE || *bit == an::KEEP_ALIVE {
+                    Severity::Info
+                } else {
+                    Severity::Warning
+                };
                 cx.note(sev, "tcp", offset, hlen, *msg);
             }
         }
@@ -275,9 +432,20 @@ and on loopback no card ever does; this is normal, not an error",
         }
     }
     let _ = write!(info, "{sport} \u{2192} {dport} [");
-    let names = [(fl::FIN, "FIN"), (fl::SYN, "SYN"), (fl::RST, "RST"), (fl::PSH, "PSH"), (fl::ACK, "ACK"), (0x20, "URG"), (0x40, "ECE"), (0x80, "CWR")];
+    let names = [
+        (fl::FIN, "FIN"),
+        (fl::SYN, "SYN"),
+        (fl::RST, "RST"),
+        (fl::PSH, "PSH"),
+        (fl::ACK, "ACK"),
+        (0x20, "URG"),
+        (0x40, "ECE"),
+        (0x80, "CWR"),
+    ];
     let mut sep = "";
-    for (bit, name) in [names[1], names[0], names[2], names[3], names[4], names[5], names[6], names[7]] {
+    for (bit, name) in [
+        names[1], names[0], names[2], names[3], names[4], names[5], names[6], names[7],
+    ] {
         if fl8 & bit != 0 {
             let _ = write!(info, "{sep}{name}");
             sep = ", ";
@@ -305,22 +473,39 @@ fn state_notes(cx: &mut Cx<'_>, offset: usize, hlen: usize, f: u8, v: &super::co
     let syn = f & fl::SYN != 0;
     let ack = f & fl::ACK != 0;
     let msg: Option<&'static str> = if f & fl::RST != 0 {
-        Some("RST: the connection is aborted at once (no program listens on the port, or one side gave up)")
+        Some(
+            "RST: the connection is aborted at once (no program listens on the port, or one side gave up)",
+        )
     } else if syn && !ack {
-        Some("handshake 1/3 (SYN): the client asks to open a connection and announces its initial sequence number")
+        Some(
+            "handshake 1/3 (SYN): the client asks to open a connection and announces its initial sequence number",
+        )
     } else if syn && ack {
-        Some("handshake 2/3 (SYN, ACK): the server accepts, acknowledges the client's SYN and announces its own initial sequence number")
+        Some(
+            "handshake 2/3 (SYN, ACK): the server accepts, acknowledges the client's SYN and announces its own initial sequence number",
+        )
     } else if v.state_before == TcpState::SynReceived && v.state == TcpState::Established {
-        Some("handshake 3/3 (ACK): the client acknowledges the server's SYN; the connection is established")
+        Some(
+            "handshake 3/3 (ACK): the client acknowledges the server's SYN; the connection is established",
+        )
     } else if f & fl::FIN != 0 {
-        Some("FIN: this side has finished sending; the other direction stays open until it sends its own FIN")
+        Some(
+            "FIN: this side has finished sending; the other direction stays open until it sends its own FIN",
+        )
     } else {
         None
     };
     if let Some(m) = msg {
         cx.note(Severity::Info, "tcp", offset, hlen, m);
     }
-    if v.state_before == TcpState::Unknown && v.state == TcpState::Unknown && cx.conv.tcp.get(v.stream as usize).is_some_and(|s| s.first_frame == cx.out.meta.number) {
+    if v.state_before == TcpState::Unknown
+        && v.state == TcpState::Unknown
+        && cx
+            .conv
+            .tcp
+            .get(v.stream as usize)
+            .is_some_and(|s| s.first_frame == cx.out.meta.number)
+    {
         cx.note(
             Severity::Info,
             "tcp",
@@ -372,7 +557,13 @@ fn options(cx: &mut Cx<'_>, start: usize, end: usize, rev_base: u32, summary: &m
         cx.uint(d + 1, &OPTION_KIND, at, 1);
         cx.uint(d + 1, &OPTION_LEN, at + 1, 1);
         if !ok_len {
-            cx.note(Severity::Error, "tcp", at, len, format!("option kind {kind} with length {len}, which is wrong for that option"));
+            cx.note(
+                Severity::Error,
+                "tcp",
+                at,
+                len,
+                format!("option kind {kind} with length {len}, which is wrong for that option"),
+            );
             at += len;
             continue;
         }

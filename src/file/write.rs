@@ -29,10 +29,19 @@ impl<W: Write> PcapFileWriter<W> {
     }
 
     /// Writes one frame. `orig_len` is its length on the wire.
-    pub fn write(&mut self, ts_sec: i64, ts_nsec: u32, orig_len: u32, data: &[u8]) -> std::io::Result<()> {
+    pub fn write(
+        &mut self,
+        ts_sec: i64,
+        ts_nsec: u32,
+        orig_len: u32,
+        data: &[u8],
+    ) -> std::io::Result<()> {
         let ts = Duration::new(ts_sec.max(0) as u64, ts_nsec.min(999_999_999));
         let pkt = PcapPacket::new(ts, orig_len.max(data.len() as u32), data);
-        self.inner.write_packet(&pkt).map(|_| ()).map_err(std::io::Error::other)
+        self.inner
+            .write_packet(&pkt)
+            .map(|_| ())
+            .map_err(std::io::Error::other)
     }
 
     pub fn into_inner(self) -> W {

@@ -8,8 +8,8 @@
 //! declared once, as data — and carries a typed [`Value`] and a [`Span`] of
 //! bytes in a data source.
 
-mod value;
 pub mod display;
+mod value;
 
 pub use value::{Value, format_mac, hex};
 
@@ -26,7 +26,12 @@ pub enum TcpIpLayer {
 }
 
 impl TcpIpLayer {
-    pub const ALL: [TcpIpLayer; 4] = [Self::Link, Self::Internet, Self::Transport, Self::Application];
+    pub const ALL: [TcpIpLayer; 4] = [
+        Self::Link,
+        Self::Internet,
+        Self::Transport,
+        Self::Application,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -145,7 +150,11 @@ pub struct Span {
 
 impl Span {
     pub fn new(offset: usize, len: usize) -> Span {
-        Span { source: FRAME_SOURCE, offset: offset as u32, len: len as u32 }
+        Span {
+            source: FRAME_SOURCE,
+            offset: offset as u32,
+            len: len as u32,
+        }
     }
     pub fn range(&self) -> Range<usize> {
         self.offset as usize..self.offset as usize + self.len as usize
@@ -291,7 +300,9 @@ impl Dissection {
 
     /// The fields of one layer.
     pub fn layer_fields(&self, layer: &LayerNode) -> &[Field] {
-        self.fields.get(layer.fields.start as usize..layer.fields.end as usize).unwrap_or(&[])
+        self.fields
+            .get(layer.fields.start as usize..layer.fields.end as usize)
+            .unwrap_or(&[])
     }
 
     /// The first field with this display-filter name.
@@ -309,7 +320,10 @@ impl Dissection {
         if source == FRAME_SOURCE {
             frame
         } else {
-            self.sources.get(source as usize - 1).map(|s| s.bytes.as_slice()).unwrap_or(&[])
+            self.sources
+                .get(source as usize - 1)
+                .map(|s| s.bytes.as_slice())
+                .unwrap_or(&[])
         }
     }
 

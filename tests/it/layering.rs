@@ -16,7 +16,18 @@ fn rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
 
 #[test]
 fn the_dissection_core_knows_nothing_of_gui_async_or_capture() {
-    let forbidden = ["egui", "eframe", "tokio", "pcap::", "use pcap;", "pnet", "crate::cli", "crate::gui", "crate::capture", "crate::serve"];
+    let forbidden = [
+        "egui",
+        "eframe",
+        "tokio",
+        "pcap::",
+        "use pcap;",
+        "pnet",
+        "crate::cli",
+        "crate::gui",
+        "crate::capture",
+        "crate::serve",
+    ];
     let mut files = Vec::new();
     for dir in ["src/model", "src/dissect", "src/file"] {
         rust_files(&support::root().join(dir), &mut files);
@@ -26,9 +37,18 @@ fn the_dissection_core_knows_nothing_of_gui_async_or_capture() {
         let text = std::fs::read_to_string(&f).unwrap_or_default();
         for (i, line) in text.lines().enumerate() {
             // pcap_file (file parsing, pure Rust) is allowed; the pcap crate (libpcap) is not.
-            let code = line.split("//").next().unwrap_or("").replace("pcap_file::pcap::", "");
+            let code = line
+                .split("//")
+                .next()
+                .unwrap_or("")
+                .replace("pcap_file::pcap::", "");
             for word in forbidden {
-                assert!(!code.contains(word), "{}:{}: the core must not use `{word}`: {line}", f.display(), i + 1);
+                assert!(
+                    !code.contains(word),
+                    "{}:{}: the core must not use `{word}`: {line}",
+                    f.display(),
+                    i + 1
+                );
             }
         }
     }

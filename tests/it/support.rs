@@ -39,7 +39,10 @@ pub fn dissect_capture(cap: &Capture) -> Vec<Dissected> {
         let f = f.unwrap_or_else(|e| panic!("{}: {e}", cap.name()));
         let mut d = Dissection::default();
         dis.dissect(f.meta, &f.data, &mut d);
-        out.push(Dissected { bytes: f.data.into_owned(), d });
+        out.push(Dissected {
+            bytes: f.data.into_owned(),
+            d,
+        });
     }
     out
 }
@@ -47,8 +50,14 @@ pub fn dissect_capture(cap: &Capture) -> Vec<Dissected> {
 /// tshark, which the test command installs. Its absence is a failure, not a
 /// skip: the differential tests are how we know we agree with Wireshark.
 pub fn tshark() -> Command {
-    let ok = Command::new("tshark").arg("--version").output().is_ok_and(|o| o.status.success());
-    assert!(ok, "tshark is not installed: run scripts/test (it installs Debian's tshark package)");
+    let ok = Command::new("tshark")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "tshark is not installed: run scripts/test (it installs Debian's tshark package)"
+    );
     let mut c = Command::new("tshark");
     c.env("LC_ALL", "C");
     c
