@@ -5,7 +5,7 @@
 //! The state is built in capture order: analysing frame N uses what frames
 //! 1..N-1 taught us, as Wireshark's first pass does.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// One side of a connection: address (IPv4 in the first 4 bytes) and port.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -212,10 +212,10 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize) -> usize {
             return end;
         }
     }
-    if !cx.inner {
-        cx.set_info(format_args!("IPv4 protocol {proto}"));
-    }
     let upper_end = ip_proto(cx, proto, start, end, &net);
+    if upper_end == start {
+        cx.set_info(format_args!("IPv4 protocol {proto} ({})", name_of(proto)));
+    }
     if upper_end < end {
         data::bytes(cx, upper_end.max(start), end);
     }

@@ -174,8 +174,10 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize) -> usize {
         fragment,
     };
     net.fragment = fragment;
-    cx.set_info(format_args!("IPv6 next header {next}"));
     let upper_end = ip_proto(cx, next, at, end, &net);
+    if upper_end == at {
+        cx.set_info(format_args!("IPv6 next header {next}"));
+    }
     if upper_end < end {
         data::bytes(cx, upper_end.max(at), end);
     }

@@ -230,3 +230,9 @@ pub fn read_be(data: &[u8], offset: usize, len: usize, mask: u64) -> u64 {
 pub fn array<const N: usize>(data: &[u8], offset: usize) -> Option<[u8; N]> {
     data.get(offset..offset.checked_add(N)?)?.try_into().ok()
 }
+
+/// Appends a number to a string without the formatting machinery (the
+/// summary line is built for every frame).
+pub fn push_num(s: &mut String, v: impl itoa::Integer) {
+    s.push_str(itoa::Buffer::new().format(v));
+}

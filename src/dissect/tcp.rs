@@ -1,11 +1,10 @@
 //! TCP (RFC 9293), with options (RFC 7323, RFC 2018) and sequence analysis.
 
-use std::fmt::Write as _;
-
 use super::checksum::{self, Check, STATUS_NAMES};
+use super::conv::TcpVerdict;
 use super::conv::{Endpoint, Segment, TcpState, analysis as an, flags as fl};
 use super::linktype::NetInfo;
-use super::{Cx, data, read_be};
+use super::{Cx, data, push_num, read_be};
 use crate::fields;
 use crate::model::{Base::Dec, Base::Hex, FieldDef, Protocol, Severity, TcpIpLayer, Value};
 use etherparse::TcpHeaderSlice;
@@ -360,14 +359,14 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize, end: usize, net: &NetInfo) -> usi
         offset + field::URGENT.start,
         2,
     );
-    let mut opts_summary = String::new();
+    let mut opts = OptSummary::default();
     if hlen > field::OPTIONS {
         options(
             cx,
             offset + field::OPTIONS,
             offset + hlen,
             v.rev_base,
-            &mut opts_summary,
+            &mut opts,
         );
     }
     if v.analysis != 0 {
@@ -418,47 +417,15 @@ and on loopback no card ever does; this is normal, not an error",
     state_notes(cx, offset, hlen, fl8, &v);
 
     cx.set_protocol("TCP");
-    let info = &mut cx.out.summary.info;
-    info.clear();
-    let mut first = true;
-    for (bit, _, label, _) in ANALYSIS_FIELDS {
-        if v.analysis & bit != 0 && first {
-            let _ = write!(info, "[{label}");
-            if *bit == an::DUPLICATE_ACK {
-                let _ = write!(info, " #{}", v.dup_ack_num);
-            }
-            info.push_str("] ");
-            first = false;
-        }
-    }
-    let _ = write!(info, "{sport} \u{2192} {dport} [");
-    let names = [
-        (fl::FIN, "FIN"),
-        (fl::SYN, "SYN"),
-        (fl::RST, "RST"),
-        (fl::PSH, "PSH"),
-        (fl::ACK, "ACK"),
-        (0x20, "URG"),
-        (0x40, "ECE"),
-        (0x80, "CWR"),
-    ];
-    let mut sep = "";
-    for (bit, name) in [
-        names[1], names[0], names[2], names[3], names[4], names[5], names[6], names[7],
-    ] {
-        if fl8 & bit != 0 {
-            let _ = write!(info, "{sep}{name}");
-            sep = ", ";
-        }
-    }
-    if flags & 0x100 != 0 {
-        let _ = write!(info, "{sep}AE");
-    }
-    let _ = write!(info, "] Seq={}", v.rel_seq);
-    if fl8 & fl::ACK != 0 {
-        let _ = write!(info, " Ack={}", v.rel_ack);
-    }
-    let _ = write!(info, " Win={} Len={payload_len}{opts_summary}", v.window);
+    info_line(
+        &mut cx.out.summary.info,
+        sport,
+        dport,
+        flags,
+        &v,
+        payload_len,
+        &opts,
+    );
 
     let pstart = offset + hlen;
     let pend = end.min(cx.data.len());
@@ -518,7 +485,7 @@ fn state_notes(cx: &mut Cx<'_>, offset: usize, hlen: usize, f: u8, v: &super::co
 
 /// Walks the options TLVs (RFC 9293 §3.2). etherparse's iterator stops at an
 /// unknown kind and does not report offsets, so the walk is ours.
-fn options(cx: &mut Cx<'_>, start: usize, end: usize, rev_base: u32, summary: &mut String) {
+fn options(cx: &mut Cx<'_>, start: usize, end: usize, rev_base: u32, summary: &mut OptSummary) {
     cx.add(0, &OPTIONS, Value::Bytes, start, end - start);
     let d = 1;
     let mut at = start;
@@ -569,15 +536,14 @@ fn options(cx: &mut Cx<'_>, start: usize, end: usize, rev_base: u32, summary: &m
         }
         match kind {
             2 => {
-                let v = cx.uint(d + 1, &OPT_MSS_VAL, at + 2, 2);
-                let _ = write!(summary, " MSS={v}");
+                summary.mss = Some(cx.uint(d + 1, &OPT_MSS_VAL, at + 2, 2));
             }
             3 => {
                 let s = cx.uint(d + 1, &OPT_WSCALE_SHIFT, at + 2, 1);
                 cx.add(d + 1, &OPT_WSCALE_MULT, Value::U(1 << s.min(14)), at + 2, 1);
-                let _ = write!(summary, " WS={}", 1u64 << s.min(14));
+                summary.ws = Some(1u64 << s.min(14));
             }
-            4 => summary.push_str(" SACK_PERM"),
+            4 => summary.sack_perm = true,
             5 => {
                 let mut b = at + 2;
                 // Edges are relative to the other side's sequence numbers.
@@ -592,7 +558,7 @@ fn options(cx: &mut Cx<'_>, start: usize, end: usize, rev_base: u32, summary: &m
             8 => {
                 let v = cx.uint(d + 1, &OPT_TSVAL, at + 2, 4);
                 let e = cx.uint(d + 1, &OPT_TSECR, at + 6, 4);
-                let _ = write!(summary, " TSval={v} TSecr={e}");
+                summary.ts = Some((v, e));
             }
             _ => {
                 if len > 2 {
@@ -624,4 +590,91 @@ fn find_wscale(opts: &[u8]) -> Option<u8> {
         }
     }
     None
+}
+
+/// The options shown in the info column.
+#[derive(Default)]
+struct OptSummary {
+    mss: Option<u64>,
+    ws: Option<u64>,
+    sack_perm: bool,
+    ts: Option<(u64, u64)>,
+}
+
+/// The info column, as tshark writes it:
+/// `57814 → 8765 [SYN] Seq=0 Win=65495 Len=0 MSS=65495 SACK_PERM TSval=… TSecr=0 WS=1024`.
+fn info_line(
+    info: &mut String,
+    sport: u16,
+    dport: u16,
+    flags: u16,
+    v: &TcpVerdict,
+    len: usize,
+    o: &OptSummary,
+) {
+    info.clear();
+    if let Some((bit, _, label, _)) = ANALYSIS_FIELDS
+        .iter()
+        .find(|(bit, ..)| v.analysis & bit != 0)
+    {
+        info.push('[');
+        info.push_str(label);
+        if *bit == an::DUPLICATE_ACK {
+            info.push_str(" #");
+            push_num(info, v.dup_ack_num);
+        }
+        info.push_str("] ");
+    }
+    push_num(info, sport);
+    info.push_str(" \u{2192} ");
+    push_num(info, dport);
+    info.push_str(" [");
+    let names: [(u16, &str); 9] = [
+        (0x002, "SYN"),
+        (0x001, "FIN"),
+        (0x004, "RST"),
+        (0x008, "PSH"),
+        (0x010, "ACK"),
+        (0x020, "URG"),
+        (0x040, "ECE"),
+        (0x080, "CWR"),
+        (0x100, "AE"),
+    ];
+    let mut first = true;
+    for (bit, name) in names {
+        if flags & bit != 0 {
+            if !first {
+                info.push_str(", ");
+            }
+            info.push_str(name);
+            first = false;
+        }
+    }
+    info.push_str("] Seq=");
+    push_num(info, v.rel_seq);
+    if flags & u16::from(fl::ACK) != 0 {
+        info.push_str(" Ack=");
+        push_num(info, v.rel_ack);
+    }
+    info.push_str(" Win=");
+    push_num(info, v.window);
+    info.push_str(" Len=");
+    push_num(info, len);
+    if let Some(m) = o.mss {
+        info.push_str(" MSS=");
+        push_num(info, m);
+    }
+    if o.sack_perm {
+        info.push_str(" SACK_PERM");
+    }
+    if let Some((a, b)) = o.ts {
+        info.push_str(" TSval=");
+        push_num(info, a);
+        info.push_str(" TSecr=");
+        push_num(info, b);
+    }
+    if let Some(w) = o.ws {
+        info.push_str(" WS=");
+        push_num(info, w);
+    }
 }

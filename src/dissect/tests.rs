@@ -21,7 +21,7 @@ fn run(linktype: u32, bytes: &[u8]) -> Dissection {
 /// (value, offset, len) of the first field with this name.
 fn get(d: &Dissection, name: &str) -> (Value, u32, u32) {
     let f = d.field(name).unwrap_or_else(|| panic!("no field {name}"));
-    (f.value.clone(), f.span.offset, f.span.len)
+    (f.value, f.span.offset, f.span.len)
 }
 
 #[rustfmt::skip]

@@ -48,7 +48,14 @@ pub fn value_text(d: &Dissection, frame: &[u8], f: &Field, max_bytes: usize) -> 
                 s.push_str(&hex(b));
             }
         }
-        Value::Str(t) => s.push_str(t),
+        Value::Text => {
+            let b = d
+                .source_bytes(frame, f.span.source)
+                .get(f.span.range())
+                .unwrap_or(&[]);
+            s.push_str(&String::from_utf8_lossy(b));
+        }
+        Value::Owned(i) => s.push_str(d.strings.get(*i as usize).map(String::as_str).unwrap_or("")),
         Value::Static(t) => s.push_str(t),
     }
     s

@@ -283,6 +283,8 @@ pub struct Dissection {
     pub summary: Summary,
     /// Extra data sources; source id `i` is `sources[i - 1]`.
     pub sources: Vec<DataSource>,
+    /// Derived strings that [`Value::Owned`] fields point at.
+    pub strings: Vec<String>,
 }
 
 impl Dissection {
@@ -296,6 +298,13 @@ impl Dissection {
         self.summary.protocol = "";
         self.summary.info.clear();
         self.sources.clear();
+        self.strings.clear();
+    }
+
+    /// Stores a derived string; returns the value that names it.
+    pub fn intern(&mut self, s: String) -> Value {
+        self.strings.push(s);
+        Value::Owned(self.strings.len() as u32 - 1)
     }
 
     /// The fields of one layer.

@@ -1,7 +1,9 @@
 use std::fmt::Write as _;
 
-/// The typed value of a field.
-#[derive(Clone, Debug, PartialEq)]
+/// The typed value of a field. `Copy`, so that clearing a dissection costs
+/// nothing per field: text lives in the span's bytes or in the dissection's
+/// string table.
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Value {
     /// A node that only groups children (an options list, a flags word shown
     /// through its bits) or whose meaning is its presence.
@@ -15,7 +17,10 @@ pub enum Value {
     Ipv6([u8; 16]),
     /// The value is the span's bytes themselves (shown as hex).
     Bytes,
-    Str(Box<str>),
+    /// The span's bytes, read as UTF-8 text.
+    Text,
+    /// A derived string: an index into [`super::Dissection::strings`].
+    Owned(u32),
     Static(&'static str),
 }
 
