@@ -34,12 +34,21 @@ PY
   kill $srv
 }
 
+make_http() {
 # 1. HTTP over IPv4 loopback, a ping, a datagram to a closed port (pcap, µs).
 start_capture "$tmp/a.pcapng" -i lo -f "tcp port 8765 or icmp or udp port 9"
 traffic_v4
 stop_capture
 editcap -F pcap "$tmp/a.pcapng" "$out/http-over-loopback.pcap"
+# The same frames in other containers and link types, and with one missed.
+python3 scripts/convert-pcap.py nsec "$out/http-over-loopback.pcap" "$out/http-over-loopback-nsec.pcap"
+python3 scripts/convert-pcap.py big-endian "$out/http-over-loopback.pcap" "$out/http-over-loopback-be.pcap"
+python3 scripts/convert-pcap.py null "$out/http-over-loopback.pcap" "$out/null-loopback.pcap"
+python3 scripts/convert-pcap.py raw "$out/http-over-loopback.pcap" "$out/raw-ip.pcap"
+editcap -F pcap "$out/http-over-loopback.pcap" "$out/missed-segment.pcap" 6
+}
 
+make_ipv6() {
 # 2. The same over IPv6 loopback (pcapng), plus ping6.
 start_capture "$out/ipv6-loopback.pcapng" -i lo -f "ip6"
 python3 -m http.server 8766 --bind ::1 --directory "$tmp" >/dev/null 2>&1 &
@@ -53,20 +62,30 @@ PY
 ping -6 -c 1 ::1 >/dev/null
 kill $srv
 stop_capture
+}
 
+# Two namespaces joined by a veth pair: 10.213.0.1 (wl-a) and 10.213.0.2 (wl-b).
+veth_up() {
+  ip netns del wl-a 2>/dev/null || true; ip netns del wl-b 2>/dev/null || true
+  ip netns add wl-a; ip netns add wl-b
+  ip link add wl-veth-a netns wl-a type veth peer name wl-veth-b netns wl-b
+  ip -n wl-a addr add 10.213.0.1/24 dev wl-veth-a; ip -n wl-a link set wl-veth-a up
+  ip -n wl-b addr add 10.213.0.2/24 dev wl-veth-b; ip -n wl-b link set wl-veth-b up
+  ip -n wl-a link set lo up; ip -n wl-b link set lo up
+  sleep 1
+}
+veth_capture() {
+  ip netns exec wl-a dumpcap -q -i wl-veth-a -w "$1" >"$tmp/dumpcap.log" 2>&1 &
+  cap_pid=$!
+  for _ in $(seq 50); do grep -q "Capturing on" "$tmp/dumpcap.log" 2>/dev/null && break; sleep 0.1; done
+  sleep 0.5
+}
+
+make_veth() {
 # 3. Two hosts joined by a veth pair, each in its own namespace: ARP,
 #    real MAC addresses, and pings too big for the 1500-byte MTU (fragments).
-ip netns add wl-a; ip netns add wl-b
-ip link add wl-veth-a netns wl-a type veth peer name wl-veth-b netns wl-b
-ip -n wl-a addr add 10.213.0.1/24 dev wl-veth-a; ip -n wl-a link set wl-veth-a up
-ip -n wl-b addr add 10.213.0.2/24 dev wl-veth-b; ip -n wl-b link set wl-veth-b up
-ip -n wl-a link set lo up; ip -n wl-b link set lo up
-sleep 1
-cap_log="$tmp/dumpcap.log"
-ip netns exec wl-a dumpcap -q -i wl-veth-a -w "$tmp/veth.pcapng" >"$cap_log" 2>&1 &
-cap_pid=$!
-for _ in $(seq 50); do grep -q "Capturing on" "$cap_log" 2>/dev/null && break; sleep 0.1; done
-sleep 0.5
+veth_up
+veth_capture "$tmp/veth.pcapng"
 ip netns exec wl-a ping -c 1 -W 1 10.213.0.2 >/dev/null
 ip netns exec wl-a ping -c 1 -W 1 -s 3000 10.213.0.2 >/dev/null
 ip netns exec wl-b python3 -c "
@@ -78,7 +97,9 @@ ip netns exec wl-a python3 -c "
 import socket; s=socket.create_connection(('10.213.0.2',9003)); s.sendall(b'ping over veth'); s.recv(100); s.close()"
 stop_capture
 editcap -F pcap "$tmp/veth.pcapng" "$out/veth-arp-fragments.pcap"
+}
 
+make_sll() {
 # 4. Linux cooked captures (the "any" pseudo-interface), v1 and v2.
 for v in LINUX_SLL LINUX_SLL2; do
   start_capture "$tmp/sll.pcapng" -i any -y $v -f "tcp port 8765 or icmp or udp port 9"
@@ -86,18 +107,69 @@ for v in LINUX_SLL LINUX_SLL2; do
   stop_capture
   editcap -F pcap "$tmp/sll.pcapng" "$out/any-$(echo $v | tr A-Z a-z | tr _ -).pcap"
 done
+}
 
+make_two() {
 # 5. One pcapng with two interfaces of different link types (lo: Ethernet,
 #    any: SLL2), nanosecond timestamps.
 start_capture "$out/two-interfaces.pcapng" -i lo -f "tcp port 8765" -i any -y LINUX_SLL2 -f "tcp port 8765"
 traffic_v4
 stop_capture
+}
 
-# 6. The same frames in other containers and link types, converted from (1).
-python3 scripts/convert-pcap.py nsec "$out/http-over-loopback.pcap" "$out/http-over-loopback-nsec.pcap"
-python3 scripts/convert-pcap.py big-endian "$out/http-over-loopback.pcap" "$out/http-over-loopback-be.pcap"
-python3 scripts/convert-pcap.py null "$out/http-over-loopback.pcap" "$out/null-loopback.pcap"
-python3 scripts/convert-pcap.py raw "$out/http-over-loopback.pcap" "$out/raw-ip.pcap"
-# 7. A capture that missed a segment: frame 6 of (1) dropped.
-editcap -F pcap "$out/http-over-loopback.pcap" "$out/missed-segment.pcap" 6
+make_loss() {
+# 6. A TCP transfer that loses segments: in the receiver's namespace nftables
+#    drops every fourth data segment, so the sender (captured) retransmits,
+#    the receiver sends duplicate ACKs with SACK blocks.
+veth_up
+ip netns exec wl-b nft -f - <<'NFT'
+table inet loss {
+  chain input {
+    type filter hook input priority 0;
+    tcp dport 9003 tcp flags & (psh) == psh numgen inc mod 4 == 1 drop
+  }
+}
+NFT
+veth_capture "$tmp/loss.pcapng"
+ip netns exec wl-b python3 -c "
+import socket
+l=socket.socket(); l.bind(('10.213.0.2',9003)); l.listen()
+c,_=l.accept(); n=0
+while True:
+    b=c.recv(65536)
+    if not b: break
+    n+=len(b)
+c.sendall(b'received %d bytes' % n); c.close()" &
+sleep 0.5
+ip netns exec wl-a python3 -c "
+import socket,time
+s=socket.create_connection(('10.213.0.2',9003))
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+for i in range(12):
+    s.sendall(b'segment %02d of a lossy transfer;' % i); time.sleep(0.01)
+s.shutdown(socket.SHUT_WR); print(s.recv(100).decode()); s.close()"
+sleep 1
+stop_capture
+editcap -F pcap "$tmp/loss.pcapng" "$out/tcp-loss-veth.pcap"
+}
+
+make_ipopts() {
+# 7. IPv4 options: UDP datagrams on loopback sent with a Record Route option.
+start_capture "$tmp/opts.pcapng" -i lo -f "udp port 9005"
+python3 - <<'PY'
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+# Record Route (type 7), length 11, pointer 4, two empty slots; then End of List.
+s.setsockopt(socket.IPPROTO_IP, socket.IP_OPTIONS, bytes([7, 11, 4] + [0] * 8 + [0]))
+r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); r.bind(("127.0.0.1", 9005))
+for i in range(2):
+    s.sendto(b"datagram with IP options %d" % i, ("127.0.0.1", 9005))
+    r.recv(100)
+PY
+stop_capture
+editcap -F pcap "$tmp/opts.pcapng" "$out/ip-options.pcap"
+}
+
+if [ $# -eq 0 ]; then set -- http ipv6 veth sll two loss ipopts; fi
+for c in "$@"; do "make_$c"; done
 echo "captures written to $out/"

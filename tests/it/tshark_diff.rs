@@ -163,9 +163,9 @@ pub fn compare(path: &Path) -> (usize, Vec<String>) {
             };
             let mut mine = ours(frame, name);
             if ty == "FT_NONE" || ty == "FT_PROTOCOL" {
-                // Presence only.
-                mine = mine.iter().map(|_| "1".to_string()).collect();
-                theirs = theirs.iter().map(|_| "1".to_string()).collect();
+                // Presence only (Wireshark may add an expert item twice).
+                mine = if mine.is_empty() { vec![] } else { vec!["1".to_string()] };
+                theirs = if theirs.is_empty() { vec![] } else { vec!["1".to_string()] };
             }
             if mine.is_empty() {
                 continue;
