@@ -290,3 +290,43 @@ Ethernet header: all the link layer needs to say on a link to oneself is which n
 fn padding_or_trailer_data(cx: &mut Cx<'_>, end: usize, start: usize) {
     data::rest(cx, end.max(start));
 }
+
+pub mod vlan {
+    use super::super::Cx;
+    use crate::fields;
+    use crate::model::{Base::Dec, Base::Hex, Protocol, TcpIpLayer};
+
+    pub static VLAN: Protocol = Protocol {
+        name: "vlan",
+        short: "802.1Q",
+        label: "802.1Q Virtual LAN",
+        osi: 2,
+        tcpip: TcpIpLayer::Link,
+        explain: "A 4-byte tag inside the Ethernet header that splits one physical network into several \
+virtual ones (VLANs): switches only forward the frame within its VLAN.",
+    };
+
+    fields! { proto = &VLAN;
+        PRIORITY: "vlan.priority", "Priority", Dec, 0xe000, &[], "Priority code point (IEEE 802.1p): which frames a switch sends first.";
+        DEI: "vlan.dei", "DEI", Dec, 0x1000, &[], "Drop eligible: this frame may be dropped first under congestion.";
+        ID: "vlan.id", "ID", Dec, 0x0fff, &[], "The VLAN this frame belongs to (1 to 4094).";
+        ETYPE: "vlan.etype", "Type", Hex(4), 0, super::eth::ETHERTYPES, "The EtherType of what follows the tag.";
+    }
+
+    /// An 802.1Q tag at `offset`; returns where the tagged packet ends.
+    pub fn dissect(cx: &mut Cx<'_>, offset: usize) -> usize {
+        if cx.data.len() < offset + 4 {
+            cx.truncated("vlan", "802.1Q tag", offset, 4);
+            return offset;
+        }
+        let layer = cx.begin_layer(&VLAN, offset);
+        cx.uint(0, &PRIORITY, offset, 2);
+        cx.flag(0, &DEI, offset, 2);
+        let id = cx.uint(0, &ID, offset, 2);
+        let etype = cx.uint(0, &ETYPE, offset + 2, 2) as u16;
+        cx.end_layer(layer, 4);
+        cx.set_protocol("802.1Q");
+        cx.set_info(format_args!("VLAN {id}"));
+        super::super::linktype::ethertype(cx, etype, offset + 4)
+    }
+}

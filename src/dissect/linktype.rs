@@ -91,6 +91,7 @@ pub fn ethertype(cx: &mut Cx<'_>, etype: u16, offset: usize) -> usize {
         0x0800 => ip::dissect(cx, offset),
         0x86dd => ipv6::dissect(cx, offset),
         0x0806 => arp::dissect(cx, offset),
+        0x8100 | 0x88a8 => link::vlan::dissect(cx, offset),
         _ => {
             if !cx.inner && offset < cx.data.len() {
                 cx.set_info(format_args!("EtherType 0x{etype:04x}"));

@@ -38,6 +38,7 @@ pub fn all_fields() -> impl Iterator<Item = &'static FieldDef> {
         link::eth::ALL,
         link::sll::ALL,
         link::null::ALL,
+        link::vlan::ALL,
         arp::ALL,
         ip::ALL,
         ipv6::ALL,

@@ -270,3 +270,20 @@ fn tcp_options_with_a_bad_length_are_reported_not_followed() {
     );
     assert!(d.field("tcp.options.mss_val").is_none());
 }
+
+#[test]
+fn an_802_1q_tag_between_ethernet_and_ip() {
+    let mut b = TCP_SYN[..12].to_vec();
+    b.extend_from_slice(&[
+        0x81, 0x00, // eth.type: 802.1Q
+        0x60, 0x2a, // priority 3, DEI 0, VLAN 42
+        0x08, 0x00, // vlan.etype: IPv4
+    ]);
+    b.extend_from_slice(&TCP_SYN[14..]);
+    let d = run(1, &b);
+    assert_eq!(d.protocols(), "frame:eth:vlan:ip:tcp");
+    assert_eq!(get(&d, "vlan.priority"), (Value::U(3), 14, 2));
+    assert_eq!(get(&d, "vlan.id"), (Value::U(42), 14, 2));
+    assert_eq!(get(&d, "vlan.etype"), (Value::U(0x0800), 16, 2));
+    assert_eq!(get(&d, "tcp.srcport").1, 38);
+}

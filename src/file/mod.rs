@@ -23,11 +23,8 @@ use crate::model::FrameMeta;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
-    #[error("cannot open {path}: {source}")]
-    Open {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("cannot open {path}: {err}")]
+    Open { path: String, err: std::io::Error },
     #[error(
         "{path} is empty: there is nothing to read (was the capture stopped before it wrote its header?)"
     )]
@@ -109,9 +106,9 @@ impl Capture {
     /// Opens a capture file (memory-mapped).
     pub fn open(path: &Path) -> Result<Capture, FileError> {
         let name = path.display().to_string();
-        let file = std::fs::File::open(path).map_err(|source| FileError::Open {
+        let file = std::fs::File::open(path).map_err(|err| FileError::Open {
             path: name.clone(),
-            source,
+            err,
         })?;
         let len = file.metadata().map(|m| m.len()).unwrap_or(0);
         let bytes = if len == 0 {
@@ -122,9 +119,9 @@ impl Capture {
             // risk of memory-mapping (we accept it for captures we opened).
             match unsafe { memmap2::Mmap::map(&file) } {
                 Ok(m) => Bytes::Map(m),
-                Err(_) => Bytes::Owned(std::fs::read(path).map_err(|source| FileError::Open {
+                Err(_) => Bytes::Owned(std::fs::read(path).map_err(|err| FileError::Open {
                     path: name.clone(),
-                    source,
+                    err,
                 })?),
             }
         };

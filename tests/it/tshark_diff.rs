@@ -164,8 +164,16 @@ pub fn compare(path: &Path) -> (usize, Vec<String>) {
             let mut mine = ours(frame, name);
             if ty == "FT_NONE" || ty == "FT_PROTOCOL" {
                 // Presence only (Wireshark may add an expert item twice).
-                mine = if mine.is_empty() { vec![] } else { vec!["1".to_string()] };
-                theirs = if theirs.is_empty() { vec![] } else { vec!["1".to_string()] };
+                mine = if mine.is_empty() {
+                    vec![]
+                } else {
+                    vec!["1".to_string()]
+                };
+                theirs = if theirs.is_empty() {
+                    vec![]
+                } else {
+                    vec!["1".to_string()]
+                };
             }
             if mine.is_empty() {
                 continue;
