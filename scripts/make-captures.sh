@@ -170,6 +170,27 @@ stop_capture
 editcap -F pcap "$tmp/opts.pcapng" "$out/ip-options.pcap"
 }
 
-if [ $# -eq 0 ]; then set -- http ipv6 veth sll two loss ipopts; fi
+make_slow() {
+# 8. A fast sender and a slow reader with a tiny receive buffer, captured with
+#    a 96-byte snap length: window full, window updates, zero windows, and
+#    frames cut short by the snap length.
+start_capture "$tmp/slow.pcapng" -i lo -s 96 -f "tcp port 9777"
+python3 - <<'PY'
+import socket, threading, time
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("127.0.0.1", 9777)); l.listen()
+def serve():
+    c, _ = l.accept(); c.sendall(b"x" * 400000); c.close()
+threading.Thread(target=serve).start()
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(("127.0.0.1", 9777))
+while s.recv(2048):
+    time.sleep(0.002)
+PY
+stop_capture
+editcap -F pcap "$tmp/slow.pcapng" "$out/slow-reader.pcap"
+}
+
+if [ $# -eq 0 ]; then set -- http ipv6 veth sll two loss ipopts slow; fi
 for c in "$@"; do "make_$c"; done
 echo "captures written to $out/"

@@ -46,7 +46,7 @@ pub mod v4 {
     }
 
     pub fn dissect(cx: &mut Cx<'_>, offset: usize, end: usize) -> usize {
-        let bytes = cx.data.get(offset..end).unwrap_or(&[]);
+        let bytes = cx.data.get(offset..end.min(cx.data.len())).unwrap_or(&[]);
         if let Err(e) = Icmpv4Slice::from_slice(bytes) {
             cx.truncated("icmp", "ICMP header", offset, e.required_len);
             return offset;
@@ -55,7 +55,11 @@ pub mod v4 {
         let ty = cx.uint(0, &TYPE, offset, 1);
         let code = cx.uint(0, &CODE, offset + 1, 1);
         cx.uint(0, &CHECKSUM, offset + 2, 2);
-        let ck = checksum::check(None, bytes, 2);
+        let ck = if end <= cx.data.len() && !cx.inner {
+            checksum::check(None, bytes, 2)
+        } else {
+            Check::Unverifiable
+        };
         cx.add(1, &CHECKSUM_STATUS, Value::U(ck.status()), offset + 2, 2);
         if let Check::Bad { expected } = ck {
             cx.note(
@@ -184,7 +188,7 @@ ARP does for IPv4. Like ICMP it serves the network layer.",
     }
 
     pub fn dissect(cx: &mut Cx<'_>, offset: usize, end: usize, net: &NetInfo) -> usize {
-        let bytes = cx.data.get(offset..end).unwrap_or(&[]);
+        let bytes = cx.data.get(offset..end.min(cx.data.len())).unwrap_or(&[]);
         if let Err(e) = Icmpv6Slice::from_slice(bytes) {
             cx.truncated("icmpv6", "ICMPv6 header", offset, e.required_len);
             return offset;
@@ -193,7 +197,7 @@ ARP does for IPv4. Like ICMP it serves the network layer.",
         let ty = cx.uint(0, &TYPE, offset, 1);
         cx.uint(0, &CODE, offset + 1, 1);
         cx.uint(0, &CHECKSUM, offset + 2, 2);
-        let ck = if net.fragment {
+        let ck = if net.fragment || end > cx.data.len() || cx.inner {
             Check::Unverifiable
         } else {
             checksum::check(Some((net, 58)), bytes, 2)

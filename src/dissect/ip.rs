@@ -161,7 +161,9 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize) -> usize {
             format!("total length {total} is shorter than the header itself ({hlen} bytes)"),
         );
         end = offset + hlen;
-    } else if end > cx.data.len() {
+    } else if end > cx.data.len() && !cx.inner {
+        // The claimed end is kept: lengths above (tcp.len) count what was
+        // sent, not what was captured.
         let have = cx.data.len() - offset;
         let cut = cx.out.meta.caplen < cx.out.meta.len;
         cx.note(
@@ -174,7 +176,6 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize) -> usize {
                 if cut { " (cut by the snap length)" } else { "" }
             ),
         );
-        end = cx.data.len();
     }
 
     let proto = hdr.protocol().0;

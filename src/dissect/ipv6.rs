@@ -87,8 +87,8 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize) -> usize {
     cx.set_addrs(Addr::Ipv6(src), Addr::Ipv6(dst));
     cx.set_protocol("IPv6");
     let plen = usize::from(hdr.payload_length());
-    let mut end = offset + field::LEN + plen;
-    if end > cx.data.len() {
+    let end = offset + field::LEN + plen;
+    if end > cx.data.len() && !cx.inner {
         let have = cx.data.len() - offset - field::LEN;
         cx.note(
             Severity::Error,
@@ -97,7 +97,6 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize) -> usize {
             2,
             format!("payload length says {plen} bytes but only {have} were captured"),
         );
-        end = cx.data.len();
     }
 
     // Extension headers (RFC 8200 §4).
@@ -106,7 +105,7 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize) -> usize {
     let mut fragment = false;
     let mut later_fragment = false;
     loop {
-        let rest = cx.data.get(at..end).unwrap_or(&[]);
+        let rest = cx.data.get(at..end.min(cx.data.len())).unwrap_or(&[]);
         match next {
             0 | 43 | 60 => {
                 let Ok(ext) = Ipv6RawExtHeaderSlice::from_slice(rest) else {

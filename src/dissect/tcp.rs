@@ -182,7 +182,7 @@ fn endpoint(net: &NetInfo, src: bool, port: u16) -> Endpoint {
 /// Dissects a TCP segment in `offset..end`; returns where the header ends
 /// (the payload is dissected here too, so `end` on success).
 pub fn dissect(cx: &mut Cx<'_>, offset: usize, end: usize, net: &NetInfo) -> usize {
-    let bytes = cx.data.get(offset..end).unwrap_or(&[]);
+    let bytes = cx.data.get(offset..end.min(cx.data.len())).unwrap_or(&[]);
     let hdr = match TcpHeaderSlice::from_slice(bytes) {
         Ok(h) => h,
         Err(e) => {

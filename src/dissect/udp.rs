@@ -39,7 +39,7 @@ fields! { proto = &UDP;
 }
 
 pub fn dissect(cx: &mut Cx<'_>, offset: usize, end: usize, net: &NetInfo) -> usize {
-    let bytes = cx.data.get(offset..end).unwrap_or(&[]);
+    let bytes = cx.data.get(offset..end.min(cx.data.len())).unwrap_or(&[]);
     let hdr = match UdpHeaderSlice::from_slice(bytes) {
         Ok(h) => h,
         Err(e) => {
@@ -92,7 +92,7 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize, end: usize, net: &NetInfo) -> usi
     }
     let ck = if stored == 0 && !net.is_v6 {
         None
-    } else if ulen == avail && !net.fragment && !cx.inner {
+    } else if ulen == avail && end <= cx.data.len() && !net.fragment && !cx.inner {
         Some(checksum::check(Some((net, 17)), bytes, 6))
     } else {
         Some(Check::Unverifiable)
