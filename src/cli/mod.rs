@@ -195,6 +195,10 @@ pub fn dissect(cap: &Capture, args: &DissectArgs) -> anyhow::Result<i32> {
         if let Some(kib) = peak {
             writeln!(out, "peak_rss_kib: {kib}")?;
         }
+        // Resident memory that is not the memory-mapped capture file.
+        if let Some(kib) = proc_status_kib("RssAnon:") {
+            writeln!(out, "rss_anon_kib: {kib}")?;
+        }
     }
     match out.flush() {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
@@ -203,9 +207,14 @@ pub fn dissect(cap: &Capture, args: &DissectArgs) -> anyhow::Result<i32> {
     Ok(status)
 }
 
-/// Peak resident memory of this process (Linux), in KiB.
+/// Peak resident memory of this process (Linux), in KiB. It includes the
+/// pages of a memory-mapped capture file that were read.
 pub fn peak_rss_kib() -> Option<u64> {
+    proc_status_kib("VmHWM:")
+}
+
+fn proc_status_kib(key: &str) -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = s.lines().find(|l| l.starts_with(key))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
