@@ -5,7 +5,9 @@
 //! command-line front end). The first three know nothing of GUIs, async
 //! runtimes or live capture.
 
+pub mod capture;
 pub mod cli;
+pub mod craft;
 pub mod dissect;
 pub mod file;
 pub mod model;

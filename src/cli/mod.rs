@@ -35,6 +35,77 @@ pub enum Command {
     Dissect(DissectArgs),
     /// List every field wirelab knows: display-filter name, layer, label.
     Fields,
+    /// Capture live traffic (loopback and the demo servers' ports by
+    /// default), print each frame as it arrives, and save a pcap.
+    Capture(CaptureArgs),
+    /// List the network interfaces, their addresses, and whether wirelab can
+    /// capture on them.
+    Interfaces,
+    /// Build a packet field by field, show it as wirelab dissects it, send it
+    /// and show what comes back.
+    Craft(CraftArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CaptureArgs {
+    /// Interface to capture on (`wirelab interfaces` lists them).
+    #[arg(short = 'i', long, default_value = "lo")]
+    pub interface: String,
+    /// BPF capture filter; the default matches the demo servers' ports.
+    #[arg(short = 'f', long, default_value = crate::capture::DEFAULT_FILTER)]
+    pub filter: String,
+    /// Stop after this many frames.
+    #[arg(short = 'c', long)]
+    pub count: Option<u64>,
+    /// Stop after this many seconds.
+    #[arg(long)]
+    pub duration: Option<f64>,
+    /// Save the frames to this pcap file (without it they are not kept).
+    #[arg(short = 'w', long)]
+    pub write: Option<PathBuf>,
+    /// Bytes kept of each frame.
+    #[arg(short = 's', long, default_value_t = 262_144)]
+    pub snaplen: i32,
+    /// Print no frames, only the final counts.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum CraftKind {
+    /// A UDP datagram.
+    Udp,
+    /// A TCP segment with SYN set: the first step of a handshake.
+    Syn,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CraftArgs {
+    pub kind: CraftKind,
+    /// Destination port.
+    #[arg(long)]
+    pub dport: u16,
+    /// Source port (default: a random one from 40000–59999).
+    #[arg(long)]
+    pub sport: Option<u16>,
+    /// Destination address (a local one: this is for loopback experiments).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub dst: std::net::Ipv4Addr,
+    /// Source address.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub src: std::net::Ipv4Addr,
+    /// The UDP payload.
+    #[arg(long, default_value = "hello from a hand-made packet")]
+    pub payload: String,
+    /// Time to live.
+    #[arg(long, default_value_t = 64)]
+    pub ttl: u8,
+    /// Build and show the packet, but do not send it.
+    #[arg(long)]
+    pub no_send: bool,
+    /// How long to watch for replies, in milliseconds.
+    #[arg(long, default_value_t = 500)]
+    pub wait_ms: u64,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -83,6 +154,15 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             let cap = Capture::open(&args.file)?;
             dissect(&cap, &args)
         }
+        Some(Command::Capture(args)) => capture(&args),
+        Some(Command::Interfaces) => {
+            print!(
+                "{}",
+                crate::capture::interfaces::table(&crate::capture::interfaces::list())
+            );
+            Ok(0)
+        }
+        Some(Command::Craft(args)) => craft(&args),
         Some(Command::Fields) => {
             let mut out = std::io::stdout().lock();
             for f in crate::dissect::all_fields() {
@@ -217,4 +297,203 @@ fn proc_status_kib(key: &str) -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = s.lines().find(|l| l.starts_with(key))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn print_stats(s: &crate::capture::CaptureStats) {
+    eprintln!(
+        "wirelab: {} frames captured; the kernel passed {}, dropped {} (buffer full); the interface dropped {}; \
+wirelab dropped {}{}",
+        s.captured,
+        s.kernel_received,
+        s.kernel_dropped,
+        s.interface_dropped,
+        s.wirelab_dropped,
+        if s.not_delivered > 0 {
+            format!(
+                " ({} saved but not printed: the terminal was too slow)",
+                s.not_delivered
+            )
+        } else {
+            String::new()
+        }
+    );
+}
+
+/// `wirelab capture`.
+pub fn capture(args: &CaptureArgs) -> anyhow::Result<i32> {
+    use crate::capture::{CaptureConfig, CaptureEvent, CaptureHandle};
+    let cfg = CaptureConfig {
+        interface: args.interface.clone(),
+        filter: Some(args.filter.clone()),
+        snaplen: args.snaplen,
+        count: args.count,
+        duration: args.duration.map(std::time::Duration::from_secs_f64),
+        output: args.write.clone(),
+        ..CaptureConfig::default()
+    };
+    let handle = match CaptureHandle::start(cfg) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("wirelab: {e}");
+            return Ok(
+                if matches!(e, crate::capture::CaptureError::Permission { .. }) {
+                    77
+                } else {
+                    1
+                },
+            );
+        }
+    };
+    let stop = handle.stop_flag();
+    // A second Ctrl-C is not needed: the capture stops within 50 ms.
+    let _ = ctrlc::set_handler(move || stop.store(true, std::sync::atomic::Ordering::Relaxed));
+    eprintln!(
+        "wirelab: capturing on {} (filter: {}){}; Ctrl-C stops",
+        args.interface,
+        if args.filter.is_empty() {
+            "none"
+        } else {
+            &args.filter
+        },
+        args.write
+            .as_ref()
+            .map(|p| format!(", saving to {}", p.display()))
+            .unwrap_or_default()
+    );
+    let mut dissector = Dissector::new();
+    let mut d = Dissection::default();
+    let mut line = String::new();
+    let stdout = std::io::stdout();
+    let mut out = std::io::LineWriter::new(stdout.lock());
+    let mut status = 0;
+    loop {
+        match handle
+            .events()
+            .recv_timeout(std::time::Duration::from_millis(200))
+        {
+            Ok(CaptureEvent::Batch(batch)) => {
+                if args.quiet {
+                    continue;
+                }
+                for (meta, bytes) in batch.iter() {
+                    dissector.dissect(meta, bytes, &mut d);
+                    line.clear();
+                    output::summary_line(&d, &mut line);
+                    line.push('\n');
+                    if out.write_all(line.as_bytes()).is_err() {
+                        handle.stop();
+                    }
+                }
+            }
+            Ok(CaptureEvent::Stats(_)) => {}
+            Ok(CaptureEvent::Failed(msg)) => {
+                eprintln!("wirelab: {msg}");
+                status = 1;
+            }
+            Ok(CaptureEvent::Finished { stats, .. }) => {
+                let _ = out.flush();
+                print_stats(&stats);
+                break;
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    let output = handle.output().to_path_buf();
+    handle.join();
+    if args.write.is_none() {
+        let _ = std::fs::remove_file(&output);
+    }
+    Ok(status)
+}
+
+/// `wirelab craft`.
+pub fn craft(args: &CraftArgs) -> anyhow::Result<i32> {
+    use crate::capture::{CaptureConfig, CaptureEvent, CaptureHandle};
+    use crate::craft::{Kind, Spec};
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let spec = Spec {
+        kind: match args.kind {
+            CraftKind::Udp => Kind::Udp {
+                payload: args.payload.as_bytes().to_vec(),
+            },
+            CraftKind::Syn => Kind::Syn {
+                seq: nanos.wrapping_mul(2_654_435_761),
+            },
+        },
+        src: args.src,
+        dst: args.dst,
+        src_port: args.sport.unwrap_or(40_000 + (nanos % 20_000) as u16),
+        dst_port: args.dport,
+        ttl: args.ttl,
+        id: (nanos >> 8) as u16,
+    };
+    let packet = crate::craft::build(&spec)?;
+    let meta = crate::model::FrameMeta {
+        number: 1,
+        len: packet.len() as u32,
+        caplen: packet.len() as u32,
+        linktype: crate::dissect::linktype::LINKTYPE_RAW,
+        ..Default::default()
+    };
+    let mut d = Dissection::default();
+    Dissector::new().dissect(meta, &packet, &mut d);
+    let mut text = String::new();
+    output::verbose(&d, &packet, &mut text);
+    println!(
+        "The packet wirelab built, every field set by hand (the kernel will add only the link layer):\n"
+    );
+    print!("{text}");
+    if args.no_send {
+        return Ok(0);
+    }
+    let udp = args.kind == CraftKind::Udp;
+    let listening = crate::craft::is_listening(udp, args.dport);
+    // Watch the replies: our packet, and whatever the kernel sends back.
+    let filter = format!("host {} and (port {} or icmp)", args.dst, spec.src_port);
+    let handle = match CaptureHandle::start(CaptureConfig {
+        interface: "lo".into(),
+        filter: Some(filter),
+        duration: Some(std::time::Duration::from_millis(args.wait_ms + 300)),
+        ..CaptureConfig::default()
+    }) {
+        Ok(h) => Some(h),
+        Err(e) => {
+            eprintln!("wirelab: cannot watch the replies: {e}");
+            None
+        }
+    };
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    crate::craft::send(&spec, &packet)?;
+    println!(
+        "\nSent {} bytes to {}:{}. {}\n",
+        packet.len(),
+        args.dst,
+        args.dport,
+        crate::craft::expectation(&spec, listening)
+    );
+    let Some(handle) = handle else { return Ok(1) };
+    let mut dissector = Dissector::new();
+    let mut line = String::new();
+    while let Ok(ev) = handle.events().recv() {
+        match ev {
+            CaptureEvent::Batch(b) => {
+                for (meta, bytes) in b.iter() {
+                    dissector.dissect(meta, bytes, &mut d);
+                    line.clear();
+                    output::summary_line(&d, &mut line);
+                    println!("{line}");
+                }
+            }
+            CaptureEvent::Finished { .. } => break,
+            _ => {}
+        }
+    }
+    let out = handle.output().to_path_buf();
+    handle.join();
+    let _ = std::fs::remove_file(out);
+    Ok(0)
 }

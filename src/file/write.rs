@@ -1,15 +1,33 @@
 //! Writing pcap files that Wireshark and tshark open.
 
-use std::io::Write;
+use std::cell::RefCell;
+use std::io::{BufWriter, Write};
+use std::rc::Rc;
 use std::time::Duration;
 
 use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
 use pcap_file::{DataLink, Endianness, TsResolution};
 
-/// A pcap writer with nanosecond timestamps. Each frame is written as one
-/// whole record, so a reader sees a valid file up to the last complete one.
+/// The buffered output, shared so that it can be flushed while `PcapWriter`
+/// owns it (pcap-file gives no access to its writer).
+struct Shared<W: Write>(Rc<RefCell<BufWriter<W>>>);
+
+impl<W: Write> Write for Shared<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.borrow_mut().flush()
+    }
+}
+
+/// A pcap writer with nanosecond timestamps. Records are buffered; after
+/// [`PcapFileWriter::flush`] the file on disk is a valid pcap up to the last
+/// record written, and a reader of a file cut mid-record still gets every
+/// complete one.
 pub struct PcapFileWriter<W: Write> {
-    inner: PcapWriter<W>,
+    inner: PcapWriter<Shared<W>>,
+    out: Rc<RefCell<BufWriter<W>>>,
 }
 
 impl<W: Write> PcapFileWriter<W> {
@@ -24,8 +42,10 @@ impl<W: Write> PcapFileWriter<W> {
             ts_resolution: TsResolution::NanoSecond,
             endianness: Endianness::native(),
         };
-        let inner = PcapWriter::with_header(out, header).map_err(std::io::Error::other)?;
-        Ok(Self { inner })
+        let out = Rc::new(RefCell::new(BufWriter::with_capacity(1 << 16, out)));
+        let inner =
+            PcapWriter::with_header(Shared(out.clone()), header).map_err(std::io::Error::other)?;
+        Ok(Self { inner, out })
     }
 
     /// Writes one frame. `orig_len` is its length on the wire.
@@ -44,7 +64,14 @@ impl<W: Write> PcapFileWriter<W> {
             .map_err(std::io::Error::other)
     }
 
-    pub fn into_inner(self) -> W {
-        self.inner.into_writer()
+    /// Pushes buffered records to the file.
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        self.out.borrow_mut().flush()
+    }
+}
+
+impl<W: Write> Drop for PcapFileWriter<W> {
+    fn drop(&mut self) {
+        let _ = self.flush();
     }
 }
