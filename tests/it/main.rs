@@ -7,8 +7,10 @@
 //! - `coverage`: every captured byte belongs to a field; spans stay in bounds.
 //! - `cli`: the `wirelab` binary's commands and exit codes.
 //! - `layering`: the dissection core does not depend on GUI, async or capture crates.
+//! - `capture`: the capture engine, the capture CLI and signals, interfaces, hand-made packets (root).
 //! - `live`: a capture made now, on loopback, with fresh traffic (needs capture rights).
 
+mod capture;
 mod cli;
 mod coverage;
 mod files;

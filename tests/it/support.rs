@@ -66,3 +66,20 @@ pub fn tshark() -> Command {
 pub fn wirelab_bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_wirelab"))
 }
+
+/// Whether this process may capture (root). Without it a live test returns
+/// early and says so; under CI=true that is a failure, never a silent pass.
+pub fn may_capture(test: &str) -> bool {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if !root {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true: {test} needs capture rights; run the tests as root"
+        );
+        eprintln!("SKIPPED {test}: needs root (capture rights)");
+    }
+    root
+}

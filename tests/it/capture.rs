@@ -1,0 +1,459 @@
+//! Live capture with wirelab's own engine (libpcap), interfaces, and packets
+//! built by hand. These need root; see `support::may_capture`.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use wirelab::capture::{CaptureConfig, CaptureEvent, CaptureHandle, CaptureStats, StopReason};
+use wirelab::craft::{self, Kind, Spec};
+use wirelab::model::Value;
+
+use crate::support::{self, wirelab_bin};
+
+/// Collects every frame of a capture until it finishes.
+fn collect(
+    h: &CaptureHandle,
+) -> (
+    Vec<(wirelab::model::FrameMeta, Vec<u8>)>,
+    CaptureStats,
+    StopReason,
+) {
+    let mut frames = Vec::new();
+    loop {
+        match h
+            .events()
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the capture finishes")
+        {
+            CaptureEvent::Batch(b) => frames.extend(b.iter().map(|(m, d)| (m, d.to_vec()))),
+            CaptureEvent::Finished { stats, reason } => return (frames, stats, reason),
+            CaptureEvent::Failed(e) => panic!("capture failed: {e}"),
+            CaptureEvent::Stats(_) => {}
+        }
+    }
+}
+
+fn start(filter: String, dir: &tempfile::TempDir) -> CaptureHandle {
+    let h = CaptureHandle::start(CaptureConfig {
+        filter: Some(filter),
+        output: Some(dir.path().join("cap.pcap")),
+        ..CaptureConfig::default()
+    })
+    .expect("capture starts");
+    std::thread::sleep(Duration::from_millis(200));
+    h
+}
+
+fn dissect_all(frames: &[(wirelab::model::FrameMeta, Vec<u8>)]) -> Vec<wirelab::model::Dissection> {
+    let mut dis = wirelab::dissect::Dissector::new();
+    frames
+        .iter()
+        .map(|(m, b)| {
+            let mut d = wirelab::model::Dissection::default();
+            dis.dissect(*m, b, &mut d);
+            d
+        })
+        .collect()
+}
+
+#[test]
+fn captured_tcp_and_udp_are_what_was_sent_and_the_file_matches_in_wirelab_and_tshark() {
+    if !support::may_capture("engine capture") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let uport = rx.local_addr().unwrap().port();
+    let h = start(format!("tcp port {port} or udp port {uport}"), &dir);
+
+    let server = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf).unwrap();
+        s.write_all(&buf).unwrap();
+    });
+    let sent: Vec<u8> = (0..20u8)
+        .flat_map(|i| format!("line {i}\n").into_bytes())
+        .collect();
+    let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    c.write_all(&sent).unwrap();
+    c.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut back = Vec::new();
+    c.read_to_end(&mut back).unwrap();
+    server.join().unwrap();
+    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let datagrams: Vec<Vec<u8>> = (0..50u32)
+        .map(|i| format!("datagram {i}").into_bytes())
+        .collect();
+    for d in &datagrams {
+        tx.send_to(d, ("127.0.0.1", uport)).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    h.stop();
+    let (frames, stats, reason) = collect(&h);
+    assert_eq!(reason, StopReason::Asked);
+    assert_eq!(stats.captured as usize, frames.len());
+    assert_eq!(
+        stats.kernel_dropped + stats.wirelab_dropped + stats.not_delivered,
+        0
+    );
+    let ds = dissect_all(&frames);
+
+    // UDP: every datagram, in order, byte for byte.
+    let got: Vec<Vec<u8>> = frames
+        .iter()
+        .zip(&ds)
+        .filter(|(_, d)| {
+            d.field("udp.dstport").and_then(|f| f.value.as_u64()) == Some(uport.into())
+        })
+        .map(|((_, b), d)| b[d.field("data.data").unwrap().span.range()].to_vec())
+        .collect();
+    assert_eq!(got, datagrams);
+    // TCP: the client's bytes, in sequence order, are what was sent.
+    let mut client = Vec::new();
+    for ((_, b), d) in frames.iter().zip(&ds) {
+        if d.field("tcp.dstport").and_then(|f| f.value.as_u64()) == Some(port.into()) {
+            if let Some(f) = d.field("data.data") {
+                client.extend_from_slice(&b[f.span.range()]);
+            }
+        }
+    }
+    assert_eq!(client, sent);
+    assert_eq!(back, sent);
+
+    // The file holds exactly the frames delivered, and tshark agrees.
+    let path = h.output().to_path_buf();
+    h.join();
+    let file = support::dissect_file(&path);
+    assert_eq!(file.len(), frames.len());
+    for (a, (m, b)) in file.iter().zip(&frames) {
+        assert_eq!((&a.bytes, a.d.meta), (b, *m));
+    }
+    let out = support::tshark()
+        .arg("-r")
+        .arg(&path)
+        .args(["-T", "fields", "-e", "frame.len", "-e", "frame.time_epoch"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(String::from)
+        .collect();
+    assert_eq!(lines.len(), frames.len());
+    for (l, (m, _)) in lines.iter().zip(&frames) {
+        let mut c = l.split('\t');
+        assert_eq!(c.next().unwrap().parse::<u32>().unwrap(), m.len);
+        assert!((c.next().unwrap().parse::<f64>().unwrap() - m.time_f64()).abs() < 2e-6);
+    }
+    let (n, problems) = crate::tshark_diff::compare(&path);
+    assert!(n > 100 && problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn count_and_duration_stop_the_capture_and_stop_is_prompt() {
+    if !support::may_capture("capture limits") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let uport = rx.local_addr().unwrap().port();
+    let h = CaptureHandle::start(CaptureConfig {
+        filter: Some(format!("udp port {uport}")),
+        count: Some(5),
+        output: Some(dir.path().join("c.pcap")),
+        ..CaptureConfig::default()
+    })
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    for i in 0..10u8 {
+        tx.send_to(&[i], ("127.0.0.1", uport)).unwrap();
+    }
+    let (frames, _, reason) = collect(&h);
+    assert_eq!((frames.len(), reason), (5, StopReason::Count));
+
+    let h = CaptureHandle::start(CaptureConfig {
+        filter: Some("udp port 1".into()),
+        duration: Some(Duration::from_millis(300)),
+        output: Some(dir.path().join("d.pcap")),
+        ..CaptureConfig::default()
+    })
+    .unwrap();
+    let (_, _, reason) = collect(&h);
+    assert_eq!(reason, StopReason::Duration);
+
+    // An idle capture stops when asked (libpcap alone would block forever).
+    let h = CaptureHandle::start(CaptureConfig {
+        filter: Some("udp port 1".into()),
+        output: Some(dir.path().join("e.pcap")),
+        ..CaptureConfig::default()
+    })
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let asked = Instant::now();
+    h.stop();
+    let (_, _, reason) = collect(&h);
+    let took = asked.elapsed();
+    assert_eq!(reason, StopReason::Asked);
+    eprintln!("stop took {took:?}");
+    assert!(took < Duration::from_secs(2), "stop took {took:?}");
+}
+
+#[test]
+fn a_bad_filter_and_a_missing_interface_are_explained() {
+    if !support::may_capture("capture errors") {
+        return;
+    }
+    let e = CaptureHandle::start(CaptureConfig {
+        filter: Some("tcp prot 80".into()),
+        ..CaptureConfig::default()
+    })
+    .err()
+    .unwrap();
+    assert!(
+        e.to_string().contains("not valid BPF") && e.to_string().contains("tcp prot 80"),
+        "{e}"
+    );
+    let e = CaptureHandle::start(CaptureConfig {
+        interface: "nosuch0".into(),
+        ..CaptureConfig::default()
+    })
+    .err()
+    .unwrap();
+    assert!(e.to_string().contains("nosuch0"), "{e}");
+}
+
+/// Runs `wirelab capture` writing to a file while datagrams arrive; returns
+/// the child and how many datagrams were sent.
+fn capture_child(path: &std::path::Path, uport: u16) -> std::process::Child {
+    let child = wirelab_bin()
+        .args(["capture", "-q", "-f", &format!("udp port {uport}"), "-w"])
+        .arg(path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    child
+}
+
+#[test]
+fn ctrl_c_keeps_every_packet_and_sigkill_leaves_a_readable_file() {
+    if !support::may_capture("capture CLI signals") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let uport = rx.local_addr().unwrap().port();
+    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+
+    // SIGINT: every datagram sent before it is in the file.
+    let path = dir.path().join("int.pcap");
+    let child = capture_child(&path, uport);
+    for i in 0..200u32 {
+        tx.send_to(&i.to_be_bytes(), ("127.0.0.1", uport)).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("200 frames captured"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(support::dissect_file(&path).len(), 200);
+
+    // SIGKILL: the file is valid up to the last complete record.
+    let path = dir.path().join("kill.pcap");
+    let mut child = capture_child(&path, uport);
+    for i in 0..300u32 {
+        tx.send_to(&i.to_be_bytes(), ("127.0.0.1", uport)).unwrap();
+        if i % 50 == 0 {
+            std::thread::sleep(Duration::from_millis(30));
+        }
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let cap = wirelab::file::Capture::open(&path).expect("a pcap header was written");
+    let items: Vec<_> = cap.frames().collect();
+    let ok = items.iter().take_while(|r| r.is_ok()).count();
+    assert!(ok >= 250, "only {ok} of 300 frames survived SIGKILL");
+    assert!(items.len() - ok <= 1);
+    let out = support::tshark()
+        .arg("-r")
+        .arg(&path)
+        .args(["-T", "fields", "-e", "frame.number"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).lines().count() >= ok);
+}
+
+#[test]
+fn without_privileges_capture_says_how_to_grant_them_and_files_still_work() {
+    if !support::may_capture("the privilege message") {
+        return;
+    }
+    // Run the real binary as `nobody`.
+    let exe = env!("CARGO_BIN_EXE_wirelab");
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("wirelab");
+    std::fs::copy(exe, &copy).unwrap();
+    for p in [dir.path(), copy.as_path()] {
+        Command::new("chmod").arg("755").arg(p).status().unwrap();
+    }
+    let as_nobody = |args: &[&str]| {
+        Command::new("setpriv")
+            .args([
+                "--reuid=nobody",
+                "--regid=nogroup",
+                "--clear-groups",
+                "--inh-caps=-all",
+                "--",
+            ])
+            .arg(&copy)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = as_nobody(&["capture", "-c", "1"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(77), "{err}");
+    assert!(
+        err.contains("sudo setcap cap_net_raw,cap_net_admin=eip")
+            && err.contains(&copy.display().to_string()),
+        "{err}"
+    );
+    let pcap = dir.path().join("http.pcap");
+    std::fs::copy(
+        support::root().join("captures/http-over-loopback.pcap"),
+        &pcap,
+    )
+    .unwrap();
+    Command::new("chmod")
+        .arg("644")
+        .arg(&pcap)
+        .status()
+        .unwrap();
+    let out = as_nobody(&["dissect", pcap.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 16);
+}
+
+#[test]
+fn interfaces_list_loopback_with_its_address_and_capture_rights() {
+    if !support::may_capture("interfaces") {
+        return;
+    }
+    let list = wirelab::capture::interfaces::list();
+    let lo = list.iter().find(|i| i.name == "lo").expect("lo is listed");
+    assert!(lo.loopback && lo.up && lo.addresses.iter().any(|a| a == "127.0.0.1/8"));
+    assert_eq!(lo.mtu, Some(65536));
+    assert!(lo.capture.is_ok());
+    let out = wirelab_bin().arg("interfaces").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("lo: up,loopback"));
+}
+
+/// One hand-made packet at a time: their captures watch for ICMP.
+static CRAFT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Sends a hand-made packet while capturing, returns the summaries seen.
+fn craft_and_watch(kind: Kind, dst_port: u16, src_port: u16) -> Vec<wirelab::model::Dissection> {
+    let _one = CRAFT.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let h = start(
+        format!("host 127.0.0.1 and (port {src_port} or icmp)"),
+        &dir,
+    );
+    let spec = Spec {
+        kind,
+        src: [127, 0, 0, 1].into(),
+        dst: [127, 0, 0, 1].into(),
+        src_port,
+        dst_port,
+        ttl: 64,
+        id: 7,
+    };
+    let pkt = craft::build(&spec).unwrap();
+    craft::send(&spec, &pkt).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    h.stop();
+    let (frames, _, _) = collect(&h);
+    // The first frame is our packet, exactly as built.
+    assert_eq!(&frames[0].1[14..], &pkt[..]);
+    dissect_all(&frames)
+}
+
+#[test]
+fn a_hand_made_syn_meets_the_kernel() {
+    if !support::may_capture("craft") {
+        return;
+    }
+    let flags =
+        |d: &wirelab::model::Dissection| d.field("tcp.flags").and_then(|f| f.value.as_u64());
+    // To a listening port: SYN, SYN-ACK from the listener's kernel, RST from ours.
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    assert!(craft::is_listening(false, port));
+    let ds = craft_and_watch(Kind::Syn { seq: 1000 }, port, 45_001);
+    let got: Vec<_> = ds.iter().map(flags).collect();
+    assert_eq!(
+        got,
+        vec![Some(0x002), Some(0x012), Some(0x004)],
+        "{:?}",
+        ds.iter().map(|d| &d.summary.info).collect::<Vec<_>>()
+    );
+    // To a closed port: RST, ACK.
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let ds = craft_and_watch(Kind::Syn { seq: 1000 }, closed, 45_002);
+    assert_eq!(
+        ds.iter().map(flags).collect::<Vec<_>>(),
+        vec![Some(0x002), Some(0x014)]
+    );
+}
+
+#[test]
+fn a_hand_made_datagram_to_a_closed_port_gets_icmp_port_unreachable() {
+    if !support::may_capture("craft") {
+        return;
+    }
+    let closed = UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let ds = craft_and_watch(
+        Kind::Udp {
+            payload: b"anyone there?".to_vec(),
+        },
+        closed,
+        45_003,
+    );
+    assert_eq!(ds.len(), 2);
+    assert_eq!(ds[1].field("icmp.type").unwrap().value, Value::U(3));
+    assert_eq!(ds[1].field("icmp.code").unwrap().value, Value::U(3));
+    // The ICMP message quotes our datagram: its UDP ports appear inside.
+    let ports: Vec<_> = ds[1].fields_named("udp.srcport").map(|f| f.value).collect();
+    assert_eq!(ports, vec![Value::U(45_003)]);
+}
