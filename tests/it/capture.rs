@@ -116,10 +116,10 @@ fn captured_tcp_and_udp_are_what_was_sent_and_the_file_matches_in_wirelab_and_ts
     // TCP: the client's bytes, in sequence order, are what was sent.
     let mut client = Vec::new();
     for ((_, b), d) in frames.iter().zip(&ds) {
-        if d.field("tcp.dstport").and_then(|f| f.value.as_u64()) == Some(port.into()) {
-            if let Some(f) = d.field("data.data") {
-                client.extend_from_slice(&b[f.span.range()]);
-            }
+        if d.field("tcp.dstport").and_then(|f| f.value.as_u64()) == Some(port.into())
+            && let Some(f) = d.field("data.data")
+        {
+            client.extend_from_slice(&b[f.span.range()]);
         }
     }
     assert_eq!(client, sent);
