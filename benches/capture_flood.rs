@@ -25,12 +25,8 @@ const PAYLOAD: usize = 64;
 fn flood(sock: &UdpSocket, rate: u64, count: u64) -> f64 {
     const BATCH: usize = 32;
     let payload = [0x5au8; PAYLOAD];
-    let mut iov: Vec<libc::iovec> = (0..BATCH)
-        .map(|_| libc::iovec {
-            iov_base: payload.as_ptr() as *mut _,
-            iov_len: PAYLOAD,
-        })
-        .collect();
+    let mut iov: Vec<libc::iovec> =
+        (0..BATCH).map(|_| libc::iovec { iov_base: payload.as_ptr() as *mut _, iov_len: PAYLOAD }).collect();
     // SAFETY: zeroed mmsghdr is a valid "no address, no control" header.
     let mut msgs: Vec<libc::mmsghdr> = (0..BATCH).map(|_| unsafe { std::mem::zeroed() }).collect();
     for (m, v) in msgs.iter_mut().zip(iov.iter_mut()) {
@@ -110,27 +106,13 @@ fn wirelab_step(rate: u64, count: u64, port: u16, sender: &UdpSocket) -> (f64, u
         (f.join().unwrap_or(0.0), fin)
     });
     let stats = stats.unwrap_or_default();
-    (
-        achieved,
-        stats.captured,
-        dissected.load(Ordering::Relaxed),
-        stats.kernel_dropped,
-        stats.not_delivered,
-    )
+    (achieved, stats.captured, dissected.load(Ordering::Relaxed), stats.kernel_dropped, stats.not_delivered)
 }
 
 fn dumpcap_step(rate: u64, count: u64, port: u16, sender: &UdpSocket) -> (u64, String) {
     let out = std::env::temp_dir().join("wirelab-flood-dumpcap.pcap");
     let child = Command::new("dumpcap")
-        .args([
-            "-i",
-            "lo",
-            "-s",
-            "128",
-            "-f",
-            &format!("udp dst port {port}"),
-            "-w",
-        ])
+        .args(["-i", "lo", "-s", "128", "-f", &format!("udp dst port {port}"), "-w"])
         .arg(&out)
         .stderr(Stdio::piped())
         .spawn()
@@ -138,44 +120,23 @@ fn dumpcap_step(rate: u64, count: u64, port: u16, sender: &UdpSocket) -> (u64, S
     std::thread::sleep(Duration::from_millis(800));
     flood(sender, rate, count);
     std::thread::sleep(Duration::from_millis(500));
-    Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .ok();
+    Command::new("kill").args(["-INT", &child.id().to_string()]).status().ok();
     let o = child.wait_with_output().expect("dumpcap ends");
     let err = String::from_utf8_lossy(&o.stderr);
     // "Packets received/dropped on interface 'lo': 1000/0 (pcap:0/dumpcap:0/flushed:0/ps_ifdrop:0) (100.0%)"
-    let line = err
-        .lines()
-        .find(|l| l.contains("received/dropped"))
-        .unwrap_or("")
-        .to_string();
+    let line = err.lines().find(|l| l.contains("received/dropped")).unwrap_or("").to_string();
     let nums = line.split("': ").nth(1).unwrap_or("");
-    let captured = nums
-        .split('/')
-        .next()
-        .and_then(|x| x.trim().parse().ok())
-        .unwrap_or(0);
-    let drop = nums
-        .split(' ')
-        .next()
-        .and_then(|x| x.split('/').nth(1))
-        .unwrap_or("?")
-        .to_string();
+    let captured = nums.split('/').next().and_then(|x| x.trim().parse().ok()).unwrap_or(0);
+    let drop = nums.split(' ').next().and_then(|x| x.split('/').nth(1)).unwrap_or("?").to_string();
     let _ = std::fs::remove_file(out);
     (captured, drop)
 }
 
 fn main() {
     let rates: Vec<u64> = {
-        let args: Vec<u64> = std::env::args()
-            .skip(1)
-            .filter_map(|a| a.parse().ok())
-            .collect();
+        let args: Vec<u64> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
         if args.is_empty() {
-            vec![
-                50_000, 100_000, 200_000, 300_000, 400_000, 500_000, 750_000, 1_000_000,
-            ]
+            vec![50_000, 100_000, 200_000, 300_000, 400_000, 500_000, 750_000, 1_000_000]
         } else {
             args
         }
@@ -219,7 +180,5 @@ fn main() {
         .filter(|r| r.wirelab_dissected == r.sent && r.wirelab_kernel_drop == 0)
         .map(|r| r.achieved as u64)
         .max();
-    println!(
-        "highest rate with zero drops, every frame captured and dissected by wirelab: {best:?} packets/s"
-    );
+    println!("highest rate with zero drops, every frame captured and dissected by wirelab: {best:?} packets/s");
 }

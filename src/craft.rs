@@ -108,15 +108,11 @@ pub fn send(spec: &Spec, packet: &[u8]) -> Result<(), CraftError> {
         Kind::Udp { .. } => IpNextHeaderProtocols::Udp,
         Kind::Syn { .. } => IpNextHeaderProtocols::Tcp,
     };
-    let exe = std::env::current_exe()
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|_| "wirelab".into());
-    let (mut tx, _rx) = transport_channel(4096, TransportChannelType::Layer3(proto))
-        .map_err(|e| CraftError::Permission(e, exe))?;
-    let pkt =
-        pnet_packet::ipv4::Ipv4Packet::new(packet).ok_or(CraftError::TooLarge(packet.len()))?;
-    tx.send_to(pkt, IpAddr::V4(spec.dst))
-        .map_err(CraftError::Send)?;
+    let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "wirelab".into());
+    let (mut tx, _rx) =
+        transport_channel(4096, TransportChannelType::Layer3(proto)).map_err(|e| CraftError::Permission(e, exe))?;
+    let pkt = pnet_packet::ipv4::Ipv4Packet::new(packet).ok_or(CraftError::TooLarge(packet.len()))?;
+    tx.send_to(pkt, IpAddr::V4(spec.dst)).map_err(CraftError::Send)?;
     Ok(())
 }
 
@@ -143,11 +139,7 @@ quoting the start of our datagram."
 
 /// Whether something listens on the local TCP or UDP port (from /proc).
 pub fn is_listening(udp: bool, port: u16) -> bool {
-    let files: &[&str] = if udp {
-        &["/proc/net/udp", "/proc/net/udp6"]
-    } else {
-        &["/proc/net/tcp", "/proc/net/tcp6"]
-    };
+    let files: &[&str] = if udp { &["/proc/net/udp", "/proc/net/udp6"] } else { &["/proc/net/tcp", "/proc/net/tcp6"] };
     let hex = format!(":{port:04X}");
     files.iter().any(|f| {
         std::fs::read_to_string(f).is_ok_and(|t| {
@@ -155,9 +147,7 @@ pub fn is_listening(udp: bool, port: u16) -> bool {
                 let cols: Vec<&str> = l.split_whitespace().collect();
                 // local address ends with the port; state 0A is LISTEN for TCP, 07 is a bound UDP socket.
                 cols.get(1).is_some_and(|a| a.ends_with(&hex))
-                    && cols
-                        .get(3)
-                        .is_some_and(|s| if udp { *s == "07" } else { *s == "0A" })
+                    && cols.get(3).is_some_and(|s| if udp { *s == "07" } else { *s == "0A" })
             })
         })
     })

@@ -33,14 +33,8 @@ Capturing needs the CAP_NET_RAW and CAP_NET_ADMIN capabilities. Either run it as
 or grant them to this binary once:\n    sudo setcap cap_net_raw,cap_net_admin=eip {exe}\n\
 Everything else (opening capture files, the demo servers, labs on bundled captures) works without them."
     )]
-    Permission {
-        interface: String,
-        detail: String,
-        exe: String,
-    },
-    #[error(
-        "there is no interface named {interface}: `wirelab interfaces` lists those you can capture on ({detail})"
-    )]
+    Permission { interface: String, detail: String, exe: String },
+    #[error("there is no interface named {interface}: `wirelab interfaces` lists those you can capture on ({detail})")]
     NoSuchInterface { interface: String, detail: String },
     #[error(
         "the capture filter {filter:?} is not valid BPF: {detail} (examples: \"tcp port 9001\", \"udp\", \"host 127.0.0.1\")"
@@ -101,9 +95,7 @@ pub struct Batch {
 
 impl Batch {
     pub fn iter(&self) -> impl Iterator<Item = (FrameMeta, &[u8])> {
-        self.frames
-            .iter()
-            .map(|(m, r)| (*m, self.bytes.get(r.clone()).unwrap_or(&[])))
+        self.frames.iter().map(|(m, r)| (*m, self.bytes.get(r.clone()).unwrap_or(&[])))
     }
     pub fn len(&self) -> usize {
         self.frames.len()
@@ -165,24 +157,12 @@ fn classify(interface: &str, e: pcap::Error) -> CaptureError {
     let detail = e.to_string();
     let lower = detail.to_lowercase();
     if lower.contains("permission") || lower.contains("operation not permitted") {
-        let exe = std::env::current_exe()
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|_| "wirelab".into());
-        CaptureError::Permission {
-            interface: interface.into(),
-            detail,
-            exe,
-        }
+        let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "wirelab".into());
+        CaptureError::Permission { interface: interface.into(), detail, exe }
     } else if lower.contains("no such device") || lower.contains("doesn't exist") {
-        CaptureError::NoSuchInterface {
-            interface: interface.into(),
-            detail,
-        }
+        CaptureError::NoSuchInterface { interface: interface.into(), detail }
     } else {
-        CaptureError::Other {
-            interface: interface.into(),
-            detail,
-        }
+        CaptureError::Other { interface: interface.into(), detail }
     }
 }
 
@@ -205,41 +185,23 @@ impl CaptureHandle {
             .setnonblock()
             .map_err(|e| classify(&iface, e))?;
         if let Some(f) = cfg.filter.as_deref().filter(|f| !f.trim().is_empty()) {
-            cap.filter(f, true).map_err(|e| CaptureError::BadFilter {
-                filter: f.into(),
-                detail: e.to_string(),
-            })?;
+            cap.filter(f, true).map_err(|e| CaptureError::BadFilter { filter: f.into(), detail: e.to_string() })?;
         }
         let linktype = cap.get_datalink().0 as u32;
         let output = match &cfg.output {
             Some(p) => p.clone(),
-            None => std::env::temp_dir().join(format!(
-                "wirelab-capture-{}-{}.pcap",
-                std::process::id(),
-                unique()
-            )),
+            None => std::env::temp_dir().join(format!("wirelab-capture-{}-{}.pcap", std::process::id(), unique())),
         };
-        let file = File::create(&output).map_err(|err| CaptureError::File {
-            path: output.display().to_string(),
-            err,
-        })?;
+        let file =
+            File::create(&output).map_err(|err| CaptureError::File { path: output.display().to_string(), err })?;
         let (tx, rx) = sync_channel(cfg.queued_batches.max(1));
         let stop = Arc::new(AtomicBool::new(false));
         let stop2 = stop.clone();
         let thread = std::thread::Builder::new()
             .name("wirelab-capture".into())
             .spawn(move || run(cap, cfg, file, linktype, tx, stop2))
-            .map_err(|e| CaptureError::Other {
-                interface: iface.clone(),
-                detail: e.to_string(),
-            })?;
-        Ok(CaptureHandle {
-            stop,
-            events: rx,
-            thread: Some(thread),
-            linktype,
-            output,
-        })
+            .map_err(|e| CaptureError::Other { interface: iface.clone(), detail: e.to_string() })?;
+        Ok(CaptureHandle { stop, events: rx, thread: Some(thread), linktype, output })
     }
 
     /// Asks the capture to stop; it does within about 50 ms.
@@ -295,13 +257,8 @@ fn run(
     let mut writer = match PcapFileWriter::new(file, linktype, cfg.snaplen.max(0) as u32) {
         Ok(w) => w,
         Err(e) => {
-            let _ = tx.send(CaptureEvent::Failed(format!(
-                "cannot write the capture file: {e}"
-            )));
-            let _ = tx.send(CaptureEvent::Finished {
-                stats,
-                reason: StopReason::Error,
-            });
+            let _ = tx.send(CaptureEvent::Failed(format!("cannot write the capture file: {e}")));
+            let _ = tx.send(CaptureEvent::Finished { stats, reason: StopReason::Error });
             return;
         }
     };
@@ -335,13 +292,9 @@ fn run(
                     caplen: p.header.caplen,
                     linktype,
                 };
-                if !write_failed
-                    && let Err(e) = writer.write(meta.ts_sec, meta.ts_nsec, meta.len, p.data)
-                {
+                if !write_failed && let Err(e) = writer.write(meta.ts_sec, meta.ts_nsec, meta.len, p.data) {
                     write_failed = true;
-                    let _ = tx.try_send(CaptureEvent::Failed(format!(
-                        "writing the capture file failed: {e}"
-                    )));
+                    let _ = tx.try_send(CaptureEvent::Failed(format!("writing the capture file failed: {e}")));
                 }
                 let start = batch.bytes.len();
                 batch.bytes.extend_from_slice(p.data);
@@ -354,31 +307,15 @@ fn run(
                 break;
             }
         }
-        if batch.len() >= cfg.batch_frames
-            || (last_batch.elapsed() >= cfg.batch_interval && !batch.is_empty())
-        {
-            hand_over(
-                &mut batch,
-                &mut writer,
-                &mut cap,
-                &mut stats,
-                &tx,
-                write_failed,
-            );
+        if batch.len() >= cfg.batch_frames || (last_batch.elapsed() >= cfg.batch_interval && !batch.is_empty()) {
+            hand_over(&mut batch, &mut writer, &mut cap, &mut stats, &tx, write_failed);
             last_batch = Instant::now();
         } else if last_batch.elapsed() >= cfg.batch_interval {
             let _ = writer.flush();
             last_batch = Instant::now();
         }
     }
-    hand_over(
-        &mut batch,
-        &mut writer,
-        &mut cap,
-        &mut stats,
-        &tx,
-        write_failed,
-    );
+    hand_over(&mut batch, &mut writer, &mut cap, &mut stats, &tx, write_failed);
     let _ = writer.flush();
     drop(writer);
     let _ = tx.send(CaptureEvent::Finished { stats, reason });
@@ -390,11 +327,7 @@ const POLL_MS: i32 = 20;
 /// Waits until the capture handle has packets, or `ms` milliseconds.
 fn wait_readable(cap: &pcap::Capture<pcap::Active>, ms: i32) {
     use std::os::fd::AsRawFd;
-    let mut fd = libc::pollfd {
-        fd: cap.as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    };
+    let mut fd = libc::pollfd { fd: cap.as_raw_fd(), events: libc::POLLIN, revents: 0 };
     // SAFETY: one valid pollfd, for the duration of the call.
     unsafe {
         libc::poll(&mut fd, 1, ms);

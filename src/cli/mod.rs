@@ -18,11 +18,7 @@ pub const DEFAULT_CAPTURE: &[u8] = include_bytes!("../../captures/http-over-loop
 pub const DEFAULT_CAPTURE_NAME: &str = "captures/http-over-loopback.pcap (built in)";
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "wirelab",
-    version,
-    about = "Watch real packets cross the OSI and TCP/IP layers."
-)]
+#[command(name = "wirelab", version, about = "Watch real packets cross the OSI and TCP/IP layers.")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -156,25 +152,14 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Some(Command::Capture(args)) => capture(&args),
         Some(Command::Interfaces) => {
-            print!(
-                "{}",
-                crate::capture::interfaces::table(&crate::capture::interfaces::list())
-            );
+            print!("{}", crate::capture::interfaces::table(&crate::capture::interfaces::list()));
             Ok(0)
         }
         Some(Command::Craft(args)) => craft(&args),
         Some(Command::Fields) => {
             let mut out = std::io::stdout().lock();
             for f in crate::dissect::all_fields() {
-                writeln!(
-                    out,
-                    "{}\tL{} {}\t{}\t{}",
-                    f.name,
-                    f.osi(),
-                    f.tcpip().name(),
-                    f.label,
-                    f.explain
-                )?;
+                writeln!(out, "{}\tL{} {}\t{}\t{}", f.name, f.osi(), f.tcpip().name(), f.label, f.explain)?;
             }
             Ok(0)
         }
@@ -188,11 +173,9 @@ fn progress_bar(cap: &Capture) -> indicatif::ProgressBar {
     }
     let pb = indicatif::ProgressBar::new(cap.len());
     pb.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{spinner} dissecting [{bar:40}] {bytes}/{total_bytes} ({eta})",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-        .progress_chars("=> "),
+        indicatif::ProgressStyle::with_template("{spinner} dissecting [{bar:40}] {bytes}/{total_bytes} ({eta})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
     );
     pb
 }
@@ -260,16 +243,8 @@ pub fn dissect(cap: &Capture, args: &DissectArgs) -> anyhow::Result<i32> {
         writeln!(out, "frames: {frames}")?;
         writeln!(out, "bytes: {bytes}")?;
         writeln!(out, "seconds: {secs:.3}")?;
-        writeln!(
-            out,
-            "frames_per_second: {:.0}",
-            frames as f64 / secs.max(1e-9)
-        )?;
-        writeln!(
-            out,
-            "megabytes_per_second: {:.1}",
-            bytes as f64 / 1e6 / secs.max(1e-9)
-        )?;
+        writeln!(out, "frames_per_second: {:.0}", frames as f64 / secs.max(1e-9))?;
+        writeln!(out, "megabytes_per_second: {:.1}", bytes as f64 / 1e6 / secs.max(1e-9))?;
         writeln!(out, "tcp_streams: {}", dissector.conversations().tcp.len())?;
         writeln!(out, "udp_streams: {}", dissector.conversations().udp.len())?;
         if let Some(kib) = peak {
@@ -309,10 +284,7 @@ wirelab dropped {}{}",
         s.interface_dropped,
         s.wirelab_dropped,
         if s.not_delivered > 0 {
-            format!(
-                " ({} saved but not printed: the terminal was too slow)",
-                s.not_delivered
-            )
+            format!(" ({} saved but not printed: the terminal was too slow)", s.not_delivered)
         } else {
             String::new()
         }
@@ -335,13 +307,7 @@ pub fn capture(args: &CaptureArgs) -> anyhow::Result<i32> {
         Ok(h) => h,
         Err(e) => {
             eprintln!("wirelab: {e}");
-            return Ok(
-                if matches!(e, crate::capture::CaptureError::Permission { .. }) {
-                    77
-                } else {
-                    1
-                },
-            );
+            return Ok(if matches!(e, crate::capture::CaptureError::Permission { .. }) { 77 } else { 1 });
         }
     };
     let stop = handle.stop_flag();
@@ -350,15 +316,8 @@ pub fn capture(args: &CaptureArgs) -> anyhow::Result<i32> {
     eprintln!(
         "wirelab: capturing on {} (filter: {}){}; Ctrl-C stops",
         args.interface,
-        if args.filter.is_empty() {
-            "none"
-        } else {
-            &args.filter
-        },
-        args.write
-            .as_ref()
-            .map(|p| format!(", saving to {}", p.display()))
-            .unwrap_or_default()
+        if args.filter.is_empty() { "none" } else { &args.filter },
+        args.write.as_ref().map(|p| format!(", saving to {}", p.display())).unwrap_or_default()
     );
     let mut dissector = Dissector::new();
     let mut d = Dissection::default();
@@ -367,10 +326,7 @@ pub fn capture(args: &CaptureArgs) -> anyhow::Result<i32> {
     let mut out = std::io::LineWriter::new(stdout.lock());
     let mut status = 0;
     loop {
-        match handle
-            .events()
-            .recv_timeout(std::time::Duration::from_millis(200))
-        {
+        match handle.events().recv_timeout(std::time::Duration::from_millis(200)) {
             Ok(CaptureEvent::Batch(batch)) => {
                 if args.quiet {
                     continue;
@@ -411,18 +367,12 @@ pub fn capture(args: &CaptureArgs) -> anyhow::Result<i32> {
 pub fn craft(args: &CraftArgs) -> anyhow::Result<i32> {
     use crate::capture::{CaptureConfig, CaptureEvent, CaptureHandle};
     use crate::craft::{Kind, Spec};
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     let spec = Spec {
         kind: match args.kind {
-            CraftKind::Udp => Kind::Udp {
-                payload: args.payload.as_bytes().to_vec(),
-            },
-            CraftKind::Syn => Kind::Syn {
-                seq: nanos.wrapping_mul(2_654_435_761),
-            },
+            CraftKind::Udp => Kind::Udp { payload: args.payload.as_bytes().to_vec() },
+            CraftKind::Syn => Kind::Syn { seq: nanos.wrapping_mul(2_654_435_761) },
         },
         src: args.src,
         dst: args.dst,
@@ -443,9 +393,7 @@ pub fn craft(args: &CraftArgs) -> anyhow::Result<i32> {
     Dissector::new().dissect(meta, &packet, &mut d);
     let mut text = String::new();
     output::verbose(&d, &packet, &mut text);
-    println!(
-        "The packet wirelab built, every field set by hand (the kernel will add only the link layer):\n"
-    );
+    println!("The packet wirelab built, every field set by hand (the kernel will add only the link layer):\n");
     print!("{text}");
     if args.no_send {
         return Ok(0);

@@ -12,13 +12,7 @@ use crate::model::{Dissection, Field, OSI_NAMES, Value, hex};
 pub fn summary_line(d: &Dissection, out: &mut String) {
     let rel = d
         .field("frame.time_relative")
-        .and_then(|f| {
-            if let Value::F(t) = f.value {
-                Some(t)
-            } else {
-                None
-            }
-        })
+        .and_then(|f| if let Value::F(t) = f.value { Some(t) } else { None })
         .unwrap_or(0.0);
     let src = d.summary.src.to_string();
     let dst = d.summary.dst.to_string();
@@ -69,40 +63,22 @@ pub fn verbose(d: &Dissection, frame: &[u8], out: &mut String) {
         }
     }
     for n in &d.notes {
-        let _ = writeln!(
-            out,
-            "  [{}] {} (at byte {}): {}",
-            n.severity.name(),
-            n.layer,
-            n.span.offset,
-            n.message
-        );
+        let _ = writeln!(out, "  [{}] {} (at byte {}): {}", n.severity.name(), n.layer, n.span.offset, n.message);
     }
 }
 
 fn field_line(d: &Dissection, frame: &[u8], f: &Field, out: &mut String) {
     let indent = "  ".repeat(usize::from(f.depth) + 3);
     let v = value_text(d, frame, f, 32);
-    let bits = bit_pattern(frame, f)
-        .map(|b| format!("{b} = "))
-        .unwrap_or_default();
+    let bits = bit_pattern(frame, f).map(|b| format!("{b} = ")).unwrap_or_default();
     let bytes = if f.span.len == 0 {
         "(derived)".to_string()
     } else if f.span.len <= 8 {
-        format!(
-            "[{}..{}: {}]",
-            f.span.offset,
-            f.span.end(),
-            hex(frame.get(f.span.range()).unwrap_or(&[]))
-        )
+        format!("[{}..{}: {}]", f.span.offset, f.span.end(), hex(frame.get(f.span.range()).unwrap_or(&[])))
     } else {
         format!("[{}..{}]", f.span.offset, f.span.end())
     };
-    let _ = writeln!(
-        out,
-        "{indent}{bits}{}: {v}  ({}) {bytes}",
-        f.def.label, f.def.name
-    );
+    let _ = writeln!(out, "{indent}{bits}{}: {v}  ({}) {bytes}", f.def.label, f.def.name);
 }
 
 /// The JSON value of a field: numbers, booleans, strings, hex bytes.
@@ -113,16 +89,10 @@ pub fn json_value(d: &Dissection, frame: &[u8], f: &Field) -> Json {
         Value::I(v) => json!(v),
         Value::F(v) => json!(v),
         Value::Bool(b) => json!(b),
-        Value::Mac(_)
-        | Value::Ipv4(_)
-        | Value::Ipv6(_)
-        | Value::Text
-        | Value::Owned(_)
-        | Value::Static(_) => Json::String(value_text(d, frame, f, usize::MAX)),
-        Value::Bytes => Json::String(hex(d
-            .source_bytes(frame, f.span.source)
-            .get(f.span.range())
-            .unwrap_or(&[]))),
+        Value::Mac(_) | Value::Ipv4(_) | Value::Ipv6(_) | Value::Text | Value::Owned(_) | Value::Static(_) => {
+            Json::String(value_text(d, frame, f, usize::MAX))
+        }
+        Value::Bytes => Json::String(hex(d.source_bytes(frame, f.span.source).get(f.span.range()).unwrap_or(&[]))),
     }
 }
 
@@ -130,10 +100,7 @@ fn source_name(d: &Dissection, source: u16) -> String {
     if source == 0 {
         "frame".into()
     } else {
-        d.sources
-            .get(usize::from(source) - 1)
-            .map(|s| s.name.to_string())
-            .unwrap_or_default()
+        d.sources.get(usize::from(source) - 1).map(|s| s.name.to_string()).unwrap_or_default()
     }
 }
 
@@ -180,13 +147,7 @@ pub fn json_frame(d: &Dissection, frame: &[u8]) -> Json {
     })
 }
 
-fn json_fields(
-    d: &Dissection,
-    frame: &[u8],
-    fields: &[Field],
-    i: &mut usize,
-    depth: u8,
-) -> Vec<Json> {
+fn json_fields(d: &Dissection, frame: &[u8], fields: &[Field], i: &mut usize, depth: u8) -> Vec<Json> {
     let mut out = Vec::new();
     while let Some(f) = fields.get(*i) {
         if f.depth < depth {
@@ -198,12 +159,7 @@ fn json_fields(
         m.insert("name".into(), json!(f.def.name));
         m.insert("label".into(), json!(f.def.label));
         m.insert("value".into(), json_value(d, frame, f));
-        if let Some(n) = f
-            .value
-            .as_u64()
-            .and_then(|v| f.def.value_name(v))
-            .filter(|_| matches!(f.value, Value::U(_)))
-        {
+        if let Some(n) = f.value.as_u64().and_then(|v| f.def.value_name(v)).filter(|_| matches!(f.value, Value::U(_))) {
             m.insert("value_name".into(), json!(n));
         }
         if f.span.source != 0 {

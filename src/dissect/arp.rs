@@ -53,12 +53,10 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize) -> usize {
     let eth_ipv4 = hw == 6 && pr == 4;
     let mut at = offset + 8;
     let mut ips = [[0u8; 4]; 2];
-    for (i, (mac_def, ip_def, hw_def, pr_def)) in [
-        (&SRC_HW_MAC, &SRC_PROTO_IPV4, &SRC_HW, &SRC_PROTO),
-        (&DST_HW_MAC, &DST_PROTO_IPV4, &DST_HW, &DST_PROTO),
-    ]
-    .into_iter()
-    .enumerate()
+    for (i, (mac_def, ip_def, hw_def, pr_def)) in
+        [(&SRC_HW_MAC, &SRC_PROTO_IPV4, &SRC_HW, &SRC_PROTO), (&DST_HW_MAC, &DST_PROTO_IPV4, &DST_HW, &DST_PROTO)]
+            .into_iter()
+            .enumerate()
     {
         if eth_ipv4 {
             let mac = super::array::<6>(cx.data, at).unwrap_or_default();

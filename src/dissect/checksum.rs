@@ -5,12 +5,7 @@ use etherparse::checksum::u32_16bit_word as w;
 use super::linktype::NetInfo;
 
 /// Wireshark's `*.checksum.status` values.
-pub const STATUS_NAMES: &[(u64, &str)] = &[
-    (0, "Bad"),
-    (1, "Good"),
-    (2, "Unverified"),
-    (3, "Not present"),
-];
+pub const STATUS_NAMES: &[(u64, &str)] = &[(0, "Bad"), (1, "Good"), (2, "Unverified"), (3, "Not present")];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Check {
@@ -67,10 +62,7 @@ pub fn check(net: Option<(&NetInfo, u8)>, bytes: &[u8], field_at: usize) -> Chec
         return Check::Good;
     }
     // What the field should hold: the sum with the field taken as zero.
-    let without = w::add_slice(
-        w::add_slice(base, &bytes[..field_at]),
-        &bytes[field_at + 2..],
-    );
+    let without = w::add_slice(w::add_slice(base, &bytes[..field_at]), &bytes[field_at + 2..]);
     let mut expected = to_wire(w::ones_complement(without));
     if net.is_some() && expected == 0 {
         expected = 0xffff;

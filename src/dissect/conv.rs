@@ -284,23 +284,16 @@ impl Conversations {
                 let ooo_threshold = s.handshake_rtt.unwrap_or(0.003).max(0.000_001);
                 if rev.dup_acks >= 2 && rev.last_ack == Some(seg.seq) && since < 0.02 {
                     a |= analysis::FAST_RETRANSMISSION;
-                } else if rev
-                    .last_ack
-                    .is_some_and(|ra| !gt(seg.seq.wrapping_add(seglen), ra))
-                    && seg.len > 0
-                {
+                } else if rev.last_ack.is_some_and(|ra| !gt(seg.seq.wrapping_add(seglen), ra)) && seg.len > 0 {
                     a |= analysis::SPURIOUS_RETRANSMISSION;
-                } else if (0.0..ooo_threshold).contains(&since)
-                    && next != seg.seq.wrapping_add(seglen)
-                {
+                } else if (0.0..ooo_threshold).contains(&since) && next != seg.seq.wrapping_add(seglen) {
                     a |= analysis::OUT_OF_ORDER;
                 } else {
                     a |= analysis::RETRANSMISSION;
                 }
             }
         }
-        if a & analysis::DUPLICATE_ACK == 0 && (seglen > 0 || !ack || fwd.last_ack != Some(seg.ack))
-        {
+        if a & analysis::DUPLICATE_ACK == 0 && (seglen > 0 || !ack || fwd.last_ack != Some(seg.ack)) {
             fwd.dup_acks = 0;
         }
         if ack && rev.next_seq.is_some_and(|n| gt(seg.ack, n)) {
@@ -370,11 +363,7 @@ impl Conversations {
             stream: idx,
             dir: dir as u8,
             rel_seq: seg.seq.wrapping_sub(base),
-            rel_ack: if ack {
-                seg.ack.wrapping_sub(rev_base)
-            } else {
-                0
-            },
+            rel_ack: if ack { seg.ack.wrapping_sub(rev_base) } else { 0 },
             next_seq: end.wrapping_sub(base),
             window,
             multiplier,

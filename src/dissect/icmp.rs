@@ -55,20 +55,10 @@ pub mod v4 {
         let ty = cx.uint(0, &TYPE, offset, 1);
         let code = cx.uint(0, &CODE, offset + 1, 1);
         cx.uint(0, &CHECKSUM, offset + 2, 2);
-        let ck = if end <= cx.data.len() && !cx.inner {
-            checksum::check(None, bytes, 2)
-        } else {
-            Check::Unverifiable
-        };
+        let ck = if end <= cx.data.len() && !cx.inner { checksum::check(None, bytes, 2) } else { Check::Unverifiable };
         cx.add(1, &CHECKSUM_STATUS, Value::U(ck.status()), offset + 2, 2);
         if let Check::Bad { expected } = ck {
-            cx.note(
-                Severity::Error,
-                "icmp",
-                offset + 2,
-                2,
-                format!("bad checksum: it should be 0x{expected:04x}"),
-            );
+            cx.note(Severity::Error, "icmp", offset + 2, 2, format!("bad checksum: it should be 0x{expected:04x}"));
         }
         cx.set_protocol("ICMP");
         let name = TYPE.value_name(ty).unwrap_or("Unknown");
@@ -102,14 +92,8 @@ pub mod v4 {
                     cx.add(0, &UNUSED, Value::Bytes, offset + 4, 4);
                 }
                 cx.end_layer(layer, 8);
-                let detail = if ty == 3 {
-                    UNREACH_CODES
-                        .iter()
-                        .find(|(k, _)| *k == code)
-                        .map(|(_, n)| *n)
-                } else {
-                    None
-                };
+                let detail =
+                    if ty == 3 { UNREACH_CODES.iter().find(|(k, _)| *k == code).map(|(_, n)| *n) } else { None };
                 match detail {
                     Some(d) => cx.set_info(format_args!("{name} ({d})")),
                     None => cx.set_info(format_args!("{name}")),
@@ -204,13 +188,7 @@ ARP does for IPv4. Like ICMP it serves the network layer.",
         };
         cx.add(1, &CHECKSUM_STATUS, Value::U(ck.status()), offset + 2, 2);
         if let Check::Bad { expected } = ck {
-            cx.note(
-                Severity::Error,
-                "icmpv6",
-                offset + 2,
-                2,
-                format!("bad checksum: it should be 0x{expected:04x}"),
-            );
+            cx.note(Severity::Error, "icmpv6", offset + 2, 2, format!("bad checksum: it should be 0x{expected:04x}"));
         }
         cx.set_protocol("ICMPv6");
         let name = TYPE.value_name(ty).unwrap_or("Unknown");

@@ -89,21 +89,13 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize) -> usize {
             let have = bytes.len().min(hl.max(field::MIN_LEN));
             cx.end_layer(layer, have);
             match e {
-                HeaderSliceError::Len(l) => {
-                    cx.truncated("ip", "IPv4 header", offset, l.required_len)
-                }
+                HeaderSliceError::Len(l) => cx.truncated("ip", "IPv4 header", offset, l.required_len),
                 HeaderSliceError::Content(c) => {
                     let msg = match c {
-                        etherparse::err::ipv4::HeaderError::UnexpectedVersion {
-                            version_number,
-                        } => {
-                            format!(
-                                "IP version {version_number} in an IPv4 header: the first four bits must be 4"
-                            )
+                        etherparse::err::ipv4::HeaderError::UnexpectedVersion { version_number } => {
+                            format!("IP version {version_number} in an IPv4 header: the first four bits must be 4")
                         }
-                        etherparse::err::ipv4::HeaderError::HeaderLengthSmallerThanHeader {
-                            ihl,
-                        } => format!(
+                        etherparse::err::ipv4::HeaderError::HeaderLengthSmallerThanHeader { ihl } => format!(
                             "bad header length: {ihl} words ({} bytes), but an IPv4 header is at least 5 words (20 bytes)",
                             usize::from(ihl) * 4
                         ),
@@ -119,13 +111,7 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize) -> usize {
     let hlen = hdr.slice().len();
     fixed_fields(cx, offset);
     let ck = checksum::check(None, hdr.slice(), field::CHECKSUM.start);
-    if let Some(f) = cx
-        .out
-        .fields
-        .iter_mut()
-        .rev()
-        .find(|f| std::ptr::eq(f.def, &CHECKSUM_STATUS))
-    {
+    if let Some(f) = cx.out.fields.iter_mut().rev().find(|f| std::ptr::eq(f.def, &CHECKSUM_STATUS)) {
         f.value = Value::U(ck.status());
     }
     if let Check::Bad { expected } = ck {
@@ -134,10 +120,7 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize) -> usize {
             "ip",
             offset + field::CHECKSUM.start,
             2,
-            format!(
-                "bad header checksum 0x{:04x}: it should be 0x{expected:04x}",
-                hdr.header_checksum()
-            ),
+            format!("bad header checksum 0x{:04x}: it should be 0x{expected:04x}", hdr.header_checksum()),
         );
     }
     if hlen > field::MIN_LEN {
@@ -181,12 +164,7 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize) -> usize {
     let proto = hdr.protocol().0;
     let frag_off = usize::from(hdr.fragments_offset().value()) * 8;
     let more = hdr.more_fragments();
-    let mut net = NetInfo {
-        is_v6: false,
-        src: [0; 16],
-        dst: [0; 16],
-        fragment: more || frag_off > 0,
-    };
+    let mut net = NetInfo { is_v6: false, src: [0; 16], dst: [0; 16], fragment: more || frag_off > 0 };
     net.src[..4].copy_from_slice(&src);
     net.dst[..4].copy_from_slice(&dst);
     let start = offset + hlen;
@@ -224,11 +202,7 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize) -> usize {
 }
 
 fn name_of(proto: u8) -> &'static str {
-    PROTOCOLS
-        .iter()
-        .find(|(k, _)| *k == u64::from(proto))
-        .map(|(_, n)| *n)
-        .unwrap_or("")
+    PROTOCOLS.iter().find(|(k, _)| *k == u64::from(proto)).map(|(_, n)| *n).unwrap_or("")
 }
 
 /// Adds every fixed-header field whose bytes were captured.
@@ -267,13 +241,7 @@ fn fixed_fields(cx: &mut Cx<'_>, o: usize) {
     }
     if fits(field::CHECKSUM.end) {
         cx.uint(0, &CHECKSUM, o + field::CHECKSUM.start, 2);
-        cx.add(
-            1,
-            &CHECKSUM_STATUS,
-            Value::U(2),
-            o + field::CHECKSUM.start,
-            2,
-        );
+        cx.add(1, &CHECKSUM_STATUS, Value::U(2), o + field::CHECKSUM.start, 2);
     }
     if let Some(a) = super::array::<4>(cx.data, o + field::SRC.start) {
         cx.add(0, &SRC, Value::Ipv4(a), o + field::SRC.start, 4);
@@ -304,13 +272,7 @@ fn options(cx: &mut Cx<'_>, start: usize, end: usize) {
         if at + 1 >= end || len < 2 || at + len > end {
             cx.uint(1, &OPT_TYPE, at, 1);
             cx.add(1, &OPT_DATA, Value::Bytes, at + 1, end - at - 1);
-            cx.note(
-                Severity::Error,
-                "ip",
-                at,
-                end - at,
-                format!("option {kind} has a bad length {len}"),
-            );
+            cx.note(Severity::Error, "ip", at, end - at, format!("option {kind} has a bad length {len}"));
             break;
         }
         cx.uint(1, &OPT_TYPE, at, 1);

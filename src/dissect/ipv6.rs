@@ -71,12 +71,8 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize) -> usize {
             }
             cx.end_layer(layer, have);
             match e {
-                HeaderSliceError::Len(l) => {
-                    cx.truncated("ipv6", "IPv6 header", offset, l.required_len)
-                }
-                HeaderSliceError::Content(c) => {
-                    cx.note(Severity::Error, "ipv6", offset, 1, c.to_string())
-                }
+                HeaderSliceError::Len(l) => cx.truncated("ipv6", "IPv6 header", offset, l.required_len),
+                HeaderSliceError::Content(c) => cx.note(Severity::Error, "ipv6", offset, 1, c.to_string()),
             }
             return offset + have;
         }
@@ -113,12 +109,11 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize) -> usize {
                     break;
                 };
                 let n = ext.slice().len();
-                let (node, nxt, len): (&'static FieldDef, &'static FieldDef, &'static FieldDef) =
-                    match next {
-                        0 => (&HOPOPTS, &HOPOPTS_NXT, &HOPOPTS_LEN),
-                        43 => (&ROUTING, &ROUTING_NXT, &ROUTING_LEN),
-                        _ => (&DSTOPTS, &DSTOPTS_NXT, &DSTOPTS_LEN),
-                    };
+                let (node, nxt, len): (&'static FieldDef, &'static FieldDef, &'static FieldDef) = match next {
+                    0 => (&HOPOPTS, &HOPOPTS_NXT, &HOPOPTS_LEN),
+                    43 => (&ROUTING, &ROUTING_NXT, &ROUTING_LEN),
+                    _ => (&DSTOPTS, &DSTOPTS_NXT, &DSTOPTS_LEN),
+                };
                 cx.add(0, node, Value::None, at, n);
                 cx.uint(1, nxt, at, 1);
                 cx.uint(1, len, at + 1, 1);
@@ -166,12 +161,7 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize) -> usize {
         data::bytes(cx, at, end);
         return end;
     }
-    let mut net = NetInfo {
-        is_v6: true,
-        src,
-        dst,
-        fragment,
-    };
+    let mut net = NetInfo { is_v6: true, src, dst, fragment };
     net.fragment = fragment;
     let upper_end = ip_proto(cx, next, at, end, &net);
     if upper_end == at {

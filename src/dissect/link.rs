@@ -15,11 +15,7 @@ fn padding_or_trailer(cx: &mut Cx<'_>, end: usize, start: usize) {
     if end < cx.data.len() {
         let rest = &cx.data[end..];
         let layer = cx.begin_layer(&eth::ETH, end);
-        let def = if rest.iter().all(|b| *b == 0) {
-            &eth::PADDING
-        } else {
-            &eth::TRAILER
-        };
+        let def = if rest.iter().all(|b| *b == 0) { &eth::PADDING } else { &eth::TRAILER };
         cx.add(0, def, crate::model::Value::Bytes, end, rest.len());
         cx.end_layer(layer, rest.len());
     }
@@ -51,13 +47,8 @@ because no real card is involved.",
         pub const HEADER_LEN: usize = 14;
     }
 
-    pub const ETHERTYPES: &[(u64, &str)] = &[
-        (0x0800, "IPv4"),
-        (0x0806, "ARP"),
-        (0x86dd, "IPv6"),
-        (0x8100, "802.1Q VLAN"),
-        (0x88cc, "LLDP"),
-    ];
+    pub const ETHERTYPES: &[(u64, &str)] =
+        &[(0x0800, "IPv4"), (0x0806, "ARP"), (0x86dd, "IPv6"), (0x8100, "802.1Q VLAN"), (0x88cc, "LLDP")];
 
     fields! { proto = &ETH;
         DST: "eth.dst", "Destination", Hex(0), 0, &[], "The MAC address of the machine this frame is for on the local network (all ones is broadcast).";
@@ -83,27 +74,9 @@ because no real card is involved.",
         let dst = hdr.destination();
         let src = hdr.source();
         let etype = hdr.ether_type().0;
-        cx.add(
-            0,
-            &DST,
-            Value::Mac(dst),
-            offset + field::DST.start,
-            field::DST.len(),
-        );
-        cx.add(
-            0,
-            &SRC,
-            Value::Mac(src),
-            offset + field::SRC.start,
-            field::SRC.len(),
-        );
-        cx.add(
-            0,
-            &TYPE,
-            Value::U(etype.into()),
-            offset + field::TYPE.start,
-            field::TYPE.len(),
-        );
+        cx.add(0, &DST, Value::Mac(dst), offset + field::DST.start, field::DST.len());
+        cx.add(0, &SRC, Value::Mac(src), offset + field::SRC.start, field::SRC.len());
+        cx.add(0, &TYPE, Value::U(etype.into()), offset + field::TYPE.start, field::TYPE.len());
         cx.end_layer(layer, field::HEADER_LEN);
         cx.set_addrs(Addr::Mac(src), Addr::Mac(dst));
         cx.set_protocol("Ethernet");
@@ -137,13 +110,8 @@ pub mod sll {
 kernel replaces each link header with this one, saying which way the packet went and what protocol it carries.",
     };
 
-    pub const PKTTYPES: &[(u64, &str)] = &[
-        (0, "Unicast to us"),
-        (1, "Broadcast"),
-        (2, "Multicast"),
-        (3, "Unicast to another host"),
-        (4, "Sent by us"),
-    ];
+    pub const PKTTYPES: &[(u64, &str)] =
+        &[(0, "Unicast to us"), (1, "Broadcast"), (2, "Multicast"), (3, "Unicast to another host"), (4, "Sent by us")];
 
     fields! { proto = &SLL;
         PKTTYPE: "sll.pkttype", "Packet type", Dec, 0, PKTTYPES, "Which way the packet went: 0 received for us, 4 sent by us, and so on.";
@@ -237,13 +205,8 @@ pub mod null {
 Ethernet header: all the link layer needs to say on a link to oneself is which network protocol follows.",
     };
 
-    pub const FAMILIES: &[(u64, &str)] = &[
-        (2, "IP"),
-        (10, "IPv6 (Linux)"),
-        (24, "IPv6 (NetBSD/OpenBSD)"),
-        (28, "IPv6 (FreeBSD)"),
-        (30, "IPv6 (macOS)"),
-    ];
+    pub const FAMILIES: &[(u64, &str)] =
+        &[(2, "IP"), (10, "IPv6 (Linux)"), (24, "IPv6 (NetBSD/OpenBSD)"), (28, "IPv6 (FreeBSD)"), (30, "IPv6 (macOS)")];
 
     fields! { proto = &NULL;
         FAMILY: "null.family", "Family", Dec, 0, FAMILIES, "The address family of the packet inside: 2 is IPv4; IPv6 has a different number on each operating system.";
@@ -258,11 +221,7 @@ Ethernet header: all the link layer needs to say on a link to oneself is which n
             return;
         };
         let be = u32::from_be_bytes(b);
-        let family = if network_order || be & 0xffff_0000 == 0 {
-            be
-        } else {
-            u32::from_le_bytes(b)
-        };
+        let family = if network_order || be & 0xffff_0000 == 0 { be } else { u32::from_le_bytes(b) };
         let layer = cx.begin_layer(&NULL, offset);
         cx.add(0, &FAMILY, Value::U(family.into()), offset, 4);
         cx.end_layer(layer, 4);
@@ -272,13 +231,7 @@ Ethernet header: all the link layer needs to say on a link to oneself is which n
             2 => super::super::ip::dissect(cx, start),
             10 | 24 | 28 | 30 => super::super::ipv6::dissect(cx, start),
             other => {
-                cx.note(
-                    Severity::Warning,
-                    "null",
-                    offset,
-                    4,
-                    format!("address family {other} is not IPv4 or IPv6"),
-                );
+                cx.note(Severity::Warning, "null", offset, 4, format!("address family {other} is not IPv4 or IPv6"));
                 start
             }
         };

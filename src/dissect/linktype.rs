@@ -54,9 +54,7 @@ pub fn dissect(cx: &mut Cx<'_>, linktype: u32, offset: usize) {
                 "frame",
                 offset,
                 cx.data.len().saturating_sub(offset),
-                format!(
-                    "link type {other} is not one wirelab dissects; the frame is shown as raw bytes"
-                ),
+                format!("link type {other} is not one wirelab dissects; the frame is shown as raw bytes"),
             );
             data::rest(cx, offset);
         }
@@ -69,13 +67,7 @@ fn raw_ip(cx: &mut Cx<'_>, offset: usize) -> usize {
         Some(4) => ip::dissect(cx, offset),
         Some(6) => ipv6::dissect(cx, offset),
         Some(v) => {
-            cx.note(
-                Severity::Error,
-                "ip",
-                offset,
-                1,
-                format!("raw IP frame with IP version {v}: only 4 and 6 exist"),
-            );
+            cx.note(Severity::Error, "ip", offset, 1, format!("raw IP frame with IP version {v}: only 4 and 6 exist"));
             offset
         }
         None => offset,
@@ -126,18 +118,10 @@ pub struct NetInfo {
 
 impl NetInfo {
     pub fn src_bytes(&self) -> &[u8] {
-        if self.is_v6 {
-            &self.src
-        } else {
-            &self.src[..4]
-        }
+        if self.is_v6 { &self.src } else { &self.src[..4] }
     }
     pub fn dst_bytes(&self) -> &[u8] {
-        if self.is_v6 {
-            &self.dst
-        } else {
-            &self.dst[..4]
-        }
+        if self.is_v6 { &self.dst } else { &self.dst[..4] }
     }
     /// Ones'-complement sum of the pseudo-header for `proto` and `len`
     /// (RFC 793 §3.1, RFC 8200 §8.1), not yet folded.

@@ -25,9 +25,7 @@ mod tests;
 
 use std::borrow::Cow;
 
-use crate::model::{
-    Addr, Dissection, Field, FieldDef, FrameMeta, LayerNode, Note, Protocol, Severity, Span, Value,
-};
+use crate::model::{Addr, Dissection, Field, FieldDef, FrameMeta, LayerNode, Note, Protocol, Severity, Span, Value};
 
 pub use conv::Conversations;
 
@@ -76,16 +74,8 @@ impl Dissector {
         out.clear();
         out.meta = meta;
         let first = *self.first_ts.get_or_insert((meta.ts_sec, meta.ts_nsec));
-        let prev = self
-            .prev_ts
-            .replace((meta.ts_sec, meta.ts_nsec))
-            .unwrap_or(first);
-        let mut cx = Cx {
-            data,
-            out,
-            conv: &mut self.conv,
-            inner: false,
-        };
+        let prev = self.prev_ts.replace((meta.ts_sec, meta.ts_nsec)).unwrap_or(first);
+        let mut cx = Cx { data, out, conv: &mut self.conv, inner: false };
         frame::dissect(&mut cx, first, prev);
         linktype::dissect(&mut cx, meta.linktype, 0);
         if cx.out.summary.protocol.is_empty() {
@@ -110,11 +100,7 @@ impl Cx<'_> {
     /// Opens a new layer starting at `offset`; close it with [`Cx::end_layer`].
     pub fn begin_layer(&mut self, proto: &'static Protocol, offset: usize) -> usize {
         let at = self.out.fields.len() as u32;
-        self.out.layers.push(LayerNode {
-            proto,
-            span: Span::new(offset, 0),
-            fields: at..at,
-        });
+        self.out.layers.push(LayerNode { proto, span: Span::new(offset, 0), fields: at..at });
         self.out.layers.len() - 1
     }
 
@@ -128,20 +114,8 @@ impl Cx<'_> {
     }
 
     /// Adds a field at `depth`.
-    pub fn add(
-        &mut self,
-        depth: u8,
-        def: &'static FieldDef,
-        value: Value,
-        offset: usize,
-        len: usize,
-    ) {
-        self.out.fields.push(Field {
-            def,
-            value,
-            span: Span::new(offset, len),
-            depth,
-        });
+    pub fn add(&mut self, depth: u8, def: &'static FieldDef, value: Value, offset: usize, len: usize) {
+        self.out.fields.push(Field { def, value, span: Span::new(offset, len), depth });
     }
 
     /// Adds an unsigned field read from the frame's bytes (big-endian),
@@ -167,12 +141,7 @@ impl Cx<'_> {
         len: usize,
         message: impl Into<Cow<'static, str>>,
     ) {
-        self.out.notes.push(Note {
-            severity,
-            message: message.into(),
-            layer,
-            span: Span::new(offset, len),
-        });
+        self.out.notes.push(Note { severity, message: message.into(), layer, span: Span::new(offset, len) });
     }
 
     /// Records that the frame ends before a header does.
@@ -188,6 +157,59 @@ impl Cx<'_> {
                 self.data.len()
             ),
         );
+    }
+
+    /// Opens a layer in any data source.
+    pub fn begin_layer_at(&mut self, proto: &'static Protocol, at: &At<'_>, offset: usize) -> usize {
+        let l = self.begin_layer(proto, 0);
+        if let Some(n) = self.out.layers.get_mut(l) {
+            n.span = at.span(offset, 0);
+        }
+        l
+    }
+
+    /// Adds a field whose bytes are in `at`'s data source.
+    pub fn add_at(&mut self, depth: u8, def: &'static FieldDef, value: Value, at: &At<'_>, offset: usize, len: usize) {
+        self.out.fields.push(Field { def, value, span: at.span(offset, len), depth });
+    }
+
+    /// Adds an unsigned big-endian field from `at`'s bytes.
+    pub fn uint_at(&mut self, depth: u8, def: &'static FieldDef, at: &At<'_>, offset: usize, len: usize) -> u64 {
+        let v = read_be(at.bytes, offset, len, def.mask);
+        self.add_at(depth, def, Value::U(v), at, offset, len);
+        v
+    }
+
+    /// Adds a bit flag from `at`'s bytes.
+    pub fn flag_at(&mut self, depth: u8, def: &'static FieldDef, at: &At<'_>, offset: usize, len: usize) -> bool {
+        let v = read_be(at.bytes, offset, len, def.mask) != 0;
+        self.add_at(depth, def, Value::Bool(v), at, offset, len);
+        v
+    }
+
+    /// A note about bytes in `at`'s data source.
+    pub fn note_at(
+        &mut self,
+        severity: Severity,
+        layer: &'static str,
+        at: &At<'_>,
+        offset: usize,
+        len: usize,
+        message: impl Into<Cow<'static, str>>,
+    ) {
+        self.out.notes.push(Note { severity, message: message.into(), layer, span: at.span(offset, len) });
+    }
+
+    /// Reserves a new data source; fill it with [`Cx::fill_source`].
+    pub fn reserve_source(&mut self, name: impl Into<Cow<'static, str>>) -> SourceId {
+        self.out.sources.push(crate::model::DataSource { name: name.into(), bytes: Vec::new() });
+        self.out.sources.len() as SourceId
+    }
+
+    pub fn fill_source(&mut self, id: SourceId, bytes: Vec<u8>) {
+        if let Some(s) = self.out.sources.get_mut(usize::from(id).wrapping_sub(1)) {
+            s.bytes = bytes;
+        }
     }
 
     pub fn set_addrs(&mut self, src: Addr, dst: Addr) {
@@ -210,6 +232,28 @@ impl Cx<'_> {
             self.out.summary.info.clear();
             let _ = self.out.summary.info.write_fmt(info);
         }
+    }
+}
+
+/// Bytes being dissected, and where they are: a data source and the offset
+/// of `bytes[0]` in it. Lets one dissector work on frame bytes, reassembled
+/// bytes or unmasked bytes alike.
+#[derive(Clone, Copy)]
+pub struct At<'b> {
+    pub bytes: &'b [u8],
+    pub source: SourceId,
+    pub base: usize,
+}
+
+impl<'b> At<'b> {
+    pub fn span(&self, offset: usize, len: usize) -> Span {
+        Span { source: self.source, offset: (self.base + offset) as u32, len: len as u32 }
+    }
+    /// The same source, narrowed to `bytes[start..end]`.
+    pub fn slice(&self, start: usize, end: usize) -> At<'b> {
+        let end = end.min(self.bytes.len());
+        let start = start.min(end);
+        At { bytes: &self.bytes[start..end], source: self.source, base: self.base + start }
     }
 }
 

@@ -127,12 +127,7 @@ const ANALYSIS_FIELDS: &[(u16, &FieldDef, &str, &str)] = &[
         "TCP Spurious Retransmission",
         "spurious retransmission: this data was already acknowledged",
     ),
-    (
-        an::OUT_OF_ORDER,
-        &A_OUT_OF_ORDER,
-        "TCP Out-Of-Order",
-        "out-of-order segment",
-    ),
+    (an::OUT_OF_ORDER, &A_OUT_OF_ORDER, "TCP Out-Of-Order", "out-of-order segment"),
     (
         an::LOST_SEGMENT,
         &A_LOST_SEGMENT,
@@ -145,38 +140,14 @@ const ANALYSIS_FIELDS: &[(u16, &FieldDef, &str, &str)] = &[
         "TCP ACKed unseen segment",
         "this acknowledges a segment that was not captured",
     ),
-    (
-        an::DUPLICATE_ACK,
-        &A_DUPLICATE_ACK,
-        "TCP Dup ACK",
-        "duplicate acknowledgment",
-    ),
-    (
-        an::ZERO_WINDOW,
-        &A_ZERO_WINDOW,
-        "TCP ZeroWindow",
-        "zero window: the receiver can take no more data",
-    ),
-    (
-        an::WINDOW_UPDATE,
-        &A_WINDOW_UPDATE,
-        "TCP Window Update",
-        "window update",
-    ),
-    (
-        an::KEEP_ALIVE,
-        &A_KEEP_ALIVE,
-        "TCP Keep-Alive",
-        "keep-alive probe",
-    ),
+    (an::DUPLICATE_ACK, &A_DUPLICATE_ACK, "TCP Dup ACK", "duplicate acknowledgment"),
+    (an::ZERO_WINDOW, &A_ZERO_WINDOW, "TCP ZeroWindow", "zero window: the receiver can take no more data"),
+    (an::WINDOW_UPDATE, &A_WINDOW_UPDATE, "TCP Window Update", "window update"),
+    (an::KEEP_ALIVE, &A_KEEP_ALIVE, "TCP Keep-Alive", "keep-alive probe"),
 ];
 
 fn endpoint(net: &NetInfo, src: bool, port: u16) -> Endpoint {
-    Endpoint {
-        addr: if src { net.src } else { net.dst },
-        is_v6: net.is_v6,
-        port,
-    }
+    Endpoint { addr: if src { net.src } else { net.dst }, is_v6: net.is_v6, port }
 }
 
 /// Dissects a TCP segment in `offset..end`; returns where the header ends
@@ -200,16 +171,10 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize, end: usize, net: &NetInfo) -> usi
             cx.end_layer(layer, have.min(8));
             if !cx.inner {
                 match e {
-                    HeaderSliceError::Len(l) => {
-                        cx.truncated("tcp", "TCP header", offset, l.required_len)
+                    HeaderSliceError::Len(l) => cx.truncated("tcp", "TCP header", offset, l.required_len),
+                    HeaderSliceError::Content(c) => {
+                        cx.note(Severity::Error, "tcp", offset + 12, 1, format!("bad TCP header: {c}"))
                     }
-                    HeaderSliceError::Content(c) => cx.note(
-                        Severity::Error,
-                        "tcp",
-                        offset + 12,
-                        1,
-                        format!("bad TCP header: {c}"),
-                    ),
                 }
                 cx.set_protocol("TCP");
             }
@@ -231,11 +196,7 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize, end: usize, net: &NetInfo) -> usi
     cx.add(0, &DSTPORT, Value::U(dport.into()), offset + 2, 2);
 
     // The window scale option feeds the analysis before options are recorded.
-    let wscale = if fl8 & fl::SYN != 0 {
-        find_wscale(&bytes[field::OPTIONS..hlen])
-    } else {
-        None
-    };
+    let wscale = if fl8 & fl::SYN != 0 { find_wscale(&bytes[field::OPTIONS..hlen]) } else { None };
 
     let verdict = if cx.inner {
         None
@@ -259,37 +220,13 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize, end: usize, net: &NetInfo) -> usi
         cx.add(0, &STREAM, Value::U(v.stream.into()), offset, 0);
         cx.add(0, &LEN, Value::U(payload_len as u64), offset, 0);
     }
-    cx.add(
-        0,
-        &SEQ,
-        Value::U(v.rel_seq.into()),
-        offset + field::SEQ.start,
-        4,
-    );
-    cx.add(
-        0,
-        &SEQ_RAW,
-        Value::U(seq.into()),
-        offset + field::SEQ.start,
-        4,
-    );
+    cx.add(0, &SEQ, Value::U(v.rel_seq.into()), offset + field::SEQ.start, 4);
+    cx.add(0, &SEQ_RAW, Value::U(seq.into()), offset + field::SEQ.start, 4);
     if verdict.is_some() {
         cx.add(0, &NXTSEQ, Value::U(v.next_seq.into()), offset, 0);
     }
-    cx.add(
-        0,
-        &ACK,
-        Value::U(v.rel_ack.into()),
-        offset + field::ACK.start,
-        4,
-    );
-    cx.add(
-        0,
-        &ACK_RAW,
-        Value::U(ackn.into()),
-        offset + field::ACK.start,
-        4,
-    );
+    cx.add(0, &ACK, Value::U(v.rel_ack.into()), offset + field::ACK.start, 4);
+    cx.add(0, &ACK_RAW, Value::U(ackn.into()), offset + field::ACK.start, 4);
     let of = offset + field::OFF_FLAGS.start;
     cx.add(0, &HDR_LEN, Value::U(hlen as u64), of, 1);
     cx.uint(0, &FLAGS, of, 2);
@@ -307,67 +244,21 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize, end: usize, net: &NetInfo) -> usi
     ] {
         cx.flag(1, def, of, 2);
     }
-    cx.add(
-        0,
-        &WINDOW_SIZE_VALUE,
-        Value::U(window.into()),
-        offset + field::WINDOW.start,
-        2,
-    );
+    cx.add(0, &WINDOW_SIZE_VALUE, Value::U(window.into()), offset + field::WINDOW.start, 2);
     if verdict.is_some() {
-        cx.add(
-            0,
-            &WINDOW_SIZE,
-            Value::U(v.window),
-            offset + field::WINDOW.start,
-            0,
-        );
+        cx.add(0, &WINDOW_SIZE, Value::U(v.window), offset + field::WINDOW.start, 0);
         if let Some(m) = v.multiplier {
-            cx.add(
-                0,
-                &WINDOW_SCALEFACTOR,
-                Value::I(m),
-                offset + field::WINDOW.start,
-                0,
-            );
+            cx.add(0, &WINDOW_SCALEFACTOR, Value::I(m), offset + field::WINDOW.start, 0);
         }
     }
-    cx.add(
-        0,
-        &CHECKSUM,
-        Value::U(hdr.checksum().into()),
-        offset + field::CHECKSUM.start,
-        2,
-    );
+    cx.add(0, &CHECKSUM, Value::U(hdr.checksum().into()), offset + field::CHECKSUM.start, 2);
     let whole = end <= cx.data.len() && !net.fragment && !cx.inner;
-    let ck = if whole {
-        checksum::check(Some((net, 6)), bytes, field::CHECKSUM.start)
-    } else {
-        Check::Unverifiable
-    };
-    cx.add(
-        1,
-        &CHECKSUM_STATUS,
-        Value::U(ck.status()),
-        offset + field::CHECKSUM.start,
-        2,
-    );
-    cx.add(
-        0,
-        &URGENT_POINTER,
-        Value::U(hdr.urgent_pointer().into()),
-        offset + field::URGENT.start,
-        2,
-    );
+    let ck = if whole { checksum::check(Some((net, 6)), bytes, field::CHECKSUM.start) } else { Check::Unverifiable };
+    cx.add(1, &CHECKSUM_STATUS, Value::U(ck.status()), offset + field::CHECKSUM.start, 2);
+    cx.add(0, &URGENT_POINTER, Value::U(hdr.urgent_pointer().into()), offset + field::URGENT.start, 2);
     let mut opts = OptSummary::default();
     if hlen > field::OPTIONS {
-        options(
-            cx,
-            offset + field::OPTIONS,
-            offset + hlen,
-            v.rev_base,
-            &mut opts,
-        );
+        options(cx, offset + field::OPTIONS, offset + hlen, v.rev_base, &mut opts);
     }
     if v.analysis != 0 {
         cx.add(0, &ANALYSIS, Value::None, offset, 0);
@@ -375,13 +266,7 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize, end: usize, net: &NetInfo) -> usi
             if v.analysis & bit != 0 {
                 cx.add(1, def, Value::None, offset, 0);
                 if *bit == an::DUPLICATE_ACK {
-                    cx.add(
-                        1,
-                        &A_DUPLICATE_ACK_NUM,
-                        Value::U(v.dup_ack_num.into()),
-                        offset,
-                        0,
-                    );
+                    cx.add(1, &A_DUPLICATE_ACK_NUM, Value::U(v.dup_ack_num.into()), offset, 0);
                 }
                 let sev = if *bit == an::WINDOW_UPDATE || *bit == an::KEEP_ALIVE {
                     Severity::Info
@@ -417,15 +302,7 @@ and on loopback no card ever does; this is normal, not an error",
     state_notes(cx, offset, hlen, fl8, &v);
 
     cx.set_protocol("TCP");
-    info_line(
-        &mut cx.out.summary.info,
-        sport,
-        dport,
-        flags,
-        &v,
-        payload_len,
-        &opts,
-    );
+    info_line(&mut cx.out.summary.info, sport, dport, flags, &v, payload_len, &opts);
 
     let pstart = offset + hlen;
     let pend = end.min(cx.data.len());
@@ -440,25 +317,17 @@ fn state_notes(cx: &mut Cx<'_>, offset: usize, hlen: usize, f: u8, v: &super::co
     let syn = f & fl::SYN != 0;
     let ack = f & fl::ACK != 0;
     let msg: Option<&'static str> = if f & fl::RST != 0 {
-        Some(
-            "RST: the connection is aborted at once (no program listens on the port, or one side gave up)",
-        )
+        Some("RST: the connection is aborted at once (no program listens on the port, or one side gave up)")
     } else if syn && !ack {
-        Some(
-            "handshake 1/3 (SYN): the client asks to open a connection and announces its initial sequence number",
-        )
+        Some("handshake 1/3 (SYN): the client asks to open a connection and announces its initial sequence number")
     } else if syn && ack {
         Some(
             "handshake 2/3 (SYN, ACK): the server accepts, acknowledges the client's SYN and announces its own initial sequence number",
         )
     } else if v.state_before == TcpState::SynReceived && v.state == TcpState::Established {
-        Some(
-            "handshake 3/3 (ACK): the client acknowledges the server's SYN; the connection is established",
-        )
+        Some("handshake 3/3 (ACK): the client acknowledges the server's SYN; the connection is established")
     } else if f & fl::FIN != 0 {
-        Some(
-            "FIN: this side has finished sending; the other direction stays open until it sends its own FIN",
-        )
+        Some("FIN: this side has finished sending; the other direction stays open until it sends its own FIN")
     } else {
         None
     };
@@ -467,11 +336,7 @@ fn state_notes(cx: &mut Cx<'_>, offset: usize, hlen: usize, f: u8, v: &super::co
     }
     if v.state_before == TcpState::Unknown
         && v.state == TcpState::Unknown
-        && cx
-            .conv
-            .tcp
-            .get(v.stream as usize)
-            .is_some_and(|s| s.first_frame == cx.out.meta.number)
+        && cx.conv.tcp.get(v.stream as usize).is_some_and(|s| s.first_frame == cx.out.meta.number)
     {
         cx.note(
             Severity::Info,
@@ -509,7 +374,13 @@ fn options(cx: &mut Cx<'_>, start: usize, end: usize, rev_base: u32, summary: &m
         if at + 1 >= end || len < 2 || at + len > end {
             cx.add(d, &OPT_UNKNOWN, Value::Bytes, at, end - at);
             cx.uint(d + 1, &OPTION_KIND, at, 1);
-            cx.note(Severity::Error, "tcp", at, end - at, format!("option kind {kind} has a bad length {len}: the rest of the options is unreadable"));
+            cx.note(
+                Severity::Error,
+                "tcp",
+                at,
+                end - at,
+                format!("option kind {kind} has a bad length {len}: the rest of the options is unreadable"),
+            );
             break;
         }
         let (node, ok_len): (&'static FieldDef, bool) = match kind {
@@ -603,20 +474,9 @@ struct OptSummary {
 
 /// The info column, as tshark writes it:
 /// `57814 → 8765 [SYN] Seq=0 Win=65495 Len=0 MSS=65495 SACK_PERM TSval=… TSecr=0 WS=1024`.
-fn info_line(
-    info: &mut String,
-    sport: u16,
-    dport: u16,
-    flags: u16,
-    v: &TcpVerdict,
-    len: usize,
-    o: &OptSummary,
-) {
+fn info_line(info: &mut String, sport: u16, dport: u16, flags: u16, v: &TcpVerdict, len: usize, o: &OptSummary) {
     info.clear();
-    if let Some((bit, _, label, _)) = ANALYSIS_FIELDS
-        .iter()
-        .find(|(bit, ..)| v.analysis & bit != 0)
-    {
+    if let Some((bit, _, label, _)) = ANALYSIS_FIELDS.iter().find(|(bit, ..)| v.analysis & bit != 0) {
         info.push('[');
         info.push_str(label);
         if *bit == an::DUPLICATE_ACK {

@@ -82,23 +82,12 @@ fn ethernet_ipv4_tcp_syn_values_and_spans() {
     assert_eq!(get(&d, "tcp.window_size_value"), (Value::U(65495), 48, 2));
     assert_eq!(get(&d, "tcp.checksum.status").0, Value::U(2));
     assert_eq!(get(&d, "tcp.options.mss_val"), (Value::U(65495), 56, 2));
-    assert_eq!(
-        get(&d, "tcp.options.timestamp.tsval"),
-        (Value::U(2420465746), 62, 4)
-    );
+    assert_eq!(get(&d, "tcp.options.timestamp.tsval"), (Value::U(2420465746), 62, 4));
     assert_eq!(get(&d, "tcp.options.wscale.shift"), (Value::U(10), 73, 1));
     assert_eq!(get(&d, "tcp.options.wscale.multiplier").0, Value::U(1024));
     assert_eq!(d.summary.protocol, "TCP");
-    assert!(
-        d.summary
-            .info
-            .starts_with("57814 \u{2192} 8765 [SYN] Seq=0 Win=65495 Len=0 MSS=65495 SACK_PERM")
-    );
-    assert!(
-        d.notes
-            .iter()
-            .any(|n| n.message.contains("checksum offload"))
-    );
+    assert!(d.summary.info.starts_with("57814 \u{2192} 8765 [SYN] Seq=0 Win=65495 Len=0 MSS=65495 SACK_PERM"));
+    assert!(d.notes.iter().any(|n| n.message.contains("checksum offload")));
     assert!(d.notes.iter().any(|n| n.message.contains("handshake 1/3")));
 }
 
@@ -108,11 +97,7 @@ fn a_bad_ip_checksum_is_an_error_with_the_right_value() {
     b[24] = 0x12;
     let d = run(1, &b);
     assert_eq!(get(&d, "ip.checksum.status").0, Value::U(0));
-    let n = d
-        .notes
-        .iter()
-        .find(|n| n.layer == "ip" && n.severity == Severity::Error)
-        .expect("a checksum error");
+    let n = d.notes.iter().find(|n| n.layer == "ip" && n.severity == Severity::Error).expect("a checksum error");
     assert!(n.message.contains("should be 0x3d46"), "{}", n.message);
     assert_eq!((n.span.offset, n.span.len), (24, 2));
 }
@@ -124,11 +109,7 @@ fn a_bad_ihl_stops_at_ip_with_a_reason() {
     let d = run(1, &b);
     assert!(d.field("tcp.srcport").is_none());
     assert_eq!(get(&d, "ip.hdr_len").0, Value::U(12));
-    assert!(
-        d.notes
-            .iter()
-            .any(|n| n.message.contains("bad header length: 3 words"))
-    );
+    assert!(d.notes.iter().any(|n| n.message.contains("bad header length: 3 words")));
     // The bytes after the unreadable header are still owned: by data.
     assert!(d.field("data.data").is_some());
 }
@@ -137,16 +118,8 @@ fn a_bad_ihl_stops_at_ip_with_a_reason() {
 fn a_frame_cut_inside_tcp_says_where() {
     let d = run(1, &TCP_SYN[..44]);
     assert_eq!(get(&d, "tcp.srcport"), (Value::U(57814), 34, 2));
-    let n = d
-        .notes
-        .iter()
-        .find(|n| n.layer == "tcp")
-        .expect("a truncation note");
-    assert!(
-        n.message.contains("truncated") && n.message.contains("frame ends at byte 44"),
-        "{}",
-        n.message
-    );
+    let n = d.notes.iter().find(|n| n.layer == "tcp").expect("a truncation note");
+    assert!(n.message.contains("truncated") && n.message.contains("frame ends at byte 44"), "{}", n.message);
 }
 
 #[rustfmt::skip]
@@ -171,11 +144,7 @@ fn udp_with_no_checksum_and_ethernet_padding() {
     let d = run(1, UDP_DGRAM);
     assert_eq!(get(&d, "udp.srcport"), (Value::U(50000), 34, 2));
     assert_eq!(get(&d, "udp.length"), (Value::U(13), 38, 2));
-    assert_eq!(
-        get(&d, "udp.checksum.status").0,
-        Value::U(3),
-        "0 means not present"
-    );
+    assert_eq!(get(&d, "udp.checksum.status").0, Value::U(3), "0 means not present");
     assert_eq!(get(&d, "udp.stream").0, Value::U(0));
     assert_eq!(get(&d, "data.data"), (Value::Bytes, 42, 5));
     assert_eq!(get(&d, "eth.padding"), (Value::Bytes, 47, 27));
@@ -201,14 +170,8 @@ const ARP_REQUEST: &[u8] = &[
 fn arp_request() {
     let d = run(1, ARP_REQUEST);
     assert_eq!(get(&d, "arp.opcode"), (Value::U(1), 20, 2));
-    assert_eq!(
-        get(&d, "arp.src.proto_ipv4"),
-        (Value::Ipv4([10, 213, 0, 1]), 28, 4)
-    );
-    assert_eq!(
-        get(&d, "arp.dst.proto_ipv4"),
-        (Value::Ipv4([10, 213, 0, 2]), 38, 4)
-    );
+    assert_eq!(get(&d, "arp.src.proto_ipv4"), (Value::Ipv4([10, 213, 0, 1]), 28, 4));
+    assert_eq!(get(&d, "arp.dst.proto_ipv4"), (Value::Ipv4([10, 213, 0, 2]), 38, 4));
     assert_eq!(d.summary.info, "Who has 10.213.0.2? Tell 10.213.0.1");
     assert_eq!(d.layers.last().unwrap().proto.osi, 2);
 }
@@ -263,11 +226,7 @@ fn tcp_options_with_a_bad_length_are_reported_not_followed() {
     let mut b = TCP_SYN.to_vec();
     b[55] = 40; // MSS option claims 40 bytes
     let d = run(1, &b);
-    assert!(
-        d.notes
-            .iter()
-            .any(|n| n.layer == "tcp" && n.message.contains("bad length 40"))
-    );
+    assert!(d.notes.iter().any(|n| n.layer == "tcp" && n.message.contains("bad length 40")));
     assert!(d.field("tcp.options.mss_val").is_none());
 }
 

@@ -71,13 +71,7 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize, end: usize, net: &NetInfo) -> usi
     let mut dgram_end = end;
     if !cx.inner {
         if ulen < field::HEADER_LEN {
-            cx.note(
-                Severity::Error,
-                "udp",
-                offset + 4,
-                2,
-                format!("length {ulen} is less than the 8-byte header"),
-            );
+            cx.note(Severity::Error, "udp", offset + 4, 2, format!("length {ulen} is less than the 8-byte header"));
         } else if ulen > avail {
             cx.note(
                 Severity::Error,
@@ -97,13 +91,7 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize, end: usize, net: &NetInfo) -> usi
     } else {
         Some(Check::Unverifiable)
     };
-    cx.add(
-        1,
-        &CHECKSUM_STATUS,
-        Value::U(ck.map(Check::status).unwrap_or(3)),
-        offset + 6,
-        2,
-    );
+    cx.add(1, &CHECKSUM_STATUS, Value::U(ck.map(Check::status).unwrap_or(3)), offset + 6, 2);
     match ck {
         Some(Check::Bad { expected }) => {
             cx.note(Severity::Error, "udp", offset + 6, 2, format!("bad checksum 0x{stored:04x}: it should be 0x{expected:04x}"))
@@ -121,16 +109,8 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize, end: usize, net: &NetInfo) -> usi
         cx.end_layer(layer, 8);
         return offset + 8;
     }
-    let src = Endpoint {
-        addr: net.src,
-        is_v6: net.is_v6,
-        port: sport,
-    };
-    let dst = Endpoint {
-        addr: net.dst,
-        is_v6: net.is_v6,
-        port: dport,
-    };
+    let src = Endpoint { addr: net.src, is_v6: net.is_v6, port: sport };
+    let dst = Endpoint { addr: net.dst, is_v6: net.is_v6, port: dport };
     let payload = dgram_end.saturating_sub(offset + 8);
     let (stream, _) = cx.conv.udp(src, dst, payload as u64, cx.out.meta.number);
     cx.add(0, &STREAM, Value::U(stream.into()), offset, 0);

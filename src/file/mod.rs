@@ -14,9 +14,7 @@ use std::borrow::Cow;
 use std::path::Path;
 
 use pcap_file::pcap::PcapParser;
-use pcap_file::pcapng::{
-    Block, PcapNgParser, blocks::interface_description::InterfaceDescriptionOption,
-};
+use pcap_file::pcapng::{Block, PcapNgParser, blocks::interface_description::InterfaceDescriptionOption};
 use pcap_file::{Endianness, PcapError, TsResolution};
 
 use crate::model::FrameMeta;
@@ -25,9 +23,7 @@ use crate::model::FrameMeta;
 pub enum FileError {
     #[error("cannot open {path}: {err}")]
     Open { path: String, err: std::io::Error },
-    #[error(
-        "{path} is empty: there is nothing to read (was the capture stopped before it wrote its header?)"
-    )]
+    #[error("{path} is empty: there is nothing to read (was the capture stopped before it wrote its header?)")]
     Empty { path: String },
     #[error(
         "{path} is not a pcap or pcapng capture (it starts with {magic}); open a .pcap or .pcapng file, \
@@ -40,21 +36,11 @@ such as those saved by wirelab, tshark or Wireshark"
         "the file is cut short at byte offset {offset}: the record of frame {frame} needs {needed} more bytes \
 than the file has. The {complete} frames before it are intact (the capture was probably stopped while writing)"
     )]
-    Truncated {
-        offset: u64,
-        frame: u64,
-        needed: String,
-        complete: u64,
-    },
+    Truncated { offset: u64, frame: u64, needed: String, complete: u64 },
     #[error(
         "the file is damaged at byte offset {offset} (frame {frame}): {reason}. The {complete} frames before it are intact"
     )]
-    Damaged {
-        offset: u64,
-        frame: u64,
-        reason: String,
-        complete: u64,
-    },
+    Damaged { offset: u64, frame: u64, reason: String, complete: u64 },
 }
 
 /// The container format of a capture file.
@@ -94,22 +80,15 @@ pub struct Frame<'a> {
     pub file_offset: u64,
 }
 
-const PCAP_MAGICS: [[u8; 4]; 4] = [
-    [0xd4, 0xc3, 0xb2, 0xa1],
-    [0xa1, 0xb2, 0xc3, 0xd4],
-    [0x4d, 0x3c, 0xb2, 0xa1],
-    [0xa1, 0xb2, 0x3c, 0x4d],
-];
+const PCAP_MAGICS: [[u8; 4]; 4] =
+    [[0xd4, 0xc3, 0xb2, 0xa1], [0xa1, 0xb2, 0xc3, 0xd4], [0x4d, 0x3c, 0xb2, 0xa1], [0xa1, 0xb2, 0x3c, 0x4d]];
 const PCAPNG_MAGIC: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
 
 impl Capture {
     /// Opens a capture file (memory-mapped).
     pub fn open(path: &Path) -> Result<Capture, FileError> {
         let name = path.display().to_string();
-        let file = std::fs::File::open(path).map_err(|err| FileError::Open {
-            path: name.clone(),
-            err,
-        })?;
+        let file = std::fs::File::open(path).map_err(|err| FileError::Open { path: name.clone(), err })?;
         let len = file.metadata().map(|m| m.len()).unwrap_or(0);
         let bytes = if len == 0 {
             Bytes::Owned(Vec::new())
@@ -119,10 +98,7 @@ impl Capture {
             // risk of memory-mapping (we accept it for captures we opened).
             match unsafe { memmap2::Mmap::map(&file) } {
                 Ok(m) => Bytes::Map(m),
-                Err(_) => Bytes::Owned(std::fs::read(path).map_err(|err| FileError::Open {
-                    path: name.clone(),
-                    err,
-                })?),
+                Err(_) => Bytes::Owned(std::fs::read(path).map_err(|err| FileError::Open { path: name.clone(), err })?),
             }
         };
         Self::from_bytes_inner(bytes, name)
@@ -141,10 +117,7 @@ impl Capture {
         let magic: [u8; 4] = match b.get(..4).and_then(|m| m.try_into().ok()) {
             Some(m) => m,
             None => {
-                return Err(FileError::NotACapture {
-                    path: name,
-                    magic: crate::model::hex(b),
-                });
+                return Err(FileError::NotACapture { path: name, magic: crate::model::hex(b) });
             }
         };
         let format = if magic == PCAPNG_MAGIC {
@@ -158,16 +131,9 @@ impl Capture {
                 big_endian: h.endianness == Endianness::Big,
             }
         } else {
-            return Err(FileError::NotACapture {
-                path: name,
-                magic: format!("0x{}", crate::model::hex(&magic)),
-            });
+            return Err(FileError::NotACapture { path: name, magic: format!("0x{}", crate::model::hex(&magic)) });
         };
-        Ok(Capture {
-            bytes,
-            name,
-            format,
-        })
+        Ok(Capture { bytes, name, format })
     }
 
     pub fn name(&self) -> &str {
@@ -192,13 +158,7 @@ impl Capture {
                 Err(_) => Inner::Done,
             },
             Format::PcapNg => match PcapNgParser::new(all) {
-                Ok((rest, p)) => Inner::PcapNg(
-                    Box::new(NgState {
-                        parser: p,
-                        tsresol: Vec::new(),
-                    }),
-                    rest,
-                ),
+                Ok((rest, p)) => Inner::PcapNg(Box::new(NgState { parser: p, tsresol: Vec::new() }), rest),
                 Err(_) => Inner::Done,
             },
         };
@@ -206,12 +166,7 @@ impl Capture {
             Format::Pcap { big_endian, .. } => big_endian,
             Format::PcapNg => all.get(8..12) == Some(&[0x1a, 0x2b, 0x3c, 0x4d][..]),
         };
-        Frames {
-            all,
-            big_endian,
-            inner,
-            number: 0,
-        }
+        Frames { all, big_endian, inner, number: 0 }
     }
 }
 
@@ -220,10 +175,7 @@ fn header_error(path: &str, e: PcapError) -> FileError {
         PcapError::IncompleteBuffer => "the file ends inside its header".to_string(),
         other => other.to_string(),
     };
-    FileError::BadHeader {
-        path: path.to_string(),
-        reason,
-    }
+    FileError::BadHeader { path: path.to_string(), reason }
 }
 
 struct NgState {
@@ -267,31 +219,13 @@ impl<'a> Frames<'a> {
                     // The record's own length field says how long it is.
                     let at = if record_header == 16 { 8 } else { 4 };
                     let raw: [u8; 4] = rest[at..at + 4].try_into().unwrap_or_default();
-                    let len = if self.big_endian {
-                        u32::from_be_bytes(raw)
-                    } else {
-                        u32::from_le_bytes(raw)
-                    } as usize;
+                    let len = if self.big_endian { u32::from_be_bytes(raw) } else { u32::from_le_bytes(raw) } as usize;
                     let total = if record_header == 16 { len + 16 } else { len };
-                    format!(
-                        "{} (the record is {total} bytes, {} remain)",
-                        total.saturating_sub(rest.len()),
-                        rest.len()
-                    )
+                    format!("{} (the record is {total} bytes, {} remain)", total.saturating_sub(rest.len()), rest.len())
                 };
-                FileError::Truncated {
-                    offset,
-                    frame,
-                    needed,
-                    complete,
-                }
+                FileError::Truncated { offset, frame, needed, complete }
             }
-            other => FileError::Damaged {
-                offset,
-                frame,
-                reason: other.to_string(),
-                complete,
-            },
+            other => FileError::Damaged { offset, frame, reason: other.to_string(), complete },
         }
     }
 }
@@ -320,11 +254,7 @@ impl<'a> Iterator for Frames<'a> {
                                 other => other,
                             };
                             self.number += 1;
-                            let ts_nsec = if nano {
-                                raw.ts_frac
-                            } else {
-                                raw.ts_frac.saturating_mul(1000)
-                            };
+                            let ts_nsec = if nano { raw.ts_frac } else { raw.ts_frac.saturating_mul(1000) };
                             let caplen = raw.data.len() as u32;
                             let meta = FrameMeta {
                                 number: self.number,
@@ -334,11 +264,7 @@ impl<'a> Iterator for Frames<'a> {
                                 caplen,
                                 linktype,
                             };
-                            return Some(Ok(Frame {
-                                meta,
-                                data: raw.data,
-                                file_offset,
-                            }));
+                            return Some(Ok(Frame { meta, data: raw.data, file_offset }));
                         }
                         Err(e) => return Some(Err(self.fail(rest, e, 16))),
                     }
@@ -375,9 +301,7 @@ impl<'a> Iterator for Frames<'a> {
                             st.tsresol.push((u32::from(idb.linktype), per_sec.max(1)));
                         }
                         Block::EnhancedPacket(epb) => {
-                            let Some(&(linktype, per_sec)) =
-                                st.tsresol.get(epb.interface_id as usize)
-                            else {
+                            let Some(&(linktype, per_sec)) = st.tsresol.get(epb.interface_id as usize) else {
                                 let frame = self.number + 1;
                                 let complete = self.number;
                                 self.inner = Inner::Done;
@@ -395,8 +319,7 @@ impl<'a> Iterator for Frames<'a> {
                             // rescale by the interface's own resolution.
                             let units = epb.timestamp.as_nanos() as u64;
                             let ts_sec = (units / per_sec) as i64;
-                            let ts_nsec = ((units % per_sec) as u128 * 1_000_000_000
-                                / per_sec as u128) as u32;
+                            let ts_nsec = ((units % per_sec) as u128 * 1_000_000_000 / per_sec as u128) as u32;
                             self.number += 1;
                             let caplen = epb.data.len() as u32;
                             let meta = FrameMeta {
@@ -407,11 +330,7 @@ impl<'a> Iterator for Frames<'a> {
                                 caplen,
                                 linktype,
                             };
-                            return Some(Ok(Frame {
-                                meta,
-                                data: epb.data,
-                                file_offset,
-                            }));
+                            return Some(Ok(Frame { meta, data: epb.data, file_offset }));
                         }
                         Block::SimplePacket(spb) => {
                             let linktype = st.tsresol.first().map(|t| t.0).unwrap_or(1);
@@ -425,11 +344,7 @@ impl<'a> Iterator for Frames<'a> {
                                 caplen,
                                 linktype,
                             };
-                            return Some(Ok(Frame {
-                                meta,
-                                data: spb.data,
-                                file_offset,
-                            }));
+                            return Some(Ok(Frame { meta, data: spb.data, file_offset }));
                         }
                         _ => {}
                     }

@@ -43,25 +43,15 @@ impl<W: Write> PcapFileWriter<W> {
             endianness: Endianness::native(),
         };
         let out = Rc::new(RefCell::new(BufWriter::with_capacity(1 << 16, out)));
-        let inner =
-            PcapWriter::with_header(Shared(out.clone()), header).map_err(std::io::Error::other)?;
+        let inner = PcapWriter::with_header(Shared(out.clone()), header).map_err(std::io::Error::other)?;
         Ok(Self { inner, out })
     }
 
     /// Writes one frame. `orig_len` is its length on the wire.
-    pub fn write(
-        &mut self,
-        ts_sec: i64,
-        ts_nsec: u32,
-        orig_len: u32,
-        data: &[u8],
-    ) -> std::io::Result<()> {
+    pub fn write(&mut self, ts_sec: i64, ts_nsec: u32, orig_len: u32, data: &[u8]) -> std::io::Result<()> {
         let ts = Duration::new(ts_sec.max(0) as u64, ts_nsec.min(999_999_999));
         let pkt = PcapPacket::new(ts, orig_len.max(data.len() as u32), data);
-        self.inner
-            .write_packet(&pkt)
-            .map(|_| ())
-            .map_err(std::io::Error::other)
+        self.inner.write_packet(&pkt).map(|_| ()).map_err(std::io::Error::other)
     }
 
     /// Pushes buffered records to the file.

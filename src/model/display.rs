@@ -38,10 +38,7 @@ pub fn value_text(d: &Dissection, frame: &[u8], f: &Field, max_bytes: usize) -> 
             let _ = write!(s, "{}", std::net::Ipv6Addr::from(*a));
         }
         Value::Bytes => {
-            let b = d
-                .source_bytes(frame, f.span.source)
-                .get(f.span.range())
-                .unwrap_or(&[]);
+            let b = d.source_bytes(frame, f.span.source).get(f.span.range()).unwrap_or(&[]);
             if b.len() > max_bytes {
                 let _ = write!(s, "{}… ({} bytes)", hex(&b[..max_bytes]), b.len());
             } else {
@@ -49,10 +46,7 @@ pub fn value_text(d: &Dissection, frame: &[u8], f: &Field, max_bytes: usize) -> 
             }
         }
         Value::Text => {
-            let b = d
-                .source_bytes(frame, f.span.source)
-                .get(f.span.range())
-                .unwrap_or(&[]);
+            let b = d.source_bytes(frame, f.span.source).get(f.span.range()).unwrap_or(&[]);
             s.push_str(&String::from_utf8_lossy(b));
         }
         Value::Owned(i) => s.push_str(d.strings.get(*i as usize).map(String::as_str).unwrap_or("")),

@@ -26,12 +26,7 @@ pub enum TcpIpLayer {
 }
 
 impl TcpIpLayer {
-    pub const ALL: [TcpIpLayer; 4] = [
-        Self::Link,
-        Self::Internet,
-        Self::Transport,
-        Self::Application,
-    ];
+    pub const ALL: [TcpIpLayer; 4] = [Self::Link, Self::Internet, Self::Transport, Self::Application];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -44,15 +39,8 @@ impl TcpIpLayer {
 }
 
 /// Names of the seven OSI layers, index 0 is layer 1.
-pub const OSI_NAMES: [&str; 7] = [
-    "Physical",
-    "Data link",
-    "Network",
-    "Transport",
-    "Session",
-    "Presentation",
-    "Application",
-];
+pub const OSI_NAMES: [&str; 7] =
+    ["Physical", "Data link", "Network", "Transport", "Session", "Presentation", "Application"];
 
 /// A protocol, declared once. Its layers are a teaching decision and the
 /// `explain` text says why.
@@ -150,11 +138,7 @@ pub struct Span {
 
 impl Span {
     pub fn new(offset: usize, len: usize) -> Span {
-        Span {
-            source: FRAME_SOURCE,
-            offset: offset as u32,
-            len: len as u32,
-        }
+        Span { source: FRAME_SOURCE, offset: offset as u32, len: len as u32 }
     }
     pub fn range(&self) -> Range<usize> {
         self.offset as usize..self.offset as usize + self.len as usize
@@ -309,9 +293,7 @@ impl Dissection {
 
     /// The fields of one layer.
     pub fn layer_fields(&self, layer: &LayerNode) -> &[Field] {
-        self.fields
-            .get(layer.fields.start as usize..layer.fields.end as usize)
-            .unwrap_or(&[])
+        self.fields.get(layer.fields.start as usize..layer.fields.end as usize).unwrap_or(&[])
     }
 
     /// The first field with this display-filter name.
@@ -329,10 +311,7 @@ impl Dissection {
         if source == FRAME_SOURCE {
             frame
         } else {
-            self.sources
-                .get(source as usize - 1)
-                .map(|s| s.bytes.as_slice())
-                .unwrap_or(&[])
+            self.sources.get(source as usize - 1).map(|s| s.bytes.as_slice()).unwrap_or(&[])
         }
     }
 

@@ -13,20 +13,10 @@ use wirelab::model::Value;
 use crate::support::{self, wirelab_bin};
 
 /// Collects every frame of a capture until it finishes.
-fn collect(
-    h: &CaptureHandle,
-) -> (
-    Vec<(wirelab::model::FrameMeta, Vec<u8>)>,
-    CaptureStats,
-    StopReason,
-) {
+fn collect(h: &CaptureHandle) -> (Vec<(wirelab::model::FrameMeta, Vec<u8>)>, CaptureStats, StopReason) {
     let mut frames = Vec::new();
     loop {
-        match h
-            .events()
-            .recv_timeout(Duration::from_secs(20))
-            .expect("the capture finishes")
-        {
+        match h.events().recv_timeout(Duration::from_secs(20)).expect("the capture finishes") {
             CaptureEvent::Batch(b) => frames.extend(b.iter().map(|(m, d)| (m, d.to_vec()))),
             CaptureEvent::Finished { stats, reason } => return (frames, stats, reason),
             CaptureEvent::Failed(e) => panic!("capture failed: {e}"),
@@ -76,9 +66,7 @@ fn captured_tcp_and_udp_are_what_was_sent_and_the_file_matches_in_wirelab_and_ts
         s.read_to_end(&mut buf).unwrap();
         s.write_all(&buf).unwrap();
     });
-    let sent: Vec<u8> = (0..20u8)
-        .flat_map(|i| format!("line {i}\n").into_bytes())
-        .collect();
+    let sent: Vec<u8> = (0..20u8).flat_map(|i| format!("line {i}\n").into_bytes()).collect();
     let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
     c.write_all(&sent).unwrap();
     c.shutdown(std::net::Shutdown::Write).unwrap();
@@ -86,9 +74,7 @@ fn captured_tcp_and_udp_are_what_was_sent_and_the_file_matches_in_wirelab_and_ts
     c.read_to_end(&mut back).unwrap();
     server.join().unwrap();
     let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let datagrams: Vec<Vec<u8>> = (0..50u32)
-        .map(|i| format!("datagram {i}").into_bytes())
-        .collect();
+    let datagrams: Vec<Vec<u8>> = (0..50u32).map(|i| format!("datagram {i}").into_bytes()).collect();
     for d in &datagrams {
         tx.send_to(d, ("127.0.0.1", uport)).unwrap();
     }
@@ -97,19 +83,14 @@ fn captured_tcp_and_udp_are_what_was_sent_and_the_file_matches_in_wirelab_and_ts
     let (frames, stats, reason) = collect(&h);
     assert_eq!(reason, StopReason::Asked);
     assert_eq!(stats.captured as usize, frames.len());
-    assert_eq!(
-        stats.kernel_dropped + stats.wirelab_dropped + stats.not_delivered,
-        0
-    );
+    assert_eq!(stats.kernel_dropped + stats.wirelab_dropped + stats.not_delivered, 0);
     let ds = dissect_all(&frames);
 
     // UDP: every datagram, in order, byte for byte.
     let got: Vec<Vec<u8>> = frames
         .iter()
         .zip(&ds)
-        .filter(|(_, d)| {
-            d.field("udp.dstport").and_then(|f| f.value.as_u64()) == Some(uport.into())
-        })
+        .filter(|(_, d)| d.field("udp.dstport").and_then(|f| f.value.as_u64()) == Some(uport.into()))
         .map(|((_, b), d)| b[d.field("data.data").unwrap().span.range()].to_vec())
         .collect();
     assert_eq!(got, datagrams);
@@ -139,15 +120,8 @@ fn captured_tcp_and_udp_are_what_was_sent_and_the_file_matches_in_wirelab_and_ts
         .args(["-T", "fields", "-e", "frame.len", "-e", "frame.time_epoch"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(String::from)
-        .collect();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(String::from).collect();
     assert_eq!(lines.len(), frames.len());
     for (l, (m, _)) in lines.iter().zip(&frames) {
         let mut c = l.split('\t');
@@ -213,22 +187,12 @@ fn a_bad_filter_and_a_missing_interface_are_explained() {
     if !support::may_capture("capture errors") {
         return;
     }
-    let e = CaptureHandle::start(CaptureConfig {
-        filter: Some("tcp prot 80".into()),
-        ..CaptureConfig::default()
-    })
-    .err()
-    .unwrap();
-    assert!(
-        e.to_string().contains("not valid BPF") && e.to_string().contains("tcp prot 80"),
-        "{e}"
-    );
-    let e = CaptureHandle::start(CaptureConfig {
-        interface: "nosuch0".into(),
-        ..CaptureConfig::default()
-    })
-    .err()
-    .unwrap();
+    let e = CaptureHandle::start(CaptureConfig { filter: Some("tcp prot 80".into()), ..CaptureConfig::default() })
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("not valid BPF") && e.to_string().contains("tcp prot 80"), "{e}");
+    let e =
+        CaptureHandle::start(CaptureConfig { interface: "nosuch0".into(), ..CaptureConfig::default() }).err().unwrap();
     assert!(e.to_string().contains("nosuch0"), "{e}");
 }
 
@@ -263,10 +227,7 @@ fn ctrl_c_keeps_every_packet_and_sigkill_leaves_a_readable_file() {
         tx.send_to(&i.to_be_bytes(), ("127.0.0.1", uport)).unwrap();
     }
     std::thread::sleep(Duration::from_millis(200));
-    Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
+    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     assert!(
@@ -293,12 +254,7 @@ fn ctrl_c_keeps_every_packet_and_sigkill_leaves_a_readable_file() {
     let ok = items.iter().take_while(|r| r.is_ok()).count();
     assert!(ok >= 250, "only {ok} of 300 frames survived SIGKILL");
     assert!(items.len() - ok <= 1);
-    let out = support::tshark()
-        .arg("-r")
-        .arg(&path)
-        .args(["-T", "fields", "-e", "frame.number"])
-        .output()
-        .unwrap();
+    let out = support::tshark().arg("-r").arg(&path).args(["-T", "fields", "-e", "frame.number"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).lines().count() >= ok);
 }
 
@@ -317,13 +273,7 @@ fn without_privileges_capture_says_how_to_grant_them_and_files_still_work() {
     }
     let as_nobody = |args: &[&str]| {
         Command::new("setpriv")
-            .args([
-                "--reuid=nobody",
-                "--regid=nogroup",
-                "--clear-groups",
-                "--inh-caps=-all",
-                "--",
-            ])
+            .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--inh-caps=-all", "--"])
             .arg(&copy)
             .args(args)
             .output()
@@ -333,27 +283,14 @@ fn without_privileges_capture_says_how_to_grant_them_and_files_still_work() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(77), "{err}");
     assert!(
-        err.contains("sudo setcap cap_net_raw,cap_net_admin=eip")
-            && err.contains(&copy.display().to_string()),
+        err.contains("sudo setcap cap_net_raw,cap_net_admin=eip") && err.contains(&copy.display().to_string()),
         "{err}"
     );
     let pcap = dir.path().join("http.pcap");
-    std::fs::copy(
-        support::root().join("captures/http-over-loopback.pcap"),
-        &pcap,
-    )
-    .unwrap();
-    Command::new("chmod")
-        .arg("644")
-        .arg(&pcap)
-        .status()
-        .unwrap();
+    std::fs::copy(support::root().join("captures/http-over-loopback.pcap"), &pcap).unwrap();
+    Command::new("chmod").arg("644").arg(&pcap).status().unwrap();
     let out = as_nobody(&["dissect", pcap.to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 16);
 }
 
@@ -378,19 +315,9 @@ static CRAFT: std::sync::Mutex<()> = std::sync::Mutex::new(());
 fn craft_and_watch(kind: Kind, dst_port: u16, src_port: u16) -> Vec<wirelab::model::Dissection> {
     let _one = CRAFT.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
-    let h = start(
-        format!("host 127.0.0.1 and (port {src_port} or icmp)"),
-        &dir,
-    );
-    let spec = Spec {
-        kind,
-        src: [127, 0, 0, 1].into(),
-        dst: [127, 0, 0, 1].into(),
-        src_port,
-        dst_port,
-        ttl: 64,
-        id: 7,
-    };
+    let h = start(format!("host 127.0.0.1 and (port {src_port} or icmp)"), &dir);
+    let spec =
+        Spec { kind, src: [127, 0, 0, 1].into(), dst: [127, 0, 0, 1].into(), src_port, dst_port, ttl: 64, id: 7 };
     let pkt = craft::build(&spec).unwrap();
     craft::send(&spec, &pkt).unwrap();
     std::thread::sleep(Duration::from_millis(300));
@@ -406,8 +333,7 @@ fn a_hand_made_syn_meets_the_kernel() {
     if !support::may_capture("craft") {
         return;
     }
-    let flags =
-        |d: &wirelab::model::Dissection| d.field("tcp.flags").and_then(|f| f.value.as_u64());
+    let flags = |d: &wirelab::model::Dissection| d.field("tcp.flags").and_then(|f| f.value.as_u64());
     // To a listening port: SYN, SYN-ACK from the listener's kernel, RST from ours.
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
@@ -421,16 +347,9 @@ fn a_hand_made_syn_meets_the_kernel() {
         ds.iter().map(|d| &d.summary.info).collect::<Vec<_>>()
     );
     // To a closed port: RST, ACK.
-    let closed = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let ds = craft_and_watch(Kind::Syn { seq: 1000 }, closed, 45_002);
-    assert_eq!(
-        ds.iter().map(flags).collect::<Vec<_>>(),
-        vec![Some(0x002), Some(0x014)]
-    );
+    assert_eq!(ds.iter().map(flags).collect::<Vec<_>>(), vec![Some(0x002), Some(0x014)]);
 }
 
 #[test]
@@ -438,18 +357,8 @@ fn a_hand_made_datagram_to_a_closed_port_gets_icmp_port_unreachable() {
     if !support::may_capture("craft") {
         return;
     }
-    let closed = UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let ds = craft_and_watch(
-        Kind::Udp {
-            payload: b"anyone there?".to_vec(),
-        },
-        closed,
-        45_003,
-    );
+    let closed = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let ds = craft_and_watch(Kind::Udp { payload: b"anyone there?".to_vec() }, closed, 45_003);
     assert_eq!(ds.len(), 2);
     assert_eq!(ds[1].field("icmp.type").unwrap().value, Value::U(3));
     assert_eq!(ds[1].field("icmp.code").unwrap().value, Value::U(3));

@@ -9,10 +9,7 @@ fn no_arguments_shows_the_built_in_capture() {
     let out = wirelab_bin().output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        text.contains("[SYN]") && text.contains("[SYN, ACK]"),
-        "{text}"
-    );
+    assert!(text.contains("[SYN]") && text.contains("[SYN, ACK]"), "{text}");
     assert!(text.contains("Echo (ping) request"));
 }
 
@@ -24,38 +21,21 @@ fn json_lines_have_the_documented_shape() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("valid JSON"))
-        .collect();
+    let lines: Vec<Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("valid JSON")).collect();
     assert_eq!(lines.len(), 16);
     let f = &lines[0];
     assert_eq!(f["frame"], 1);
     assert!(f["time"].as_f64().unwrap() > 1.6e9);
-    assert_eq!(
-        (f["len"].as_u64(), f["caplen"].as_u64()),
-        (Some(74), Some(74))
-    );
+    assert_eq!((f["len"].as_u64(), f["caplen"].as_u64()), (Some(74), Some(74)));
     assert_eq!(f["linktype"], "ethernet");
     assert_eq!(f["summary"]["src"], "127.0.0.1");
     assert_eq!(f["summary"]["protocol"], "TCP");
     assert!(f["summary"]["info"].as_str().unwrap().contains("[SYN]"));
-    let tcp = f["layers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["protocol"] == "tcp")
-        .expect("tcp layer");
+    let tcp = f["layers"].as_array().unwrap().iter().find(|l| l["protocol"] == "tcp").expect("tcp layer");
+    assert_eq!((tcp["osi"].as_u64(), tcp["tcpip"].as_str()), (Some(4), Some("transport")));
     assert_eq!(
-        (tcp["osi"].as_u64(), tcp["tcpip"].as_str()),
-        (Some(4), Some("transport"))
-    );
-    assert_eq!(
-        (
-            tcp["source"].as_str(),
-            tcp["offset"].as_u64(),
-            tcp["len"].as_u64()
-        ),
+        (tcp["source"].as_str(), tcp["offset"].as_u64(), tcp["len"].as_u64()),
         (Some("frame"), Some(34), Some(40))
     );
     let fields = tcp["fields"].as_array().unwrap();
@@ -63,49 +43,21 @@ fn json_lines_have_the_documented_shape() {
     assert_eq!(sport["name"], "tcp.srcport");
     assert_eq!(sport["label"], "Source Port");
     assert!(sport["value"].is_u64());
-    assert_eq!(
-        (sport["offset"].as_u64(), sport["len"].as_u64()),
-        (Some(34), Some(2))
-    );
+    assert_eq!((sport["offset"].as_u64(), sport["len"].as_u64()), (Some(34), Some(2)));
     assert!(sport["explain"].as_str().unwrap().len() > 20);
     assert!(sport["children"].as_array().unwrap().is_empty());
     // Flags are booleans, nested under tcp.flags; addresses are strings.
     let flags = fields.iter().find(|x| x["name"] == "tcp.flags").unwrap();
-    let syn = flags["children"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["name"] == "tcp.flags.syn")
-        .unwrap();
+    let syn = flags["children"].as_array().unwrap().iter().find(|x| x["name"] == "tcp.flags.syn").unwrap();
     assert_eq!(syn["value"], Value::Bool(true));
-    let ip = f["layers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["protocol"] == "ip")
-        .unwrap();
-    let src = ip["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["name"] == "ip.src")
-        .unwrap();
+    let ip = f["layers"].as_array().unwrap().iter().find(|l| l["protocol"] == "ip").unwrap();
+    let src = ip["fields"].as_array().unwrap().iter().find(|x| x["name"] == "ip.src").unwrap();
     assert_eq!(src["value"], "127.0.0.1");
     // Byte strings are lowercase hex.
     let opts = fields.iter().find(|x| x["name"] == "tcp.options").unwrap();
-    assert!(
-        opts["value"]
-            .as_str()
-            .unwrap()
-            .chars()
-            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
-    );
+    assert!(opts["value"].as_str().unwrap().chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
     let notes = f["notes"].as_array().unwrap();
-    assert!(
-        notes
-            .iter()
-            .any(|n| n["severity"] == "info" && n["layer"] == "tcp" && n["offset"].is_u64())
-    );
+    assert!(notes.iter().any(|n| n["severity"] == "info" && n["layer"] == "tcp" && n["offset"].is_u64()));
 }
 
 #[test]
@@ -116,21 +68,12 @@ fn verbose_groups_fields_by_osi_layer_and_shows_empty_layers() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    for l in [
-        "L1 Physical",
-        "L2 Data link",
-        "L3 Network",
-        "L4 Transport",
-        "L5 Session",
-        "L6 Presentation",
-        "L7 Application",
-    ] {
+    for l in
+        ["L1 Physical", "L2 Data link", "L3 Network", "L4 Transport", "L5 Session", "L6 Presentation", "L7 Application"]
+    {
         assert!(text.contains(l), "missing {l}");
     }
-    assert!(
-        text.contains("(tcp.flags.syn)") && text.contains("[46..48: a002]"),
-        "{text}"
-    );
+    assert!(text.contains("(tcp.flags.syn)") && text.contains("[46..48: a002]"), "{text}");
 }
 
 #[test]
@@ -143,25 +86,15 @@ fn a_damaged_file_prints_complete_frames_then_the_offset_and_fails() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 15);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("cut short at byte offset") && err.contains("15 frames before it are intact"),
-        "{err}"
-    );
+    assert!(err.contains("cut short at byte offset") && err.contains("15 frames before it are intact"), "{err}");
 }
 
 #[test]
 fn a_missing_file_or_a_non_capture_is_a_readable_error() {
-    let out = wirelab_bin()
-        .args(["dissect", "/no/such/file.pcap"])
-        .output()
-        .unwrap();
+    let out = wirelab_bin().args(["dissect", "/no/such/file.pcap"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot open /no/such/file.pcap"));
-    let out = wirelab_bin()
-        .arg("dissect")
-        .arg(root().join("Cargo.toml"))
-        .output()
-        .unwrap();
+    let out = wirelab_bin().arg("dissect").arg(root().join("Cargo.toml")).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a pcap or pcapng capture"));
 }
@@ -175,9 +108,7 @@ fn stats_reports_throughput_and_memory() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("frames: 25")
-            && text.contains("frames_per_second:")
-            && text.contains("peak_rss_kib:"),
+        text.contains("frames: 25") && text.contains("frames_per_second:") && text.contains("peak_rss_kib:"),
         "{text}"
     );
     assert!(text.contains("tcp_streams: 1"));

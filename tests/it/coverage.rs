@@ -13,21 +13,12 @@ fn every_captured_byte_belongs_to_a_field() {
             let mut covered = vec![false; f.bytes.len()];
             for l in f.d.layers.iter().filter(|l| l.proto.name != "frame") {
                 for x in f.d.layer_fields(l).iter().filter(|x| x.span.source == 0) {
-                    for b in covered
-                        .iter_mut()
-                        .skip(x.span.offset as usize)
-                        .take(x.span.len as usize)
-                    {
+                    for b in covered.iter_mut().skip(x.span.offset as usize).take(x.span.len as usize) {
                         *b = true;
                     }
                 }
             }
-            let gaps: Vec<usize> = covered
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| !**c)
-                .map(|(i, _)| i)
-                .collect();
+            let gaps: Vec<usize> = covered.iter().enumerate().filter(|(_, c)| !**c).map(|(i, _)| i).collect();
             assert!(
                 gaps.is_empty(),
                 "{} frame {}: bytes {:?} belong to no field (protocols {})",
@@ -45,24 +36,10 @@ fn spans_stay_inside_their_frame_and_layer() {
     for path in support::captures() {
         for f in support::dissect_file(&path) {
             for l in &f.d.layers {
-                assert!(
-                    l.span.end() <= f.bytes.len(),
-                    "{}: layer {} overruns",
-                    path.display(),
-                    l.proto.name
-                );
+                assert!(l.span.end() <= f.bytes.len(), "{}: layer {} overruns", path.display(), l.proto.name);
                 for x in f.d.layer_fields(l) {
-                    assert!(
-                        x.span.end() <= f.bytes.len(),
-                        "{}: {} overruns the frame",
-                        path.display(),
-                        x.def.name
-                    );
-                    assert_eq!(
-                        x.def.proto.osi, l.proto.osi,
-                        "{} sits in layer {}",
-                        x.def.name, l.proto.name
-                    );
+                    assert!(x.span.end() <= f.bytes.len(), "{}: {} overruns the frame", path.display(), x.def.name);
+                    assert_eq!(x.def.proto.osi, l.proto.osi, "{} sits in layer {}", x.def.name, l.proto.name);
                     if x.span.len > 0 && l.proto.name != "frame" {
                         assert!(
                             x.span.offset >= l.span.offset && x.span.end() <= l.span.end(),
@@ -88,17 +65,8 @@ fn every_field_is_declared_with_a_label_and_an_explanation() {
     let mut seen = std::collections::HashSet::new();
     for f in wirelab::dissect::all_fields() {
         assert!(seen.insert(f.name), "{} declared twice", f.name);
-        assert!(
-            !f.label.is_empty() && f.explain.len() > 15,
-            "{} lacks a label or explanation",
-            f.name
-        );
-        assert!(
-            f.name.starts_with(f.proto.name),
-            "{} is not under its protocol {}",
-            f.name,
-            f.proto.name
-        );
+        assert!(!f.label.is_empty() && f.explain.len() > 15, "{} lacks a label or explanation", f.name);
+        assert!(f.name.starts_with(f.proto.name), "{} is not under its protocol {}", f.name, f.proto.name);
         assert!((1..=7).contains(&f.proto.osi));
     }
     assert!(seen.len() > 150, "only {} fields declared", seen.len());
@@ -115,28 +83,15 @@ fn every_frame_cut_at_every_length_never_panics() {
             let mut d = Dissection::default();
             for cut in 0..f.bytes.len() {
                 let mut dis = Dissector::new();
-                let meta = FrameMeta {
-                    caplen: cut as u32,
-                    ..f.d.meta
-                };
+                let meta = FrameMeta { caplen: cut as u32, ..f.d.meta };
                 dis.dissect(meta, &f.bytes[..cut], &mut d);
                 sweeps += 1;
                 // A cut frame never claims more layers than the whole one
                 // (the trailing data layer may come or go).
-                assert!(
-                    d.layers.len() <= full_layers + 1,
-                    "{} frame {} cut at {cut}",
-                    path.display(),
-                    f.d.meta.number
-                );
+                assert!(d.layers.len() <= full_layers + 1, "{} frame {} cut at {cut}", path.display(), f.d.meta.number);
                 // A cut inside the first header below the payload is reported.
                 if cut > 0 && cut < 14 && f.d.meta.linktype == 1 {
-                    assert!(
-                        d.notes
-                            .iter()
-                            .any(|n| n.severity == Severity::Error
-                                && n.message.contains("truncated"))
-                    );
+                    assert!(d.notes.iter().any(|n| n.severity == Severity::Error && n.message.contains("truncated")));
                 }
             }
         }

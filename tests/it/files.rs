@@ -34,23 +34,10 @@ fn null_and_raw_link_types_give_the_same_network_layers_as_ethernet() {
         assert_eq!(base.len(), o.len());
         for (a, b) in base.iter().zip(&o) {
             let names = |d: &wirelab::model::Dissection| -> Vec<&str> {
-                d.layers
-                    .iter()
-                    .map(|l| l.proto.name)
-                    .filter(|n| !matches!(*n, "frame" | "eth" | "null"))
-                    .collect()
+                d.layers.iter().map(|l| l.proto.name).filter(|n| !matches!(*n, "frame" | "eth" | "null")).collect()
             };
-            assert_eq!(
-                names(&a.d),
-                names(&b.d),
-                "{other} frame {}",
-                a.d.meta.number
-            );
-            assert_eq!(
-                a.d.summary.info, b.d.summary.info,
-                "{other} frame {}",
-                a.d.meta.number
-            );
+            assert_eq!(names(&a.d), names(&b.d), "{other} frame {}", a.d.meta.number);
+            assert_eq!(a.d.summary.info, b.d.summary.info, "{other} frame {}", a.d.meta.number);
             if !link.is_empty() {
                 assert_eq!(b.d.layers[1].proto.name, link);
             }
@@ -62,18 +49,10 @@ fn null_and_raw_link_types_give_the_same_network_layers_as_ethernet() {
 fn pcapng_with_two_interfaces_of_different_link_types() {
     let frames = support::dissect_file(&root().join("captures/two-interfaces.pcapng"));
     let links: std::collections::BTreeSet<u32> = frames.iter().map(|f| f.d.meta.linktype).collect();
-    assert_eq!(
-        links.into_iter().collect::<Vec<_>>(),
-        vec![1, 276],
-        "Ethernet (lo) and SLL2 (any)"
-    );
+    assert_eq!(links.into_iter().collect::<Vec<_>>(), vec![1, 276], "Ethernet (lo) and SLL2 (any)");
     // dumpcap writes nanosecond pcapng: times must be sane, not off by 1000.
     for f in &frames {
-        assert!(
-            f.d.meta.ts_sec > 1_600_000_000 && f.d.meta.ts_sec < 4_000_000_000,
-            "ts {}",
-            f.d.meta.ts_sec
-        );
+        assert!(f.d.meta.ts_sec > 1_600_000_000 && f.d.meta.ts_sec < 4_000_000_000, "ts {}", f.d.meta.ts_sec);
     }
 }
 
@@ -103,29 +82,15 @@ fn a_pcap_cut_anywhere_yields_every_complete_frame_then_the_offset() {
         if at_boundary {
             assert_eq!(items.len(), ok, "cut at a record boundary is a whole file");
         } else {
-            let err = items
-                .last()
-                .and_then(|r| r.as_ref().err())
-                .expect("an error after the complete frames");
-            let start = if complete == 0 {
-                24
-            } else {
-                ends[complete - 1]
-            };
+            let err = items.last().and_then(|r| r.as_ref().err()).expect("an error after the complete frames");
+            let start = if complete == 0 { 24 } else { ends[complete - 1] };
             match err {
                 FileError::Truncated { offset, frame, .. } => {
-                    assert_eq!(
-                        (*offset as usize, *frame as usize),
-                        (start, complete + 1),
-                        "cut at {cut}"
-                    );
+                    assert_eq!((*offset as usize, *frame as usize), (start, complete + 1), "cut at {cut}");
                 }
                 other => panic!("cut at {cut}: expected Truncated, got {other}"),
             }
-            assert!(
-                err.to_string().contains(&format!("byte offset {start}")),
-                "{err}"
-            );
+            assert!(err.to_string().contains(&format!("byte offset {start}")), "{err}");
         }
     }
 }
@@ -133,10 +98,7 @@ fn a_pcap_cut_anywhere_yields_every_complete_frame_then_the_offset() {
 #[test]
 fn a_pcapng_cut_anywhere_never_panics_and_keeps_complete_frames() {
     let bytes = read("ipv6-loopback.pcapng");
-    let whole = Capture::from_bytes(bytes.clone(), "x")
-        .unwrap()
-        .frames()
-        .count();
+    let whole = Capture::from_bytes(bytes.clone(), "x").unwrap().frames().count();
     let mut last_ok = 0;
     for cut in 1..bytes.len() {
         let Ok(cap) = Capture::from_bytes(bytes[..cut].to_vec(), "cut.pcapng") else {
@@ -145,10 +107,7 @@ fn a_pcapng_cut_anywhere_never_panics_and_keeps_complete_frames() {
         let items: Vec<_> = cap.frames().collect();
         let ok = items.iter().take_while(|r| r.is_ok()).count();
         assert!(ok >= last_ok && ok <= whole, "cut at {cut}: {ok} frames");
-        assert!(
-            items.iter().skip(ok).count() <= 1,
-            "at most one error, at the end"
-        );
+        assert!(items.iter().skip(ok).count() <= 1, "at most one error, at the end");
         last_ok = ok;
     }
     assert_eq!(last_ok, whole);
@@ -170,22 +129,14 @@ fn a_corrupt_record_length_is_reported_with_its_offset() {
 
 #[test]
 fn files_that_are_not_captures_say_so() {
-    let e = Capture::from_bytes(b"GET / HTTP/1.1\r\n".to_vec(), "notes.txt")
-        .err()
-        .expect("an error");
+    let e = Capture::from_bytes(b"GET / HTTP/1.1\r\n".to_vec(), "notes.txt").err().expect("an error");
     assert!(matches!(e, FileError::NotACapture { .. }), "{e}");
     assert!(e.to_string().contains("not a pcap or pcapng"));
-    let e = Capture::from_bytes(Vec::new(), "empty.pcap")
-        .err()
-        .expect("an error");
+    let e = Capture::from_bytes(Vec::new(), "empty.pcap").err().expect("an error");
     assert!(matches!(e, FileError::Empty { .. }));
-    let e = Capture::from_bytes(read("http-over-loopback.pcap")[..10].to_vec(), "short.pcap")
-        .err()
-        .expect("an error");
+    let e = Capture::from_bytes(read("http-over-loopback.pcap")[..10].to_vec(), "short.pcap").err().expect("an error");
     assert!(matches!(e, FileError::BadHeader { .. }), "{e}");
-    let e = Capture::open(std::path::Path::new("/nonexistent/x.pcap"))
-        .err()
-        .expect("an error");
+    let e = Capture::open(std::path::Path::new("/nonexistent/x.pcap")).err().expect("an error");
     assert!(e.to_string().contains("/nonexistent/x.pcap"));
 }
 
@@ -196,8 +147,7 @@ fn written_pcap_reads_back_identically_in_wirelab_and_tshark() {
     let path = dir.path().join("out.pcap");
     let mut w = PcapFileWriter::new(std::fs::File::create(&path).unwrap(), 1, 262_144).unwrap();
     for f in &src {
-        w.write(f.d.meta.ts_sec, f.d.meta.ts_nsec, f.d.meta.len, &f.bytes)
-            .unwrap();
+        w.write(f.d.meta.ts_sec, f.d.meta.ts_nsec, f.d.meta.len, &f.bytes).unwrap();
     }
     drop(w);
     let back = support::dissect_file(&path);
@@ -212,15 +162,8 @@ fn written_pcap_reads_back_identically_in_wirelab_and_tshark() {
         .args(["-T", "fields", "-e", "frame.len", "-e", "frame.time_epoch"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect();
     assert_eq!(lines.len(), src.len());
     for (l, f) in lines.iter().zip(&src) {
         let mut c = l.split('\t');

@@ -10,18 +10,10 @@ fn check(name: &str, actual: &str) {
         std::fs::write(&path, actual).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
-        panic!(
-            "{} is missing: run WIRELAB_BLESS=1 cargo test",
-            path.display()
-        )
-    });
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("{} is missing: run WIRELAB_BLESS=1 cargo test", path.display()));
     if expected != actual {
-        let first = expected
-            .lines()
-            .zip(actual.lines())
-            .position(|(a, b)| a != b)
-            .unwrap_or(0);
+        let first = expected.lines().zip(actual.lines()).position(|(a, b)| a != b).unwrap_or(0);
         panic!(
             "{name} differs from its golden at line {}:\n expected: {}\n   actual: {}\n(WIRELAB_BLESS=1 refreshes goldens)",
             first + 1,
@@ -39,10 +31,7 @@ fn summary_lines_of_every_capture() {
             wirelab::cli::output::summary_line(&f.d, &mut text);
             text.push('\n');
         }
-        check(
-            &format!("{}.txt", path.file_name().unwrap().to_string_lossy()),
-            &text,
-        );
+        check(&format!("{}.txt", path.file_name().unwrap().to_string_lossy()), &text);
     }
 }
 
@@ -50,9 +39,7 @@ fn summary_lines_of_every_capture() {
 fn json_of_the_loopback_http_capture() {
     let mut text = String::new();
     for f in support::dissect_file(&root().join("captures/http-over-loopback.pcap")) {
-        text.push_str(
-            &serde_json::to_string(&wirelab::cli::output::json_frame(&f.d, &f.bytes)).unwrap(),
-        );
+        text.push_str(&serde_json::to_string(&wirelab::cli::output::json_frame(&f.d, &f.bytes)).unwrap());
         text.push('\n');
     }
     check("http-over-loopback.jsonl", &text);

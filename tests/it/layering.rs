@@ -37,18 +37,9 @@ fn the_dissection_core_knows_nothing_of_gui_async_or_capture() {
         let text = std::fs::read_to_string(&f).unwrap_or_default();
         for (i, line) in text.lines().enumerate() {
             // pcap_file (file parsing, pure Rust) is allowed; the pcap crate (libpcap) is not.
-            let code = line
-                .split("//")
-                .next()
-                .unwrap_or("")
-                .replace("pcap_file::pcap::", "");
+            let code = line.split("//").next().unwrap_or("").replace("pcap_file::pcap::", "");
             for word in forbidden {
-                assert!(
-                    !code.contains(word),
-                    "{}:{}: the core must not use `{word}`: {line}",
-                    f.display(),
-                    i + 1
-                );
+                assert!(!code.contains(word), "{}:{}: the core must not use `{word}`: {line}", f.display(), i + 1);
             }
         }
     }

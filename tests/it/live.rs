@@ -16,10 +16,7 @@ fn can_capture() -> bool {
         .args(["-D"])
         .output()
         .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains("lo"))
-        && Command::new("id")
-            .arg("-u")
-            .output()
-            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        && Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
 fn start(path: &std::path::Path, filter: &str) -> Child {
@@ -47,9 +44,7 @@ fn start(path: &std::path::Path, filter: &str) -> Child {
 
 fn stop(mut child: Child) {
     std::thread::sleep(Duration::from_millis(300));
-    let _ = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status();
+    let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
     let _ = child.wait();
 }
 
@@ -60,9 +55,7 @@ fn fresh_tcp_and_udp_traffic_on_loopback_dissects_to_what_was_sent() {
             std::env::var("CI").as_deref() != Ok("true"),
             "CI=true: live capture tests must run (run them as root)"
         );
-        eprintln!(
-            "SKIPPED live capture test: needs root/CAP_NET_RAW and dumpcap (scripts/test installs it)"
-        );
+        eprintln!("SKIPPED live capture test: needs root/CAP_NET_RAW and dumpcap (scripts/test installs it)");
         return;
     }
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -80,9 +73,7 @@ fn fresh_tcp_and_udp_traffic_on_loopback_dissects_to_what_was_sent() {
         s.write_all(&got).unwrap();
         got
     });
-    let messages: Vec<Vec<u8>> = (0..5)
-        .map(|i| format!("message {i} from the test\n").into_bytes())
-        .collect();
+    let messages: Vec<Vec<u8>> = (0..5).map(|i| format!("message {i} from the test\n").into_bytes()).collect();
     let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
     c.set_nodelay(true).unwrap();
     for m in &messages {
@@ -100,34 +91,18 @@ fn fresh_tcp_and_udp_traffic_on_loopback_dissects_to_what_was_sent() {
     stop(cap);
 
     let frames = support::dissect_file(&path);
-    let tcp: Vec<_> = frames
-        .iter()
-        .filter(|f| f.d.field("tcp.srcport").is_some())
-        .collect();
+    let tcp: Vec<_> = frames.iter().filter(|f| f.d.field("tcp.srcport").is_some()).collect();
     // The handshake, as the analysis names it.
-    let flags = |f: &support::Dissected| {
-        f.d.field("tcp.flags")
-            .and_then(|x| x.value.as_u64())
-            .unwrap_or(0)
-    };
+    let flags = |f: &support::Dissected| f.d.field("tcp.flags").and_then(|x| x.value.as_u64()).unwrap_or(0);
     assert_eq!(flags(tcp[0]), 0x002, "SYN first");
     assert_eq!(flags(tcp[1]), 0x012, "then SYN-ACK");
     assert_eq!(flags(tcp[2]) & 0x010, 0x010, "then ACK");
-    assert!(
-        tcp[2]
-            .d
-            .notes
-            .iter()
-            .any(|n| n.message.contains("established"))
-    );
+    assert!(tcp[2].d.notes.iter().any(|n| n.message.contains("established")));
     // Client payload, in order, is exactly what was sent; relative sequence
     // numbers count bytes from 1.
     let mut client_bytes = Vec::new();
     let mut next_rel = 1u64;
-    for f in tcp
-        .iter()
-        .filter(|f| f.d.field("tcp.dstport").and_then(|x| x.value.as_u64()) == Some(port.into()))
-    {
+    for f in tcp.iter().filter(|f| f.d.field("tcp.dstport").and_then(|x| x.value.as_u64()) == Some(port.into())) {
         if let Some(data) = f.d.field("data.data") {
             assert_eq!(f.d.field("tcp.seq").unwrap().value, Value::U(next_rel));
             let b = &f.bytes[data.span.range()];
@@ -137,10 +112,7 @@ fn fresh_tcp_and_udp_traffic_on_loopback_dissects_to_what_was_sent() {
     }
     assert_eq!(client_bytes, messages.concat());
     assert_eq!(echoed, messages.concat());
-    assert!(
-        tcp.iter()
-            .all(|f| f.d.field("tcp.stream").map(|x| &x.value) == Some(&Value::U(0)))
-    );
+    assert!(tcp.iter().all(|f| f.d.field("tcp.stream").map(|x| &x.value) == Some(&Value::U(0))));
     let udp: Vec<_> = frames
         .iter()
         .filter(|f| f.d.field("udp.dstport").and_then(|x| x.value.as_u64()) == Some(uport.into()))

@@ -39,10 +39,7 @@ pub fn dissect_capture(cap: &Capture) -> Vec<Dissected> {
         let f = f.unwrap_or_else(|e| panic!("{}: {e}", cap.name()));
         let mut d = Dissection::default();
         dis.dissect(f.meta, &f.data, &mut d);
-        out.push(Dissected {
-            bytes: f.data.into_owned(),
-            d,
-        });
+        out.push(Dissected { bytes: f.data.into_owned(), d });
     }
     out
 }
@@ -50,14 +47,8 @@ pub fn dissect_capture(cap: &Capture) -> Vec<Dissected> {
 /// tshark, which the test command installs. Its absence is a failure, not a
 /// skip: the differential tests are how we know we agree with Wireshark.
 pub fn tshark() -> Command {
-    let ok = Command::new("tshark")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        ok,
-        "tshark is not installed: run scripts/test (it installs Debian's tshark package)"
-    );
+    let ok = Command::new("tshark").arg("--version").output().is_ok_and(|o| o.status.success());
+    assert!(ok, "tshark is not installed: run scripts/test (it installs Debian's tshark package)");
     let mut c = Command::new("tshark");
     c.env("LC_ALL", "C");
     c
@@ -70,10 +61,7 @@ pub fn wirelab_bin() -> Command {
 /// Whether this process may capture (root). Without it a live test returns
 /// early and says so; under CI=true that is a failure, never a silent pass.
 pub fn may_capture(test: &str) -> bool {
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let root = Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
     if !root {
         assert!(
             std::env::var("CI").as_deref() != Ok("true"),

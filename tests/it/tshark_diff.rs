@@ -12,26 +12,11 @@ use crate::support::{self, Dissected};
 /// Fields we deliberately compute differently, with the reason.
 const DIFFERENT_ON_PURPOSE: &[(&str, &str)] = &[
     // tshark leaves checksums unverified by default; wirelab verifies them.
-    (
-        "ip.checksum.status",
-        "verified by wirelab, not by tshark's defaults",
-    ),
-    (
-        "tcp.checksum.status",
-        "verified by wirelab, not by tshark's defaults",
-    ),
-    (
-        "udp.checksum.status",
-        "verified by wirelab, not by tshark's defaults",
-    ),
-    (
-        "icmp.checksum.status",
-        "verified by wirelab, not by tshark's defaults",
-    ),
-    (
-        "icmpv6.checksum.status",
-        "verified by wirelab, not by tshark's defaults",
-    ),
+    ("ip.checksum.status", "verified by wirelab, not by tshark's defaults"),
+    ("tcp.checksum.status", "verified by wirelab, not by tshark's defaults"),
+    ("udp.checksum.status", "verified by wirelab, not by tshark's defaults"),
+    ("icmp.checksum.status", "verified by wirelab, not by tshark's defaults"),
+    ("icmpv6.checksum.status", "verified by wirelab, not by tshark's defaults"),
     // Floating-point times are compared separately, with a tolerance.
     ("frame.time_epoch", "float"),
     ("frame.time_relative", "float"),
@@ -45,10 +30,7 @@ const PAYLOAD_FIELDS: &[&str] = &["data.data", "data.len", "icmpv6.data"];
 fn tshark_fields() -> &'static HashMap<String, String> {
     static F: OnceLock<HashMap<String, String>> = OnceLock::new();
     F.get_or_init(|| {
-        let out = support::tshark()
-            .args(["-G", "fields"])
-            .output()
-            .expect("tshark -G fields");
+        let out = support::tshark().args(["-G", "fields"]).output().expect("tshark -G fields");
         String::from_utf8_lossy(&out.stdout)
             .lines()
             .filter_map(|l| {
@@ -84,10 +66,7 @@ fn ours(frame: &Dissected, name: &str) -> Vec<String> {
 
 fn normalise(ty: &str, v: &str) -> String {
     let v = v.trim();
-    if let Some(n) = v
-        .strip_prefix("0x")
-        .and_then(|h| u64::from_str_radix(h, 16).ok())
-    {
+    if let Some(n) = v.strip_prefix("0x").and_then(|h| u64::from_str_radix(h, 16).ok()) {
         return n.to_string();
     }
     match (ty, v) {
@@ -128,12 +107,7 @@ pub fn compare(path: &Path) -> (usize, Vec<String>) {
         cmd.args(["-e", n]);
     }
     let out = cmd.output().expect("run tshark");
-    assert!(
-        out.status.success(),
-        "tshark failed on {}: {}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "tshark failed on {}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
     let mut problems = Vec::new();
     let mut compared = 0;
@@ -156,24 +130,13 @@ pub fn compare(path: &Path) -> (usize, Vec<String>) {
         for (j, name) in names.iter().enumerate() {
             let ty = known[*name].as_str();
             let theirs_raw = cols.get(j + 1).map(String::as_str).unwrap_or("");
-            let mut theirs: Vec<String> = if theirs_raw.is_empty() {
-                vec![]
-            } else {
-                theirs_raw.split('|').map(|v| normalise(ty, v)).collect()
-            };
+            let mut theirs: Vec<String> =
+                if theirs_raw.is_empty() { vec![] } else { theirs_raw.split('|').map(|v| normalise(ty, v)).collect() };
             let mut mine = ours(frame, name);
             if ty == "FT_NONE" || ty == "FT_PROTOCOL" {
                 // Presence only (Wireshark may add an expert item twice).
-                mine = if mine.is_empty() {
-                    vec![]
-                } else {
-                    vec!["1".to_string()]
-                };
-                theirs = if theirs.is_empty() {
-                    vec![]
-                } else {
-                    vec!["1".to_string()]
-                };
+                mine = if mine.is_empty() { vec![] } else { vec!["1".to_string()] };
+                theirs = if theirs.is_empty() { vec![] } else { vec!["1".to_string()] };
             }
             if mine.is_empty() {
                 continue;
@@ -198,35 +161,18 @@ pub fn compare(path: &Path) -> (usize, Vec<String>) {
     let out = support::tshark()
         .arg("-r")
         .arg(path)
-        .args([
-            "-T",
-            "fields",
-            "-e",
-            "frame.time_epoch",
-            "-e",
-            "frame.time_relative",
-        ])
+        .args(["-T", "fields", "-e", "frame.time_epoch", "-e", "frame.time_relative"])
         .output()
         .expect("tshark times");
-    for (frame, line) in frames
-        .iter()
-        .zip(String::from_utf8_lossy(&out.stdout).lines())
-    {
-        let mut c = line
-            .split('\t')
-            .map(|x| x.parse::<f64>().unwrap_or(f64::NAN));
+    for (frame, line) in frames.iter().zip(String::from_utf8_lossy(&out.stdout).lines()) {
+        let mut c = line.split('\t').map(|x| x.parse::<f64>().unwrap_or(f64::NAN));
         let (epoch, rel) = (c.next().unwrap_or(f64::NAN), c.next().unwrap_or(f64::NAN));
         let f = |n| match frame.d.field(n).map(|f| &f.value) {
             Some(Value::F(x)) => *x,
             _ => f64::NAN,
         };
-        if (f("frame.time_epoch") - epoch).abs() > 2e-6
-            || (f("frame.time_relative") - rel).abs() > 2e-6
-        {
-            problems.push(format!(
-                "frame {}: times differ: tshark {epoch} {rel}",
-                frame.d.meta.number
-            ));
+        if (f("frame.time_epoch") - epoch).abs() > 2e-6 || (f("frame.time_relative") - rel).abs() > 2e-6 {
+            problems.push(format!("frame {}: times differ: tshark {epoch} {rel}", frame.d.meta.number));
         }
     }
     (compared, problems)
@@ -249,10 +195,7 @@ fn every_shared_field_agrees_with_tshark() {
         all.iter().take(60).cloned().collect::<Vec<_>>().join("\n")
     );
     // The comparison must cover the core of every layer.
-    assert!(
-        total > 3000,
-        "only {total} comparisons: the differential test lost its reach"
-    );
+    assert!(total > 3000, "only {total} comparisons: the differential test lost its reach");
 }
 
 #[test]
@@ -278,8 +221,5 @@ fn names_we_share_with_wireshark_exist_in_wireshark() {
         .map(|f| f.name)
         .filter(|n| !known.contains_key(*n) && !OURS_ONLY.contains(n))
         .collect();
-    assert!(
-        missing.is_empty(),
-        "fields named like Wireshark's that Wireshark does not have: {missing:?}"
-    );
+    assert!(missing.is_empty(), "fields named like Wireshark's that Wireshark does not have: {missing:?}");
 }
