@@ -25,7 +25,7 @@ mod tests;
 
 use std::borrow::Cow;
 
-use crate::model::{Addr, Dissection, Field, FieldDef, FrameMeta, LayerNode, Note, Protocol, Severity, Span, Value};
+use crate::model::{Addr, Dissection, Field, FieldDef, FrameMeta, LayerNode, Note, Protocol, Severity, SourceId, Span, Value};
 
 pub use conv::Conversations;
 
