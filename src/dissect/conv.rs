@@ -98,6 +98,8 @@ pub struct TcpStream {
     pub last_frame: u64,
     /// Round-trip time measured on the handshake, seconds.
     pub handshake_rtt: Option<f64>,
+    /// Which end sent the SYN (0 or 1), when it was captured.
+    pub client: Option<u8>,
     syn_time: f64,
 }
 
@@ -129,6 +131,8 @@ pub struct TcpVerdict {
     pub rev_base: u32,
     pub state_before: TcpState,
     pub state: TcpState,
+    /// Which direction is the client's, when the SYN was captured.
+    pub client: Option<u8>,
 }
 
 /// What a TCP segment looks like to the analysis.
@@ -215,6 +219,7 @@ impl Conversations {
                     first_frame: seg.frame,
                     last_frame: seg.frame,
                     handshake_rtt: None,
+                    client: None,
                     syn_time: seg.time,
                 });
                 self.tcp_index.insert(k, i);
@@ -322,6 +327,7 @@ impl Conversations {
             (_, _, _, _, true) => TcpState::Reset,
             (_, true, false, _, _) => {
                 s.syn_time = seg.time;
+                s.client = Some(dir as u8);
                 TcpState::SynSent
             }
             (TcpState::SynSent | TcpState::Unknown, true, true, _, _) => {
@@ -372,6 +378,7 @@ impl Conversations {
             rev_base,
             state_before: before,
             state: s.state,
+            client: s.client,
         }
     }
 }

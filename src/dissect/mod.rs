@@ -7,6 +7,7 @@
 //! places fields at offsets. Parsing and validation of the headers is done
 //! with `etherparse`; our tables only give the spans.
 
+pub mod app;
 pub mod arp;
 pub mod checksum;
 pub mod conv;
@@ -25,7 +26,9 @@ mod tests;
 
 use std::borrow::Cow;
 
-use crate::model::{Addr, Dissection, Field, FieldDef, FrameMeta, LayerNode, Note, Protocol, Severity, SourceId, Span, Value};
+use crate::model::{
+    Addr, Dissection, Field, FieldDef, FrameMeta, LayerNode, Note, Protocol, Severity, SourceId, Span, Value,
+};
 
 pub use conv::Conversations;
 
@@ -45,6 +48,11 @@ pub fn all_fields() -> impl Iterator<Item = &'static FieldDef> {
         tcp::ALL,
         udp::ALL,
         data::ALL,
+        app::ALL,
+        app::http::ALL,
+        app::websocket::ALL,
+        app::engineio::ALL,
+        app::engineio::sio::ALL,
     ]
     .into_iter()
     .flat_map(|s| s.iter().copied())
@@ -55,6 +63,7 @@ pub fn all_fields() -> impl Iterator<Item = &'static FieldDef> {
 #[derive(Default)]
 pub struct Dissector {
     conv: Conversations,
+    apps: app::Apps,
     first_ts: Option<(i64, u32)>,
     prev_ts: Option<(i64, u32)>,
 }
@@ -75,7 +84,8 @@ impl Dissector {
         out.meta = meta;
         let first = *self.first_ts.get_or_insert((meta.ts_sec, meta.ts_nsec));
         let prev = self.prev_ts.replace((meta.ts_sec, meta.ts_nsec)).unwrap_or(first);
-        let mut cx = Cx { data, out, conv: &mut self.conv, inner: false };
+        let mut cx =
+            Cx { data, out, conv: &mut self.conv, apps: &mut self.apps, inner: false, stream: 0, client: None };
         frame::dissect(&mut cx, first, prev);
         linktype::dissect(&mut cx, meta.linktype, 0);
         if cx.out.summary.protocol.is_empty() {
@@ -90,6 +100,10 @@ pub struct Cx<'a> {
     pub data: &'a [u8],
     pub out: &'a mut Dissection,
     pub conv: &'a mut Conversations,
+    pub apps: &'a mut app::Apps,
+    /// The TCP stream and client direction being dissected above TCP.
+    pub stream: u32,
+    pub client: Option<u8>,
     /// True inside an ICMP error's quoted packet: no conversation tracking,
     /// no summary changes.
     pub inner: bool,
@@ -210,6 +224,12 @@ impl Cx<'_> {
         if let Some(s) = self.out.sources.get_mut(usize::from(id).wrapping_sub(1)) {
             s.bytes = bytes;
         }
+    }
+
+    /// Records an application event of the current TCP stream.
+    pub fn event(&mut self, dir: usize, kind: &'static str, text: String) {
+        let from_client = self.client.map(|c| usize::from(c) == dir);
+        self.out.events.push(crate::model::AppEvent { stream: self.stream, from_client, kind, text });
     }
 
     pub fn set_addrs(&mut self, src: Addr, dst: Addr) {

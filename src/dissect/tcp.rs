@@ -306,7 +306,19 @@ and on loopback no card ever does; this is normal, not an error",
 
     let pstart = offset + hlen;
     let pend = end.min(cx.data.len());
-    if pend > pstart {
+    if payload_len > 0 && fl8 & fl::RST == 0 {
+        let seg = super::app::Segment {
+            stream: v.stream,
+            dir: v.dir,
+            seq,
+            ack: (fl8 & fl::ACK != 0).then_some(ackn),
+            payload: pstart..pend.max(pstart),
+            len: payload_len,
+            client: v.client,
+            ports: (sport, dport),
+        };
+        super::app::segment(cx, &seg);
+    } else if pend > pstart {
         data::bytes(cx, pstart, pend);
     }
     end

@@ -257,6 +257,20 @@ impl FrameMeta {
     }
 }
 
+/// Something that happened at the application level in this frame — an HTTP
+/// request, a WebSocket message, a Socket.IO event — for `wirelab follow`.
+#[derive(Clone, Debug)]
+pub struct AppEvent {
+    /// TCP stream index.
+    pub stream: u32,
+    /// True when the client sent it, false the server, None unknown.
+    pub from_client: Option<bool>,
+    /// `handshake`, `http-request`, `http-response`, `ws-text`, `ws-binary`,
+    /// `ws-close`, `ws-ping`, `ws-pong`, `engineio`, `socketio`, `sio-attachment`.
+    pub kind: &'static str,
+    pub text: String,
+}
+
 /// Everything wirelab knows about one frame.
 #[derive(Clone, Debug, Default)]
 pub struct Dissection {
@@ -269,6 +283,8 @@ pub struct Dissection {
     pub sources: Vec<DataSource>,
     /// Derived strings that [`Value::Owned`] fields point at.
     pub strings: Vec<String>,
+    /// Application events completed in this frame.
+    pub events: Vec<AppEvent>,
 }
 
 impl Dissection {
@@ -283,6 +299,7 @@ impl Dissection {
         self.summary.info.clear();
         self.sources.clear();
         self.strings.clear();
+        self.events.clear();
     }
 
     /// Stores a derived string; returns the value that names it.

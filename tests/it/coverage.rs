@@ -36,11 +36,13 @@ fn spans_stay_inside_their_frame_and_layer() {
     for path in support::captures() {
         for f in support::dissect_file(&path) {
             for l in &f.d.layers {
-                assert!(l.span.end() <= f.bytes.len(), "{}: layer {} overruns", path.display(), l.proto.name);
+                let src_len = f.d.source_bytes(&f.bytes, l.span.source).len();
+                assert!(l.span.end() <= src_len, "{}: layer {} overruns its data", path.display(), l.proto.name);
                 for x in f.d.layer_fields(l) {
-                    assert!(x.span.end() <= f.bytes.len(), "{}: {} overruns the frame", path.display(), x.def.name);
+                    let len = f.d.source_bytes(&f.bytes, x.span.source).len();
+                    assert!(x.span.end() <= len, "{}: {} overruns its data source", path.display(), x.def.name);
                     assert_eq!(x.def.proto.osi, l.proto.osi, "{} sits in layer {}", x.def.name, l.proto.name);
-                    if x.span.len > 0 && l.proto.name != "frame" {
+                    if x.span.len > 0 && l.proto.name != "frame" && x.span.source == l.span.source {
                         assert!(
                             x.span.offset >= l.span.offset && x.span.end() <= l.span.end(),
                             "{} frame {}: {} [{}..{}] outside its layer {} [{}..{}]",

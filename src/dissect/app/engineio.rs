@@ -1,0 +1,357 @@
+//! Engine.IO v4 (transport and session) and Socket.IO v5 (events) — names
+//! are ours (`engineio.*`, `socketio.*`): Wireshark has no dissector for them.
+
+use base64::Engine as _;
+
+use super::super::{At, Cx};
+use super::AppStream;
+use crate::fields;
+use crate::model::{Base::Dec, Base::Hex, Protocol, Severity, TcpIpLayer, Value};
+
+pub static ENGINEIO: Protocol = Protocol {
+    name: "engineio",
+    short: "Engine.IO",
+    label: "Engine.IO",
+    osi: 6,
+    tcpip: TcpIpLayer::Application,
+    explain: "Engine.IO is the layer under Socket.IO that gets messages through whatever the network allows: it \
+starts with HTTP long-polling, upgrades to WebSocket when it can, and keeps the session alive with ping/pong. \
+On the wire its job is representation — a one-digit packet type, text, base64 for binary over polling, \
+packets joined by 0x1e — so we place it on the presentation layer (OSI 6).",
+};
+
+pub static SOCKETIO: Protocol = Protocol {
+    name: "socketio",
+    short: "Socket.IO",
+    label: "Socket.IO",
+    osi: 7,
+    tcpip: TcpIpLayer::Application,
+    explain: "Socket.IO is what the program sees: named events with arguments (socket.emit(\"chat message\", …)), \
+namespaces multiplexed over one connection, and acknowledgements. Rooms never appear on the wire: they exist \
+only in the server's memory.",
+};
+
+pub const EIO_TYPES: &[(u64, &str)] =
+    &[(0, "open"), (1, "close"), (2, "ping"), (3, "pong"), (4, "message"), (5, "upgrade"), (6, "noop")];
+
+pub const SIO_TYPES: &[(u64, &str)] = &[
+    (0, "CONNECT"),
+    (1, "DISCONNECT"),
+    (2, "EVENT"),
+    (3, "ACK"),
+    (4, "CONNECT_ERROR"),
+    (5, "BINARY_EVENT"),
+    (6, "BINARY_ACK"),
+];
+
+/// Event names a Socket.IO application may not emit.
+pub const RESERVED_EVENTS: &[&str] =
+    &["connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"];
+
+fields! { proto = &ENGINEIO;
+    EIO_TYPE: "engineio.type", "Packet type", Dec, 0, EIO_TYPES, "One digit: 0 open, 1 close, 2 ping, 3 pong, 4 message (a Socket.IO packet follows), 5 upgrade, 6 noop.";
+    EIO_DATA: "engineio.data", "Data", Dec, 0, &[], "The packet's data: for open, the session id and timing as JSON; for ping/pong during an upgrade, \"probe\".";
+    EIO_BINARY: "engineio.binary", "Binary data", Hex(0), 0, &[], "Binary data, sent as a WebSocket binary frame or, over polling, as 'b' and base64.";
+    EIO_SEPARATOR: "engineio.separator", "Record separator", Hex(2), 0, &[], "0x1e: separates several Engine.IO packets in one long-polling body.";
+}
+
+/// Socket.IO's fields (a module of their own: one `ALL` per protocol).
+pub mod sio {
+    use super::{SIO_TYPES, SOCKETIO};
+    use crate::fields;
+    use crate::model::Base::Dec;
+
+    fields! { proto = &SOCKETIO;
+        SIO_TYPE: "socketio.type", "Packet type", Dec, 0, SIO_TYPES, "0 CONNECT, 1 DISCONNECT, 2 EVENT, 3 ACK, 4 CONNECT_ERROR, 5 BINARY_EVENT, 6 BINARY_ACK.";
+        SIO_ATTACHMENTS: "socketio.attachments", "Binary attachments", Dec, 0, &[], "How many binary attachments follow this packet, each in its own Engine.IO message.";
+        SIO_NSP: "socketio.nsp", "Namespace", Dec, 0, &[], "The namespace (\"/\" unless written): several namespaces share one connection.";
+        SIO_ACK_ID: "socketio.ack_id", "Acknowledgement id", Dec, 0, &[], "Present when the sender wants an acknowledgement: the ACK packet carries the same id back.";
+        SIO_EVENT: "socketio.event", "Event", Dec, 0, &[], "The event's name: the first argument of emit().";
+        SIO_ARGS: "socketio.args", "Arguments", Dec, 0, &[], "The event's arguments (or the ACK's values), as JSON.";
+        SIO_DATA: "socketio.data", "Data", Dec, 0, &[], "The packet's JSON payload (auth data for CONNECT, the error for CONNECT_ERROR).";
+        SIO_ATTACHMENT: "socketio.attachment", "Attachment of frame", Dec, 0, &[], "This binary message is an attachment of the BINARY_EVENT/BINARY_ACK packet in that frame.";
+    }
+}
+use sio::*;
+
+/// Binary attachments still expected on a stream, per direction.
+#[derive(Default)]
+pub struct Pending {
+    pub count: u64,
+    pub of_frame: u64,
+}
+
+fn preview(s: &str) -> String {
+    let mut out: String = s.chars().take(100).collect();
+    if s.chars().count() > 100 {
+        out.push('…');
+    }
+    out
+}
+
+/// A long-polling body: packets separated by 0x1e.
+pub fn dissect_polling(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, body: At<'_>) {
+    let b = body.bytes;
+    let mut start = 0;
+    loop {
+        let end = b[start..].iter().position(|&x| x == 0x1e).map(|p| start + p).unwrap_or(b.len());
+        if end > start {
+            let pkt = body.slice(start, end);
+            if pkt.bytes.first() == Some(&b'b') {
+                // Binary over polling: 'b' + base64.
+                let layer = cx.begin_layer_at(&ENGINEIO, &pkt, 0);
+                match base64::engine::general_purpose::STANDARD.decode(&pkt.bytes[1..]) {
+                    Ok(raw) => {
+                        let id = cx.reserve_source("Engine.IO binary (base64-decoded)");
+                        let r = At { bytes: &raw, source: id, base: 0 };
+                        cx.add_at(0, &EIO_BINARY, Value::Bytes, &r, 0, raw.len());
+                        attachment(cx, st, dir, &r);
+                        cx.fill_source(id, raw);
+                    }
+                    Err(e) => cx.note_at(
+                        Severity::Error,
+                        "engineio",
+                        &pkt,
+                        1,
+                        pkt.bytes.len() - 1,
+                        format!("binary packet with invalid base64: {e}"),
+                    ),
+                }
+                cx.end_layer(layer, pkt.bytes.len());
+            } else {
+                dissect_text(cx, st, dir, pkt);
+            }
+        }
+        if end >= b.len() {
+            break;
+        }
+        let layer = cx.begin_layer_at(&ENGINEIO, &body, end);
+        cx.add_at(0, &EIO_SEPARATOR, Value::U(0x1e), &body, end, 1);
+        cx.end_layer(layer, 1);
+        start = end + 1;
+    }
+}
+
+/// One text Engine.IO packet (a WebSocket text message or a polling part).
+pub fn dissect_text(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
+    let b = at.bytes;
+    let layer = cx.begin_layer_at(&ENGINEIO, &at, 0);
+    let Some(&t) = b.first() else {
+        cx.end_layer(layer, 0);
+        return;
+    };
+    if !t.is_ascii_digit() || t > b'6' {
+        cx.note_at(
+            Severity::Error,
+            "engineio",
+            &at,
+            0,
+            1,
+            format!("{:?} is not an Engine.IO packet type (0–6)", t as char),
+        );
+        cx.end_layer(layer, b.len());
+        return;
+    }
+    let ty = u64::from(t - b'0');
+    cx.add_at(0, &EIO_TYPE, Value::U(ty), &at, 0, 1);
+    if ty != 4 && b.len() > 1 {
+        cx.add_at(0, &EIO_DATA, Value::Text, &at, 1, b.len() - 1);
+    }
+    cx.end_layer(layer, if ty == 4 { 1 } else { b.len() });
+    let data = String::from_utf8_lossy(&b[1..]).into_owned();
+    let name = EIO_TYPES.iter().find(|(k, _)| *k == ty).map(|(_, n)| *n).unwrap_or("?");
+    cx.set_protocol("Engine.IO");
+    cx.set_info(format_args!("Engine.IO {name} {}", preview(&data)));
+    let teach: Option<&'static str> = match (ty, data.as_str()) {
+        (0, _) => Some(
+            "Engine.IO open: the server gives the session id (sid) and how often it will ping; the client must answer each ping with a pong",
+        ),
+        (2, "probe") => Some(
+            "upgrade, step 1: over the new WebSocket the client sends ping \"probe\" to test it while polling still works",
+        ),
+        (3, "probe") => Some("upgrade, step 2: the server answers pong \"probe\": the WebSocket works"),
+        (5, _) => Some(
+            "upgrade, step 3: the client says upgrade: from now on this WebSocket carries the session and polling stops",
+        ),
+        (2, _) => Some("heartbeat: the server's ping; no pong in time means the connection is dead"),
+        (3, _) => Some("heartbeat: the client's pong"),
+        (6, _) => Some("noop: sent on the old polling transport to release a pending request during the upgrade"),
+        (1, _) => Some("Engine.IO close: the session ends"),
+        _ => None,
+    };
+    if let Some(m) = teach {
+        cx.note_at(Severity::Info, "engineio", &at, 0, b.len(), m);
+    }
+    if ty == 4 {
+        socketio(cx, st, dir, at.slice(1, b.len()));
+    } else {
+        cx.event(dir, "engineio", format!("{name} {}", preview(&data)).trim_end().to_string());
+    }
+}
+
+/// A binary WebSocket message on an Engine.IO stream: a Socket.IO attachment.
+pub fn dissect_binary(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
+    let layer = cx.begin_layer_at(&ENGINEIO, &at, 0);
+    cx.add_at(0, &EIO_BINARY, Value::Bytes, &at, 0, at.bytes.len());
+    cx.end_layer(layer, at.bytes.len());
+    attachment(cx, st, dir, &at);
+}
+
+fn attachment(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: &At<'_>) {
+    let p = &mut st.attachments[dir];
+    if p.count > 0 {
+        p.count -= 1;
+        let of = p.of_frame;
+        let layer = cx.begin_layer_at(&SOCKETIO, at, 0);
+        cx.add_at(0, &SIO_ATTACHMENT, Value::U(of), at, 0, at.bytes.len());
+        cx.end_layer(layer, at.bytes.len());
+        cx.event(
+            dir,
+            "sio-attachment",
+            format!("binary attachment ({} bytes) of the packet in frame {of}", at.bytes.len()),
+        );
+    } else {
+        cx.event(dir, "engineio", format!("binary message ({} bytes)", at.bytes.len()));
+    }
+}
+
+fn digits(b: &[u8], from: usize) -> usize {
+    b[from.min(b.len())..].iter().take_while(|c| c.is_ascii_digit()).count()
+}
+
+/// A Socket.IO packet: `<type>[<n>-][<nsp>,][<id>][<JSON>]`.
+fn socketio(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
+    let b = at.bytes;
+    let layer = cx.begin_layer_at(&SOCKETIO, &at, 0);
+    let Some(&t) = b.first().filter(|t| (b'0'..=b'6').contains(t)) else {
+        cx.note_at(
+            Severity::Error,
+            "socketio",
+            &at,
+            0,
+            b.len().min(1),
+            "not a Socket.IO packet: it must start with a type digit 0–6",
+        );
+        cx.end_layer(layer, b.len());
+        return;
+    };
+    let ty = u64::from(t - b'0');
+    cx.add_at(0, &SIO_TYPE, Value::U(ty), &at, 0, 1);
+    let mut pos = 1;
+    let mut attachments = 0;
+    if ty == 5 || ty == 6 {
+        let n = digits(b, pos);
+        if n > 0 && b.get(pos + n) == Some(&b'-') {
+            attachments = std::str::from_utf8(&b[pos..pos + n]).ok().and_then(|s| s.parse().ok()).unwrap_or(0);
+            cx.add_at(0, &SIO_ATTACHMENTS, Value::U(attachments), &at, pos, n);
+            pos += n + 1;
+        }
+    }
+    let mut nsp = "/".to_string();
+    if b.get(pos) == Some(&b'/') {
+        let end = b[pos..].iter().position(|&c| c == b',').map(|p| pos + p).unwrap_or(b.len());
+        nsp = String::from_utf8_lossy(&b[pos..end]).into_owned();
+        cx.add_at(0, &SIO_NSP, Value::Text, &at, pos, end - pos);
+        pos = (end + 1).min(b.len());
+    } else {
+        let v = cx.out.intern("/".into());
+        cx.add_at(0, &SIO_NSP, v, &at, pos, 0);
+    }
+    let n = digits(b, pos);
+    let mut ack = None;
+    if n > 0 {
+        ack = std::str::from_utf8(&b[pos..pos + n]).ok().and_then(|s| s.parse::<u64>().ok());
+        if let Some(id) = ack {
+            cx.add_at(0, &SIO_ACK_ID, Value::U(id), &at, pos, n);
+        }
+        pos += n;
+    }
+    let json = &b[pos..];
+    let name = SIO_TYPES.iter().find(|(k, _)| *k == ty).map(|(_, n)| *n).unwrap_or("?");
+    let mut summary = format!("{name} {nsp}");
+    if let Some(a) = ack {
+        summary.push_str(&format!(" ack={a}"));
+    }
+    if !json.is_empty() {
+        match serde_json::from_slice::<serde_json::Value>(json) {
+            Err(e) => cx.note_at(
+                Severity::Error,
+                "socketio",
+                &at,
+                pos,
+                json.len(),
+                format!("the packet's data is not valid JSON: {e}"),
+            ),
+            Ok(v) => match (ty, &v) {
+                (2 | 5, serde_json::Value::Array(items)) => {
+                    // The event name is the first element: find its string.
+                    match items.first().and_then(|x| x.as_str()) {
+                        Some(ev) => {
+                            let span = string_span(json, 1).map(|(s, e)| (pos + s, e - s)).unwrap_or((pos, 0));
+                            let value = cx.out.intern(ev.to_string());
+                            cx.add_at(0, &SIO_EVENT, value, &at, span.0, span.1);
+                            let args_start = span.0 + span.1 + 1;
+                            let args_start = b[args_start.min(b.len())..]
+                                .iter()
+                                .position(|&c| c != b',' && !c.is_ascii_whitespace())
+                                .map(|p| args_start + p)
+                                .unwrap_or(b.len());
+                            let args_end = b.len().saturating_sub(1).max(args_start);
+                            cx.add_at(0, &SIO_ARGS, Value::Text, &at, args_start, args_end - args_start);
+                            let args = String::from_utf8_lossy(&b[args_start..args_end]).into_owned();
+                            summary = format!("{summary} \"{ev}\" {}", preview(&args));
+                            if RESERVED_EVENTS.contains(&ev) {
+                                cx.note_at(Severity::Warning, "socketio", &at, span.0, span.1, format!("\"{ev}\" is a reserved event name: an application must not emit it (socket.io throws an error on the sender's side)"));
+                            }
+                            cx.set_info(format_args!("Socket.IO {name} \"{ev}\" {nsp}"));
+                        }
+                        None => {
+                            cx.note_at(
+                                Severity::Error,
+                                "socketio",
+                                &at,
+                                pos,
+                                json.len(),
+                                "an EVENT's first element must be the event name, a string",
+                            );
+                        }
+                    }
+                }
+                (3 | 6, serde_json::Value::Array(_)) => {
+                    cx.add_at(0, &SIO_ARGS, Value::Text, &at, pos, json.len());
+                    summary = format!("{summary} {}", preview(&String::from_utf8_lossy(json)));
+                    cx.set_info(format_args!("Socket.IO {name} {nsp} id={}", ack.unwrap_or(0)));
+                }
+                _ => {
+                    cx.add_at(0, &SIO_DATA, Value::Text, &at, pos, json.len());
+                    summary = format!("{summary} {}", preview(&String::from_utf8_lossy(json)));
+                    cx.set_info(format_args!("Socket.IO {name} {nsp}"));
+                }
+            },
+        }
+    } else {
+        cx.set_info(format_args!("Socket.IO {name} {nsp}"));
+    }
+    if attachments > 0 {
+        st.attachments[dir] = Pending { count: attachments, of_frame: cx.out.meta.number };
+        summary.push_str(&format!(" (+{attachments} binary attachment{})", if attachments > 1 { "s" } else { "" }));
+    }
+    cx.end_layer(layer, b.len());
+    cx.set_protocol("Socket.IO");
+    cx.event(dir, "socketio", summary);
+}
+
+/// Span (start, end) of the contents of the JSON string that starts at or
+/// after `from` in `json` (between its quotes).
+fn string_span(json: &[u8], from: usize) -> Option<(usize, usize)> {
+    let open = from + json.get(from..)?.iter().position(|&c| c == b'"')?;
+    let mut i = open + 1;
+    while i < json.len() {
+        match json[i] {
+            b'\\' => i += 2,
+            b'"' => return Some((open + 1, i)),
+            _ => i += 1,
+        }
+    }
+    None
+}

@@ -1,0 +1,432 @@
+//! Above TCP: stream reassembly and the application protocols a student
+//! meets on the way from a TCP segment to a Socket.IO event — HTTP/1.1, the
+//! WebSocket opening handshake, WebSocket frames (with permessage-deflate),
+//! Engine.IO and Socket.IO.
+//!
+//! Each direction of a TCP stream has a [`DirBuf`]: bytes are delivered in
+//! sequence order (out-of-order segments wait, retransmitted bytes are not
+//! delivered twice, a gap the capture never filled is skipped with a note),
+//! and the direction's protocol says how long its next PDU is. A PDU that
+//! lies in one segment is dissected in the frame's own bytes; one that spans
+//! segments is dissected on the frame that completes it, in a "reassembled"
+//! data source, as Wireshark does. Memory per direction is bounded.
+
+pub mod engineio;
+pub mod http;
+pub mod websocket;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::ops::Range;
+
+use super::{At, Cx, data};
+use crate::fields;
+use crate::model::{Base::Dec, Base::Hex, Severity, Value};
+
+/// In-order bytes one direction may hold while waiting for a PDU's end.
+pub const MAX_PENDING: usize = 16 << 20;
+/// Out-of-order bytes one direction may hold while waiting for a hole.
+pub const MAX_OUT_OF_ORDER: usize = 4 << 20;
+
+fields! { proto = &super::tcp::TCP;
+    SEGMENT_DATA: "tcp.segment_data", "TCP segment data", Hex(0), 0, &[], "Bytes of this segment that belong to a message spanning several segments; it is shown whole in the frame that completes it.";
+    SEGMENTS: "tcp.segments", "Reassembled TCP segments", Dec, 0, &[], "The segments whose bytes were joined to make this message (not on the wire).";
+    SEGMENT: "tcp.segment", "Frame", Dec, 0, &[], "A frame that carried part of this message.";
+    SEGMENT_COUNT: "tcp.segment.count", "Segment count", Dec, 0, &[], "How many segments carried this message.";
+    REASSEMBLED_LENGTH: "tcp.reassembled.length", "Reassembled TCP length", Dec, 0, &[], "The length of the joined message, in bytes.";
+}
+
+/// Application protocol of one direction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Proto {
+    #[default]
+    Unknown,
+    Http,
+    WebSocket,
+    /// Not decoded: shown as data, not buffered.
+    Data,
+}
+
+/// Where a run of buffered bytes came from.
+#[derive(Clone, Copy, Debug)]
+struct Origin {
+    frame: u64,
+    /// Offset of the run's first byte in that frame.
+    offset: usize,
+    len: usize,
+}
+
+#[derive(Default)]
+struct DirBuf {
+    next_seq: Option<u32>,
+    buf: Vec<u8>,
+    origin: VecDeque<Origin>,
+    ooo: BTreeMap<u32, (u64, usize, Vec<u8>)>,
+    ooo_bytes: usize,
+    /// Bytes still to skip of a PDU too large to buffer.
+    skip: u64,
+}
+
+/// Everything wirelab knows about one TCP stream above TCP.
+#[derive(Default)]
+pub struct AppStream {
+    dirs: [DirBuf; 2],
+    pub proto: [Proto; 2],
+    /// The direction of the client (the SYN's or the HTTP request's sender).
+    pub client: Option<u8>,
+    pub http: http::HttpState,
+    pub ws: websocket::WsConn,
+    /// Engine.IO rides on this stream (a /socket.io/ URI was seen).
+    pub eio: bool,
+    /// A note that the WebSocket handshake was not captured has been given.
+    pub told_no_handshake: bool,
+    /// Socket.IO binary attachments still expected, per direction.
+    pub attachments: [engineio::Pending; 2],
+}
+
+/// Application state of every TCP stream.
+#[derive(Default)]
+pub struct Apps {
+    streams: Vec<Option<Box<AppStream>>>,
+}
+
+/// A TCP segment with payload, as the TCP dissector hands it over.
+pub struct Segment {
+    pub stream: u32,
+    pub dir: u8,
+    pub seq: u32,
+    pub ack: Option<u32>,
+    /// The payload's bytes in the frame (may be shorter than `len` when a
+    /// snap length cut the frame).
+    pub payload: Range<usize>,
+    /// The payload's length on the wire.
+    pub len: usize,
+    pub client: Option<u8>,
+    pub ports: (u16, u16),
+}
+
+/// Ports on which an undetected stream is tried as WebSocket (the demo servers').
+const WEBSOCKET_PORTS: [u16; 2] = [9001, 9002];
+
+pub fn segment(cx: &mut Cx<'_>, seg: &Segment) {
+    let idx = seg.stream as usize;
+    if cx.apps.streams.len() <= idx {
+        cx.apps.streams.resize_with(idx + 1, || None);
+    }
+    let mut st = cx.apps.streams[idx].take().unwrap_or_default();
+    if st.client.is_none() {
+        st.client = seg.client;
+    }
+    cx.stream = seg.stream;
+    cx.client = st.client;
+    handle(cx, &mut st, seg);
+    cx.apps.streams[idx] = Some(st);
+}
+
+fn handle(cx: &mut Cx<'_>, st: &mut AppStream, seg: &Segment) {
+    let dir = usize::from(seg.dir & 1);
+    let frame = cx.out.meta.number;
+    // The other side acknowledged bytes we never saw: stop waiting for them.
+    if let Some(ack) = seg.ack {
+        let rev = &mut st.dirs[dir ^ 1];
+        if let Some(next) = rev.next_seq
+            && !rev.ooo.is_empty()
+            && (ack.wrapping_sub(next) as i32) > 0
+        {
+            gap(cx, rev, seg.payload.start);
+        }
+    }
+    if st.proto[dir] == Proto::Data {
+        data::bytes(cx, seg.payload.start, seg.payload.end);
+        return;
+    }
+    let captured = seg.payload.len();
+    let d = &mut st.dirs[dir];
+    if captured < seg.len {
+        // The snap length cut this segment: its bytes can't be delivered.
+        cx.note(
+            Severity::Warning,
+            "tcp",
+            seg.payload.start,
+            captured,
+            "the capture kept only part of this segment (snap length), so the messages in it cannot be reassembled",
+        );
+        d.buf.clear();
+        d.origin.clear();
+        d.next_seq = Some(seg.seq.wrapping_add(seg.len as u32));
+        st.proto[dir] = Proto::Data;
+        data::bytes(cx, seg.payload.start, seg.payload.end);
+        return;
+    }
+    let next = *d.next_seq.get_or_insert(seg.seq);
+    let rel = seg.seq.wrapping_sub(next) as i32;
+    if rel > 0 {
+        if d.ooo_bytes + captured <= MAX_OUT_OF_ORDER {
+            d.ooo.insert(seg.seq, (frame, seg.payload.start, cx.data[seg.payload.clone()].to_vec()));
+            d.ooo_bytes += captured;
+            segment_data(cx, seg.payload.clone(), "out of order: these bytes wait until the missing ones arrive");
+            return;
+        }
+        gap(cx, d, seg.payload.start);
+    }
+    let next = d.next_seq.unwrap_or(seg.seq);
+    let skip = (next.wrapping_sub(seg.seq) as i32).max(0) as usize;
+    if skip >= captured {
+        segment_data(cx, seg.payload.clone(), "retransmitted bytes that were already delivered: not delivered twice");
+        return;
+    }
+    let start = seg.payload.start + skip;
+    let n = seg.payload.end - start;
+    // Skipping the rest of a PDU too large to buffer.
+    let mut from = start;
+    if d.skip > 0 {
+        let s = (d.skip as usize).min(n);
+        d.skip -= s as u64;
+        from += s;
+        segment_data(cx, start..from, "part of a message too large for wirelab to buffer: skipped");
+    }
+    d.next_seq = Some(next.wrapping_add(n as u32));
+    if from < seg.payload.end {
+        d.buf.extend_from_slice(&cx.data[from..seg.payload.end]);
+        d.origin.push_back(Origin { frame, offset: from, len: seg.payload.end - from });
+    }
+    // Out-of-order segments that now fit.
+    while let Some((&s, _)) = d.ooo.iter().next() {
+        let next = d.next_seq.unwrap_or(s);
+        let rel = s.wrapping_sub(next) as i32;
+        if rel > 0 {
+            break;
+        }
+        let Some((f, off, bytes)) = d.ooo.remove(&s) else { break };
+        d.ooo_bytes -= bytes.len();
+        let over = (-rel) as usize;
+        if over < bytes.len() {
+            d.buf.extend_from_slice(&bytes[over..]);
+            d.origin.push_back(Origin { frame: f, offset: off + over, len: bytes.len() - over });
+            d.next_seq = Some(next.wrapping_add((bytes.len() - over) as u32));
+        }
+    }
+    let mut in_frame: Vec<Range<usize>> = Vec::new();
+    process(cx, st, dir, seg, &mut in_frame);
+    // This frame's bytes not dissected here belong to a message that spans
+    // segments (shown where it completes) or was skipped.
+    let mut at = from;
+    in_frame.sort_by_key(|r| r.start);
+    for r in &in_frame {
+        if r.start > at {
+            segment_data(cx, at..r.start, "");
+        }
+        at = at.max(r.end);
+    }
+    if at < seg.payload.end {
+        let waiting = st.dirs[dir].origin.iter().any(|o| o.frame == frame);
+        segment_data(
+            cx,
+            at..seg.payload.end,
+            if waiting { "part of a message that continues in a later segment" } else { "" },
+        );
+    }
+}
+
+/// Gives up on bytes that were never captured: drops the partial PDU and
+/// resynchronises at the first out-of-order segment.
+fn gap(cx: &mut Cx<'_>, d: &mut DirBuf, at: usize) {
+    let Some((&s, _)) = d.ooo.iter().next() else { return };
+    let missing = s.wrapping_sub(d.next_seq.unwrap_or(s));
+    cx.note(
+        Severity::Warning,
+        "tcp",
+        at,
+        0,
+        format!(
+            "{missing} bytes of this stream were never captured: the message they belonged to is lost, and wirelab \
+resynchronises at the next segment"
+        ),
+    );
+    d.buf.clear();
+    d.origin.clear();
+    d.next_seq = Some(s);
+    d.skip = 0;
+}
+
+/// A run of this frame's payload shown as TCP segment data.
+fn segment_data(cx: &mut Cx<'_>, r: Range<usize>, why: &'static str) {
+    if r.is_empty() {
+        return;
+    }
+    let layer = cx.begin_layer(&super::tcp::TCP, r.start);
+    cx.add(0, &SEGMENT_DATA, Value::Bytes, r.start, r.len());
+    cx.end_layer(layer, r.len());
+    if !why.is_empty() {
+        cx.note(Severity::Info, "tcp", r.start, r.len(), why);
+    }
+}
+
+/// How long the next PDU is.
+pub enum PduLen {
+    /// Not yet known: more bytes are needed.
+    Need,
+    Len(usize),
+    /// The bytes are not this protocol: show them as data.
+    NotMine,
+}
+
+fn detect(other_is_websocket: bool, buf: &[u8], ports: (u16, u16)) -> Proto {
+    const STARTS: [&[u8]; 9] =
+        [b"GET ", b"POST ", b"PUT ", b"HEAD ", b"DELETE ", b"OPTIONS ", b"PATCH ", b"CONNECT ", b"HTTP/1."];
+    if STARTS.iter().any(|m| buf.starts_with(m)) {
+        return Proto::Http;
+    }
+    if buf.len() < 8 && STARTS.iter().any(|m| m.starts_with(buf)) {
+        return Proto::Unknown;
+    }
+    if other_is_websocket
+        || (WEBSOCKET_PORTS.contains(&ports.0) || WEBSOCKET_PORTS.contains(&ports.1))
+            && websocket::looks_like_frame(buf)
+    {
+        return Proto::WebSocket;
+    }
+    Proto::Data
+}
+
+fn process(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, seg: &Segment, in_frame: &mut Vec<Range<usize>>) {
+    let frame = cx.out.meta.number;
+    loop {
+        if st.dirs[dir].buf.is_empty() {
+            return;
+        }
+        if st.proto[dir] == Proto::Unknown {
+            st.proto[dir] = detect(st.proto[dir ^ 1] == Proto::WebSocket, &st.dirs[dir].buf, seg.ports);
+            if st.proto[dir] == Proto::Unknown {
+                return;
+            }
+        }
+        let len = match st.proto[dir] {
+            Proto::Http => http::pdu_len(&st.dirs[dir].buf),
+            Proto::WebSocket => websocket::pdu_len(&st.dirs[dir].buf),
+            Proto::Data | Proto::Unknown => PduLen::NotMine,
+        };
+        let n = match len {
+            PduLen::Need => {
+                let d = &mut st.dirs[dir];
+                if d.buf.len() > MAX_PENDING {
+                    cx.note(
+                        Severity::Warning,
+                        "tcp",
+                        seg.payload.start,
+                        0,
+                        format!(
+                            "more than {} MiB wait for the end of one message: wirelab stops buffering this stream",
+                            MAX_PENDING >> 20
+                        ),
+                    );
+                    d.buf.clear();
+                    d.origin.clear();
+                    st.proto[dir] = Proto::Data;
+                }
+                return;
+            }
+            PduLen::NotMine => {
+                // Show what is in this frame as data; forget the rest.
+                let d = &mut st.dirs[dir];
+                for o in d.origin.drain(..) {
+                    if o.frame == frame {
+                        data::bytes(cx, o.offset, o.offset + o.len);
+                        in_frame.push(o.offset..o.offset + o.len);
+                    }
+                }
+                d.buf.clear();
+                if st.proto[dir] != Proto::WebSocket {
+                    st.proto[dir] = Proto::Data;
+                }
+                return;
+            }
+            PduLen::Len(n) if n > MAX_PENDING => {
+                let d = &mut st.dirs[dir];
+                cx.note(
+                    Severity::Warning,
+                    "tcp",
+                    seg.payload.start,
+                    0,
+                    format!(
+                        "a message of {n} bytes is larger than wirelab buffers ({} MiB): it is skipped",
+                        MAX_PENDING >> 20
+                    ),
+                );
+                d.skip = (n - d.buf.len()) as u64;
+                for o in d.origin.drain(..) {
+                    if o.frame == frame {
+                        segment_data(cx, o.offset..o.offset + o.len, "");
+                        in_frame.push(o.offset..o.offset + o.len);
+                    }
+                }
+                d.buf.clear();
+                return;
+            }
+            PduLen::Len(n) => n,
+        };
+        if st.dirs[dir].buf.len() < n {
+            return;
+        }
+        // Where the PDU's bytes are: one run of this frame, or several frames.
+        let d = &mut st.dirs[dir];
+        let mut frames: Vec<u64> = Vec::new();
+        let mut left = n;
+        let mut single: Option<usize> = None;
+        let first = d.origin.front().copied();
+        if let Some(o) = first
+            && o.frame == frame
+            && o.len >= n
+        {
+            single = Some(o.offset);
+        }
+        while left > 0 {
+            let Some(o) = d.origin.front_mut() else { break };
+            if frames.last() != Some(&o.frame) {
+                frames.push(o.frame);
+            }
+            let take = o.len.min(left);
+            left -= take;
+            if take == o.len {
+                d.origin.pop_front();
+            } else {
+                o.offset += take;
+                o.len -= take;
+            }
+        }
+        let pdu: Vec<u8> = d.buf.drain(..n).collect();
+        match single {
+            Some(off) => {
+                in_frame.push(off..off + n);
+                let at = At { bytes: &cx.data[off..off + n], source: 0, base: off };
+                dissect_pdu(cx, st, dir, at);
+            }
+            None => {
+                let list = frames.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+                let id = cx.reserve_source(format!("Reassembled TCP ({n} bytes, frames {list})"));
+                let at = At { bytes: &pdu, source: id, base: 0 };
+                let layer = cx.begin_layer_at(&super::tcp::TCP, &at, 0);
+                cx.add_at(0, &SEGMENTS, Value::None, &at, 0, 0);
+                for f in &frames {
+                    cx.add_at(1, &SEGMENT, Value::U(*f), &at, 0, 0);
+                }
+                cx.add_at(1, &SEGMENT_COUNT, Value::U(frames.len() as u64), &at, 0, 0);
+                cx.add_at(1, &REASSEMBLED_LENGTH, Value::U(n as u64), &at, 0, 0);
+                cx.end_layer(layer, 0);
+                dissect_pdu(cx, st, dir, at);
+                cx.fill_source(id, pdu);
+            }
+        }
+    }
+}
+
+fn dissect_pdu(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
+    if st.client.is_none() && st.proto[dir] == Proto::Http && !at.bytes.starts_with(b"HTTP/") {
+        st.client = Some(dir as u8);
+    }
+    cx.client = st.client;
+    match st.proto[dir] {
+        Proto::Http => http::dissect(cx, st, dir, at),
+        Proto::WebSocket => websocket::dissect(cx, st, dir, at),
+        _ => {}
+    }
+}

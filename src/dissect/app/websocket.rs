@@ -1,0 +1,539 @@
+//! WebSocket frames (RFC 6455 §5) and permessage-deflate (RFC 7692).
+
+use std::fmt::Write as _;
+
+use flate2::{Decompress, FlushDecompress, Status};
+
+use super::super::{At, Cx, read_be};
+use super::{AppStream, PduLen, engineio};
+use crate::fields;
+use crate::model::{Base::Dec, Base::Hex, Protocol, Severity, TcpIpLayer, Value};
+
+pub static WEBSOCKET: Protocol = Protocol {
+    name: "websocket",
+    short: "WebSocket",
+    label: "WebSocket",
+    osi: 5,
+    tcpip: TcpIpLayer::Application,
+    explain: "WebSocket turns one TCP connection into a long-lived, two-way channel of messages: it opens with an \
+HTTP handshake, carries frames in both directions at any time (the server can push without being asked), and \
+closes with a close handshake. Opening, keeping and closing such a dialogue is the session layer's job (OSI 5); \
+the masking and compression of payloads are presentation concerns (OSI 6) carried in the same frames.",
+};
+
+pub const OPCODES: &[(u64, &str)] =
+    &[(0, "Continuation"), (1, "Text"), (2, "Binary"), (8, "Connection Close"), (9, "Ping"), (10, "Pong")];
+
+pub const CLOSE_CODES: &[(u64, &str)] = &[
+    (1000, "Normal Closure"),
+    (1001, "Going Away"),
+    (1002, "Protocol error"),
+    (1003, "Unsupported Data"),
+    (1005, "No Status Received"),
+    (1006, "Abnormal Closure"),
+    (1007, "Invalid frame payload data"),
+    (1008, "Policy Violation"),
+    (1009, "Message Too Big"),
+    (1010, "Mandatory Ext."),
+    (1011, "Internal Server Error"),
+    (1015, "TLS handshake"),
+];
+
+fields! { proto = &WEBSOCKET;
+    FIN: "websocket.fin", "Fin", Dec, 0x80, &[], "Set on the last frame of a message; a message may be split into several frames (fragmentation, RFC 6455 §5.4).";
+    RSV: "websocket.rsv", "Reserved", Hex(2), 0x70, &[], "Three bits for extensions; must be zero unless an extension negotiated in the handshake gives them a meaning.";
+    PMC: "websocket.pmc", "Per-Message Compressed", Dec, 0x40, &[], "RSV1 under permessage-deflate: this message's payload is compressed (RFC 7692 §6).";
+    OPCODE: "websocket.opcode", "Opcode", Dec, 0x0f, OPCODES, "What the frame carries: 1 text, 2 binary, 0 the continuation of a message; 8 close, 9 ping, 10 pong are control frames.";
+    MASK: "websocket.mask", "Mask", Dec, 0x80, &[], "Set when the payload is masked. Every frame from a client must be masked and no frame from a server may be (RFC 6455 §5.1); masking protects proxies from forged requests.";
+    PAYLOAD_LENGTH: "websocket.payload_length", "Payload length", Dec, 0x7f, &[], "The payload length if under 126; 126 means a 16-bit length follows, 127 a 64-bit one.";
+    PAYLOAD_LENGTH_EXT_16: "websocket.payload_length_ext_16", "Extended Payload length (16 bits)", Dec, 0, &[], "The payload length, for payloads of 126 to 65,535 bytes.";
+    PAYLOAD_LENGTH_EXT_64: "websocket.payload_length_ext_64", "Extended Payload length (64 bits)", Dec, 0, &[], "The payload length, for payloads of 65,536 bytes or more.";
+    MASKING_KEY: "websocket.masking_key", "Masking-Key", Hex(0), 0, &[], "Four random bytes chosen by the client for this frame; payload byte i is XORed with key byte i mod 4.";
+    MASKED_PAYLOAD: "websocket.masked_payload", "Masked payload", Hex(0), 0, &[], "The payload as it crossed the wire, masked.";
+    PAYLOAD: "websocket.payload", "Payload", Hex(0), 0, &[], "The payload after unmasking: the application's bytes.";
+    TEXT: "websocket.payload.text", "Text", Dec, 0, &[], "A text message: UTF-8, as required by RFC 6455 §5.6.";
+    BINARY: "websocket.payload.binary", "Binary", Hex(0), 0, &[], "A binary message: bytes the application interprets.";
+    CONTINUE: "websocket.payload.continue", "Continuation", Hex(0), 0, &[], "Part of a message begun in an earlier frame.";
+    CLOSE: "websocket.payload.close", "Close", Dec, 0, &[], "A close frame: this side will send no more messages; the other side answers with its own close (RFC 6455 §5.5.1).";
+    CLOSE_CODE: "websocket.payload.close.status_code", "Close status code", Dec, 0, CLOSE_CODES, "Why the connection is closing (RFC 6455 §7.4): 1000 normal, 1001 going away, 1002 protocol error, 1009 message too big.";
+    CLOSE_REASON: "websocket.payload.close.reason", "Close reason", Dec, 0, &[], "A human-readable reason, in UTF-8.";
+    PING: "websocket.payload.ping", "Ping", Hex(0), 0, &[], "A ping: the other side must answer with a pong carrying the same payload (keep-alive, RFC 6455 §5.5.2).";
+    PONG: "websocket.payload.pong", "Pong", Hex(0), 0, &[], "The answer to a ping, echoing its payload.";
+    UNKNOWN: "websocket.payload.unknown", "Unknown payload", Hex(0), 0, &[], "The payload of a frame with a reserved opcode.";
+    REASSEMBLED_LENGTH: "websocket.reassembled.length", "Reassembled length", Dec, 0, &[], "The length of a message joined from several frames.";
+    FRAGMENTS: "websocket.fragment.count", "Fragment count", Dec, 0, &[], "How many frames carried this message.";
+    DECOMPRESSED_LENGTH: "websocket.decompressed.length", "Decompressed length", Dec, 0, &[], "The message's length after permessage-deflate decompression (RFC 7692).";
+}
+
+/// Decompressed messages larger than this are cut off (decompression bombs).
+pub const MAX_DECOMPRESSED: usize = 16 << 20;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Deflate {
+    pub server_no_context_takeover: bool,
+    pub client_no_context_takeover: bool,
+    pub server_max_window_bits: Option<u8>,
+    pub client_max_window_bits: Option<u8>,
+}
+
+struct Partial {
+    opcode: u8,
+    compressed: bool,
+    data: Vec<u8>,
+    frames: Vec<u64>,
+}
+
+/// One WebSocket connection's state.
+#[derive(Default)]
+pub struct WsConn {
+    pub handshake_seen: bool,
+    pub deflate: Option<Deflate>,
+    inflaters: [Option<Decompress>; 2],
+    partial: [Option<Partial>; 2],
+    closed: [bool; 2],
+}
+
+impl WsConn {
+    /// Reads the server's Sec-WebSocket-Extensions.
+    pub fn set_extensions(&mut self, header: Option<&[u8]>) {
+        let Some(h) = header else { return };
+        let h = String::from_utf8_lossy(h);
+        for ext in h.split(',') {
+            let mut parts = ext.split(';').map(str::trim);
+            if parts.next() != Some("permessage-deflate") {
+                continue;
+            }
+            let mut d = Deflate::default();
+            for p in parts {
+                let (k, v) =
+                    p.split_once('=').map(|(k, v)| (k.trim(), Some(v.trim().trim_matches('"')))).unwrap_or((p, None));
+                match k {
+                    "server_no_context_takeover" => d.server_no_context_takeover = true,
+                    "client_no_context_takeover" => d.client_no_context_takeover = true,
+                    "server_max_window_bits" => d.server_max_window_bits = v.and_then(|v| v.parse().ok()).or(Some(15)),
+                    "client_max_window_bits" => d.client_max_window_bits = v.and_then(|v| v.parse().ok()).or(Some(15)),
+                    _ => {}
+                }
+            }
+            self.deflate = Some(d);
+            return;
+        }
+    }
+
+    pub fn describe_extensions(&self) -> String {
+        match self.deflate {
+            None => String::new(),
+            Some(d) => {
+                let mut s = String::from(", with permessage-deflate compression");
+                if d.server_no_context_takeover {
+                    s.push_str(", server_no_context_takeover");
+                }
+                if d.client_no_context_takeover {
+                    s.push_str(", client_no_context_takeover");
+                }
+                s
+            }
+        }
+    }
+}
+
+/// Whether `b` could start a WebSocket frame (for streams whose handshake
+/// was not captured).
+pub fn looks_like_frame(b: &[u8]) -> bool {
+    let Some(&b0) = b.first() else { return false };
+    matches!(b0 & 0x0f, 0 | 1 | 2 | 8 | 9 | 10) && b0 & 0x30 == 0 && b.len() >= 2
+}
+
+/// Header length and payload length of the frame at the start of `b`.
+fn header(b: &[u8]) -> Option<(usize, u64)> {
+    let b1 = *b.get(1)?;
+    let mut h = 2;
+    let len = match b1 & 0x7f {
+        126 => {
+            h += 2;
+            read_be(b, 2, 2, 0)
+        }
+        127 => {
+            h += 8;
+            read_be(b, 2, 8, 0)
+        }
+        n => u64::from(n),
+    };
+    if b1 & 0x80 != 0 {
+        h += 4;
+    }
+    (b.len() >= h).then_some((h, len))
+}
+
+pub fn pdu_len(b: &[u8]) -> PduLen {
+    match header(b) {
+        None => PduLen::Need,
+        Some((h, len)) => PduLen::Len(h.saturating_add(usize::try_from(len).unwrap_or(usize::MAX - h))),
+    }
+}
+
+fn preview(bytes: &[u8]) -> String {
+    let s = String::from_utf8_lossy(bytes);
+    let mut out: String = s.chars().take(120).collect();
+    if s.chars().count() > 120 {
+        out.push('…');
+    }
+    out
+}
+
+pub fn dissect(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
+    let b = at.bytes;
+    let Some((hlen, plen)) = header(b) else { return };
+    let layer = cx.begin_layer_at(&WEBSOCKET, &at, 0);
+    let fin = cx.flag_at(0, &FIN, &at, 0, 1);
+    let rsv = cx.uint_at(0, &RSV, &at, 0, 1) as u8;
+    let deflate = st.ws.deflate.is_some();
+    if deflate {
+        cx.flag_at(1, &PMC, &at, 0, 1);
+    }
+    let opcode = cx.uint_at(0, &OPCODE, &at, 0, 1) as u8;
+    let masked = cx.flag_at(0, &MASK, &at, 1, 1);
+    let len7 = cx.uint_at(0, &PAYLOAD_LENGTH, &at, 1, 1);
+    let mut pos = 2;
+    if len7 == 126 {
+        cx.uint_at(0, &PAYLOAD_LENGTH_EXT_16, &at, 2, 2);
+        pos += 2;
+        if plen < 126 {
+            cx.note_at(
+                Severity::Error,
+                "websocket",
+                &at,
+                2,
+                2,
+                format!(
+                    "length {plen} is sent in 16 bits but fits in 7: lengths must use the shortest form (RFC 6455 §5.2)"
+                ),
+            );
+        }
+    } else if len7 == 127 {
+        cx.uint_at(0, &PAYLOAD_LENGTH_EXT_64, &at, 2, 8);
+        pos += 8;
+        if plen < 65_536 {
+            cx.note_at(Severity::Error, "websocket", &at, 2, 8, format!("length {plen} is sent in 64 bits but fits in 16: lengths must use the shortest form (RFC 6455 §5.2)"));
+        }
+        if plen >> 63 != 0 {
+            cx.note_at(
+                Severity::Error,
+                "websocket",
+                &at,
+                2,
+                8,
+                "the most significant bit of a 64-bit length must be 0 (RFC 6455 §5.2)",
+            );
+        }
+    }
+    let mut key = [0u8; 4];
+    if masked {
+        key.copy_from_slice(&b[pos..pos + 4]);
+        cx.add_at(0, &MASKING_KEY, Value::Bytes, &at, pos, 4);
+        pos += 4;
+    }
+    debug_assert_eq!(pos, hlen);
+    let payload_end = b.len();
+    // Unmask into a data source of its own.
+    let mut payload_at = at.slice(pos, payload_end);
+    let unmasked: Vec<u8>;
+    let mut unmask_id = None;
+    if masked {
+        cx.add_at(0, &MASKED_PAYLOAD, Value::Bytes, &at, pos, payload_end - pos);
+        unmasked = b[pos..].iter().enumerate().map(|(i, x)| x ^ key[i & 3]).collect();
+        let id = cx.reserve_source("Unmasked data");
+        unmask_id = Some(id);
+        payload_at = At { bytes: &unmasked, source: id, base: 0 };
+    } else {
+        unmasked = Vec::new();
+    }
+    let _ = &unmasked;
+    let p = payload_at;
+    cx.add_at(0, &PAYLOAD, Value::Bytes, &p, 0, p.bytes.len());
+
+    // Conformance (RFC 6455 §5).
+    let from_client = st.client.map(|c| usize::from(c) == dir);
+    match (from_client, masked) {
+        (Some(true), false) => cx.note_at(Severity::Error, "websocket", &at, 1, 1, "unmasked frame from the client: every client frame must be masked (RFC 6455 §5.1); a server must close the connection"),
+        (Some(false), true) => cx.note_at(Severity::Error, "websocket", &at, 1, 1, "masked frame from the server: a server must not mask its frames (RFC 6455 §5.1)"),
+        _ => {}
+    }
+    let control = opcode >= 8;
+    if control && (plen > 125 || !fin) {
+        cx.note_at(
+            Severity::Error,
+            "websocket",
+            &at,
+            0,
+            2,
+            "a control frame must have a payload of at most 125 bytes and must not be fragmented (RFC 6455 §5.5)",
+        );
+    }
+    let rsv1_ok = deflate && !control && opcode != 0;
+    if rsv & !(if rsv1_ok { 4 } else { 0 }) != 0 {
+        cx.note_at(
+            Severity::Error,
+            "websocket",
+            &at,
+            0,
+            1,
+            "reserved bits are set without a negotiated extension that defines them (RFC 6455 §5.2; RFC 7692 §6.1)",
+        );
+    }
+    if !matches!(opcode, 0 | 1 | 2 | 8 | 9 | 10) {
+        cx.note_at(Severity::Error, "websocket", &at, 0, 1, format!("opcode {opcode} is reserved (RFC 6455 §5.2)"));
+    }
+    if st.ws.closed[dir] {
+        cx.note_at(Severity::Warning, "websocket", &at, 0, 2, "a frame after this side's close frame: after sending close an endpoint must send no more data (RFC 6455 §5.5.1)");
+    }
+    if !st.ws.handshake_seen && !st.told_no_handshake {
+        st.told_no_handshake = true;
+        cx.note_at(Severity::Info, "websocket", &at, 0, 0, "the WebSocket handshake of this connection was not captured: wirelab recognised the frames by their shape; extensions (compression) are unknown");
+    }
+    let name = OPCODES.iter().find(|(k, _)| *k == u64::from(opcode)).map(|(_, n)| *n).unwrap_or("Reserved");
+    cx.set_protocol("WebSocket");
+    cx.set_info(format_args!(
+        "WebSocket {name}{}{}",
+        if fin { " [FIN]" } else { "" },
+        if masked { " [MASKED]" } else { "" }
+    ));
+
+    match opcode {
+        8 => {
+            cx.add_at(0, &CLOSE, Value::None, &p, 0, p.bytes.len());
+            st.ws.closed[dir] = true;
+            let mut summary = "Close".to_string();
+            if p.bytes.len() == 1 {
+                cx.note_at(
+                    Severity::Error,
+                    "websocket",
+                    &p,
+                    0,
+                    1,
+                    "a close payload of one byte: it must be empty or start with a 2-byte code (RFC 6455 §5.5.1)",
+                );
+            }
+            if p.bytes.len() >= 2 {
+                let code = cx.uint_at(1, &CLOSE_CODE, &p, 0, 2);
+                let valid = matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999);
+                if !valid {
+                    cx.note_at(
+                        Severity::Error,
+                        "websocket",
+                        &p,
+                        0,
+                        2,
+                        format!("close code {code} may not be sent in a close frame (RFC 6455 §7.4.1)"),
+                    );
+                }
+                let _ = write!(summary, " {code}");
+                if p.bytes.len() > 2 {
+                    cx.add_at(1, &CLOSE_REASON, Value::Text, &p, 2, p.bytes.len() - 2);
+                    if std::str::from_utf8(&p.bytes[2..]).is_err() {
+                        cx.note_at(
+                            Severity::Error,
+                            "websocket",
+                            &p,
+                            2,
+                            p.bytes.len() - 2,
+                            "the close reason is not valid UTF-8 (RFC 6455 §5.5.1)",
+                        );
+                    }
+                    let _ = write!(summary, " {}", preview(&p.bytes[2..]));
+                }
+            }
+            cx.event(dir, "ws-close", summary);
+        }
+        9 => {
+            cx.add_at(0, &PING, Value::Bytes, &p, 0, p.bytes.len());
+            cx.event(dir, "ws-ping", preview(p.bytes));
+        }
+        10 => {
+            cx.add_at(0, &PONG, Value::Bytes, &p, 0, p.bytes.len());
+            cx.event(dir, "ws-pong", preview(p.bytes));
+        }
+        0..=2 => data_frame(cx, st, dir, &p, opcode, fin, rsv & 4 != 0 && deflate),
+        _ => cx.add_at(0, &UNKNOWN, Value::Bytes, &p, 0, p.bytes.len()),
+    }
+    cx.end_layer(layer, b.len());
+    if let Some(id) = unmask_id {
+        cx.fill_source(id, unmasked);
+    }
+}
+
+/// Text, binary and continuation frames: fragments are joined, compressed
+/// messages inflated, and complete messages handed to Engine.IO.
+fn data_frame(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, p: &At<'_>, opcode: u8, fin: bool, rsv1: bool) {
+    let frame = cx.out.meta.number;
+    if opcode != 0 && st.ws.partial[dir].is_some() {
+        cx.note_at(
+            Severity::Error,
+            "websocket",
+            p,
+            0,
+            0,
+            "a new message began before the fragmented one was finished (RFC 6455 §5.4)",
+        );
+        st.ws.partial[dir] = None;
+    }
+    if opcode == 0 && st.ws.partial[dir].is_none() {
+        cx.add_at(0, &CONTINUE, Value::Bytes, p, 0, p.bytes.len());
+        cx.note_at(
+            Severity::Error,
+            "websocket",
+            p,
+            0,
+            0,
+            "a continuation frame without a message to continue (RFC 6455 §5.4)",
+        );
+        return;
+    }
+    if !fin || opcode == 0 {
+        // A fragment: keep it until the final frame.
+        let part = st.ws.partial[dir].get_or_insert_with(|| Partial {
+            opcode,
+            compressed: rsv1,
+            data: Vec::new(),
+            frames: Vec::new(),
+        });
+        part.data.extend_from_slice(p.bytes);
+        part.frames.push(frame);
+        let shown = if opcode == 0 {
+            &CONTINUE
+        } else if opcode == 1 && !rsv1 {
+            &TEXT
+        } else {
+            &BINARY
+        };
+        cx.add_at(0, shown, if shown.name.ends_with("text") { Value::Text } else { Value::Bytes }, p, 0, p.bytes.len());
+        if !fin {
+            cx.note_at(
+                Severity::Info,
+                "websocket",
+                p,
+                0,
+                0,
+                "a fragment: the message continues in the next frame (FIN is not set)",
+            );
+            return;
+        }
+        let Some(part) = st.ws.partial[dir].take() else { return };
+        let n = part.frames.len();
+        let list = part.frames.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+        let id = cx.reserve_source(format!("Reassembled message ({} bytes, frames {list})", part.data.len()));
+        let whole = At { bytes: &part.data, source: id, base: 0 };
+        cx.add_at(0, &REASSEMBLED_LENGTH, Value::U(part.data.len() as u64), &whole, 0, part.data.len());
+        cx.add_at(0, &FRAGMENTS, Value::U(n as u64), &whole, 0, part.data.len());
+        message(cx, st, dir, &whole, part.opcode, part.compressed);
+        cx.fill_source(id, part.data);
+        return;
+    }
+    message(cx, st, dir, p, opcode, rsv1);
+}
+
+/// A complete message: inflate if compressed, then text / binary / Engine.IO.
+fn message(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, m: &At<'_>, opcode: u8, compressed: bool) {
+    if compressed {
+        let from_server = st.client.is_some_and(|c| usize::from(c) != dir);
+        let d = st.ws.deflate.unwrap_or_default();
+        let reset = if from_server { d.server_no_context_takeover } else { d.client_no_context_takeover };
+        let z = st.ws.inflaters[dir].get_or_insert_with(|| Decompress::new(false));
+        if reset {
+            *z = Decompress::new(false);
+        }
+        // RFC 7692 §7.2.2: append 0x00 0x00 0xff 0xff, then inflate.
+        let mut input = Vec::with_capacity(m.bytes.len() + 4);
+        input.extend_from_slice(m.bytes);
+        input.extend_from_slice(&[0, 0, 0xff, 0xff]);
+        let (out, problem) = inflate(z, &input);
+        if let Some(problem) = problem {
+            cx.note_at(Severity::Error, "websocket", m, 0, m.bytes.len(), problem);
+            if out.is_empty() {
+                return;
+            }
+        }
+        let id = cx.reserve_source(format!("Decompressed message ({} bytes)", out.len()));
+        let dm = At { bytes: &out, source: id, base: 0 };
+        cx.add_at(0, &DECOMPRESSED_LENGTH, Value::U(out.len() as u64), &dm, 0, out.len());
+        cx.note_at(
+            Severity::Info,
+            "websocket",
+            m,
+            0,
+            m.bytes.len(),
+            format!(
+                "compressed with permessage-deflate: {} bytes on the wire became {} ({}){}",
+                m.bytes.len(),
+                out.len(),
+                if reset {
+                    "fresh dictionary for each message"
+                } else {
+                    "the dictionary carries over from earlier messages"
+                },
+                ""
+            ),
+        );
+        plain_message(cx, st, dir, &dm, opcode);
+        cx.fill_source(id, out);
+        return;
+    }
+    plain_message(cx, st, dir, m, opcode);
+}
+
+fn inflate(z: &mut Decompress, input: &[u8]) -> (Vec<u8>, Option<String>) {
+    let mut out: Vec<u8> = Vec::with_capacity(input.len() * 3 + 64);
+    let mut consumed = 0usize;
+    loop {
+        if out.len() >= MAX_DECOMPRESSED {
+            return (
+                out,
+                Some(format!(
+                    "the message inflates past {} MiB: wirelab stops there (a decompression bomb?)",
+                    MAX_DECOMPRESSED >> 20
+                )),
+            );
+        }
+        if out.capacity() - out.len() < 4096 {
+            out.reserve(out.capacity().min(MAX_DECOMPRESSED - out.len()).max(4096));
+        }
+        let before_in = z.total_in();
+        let before_out = out.len();
+        match z.decompress_vec(&input[consumed..], &mut out, FlushDecompress::Sync) {
+            Ok(status) => {
+                consumed += (z.total_in() - before_in) as usize;
+                let progressed = out.len() > before_out || z.total_in() > before_in;
+                if consumed >= input.len() && out.len() < out.capacity() {
+                    return (out, None);
+                }
+                if matches!(status, Status::StreamEnd) || !progressed {
+                    return (out, None);
+                }
+            }
+            Err(e) => {
+                return (out, Some(format!("the compressed payload is not valid DEFLATE data: {e} (RFC 7692 §7.2.2)")));
+            }
+        }
+    }
+}
+
+fn plain_message(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, m: &At<'_>, opcode: u8) {
+    if opcode == 1 {
+        cx.add_at(0, &TEXT, Value::Text, m, 0, m.bytes.len());
+        if let Err(e) = std::str::from_utf8(m.bytes) {
+            cx.note_at(Severity::Error, "websocket", m, e.valid_up_to(), 1, format!("a text message that is not valid UTF-8 (byte {}): the receiver must close with 1007 (RFC 6455 §8.1)", e.valid_up_to()));
+        }
+        if st.eio {
+            engineio::dissect_text(cx, st, dir, *m);
+        } else {
+            cx.event(dir, "ws-text", preview(m.bytes));
+        }
+    } else {
+        cx.add_at(0, &BINARY, Value::Bytes, m, 0, m.bytes.len());
+        if st.eio {
+            engineio::dissect_binary(cx, st, dir, *m);
+        } else {
+            cx.event(dir, "ws-binary", format!("{} bytes", m.bytes.len()));
+        }
+    }
+}
