@@ -191,6 +191,31 @@ stop_capture
 editcap -F pcap "$tmp/slow.pcapng" "$out/slow-reader.pcap"
 }
 
-if [ $# -eq 0 ]; then set -- http ipv6 veth sll two loss ipopts slow; fi
+make_websockets() {
+# 9. Python's `websockets` (server and client) on loopback, permessage-deflate
+#    off and on: text, binary, 16- and 64-bit lengths, fragments, ping/pong, close.
+python3 -c "import websockets" 2>/dev/null || pip install -q websockets
+for mode in off on; do
+  start_capture "$tmp/ws.pcapng" -i lo -f "tcp port 9101"
+  python3 scripts/ws-traffic.py 9101 $mode
+  stop_capture
+  name=websocket-python; [ $mode = on ] && name=websocket-python-deflate
+  editcap -F pcap "$tmp/ws.pcapng" "$out/$name.pcap"
+done
+}
+
+make_socketio() {
+# 10. The official socket.io server and socket.io-client from npm: polling then
+#     upgrade to WebSocket; polling only; WebSocket only; events, acks, a
+#     namespace, binary attachments.
+( cd "$tmp" && npm init -y >/dev/null && npm install --silent socket.io@4 socket.io-client@4 >/dev/null )
+cp scripts/sio-traffic.js "$tmp/"
+start_capture "$tmp/sio.pcapng" -i lo -f "tcp port 9102"
+( cd "$tmp" && node sio-traffic.js 9102 )
+stop_capture
+editcap -F pcap "$tmp/sio.pcapng" "$out/socketio-node.pcap"
+}
+
+if [ $# -eq 0 ]; then set -- http ipv6 veth sll two loss ipopts slow websockets socketio; fi
 for c in "$@"; do "make_$c"; done
 echo "captures written to $out/"

@@ -88,11 +88,20 @@ impl Dissector {
             Cx { data, out, conv: &mut self.conv, apps: &mut self.apps, inner: false, stream: 0, client: None };
         frame::dissect(&mut cx, first, prev);
         linktype::dissect(&mut cx, meta.linktype, 0);
+        let n = cx.out.fields.len() as u32;
+        for l in &mut cx.out.layers {
+            if l.fields.end == OPEN {
+                l.fields.end = n;
+            }
+        }
         if cx.out.summary.protocol.is_empty() {
             cx.out.summary.protocol = "Frame";
         }
     }
 }
+
+/// The field range end of a layer still being filled.
+const OPEN: u32 = u32::MAX;
 
 /// Dissection context handed from layer to layer.
 pub struct Cx<'a> {
@@ -112,9 +121,19 @@ pub struct Cx<'a> {
 /// Dissects a layer: the header is recorded into `out` as it is parsed.
 impl Cx<'_> {
     /// Opens a new layer starting at `offset`; close it with [`Cx::end_layer`].
+    ///
+    /// Layers may nest (Engine.IO inside a WebSocket frame inside HTTP): a
+    /// layer that begins freezes the field list of any layer still open, so
+    /// a parent adds its fields before dissecting what it carries.
     pub fn begin_layer(&mut self, proto: &'static Protocol, offset: usize) -> usize {
         let at = self.out.fields.len() as u32;
-        self.out.layers.push(LayerNode { proto, span: Span::new(offset, 0), fields: at..at });
+        for l in self.out.layers.iter_mut().rev() {
+            if l.fields.end != OPEN {
+                break;
+            }
+            l.fields.end = at;
+        }
+        self.out.layers.push(LayerNode { proto, span: Span::new(offset, 0), fields: at..OPEN });
         self.out.layers.len() - 1
     }
 
@@ -123,7 +142,9 @@ impl Cx<'_> {
         let end = self.out.fields.len() as u32;
         if let Some(l) = self.out.layers.get_mut(layer) {
             l.span.len = len as u32;
-            l.fields.end = end;
+            if l.fields.end == OPEN {
+                l.fields.end = end;
+            }
         }
     }
 

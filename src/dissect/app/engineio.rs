@@ -205,6 +205,8 @@ fn attachment(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: &At<'_>) {
         let layer = cx.begin_layer_at(&SOCKETIO, at, 0);
         cx.add_at(0, &SIO_ATTACHMENT, Value::U(of), at, 0, at.bytes.len());
         cx.end_layer(layer, at.bytes.len());
+        cx.set_protocol("Socket.IO");
+        cx.set_info(format_args!("Socket.IO binary attachment ({} bytes) of frame {of}", at.bytes.len()));
         cx.event(
             dir,
             "sio-attachment",

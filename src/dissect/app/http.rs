@@ -224,8 +224,9 @@ pub fn dissect(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
             check_response(cx, st, &at, code, r.headers);
         }
         let polling = std::mem::take(&mut st.http.polling);
-        body(cx, st, dir, &at, hlen, r.headers, polling);
+        let bd = body(cx, &at, hlen, r.headers);
         cx.end_layer(layer, b.len());
+        after_body(cx, st, dir, &at, bd, polling);
         let reason = r.reason.unwrap_or("");
         cx.set_protocol("HTTP");
         cx.set_info(format_args!("HTTP/1.{} {code} {reason}", r.version.unwrap_or(1)));
@@ -268,28 +269,30 @@ pub fn dissect(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
             check_request(cx, st, &at, method, r.version, r.headers);
         }
         let polling = st.http.polling;
-        body(cx, st, dir, &at, hlen, r.headers, polling);
+        let bd = body(cx, &at, hlen, r.headers);
         cx.end_layer(layer, b.len());
+        after_body(cx, st, dir, &at, bd, polling);
         cx.set_protocol("HTTP");
         cx.set_info(format_args!("{method} {path} HTTP/1.{}", r.version.unwrap_or(1)));
         cx.event(dir, if st.http.ws_requested { "handshake" } else { "http-request" }, format!("{method} {path}"));
     }
 }
 
-/// The body: plain, or chunked (de-chunked into a data source); Engine.IO
-/// payloads when long-polling.
-fn body(
-    cx: &mut Cx<'_>,
-    st: &mut AppStream,
-    dir: usize,
-    at: &At<'_>,
-    hlen: usize,
-    headers: &[httparse::Header<'_>],
-    polling: bool,
-) {
+/// Where a message's body is, for the Engine.IO dissector that runs after
+/// the HTTP layer is closed.
+enum Body {
+    None,
+    /// `at` narrowed to the body.
+    InPlace(usize),
+    /// De-chunked into a reserved data source.
+    Dechunked(crate::model::SourceId, Vec<u8>),
+}
+
+/// The body: plain, or chunked (de-chunked into a data source).
+fn body(cx: &mut Cx<'_>, at: &At<'_>, hlen: usize, headers: &[httparse::Header<'_>]) -> Body {
     let b = at.bytes;
     if hlen >= b.len() {
-        return;
+        return Body::None;
     }
     if has_token(header(headers, "transfer-encoding"), "chunked") {
         let mut whole = Vec::new();
@@ -309,16 +312,28 @@ fn body(
         let id = cx.reserve_source("De-chunked entity body");
         let body = At { bytes: &whole, source: id, base: 0 };
         cx.add_at(0, &FILE_DATA, Value::Text, &body, 0, whole.len());
-        if polling {
-            engineio::dissect_polling(cx, st, dir, body);
-        }
-        cx.fill_source(id, whole);
-        return;
+        return Body::Dechunked(id, whole);
     }
     let body = at.slice(hlen, b.len());
     cx.add_at(0, &FILE_DATA, Value::Text, &body, 0, body.bytes.len());
-    if polling {
-        engineio::dissect_polling(cx, st, dir, body);
+    Body::InPlace(hlen)
+}
+
+/// After the HTTP layer: the body as Engine.IO packets when long-polling.
+fn after_body(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: &At<'_>, body: Body, polling: bool) {
+    match body {
+        Body::None => {}
+        Body::InPlace(start) => {
+            if polling {
+                engineio::dissect_polling(cx, st, dir, at.slice(start, at.bytes.len()));
+            }
+        }
+        Body::Dechunked(id, bytes) => {
+            if polling {
+                engineio::dissect_polling(cx, st, dir, At { bytes: &bytes, source: id, base: 0 });
+            }
+            cx.fill_source(id, bytes);
+        }
     }
 }
 

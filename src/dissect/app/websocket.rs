@@ -239,7 +239,7 @@ pub fn dissect(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
     let mut payload_at = at.slice(pos, payload_end);
     let unmasked: Vec<u8>;
     let mut unmask_id = None;
-    if masked {
+    if masked && payload_end > pos {
         cx.add_at(0, &MASKED_PAYLOAD, Value::Bytes, &at, pos, payload_end - pos);
         unmasked = b[pos..].iter().enumerate().map(|(i, x)| x ^ key[i & 3]).collect();
         let id = cx.reserve_source("Unmasked data");
@@ -250,7 +250,9 @@ pub fn dissect(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
     }
     let _ = &unmasked;
     let p = payload_at;
-    cx.add_at(0, &PAYLOAD, Value::Bytes, &p, 0, p.bytes.len());
+    if !p.bytes.is_empty() {
+        cx.add_at(0, &PAYLOAD, Value::Bytes, &p, 0, p.bytes.len());
+    }
 
     // Conformance (RFC 6455 §5).
     let from_client = st.client.map(|c| usize::from(c) == dir);
@@ -301,7 +303,9 @@ pub fn dissect(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
 
     match opcode {
         8 => {
-            cx.add_at(0, &CLOSE, Value::None, &p, 0, p.bytes.len());
+            if !p.bytes.is_empty() {
+                cx.add_at(0, &CLOSE, Value::None, &p, 0, p.bytes.len());
+            }
             st.ws.closed[dir] = true;
             let mut summary = "Close".to_string();
             if p.bytes.len() == 1 {
@@ -399,14 +403,11 @@ fn data_frame(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, p: &At<'_>, opcod
         });
         part.data.extend_from_slice(p.bytes);
         part.frames.push(frame);
-        let shown = if opcode == 0 {
-            &CONTINUE
-        } else if opcode == 1 && !rsv1 {
-            &TEXT
-        } else {
-            &BINARY
-        };
-        cx.add_at(0, shown, if shown.name.ends_with("text") { Value::Text } else { Value::Bytes }, p, 0, p.bytes.len());
+        // As Wireshark does: a continuation shows its bytes; the first
+        // fragment shows only its payload; the whole message comes at the end.
+        if opcode == 0 && !fin && !p.bytes.is_empty() {
+            cx.add_at(0, &CONTINUE, Value::Bytes, p, 0, p.bytes.len());
+        }
         if !fin {
             cx.note_at(
                 Severity::Info,
@@ -453,7 +454,13 @@ fn message(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, m: &At<'_>, opcode: 
                 return;
             }
         }
-        let id = cx.reserve_source(format!("Decompressed message ({} bytes)", out.len()));
+        let joined = m.source > 0
+            && cx.out.sources.get(usize::from(m.source) - 1).is_some_and(|x| x.name.starts_with("Reassembled message"));
+        let id = cx.reserve_source(if joined {
+            format!("Reassembled message, decompressed ({} bytes)", out.len())
+        } else {
+            format!("Decompressed message ({} bytes)", out.len())
+        });
         let dm = At { bytes: &out, source: id, base: 0 };
         cx.add_at(0, &DECOMPRESSED_LENGTH, Value::U(out.len() as u64), &dm, 0, out.len());
         cx.note_at(
