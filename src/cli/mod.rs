@@ -31,6 +31,9 @@ pub enum Command {
     Dissect(DissectArgs),
     /// List every field wirelab knows: display-filter name, layer, label.
     Fields,
+    /// The story of a connection: handshake, then each message with its
+    /// direction, opcode, text or Socket.IO event, one line each.
+    Follow(FollowArgs),
     /// Capture live traffic (loopback and the demo servers' ports by
     /// default), print each frame as it arrives, and save a pcap.
     Capture(CaptureArgs),
@@ -40,6 +43,18 @@ pub enum Command {
     /// Build a packet field by field, show it as wirelab dissects it, send it
     /// and show what comes back.
     Craft(CraftArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct FollowArgs {
+    /// The capture file to read.
+    pub file: PathBuf,
+    /// Only this TCP stream (`tcp.stream`); default: every stream with application messages.
+    #[arg(long)]
+    pub stream: Option<u32>,
+    /// Output format; JSON lists the messages with the frames that carried them.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
 }
 
 #[derive(clap::Args, Debug)]
@@ -151,6 +166,10 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             dissect(&cap, &args)
         }
         Some(Command::Capture(args)) => capture(&args),
+        Some(Command::Follow(args)) => {
+            let cap = Capture::open(&args.file)?;
+            follow(&cap, &args)
+        }
         Some(Command::Interfaces) => {
             print!("{}", crate::capture::interfaces::table(&crate::capture::interfaces::list()));
             Ok(0)
@@ -444,4 +463,74 @@ pub fn craft(args: &CraftArgs) -> anyhow::Result<i32> {
     handle.join();
     let _ = std::fs::remove_file(out);
     Ok(0)
+}
+
+/// `wirelab follow`.
+pub fn follow(cap: &Capture, args: &FollowArgs) -> anyhow::Result<i32> {
+    let mut dissector = Dissector::new();
+    let mut d = Dissection::default();
+    let mut events: Vec<crate::model::AppEvent> = Vec::new();
+    let mut status = 0;
+    for item in cap.frames() {
+        match item {
+            Ok(f) => {
+                dissector.dissect(f.meta, &f.data, &mut d);
+                events.extend(d.events.drain(..).filter(|e| args.stream.is_none_or(|s| s == e.stream)));
+            }
+            Err(e) => {
+                eprintln!("wirelab: {}: {e}", cap.name());
+                status = 2;
+                break;
+            }
+        }
+    }
+    // One connection's story at a time, each in capture order.
+    events.sort_by_key(|e| e.stream);
+    let conv = dissector.conversations();
+    let ends = |s: u32| conv.tcp.get(s as usize).map(|t| (t.ends[0].to_string(), t.ends[1].to_string()));
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if args.format == OutputFormat::Json {
+        let list: Vec<serde_json::Value> = events
+            .iter()
+            .map(|e| {
+                serde_json::json!({
+                    "stream": e.stream,
+                    "from": match e.from_client { Some(true) => "client", Some(false) => "server", None => "unknown" },
+                    "kind": e.kind,
+                    "text": e.text,
+                    "frames": e.frames,
+                })
+            })
+            .collect();
+        serde_json::to_writer_pretty(&mut out, &serde_json::json!({ "file": cap.name(), "messages": list }))?;
+        writeln!(out)?;
+        return Ok(status);
+    }
+    if events.is_empty() {
+        writeln!(
+            out,
+            "no application messages{} (wirelab follows HTTP, WebSocket, Engine.IO and Socket.IO)",
+            args.stream.map(|s| format!(" in stream {s}")).unwrap_or_default()
+        )?;
+    }
+    let mut current = None;
+    for e in &events {
+        if current != Some(e.stream) {
+            current = Some(e.stream);
+            let (a, b) = ends(e.stream).unwrap_or_default();
+            writeln!(out, "\nTCP stream {} ({a} \u{21c4} {b})", e.stream)?;
+        }
+        let dir = match e.from_client {
+            Some(true) => "client \u{2192} server",
+            Some(false) => "server \u{2192} client",
+            None => "   ?  \u{2192}   ?   ",
+        };
+        let frames = if e.frames.len() > 1 {
+            format!("frames {}", e.frames.iter().map(u64::to_string).collect::<Vec<_>>().join(","))
+        } else {
+            format!("frame {}", e.frames.first().copied().unwrap_or(0))
+        };
+        writeln!(out, "  {frames:<14} {dir}  {:<14} {}", e.kind, e.text)?;
+    }
+    Ok(status)
 }

@@ -84,8 +84,16 @@ impl Dissector {
         out.meta = meta;
         let first = *self.first_ts.get_or_insert((meta.ts_sec, meta.ts_nsec));
         let prev = self.prev_ts.replace((meta.ts_sec, meta.ts_nsec)).unwrap_or(first);
-        let mut cx =
-            Cx { data, out, conv: &mut self.conv, apps: &mut self.apps, inner: false, stream: 0, client: None };
+        let mut cx = Cx {
+            data,
+            out,
+            conv: &mut self.conv,
+            apps: &mut self.apps,
+            inner: false,
+            stream: 0,
+            client: None,
+            pdu_frames: Vec::new(),
+        };
         frame::dissect(&mut cx, first, prev);
         linktype::dissect(&mut cx, meta.linktype, 0);
         let n = cx.out.fields.len() as u32;
@@ -113,6 +121,8 @@ pub struct Cx<'a> {
     /// The TCP stream and client direction being dissected above TCP.
     pub stream: u32,
     pub client: Option<u8>,
+    /// Frames that carried the PDU being dissected (empty: just this one).
+    pub pdu_frames: Vec<u64>,
     /// True inside an ICMP error's quoted packet: no conversation tracking,
     /// no summary changes.
     pub inner: bool,
@@ -250,7 +260,8 @@ impl Cx<'_> {
     /// Records an application event of the current TCP stream.
     pub fn event(&mut self, dir: usize, kind: &'static str, text: String) {
         let from_client = self.client.map(|c| usize::from(c) == dir);
-        self.out.events.push(crate::model::AppEvent { stream: self.stream, from_client, kind, text });
+        let frames = if self.pdu_frames.is_empty() { vec![self.out.meta.number] } else { self.pdu_frames.clone() };
+        self.out.events.push(crate::model::AppEvent { stream: self.stream, from_client, kind, text, frames });
     }
 
     pub fn set_addrs(&mut self, src: Addr, dst: Addr) {

@@ -269,6 +269,8 @@ pub struct AppEvent {
     /// `ws-close`, `ws-ping`, `ws-pong`, `engineio`, `socketio`, `sio-attachment`.
     pub kind: &'static str,
     pub text: String,
+    /// The frames whose bytes carried it (several when it was reassembled).
+    pub frames: Vec<u64>,
 }
 
 /// Everything wirelab knows about one frame.

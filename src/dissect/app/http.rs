@@ -226,7 +226,6 @@ pub fn dissect(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
         let polling = std::mem::take(&mut st.http.polling);
         let bd = body(cx, &at, hlen, r.headers);
         cx.end_layer(layer, b.len());
-        after_body(cx, st, dir, &at, bd, polling);
         let reason = r.reason.unwrap_or("");
         cx.set_protocol("HTTP");
         cx.set_info(format_args!("HTTP/1.{} {code} {reason}", r.version.unwrap_or(1)));
@@ -243,6 +242,7 @@ pub fn dissect(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
             cx.event(dir, "http-response", format!("{code} {reason}"));
         }
         st.http.ws_requested = false;
+        after_body(cx, st, dir, &at, bd, polling);
     } else {
         let mut r = httparse::Request::new(&mut headers);
         let Ok(httparse::Status::Complete(hlen)) = r.parse(b) else {
@@ -271,10 +271,10 @@ pub fn dissect(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
         let polling = st.http.polling;
         let bd = body(cx, &at, hlen, r.headers);
         cx.end_layer(layer, b.len());
-        after_body(cx, st, dir, &at, bd, polling);
         cx.set_protocol("HTTP");
         cx.set_info(format_args!("{method} {path} HTTP/1.{}", r.version.unwrap_or(1)));
         cx.event(dir, if st.http.ws_requested { "handshake" } else { "http-request" }, format!("{method} {path}"));
+        after_body(cx, st, dir, &at, bd, polling);
     }
 }
 

@@ -394,6 +394,7 @@ fn process(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, seg: &Segment, in_fr
             }
         }
         let pdu: Vec<u8> = d.buf.drain(..n).collect();
+        cx.pdu_frames = frames.clone();
         match single {
             Some(off) => {
                 in_frame.push(off..off + n);
