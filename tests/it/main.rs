@@ -1,6 +1,7 @@
 //! wirelab's integration tests, one binary:
 //!
 //! - `support`: helpers (captures, dissecting a whole file, finding tshark).
+//! - `app`: the application layer on synthetic streams: RFC 6455/7692 vectors, handshakes, Socket.IO, reassembly properties.
 //! - `tshark_diff`: every field both tools know agrees with `tshark -T fields`.
 //! - `goldens`: summary lines and JSON of the bundled captures (WIRELAB_BLESS=1 refreshes).
 //! - `files`: pcap/pcapng flavours, damaged and truncated files.
@@ -10,6 +11,7 @@
 //! - `capture`: the capture engine, the capture CLI and signals, interfaces, hand-made packets (root).
 //! - `live`: a capture made now, on loopback, with fresh traffic (needs capture rights).
 
+mod app;
 mod capture;
 mod cli;
 mod coverage;
