@@ -498,7 +498,7 @@ pub fn follow(cap: &Capture, args: &FollowArgs) -> anyhow::Result<i32> {
                     "from": match e.from_client { Some(true) => "client", Some(false) => "server", None => "unknown" },
                     "kind": e.kind,
                     "text": e.text,
-                    "frames": e.frames,
+                    "frames": e.frames.to_vec(),
                 })
             })
             .collect();

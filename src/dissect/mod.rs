@@ -92,7 +92,7 @@ impl Dissector {
             inner: false,
             stream: 0,
             client: None,
-            pdu_frames: Vec::new(),
+            pdu_frames: smallvec::SmallVec::new(),
         };
         frame::dissect(&mut cx, first, prev);
         linktype::dissect(&mut cx, meta.linktype, 0);
@@ -122,7 +122,7 @@ pub struct Cx<'a> {
     pub stream: u32,
     pub client: Option<u8>,
     /// Frames that carried the PDU being dissected (empty: just this one).
-    pub pdu_frames: Vec<u64>,
+    pub pdu_frames: smallvec::SmallVec<[u64; 4]>,
     /// True inside an ICMP error's quoted packet: no conversation tracking,
     /// no summary changes.
     pub inner: bool,
@@ -260,7 +260,11 @@ impl Cx<'_> {
     /// Records an application event of the current TCP stream.
     pub fn event(&mut self, dir: usize, kind: &'static str, text: String) {
         let from_client = self.client.map(|c| usize::from(c) == dir);
-        let frames = if self.pdu_frames.is_empty() { vec![self.out.meta.number] } else { self.pdu_frames.clone() };
+        let frames = if self.pdu_frames.is_empty() {
+            smallvec::smallvec![self.out.meta.number]
+        } else {
+            self.pdu_frames.clone()
+        };
         self.out.events.push(crate::model::AppEvent { stream: self.stream, from_client, kind, text, frames });
     }
 

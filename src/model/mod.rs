@@ -270,7 +270,7 @@ pub struct AppEvent {
     pub kind: &'static str,
     pub text: String,
     /// The frames whose bytes carried it (several when it was reassembled).
-    pub frames: Vec<u64>,
+    pub frames: smallvec::SmallVec<[u64; 4]>,
 }
 
 /// Everything wirelab knows about one frame.

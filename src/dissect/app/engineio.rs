@@ -81,12 +81,8 @@ pub struct Pending {
     pub of_frame: u64,
 }
 
-fn preview(s: &str) -> String {
-    let mut out: String = s.chars().take(100).collect();
-    if s.chars().count() > 100 {
-        out.push('…');
-    }
-    out
+fn preview(s: &[u8]) -> String {
+    super::preview(s, 100)
 }
 
 /// A long-polling body: packets separated by 0x1e.
@@ -158,18 +154,20 @@ pub fn dissect_text(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>)
         cx.add_at(0, &EIO_DATA, Value::Text, &at, 1, b.len() - 1);
     }
     cx.end_layer(layer, if ty == 4 { 1 } else { b.len() });
-    let data = String::from_utf8_lossy(&b[1..]).into_owned();
+    let data = &b[1..];
     let name = EIO_TYPES.iter().find(|(k, _)| *k == ty).map(|(_, n)| *n).unwrap_or("?");
     cx.set_protocol("Engine.IO");
-    cx.set_info(format_args!("Engine.IO {name} {}", preview(&data)));
-    let teach: Option<&'static str> = match (ty, data.as_str()) {
+    if ty != 4 {
+        cx.set_info(format_args!("Engine.IO {name} {}", preview(data)));
+    }
+    let teach: Option<&'static str> = match (ty, data) {
         (0, _) => Some(
             "Engine.IO open: the server gives the session id (sid) and how often it will ping; the client must answer each ping with a pong",
         ),
-        (2, "probe") => Some(
+        (2, b"probe") => Some(
             "upgrade, step 1: over the new WebSocket the client sends ping \"probe\" to test it while polling still works",
         ),
-        (3, "probe") => Some("upgrade, step 2: the server answers pong \"probe\": the WebSocket works"),
+        (3, b"probe") => Some("upgrade, step 2: the server answers pong \"probe\": the WebSocket works"),
         (5, _) => Some(
             "upgrade, step 3: the client says upgrade: from now on this WebSocket carries the session and polling stops",
         ),
@@ -185,7 +183,13 @@ pub fn dissect_text(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>)
     if ty == 4 {
         socketio(cx, st, dir, at.slice(1, b.len()));
     } else {
-        cx.event(dir, "engineio", format!("{name} {}", preview(&data)).trim_end().to_string());
+        let mut t = String::with_capacity(name.len() + 1 + data.len().min(100));
+        t.push_str(name);
+        if !data.is_empty() {
+            t.push(' ');
+            t.push_str(&preview(data));
+        }
+        cx.event(dir, "engineio", t);
     }
 }
 
@@ -249,15 +253,14 @@ fn socketio(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
             pos += n + 1;
         }
     }
-    let mut nsp = "/".to_string();
+    let mut nsp = std::borrow::Cow::Borrowed("/");
     if b.get(pos) == Some(&b'/') {
         let end = b[pos..].iter().position(|&c| c == b',').map(|p| pos + p).unwrap_or(b.len());
-        nsp = String::from_utf8_lossy(&b[pos..end]).into_owned();
+        nsp = String::from_utf8_lossy(&b[pos..end]);
         cx.add_at(0, &SIO_NSP, Value::Text, &at, pos, end - pos);
         pos = (end + 1).min(b.len());
     } else {
-        let v = cx.out.intern("/".into());
-        cx.add_at(0, &SIO_NSP, v, &at, pos, 0);
+        cx.add_at(0, &SIO_NSP, Value::Static("/"), &at, pos, 0);
     }
     let n = digits(b, pos);
     let mut ack = None;
@@ -270,12 +273,18 @@ fn socketio(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
     }
     let json = &b[pos..];
     let name = SIO_TYPES.iter().find(|(k, _)| *k == ty).map(|(_, n)| *n).unwrap_or("?");
-    let mut summary = format!("{name} {nsp}");
+    let mut summary = String::with_capacity(32 + json.len().min(100));
+    summary.push_str(name);
+    summary.push(' ');
+    summary.push_str(&nsp);
     if let Some(a) = ack {
-        summary.push_str(&format!(" ack={a}"));
+        summary.push_str(" ack=");
+        crate::dissect::push_num(&mut summary, a);
     }
     if !json.is_empty() {
-        match serde_json::from_slice::<serde_json::Value>(json) {
+        // Validated without building a tree; the event name is found in place.
+        let first = json.iter().find(|c| !c.is_ascii_whitespace()).copied();
+        match serde_json::from_slice::<serde::de::IgnoredAny>(json) {
             Err(e) => cx.note_at(
                 Severity::Error,
                 "socketio",
@@ -284,49 +293,70 @@ fn socketio(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
                 json.len(),
                 format!("the packet's data is not valid JSON: {e}"),
             ),
-            Ok(v) => match (ty, &v) {
-                (2 | 5, serde_json::Value::Array(items)) => {
-                    // The event name is the first element: find its string.
-                    match items.first().and_then(|x| x.as_str()) {
-                        Some(ev) => {
-                            let span = string_span(json, 1).map(|(s, e)| (pos + s, e - s)).unwrap_or((pos, 0));
-                            let value = cx.out.intern(ev.to_string());
-                            cx.add_at(0, &SIO_EVENT, value, &at, span.0, span.1);
-                            let args_start = span.0 + span.1 + 1;
-                            let args_start = b[args_start.min(b.len())..]
-                                .iter()
-                                .position(|&c| c != b',' && !c.is_ascii_whitespace())
-                                .map(|p| args_start + p)
-                                .unwrap_or(b.len());
-                            let args_end = b.len().saturating_sub(1).max(args_start);
-                            cx.add_at(0, &SIO_ARGS, Value::Text, &at, args_start, args_end - args_start);
-                            let args = String::from_utf8_lossy(&b[args_start..args_end]).into_owned();
-                            summary = format!("{summary} \"{ev}\" {}", preview(&args));
-                            if RESERVED_EVENTS.contains(&ev) {
-                                cx.note_at(Severity::Warning, "socketio", &at, span.0, span.1, format!("\"{ev}\" is a reserved event name: an application must not emit it (socket.io throws an error on the sender's side)"));
-                            }
-                            cx.set_info(format_args!("Socket.IO {name} \"{ev}\" {nsp}"));
+            Ok(_) => match (ty, first) {
+                (2 | 5, Some(b'[')) => match string_span(json, 0)
+                    .filter(|(s, _)| json[..s - 1].iter().all(|c| c.is_ascii_whitespace() || *c == b'['))
+                {
+                    Some((s, e)) => {
+                        let raw = &json[s..e];
+                        let ev: std::borrow::Cow<'_, str> = if raw.contains(&b'\\') {
+                            std::borrow::Cow::Owned(
+                                serde_json::from_slice::<String>(&json[s - 1..=e]).unwrap_or_default(),
+                            )
+                        } else {
+                            String::from_utf8_lossy(raw)
+                        };
+                        if raw.contains(&b'\\') {
+                            let v = cx.out.intern(ev.clone().into_owned());
+                            cx.add_at(0, &SIO_EVENT, v, &at, pos + s, e - s);
+                        } else {
+                            cx.add_at(0, &SIO_EVENT, Value::Text, &at, pos + s, e - s);
                         }
-                        None => {
+                        let args_start = pos + e + 1;
+                        let args_start = b[args_start.min(b.len())..]
+                            .iter()
+                            .position(|&c| c != b',' && !c.is_ascii_whitespace())
+                            .map(|p| args_start + p)
+                            .unwrap_or(b.len());
+                        let args_end = b.len().saturating_sub(1).max(args_start);
+                        cx.add_at(0, &SIO_ARGS, Value::Text, &at, args_start, args_end - args_start);
+                        summary.push_str(" \"");
+                        summary.push_str(&ev);
+                        summary.push_str("\" ");
+                        summary.push_str(&preview(&b[args_start..args_end]));
+                        if RESERVED_EVENTS.contains(&ev.as_ref()) {
                             cx.note_at(
-                                Severity::Error,
+                                Severity::Warning,
                                 "socketio",
                                 &at,
-                                pos,
-                                json.len(),
-                                "an EVENT's first element must be the event name, a string",
+                                pos + s,
+                                e - s,
+                                format!("\"{ev}\" is a reserved event name: an application must not emit it (socket.io throws an error on the sender's side)"),
                             );
                         }
+                        cx.set_info(format_args!("Socket.IO {name} \"{ev}\" {nsp}"));
                     }
-                }
-                (3 | 6, serde_json::Value::Array(_)) => {
+                    None => {
+                        cx.note_at(
+                            Severity::Error,
+                            "socketio",
+                            &at,
+                            pos,
+                            json.len(),
+                            "an EVENT's first element must be the event name, a string",
+                        );
+                    }
+                },
+                (3 | 6, Some(b'[')) => {
                     cx.add_at(0, &SIO_ARGS, Value::Text, &at, pos, json.len());
-                    summary = format!("{summary} {}", preview(&String::from_utf8_lossy(json)));
+                    summary.push(' ');
+                    summary.push_str(&preview(json));
                     cx.set_info(format_args!("Socket.IO {name} {nsp} id={}", ack.unwrap_or(0)));
                 }
                 _ => {
                     cx.add_at(0, &SIO_DATA, Value::Text, &at, pos, json.len());
-                    summary = format!("{summary} {}", preview(&String::from_utf8_lossy(json)));
+                    summary.push(' ');
+                    summary.push_str(&preview(json));
                     cx.set_info(format_args!("Socket.IO {name} {nsp}"));
                 }
             },

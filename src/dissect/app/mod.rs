@@ -185,6 +185,14 @@ fn handle(cx: &mut Cx<'_>, st: &mut AppStream, seg: &Segment) {
         segment_data(cx, start..from, "part of a message too large for wirelab to buffer: skipped");
     }
     d.next_seq = Some(next.wrapping_add(n as u32));
+    let mut in_frame: Vec<Range<usize>> = Vec::new();
+    let fast = d.buf.is_empty() && d.ooo.is_empty() && d.skip == 0;
+    if fast {
+        // The common case: whole PDUs in this segment, dissected where they
+        // lie, without copying.
+        from = direct(cx, st, dir, seg, from, &mut in_frame);
+    }
+    let d = &mut st.dirs[dir];
     if from < seg.payload.end {
         d.buf.extend_from_slice(&cx.data[from..seg.payload.end]);
         d.origin.push_back(Origin { frame, offset: from, len: seg.payload.end - from });
@@ -205,11 +213,10 @@ fn handle(cx: &mut Cx<'_>, st: &mut AppStream, seg: &Segment) {
             d.next_seq = Some(next.wrapping_add((bytes.len() - over) as u32));
         }
     }
-    let mut in_frame: Vec<Range<usize>> = Vec::new();
     process(cx, st, dir, seg, &mut in_frame);
     // This frame's bytes not dissected here belong to a message that spans
     // segments (shown where it completes) or was skipped.
-    let mut at = from;
+    let mut at = start;
     in_frame.sort_by_key(|r| r.start);
     for r in &in_frame {
         if r.start > at {
@@ -261,6 +268,26 @@ fn segment_data(cx: &mut Cx<'_>, r: Range<usize>, why: &'static str) {
     }
 }
 
+/// The start of a message as text for a summary: at most `max` bytes, cut
+/// at a character boundary, with an ellipsis when cut.
+pub fn preview(b: &[u8], max: usize) -> String {
+    let s = match std::str::from_utf8(b) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(b),
+    };
+    if s.len() <= max {
+        return s.into_owned();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut out = String::with_capacity(end + 3);
+    out.push_str(&s[..end]);
+    out.push('…');
+    out
+}
+
 /// How long the next PDU is.
 pub enum PduLen {
     /// Not yet known: more bytes are needed.
@@ -286,6 +313,42 @@ fn detect(other_is_websocket: bool, buf: &[u8], ports: (u16, u16)) -> Proto {
         return Proto::WebSocket;
     }
     Proto::Data
+}
+
+/// Dissects the complete PDUs at the start of `cx.data[from..]` in place;
+/// returns where the first incomplete one begins.
+fn direct(
+    cx: &mut Cx<'_>,
+    st: &mut AppStream,
+    dir: usize,
+    seg: &Segment,
+    mut from: usize,
+    in_frame: &mut Vec<Range<usize>>,
+) -> usize {
+    let end = seg.payload.end;
+    let frame = cx.out.meta.number;
+    while from < end {
+        let bytes = &cx.data[from..end];
+        if st.proto[dir] == Proto::Unknown {
+            st.proto[dir] = detect(st.proto[dir ^ 1] == Proto::WebSocket, bytes, seg.ports);
+        }
+        let len = match st.proto[dir] {
+            Proto::Http => http::pdu_len(bytes),
+            Proto::WebSocket => websocket::pdu_len(bytes),
+            _ => return from,
+        };
+        let n = match len {
+            PduLen::Len(n) if n > 0 && n <= bytes.len() => n,
+            _ => return from,
+        };
+        cx.pdu_frames.clear();
+        cx.pdu_frames.push(frame);
+        in_frame.push(from..from + n);
+        let at = At { bytes: &cx.data[from..from + n], source: 0, base: from };
+        dissect_pdu(cx, st, dir, at);
+        from += n;
+    }
+    from
 }
 
 fn process(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, seg: &Segment, in_frame: &mut Vec<Range<usize>>) {
@@ -369,7 +432,7 @@ fn process(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, seg: &Segment, in_fr
         }
         // Where the PDU's bytes are: one run of this frame, or several frames.
         let d = &mut st.dirs[dir];
-        let mut frames: Vec<u64> = Vec::new();
+        let mut frames: smallvec::SmallVec<[u64; 4]> = smallvec::SmallVec::new();
         let mut left = n;
         let mut single: Option<usize> = None;
         let first = d.origin.front().copied();
@@ -393,8 +456,14 @@ fn process(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, seg: &Segment, in_fr
                 o.len -= take;
             }
         }
-        let pdu: Vec<u8> = d.buf.drain(..n).collect();
-        cx.pdu_frames = frames.clone();
+        cx.pdu_frames.clear();
+        cx.pdu_frames.extend_from_slice(&frames);
+        let pdu: Vec<u8> = if single.is_some() {
+            d.buf.drain(..n);
+            Vec::new()
+        } else {
+            d.buf.drain(..n).collect()
+        };
         match single {
             Some(off) => {
                 in_frame.push(off..off + n);

@@ -173,12 +173,7 @@ pub fn pdu_len(b: &[u8]) -> PduLen {
 }
 
 fn preview(bytes: &[u8]) -> String {
-    let s = String::from_utf8_lossy(bytes);
-    let mut out: String = s.chars().take(120).collect();
-    if s.chars().count() > 120 {
-        out.push('…');
-    }
-    out
+    super::preview(bytes, 120)
 }
 
 pub fn dissect(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
@@ -424,9 +419,9 @@ fn data_frame(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, p: &At<'_>, opcod
         let list = part.frames.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
         let id = cx.reserve_source(format!("Reassembled message ({} bytes, frames {list})", part.data.len()));
         let whole = At { bytes: &part.data, source: id, base: 0 };
-        let mut carried = part.frames.clone();
-        carried.dedup();
-        cx.pdu_frames = carried;
+        cx.pdu_frames.clear();
+        cx.pdu_frames.extend_from_slice(&part.frames);
+        cx.pdu_frames.dedup();
         cx.add_at(0, &REASSEMBLED_LENGTH, Value::U(part.data.len() as u64), &whole, 0, part.data.len());
         cx.add_at(0, &FRAGMENTS, Value::U(n as u64), &whole, 0, part.data.len());
         message(cx, st, dir, &whole, part.opcode, part.compressed);
