@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Fuzzes the stream dissectors (cargo fuzz, libFuzzer) for SECONDS (default
+# 600), with a corpus seeded from the WebSocket and Socket.IO payloads in
+# captures/. Needs `cargo install cargo-fuzz`; runs on the stable toolchain.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-600}
+corpus=fuzz/corpus/stream
+mkdir -p "$corpus"
+python3 scripts/fuzz-seeds.py "$corpus" captures/websocket-python.pcap captures/websocket-python-deflate.pcap captures/socketio-node.pcap
+RUSTC_BOOTSTRAP=1 cargo fuzz run -s none stream "$corpus" -- -max_total_time="$secs" -rss_limit_mb=4096
