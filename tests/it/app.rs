@@ -356,3 +356,59 @@ proptest! {
         prop_assert_eq!(got, want);
     }
 }
+
+#[test]
+fn a_decompression_bomb_is_cut_off_with_a_note() {
+    use std::io::Write;
+    let mut c = Conn::new();
+    c.handshake(Some("permessage-deflate"));
+    let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    z.write_all(&vec![0u8; 40 << 20]).unwrap();
+    let mut comp = z.finish().unwrap();
+    comp.truncate(comp.len().saturating_sub(0));
+    let mut frame = vec![0xc2, 0x7e];
+    frame.extend((comp.len() as u16).to_be_bytes());
+    frame.extend(&comp);
+    for chunk in frame.chunks(30_000) {
+        c.send(1, chunk);
+    }
+    let d = c.frames.last().unwrap();
+    assert!(d.notes.iter().any(|n| n.message.contains("decompression bomb")), "{:#?}", d.notes);
+    let len = d.field("websocket.decompressed.length").unwrap().value.as_u64().unwrap();
+    assert!(len <= 16 << 20, "inflated {len} bytes");
+}
+
+#[test]
+fn a_hostile_length_cannot_make_wirelab_buffer_without_limit() {
+    let mut c = Conn::new();
+    c.handshake(None);
+    // A frame that claims 2^40 bytes, followed by a lot of data.
+    let mut hdr = vec![0x82, 0x7f];
+    hdr.extend((1u64 << 40).to_be_bytes());
+    c.send(1, &hdr);
+    assert!(c.frames.last().unwrap().notes.iter().any(|n| n.message.contains("larger than wirelab buffers")));
+    for _ in 0..50 {
+        c.send(1, &[0u8; 60_000]);
+    }
+    // The skipped bytes are shown as segment data, not buffered.
+    let d = c.frames.last().unwrap();
+    assert!(d.notes.iter().any(|n| n.message.contains("too large for wirelab to buffer")));
+    assert!(d.field("tcp.segment_data").is_some());
+}
+
+#[test]
+fn a_gap_the_capture_never_filled_is_reported_and_the_stream_resynchronises() {
+    let mut c = Conn::new();
+    c.handshake(None);
+    c.send(1, &[0x81, 0x03, b'o', b'n', b'e']);
+    // A segment the capture missed: the sequence numbers jump.
+    c.seq[1] = c.seq[1].wrapping_add(7);
+    c.send(1, &[0x81, 0x03, b't', b'w', b'o']);
+    // The client acknowledges everything, including the bytes we never saw.
+    c.send(0, &[0x81, 0x80, 0, 0, 0, 0]);
+    c.send(1, &[0x81, 0x05, b't', b'h', b'r', b'e', b'e']);
+    let notes: Vec<String> = c.frames.iter().flat_map(|d| d.notes.iter().map(|n| n.message.to_string())).collect();
+    assert!(notes.iter().any(|n| n.contains("7 bytes of this stream were never captured")), "{notes:#?}");
+    let texts: Vec<String> = delivered(&c).into_iter().map(|b| String::from_utf8(b).unwrap()).collect();
+    assert_eq!(texts, ["one", "", "two", "three"]);
+}

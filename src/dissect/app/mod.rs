@@ -157,6 +157,8 @@ fn handle(cx: &mut Cx<'_>, st: &mut AppStream, seg: &Segment) {
         data::bytes(cx, seg.payload.start, seg.payload.end);
         return;
     }
+    // Segments that waited for a gap now given up on continue the stream.
+    pull_out_of_order(d);
     let next = *d.next_seq.get_or_insert(seg.seq);
     let rel = seg.seq.wrapping_sub(next) as i32;
     if rel > 0 {
@@ -197,22 +199,7 @@ fn handle(cx: &mut Cx<'_>, st: &mut AppStream, seg: &Segment) {
         d.buf.extend_from_slice(&cx.data[from..seg.payload.end]);
         d.origin.push_back(Origin { frame, offset: from, len: seg.payload.end - from });
     }
-    // Out-of-order segments that now fit.
-    while let Some((&s, _)) = d.ooo.iter().next() {
-        let next = d.next_seq.unwrap_or(s);
-        let rel = s.wrapping_sub(next) as i32;
-        if rel > 0 {
-            break;
-        }
-        let Some((f, off, bytes)) = d.ooo.remove(&s) else { break };
-        d.ooo_bytes -= bytes.len();
-        let over = (-rel) as usize;
-        if over < bytes.len() {
-            d.buf.extend_from_slice(&bytes[over..]);
-            d.origin.push_back(Origin { frame: f, offset: off + over, len: bytes.len() - over });
-            d.next_seq = Some(next.wrapping_add((bytes.len() - over) as u32));
-        }
-    }
+    pull_out_of_order(d);
     process(cx, st, dir, seg, &mut in_frame);
     // This frame's bytes not dissected here belong to a message that spans
     // segments (shown where it completes) or was skipped.
@@ -231,6 +218,26 @@ fn handle(cx: &mut Cx<'_>, st: &mut AppStream, seg: &Segment) {
             at..seg.payload.end,
             if waiting { "part of a message that continues in a later segment" } else { "" },
         );
+    }
+}
+
+/// Moves the out-of-order segments that now continue the stream into the
+/// buffer.
+fn pull_out_of_order(d: &mut DirBuf) {
+    while let Some((&s, _)) = d.ooo.iter().next() {
+        let next = d.next_seq.unwrap_or(s);
+        let rel = s.wrapping_sub(next) as i32;
+        if rel > 0 {
+            break;
+        }
+        let Some((f, off, bytes)) = d.ooo.remove(&s) else { break };
+        d.ooo_bytes -= bytes.len();
+        let over = (-rel) as usize;
+        if over < bytes.len() {
+            d.buf.extend_from_slice(&bytes[over..]);
+            d.origin.push_back(Origin { frame: f, offset: off + over, len: bytes.len() - over });
+            d.next_seq = Some(next.wrapping_add((bytes.len() - over) as u32));
+        }
     }
 }
 

@@ -491,6 +491,7 @@ fn inflate(z: &mut Decompress, input: &[u8]) -> (Vec<u8>, Option<String>) {
     let mut consumed = 0usize;
     loop {
         if out.len() >= MAX_DECOMPRESSED {
+            out.truncate(MAX_DECOMPRESSED);
             return (
                 out,
                 Some(format!(
@@ -500,7 +501,8 @@ fn inflate(z: &mut Decompress, input: &[u8]) -> (Vec<u8>, Option<String>) {
             );
         }
         if out.capacity() - out.len() < 4096 {
-            out.reserve(out.capacity().min(MAX_DECOMPRESSED - out.len()).max(4096));
+            let room = MAX_DECOMPRESSED + 1 - out.len();
+            out.reserve_exact(out.capacity().clamp(4096, room));
         }
         let before_in = z.total_in();
         let before_out = out.len();
