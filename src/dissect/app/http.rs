@@ -233,6 +233,8 @@ pub fn dissect(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
             st.proto = [Proto::WebSocket, Proto::WebSocket];
             st.ws.handshake_seen = true;
             st.ws.set_extensions(header(r.headers, "sec-websocket-extensions"));
+            st.ws.subprotocol =
+                header(r.headers, "sec-websocket-protocol").map(|v| String::from_utf8_lossy(v).trim().to_string());
             cx.event(
                 dir,
                 "handshake",

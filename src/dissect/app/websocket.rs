@@ -87,6 +87,8 @@ struct Partial {
 #[derive(Default)]
 pub struct WsConn {
     pub handshake_seen: bool,
+    /// The subprotocol the server chose (Sec-WebSocket-Protocol).
+    pub subprotocol: Option<String>,
     pub deflate: Option<Deflate>,
     inflaters: [Option<Decompress>; 2],
     partial: [Option<Partial>; 2],
@@ -121,8 +123,9 @@ impl WsConn {
     }
 
     pub fn describe_extensions(&self) -> String {
+        let proto = self.subprotocol.as_deref().map(|p| format!(", subprotocol {p}")).unwrap_or_default();
         match self.deflate {
-            None => String::new(),
+            None => proto,
             Some(d) => {
                 let mut s = String::from(", with permessage-deflate compression");
                 if d.server_no_context_takeover {
@@ -131,6 +134,7 @@ impl WsConn {
                 if d.client_no_context_takeover {
                     s.push_str(", client_no_context_takeover");
                 }
+                s.push_str(&proto);
                 s
             }
         }
