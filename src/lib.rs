@@ -10,4 +10,5 @@ pub mod cli;
 pub mod craft;
 pub mod dissect;
 pub mod file;
+pub mod filter;
 pub mod model;

@@ -141,6 +141,10 @@ pub struct DissectArgs {
     /// Print no frames; report throughput and peak memory instead.
     #[arg(long)]
     pub stats: bool,
+    /// Show only the frames that match this display filter
+    /// (e.g. "websocket.opcode == 1 && ip.src == 127.0.0.1").
+    #[arg(short = 'Y', long)]
+    pub filter: Option<String>,
 }
 
 /// Runs the command line; returns the process exit code.
@@ -158,6 +162,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
                     format: OutputFormat::Text,
                     count: None,
                     stats: false,
+                    filter: None,
                 },
             )
         }
@@ -202,6 +207,19 @@ fn progress_bar(cap: &Capture) -> indicatif::ProgressBar {
 /// Dissects every frame of `cap` and prints them; a damaged file prints all
 /// complete frames, then the error, and exits with status 2.
 pub fn dissect(cap: &Capture, args: &DissectArgs) -> anyhow::Result<i32> {
+    let filter = match args.filter.as_deref().map(crate::filter::Filter::parse).transpose() {
+        Ok(f) => f,
+        Err(e) => {
+            let text = args.filter.as_deref().unwrap_or("");
+            eprintln!(
+                "wirelab: invalid display filter: {}\n    {text}\n    {}^",
+                e.message,
+                " ".repeat(text[..e.at.min(text.len())].chars().count())
+            );
+            return Ok(1);
+        }
+    };
+    let mut matched = 0u64;
     let mut dissector = Dissector::new();
     let mut d = Dissection::default();
     let stdout = std::io::stdout();
@@ -232,6 +250,10 @@ pub fn dissect(cap: &Capture, args: &DissectArgs) -> anyhow::Result<i32> {
             pb.set_position(frame.file_offset);
         }
         dissector.dissect(frame.meta, &frame.data, &mut d);
+        if filter.as_ref().is_some_and(|f| !f.matches(&d, &frame.data)) {
+            continue;
+        }
+        matched += 1;
         if args.stats {
             continue;
         }
@@ -260,6 +282,9 @@ pub fn dissect(cap: &Capture, args: &DissectArgs) -> anyhow::Result<i32> {
         let secs = started.elapsed().as_secs_f64();
         let peak = peak_rss_kib();
         writeln!(out, "frames: {frames}")?;
+        if filter.is_some() {
+            writeln!(out, "matching_frames: {matched}")?;
+        }
         writeln!(out, "bytes: {bytes}")?;
         writeln!(out, "seconds: {secs:.3}")?;
         writeln!(out, "frames_per_second: {:.0}", frames as f64 / secs.max(1e-9))?;

@@ -3,6 +3,7 @@
 //! - `support`: helpers (captures, dissecting a whole file, finding tshark).
 //! - `app`: the application layer on synthetic streams: RFC 6455/7692 vectors, handshakes, Socket.IO, reassembly properties.
 //! - `tshark_diff`: every field both tools know agrees with `tshark -T fields`.
+//! - `filter`: display filters: error messages, and the same frames as `tshark -Y`.
 //! - `goldens`: summary lines and JSON of the bundled captures (WIRELAB_BLESS=1 refreshes).
 //! - `files`: pcap/pcapng flavours, damaged and truncated files.
 //! - `coverage`: every captured byte belongs to a field; spans stay in bounds.
@@ -16,6 +17,7 @@ mod capture;
 mod cli;
 mod coverage;
 mod files;
+mod filter;
 mod goldens;
 mod layering;
 mod live;

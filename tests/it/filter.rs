@@ -1,0 +1,117 @@
+//! Display filters: errors that say where and what, and the same frames as
+//! `tshark -Y` for the same filter on every capture.
+
+use std::collections::BTreeSet;
+
+use wirelab::filter::Filter;
+
+use crate::support;
+
+#[test]
+fn errors_point_at_the_problem() {
+    let e = Filter::parse("tcp.prot == 80").unwrap_err();
+    assert_eq!(e.at, 0);
+    assert!(e.message.contains("did you mean tcp.port"), "{e}");
+    let e = Filter::parse("tcp.port == ").unwrap_err();
+    assert!(e.message.contains("a value is missing"), "{e}");
+    let e = Filter::parse("(udp || tcp").unwrap_err();
+    assert!(e.message.contains("\")\" is missing"), "{e}");
+    let e = Filter::parse("tcp udp").unwrap_err();
+    assert_eq!(e.at, 4);
+    let e = Filter::parse("http.host == \"x").unwrap_err();
+    assert!(e.message.contains("no closing quote"));
+    let e = Filter::parse("tcp == 1").unwrap_err();
+    assert!(e.message.contains("protocol"));
+    assert!(Filter::parse("").is_ok());
+}
+
+/// Frames of `path` matching `expr` in wirelab.
+fn ours(path: &std::path::Path, expr: &str) -> BTreeSet<u64> {
+    let f = Filter::parse(expr).unwrap_or_else(|e| panic!("{expr}: {e}"));
+    support::dissect_file(path).iter().filter(|x| f.matches(&x.d, &x.bytes)).map(|x| x.d.meta.number).collect()
+}
+
+fn theirs(path: &std::path::Path, expr: &str) -> BTreeSet<u64> {
+    let out = support::tshark()
+        .arg("-r")
+        .arg(path)
+        .args(["-o", "ip.defragment:FALSE", "-Y", expr, "-T", "fields", "-e", "frame.number"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "tshark -Y {expr}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.trim().parse().ok()).collect()
+}
+
+#[test]
+fn the_same_frames_as_tshark() {
+    let filters = [
+        "tcp.flags.syn == 1 && tcp.flags.ack == 0",
+        "tcp.port == 8765 || udp",
+        "ip.addr == 10.213.0.2",
+        "!tcp",
+        "eth.type == 0x0806",
+        "icmp.type == 3",
+        "tcp.len > 100",
+        "tcp.window_size_value < 100",
+        "tcp.analysis.retransmission",
+        "tcp.analysis.duplicate_ack",
+        "frame.len >= 1000 and not icmp",
+        "ip.flags.mf == 1 or ip.frag_offset > 0",
+        "ipv6 && icmpv6.type == 128",
+        "arp.opcode == 2",
+        "http.request.method == \"GET\"",
+        "http.response.code == 101",
+        "http.request.uri contains \"socket.io\"",
+        "websocket.opcode == 1",
+        "websocket.mask == 1 && websocket.opcode == 1",
+        "websocket.opcode == 8 || websocket.opcode == 9",
+        "ip.src == 127.0.0.1 && tcp.dstport == 9101",
+        "ip.ttl != 64",
+    ];
+    // The variants of one capture (other containers and link types) add no
+    // frames to filter: one of each is enough.
+    let paths: Vec<_> = support::captures()
+        .into_iter()
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy().to_string();
+            !n.contains("-nsec")
+                && !n.contains("-be.")
+                && !n.starts_with("raw-")
+                && !n.starts_with("null-")
+                && !n.contains("sll2")
+        })
+        .collect();
+    let jobs: Vec<(&std::path::Path, &str)> =
+        paths.iter().flat_map(|p| filters.iter().map(move |f| (p.as_path(), *f))).collect();
+    let results: Vec<(String, bool)> = std::thread::scope(|s| {
+        let handles: Vec<_> = jobs
+            .chunks(jobs.len().div_ceil(3))
+            .map(|chunk| {
+                s.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|(path, f)| {
+                            let (a, b) = (ours(path, f), theirs(path, f));
+                            let msg = if a == b {
+                                String::new()
+                            } else {
+                                let only_ours: Vec<_> = a.difference(&b).take(8).collect();
+                                let only_theirs: Vec<_> = b.difference(&a).take(8).collect();
+                                format!(
+                                    "{} `{f}`: only wirelab {only_ours:?}, only tshark {only_theirs:?}",
+                                    path.file_name().unwrap().to_string_lossy()
+                                )
+                            };
+                            (msg, !a.is_empty())
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
+    let problems: Vec<&String> = results.iter().map(|(m, _)| m).filter(|m| !m.is_empty()).collect();
+    let nonempty = results.iter().filter(|(_, n)| *n).count();
+    assert!(problems.is_empty(), "{}", problems.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n"));
+    assert!(nonempty > 40, "the filters matched too little to mean anything ({nonempty})");
+}
