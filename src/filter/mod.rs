@@ -457,7 +457,7 @@ fn normalise_addr(s: &str) -> String {
 
 fn parse_hex(s: &str) -> Option<Vec<u8>> {
     let clean: String = s.chars().filter(|c| *c != ':' && *c != ' ').collect();
-    if clean.is_empty() || clean.len() % 2 != 0 || !clean.chars().all(|c| c.is_ascii_hexdigit()) {
+    if clean.is_empty() || !clean.len().is_multiple_of(2) || !clean.chars().all(|c| c.is_ascii_hexdigit()) {
         return None;
     }
     (0..clean.len()).step_by(2).map(|i| u8::from_str_radix(&clean[i..i + 2], 16).ok()).collect()
