@@ -11,4 +11,5 @@ pub mod craft;
 pub mod dissect;
 pub mod file;
 pub mod filter;
+pub mod gui;
 pub mod model;

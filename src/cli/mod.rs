@@ -26,6 +26,11 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Open the window (the default): packet list, layers, bytes, filter.
+    Gui {
+        /// A capture to open instead of the built-in one.
+        file: Option<PathBuf>,
+    },
     /// Dissect a capture file (pcap or pcapng): one line per frame, or the
     /// whole tree with --verbose, or JSON Lines with --format json.
     Dissect(DissectArgs),
@@ -127,8 +132,8 @@ pub enum OutputFormat {
 
 #[derive(clap::Args, Debug)]
 pub struct DissectArgs {
-    /// The capture file to read.
-    pub file: PathBuf,
+    /// The capture file to read (default: the built-in capture).
+    pub file: Option<PathBuf>,
     /// Show every field of every frame, grouped by OSI layer.
     #[arg(short = 'V', long)]
     pub verbose: bool,
@@ -150,24 +155,13 @@ pub struct DissectArgs {
 /// Runs the command line; returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
-        None => {
-            let cap = Capture::from_bytes(DEFAULT_CAPTURE.to_vec(), DEFAULT_CAPTURE_NAME)?;
-            println!("wirelab: a dissection of the built-in capture {DEFAULT_CAPTURE_NAME}");
-            println!("(try `wirelab dissect FILE -V` for every field, grouped by OSI layer)\n");
-            dissect(
-                &cap,
-                &DissectArgs {
-                    file: PathBuf::new(),
-                    verbose: false,
-                    format: OutputFormat::Text,
-                    count: None,
-                    stats: false,
-                    filter: None,
-                },
-            )
-        }
+        None => gui(None),
+        Some(Command::Gui { file }) => gui(file),
         Some(Command::Dissect(args)) => {
-            let cap = Capture::open(&args.file)?;
+            let cap = match &args.file {
+                Some(f) => Capture::open(f)?,
+                None => Capture::from_bytes(DEFAULT_CAPTURE.to_vec(), DEFAULT_CAPTURE_NAME)?,
+            };
             dissect(&cap, &args)
         }
         Some(Command::Capture(args)) => capture(&args),
@@ -558,4 +552,32 @@ pub fn follow(cap: &Capture, args: &FollowArgs) -> anyhow::Result<i32> {
         writeln!(out, "  {frames:<14} {dir}  {:<14} {}", e.kind, e.text)?;
     }
     Ok(status)
+}
+
+/// Opens the window; without a display, says so and prints the capture as text.
+fn gui(file: Option<PathBuf>) -> anyhow::Result<i32> {
+    let has_display = std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();
+    if !has_display {
+        eprintln!(
+            "wirelab: no display (DISPLAY and WAYLAND_DISPLAY are unset), so no window; here is the capture as text."
+        );
+        eprintln!("(`wirelab dissect FILE -V` shows every field, grouped by OSI layer)\n");
+        let cap = match &file {
+            Some(f) => Capture::open(f)?,
+            None => Capture::from_bytes(crate::gui::DEFAULT_CAPTURE.to_vec(), crate::gui::DEFAULT_CAPTURE_NAME)?,
+        };
+        return dissect(
+            &cap,
+            &DissectArgs {
+                file: None,
+                verbose: false,
+                format: OutputFormat::Text,
+                count: None,
+                stats: false,
+                filter: None,
+            },
+        );
+    }
+    crate::gui::run(file)?;
+    Ok(0)
 }

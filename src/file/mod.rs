@@ -80,6 +80,20 @@ pub struct Frame<'a> {
     pub file_offset: u64,
 }
 
+impl Frame<'_> {
+    /// Where the frame's bytes start in the file, when they are read in place.
+    pub fn data_offset(&self, capture: &Capture) -> Option<u64> {
+        match &self.data {
+            Cow::Borrowed(b) => {
+                let all = capture.bytes.as_slice();
+                let off = (b.as_ptr() as usize).checked_sub(all.as_ptr() as usize)?;
+                (off + b.len() <= all.len()).then_some(off as u64)
+            }
+            Cow::Owned(_) => None,
+        }
+    }
+}
+
 const PCAP_MAGICS: [[u8; 4]; 4] =
     [[0xd4, 0xc3, 0xb2, 0xa1], [0xa1, 0xb2, 0xc3, 0xd4], [0x4d, 0x3c, 0xb2, 0xa1], [0xa1, 0xb2, 0x3c, 0x4d]];
 const PCAPNG_MAGIC: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
@@ -147,6 +161,15 @@ impl Capture {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The bytes of a frame whose data starts at `offset` in the file (see
+    /// [`Frame::data_offset`]): frames can be read again without copies.
+    pub fn bytes_at(&self, offset: u64, len: u32) -> &[u8] {
+        let all = self.bytes.as_slice();
+        let start = (offset as usize).min(all.len());
+        let end = start.saturating_add(len as usize).min(all.len());
+        &all[start..end]
     }
 
     /// Iterates over the frames; a damaged file ends with one `Err`.

@@ -5,12 +5,20 @@ use serde_json::Value;
 use crate::support::{root, wirelab_bin};
 
 #[test]
-fn no_arguments_shows_the_built_in_capture() {
-    let out = wirelab_bin().output().unwrap();
+fn dissect_without_a_file_shows_the_built_in_capture() {
+    let out = wirelab_bin().arg("dissect").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("[SYN]") && text.contains("[SYN, ACK]"), "{text}");
     assert!(text.contains("Echo (ping) request"));
+}
+
+#[test]
+fn no_arguments_without_a_display_explains_and_prints_the_chat_capture() {
+    let out = wirelab_bin().env_remove("DISPLAY").env_remove("WAYLAND_DISPLAY").output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no display"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Socket.IO EVENT \"chat message\""));
 }
 
 #[test]

@@ -1,0 +1,98 @@
+//! The bytes: a hex and ASCII dump of one data source (the frame, or bytes
+//! wirelab derived: reassembled, unmasked, decompressed), each byte tinted by
+//! its layer, the selected field's bytes highlighted; hovering a byte shows
+//! its field.
+
+use egui::{Color32, RichText};
+
+use crate::model::Dissection;
+
+use super::{Command, State};
+
+const TINTS: [(u8, u8, u8); 7] =
+    [(120, 120, 120), (90, 150, 230), (90, 200, 140), (170, 130, 230), (230, 200, 80), (240, 150, 80), (240, 100, 110)];
+
+/// The deepest field covering byte `at` of `source`.
+fn field_at(d: &Dissection, source: u16, at: usize) -> Option<usize> {
+    let mut best: Option<(usize, u32)> = None;
+    for (i, f) in d.fields.iter().enumerate() {
+        if f.span.source == source && f.span.len > 0 && (f.span.offset as usize..f.span.end()).contains(&at) {
+            let len = f.span.len;
+            if best.is_none_or(|(_, l)| len <= l) {
+                best = Some((i, len));
+            }
+        }
+    }
+    best.map(|(i, _)| i)
+}
+
+/// Returns the field under the pointer, if it changed.
+pub fn bytes_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) -> Option<Option<usize>> {
+    ui.heading("Bytes");
+    let (d, frame, _) = state.detail.as_ref()?;
+    ui.horizontal_wrapped(|ui| {
+        if ui.selectable_label(state.source == 0, format!("Frame ({} bytes)", frame.len())).clicked() {
+            cmds.push(Command::SetSource(0));
+        }
+        for (i, s) in d.sources.iter().enumerate() {
+            let id = i as u16 + 1;
+            if ui.selectable_label(state.source == id, s.name.as_ref()).clicked() {
+                cmds.push(Command::SetSource(id));
+            }
+        }
+    });
+    let bytes = d.source_bytes(frame, state.source);
+    // Layer of each byte, for the tint.
+    let mut layer_of = vec![0u8; bytes.len()];
+    for l in &d.layers {
+        if l.span.source == state.source && l.proto.name != "frame" {
+            for b in layer_of.iter_mut().skip(l.span.offset as usize).take(l.span.len as usize) {
+                *b = l.proto.osi;
+            }
+        }
+    }
+    let sel = state
+        .selected_field
+        .or(state.hovered_field)
+        .and_then(|i| d.fields.get(i))
+        .filter(|f| f.span.source == state.source)
+        .map(|f| f.span.range());
+    let mut hovered = None;
+    let mono = egui::TextStyle::Monospace;
+    for (row, chunk) in bytes.chunks(16).enumerate() {
+        ui.horizontal(|ui| {
+            ui.spacing_mut().item_spacing.x = 0.0;
+            ui.label(RichText::new(format!("{:04x}  ", row * 16)).text_style(mono.clone()).weak());
+            for (k, b) in chunk.iter().enumerate() {
+                let at = row * 16 + k;
+                let (r, g, bl) = TINTS[usize::from(layer_of[at].saturating_sub(1)).min(6)];
+                let mut t = RichText::new(format!("{b:02x} ")).text_style(mono.clone());
+                if sel.as_ref().is_some_and(|s| s.contains(&at)) {
+                    t = t.background_color(Color32::from_rgb(240, 200, 40)).color(Color32::BLACK);
+                } else if layer_of[at] > 0 {
+                    t = t.background_color(Color32::from_rgba_unmultiplied(r, g, bl, 60));
+                }
+                let resp = ui.add(egui::Label::new(t).sense(egui::Sense::click()));
+                if resp.hovered() {
+                    hovered = field_at(d, state.source, at);
+                }
+                if resp.clicked() {
+                    cmds.push(Command::SelectField(field_at(d, state.source, at)));
+                }
+            }
+            for _ in chunk.len()..16 {
+                ui.label(RichText::new("   ").text_style(mono.clone()));
+            }
+            let ascii: String =
+                chunk.iter().map(|&c| if (0x20..0x7f).contains(&c) { c as char } else { '.' }).collect();
+            ui.label(RichText::new(format!(" {ascii}")).text_style(mono.clone()));
+        });
+    }
+    if let Some(i) = hovered
+        && let Some(f) = d.fields.get(i)
+    {
+        ui.separator();
+        ui.label(format!("{} ({}): {}", f.def.label, f.def.name, f.def.explain));
+    }
+    Some(hovered)
+}

@@ -1,0 +1,98 @@
+//! The layer view: the OSI model's seven layers beside the TCP/IP model's
+//! four, the selected frame's headers placed on them, each expanding into its
+//! fields. Layers the frame does not reach are shown empty, with the reason.
+
+use crate::model::{Dissection, OSI_NAMES, display};
+
+use super::{Command, State};
+
+fn tcpip_of(osi: u8) -> &'static str {
+    match osi {
+        1 | 2 => "Link",
+        3 => "Internet",
+        4 => "Transport",
+        _ => "Application",
+    }
+}
+
+fn empty_reason(osi: u8) -> &'static str {
+    match osi {
+        1 => "never captured: voltages, light and radio are turned into bytes by the network card",
+        5 | 6 => "no separate header here: TCP/IP leaves session and presentation to the application",
+        7 => "no application data in this frame",
+        _ => "nothing on this layer in this frame",
+    }
+}
+
+pub fn layers_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
+    ui.heading("Layers");
+    let Some((d, bytes, context)) = &state.detail else {
+        ui.label("Select a frame to see its layers.");
+        return;
+    };
+    if !context {
+        ui.colored_label(
+            egui::Color32::from_rgb(220, 160, 60),
+            "Large capture: this frame is dissected on its own, without the frames before it (relative numbers and reassembly need them).",
+        );
+    }
+    egui::Grid::new("osi-tcpip").num_columns(2).striped(true).spacing([12.0, 6.0]).show(ui, |ui| {
+        ui.strong("OSI model");
+        ui.strong("TCP/IP model · headers in this frame");
+        ui.end_row();
+        for osi in (1..=7u8).rev() {
+            ui.label(format!("L{osi} {}", OSI_NAMES[usize::from(osi - 1)]));
+            ui.vertical(|ui| {
+                let here: Vec<usize> =
+                    d.layers.iter().enumerate().filter(|(_, l)| l.proto.osi == osi).map(|(i, _)| i).collect();
+                if here.is_empty() {
+                    ui.weak(format!("{} — {}", tcpip_of(osi), empty_reason(osi)));
+                }
+                for li in here {
+                    layer_ui(ui, d, bytes, li, state, cmds);
+                }
+            });
+            ui.end_row();
+        }
+    });
+    if !d.notes.is_empty() {
+        ui.separator();
+        ui.strong("Notes");
+        for n in &d.notes {
+            let color = match n.severity {
+                crate::model::Severity::Error => egui::Color32::from_rgb(230, 80, 80),
+                crate::model::Severity::Warning => egui::Color32::from_rgb(220, 160, 60),
+                crate::model::Severity::Info => ui.visuals().text_color(),
+            };
+            ui.colored_label(color, format!("[{}] {}: {}", n.severity.name(), n.layer, n.message));
+        }
+    }
+}
+
+fn layer_ui(ui: &mut egui::Ui, d: &Dissection, bytes: &[u8], li: usize, state: &State, cmds: &mut Vec<Command>) {
+    let l = &d.layers[li];
+    let title = format!("{} · {} ({} bytes)", l.proto.tcpip.name(), l.proto.label, l.span.len);
+    let id = ui.make_persistent_id(("layer", li, l.proto.name));
+    egui::CollapsingHeader::new(title).id_salt(id).default_open(l.proto.osi >= 4).show(ui, |ui| {
+        ui.weak(l.proto.explain);
+        let fields = d.layer_fields(l);
+        let base = l.fields.start as usize;
+        for (k, f) in fields.iter().enumerate() {
+            let index = base + k;
+            let text = format!(
+                "{}{}: {}",
+                "    ".repeat(usize::from(f.depth)),
+                f.def.label,
+                display::value_text(d, bytes, f, 24)
+            );
+            let selected = state.selected_field == Some(index) || state.hovered_field == Some(index);
+            let r = ui.selectable_label(selected, text).on_hover_text(format!("{}\n\n{}", f.def.name, f.def.explain));
+            if r.clicked() {
+                cmds.push(Command::SelectField(Some(index)));
+                if f.span.source != state.source {
+                    cmds.push(Command::SetSource(f.span.source));
+                }
+            }
+        }
+    });
+}

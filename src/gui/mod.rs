@@ -1,0 +1,384 @@
+//! The desktop GUI (eframe/egui): packet list, the layer view (OSI beside
+//! TCP/IP), bytes with the selected field highlighted, and a display filter.
+//!
+//! UI code reads [`State`] and pushes [`Command`]s; the app applies them after
+//! the frame. Loading and filtering run on their own threads and post their
+//! results over channels; the UI thread only drains them and never blocks.
+
+mod bytes;
+mod layers;
+mod loader;
+mod packets;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::file::Capture;
+use crate::filter::{Filter, FilterError};
+use crate::model::Dissection;
+
+pub use loader::{Loaded, Row};
+
+/// The capture the window opens on: the Socket.IO chat traffic.
+pub const DEFAULT_CAPTURE: &[u8] = include_bytes!("../../captures/socketio-node.pcap");
+pub const DEFAULT_CAPTURE_NAME: &str = "socketio-node.pcap (built in)";
+
+/// Settings remembered between runs.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub dark: bool,
+    pub zoom: f32,
+    pub recent: Vec<PathBuf>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self { dark: true, zoom: 1.0, recent: Vec::new() }
+    }
+}
+
+/// What the UI asks the app to do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    Open(PathBuf),
+    Select(usize),
+    SelectField(Option<usize>),
+    SetFilter(String),
+    SetSource(u16),
+}
+
+/// Everything the panels show.
+pub struct State {
+    pub loaded: Option<Loaded>,
+    pub load_progress: Option<(String, f32)>,
+    pub error: Option<String>,
+    pub filter_text: String,
+    pub filter_error: Option<FilterError>,
+    /// Indices (into `loaded.rows`) of the frames that pass the filter.
+    pub visible: Vec<usize>,
+    pub filtering: bool,
+    pub selected: Option<usize>,
+    /// The selected frame's dissection and bytes.
+    pub detail: Option<(Dissection, Vec<u8>, bool)>,
+    pub selected_field: Option<usize>,
+    pub hovered_field: Option<usize>,
+    pub source: u16,
+    pub open_text: String,
+}
+
+pub struct App {
+    pub state: State,
+    pub settings: Settings,
+    loader: Option<loader::Job>,
+    filter_job: Option<loader::FilterJob>,
+    commands: Vec<Command>,
+}
+
+impl App {
+    /// An app showing `capture` (or the built-in one).
+    pub fn new(capture: Option<PathBuf>, settings: Settings) -> App {
+        let mut app = App {
+            state: State {
+                loaded: None,
+                load_progress: None,
+                error: None,
+                filter_text: String::new(),
+                filter_error: None,
+                visible: Vec::new(),
+                filtering: false,
+                selected: None,
+                detail: None,
+                selected_field: None,
+                hovered_field: None,
+                source: 0,
+                open_text: String::new(),
+            },
+            settings,
+            loader: None,
+            filter_job: None,
+            commands: Vec::new(),
+        };
+        match capture {
+            Some(p) => app.open(p),
+            None => match Capture::from_bytes(DEFAULT_CAPTURE.to_vec(), DEFAULT_CAPTURE_NAME) {
+                Ok(c) => app.start_loading(Arc::new(c)),
+                Err(e) => app.state.error = Some(e.to_string()),
+            },
+        }
+        app
+    }
+
+    fn open(&mut self, path: PathBuf) {
+        match Capture::open(&path) {
+            Ok(c) => {
+                self.settings.recent.retain(|p| p != &path);
+                self.settings.recent.insert(0, path);
+                self.settings.recent.truncate(8);
+                self.start_loading(Arc::new(c));
+            }
+            Err(e) => self.state.error = Some(e.to_string()),
+        }
+    }
+
+    fn start_loading(&mut self, cap: Arc<Capture>) {
+        self.state.loaded = None;
+        self.state.visible.clear();
+        self.state.selected = None;
+        self.state.detail = None;
+        self.state.error = None;
+        self.state.load_progress = Some((cap.name().to_string(), 0.0));
+        self.loader = Some(loader::Job::start(cap));
+    }
+
+    /// Waits until loading and filtering are done (tests and screenshots).
+    pub fn wait_idle(&mut self) {
+        while self.loader.is_some() || self.filter_job.is_some() {
+            self.poll();
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
+    /// Drains what the background jobs finished.
+    fn poll(&mut self) {
+        if let Some(job) = &self.loader {
+            match job.poll() {
+                loader::Progress::Running(f) => {
+                    if let Some(p) = &mut self.state.load_progress {
+                        p.1 = f;
+                    }
+                }
+                loader::Progress::Done(result) => {
+                    self.loader = None;
+                    self.state.load_progress = None;
+                    match result {
+                        Ok(loaded) => {
+                            self.state.visible = (0..loaded.rows.len()).collect();
+                            self.state.loaded = Some(loaded);
+                            if !self.state.visible.is_empty() {
+                                self.select(0);
+                            }
+                            let text = self.state.filter_text.clone();
+                            if !text.is_empty() {
+                                self.apply_filter(text);
+                            }
+                        }
+                        Err(e) => self.state.error = Some(e),
+                    }
+                }
+            }
+        }
+        if let Some(job) = &self.filter_job
+            && let Some(visible) = job.poll()
+        {
+            self.filter_job = None;
+            self.state.filtering = false;
+            self.state.visible = visible;
+        }
+    }
+
+    fn select(&mut self, index: usize) {
+        let Some(loaded) = &self.state.loaded else { return };
+        if index >= loaded.rows.len() {
+            return;
+        }
+        self.state.selected = Some(index);
+        self.state.selected_field = None;
+        self.state.source = 0;
+        self.state.detail = loaded.detail(index);
+    }
+
+    fn apply_filter(&mut self, text: String) {
+        self.state.filter_text = text.clone();
+        match Filter::parse(&text) {
+            Err(e) => self.state.filter_error = Some(e),
+            Ok(f) => {
+                self.state.filter_error = None;
+                if let Some(loaded) = &self.state.loaded {
+                    if text.trim().is_empty() {
+                        self.state.visible = (0..loaded.rows.len()).collect();
+                        self.filter_job = None;
+                        self.state.filtering = false;
+                    } else {
+                        self.state.filtering = true;
+                        self.filter_job = Some(loader::FilterJob::start(loaded, f));
+                    }
+                }
+            }
+        }
+    }
+
+    fn apply(&mut self, cmd: Command) {
+        match cmd {
+            Command::Open(p) => self.open(p),
+            Command::Select(i) => self.select(i),
+            Command::SelectField(f) => self.state.selected_field = f,
+            Command::SetFilter(t) => self.apply_filter(t),
+            Command::SetSource(s) => self.state.source = s,
+        }
+    }
+
+    /// Draws the whole window and applies the commands it produced.
+    pub fn ui(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        self.poll();
+        ctx.set_visuals(if self.settings.dark { egui::Visuals::dark() } else { egui::Visuals::light() });
+        ctx.set_zoom_factor(self.settings.zoom);
+        // Drag and drop a capture file.
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).filter(|p| !p.as_os_str().is_empty()).collect()
+        });
+        if let Some(p) = dropped.into_iter().next() {
+            self.commands.push(Command::Open(p));
+        }
+        let mut cmds = std::mem::take(&mut self.commands);
+        self.toolbar_ui(ui, &mut cmds);
+        egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
+        egui::Panel::bottom("detail").resizable(true).default_size(ctx.content_rect().height() * 0.5).show(ui, |ui| {
+            ui.columns(2, |cols| {
+                egui::ScrollArea::vertical()
+                    .id_salt("layers")
+                    .show(&mut cols[0], |ui| layers::layers_ui(ui, &self.state, &mut cmds));
+                egui::ScrollArea::vertical().id_salt("bytes").show(&mut cols[1], |ui| {
+                    if let Some(h) = bytes::bytes_ui(ui, &self.state, &mut cmds) {
+                        self.state.hovered_field = h;
+                    }
+                });
+            });
+        });
+        egui::CentralPanel::default().show(ui, |ui| packets::packets_ui(ui, &self.state, &mut cmds));
+        // Keyboard: up and down move the selection when no text has focus.
+        if !ctx.egui_wants_keyboard_input() {
+            let (up, down) = ctx.input(|i| (i.key_pressed(egui::Key::ArrowUp), i.key_pressed(egui::Key::ArrowDown)));
+            if let Some(pos) = self.state.selected.and_then(|s| self.state.visible.iter().position(|v| *v == s)) {
+                if up && pos > 0 {
+                    cmds.push(Command::Select(self.state.visible[pos - 1]));
+                }
+                if down && pos + 1 < self.state.visible.len() {
+                    cmds.push(Command::Select(self.state.visible[pos + 1]));
+                }
+            }
+        }
+        for c in cmds {
+            self.apply(c);
+        }
+        if self.loader.is_some() || self.filter_job.is_some() {
+            ctx.request_repaint_after(std::time::Duration::from_millis(30));
+        }
+    }
+
+    fn toolbar_ui(&mut self, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
+        egui::Panel::top("toolbar").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.strong("wirelab");
+                ui.separator();
+                ui.label("Open:");
+                let r = ui.add(
+                    egui::TextEdit::singleline(&mut self.state.open_text)
+                        .hint_text("path to a .pcap or .pcapng (or drop a file here)")
+                        .desired_width(260.0),
+                );
+                if (r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter))) || ui.button("Open").clicked() {
+                    if !self.state.open_text.trim().is_empty() {
+                        cmds.push(Command::Open(PathBuf::from(self.state.open_text.trim())));
+                    }
+                }
+                ui.menu_button("Recent", |ui| {
+                    if self.settings.recent.is_empty() {
+                        ui.label("(none yet)");
+                    }
+                    for p in self.settings.recent.clone() {
+                        if ui.button(p.display().to_string()).clicked() {
+                            cmds.push(Command::Open(p));
+                            ui.close();
+                        }
+                    }
+                });
+                ui.separator();
+                if ui.button(if self.settings.dark { "Light theme" } else { "Dark theme" }).clicked() {
+                    self.settings.dark = !self.settings.dark;
+                }
+                if ui.button("A−").on_hover_text("Smaller text (Ctrl −)").clicked() {
+                    self.settings.zoom = (self.settings.zoom - 0.1).max(0.6);
+                }
+                if ui.button("A+").on_hover_text("Larger text, for a projector (Ctrl +)").clicked() {
+                    self.settings.zoom = (self.settings.zoom + 0.1).min(3.0);
+                }
+            });
+            ui.horizontal(|ui| {
+                ui.label("Filter:");
+                let mut text = self.state.filter_text.clone();
+                let r = ui.add(
+                    egui::TextEdit::singleline(&mut text)
+                        .id_salt("filter")
+                        .hint_text("e.g. websocket.opcode == 1 && ip.src == 127.0.0.1")
+                        .desired_width(ui.available_width() - 220.0),
+                );
+                if r.changed() {
+                    cmds.push(Command::SetFilter(text));
+                }
+                match (&self.state.filter_error, &self.state.loaded) {
+                    (Some(e), _) => {
+                        ui.colored_label(egui::Color32::from_rgb(230, 80, 80), e.to_string());
+                    }
+                    (None, Some(l)) => {
+                        let shown = if self.state.filtering {
+                            "filtering…".to_string()
+                        } else {
+                            format!("{} of {} frames", self.state.visible.len(), l.rows.len())
+                        };
+                        ui.label(shown);
+                    }
+                    _ => {}
+                }
+            });
+        });
+    }
+
+    fn status_ui(&self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            if let Some((name, f)) = &self.state.load_progress {
+                ui.label(format!("Opening {name}…"));
+                ui.add(egui::ProgressBar::new(*f).show_percentage().desired_width(240.0));
+            } else if let Some(l) = &self.state.loaded {
+                ui.label(format!("{} — {} frames", l.name, l.rows.len()));
+            }
+            if let Some(e) = &self.state.error {
+                ui.colored_label(egui::Color32::from_rgb(230, 80, 80), e);
+            }
+        });
+    }
+}
+
+struct EframeApp(App);
+
+impl eframe::App for EframeApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.0.ui(ui);
+    }
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, "settings", &self.0.settings);
+    }
+}
+
+/// Opens the window.
+pub fn run(capture: Option<PathBuf>) -> anyhow::Result<()> {
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("wirelab")
+            .with_inner_size([1280.0, 860.0])
+            .with_drag_and_drop(true),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "wirelab",
+        options,
+        Box::new(move |cc| {
+            let settings = cc.storage.and_then(|s| eframe::get_value(s, "settings")).unwrap_or_default();
+            Ok(Box::new(EframeApp(App::new(capture, settings))))
+        }),
+    )
+    .map_err(|e| {
+        anyhow::anyhow!("cannot open the window: {e} (is there a display? try `wirelab dissect FILE` in a terminal)")
+    })
+}

@@ -1,0 +1,82 @@
+//! The packet list: one row per frame, virtualised (only the visible rows are
+//! laid out), coloured by protocol.
+
+use egui::Color32;
+use egui_extras::{Column, TableBuilder};
+
+use super::{Command, State};
+
+/// A background tint per protocol, readable in both themes.
+pub fn protocol_color(p: &str, dark: bool) -> Color32 {
+    let (r, g, b) = match p {
+        "TCP" => (160, 140, 220),
+        "UDP" => (110, 170, 240),
+        "HTTP" => (120, 200, 120),
+        "WebSocket" => (230, 210, 90),
+        "Engine.IO" => (240, 170, 90),
+        "Socket.IO" => (240, 120, 100),
+        "ICMP" | "ICMPv6" => (230, 130, 200),
+        "ARP" => (200, 170, 120),
+        _ => (150, 150, 150),
+    };
+    if dark { Color32::from_rgba_unmultiplied(r, g, b, 50) } else { Color32::from_rgba_unmultiplied(r, g, b, 90) }
+}
+
+pub fn packets_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
+    let Some(loaded) = &state.loaded else {
+        ui.centered_and_justified(|ui| {
+            ui.label(if state.load_progress.is_some() {
+                "Reading the capture…"
+            } else {
+                "Open a capture file, or drop one on the window."
+            });
+        });
+        return;
+    };
+    let dark = ui.visuals().dark_mode;
+    let row_h = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
+    TableBuilder::new(ui)
+        .id_salt("packets")
+        .striped(false)
+        .sense(egui::Sense::click())
+        .column(Column::exact(64.0))
+        .column(Column::exact(92.0))
+        .column(Column::initial(150.0).resizable(true))
+        .column(Column::initial(150.0).resizable(true))
+        .column(Column::exact(84.0))
+        .column(Column::exact(60.0))
+        .column(Column::remainder())
+        .header(row_h, |mut h| {
+            for t in ["No.", "Time", "Source", "Destination", "Protocol", "Length", "Info"] {
+                h.col(|ui| {
+                    ui.strong(t);
+                });
+            }
+        })
+        .body(|body| {
+            body.rows(row_h, state.visible.len(), |mut row| {
+                let i = state.visible[row.index()];
+                let r = &loaded.rows[i];
+                row.set_selected(state.selected == Some(i));
+                let bg = protocol_color(r.protocol, dark);
+                let cells = [
+                    r.meta.number.to_string(),
+                    format!("{:.6}", r.rel_time),
+                    r.src.to_string(),
+                    r.dst.to_string(),
+                    r.protocol.to_string(),
+                    r.meta.len.to_string(),
+                    r.info.clone(),
+                ];
+                for c in cells {
+                    row.col(|ui| {
+                        ui.painter().rect_filled(ui.max_rect().expand2(egui::vec2(4.0, 2.0)), 0.0, bg);
+                        ui.add(egui::Label::new(c).truncate().selectable(false));
+                    });
+                }
+                if row.response().clicked() {
+                    cmds.push(Command::Select(i));
+                }
+            });
+        });
+}
