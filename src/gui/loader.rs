@@ -184,9 +184,9 @@ impl FilterJob {
                         let mut dis = Dissector::new();
                         let mut d = Dissection::default();
                         let mut v = Vec::new();
-                        for i in 0..rows.len() {
+                        for (i, row) in rows.iter().enumerate() {
                             let b = bytes(i);
-                            dis.dissect(rows[i].0, b, &mut d);
+                            dis.dissect(row.0, b, &mut d);
                             if filter.matches(&d, b) {
                                 v.push(i);
                             }

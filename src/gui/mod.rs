@@ -73,6 +73,20 @@ pub struct App {
     loader: Option<loader::Job>,
     filter_job: Option<loader::FilterJob>,
     commands: Vec<Command>,
+    fonts_installed: bool,
+}
+
+/// DejaVu Sans as a fallback font: arrows (→ ⇄), the ellipsis and accented
+/// text look the same on every machine, whatever fonts it has.
+fn install_fonts(ctx: &egui::Context) {
+    static DEJAVU: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+    let fallback =
+        |family| egui::epaint::text::InsertFontFamily { family, priority: egui::epaint::text::FontPriority::Lowest };
+    ctx.add_font(egui::epaint::text::FontInsert {
+        name: "DejaVuSans".into(),
+        data: egui::FontData::from_static(DEJAVU),
+        families: vec![fallback(egui::FontFamily::Proportional), fallback(egui::FontFamily::Monospace)],
+    });
 }
 
 impl App {
@@ -98,6 +112,7 @@ impl App {
             loader: None,
             filter_job: None,
             commands: Vec::new(),
+            fonts_installed: false,
         };
         match capture {
             Some(p) => app.open(p),
@@ -221,6 +236,10 @@ impl App {
     /// Draws the whole window and applies the commands it produced.
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
+        if !self.fonts_installed {
+            install_fonts(&ctx);
+            self.fonts_installed = true;
+        }
         self.poll();
         ctx.set_visuals(if self.settings.dark { egui::Visuals::dark() } else { egui::Visuals::light() });
         ctx.set_zoom_factor(self.settings.zoom);
@@ -234,7 +253,7 @@ impl App {
         let mut cmds = std::mem::take(&mut self.commands);
         self.toolbar_ui(ui, &mut cmds);
         egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
-        egui::Panel::bottom("detail").resizable(true).default_size(ctx.content_rect().height() * 0.5).show(ui, |ui| {
+        egui::Panel::bottom("detail").resizable(true).default_size(420.0).min_size(160.0).show(ui, |ui| {
             ui.columns(2, |cols| {
                 egui::ScrollArea::vertical()
                     .id_salt("layers")
@@ -278,10 +297,10 @@ impl App {
                         .hint_text("path to a .pcap or .pcapng (or drop a file here)")
                         .desired_width(260.0),
                 );
-                if (r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter))) || ui.button("Open").clicked() {
-                    if !self.state.open_text.trim().is_empty() {
-                        cmds.push(Command::Open(PathBuf::from(self.state.open_text.trim())));
-                    }
+                let go =
+                    (r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter))) || ui.button("Open").clicked();
+                if go && !self.state.open_text.trim().is_empty() {
+                    cmds.push(Command::Open(PathBuf::from(self.state.open_text.trim())));
                 }
                 ui.menu_button("Recent", |ui| {
                     if self.settings.recent.is_empty() {

@@ -8,6 +8,7 @@
 //! - `files`: pcap/pcapng flavours, damaged and truncated files.
 //! - `coverage`: every captured byte belongs to a field; spans stay in bounds.
 //! - `cli`: the `wirelab` binary's commands and exit codes.
+//! - `gui`: the window through egui_kittest: rows, layers, field and byte selection, the filter bar, a snapshot.
 //! - `layering`: the dissection core does not depend on GUI, async or capture crates.
 //! - `capture`: the capture engine, the capture CLI and signals, interfaces, hand-made packets (root).
 //! - `live`: a capture made now, on loopback, with fresh traffic (needs capture rights).
@@ -19,6 +20,7 @@ mod coverage;
 mod files;
 mod filter;
 mod goldens;
+mod gui;
 mod layering;
 mod live;
 mod support;
