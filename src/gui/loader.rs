@@ -37,6 +37,9 @@ pub struct Loaded {
     dissections: Option<Arc<Vec<Dissection>>>,
     /// A damaged file: the error after the last complete frame.
     pub damage: Option<String>,
+    /// Application events (handshakes, messages, Socket.IO packets) with the
+    /// index of the frame that completed each.
+    pub events: Vec<(usize, crate::model::AppEvent)>,
 }
 
 impl Loaded {
@@ -103,6 +106,7 @@ fn load(cap: Arc<Capture>, progress: &AtomicU32) -> Result<Loaded, String> {
     let mut owned = Vec::new();
     let mut kept: Option<Vec<Dissection>> = Some(Vec::new());
     let mut damage = None;
+    let mut events = Vec::new();
     let total = cap.len().max(1) as f64;
     for (n, item) in cap.frames().enumerate() {
         let f = match item {
@@ -116,6 +120,7 @@ fn load(cap: Arc<Capture>, progress: &AtomicU32) -> Result<Loaded, String> {
             progress.store((f.file_offset as f64 / total * 1000.0) as u32, Ordering::Relaxed);
         }
         dis.dissect(f.meta, &f.data, &mut d);
+        events.extend(d.events.iter().map(|e| (n, e.clone())));
         let rel_time = match d.field("frame.time_relative").map(|x| x.value) {
             Some(Value::F(t)) => t,
             _ => 0.0,
@@ -146,7 +151,7 @@ fn load(cap: Arc<Capture>, progress: &AtomicU32) -> Result<Loaded, String> {
         }
     }
     progress.store(1000, Ordering::Relaxed);
-    Ok(Loaded { name: cap.name().to_string(), cap, rows, owned, dissections: kept.map(Arc::new), damage })
+    Ok(Loaded { name: cap.name().to_string(), cap, rows, owned, dissections: kept.map(Arc::new), damage, events })
 }
 
 /// Filtering on a thread.

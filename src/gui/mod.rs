@@ -6,6 +6,7 @@
 //! results over channels; the UI thread only drains them and never blocks.
 
 mod bytes;
+mod conversation;
 mod layers;
 mod loader;
 mod packets;
@@ -65,6 +66,8 @@ pub struct State {
     pub hovered_field: Option<usize>,
     pub source: u16,
     pub open_text: String,
+    /// Scroll the packet list to this frame on the next paint.
+    pub scroll_to: Option<usize>,
 }
 
 pub struct App {
@@ -107,6 +110,7 @@ impl App {
                 hovered_field: None,
                 source: 0,
                 open_text: String::new(),
+                scroll_to: None,
             },
             settings,
             loader: None,
@@ -169,9 +173,17 @@ impl App {
                     match result {
                         Ok(loaded) => {
                             self.state.visible = (0..loaded.rows.len()).collect();
+                            // Open on something worth looking at: the first
+                            // Socket.IO event, else the first frame.
+                            let first = loaded
+                                .events
+                                .iter()
+                                .find(|(_, e)| e.kind == "socketio" && e.text.starts_with("EVENT"))
+                                .map(|(i, _)| *i)
+                                .unwrap_or(0);
                             self.state.loaded = Some(loaded);
                             if !self.state.visible.is_empty() {
-                                self.select(0);
+                                self.select(first);
                             }
                             let text = self.state.filter_text.clone();
                             if !text.is_empty() {
@@ -198,6 +210,7 @@ impl App {
             return;
         }
         self.state.selected = Some(index);
+        self.state.scroll_to = Some(index);
         self.state.selected_field = None;
         self.state.source = 0;
         self.state.detail = loaded.detail(index);
@@ -265,7 +278,11 @@ impl App {
                 });
             });
         });
-        egui::CentralPanel::default().show(ui, |ui| packets::packets_ui(ui, &self.state, &mut cmds));
+        egui::Panel::right("conversation").resizable(true).default_size(340.0).show(ui, |ui| {
+            egui::ScrollArea::vertical().id_salt("conversation").show(ui, |ui| conversation::conversation_ui(ui, &self.state, &mut cmds));
+        });
+        let scroll = self.state.scroll_to.take();
+        egui::CentralPanel::default().show(ui, |ui| packets::packets_ui(ui, &self.state, scroll, &mut cmds));
         // Keyboard: up and down move the selection when no text has focus.
         if !ctx.egui_wants_keyboard_input() {
             let (up, down) = ctx.input(|i| (i.key_pressed(egui::Key::ArrowUp), i.key_pressed(egui::Key::ArrowDown)));

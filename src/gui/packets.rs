@@ -22,7 +22,7 @@ pub fn protocol_color(p: &str, dark: bool) -> Color32 {
     if dark { Color32::from_rgba_unmultiplied(r, g, b, 50) } else { Color32::from_rgba_unmultiplied(r, g, b, 90) }
 }
 
-pub fn packets_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
+pub fn packets_ui(ui: &mut egui::Ui, state: &State, scroll_to: Option<usize>, cmds: &mut Vec<Command>) {
     let Some(loaded) = &state.loaded else {
         ui.centered_and_justified(|ui| {
             ui.label(if state.load_progress.is_some() {
@@ -35,7 +35,11 @@ pub fn packets_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
     };
     let dark = ui.visuals().dark_mode;
     let row_h = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
-    TableBuilder::new(ui)
+    let mut table = TableBuilder::new(ui);
+    if let Some(pos) = scroll_to.and_then(|i| state.visible.iter().position(|v| *v == i)) {
+        table = table.scroll_to_row(pos, Some(egui::Align::Center));
+    }
+    table
         .id_salt("packets")
         .striped(false)
         .sense(egui::Sense::click())

@@ -8,9 +8,13 @@ use wirelab::gui::{App, Settings};
 use crate::support;
 
 fn harness(path: Option<std::path::PathBuf>) -> Harness<'static, App> {
+    harness_sized(path, [1280.0, 860.0])
+}
+
+fn harness_sized(path: Option<std::path::PathBuf>, size: [f32; 2]) -> Harness<'static, App> {
     let mut app = App::new(path, Settings::default());
     app.wait_idle();
-    let mut h = Harness::builder().with_size([1280.0, 860.0]).build_ui_state(|ui, app: &mut App| app.ui(ui), app);
+    let mut h = Harness::builder().with_size(size).build_ui_state(|ui, app: &mut App| app.ui(ui), app);
     h.run();
     h
 }
@@ -36,7 +40,9 @@ fn opens_on_the_built_in_chat_capture_with_the_first_frame_selected() {
     let loaded = h.state().state.loaded.as_ref().expect("the built-in capture is loaded");
     assert_eq!(loaded.rows.len(), 405);
     h.get_by_label("405 of 405 frames");
-    assert_eq!(h.state().state.selected, Some(0));
+    // It opens on the first Socket.IO event, not on a bare TCP segment.
+    let first = h.state().state.selected.expect("a frame is selected");
+    assert!(loaded.rows[first].info.starts_with("Socket.IO EVENT"), "{}", loaded.rows[first].info);
     // The layer view shows all seven OSI layers, empty ones with the reason.
     h.get_by_label("L7 Application");
     h.get_by_label("L1 Physical");
@@ -44,7 +50,8 @@ fn opens_on_the_built_in_chat_capture_with_the_first_frame_selected() {
 
 #[test]
 fn clicking_a_socketio_row_shows_its_layers_and_a_field_click_highlights_its_bytes() {
-    let mut h = harness(None);
+    // Tall enough for every layer to be on screen at once.
+    let mut h = harness_sized(None, [1280.0, 1800.0]);
     type_filter(&mut h, "socketio.event");
     h.get_all_by_label_contains("Socket.IO EVENT \"chat message\"").next().unwrap().click();
     h.run();
@@ -53,9 +60,9 @@ fn clicking_a_socketio_row_shows_its_layers_and_a_field_click_highlights_its_byt
     assert_eq!(row.protocol, "Socket.IO");
     // Each header on its layer: WebSocket on the session layer, Engine.IO on
     // presentation, Socket.IO on application.
-    h.get_by_label_contains("Socket.IO (");
-    h.get_by_label_contains("WebSocket (");
-    h.get_by_label_contains("Engine.IO (");
+    for header in ["application · Socket.IO (", "application · WebSocket (", "application · Engine.IO ("] {
+        assert!(h.query_all_by_label_contains(header).next().is_some(), "no layer header {header}");
+    }
     // Click the event name: its bytes are selected, in the unmasked data.
     h.get_by_label_contains("Event: chat message").click();
     h.run();
@@ -91,4 +98,69 @@ fn the_main_screen_snapshot() {
     h.get_all_by_label_contains("Socket.IO EVENT \"chat message\"").next().unwrap().click();
     h.run();
     h.snapshot("main_screen");
+}
+
+#[test]
+fn the_conversation_view_shows_the_connection_and_a_bubble_selects_its_frame() {
+    // Tall enough for the whole dialogue to be on screen.
+    let mut h = harness_sized(None, [1280.0, 1800.0]);
+    type_filter(&mut h, "socketio.event");
+    h.get_all_by_label_contains("Socket.IO EVENT \"chat message\"").next().unwrap().click();
+    h.run();
+    h.get_by_label_contains("client on the left, server on the right");
+    // The upgrade dance and the events of this connection, in order.
+    h.get_by_label("upgrade");
+    h.get_all_by_label_contains("ACK / ack=0").next().expect("the ack bubble").click();
+    h.run();
+    let st = &h.state().state;
+    let row = &st.loaded.as_ref().unwrap().rows[st.selected.unwrap()];
+    assert!(row.info.contains("ACK"), "{}", row.info);
+}
+
+/// The real binary in a real window (Xvfb): it paints its first frame, and
+/// a screenshot shows it.
+#[test]
+fn the_binary_opens_a_window_under_xvfb() {
+    use std::process::{Command, Stdio};
+    if Command::new("Xvfb").arg("-help").stderr(Stdio::null()).status().is_err() {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true: Xvfb is needed (scripts/test installs it)");
+        eprintln!("SKIPPED: Xvfb is not installed");
+        return;
+    }
+    let display = format!(":{}", 90 + std::process::id() % 9);
+    let mut xvfb = Command::new("Xvfb").args([display.as_str(), "-screen", "0", "1280x860x24"]).stderr(Stdio::null()).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    let home = tempfile::tempdir().unwrap();
+    let mut app = support::wirelab_bin()
+        .env("DISPLAY", &display)
+        .env_remove("WAYLAND_DISPLAY")
+        .env("HOME", home.path())
+        .env("XDG_DATA_HOME", home.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let shot = home.path().join("shot.png");
+    let mut bright = 0.0;
+    for _ in 0..40 {
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        if Command::new("import").args(["-display", &display, "-window", "root"]).arg(&shot).status().is_ok_and(|s| s.success()) {
+            let out = Command::new("convert").arg(&shot).args(["-format", "%[fx:mean]", "info:"]).output().unwrap();
+            bright = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0.0);
+            if bright > 0.03 {
+                // Let it finish loading and scrolling, then take the picture again.
+                std::thread::sleep(std::time::Duration::from_millis(2000));
+                let _ = Command::new("import").args(["-display", &display, "-window", "root"]).arg(&shot).status();
+                break;
+            }
+        }
+    }
+    let still_running = app.try_wait().unwrap().is_none();
+    let _ = app.kill();
+    let _ = xvfb.kill();
+    assert!(still_running, "the window closed by itself");
+    assert!(bright > 0.03, "the screen stayed black (mean {bright})");
+    if std::env::var_os("WIRELAB_SCREENSHOT").is_some() {
+        std::fs::copy(&shot, support::root().join("assets/screenshot.png")).unwrap();
+    }
 }
