@@ -77,6 +77,7 @@ pub struct App {
     filter_job: Option<loader::FilterJob>,
     commands: Vec<Command>,
     fonts_installed: bool,
+    applied_zoom: f32,
 }
 
 /// DejaVu Sans as a fallback font: arrows (→ ⇄), the ellipsis and accented
@@ -117,6 +118,7 @@ impl App {
             filter_job: None,
             commands: Vec::new(),
             fonts_installed: false,
+            applied_zoom: 1.0,
         };
         match capture {
             Some(p) => app.open(p),
@@ -255,7 +257,13 @@ impl App {
         }
         self.poll();
         ctx.set_visuals(if self.settings.dark { egui::Visuals::dark() } else { egui::Visuals::light() });
+        // Ctrl +/- (egui's own shortcuts) and the A−/A+ buttons both change the zoom.
+        let z = ctx.zoom_factor();
+        if (z - self.applied_zoom).abs() > 1e-3 {
+            self.settings.zoom = z;
+        }
         ctx.set_zoom_factor(self.settings.zoom);
+        self.applied_zoom = self.settings.zoom;
         // Drag and drop a capture file.
         let dropped: Vec<PathBuf> = ctx.input(|i| {
             i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).filter(|p| !p.as_os_str().is_empty()).collect()
