@@ -17,7 +17,9 @@ pub fn conversation_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>
     };
     let events: Vec<_> = loaded.events.iter().filter(|(_, e)| u64::from(e.stream) == stream).collect();
     if events.is_empty() {
-        ui.label(format!("TCP stream {stream}: no application messages (wirelab follows HTTP, WebSocket, Engine.IO and Socket.IO)."));
+        ui.label(format!(
+            "TCP stream {stream}: no application messages (wirelab follows HTTP, WebSocket, Engine.IO and Socket.IO)."
+        ));
         return;
     }
     ui.label(format!("TCP stream {stream}: client on the left, server on the right"));

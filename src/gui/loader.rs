@@ -31,7 +31,8 @@ pub struct Row {
 /// A capture, read and dissected.
 pub struct Loaded {
     pub name: String,
-    pub cap: Arc<Capture>,
+    /// The file, or `None` for a live capture (its bytes are in `owned`).
+    pub cap: Option<Arc<Capture>>,
     pub rows: Vec<Row>,
     owned: Vec<Vec<u8>>,
     dissections: Option<Arc<Vec<Dissection>>>,
@@ -46,7 +47,7 @@ impl Loaded {
     pub fn bytes(&self, i: usize) -> &[u8] {
         let Some(r) = self.rows.get(i) else { return &[] };
         match (r.data_offset, r.owned) {
-            (Some(o), _) => self.cap.bytes_at(o, r.meta.caplen),
+            (Some(o), _) => self.cap.as_ref().map(|c| c.bytes_at(o, r.meta.caplen)).unwrap_or(&[]),
             (None, Some(k)) => self.owned.get(k as usize).map(Vec::as_slice).unwrap_or(&[]),
             _ => &[],
         }
@@ -151,7 +152,15 @@ fn load(cap: Arc<Capture>, progress: &AtomicU32) -> Result<Loaded, String> {
         }
     }
     progress.store(1000, Ordering::Relaxed);
-    Ok(Loaded { name: cap.name().to_string(), cap, rows, owned, dissections: kept.map(Arc::new), damage, events })
+    Ok(Loaded {
+        name: cap.name().to_string(),
+        cap: Some(cap),
+        rows,
+        owned,
+        dissections: kept.map(Arc::new),
+        damage,
+        events,
+    })
 }
 
 /// Filtering on a thread.
@@ -164,6 +173,8 @@ impl FilterJob {
         let (tx, rx) = channel();
         let kept = loaded.dissections.clone();
         let cap = loaded.cap.clone();
+        let empty: &[u8] = &[];
+        let _ = empty;
         let rows: Vec<(FrameMeta, Option<u64>, Option<Vec<u8>>)> = (0..loaded.rows.len())
             .map(|i| {
                 (
@@ -178,7 +189,7 @@ impl FilterJob {
             .spawn(move || {
                 let bytes = |i: usize| -> &[u8] {
                     match &rows[i] {
-                        (meta, Some(o), _) => cap.bytes_at(*o, meta.caplen),
+                        (meta, Some(o), _) => cap.as_ref().map(|c| c.bytes_at(*o, meta.caplen)).unwrap_or(&[]),
                         (_, None, Some(o)) => o,
                         _ => &[],
                     }
@@ -207,5 +218,48 @@ impl FilterJob {
 
     pub fn poll(&self) -> Option<Vec<usize>> {
         self.rx.try_recv().ok()
+    }
+}
+
+impl Loaded {
+    /// An empty capture that live frames are added to.
+    pub fn live(name: String) -> Loaded {
+        Loaded {
+            name,
+            cap: None,
+            rows: Vec::new(),
+            owned: Vec::new(),
+            dissections: Some(Arc::new(Vec::new())),
+            damage: None,
+            events: Vec::new(),
+        }
+    }
+
+    /// Adds a frame captured live, already dissected.
+    pub fn push_live(&mut self, bytes: &[u8], d: &Dissection) {
+        let n = self.rows.len();
+        let rel_time = match d.field("frame.time_relative").map(|x| x.value) {
+            Some(Value::F(t)) => t,
+            _ => 0.0,
+        };
+        self.owned.push(bytes.to_vec());
+        self.rows.push(Row {
+            meta: d.meta,
+            rel_time,
+            src: d.summary.src,
+            dst: d.summary.dst,
+            protocol: d.summary.protocol,
+            info: d.summary.info.clone(),
+            data_offset: None,
+            owned: Some(self.owned.len() as u32 - 1),
+        });
+        self.events.extend(d.events.iter().map(|e| (n, e.clone())));
+        if let Some(all) = &mut self.dissections {
+            if all.len() < KEEP_DISSECTIONS {
+                Arc::make_mut(all).push(d.clone());
+            } else {
+                self.dissections = None;
+            }
+        }
     }
 }

@@ -39,9 +39,23 @@ impl Default for Settings {
     }
 }
 
+/// The live-capture controls.
+pub struct LiveUi {
+    pub interfaces: Vec<String>,
+    pub interface: String,
+    pub filter: String,
+    /// Keep the newest frame in view while capturing.
+    pub follow: bool,
+    pub stats: Option<crate::capture::CaptureStats>,
+}
+
 /// What the UI asks the app to do.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
+    StartCapture,
+    StopCapture,
+    /// "Follow the newest" on or off (scrolling away turns it off).
+    SetFollow(bool),
     Open(PathBuf),
     Select(usize),
     SelectField(Option<usize>),
@@ -68,6 +82,8 @@ pub struct State {
     pub open_text: String,
     /// Scroll the packet list to this frame on the next paint.
     pub scroll_to: Option<usize>,
+    pub live: LiveUi,
+    pub capturing: bool,
 }
 
 pub struct App {
@@ -78,6 +94,7 @@ pub struct App {
     commands: Vec<Command>,
     fonts_installed: bool,
     applied_zoom: f32,
+    live: Option<(crate::capture::CaptureHandle, crate::dissect::Dissector)>,
 }
 
 /// DejaVu Sans as a fallback font: arrows (→ ⇄), the ellipsis and accented
@@ -112,6 +129,14 @@ impl App {
                 source: 0,
                 open_text: String::new(),
                 scroll_to: None,
+                live: LiveUi {
+                    interfaces: Vec::new(),
+                    interface: "lo".into(),
+                    filter: crate::capture::DEFAULT_FILTER.into(),
+                    follow: true,
+                    stats: None,
+                },
+                capturing: false,
             },
             settings,
             loader: None,
@@ -119,6 +144,7 @@ impl App {
             commands: Vec::new(),
             fonts_installed: false,
             applied_zoom: 1.0,
+            live: None,
         };
         match capture {
             Some(p) => app.open(p),
@@ -160,8 +186,72 @@ impl App {
         }
     }
 
+    fn start_capture(&mut self) {
+        use crate::capture::{CaptureConfig, CaptureHandle};
+        let cfg = CaptureConfig {
+            interface: self.state.live.interface.clone(),
+            filter: Some(self.state.live.filter.clone()),
+            ..CaptureConfig::default()
+        };
+        match CaptureHandle::start(cfg) {
+            Ok(h) => {
+                self.loader = None;
+                self.state.loaded = Some(Loaded::live(format!("live capture on {}", self.state.live.interface)));
+                self.state.visible.clear();
+                self.state.selected = None;
+                self.state.detail = None;
+                self.state.error = None;
+                self.state.live.stats = None;
+                self.state.capturing = true;
+                self.live = Some((h, crate::dissect::Dissector::new()));
+            }
+            Err(e) => self.state.error = Some(e.to_string()),
+        }
+    }
+
+    /// Adds the frames a live capture handed over.
+    fn poll_live(&mut self) {
+        use crate::capture::CaptureEvent;
+        let Some((h, dis)) = &mut self.live else { return };
+        let filter = if self.state.filter_error.is_none() { Filter::parse(&self.state.filter_text).ok() } else { None };
+        let mut finished = false;
+        let mut d = Dissection::default();
+        for _ in 0..64 {
+            match h.events().try_recv() {
+                Ok(CaptureEvent::Batch(b)) => {
+                    let Some(loaded) = &mut self.state.loaded else { break };
+                    for (meta, bytes) in b.iter() {
+                        dis.dissect(meta, bytes, &mut d);
+                        loaded.push_live(bytes, &d);
+                        if filter.as_ref().is_none_or(|f| f.matches(&d, bytes)) {
+                            self.state.visible.push(loaded.rows.len() - 1);
+                        }
+                    }
+                    if self.state.live.follow
+                        && let Some(&last) = self.state.visible.last()
+                    {
+                        self.state.scroll_to = Some(last);
+                    }
+                }
+                Ok(CaptureEvent::Stats(s)) => self.state.live.stats = Some(s),
+                Ok(CaptureEvent::Failed(e)) => self.state.error = Some(e),
+                Ok(CaptureEvent::Finished { stats, .. }) => {
+                    self.state.live.stats = Some(stats);
+                    finished = true;
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        if finished {
+            self.live = None;
+            self.state.capturing = false;
+        }
+    }
+
     /// Drains what the background jobs finished.
     fn poll(&mut self) {
+        self.poll_live();
         if let Some(job) = &self.loader {
             match job.poll() {
                 loader::Progress::Running(f) => {
@@ -245,6 +335,13 @@ impl App {
             Command::SelectField(f) => self.state.selected_field = f,
             Command::SetFilter(t) => self.apply_filter(t),
             Command::SetSource(s) => self.state.source = s,
+            Command::StartCapture => self.start_capture(),
+            Command::SetFollow(f) => self.state.live.follow = f,
+            Command::StopCapture => {
+                if let Some((h, _)) = &self.live {
+                    h.stop();
+                }
+            }
         }
     }
 
@@ -287,7 +384,9 @@ impl App {
             });
         });
         egui::Panel::right("conversation").resizable(true).default_size(340.0).show(ui, |ui| {
-            egui::ScrollArea::vertical().id_salt("conversation").show(ui, |ui| conversation::conversation_ui(ui, &self.state, &mut cmds));
+            egui::ScrollArea::vertical()
+                .id_salt("conversation")
+                .show(ui, |ui| conversation::conversation_ui(ui, &self.state, &mut cmds));
         });
         let scroll = self.state.scroll_to.take();
         egui::CentralPanel::default().show(ui, |ui| packets::packets_ui(ui, &self.state, scroll, &mut cmds));
@@ -306,7 +405,7 @@ impl App {
         for c in cmds {
             self.apply(c);
         }
-        if self.loader.is_some() || self.filter_job.is_some() {
+        if self.loader.is_some() || self.filter_job.is_some() || self.live.is_some() {
             ctx.request_repaint_after(std::time::Duration::from_millis(30));
         }
     }
@@ -350,14 +449,55 @@ impl App {
                 }
             });
             ui.horizontal(|ui| {
-                ui.label("Filter:");
-                let mut text = self.state.filter_text.clone();
-                let r = ui.add(
-                    egui::TextEdit::singleline(&mut text)
-                        .id_salt("filter")
-                        .hint_text("e.g. websocket.opcode == 1 && ip.src == 127.0.0.1")
-                        .desired_width(ui.available_width() - 220.0),
+                ui.label("Live:");
+                if self.state.live.interfaces.is_empty() {
+                    self.state.live.interfaces =
+                        crate::capture::interfaces::list().into_iter().map(|i| i.name).collect();
+                }
+                egui::ComboBox::from_label("interface").selected_text(self.state.live.interface.clone()).show_ui(
+                    ui,
+                    |ui| {
+                        for name in self.state.live.interfaces.clone() {
+                            ui.selectable_value(&mut self.state.live.interface, name.clone(), name);
+                        }
+                    },
                 );
+                ui.add(
+                    egui::TextEdit::singleline(&mut self.state.live.filter)
+                        .id_salt("bpf")
+                        .hint_text("capture filter (BPF)")
+                        .desired_width(320.0),
+                );
+                if self.state.capturing {
+                    if ui.button("■ Stop").clicked() {
+                        cmds.push(Command::StopCapture);
+                    }
+                } else if ui
+                    .button("● Start capture")
+                    .on_hover_text("Capture live traffic (needs root or the setcap capabilities)")
+                    .clicked()
+                {
+                    cmds.push(Command::StartCapture);
+                }
+                ui.checkbox(&mut self.state.live.follow, "follow the newest");
+                if let Some(s) = &self.state.live.stats {
+                    ui.label(format!(
+                        "captured {} · kernel dropped {} · interface dropped {} · wirelab dropped {}",
+                        s.captured, s.kernel_dropped, s.interface_dropped, s.wirelab_dropped
+                    ));
+                }
+            });
+            ui.horizontal(|ui| {
+                let label = ui.label("Filter:");
+                let mut text = self.state.filter_text.clone();
+                let r = ui
+                    .add(
+                        egui::TextEdit::singleline(&mut text)
+                            .id_salt("filter")
+                            .hint_text("e.g. websocket.opcode == 1 && ip.src == 127.0.0.1")
+                            .desired_width(ui.available_width() - 220.0),
+                    )
+                    .labelled_by(label.id);
                 if r.changed() {
                     cmds.push(Command::SetFilter(text));
                 }

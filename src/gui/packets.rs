@@ -34,6 +34,13 @@ pub fn packets_ui(ui: &mut egui::Ui, state: &State, scroll_to: Option<usize>, cm
         return;
     };
     let dark = ui.visuals().dark_mode;
+    // Scrolling away from the newest frames stops following them.
+    if state.capturing && state.live.follow {
+        let over = ui.rect_contains_pointer(ui.max_rect());
+        if over && ui.input(|i| i.smooth_scroll_delta.y > 0.0) {
+            cmds.push(Command::SetFollow(false));
+        }
+    }
     let row_h = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
     let mut table = TableBuilder::new(ui);
     if let Some(pos) = scroll_to.and_then(|i| state.visible.iter().position(|v| *v == i)) {

@@ -19,9 +19,9 @@ fn harness_sized(path: Option<std::path::PathBuf>, size: [f32; 2]) -> Harness<'s
     h
 }
 
-/// Types into the filter box (the second text input, after "Open").
+/// Types into the display filter box.
 fn type_filter(h: &mut Harness<'static, App>, text: &str) {
-    let filter = h.query_all_by_role(egui::accesskit::Role::TextInput).nth(1).expect("the filter box");
+    let filter = h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Filter:");
     filter.focus();
     filter.type_text(text);
     settle(h);
@@ -128,7 +128,11 @@ fn the_binary_opens_a_window_under_xvfb() {
         return;
     }
     let display = format!(":{}", 90 + std::process::id() % 9);
-    let mut xvfb = Command::new("Xvfb").args([display.as_str(), "-screen", "0", "1280x860x24"]).stderr(Stdio::null()).spawn().unwrap();
+    let mut xvfb = Command::new("Xvfb")
+        .args([display.as_str(), "-screen", "0", "1280x860x24"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(800));
     let home = tempfile::tempdir().unwrap();
     let mut app = support::wirelab_bin()
@@ -144,7 +148,12 @@ fn the_binary_opens_a_window_under_xvfb() {
     let mut bright = 0.0;
     for _ in 0..40 {
         std::thread::sleep(std::time::Duration::from_millis(250));
-        if Command::new("import").args(["-display", &display, "-window", "root"]).arg(&shot).status().is_ok_and(|s| s.success()) {
+        if Command::new("import")
+            .args(["-display", &display, "-window", "root"])
+            .arg(&shot)
+            .status()
+            .is_ok_and(|s| s.success())
+        {
             let out = Command::new("convert").arg(&shot).args(["-format", "%[fx:mean]", "info:"]).output().unwrap();
             bright = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0.0);
             if bright > 0.03 {
@@ -163,4 +172,41 @@ fn the_binary_opens_a_window_under_xvfb() {
     if std::env::var_os("WIRELAB_SCREENSHOT").is_some() {
         std::fs::copy(&shot, support::root().join("assets/screenshot.png")).unwrap();
     }
+}
+
+#[test]
+fn a_live_capture_streams_rows_into_the_list() {
+    if !support::may_capture("GUI live capture") {
+        return;
+    }
+    let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = rx.local_addr().unwrap().port();
+    let mut h = harness(None);
+    h.state_mut().state.live.filter = format!("udp port {port}");
+    h.get_by_label("● Start capture").click();
+    h.run();
+    assert!(h.state().state.capturing, "{:?}", h.state().state.error);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    for i in 0..20u8 {
+        tx.send_to(&[i; 10], ("127.0.0.1", port)).unwrap();
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while h.state().state.visible.len() < 20 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        h.step();
+    }
+    assert_eq!(h.state().state.visible.len(), 20);
+    let loaded = h.state().state.loaded.as_ref().unwrap();
+    assert!(loaded.rows.iter().all(|r| r.protocol == "UDP"));
+    h.get_by_label("■ Stop").click();
+    for _ in 0..40 {
+        h.step();
+        if !h.state().state.capturing {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    assert!(!h.state().state.capturing);
+    assert_eq!(h.state().state.live.stats.map(|s| s.captured), Some(20));
 }
