@@ -166,7 +166,9 @@ fn the_binary_opens_a_window_under_xvfb() {
     }
     let still_running = app.try_wait().unwrap().is_none();
     let _ = app.kill();
+    let _ = app.wait();
     let _ = xvfb.kill();
+    let _ = xvfb.wait();
     assert!(still_running, "the window closed by itself");
     assert!(bright > 0.03, "the screen stayed black (mean {bright})");
     if std::env::var_os("WIRELAB_SCREENSHOT").is_some() {
