@@ -12,6 +12,8 @@ use crate::model::{Addr, Dissection, FrameMeta, Value};
 /// Up to this many frames, every dissection is kept for the detail views;
 /// beyond it, a frame is dissected again when selected.
 pub const KEEP_DISSECTIONS: usize = 100_000;
+/// Files larger than this never keep dissections.
+pub const KEEP_BELOW_BYTES: u64 = 16 << 20;
 
 /// One packet-list row.
 #[derive(Clone, Debug)]
@@ -105,7 +107,9 @@ fn load(cap: Arc<Capture>, progress: &AtomicU32) -> Result<Loaded, String> {
     let mut d = Dissection::default();
     let mut rows = Vec::new();
     let mut owned = Vec::new();
-    let mut kept: Option<Vec<Dissection>> = Some(Vec::new());
+    // Small captures keep every dissection (instant details, exact context);
+    // big ones re-dissect the selected frame instead, to save memory.
+    let mut kept: Option<Vec<Dissection>> = (cap.len() <= KEEP_BELOW_BYTES).then(Vec::new);
     let mut damage = None;
     let mut events = Vec::new();
     let total = cap.len().max(1) as f64;

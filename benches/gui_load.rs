@@ -1,0 +1,56 @@
+//! The GUI on a big capture: time until the capture is fully indexed, memory,
+//! and the UI's own work per frame (layout, no GPU) while scrolling.
+//!
+//!     cargo bench --bench gui_load [-- FILE]
+//!
+//! Default FILE: /tmp/wirelab-1m.pcap (make it with scripts/gen-big-capture.py).
+
+use std::time::Instant;
+
+use egui_kittest::Harness;
+use wirelab::gui::{App, Settings};
+
+fn main() {
+    let path = std::env::args().skip(1).find(|a| !a.starts_with('-')).unwrap_or_else(|| "/tmp/wirelab-1m.pcap".into());
+    let rss0 = wirelab::cli::peak_rss_kib().unwrap_or(0);
+    let t = Instant::now();
+    let mut app = App::new(Some(path.clone().into()), Settings::default());
+    app.wait_idle();
+    let indexed = t.elapsed().as_secs_f64();
+    let rows = app.state.loaded.as_ref().map(|l| l.rows.len()).unwrap_or(0);
+    let file = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let anon = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("RssAnon:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .unwrap_or(0);
+    println!("{path}: {rows} frames, {file} bytes");
+    println!("fully indexed (every frame dissected, rows ready): {indexed:.2} s");
+    println!(
+        "anonymous memory after loading: {anon} KiB = {:.0} bytes per frame (peak RSS before: {rss0} KiB)",
+        anon as f64 * 1024.0 / rows.max(1) as f64
+    );
+    let mut h = Harness::builder().with_size([1280.0, 860.0]).build_ui_state(|ui, app: &mut App| app.ui(ui), app);
+    h.run();
+    let t = Instant::now();
+    h.step();
+    println!("first frame with rows on screen: {:.1} ms after loading", t.elapsed().as_secs_f64() * 1e3);
+    // Scroll through the list: jump the selection by 997 rows per frame.
+    let mut times = Vec::new();
+    for k in 0..300usize {
+        let i = (k * 997) % rows.max(1);
+        h.state_mut().state.scroll_to = Some(i);
+        h.state_mut().state.selected = Some(i);
+        let t = Instant::now();
+        h.step();
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(|a, b| a.total_cmp(b));
+    println!(
+        "UI work per frame while scrolling (layout, no rendering): median {:.2} ms, p95 {:.2} ms, max {:.2} ms",
+        times[times.len() / 2],
+        times[times.len() * 95 / 100],
+        times[times.len() - 1]
+    );
+}
