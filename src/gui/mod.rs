@@ -56,6 +56,8 @@ pub enum Command {
     StopCapture,
     /// "Follow the newest" on or off (scrolling away turns it off).
     SetFollow(bool),
+    /// Sort the packet list by this column (again: reverse).
+    Sort(usize),
     Open(PathBuf),
     Select(usize),
     SelectField(Option<usize>),
@@ -84,6 +86,8 @@ pub struct State {
     pub scroll_to: Option<usize>,
     pub live: LiveUi,
     pub capturing: bool,
+    /// Packet-list order: column and ascending, or capture order.
+    pub sort: Option<(usize, bool)>,
 }
 
 pub struct App {
@@ -137,6 +141,7 @@ impl App {
                     stats: None,
                 },
                 capturing: false,
+                sort: None,
             },
             settings,
             loader: None,
@@ -293,6 +298,7 @@ impl App {
             self.filter_job = None;
             self.state.filtering = false;
             self.state.visible = visible;
+            self.apply_sort();
         }
     }
 
@@ -306,6 +312,23 @@ impl App {
         self.state.selected_field = None;
         self.state.source = 0;
         self.state.detail = loaded.detail(index);
+    }
+
+    fn apply_sort(&mut self) {
+        let (Some((col, asc)), Some(l)) = (self.state.sort, &self.state.loaded) else { return };
+        let rows = &l.rows;
+        let v = &mut self.state.visible;
+        match col {
+            0 | 1 => v.sort_by_key(|&i| rows[i].meta.number),
+            2 => v.sort_by_cached_key(|&i| rows[i].src.to_string()),
+            3 => v.sort_by_cached_key(|&i| rows[i].dst.to_string()),
+            4 => v.sort_by_key(|&i| (rows[i].protocol, rows[i].meta.number)),
+            5 => v.sort_by_key(|&i| (rows[i].meta.len, rows[i].meta.number)),
+            _ => v.sort_by(|&a, &b| rows[a].info.cmp(&rows[b].info)),
+        }
+        if !asc {
+            v.reverse();
+        }
     }
 
     fn apply_filter(&mut self, text: String) {
@@ -337,6 +360,13 @@ impl App {
             Command::SetSource(s) => self.state.source = s,
             Command::StartCapture => self.start_capture(),
             Command::SetFollow(f) => self.state.live.follow = f,
+            Command::Sort(col) => {
+                self.state.sort = match self.state.sort {
+                    Some((c, asc)) if c == col => Some((col, !asc)),
+                    _ => Some((col, true)),
+                };
+                self.apply_sort();
+            }
             Command::StopCapture => {
                 if let Some((h, _)) = &self.live {
                     h.stop();

@@ -58,9 +58,21 @@ pub fn packets_ui(ui: &mut egui::Ui, state: &State, scroll_to: Option<usize>, cm
         .column(Column::exact(60.0))
         .column(Column::remainder())
         .header(row_h, |mut h| {
-            for t in ["No.", "Time", "Source", "Destination", "Protocol", "Length", "Info"] {
+            for (c, t) in ["No.", "Time", "Source", "Destination", "Protocol", "Length", "Info"].into_iter().enumerate()
+            {
                 h.col(|ui| {
-                    ui.strong(t);
+                    let arrow = match state.sort {
+                        Some((col, true)) if col == c => " ▲",
+                        Some((col, false)) if col == c => " ▼",
+                        _ => "",
+                    };
+                    if ui
+                        .add(egui::Button::new(egui::RichText::new(format!("{t}{arrow}")).strong()).frame(false))
+                        .on_hover_text("Sort by this column")
+                        .clicked()
+                    {
+                        cmds.push(Command::Sort(c));
+                    }
                 });
             }
         })

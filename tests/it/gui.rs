@@ -212,3 +212,21 @@ fn a_live_capture_streams_rows_into_the_list() {
     assert!(!h.state().state.capturing);
     assert_eq!(h.state().state.live.stats.map(|s| s.captured), Some(20));
 }
+
+#[test]
+fn clicking_a_column_header_sorts_and_clicking_again_reverses() {
+    let mut h = harness(None);
+    h.get_by_label("Length").click();
+    h.run();
+    let lens = |h: &Harness<'static, App>| -> Vec<u32> {
+        let st = &h.state().state;
+        st.visible.iter().map(|&i| st.loaded.as_ref().unwrap().rows[i].meta.len).collect()
+    };
+    let v = lens(&h);
+    assert!(v.windows(2).all(|w| w[0] <= w[1]), "ascending");
+    h.get_by_label_contains("Length ").click();
+    h.run();
+    let v = lens(&h);
+    assert!(v.windows(2).all(|w| w[0] >= w[1]), "descending");
+    assert_eq!(v.len(), 405);
+}
