@@ -89,7 +89,11 @@ pub fn json_value(d: &Dissection, frame: &[u8], f: &Field) -> Json {
         Value::I(v) => json!(v),
         Value::F(v) => json!(v),
         Value::Bool(b) => json!(b),
-        Value::Mac(_) | Value::Ipv4(_) | Value::Ipv6(_) | Value::Text | Value::Owned(_) | Value::Static(_) => {
+        Value::Text => Json::String(
+            String::from_utf8_lossy(d.source_bytes(frame, f.span.source).get(f.span.range()).unwrap_or(&[]))
+                .into_owned(),
+        ),
+        Value::Mac(_) | Value::Ipv4(_) | Value::Ipv6(_) | Value::Owned(_) | Value::Static(_) => {
             Json::String(value_text(d, frame, f, usize::MAX))
         }
         Value::Bytes => Json::String(hex(d.source_bytes(frame, f.span.source).get(f.span.range()).unwrap_or(&[]))),

@@ -58,6 +58,8 @@ pub enum Command {
     SetFollow(bool),
     /// Sort the packet list by this column (again: reverse).
     Sort(usize),
+    /// Write the frames shown (after the filter) to a pcap file.
+    Save(PathBuf),
     Open(PathBuf),
     Select(usize),
     SelectField(Option<usize>),
@@ -88,6 +90,9 @@ pub struct State {
     pub capturing: bool,
     /// Packet-list order: column and ascending, or capture order.
     pub sort: Option<(usize, bool)>,
+    /// A message for the status bar (saved, …).
+    pub notice: Option<String>,
+    pub save_text: String,
 }
 
 pub struct App {
@@ -142,6 +147,8 @@ impl App {
                 },
                 capturing: false,
                 sort: None,
+                notice: None,
+                save_text: String::new(),
             },
             settings,
             loader: None,
@@ -314,6 +321,21 @@ impl App {
         self.state.detail = loaded.detail(index);
     }
 
+    /// Writes the frames shown, in capture order, to a pcap file.
+    fn save(&self, path: &std::path::Path) -> std::io::Result<usize> {
+        let Some(l) = &self.state.loaded else { return Ok(0) };
+        let mut shown = self.state.visible.clone();
+        shown.sort_unstable();
+        let linktype = l.rows.first().map(|r| r.meta.linktype).unwrap_or(1);
+        let mut w = crate::file::PcapFileWriter::new(std::fs::File::create(path)?, linktype, 262_144)?;
+        for &i in &shown {
+            let r = &l.rows[i];
+            w.write(r.meta.ts_sec, r.meta.ts_nsec, r.meta.len, l.bytes(i))?;
+        }
+        w.flush()?;
+        Ok(shown.len())
+    }
+
     fn apply_sort(&mut self) {
         let (Some((col, asc)), Some(l)) = (self.state.sort, &self.state.loaded) else { return };
         let rows = &l.rows;
@@ -360,6 +382,10 @@ impl App {
             Command::SetSource(s) => self.state.source = s,
             Command::StartCapture => self.start_capture(),
             Command::SetFollow(f) => self.state.live.follow = f,
+            Command::Save(p) => match self.save(&p) {
+                Ok(n) => self.state.notice = Some(format!("saved {n} frames to {}", p.display())),
+                Err(e) => self.state.error = Some(format!("cannot save {}: {e}", p.display())),
+            },
             Command::Sort(col) => {
                 self.state.sort = match self.state.sort {
                     Some((c, asc)) if c == col => Some((col, !asc)),
@@ -420,6 +446,10 @@ impl App {
         });
         let scroll = self.state.scroll_to.take();
         egui::CentralPanel::default().show(ui, |ui| packets::packets_ui(ui, &self.state, scroll, &mut cmds));
+        // Ctrl+F: to the filter bar.
+        if ctx.input(|i| i.modifiers.command && i.key_pressed(egui::Key::F)) {
+            ctx.memory_mut(|m| m.request_focus(egui::Id::unique("wirelab-filter-box")));
+        }
         // Keyboard: up and down move the selection when no text has focus.
         if !ctx.egui_wants_keyboard_input() {
             let (up, down) = ctx.input(|i| (i.key_pressed(egui::Key::ArrowUp), i.key_pressed(egui::Key::ArrowDown)));
@@ -455,6 +485,22 @@ impl App {
                     (r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter))) || ui.button("Open").clicked();
                 if go && !self.state.open_text.trim().is_empty() {
                     cmds.push(Command::Open(PathBuf::from(self.state.open_text.trim())));
+                }
+                let save_label = ui.label("Save as:");
+                ui.add(
+                    egui::TextEdit::singleline(&mut self.state.save_text)
+                        .id_salt("save")
+                        .hint_text("file.pcap")
+                        .desired_width(140.0),
+                )
+                .labelled_by(save_label.id);
+                if ui
+                    .button("Save")
+                    .on_hover_text("Save the frames shown (after the filter) as a pcap that Wireshark opens")
+                    .clicked()
+                    && !self.state.save_text.trim().is_empty()
+                {
+                    cmds.push(Command::Save(PathBuf::from(self.state.save_text.trim())));
                 }
                 ui.menu_button("Recent", |ui| {
                     if self.settings.recent.is_empty() {
@@ -523,7 +569,7 @@ impl App {
                 let r = ui
                     .add(
                         egui::TextEdit::singleline(&mut text)
-                            .id_salt("filter")
+                            .id(egui::Id::unique("wirelab-filter-box"))
                             .hint_text("e.g. websocket.opcode == 1 && ip.src == 127.0.0.1")
                             .desired_width(ui.available_width() - 220.0),
                     )
@@ -556,6 +602,9 @@ impl App {
                 ui.add(egui::ProgressBar::new(*f).show_percentage().desired_width(240.0));
             } else if let Some(l) = &self.state.loaded {
                 ui.label(format!("{} — {} frames", l.name, l.rows.len()));
+            }
+            if let Some(n) = &self.state.notice {
+                ui.label(n);
             }
             if let Some(e) = &self.state.error {
                 ui.colored_label(egui::Color32::from_rgb(230, 80, 80), e);

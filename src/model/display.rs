@@ -46,8 +46,21 @@ pub fn value_text(d: &Dissection, frame: &[u8], f: &Field, max_bytes: usize) -> 
             }
         }
         Value::Text => {
+            // Control characters written as escapes, as Wireshark does ("\r\n").
             let b = d.source_bytes(frame, f.span.source).get(f.span.range()).unwrap_or(&[]);
-            s.push_str(&String::from_utf8_lossy(b));
+            let t = String::from_utf8_lossy(b);
+            let cut = t.len() > max_bytes.saturating_mul(8);
+            for c in t.chars().take(if cut { max_bytes * 8 } else { usize::MAX }) {
+                match c {
+                    '\r' => s.push_str("\\r"),
+                    '\n' => s.push_str("\\n"),
+                    '\t' => s.push_str("\\t"),
+                    c => s.push(c),
+                }
+            }
+            if cut {
+                s.push('…');
+            }
         }
         Value::Owned(i) => s.push_str(d.strings.get(*i as usize).map(String::as_str).unwrap_or("")),
         Value::Static(t) => s.push_str(t),

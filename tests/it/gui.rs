@@ -230,3 +230,38 @@ fn clicking_a_column_header_sorts_and_clicking_again_reverses() {
     assert!(v.windows(2).all(|w| w[0] >= w[1]), "descending");
     assert_eq!(v.len(), 405);
 }
+
+#[test]
+fn save_writes_the_filtered_frames_as_a_pcap_that_tshark_reads() {
+    let mut h = harness(None);
+    type_filter(&mut h, "socketio");
+    let shown = h.state().state.visible.len();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("socketio-only.pcap");
+    let save = h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Save as:");
+    save.focus();
+    save.type_text(out.to_str().unwrap());
+    h.run();
+    h.get_by_label("Save").click();
+    h.run();
+    assert!(h.state().state.error.is_none(), "{:?}", h.state().state.error);
+    h.get_by_label_contains(&format!("saved {shown} frames"));
+    let back = support::dissect_file(&out);
+    assert_eq!(back.len(), shown);
+    let o = support::tshark().arg("-r").arg(&out).args(["-T", "fields", "-e", "frame.number"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), shown);
+}
+
+#[test]
+fn ctrl_f_goes_to_the_filter_and_the_light_theme_snapshot() {
+    let mut h = harness(None);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::F);
+    h.run();
+    h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Filter:").type_text("http");
+    settle(&mut h);
+    assert_eq!(h.state().state.filter_text, "http");
+    h.get_by_label("Light theme").click();
+    h.run();
+    assert!(!h.state().settings.dark);
+    h.snapshot("light_theme_http");
+}

@@ -78,7 +78,8 @@ fn normalise(ty: &str, v: &str) -> String {
         return n.to_string();
     }
     match (ty, v) {
-        ("FT_STRING", _) => v.replace("\\r", "\r").replace("\\n", "\n").replace("\\t", "\t").replace("\\\\", "\\"),
+        // Both tools write control characters as escapes ("\\r\\n").
+        ("FT_STRING", _) => v.to_string(),
         ("FT_BOOLEAN", "True") => "1".into(),
         ("FT_BOOLEAN", "False") => "0".into(),
         ("FT_BYTES", _) => v.replace(':', "").to_lowercase(),
