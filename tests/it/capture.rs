@@ -114,20 +114,8 @@ fn captured_tcp_and_udp_are_what_was_sent_and_the_file_matches_in_wirelab_and_ts
     for (a, (m, b)) in file.iter().zip(&frames) {
         assert_eq!((&a.bytes, a.d.meta), (b, *m));
     }
-    let out = support::tshark()
-        .arg("-r")
-        .arg(&path)
-        .args(["-T", "fields", "-e", "frame.len", "-e", "frame.time_epoch"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let lines: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(String::from).collect();
-    assert_eq!(lines.len(), frames.len());
-    for (l, (m, _)) in lines.iter().zip(&frames) {
-        let mut c = l.split('\t');
-        assert_eq!(c.next().unwrap().parse::<u32>().unwrap(), m.len);
-        assert!((c.next().unwrap().parse::<f64>().unwrap() - m.time_f64()).abs() < 2e-6);
-    }
+    let metas: Vec<_> = frames.iter().map(|(m, _)| *m).collect();
+    support::assert_tshark_reads(&path, &metas);
     let (n, problems) = crate::tshark_diff::compare(&path);
     assert!(n > 100 && problems.is_empty(), "{problems:#?}");
 }

@@ -71,3 +71,22 @@ pub fn may_capture(test: &str) -> bool {
     }
     root
 }
+
+/// tshark reads `path` and sees exactly these frames: lengths and times.
+pub fn assert_tshark_reads(path: &Path, frames: &[wirelab::model::FrameMeta]) {
+    let out = tshark()
+        .arg("-r")
+        .arg(path)
+        .args(["-T", "fields", "-e", "frame.len", "-e", "frame.time_epoch"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(String::from).collect();
+    assert_eq!(lines.len(), frames.len());
+    for (l, m) in lines.iter().zip(frames) {
+        let mut c = l.split('\t');
+        assert_eq!(c.next().and_then(|x| x.parse::<u32>().ok()), Some(m.len));
+        let t: f64 = c.next().and_then(|x| x.parse().ok()).unwrap_or(f64::NAN);
+        assert!((t - m.time_f64()).abs() < 2e-6, "{t} vs {}", m.time_f64());
+    }
+}
