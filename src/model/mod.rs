@@ -287,6 +287,8 @@ pub struct Dissection {
     pub strings: Vec<String>,
     /// Application events completed in this frame.
     pub events: Vec<AppEvent>,
+    /// Buffers of earlier frames' data sources, reused (no allocation per frame).
+    spare: Vec<Vec<u8>>,
 }
 
 impl Dissection {
@@ -299,9 +301,20 @@ impl Dissection {
         self.summary.dst = Addr::None;
         self.summary.protocol = "";
         self.summary.info.clear();
-        self.sources.clear();
+        for src in self.sources.drain(..) {
+            if self.spare.len() < 16 {
+                let mut b = src.bytes;
+                b.clear();
+                self.spare.push(b);
+            }
+        }
         self.strings.clear();
         self.events.clear();
+    }
+
+    /// An empty buffer for a new data source, reused from earlier frames.
+    pub fn buffer(&mut self) -> Vec<u8> {
+        self.spare.pop().unwrap_or_default()
     }
 
     /// Stores a derived string; returns the value that names it.

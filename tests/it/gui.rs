@@ -140,6 +140,7 @@ fn the_binary_opens_a_window_under_xvfb() {
         .env_remove("WAYLAND_DISPLAY")
         .env("HOME", home.path())
         .env("XDG_DATA_HOME", home.path())
+        .env("XDG_RUNTIME_DIR", home.path())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

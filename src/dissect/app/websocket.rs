@@ -240,7 +240,9 @@ pub fn dissect(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
     let mut unmask_id = None;
     if masked && payload_end > pos {
         cx.add_at(0, &MASKED_PAYLOAD, Value::Bytes, &at, pos, payload_end - pos);
-        unmasked = b[pos..].iter().enumerate().map(|(i, x)| x ^ key[i & 3]).collect();
+        let mut buf = cx.out.buffer();
+        buf.extend(b[pos..].iter().enumerate().map(|(i, x)| x ^ key[i & 3]));
+        unmasked = buf;
         let id = cx.reserve_source("Unmasked data");
         unmask_id = Some(id);
         payload_at = At { bytes: &unmasked, source: id, base: 0 };
