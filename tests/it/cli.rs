@@ -121,3 +121,35 @@ fn stats_reports_throughput_and_memory() {
     );
     assert!(text.contains("tcp_streams: 1"));
 }
+
+#[test]
+fn follow_tells_the_story_of_a_websocket_connection() {
+    let out = wirelab_bin().args(["follow"]).arg(root().join("captures/websocket-python.pcap")).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "client → server  handshake      GET /chat",
+        "101 Switching Protocols",
+        "ws-text        Hello",
+        "ws-ping",
+        "ws-close       Close 1000 lesson over",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+    }
+    let out = wirelab_bin()
+        .args(["follow", "--format", "json"])
+        .arg(root().join("captures/websocket-python.pcap"))
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let msgs = v["messages"].as_array().unwrap();
+    // The 70,000-byte message crossed several TCP segments.
+    let big = msgs
+        .iter()
+        .find(|m| m["text"].as_str().is_some_and(|t| t.starts_with("xxxx")) && m["from"] == "client")
+        .unwrap();
+    assert!(big["frames"].as_array().unwrap().len() >= 2, "{big}");
+    // The fragmented message names its four frames.
+    let frag = msgs.iter().find(|m| m["text"] == "fragmented" && m["from"] == "client").unwrap();
+    assert_eq!(frag["frames"].as_array().unwrap().len(), 4);
+}
