@@ -13,3 +13,4 @@ pub mod file;
 pub mod filter;
 pub mod gui;
 pub mod model;
+pub mod serve;

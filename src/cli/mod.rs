@@ -1,6 +1,7 @@
 //! The command-line front end: argument parsing and the `dissect` command.
 
 pub mod output;
+pub mod serve;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -48,6 +49,12 @@ pub enum Command {
     /// Build a packet field by field, show it as wirelab dissects it, send it
     /// and show what comes back.
     Craft(CraftArgs),
+    /// Start the demo servers: WebSocket echo (9001), socket.io chat (9002),
+    /// TCP (9003) and UDP (9004), on loopback; Ctrl-C stops them.
+    Serve(serve::ServeArgs),
+    /// Send numbered messages to the TCP or UDP demo server and report what
+    /// came back: lost, duplicated, reordered, round-trip times.
+    Client(serve::ClientArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -174,6 +181,8 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Some(Command::Craft(args)) => craft(&args),
+        Some(Command::Serve(args)) => serve::serve(&args),
+        Some(Command::Client(args)) => serve::client(&args),
         Some(Command::Fields) => {
             let mut out = std::io::stdout().lock();
             for f in crate::dissect::all_fields() {

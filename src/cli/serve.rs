@@ -1,0 +1,193 @@
+//! `wirelab serve` and `wirelab client`: the demo servers and the transport client.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use clap::ValueEnum;
+
+use super::OutputFormat;
+use crate::serve::client::{ClientConfig, Transport};
+use crate::serve::{Impairment, Kind, ServeConfig, Servers};
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum Which {
+    Echo,
+    Chat,
+    Tcp,
+    Udp,
+    All,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// Which server to start.
+    #[arg(value_enum, default_value_t = Which::All)]
+    pub which: Which,
+    /// Port, when starting one server (default: echo 9001, chat 9002, tcp 9003, udp 9004; 0 = any free port).
+    #[arg(long)]
+    pub port: Option<u16>,
+    #[arg(long, default_value_t = 9001)]
+    pub echo_port: u16,
+    #[arg(long, default_value_t = 9002)]
+    pub chat_port: u16,
+    #[arg(long, default_value_t = 9003)]
+    pub tcp_port: u16,
+    #[arg(long, default_value_t = 9004)]
+    pub udp_port: u16,
+    /// Address to listen on. Anything but loopback lets other machines in.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// Chat: keep a message log so a reconnecting client gets what it missed.
+    #[arg(long)]
+    pub recovery: bool,
+    /// Echo: do not offer permessage-deflate.
+    #[arg(long)]
+    pub no_deflate: bool,
+    /// UDP: probability (0–1) that a reply is dropped.
+    #[arg(long, default_value_t = 0.0)]
+    pub loss: f64,
+    /// UDP: probability that a reply is sent twice.
+    #[arg(long, default_value_t = 0.0)]
+    pub duplicate: f64,
+    /// UDP: probability that a reply is held back so the next one overtakes it.
+    #[arg(long, default_value_t = 0.0)]
+    pub reorder: f64,
+    /// UDP: milliseconds every reply waits before it is sent.
+    #[arg(long, default_value_t = 0)]
+    pub delay_ms: u64,
+    /// UDP: seed of the impairment's random choices (same seed, same run).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ClientArgs {
+    #[arg(value_enum)]
+    pub transport: Transport,
+    /// Number of messages.
+    #[arg(long, default_value_t = 100)]
+    pub count: u32,
+    /// Payload bytes per message (besides the 20-byte header).
+    #[arg(long, default_value_t = 64)]
+    pub size: usize,
+    /// Messages per second (0 = as fast as possible).
+    #[arg(long, default_value_t = 100.0)]
+    pub rate: f64,
+    /// Server port (default: tcp 9003, udp 9004).
+    #[arg(long)]
+    pub port: Option<u16>,
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: IpAddr,
+    /// Milliseconds to wait for late UDP replies after the last request.
+    #[arg(long, default_value_t = 1000)]
+    pub linger_ms: u64,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+}
+
+fn check_probability(name: &str, p: f64) -> anyhow::Result<f64> {
+    if (0.0..=1.0).contains(&p) {
+        Ok(p)
+    } else {
+        anyhow::bail!("--{name} is a probability between 0 and 1 (0.1 = 10%), not {p}")
+    }
+}
+
+pub fn config(args: &ServeArgs) -> anyhow::Result<(ServeConfig, Vec<Kind>)> {
+    let kinds = match args.which {
+        Which::Echo => vec![Kind::Echo],
+        Which::Chat => vec![Kind::Chat],
+        Which::Tcp => vec![Kind::Tcp],
+        Which::Udp => vec![Kind::Udp],
+        Which::All => Kind::ALL.to_vec(),
+    };
+    let mut cfg = ServeConfig { bind: args.bind, ..Default::default() };
+    cfg.ports = [args.echo_port, args.chat_port, args.tcp_port, args.udp_port];
+    if let Some(p) = args.port {
+        if kinds.len() > 1 {
+            anyhow::bail!(
+                "--port names one server's port; with several servers use --echo-port, --chat-port, --tcp-port, --udp-port"
+            );
+        }
+        cfg.ports[kinds[0] as usize] = p;
+    }
+    cfg.echo.deflate = !args.no_deflate;
+    cfg.chat.recovery = args.recovery;
+    cfg.impair = Impairment {
+        loss: check_probability("loss", args.loss)?,
+        duplicate: check_probability("duplicate", args.duplicate)?,
+        reorder: check_probability("reorder", args.reorder)?,
+        delay: Duration::from_millis(args.delay_ms),
+        seed: args.seed,
+    };
+    Ok((cfg, kinds))
+}
+
+pub fn serve(args: &ServeArgs) -> anyhow::Result<i32> {
+    let (cfg, kinds) = config(args)?;
+    if !cfg.bind.is_loopback() {
+        eprintln!(
+            "wirelab: warning: listening on {}, not loopback: other machines on your network can reach these servers.",
+            cfg.bind
+        );
+    }
+    let servers = Servers::start(&cfg, &kinds)?;
+    for l in &servers.listening {
+        println!("{:>4} listening on {}", l.kind.name(), l.how);
+    }
+    println!("Press Ctrl-C to stop.");
+    let (tx, rx) = std::sync::mpsc::channel();
+    ctrlc::set_handler(move || {
+        let _ = tx.send(());
+    })?;
+    let _ = rx.recv();
+    let echo = &servers.echo_stats;
+    let t = &servers.transport_stats;
+    use std::sync::atomic::Ordering::Relaxed;
+    eprintln!(
+        "wirelab: stopping. echo: {} connections, {} messages; tcp/udp: {} requests, {} replies{}",
+        echo.connections.load(Relaxed),
+        echo.messages.load(Relaxed),
+        t.requests.load(Relaxed),
+        t.replies_sent.load(Relaxed),
+        servers
+            .chat
+            .as_ref()
+            .map(|c| format!(
+                "; chat: {} connections, {} messages",
+                c.stats.connections.load(Relaxed),
+                c.stats.messages.load(Relaxed)
+            ))
+            .unwrap_or_default(),
+    );
+    servers.stop();
+    Ok(0)
+}
+
+pub fn client(args: &ClientArgs) -> anyhow::Result<i32> {
+    let port = args.port.unwrap_or(match args.transport {
+        Transport::Tcp => Kind::Tcp.default_port(),
+        Transport::Udp => Kind::Udp.default_port(),
+    });
+    if args.count == 0 {
+        anyhow::bail!("--count must be at least 1");
+    }
+    if args.size > crate::serve::demo::MAX_PAYLOAD {
+        anyhow::bail!("--size is at most {} bytes (one UDP datagram)", crate::serve::demo::MAX_PAYLOAD);
+    }
+    let cfg = ClientConfig {
+        transport: args.transport,
+        server: SocketAddr::new(args.host, port),
+        count: args.count,
+        size: args.size,
+        rate: args.rate,
+        linger: Duration::from_millis(args.linger_ms),
+    };
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let report = rt.block_on(crate::serve::client::run(&cfg))?;
+    match args.format {
+        OutputFormat::Text => println!("{}", report.text()),
+        OutputFormat::Json => println!("{}", serde_json::to_string(&report)?),
+    }
+    Ok(0)
+}

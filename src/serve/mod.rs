@@ -1,0 +1,277 @@
+//! The demo servers that make the traffic students study: a WebSocket echo
+//! server ([`echo`]), the socket.io chat ([`chat`]), and TCP and UDP servers
+//! that speak one tiny protocol ([`demo`], [`transport`]). They run on a
+//! tokio runtime owned by [`Servers`], so the command line, the GUI and the
+//! scenarios all start and stop them the same way. Outside the dissection
+//! core: nothing in `model`, `dissect` or `file` depends on this.
+
+pub mod chat;
+pub mod client;
+pub mod demo;
+pub mod echo;
+pub mod transport;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioIo;
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::runtime::Runtime;
+use tokio::sync::watch;
+
+pub use transport::Impairment;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
+pub enum Kind {
+    Echo,
+    Chat,
+    Tcp,
+    Udp,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 4] = [Kind::Echo, Kind::Chat, Kind::Tcp, Kind::Udp];
+
+    pub fn default_port(self) -> u16 {
+        match self {
+            Kind::Echo => 9001,
+            Kind::Chat => 9002,
+            Kind::Tcp => 9003,
+            Kind::Udp => 9004,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Echo => "echo",
+            Kind::Chat => "chat",
+            Kind::Tcp => "tcp",
+            Kind::Udp => "udp",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub bind: IpAddr,
+    /// Port per server; 0 lets the system pick a free one.
+    pub ports: [u16; 4],
+    pub echo: echo::EchoConfig,
+    pub chat: chat::ChatConfig,
+    pub impair: Impairment,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            ports: Kind::ALL.map(Kind::default_port),
+            echo: echo::EchoConfig::default(),
+            chat: chat::ChatConfig::default(),
+            impair: Impairment::default(),
+        }
+    }
+}
+
+impl ServeConfig {
+    /// Every server on a port the system picks (for tests and scenarios).
+    pub fn any_port() -> Self {
+        ServeConfig { ports: [0; 4], ..Default::default() }
+    }
+
+    pub fn port(&self, k: Kind) -> u16 {
+        self.ports[k as usize]
+    }
+}
+
+/// One running server: where it listens and how a student connects to it.
+#[derive(Debug, Clone)]
+pub struct Listening {
+    pub kind: Kind,
+    pub addr: SocketAddr,
+    pub how: String,
+}
+
+/// Running demo servers. Dropping it (or [`Servers::stop`]) stops them.
+pub struct Servers {
+    rt: Option<Runtime>,
+    stop: watch::Sender<bool>,
+    pub listening: Vec<Listening>,
+    pub chat: Option<Arc<chat::Chat>>,
+    pub echo_stats: Arc<echo::EchoStats>,
+    pub transport_stats: Arc<transport::TransportStats>,
+}
+
+impl Servers {
+    /// Binds every requested server first (so a busy port is reported before
+    /// anything starts), then runs them on a small runtime of their own.
+    pub fn start(cfg: &ServeConfig, kinds: &[Kind]) -> anyhow::Result<Servers> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("wirelab-serve")
+            .enable_all()
+            .build()
+            .context("could not start the servers' runtime")?;
+        let (stop, stop_rx) = watch::channel(false);
+        let mut servers = Servers {
+            rt: None,
+            stop,
+            listening: Vec::new(),
+            chat: None,
+            echo_stats: Arc::default(),
+            transport_stats: Arc::default(),
+        };
+        for &kind in kinds {
+            let addr = SocketAddr::new(cfg.bind, cfg.port(kind));
+            let bound = rt.block_on(async {
+                match kind {
+                    Kind::Udp => UdpSocket::bind(addr).await.map(Bound::Udp),
+                    _ => TcpListener::bind(addr).await.map(Bound::Tcp),
+                }
+            });
+            let bound = bound.map_err(|e| bind_error(kind, addr, e))?;
+            let local = bound.local_addr()?;
+            let host = if local.ip().is_unspecified() { "127.0.0.1".to_string() } else { local.ip().to_string() };
+            let port = local.port();
+            let stop = stop_rx.clone();
+            let how = match (kind, bound) {
+                (Kind::Echo, Bound::Tcp(l)) => {
+                    let echo_cfg = Arc::new(cfg.echo.clone());
+                    let stats = servers.echo_stats.clone();
+                    rt.spawn(serve_http(l, stop, move || {
+                        let (cfg, stats) = (echo_cfg.clone(), stats.clone());
+                        hyper::service::service_fn(move |req| echo::handle(req, cfg.clone(), stats.clone()))
+                    }));
+                    format!(
+                        "ws://{host}:{port}/  (try: python3 -m websockets ws://{host}:{port}/){}",
+                        if cfg.echo.deflate { "; permessage-deflate offered" } else { "" }
+                    )
+                }
+                (Kind::Chat, Bound::Tcp(l)) => {
+                    let (svc, chat) = rt.block_on(async { chat::build(cfg.chat.clone()) });
+                    servers.chat = Some(chat);
+                    rt.spawn(serve_http(l, stop, move || svc.clone()));
+                    format!(
+                        "http://{host}:{port}/  (open it in a browser; socket.io clients connect to the same address){}",
+                        if cfg.chat.recovery { "; missed-message recovery ON" } else { "" }
+                    )
+                }
+                (Kind::Tcp, Bound::Tcp(l)) => {
+                    rt.spawn(transport::run_tcp(l, servers.transport_stats.clone(), stop));
+                    format!("tcp {host}:{port}  (try: wirelab client tcp --port {port})")
+                }
+                (Kind::Udp, Bound::Udp(s)) => {
+                    rt.spawn(transport::run_udp(s, cfg.impair, servers.transport_stats.clone(), stop));
+                    format!("udp {host}:{port}  (try: wirelab client udp --port {port}); {}", cfg.impair.describe())
+                }
+                _ => unreachable!("bound the socket type the kind needs"),
+            };
+            servers.listening.push(Listening { kind, addr: local, how });
+        }
+        servers.rt = Some(rt);
+        Ok(servers)
+    }
+
+    pub fn addr(&self, kind: Kind) -> Option<SocketAddr> {
+        self.listening.iter().find(|l| l.kind == kind).map(|l| l.addr)
+    }
+
+    /// Stops accepting, closes the connections, and waits (briefly) for the tasks.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_timeout(Duration::from_millis(300));
+        }
+    }
+
+    /// Runs a future on the servers' runtime (scenarios' clients use this).
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        match &self.rt {
+            Some(rt) => rt.block_on(f),
+            // `stop` takes the servers by value, so the runtime is there while `self` is.
+            None => unreachable!("the runtime lives as long as the servers"),
+        }
+    }
+}
+
+impl Drop for Servers {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+enum Bound {
+    Tcp(TcpListener),
+    Udp(UdpSocket),
+}
+
+impl Bound {
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        match self {
+            Bound::Tcp(l) => l.local_addr(),
+            Bound::Udp(s) => s.local_addr(),
+        }
+    }
+}
+
+fn bind_error(kind: Kind, addr: SocketAddr, e: std::io::Error) -> anyhow::Error {
+    let hint = match e.kind() {
+        std::io::ErrorKind::AddrInUse => format!(
+            "something else already listens there (another `wirelab serve`?). Stop it, or pick another port: \
+             --{}-port N (0 = any free port)",
+            kind.name()
+        ),
+        std::io::ErrorKind::PermissionDenied => "ports below 1024 need root; use a higher port".into(),
+        std::io::ErrorKind::AddrNotAvailable => "this machine has no such address; use 127.0.0.1".into(),
+        _ => String::new(),
+    };
+    anyhow::anyhow!("cannot start the {} server on {addr}: {e}. {hint}", kind.name())
+}
+
+/// Accepts HTTP/1.1 connections (with upgrades) until told to stop.
+async fn serve_http<S, F, B>(listener: TcpListener, mut stop: watch::Receiver<bool>, make: F)
+where
+    F: Fn() -> S,
+    S: hyper::service::Service<hyper::Request<hyper::body::Incoming>, Response = hyper::Response<B>> + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    loop {
+        let stream = tokio::select! {
+            _ = stop.changed() => break,
+            r = listener.accept() => match r {
+                Ok((s, _)) => s,
+                Err(e) => {
+                    // Out of file descriptors, usually: wait rather than spin.
+                    eprintln!("wirelab serve: accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let svc = make();
+        let mut stop = stop.clone();
+        tokio::spawn(async move {
+            let conn = http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(Some(Duration::from_secs(30)))
+                .serve_connection(TokioIo::new(stream), svc)
+                .with_upgrades();
+            tokio::select! {
+                _ = conn => {}
+                _ = stop.changed() => {}
+            }
+        });
+    }
+}
