@@ -216,10 +216,10 @@ impl Chat {
             }
         });
         socket.on("leave", async move |s: SocketRef, TryData(room): TryData<String>, ack: AckSender| {
-            if let Ok(r) = room {
-                if r != s.id.to_string() {
-                    s.leave(r.trim().to_string());
-                }
+            if let Ok(r) = room
+                && r != s.id.to_string()
+            {
+                s.leave(r.trim().to_string());
             }
             let _ = ack.send(&json!({ "rooms": rooms_of(&s) }));
         });

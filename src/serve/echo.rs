@@ -14,7 +14,8 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Request, Response, StatusCode};
-use yawc::{OpCode, Options, WebSocket};
+use hyper_util::rt::TokioIo;
+use yawc::{OpCode, Options, Role, WebSocket};
 
 /// The largest message (after decompression) the echo server accepts; a
 /// bigger one is refused with close code 1009 (message too big). Autobahn's
@@ -71,11 +72,54 @@ pub async fn handle(
                 .into(),
         ));
     }
-    match WebSocket::upgrade_with_options(&mut req, options(&cfg)) {
-        Ok((response, upgrade)) => {
+    if let Err(why) = check_handshake(&req) {
+        stats.refused_handshakes.fetch_add(1, Ordering::Relaxed);
+        return Ok(refuse(why));
+    }
+    // yawc checks the key and version and agrees on the extensions; it is
+    // given a copy of the request so that the upgraded connection can be
+    // wrapped in `ControlFrameGuard` before yawc reads from it.
+    let opts = options(&cfg);
+    // A client may offer permessage-deflate several times, with different
+    // parameters, best first (RFC 7692 section 5). yawc reads one offer, so
+    // it is shown the offers one at a time and the first it accepts wins.
+    let offers: Vec<String> = req
+        .headers()
+        .get_all(hyper::header::SEC_WEBSOCKET_EXTENSIONS)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|o| o.trim().to_string())
+        .filter(|o| o.split(';').next().is_some_and(|n| n.trim().eq_ignore_ascii_case("permessage-deflate")))
+        .collect();
+    let mut copy = Request::new(());
+    *copy.method_mut() = req.method().clone();
+    *copy.uri_mut() = req.uri().clone();
+    *copy.version_mut() = req.version();
+    *copy.headers_mut() = req.headers().clone();
+    copy.headers_mut().remove(hyper::header::SEC_WEBSOCKET_EXTENSIONS);
+    for offer in &offers {
+        let mut c = copy_with(&copy, offer);
+        if let Ok((r, _)) = WebSocket::upgrade_with_options(&mut c, opts.clone())
+            && r.headers().contains_key(hyper::header::SEC_WEBSOCKET_EXTENSIONS)
+        {
+            copy = c;
+            break;
+        }
+    }
+    match WebSocket::upgrade_with_options(&mut copy, opts.clone()) {
+        Ok((response, _unused)) => {
             stats.connections.fetch_add(1, Ordering::Relaxed);
+            let extensions = response
+                .headers()
+                .get(hyper::header::SEC_WEBSOCKET_EXTENSIONS)
+                .and_then(|v| v.to_str().ok())
+                .map(String::from);
+            let upgrade = hyper::upgrade::on(&mut req);
             tokio::spawn(async move {
-                if let Ok(ws) = upgrade.await {
+                let Ok(upgraded) = upgrade.await else { return };
+                let io = ControlFrameGuard::new(TokioIo::new(upgraded));
+                if let Ok(ws) = WebSocket::from_stream_with_extensions(io, Role::Server, extensions.as_deref(), opts) {
                     echo(ws, &stats).await;
                 }
             });
@@ -83,15 +127,185 @@ pub async fn handle(
         }
         Err(e) => {
             stats.refused_handshakes.fetch_add(1, Ordering::Relaxed);
-            Ok(text(
-                StatusCode::BAD_REQUEST,
-                format!(
-                    "Not a valid WebSocket opening handshake: {e}.\nRFC 6455 section 4.1 asks for GET over HTTP/1.1 with \
-                     Upgrade: websocket, Connection: Upgrade, a Sec-WebSocket-Key of 16 base64-encoded bytes and \
-                     Sec-WebSocket-Version: 13.\n"
-                ),
-            ))
+            Ok(refuse(e.to_string()))
         }
+    }
+}
+
+fn copy_with(base: &Request<()>, offer: &str) -> Request<()> {
+    let mut c = Request::new(());
+    *c.method_mut() = base.method().clone();
+    *c.uri_mut() = base.uri().clone();
+    *c.version_mut() = base.version();
+    *c.headers_mut() = base.headers().clone();
+    if let Ok(v) = HeaderValue::from_str(offer) {
+        c.headers_mut().insert(hyper::header::SEC_WEBSOCKET_EXTENSIONS, v);
+    }
+    c
+}
+
+fn refuse(why: String) -> Response<Full<Bytes>> {
+    text(
+        StatusCode::BAD_REQUEST,
+        format!(
+            "Not a valid WebSocket opening handshake: {why}.\nRFC 6455 section 4.1 asks for GET over HTTP/1.1 with \
+             Upgrade: websocket, Connection: Upgrade, a Sec-WebSocket-Key of 16 base64-encoded bytes and \
+             Sec-WebSocket-Version: 13.\n"
+        ),
+    )
+}
+
+/// The opening handshake's requirements on the request (RFC 6455 section 4.2.1)
+/// that yawc does not check itself.
+fn check_handshake<B>(req: &Request<B>) -> Result<(), String> {
+    use base64::Engine as _;
+    let h = req.headers();
+    let has_token = |name: hyper::header::HeaderName, token: &str| {
+        h.get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|t| t.trim().eq_ignore_ascii_case(token))
+    };
+    if req.method() != hyper::Method::GET {
+        return Err(format!("the method is {}, not GET", req.method()));
+    }
+    if req.version() != hyper::Version::HTTP_11 {
+        return Err(format!("the request is {:?}, not HTTP/1.1", req.version()));
+    }
+    if !h.contains_key(hyper::header::HOST) {
+        return Err("there is no Host header".into());
+    }
+    if !has_token(hyper::header::UPGRADE, "websocket") {
+        return Err("the Upgrade header does not name websocket".into());
+    }
+    if !has_token(hyper::header::CONNECTION, "upgrade") {
+        return Err("the Connection header does not contain the Upgrade token".into());
+    }
+    let Some(key) = h.get(hyper::header::SEC_WEBSOCKET_KEY) else {
+        return Err("Sec-WebSocket-Key is missing".into());
+    };
+    match base64::engine::general_purpose::STANDARD.decode(key.as_bytes()) {
+        Ok(k) if k.len() == 16 => {}
+        _ => return Err("Sec-WebSocket-Key is not 16 bytes in base64".into()),
+    }
+    if h.get(hyper::header::SEC_WEBSOCKET_VERSION).map(|v| v.as_bytes()) != Some(b"13") {
+        return Err("Sec-WebSocket-Version is not 13".into());
+    }
+    Ok(())
+}
+
+/// Sits between the socket and yawc and watches the client's frame headers
+/// go by. yawc 0.5 accepts a close frame with more than 125 bytes of
+/// payload, which RFC 6455 section 5.5 forbids for every control frame
+/// (Autobahn case 7.3.6); the guard drops such a connection instead, which
+/// is one of the two reactions the RFC allows.
+pub struct ControlFrameGuard<S> {
+    inner: S,
+    header: [u8; 14],
+    have: usize,
+    /// Payload bytes of the current frame still to pass by.
+    skip: u64,
+    broken: bool,
+}
+
+impl<S> ControlFrameGuard<S> {
+    pub fn new(inner: S) -> Self {
+        ControlFrameGuard { inner, header: [0; 14], have: 0, skip: 0, broken: false }
+    }
+
+    /// Follows the frame structure over newly read bytes; false on a violation.
+    fn scan(&mut self, mut data: &[u8]) -> bool {
+        while !data.is_empty() {
+            if self.skip > 0 {
+                let n = (self.skip.min(data.len() as u64)) as usize;
+                self.skip -= n as u64;
+                data = &data[n..];
+                continue;
+            }
+            self.header[self.have] = data[0];
+            self.have += 1;
+            data = &data[1..];
+            if self.have < 2 {
+                continue;
+            }
+            let len7 = self.header[1] & 0x7f;
+            let ext = match len7 {
+                126 => 2,
+                127 => 8,
+                _ => 0,
+            };
+            let need = 2 + ext + if self.header[1] & 0x80 != 0 { 4 } else { 0 };
+            if self.have < need {
+                continue;
+            }
+            let len = match ext {
+                0 => len7 as u64,
+                2 => u16::from_be_bytes([self.header[2], self.header[3]]) as u64,
+                _ => u64::from_be_bytes(self.header[2..10].try_into().unwrap_or_default()),
+            };
+            if self.header[0] & 0x08 != 0 && len > 125 {
+                return false;
+            }
+            self.skip = len;
+            self.have = 0;
+        }
+        true
+    }
+}
+
+fn violation() -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        "control frame with more than 125 bytes of payload (RFC 6455 section 5.5)",
+    )
+}
+
+impl<S: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for ControlFrameGuard<S> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        if self.broken {
+            return std::task::Poll::Ready(Err(violation()));
+        }
+        let before = buf.filled().len();
+        let r = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let std::task::Poll::Ready(Ok(())) = r {
+            let fresh = buf.filled()[before..].to_vec();
+            if !self.scan(&fresh) {
+                self.broken = true;
+                buf.set_filled(before);
+                return std::task::Poll::Ready(Err(violation()));
+            }
+        }
+        r
+    }
+}
+
+impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for ControlFrameGuard<S> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        data: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        if self.broken {
+            return std::task::Poll::Ready(Err(violation()));
+        }
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, data)
+    }
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 
@@ -102,16 +316,23 @@ where
     // Control frames (ping, pong, close) are answered by yawc itself. Sending
     // each reply before reading the next message is what bounds memory: a
     // client that never reads fills its socket buffer, then the server waits.
-    while let Ok(frame) = ws.next_frame().await {
-        match frame.opcode() {
-            OpCode::Text | OpCode::Binary => {
+    loop {
+        match ws.next_frame().await {
+            Ok(frame) if matches!(frame.opcode(), OpCode::Text | OpCode::Binary) => {
                 stats.messages.fetch_add(1, Ordering::Relaxed);
                 if ws.send(frame).await.is_err() {
                     break;
                 }
             }
-            OpCode::Close => break,
-            _ => {}
+            // yawc answers ping and close frames itself; the next read after a close ends the loop.
+            Ok(_) => {}
+            Err(_) => {
+                // On a protocol error yawc has queued a close frame with the
+                // right code (1002, 1007, 1009, ...); yawc writes it out on
+                // the next read, so read once more (briefly) before hanging up.
+                let _ = tokio::time::timeout(std::time::Duration::from_millis(500), ws.next_frame()).await;
+                break;
+            }
         }
     }
 }

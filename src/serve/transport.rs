@@ -72,10 +72,11 @@ fn log_bad(stats: &TransportStats, what: std::fmt::Arguments) {
 
 pub async fn run_udp(socket: UdpSocket, imp: Impairment, stats: Arc<TransportStats>, mut stop: watch::Receiver<bool>) {
     let socket = Arc::new(socket);
+    let delayed = delayer(socket.clone(), imp.delay);
     let mut rng = StdRng::seed_from_u64(imp.seed);
     let mut buf = vec![0u8; 65_536];
     // A reply held back so that the next one overtakes it (reordering).
-    let mut held: Option<(Vec<u8>, SocketAddr)> = None;
+    let mut held: Option<(Vec<u8>, SocketAddr, usize)> = None;
     loop {
         let flush_held = async {
             if held.is_some() {
@@ -87,8 +88,8 @@ pub async fn run_udp(socket: UdpSocket, imp: Impairment, stats: Arc<TransportSta
         let (n, peer) = tokio::select! {
             _ = stop.changed() => break,
             _ = flush_held => {
-                if let Some((msg, to)) = held.take() {
-                    send_later(&socket, msg, to, imp.delay, &stats);
+                if let Some((msg, to, copies)) = held.take() {
+                    send(&socket, &delayed, msg, to, copies, &stats);
                 }
                 continue;
             }
@@ -136,34 +137,48 @@ pub async fn run_udp(socket: UdpSocket, imp: Impairment, stats: Arc<TransportSta
         };
         if held.is_none() && imp.reorder > 0.0 && rng.random_bool(imp.reorder) {
             stats.reordered.fetch_add(1, Ordering::Relaxed);
-            held = Some((reply, peer));
+            held = Some((reply, peer, copies));
             continue;
         }
-        for _ in 0..copies {
-            send_later(&socket, reply.clone(), peer, imp.delay, &stats);
-        }
-        if let Some((msg, to)) = held.take() {
-            send_later(&socket, msg, to, imp.delay, &stats);
+        send(&socket, &delayed, reply, peer, copies, &stats);
+        if let Some((msg, to, copies)) = held.take() {
+            send(&socket, &delayed, msg, to, copies, &stats);
         }
     }
 }
 
-fn send_later(socket: &Arc<UdpSocket>, msg: Vec<u8>, to: SocketAddr, delay: Duration, stats: &Arc<TransportStats>) {
-    stats.replies_sent.fetch_add(1, Ordering::Relaxed);
+type Delayed = Option<(tokio::sync::mpsc::UnboundedSender<(tokio::time::Instant, Vec<u8>, SocketAddr)>, Duration)>;
+
+/// With a delay, replies go through one queue served in order, so the delay
+/// itself never reorders them (only the reorder switch does).
+fn delayer(socket: Arc<UdpSocket>, delay: Duration) -> Delayed {
     if delay.is_zero() {
-        if let Err(e) = socket.try_send_to(&msg, to) {
-            if e.kind() == std::io::ErrorKind::WouldBlock {
-                let socket = socket.clone();
-                tokio::spawn(async move { socket.send_to(&msg, to).await });
+        return None;
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(tokio::time::Instant, Vec<u8>, SocketAddr)>();
+    tokio::spawn(async move {
+        while let Some((due, msg, to)) = rx.recv().await {
+            tokio::time::sleep_until(due).await;
+            let _ = socket.send_to(&msg, to).await;
+        }
+    });
+    Some((tx, delay))
+}
+
+fn send(socket: &UdpSocket, delayed: &Delayed, msg: Vec<u8>, to: SocketAddr, copies: usize, stats: &TransportStats) {
+    for _ in 0..copies {
+        stats.replies_sent.fetch_add(1, Ordering::Relaxed);
+        match delayed {
+            Some((q, delay)) => {
+                let due = tokio::time::Instant::now() + *delay;
+                let _ = q.send((due, msg.clone(), to));
+            }
+            // Loopback rarely pushes back; if it does, the reply is lost, as UDP may.
+            None => {
+                let _ = socket.try_send_to(&msg, to);
             }
         }
-        return;
     }
-    let socket = socket.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(delay).await;
-        let _ = socket.send_to(&msg, to).await;
-    });
 }
 
 pub async fn run_tcp(listener: TcpListener, stats: Arc<TransportStats>, mut stop: watch::Receiver<bool>) {

@@ -12,6 +12,7 @@
 //! - `layering`: the dissection core does not depend on GUI, async or capture crates.
 //! - `capture`: the capture engine, the capture CLI and signals, interfaces, hand-made packets (root).
 //! - `live`: a capture made now, on loopback, with fresh traffic (needs capture rights).
+//! - `serve`: the demo servers against independent peers (Python websockets, Autobahn via kosoku, the npm socket.io-client), hostile and heavy clients, the TCP/UDP client.
 
 mod app;
 mod capture;
@@ -23,5 +24,6 @@ mod goldens;
 mod gui;
 mod layering;
 mod live;
+mod serve;
 mod support;
 mod tshark_diff;

@@ -1,0 +1,408 @@
+//! The demo servers against independent peers: Python's `websockets` and
+//! Autobahn's cases (kosoku) against the echo server, the npm
+//! `socket.io-client` against the chat, hostile and heavy clients, the
+//! TCP/UDP client and its impairment, and `wirelab serve` as a process.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use wirelab::serve::client::{ClientConfig, Transport};
+use wirelab::serve::{Impairment, Kind, ServeConfig, Servers};
+
+use crate::support::{self, root, wirelab_bin};
+
+fn start(kinds: &[Kind], f: impl FnOnce(&mut ServeConfig)) -> Servers {
+    let mut cfg = ServeConfig::any_port();
+    f(&mut cfg);
+    Servers::start(&cfg, kinds).expect("servers start")
+}
+
+fn python() -> Command {
+    let ok = Command::new("python3").args(["-c", "import websockets, kosoku"]).status().is_ok_and(|s| s.success());
+    assert!(ok, "Python's websockets and kosoku are missing: run scripts/install-deps --test");
+    Command::new("python3")
+}
+
+fn node() -> Command {
+    let modules = root().join("tests/js/node_modules/socket.io-client");
+    assert!(modules.is_dir(), "tests/js has no node_modules: run scripts/install-deps --test (npm ci in tests/js)");
+    let mut c = Command::new("node");
+    c.current_dir(root().join("tests/js"));
+    c
+}
+
+fn run_ok(mut c: Command, what: &str) -> String {
+    let out = c.output().unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{what} failed:\n{text}");
+    text
+}
+
+#[test]
+fn echo_server_with_python_websockets_plain_and_deflate() {
+    let s = start(&[Kind::Echo], |_| {});
+    let url = format!("ws://{}/", s.addr(Kind::Echo).unwrap());
+    let mut c = python();
+    c.arg(root().join("tests/py/echo_client.py")).arg(&url);
+    let out = run_ok(c, "python websockets against the echo server");
+    assert!(out.contains("ok deflate") && out.contains("ok plain"), "{out}");
+    assert!(out.contains("['PerMessageDeflate']"), "{out}");
+}
+
+/// A hand-written client for the hostile cases: the handshake, then raw frames.
+fn ws_raw(addr: SocketAddr) -> TcpStream {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    .unwrap();
+    let mut head = Vec::new();
+    let mut b = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        s.read_exact(&mut b).unwrap();
+        head.push(b[0]);
+    }
+    let head = String::from_utf8_lossy(&head);
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    // RFC 6455 section 1.3's example key and its accept value.
+    assert!(head.to_ascii_lowercase().contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo="), "{head}");
+    s
+}
+
+/// Reads one server frame and returns (opcode, payload).
+fn read_frame(s: &mut TcpStream) -> (u8, Vec<u8>) {
+    let mut h = [0u8; 2];
+    s.read_exact(&mut h).unwrap();
+    assert_eq!(h[1] & 0x80, 0, "a server frame is never masked");
+    let len = match h[1] & 0x7f {
+        126 => {
+            let mut l = [0u8; 2];
+            s.read_exact(&mut l).unwrap();
+            u16::from_be_bytes(l) as usize
+        }
+        127 => {
+            let mut l = [0u8; 8];
+            s.read_exact(&mut l).unwrap();
+            u64::from_be_bytes(l) as usize
+        }
+        n => n as usize,
+    };
+    let mut p = vec![0u8; len];
+    s.read_exact(&mut p).unwrap();
+    (h[0] & 0x0f, p)
+}
+
+fn close_code(s: &mut TcpStream) -> u16 {
+    let (op, p) = read_frame(s);
+    assert_eq!(op, 8, "expected a close frame");
+    u16::from_be_bytes([p[0], p[1]])
+}
+
+#[test]
+fn echo_server_refuses_bad_input_with_the_rfc_codes() {
+    let s = start(&[Kind::Echo], |_| {});
+    let addr = s.addr(Kind::Echo).unwrap();
+
+    // A handshake without Sec-WebSocket-Key: 400 and a reason.
+    let mut c = TcpStream::connect(addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        c,
+        "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    .unwrap();
+    let mut resp = vec![0u8; 2048];
+    let n = c.read(&mut resp).unwrap();
+    let resp = String::from_utf8_lossy(&resp[..n]);
+    assert!(resp.starts_with("HTTP/1.1 400"), "{resp}");
+    assert!(resp.contains("Sec-WebSocket-Key"), "the 400 says what is required: {resp}");
+
+    // An unmasked client frame: close 1002 (protocol error).
+    let mut c = ws_raw(addr);
+    c.write_all(&[0x81, 0x02, b'h', b'i']).unwrap();
+    assert_eq!(close_code(&mut c), 1002);
+
+    // A frame announcing more than the limit: close 1009 (message too big),
+    // sent before the payload is read, so nothing is buffered.
+    let mut c = ws_raw(addr);
+    let mut f = vec![0x82, 0x80 | 127];
+    f.extend_from_slice(&(64u64 << 20).to_be_bytes());
+    f.extend_from_slice(&[1, 2, 3, 4]);
+    c.write_all(&f).unwrap();
+    assert_eq!(close_code(&mut c), 1009);
+
+    // A good masked frame still echoes (the server survived all of that).
+    let mut c = ws_raw(addr);
+    let mask = [9u8, 8, 7, 6];
+    let mut f = vec![0x81, 0x80 | 5];
+    f.extend_from_slice(&mask);
+    f.extend(b"hello".iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    c.write_all(&f).unwrap();
+    assert_eq!(read_frame(&mut c), (1, b"hello".to_vec()));
+}
+
+/// Starts `wirelab serve ...` and returns the child and the port it printed.
+fn serve_process(args: &[&str]) -> (std::process::Child, u16) {
+    let mut child =
+        wirelab_bin().arg("serve").args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let port = line
+        .split(|c: char| !c.is_ascii_digit() && c != '.' && c != ':')
+        .find_map(|w| w.strip_prefix("127.0.0.1:"))
+        .and_then(|p| p.trim_end_matches(|c: char| !c.is_ascii_digit()).parse().ok())
+        .unwrap_or_else(|| panic!("no port in {line:?}"));
+    std::thread::spawn(move || {
+        let mut sink = String::new();
+        let _ = out.read_to_string(&mut sink);
+    });
+    (child, port)
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn echo_server_memory_stays_bounded_when_a_client_never_reads() {
+    let (mut child, port) = serve_process(&["echo", "--port", "0"]);
+    let before = rss_kib(child.id());
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut c = ws_raw(addr);
+    c.set_write_timeout(Some(Duration::from_millis(300))).unwrap();
+    // 1 MiB binary messages, as many as the server takes in 4 s; never read a reply.
+    let mask = [1u8, 2, 3, 4];
+    let mut frame = vec![0x82, 0x80 | 127];
+    frame.extend_from_slice(&(1u64 << 20).to_be_bytes());
+    frame.extend_from_slice(&mask);
+    frame.extend((0..1 << 20).map(|i| (i as u8) ^ mask[i % 4]));
+    let mut written = 0usize;
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(4) {
+        match c.write(&frame) {
+            Ok(n) => written += n,
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+            Err(e) => panic!("write failed: {e}"),
+        }
+    }
+    let after = rss_kib(child.id());
+    let _ = child.kill();
+    let _ = child.wait();
+    eprintln!("client wrote {} MiB without reading; server RSS {before} KiB -> {after} KiB", written >> 20);
+    assert!(written < 200 << 20, "the server kept accepting ({} MiB): no backpressure", written >> 20);
+    assert!(after < before + 100 * 1024, "server memory grew from {before} KiB to {after} KiB");
+}
+
+#[test]
+fn echo_server_serves_a_thousand_concurrent_connections() {
+    let s = start(&[Kind::Echo], |_| {});
+    let addr = s.addr(Kind::Echo).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let ok = rt.block_on(async move {
+        use futures_util::SinkExt;
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(1000));
+        let tasks: Vec<_> = (0..1000)
+            .map(|i| {
+                let barrier = barrier.clone();
+                tokio::spawn(async move {
+                    let url = format!("ws://{addr}/").parse().unwrap();
+                    let mut ws = yawc::WebSocket::connect(url).await.map_err(|e| format!("connect {i}: {e}"))?;
+                    // Everyone connected at once before anyone talks.
+                    barrier.wait().await;
+                    let text = format!("client {i}");
+                    ws.send(yawc::Frame::text(text.clone())).await.map_err(|e| e.to_string())?;
+                    let back = ws.next_frame().await.map_err(|e| e.to_string())?;
+                    if back.as_str() != text {
+                        return Err(format!("client {i} got {:?}", back.as_str()));
+                    }
+                    let _ = ws.close().await;
+                    Ok::<_, String>(())
+                })
+            })
+            .collect();
+        let mut ok = 0;
+        for t in tasks {
+            match tokio::time::timeout(Duration::from_secs(60), t).await {
+                Ok(Ok(Ok(()))) => ok += 1,
+                other => eprintln!("{other:?}"),
+            }
+        }
+        ok
+    });
+    assert_eq!(ok, 1000);
+    assert!(s.echo_stats.connections.load(std::sync::atomic::Ordering::Relaxed) >= 1000);
+}
+
+#[test]
+fn autobahn_cases_all_pass_against_the_echo_server() {
+    let s = start(&[Kind::Echo], |_| {});
+    let addr = s.addr(Kind::Echo).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = python();
+    c.args(["-m", "kosoku", &addr.to_string(), "-p", "2", "-o"]).arg(dir.path());
+    let out = run_ok(c, "kosoku (Autobahn's fuzzing-client cases)");
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("index.json")).expect("kosoku wrote index.json"))
+            .unwrap();
+    let cases = index.as_object().unwrap().values().next().unwrap().as_object().unwrap();
+    assert!(cases.len() > 500, "only {} cases ran:\n{out}", cases.len());
+    for group in ["12.", "13."] {
+        assert!(cases.keys().any(|k| k.starts_with(group)), "no compression cases {group}*");
+    }
+    let mut bad = Vec::new();
+    for (id, r) in cases {
+        let b = r["behavior"].as_str().unwrap_or("?");
+        let bc = r["behaviorClose"].as_str().unwrap_or("?");
+        if !["OK", "NON-STRICT", "INFORMATIONAL"].contains(&b) || !["OK", "INFORMATIONAL"].contains(&bc) {
+            bad.push(format!("{id}: {b}/{bc}"));
+        }
+    }
+    assert!(bad.is_empty(), "{} Autobahn cases failed: {bad:?}", bad.len());
+}
+
+fn chat_with_socketio_client(recovery: bool) {
+    let s = start(&[Kind::Chat], |c| c.chat.recovery = recovery);
+    let port = s.addr(Kind::Chat).unwrap().port();
+    let mut c = node();
+    c.arg("chat-test.js").arg(port.to_string()).arg(if recovery { "1" } else { "0" });
+    let out = run_ok(c, "the npm socket.io-client against the chat");
+    assert!(out.contains("all 20 checks passed"), "{out}");
+}
+
+#[test]
+fn chat_with_the_official_socketio_client_recovery_off() {
+    chat_with_socketio_client(false);
+}
+
+#[test]
+fn chat_with_the_official_socketio_client_recovery_on() {
+    chat_with_socketio_client(true);
+}
+
+#[test]
+fn chat_serves_its_page_client_script_and_api() {
+    let s = start(&[Kind::Chat], |_| {});
+    let addr = s.addr(Kind::Chat).unwrap();
+    let get = |path: &str| {
+        let mut c = TcpStream::connect(addr).unwrap();
+        write!(c, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+        let mut r = String::new();
+        c.read_to_string(&mut r).unwrap();
+        r
+    };
+    let page = get("/");
+    assert!(page.starts_with("HTTP/1.1 200") && page.contains("<form id=\"send\""), "{}", &page[..200]);
+    assert!(get("/socket.io.min.js").contains("Socket.IO v4"));
+    assert!(get("/api").contains("room+self:R"));
+    assert!(get("/nope").starts_with("HTTP/1.1 404"));
+}
+
+fn client(s: &Servers, transport: Transport, count: u32, rate: f64) -> wirelab::serve::client::Report {
+    let kind = if transport == Transport::Udp { Kind::Udp } else { Kind::Tcp };
+    let cfg = ClientConfig {
+        transport,
+        server: s.addr(kind).unwrap(),
+        count,
+        size: 100,
+        rate,
+        linger: Duration::from_millis(400),
+    };
+    s.block_on(wirelab::serve::client::run(&cfg)).unwrap()
+}
+
+#[test]
+fn tcp_and_udp_demo_servers_without_impairment_lose_nothing() {
+    let s = start(&[Kind::Tcp, Kind::Udp], |_| {});
+    for t in [Transport::Tcp, Transport::Udp] {
+        let r = client(&s, t, 300, 3000.0);
+        assert_eq!(
+            (r.sent, r.received, r.lost, r.duplicated, r.reordered, r.bad_replies),
+            (300, 300, 0, 0, 0, 0),
+            "{r:?}"
+        );
+        assert!(r.rtt_us.p50 > 0 && r.rtt_us.p50 <= r.rtt_us.p99 && r.rtt_us.p99 <= r.rtt_us.max, "{r:?}");
+    }
+}
+
+#[test]
+fn udp_impairment_is_counted_and_repeats_with_the_same_seed() {
+    let imp = Impairment { loss: 0.2, duplicate: 0.1, reorder: 0.1, delay: Duration::from_millis(2), seed: 42 };
+    let run = || {
+        let s = start(&[Kind::Udp, Kind::Tcp], |c| c.impair = imp);
+        let udp = client(&s, Transport::Udp, 1000, 4000.0);
+        let tcp = client(&s, Transport::Tcp, 200, 4000.0);
+        let st = &s.transport_stats;
+        let server = [&st.dropped, &st.duplicated, &st.reordered].map(|a| a.load(std::sync::atomic::Ordering::Relaxed));
+        (udp, tcp, server)
+    };
+    let (a, tcp, server) = run();
+    // The client counts what the server did.
+    assert_eq!((a.lost as u64, a.duplicated as u64), (server[0], server[1]), "{a:?} vs server {server:?}");
+    assert!((140..=260).contains(&a.lost), "20% of 1000 lost, give or take: {a:?}");
+    assert!((50..=150).contains(&a.duplicated), "{a:?}");
+    assert!(a.reordered > 30, "{a:?}");
+    assert!(a.rtt_us.min >= 2000, "every reply waited the 2 ms delay: {a:?}");
+    // TCP on the same servers: the impairment is the UDP server's; TCP delivers everything in order.
+    assert_eq!((tcp.received, tcp.lost, tcp.duplicated, tcp.reordered), (200, 0, 0, 0));
+    let (b, _, _) = run();
+    assert_eq!((a.lost, a.duplicated), (b.lost, b.duplicated), "same seed, same drops and duplicates");
+}
+
+#[test]
+fn serve_command_prints_where_it_listens_and_stops_on_ctrl_c() {
+    let (mut child, port) = serve_process(&["udp", "--port", "0", "--loss", "0.5"]);
+    assert!(port > 0);
+    let out = wirelab_bin()
+        .args(["client", "udp", "--port", &port.to_string(), "--count", "50", "--rate", "1000", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["sent"], 50);
+    assert!(r["lost"].as_u64().unwrap() > 5, "{r}");
+    let t = Instant::now();
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(t.elapsed() < Duration::from_secs(3), "stop took {:?}", t.elapsed());
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert!(err.contains("stopping") && err.contains("50 requests"), "{err}");
+}
+
+#[test]
+fn serve_and_client_explain_their_errors() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port().to_string();
+    let out = wirelab_bin().args(["serve", "echo", "--port", &port]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot start the echo server") && err.contains("--echo-port"), "{err}");
+
+    let out = wirelab_bin().args(["serve", "udp", "--loss", "2"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("probability between 0 and 1"));
+
+    let closed = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port().to_string();
+    drop(closed);
+    let out =
+        wirelab_bin().args(["client", "udp", "--port", &port, "--count", "3", "--linger-ms", "300"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("nothing listens"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = support::root();
+}
