@@ -406,3 +406,26 @@ fn serve_and_client_explain_their_errors() {
     );
     let _ = support::root();
 }
+
+fn chat_page_in_chromium(recovery: bool) {
+    assert!(
+        std::path::Path::new("/usr/bin/chromium").exists(),
+        "Debian's chromium is missing: run scripts/install-deps --test"
+    );
+    let s = start(&[Kind::Chat], |c| c.chat.recovery = recovery);
+    let port = s.addr(Kind::Chat).unwrap().port();
+    let mut c = node();
+    c.arg("page-test.js").arg(port.to_string()).arg(if recovery { "1" } else { "0" });
+    let out = run_ok(c, "the chat page in headless Chromium");
+    assert!(out.contains("all page checks passed"), "{out}");
+}
+
+#[test]
+fn chat_page_works_in_headless_chromium_recovery_off() {
+    chat_page_in_chromium(false);
+}
+
+#[test]
+fn chat_page_works_in_headless_chromium_recovery_on() {
+    chat_page_in_chromium(true);
+}
