@@ -55,6 +55,9 @@ pub enum Command {
     /// Send numbered messages to the TCP or UDP demo server and report what
     /// came back: lost, duplicated, reordered, round-trip times.
     Client(serve::ClientArgs),
+    /// Run a lesson's servers and scripted clients to the end, optionally
+    /// recording the traffic (`--write FILE.pcap`).
+    Scenario(serve::ScenarioArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -183,6 +186,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Craft(args)) => craft(&args),
         Some(Command::Serve(args)) => serve::serve(&args),
         Some(Command::Client(args)) => serve::client(&args),
+        Some(Command::Scenario(args)) => serve::scenario(&args),
         Some(Command::Fields) => {
             let mut out = std::io::stdout().lock();
             for f in crate::dissect::all_fields() {

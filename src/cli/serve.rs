@@ -191,3 +191,35 @@ pub fn client(args: &ClientArgs) -> anyhow::Result<i32> {
     }
     Ok(0)
 }
+
+#[derive(clap::Args, Debug)]
+pub struct ScenarioArgs {
+    /// The scenario (`wirelab scenario --list` shows them).
+    #[arg(required_unless_present = "list")]
+    pub name: Option<String>,
+    /// Record the scenario's traffic on loopback to this pcap (needs capture rights).
+    #[arg(short = 'w', long)]
+    pub write: Option<std::path::PathBuf>,
+    /// List the scenarios.
+    #[arg(long)]
+    pub list: bool,
+}
+
+pub fn scenario(args: &ScenarioArgs) -> anyhow::Result<i32> {
+    use crate::serve::scenario;
+    if args.list {
+        for (n, what) in scenario::SCENARIOS {
+            println!("{n:<20} {what}");
+        }
+        return Ok(0);
+    }
+    let name = args.name.as_deref().unwrap_or_default();
+    let out = scenario::run(name, args.write.clone())?;
+    for l in &out.lines {
+        println!("{l}");
+    }
+    if let Some(w) = &args.write {
+        println!("recorded {} frames to {}; open it with: wirelab gui {}", out.frames, w.display(), w.display());
+    }
+    Ok(0)
+}

@@ -9,6 +9,7 @@ pub mod chat;
 pub mod client;
 pub mod demo;
 pub mod echo;
+pub mod scenario;
 pub mod transport;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

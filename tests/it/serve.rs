@@ -429,3 +429,43 @@ fn chat_page_works_in_headless_chromium_recovery_off() {
 fn chat_page_works_in_headless_chromium_recovery_on() {
     chat_page_in_chromium(true);
 }
+
+#[test]
+fn scenarios_run_and_record_what_the_lessons_need() {
+    if !support::may_capture("scenario recording") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("all.pcap");
+    let out = wirelab_bin().args(["scenario", "all", "-w"]).arg(&file).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    // What the scripted clients saw.
+    assert!(text.contains("C got [\"hello everyone\", \"psst, C\"]"), "{text}");
+    assert!(
+        text.contains("(without recovery): B reconnected with offset") && text.contains("it received []"),
+        "{text}"
+    );
+    assert!(text.contains("(with recovery)") && text.contains("\"news while B was away\"]"), "{text}");
+    assert!(text.contains("TCP to") && text.contains("lost 0"), "{text}");
+    // What the recording shows, dissected by wirelab.
+    let frames = support::dissect_file(&file);
+    let has = |name: &str, v: Option<i64>| {
+        frames.iter().any(|f| f.d.fields_named(name).any(|x| v.is_none_or(|v| x.value.as_u64() == Some(v as u64))))
+    };
+    for (name, v) in [
+        ("websocket.payload_length_ext_16", None),
+        ("websocket.payload_length_ext_64", None),
+        ("websocket.pmc", Some(1)),
+        ("websocket.opcode", Some(0)),  // a continuation frame
+        ("websocket.opcode", Some(9)),  // ping
+        ("websocket.opcode", Some(10)), // pong
+        ("websocket.opcode", Some(8)),  // close
+        ("socketio.event", None),
+        ("socketio.ack_id", None),
+        ("udp.length", None),
+    ] {
+        assert!(has(name, v), "the scenario capture has no {name} {v:?}");
+    }
+    support::assert_tshark_reads(&file, &frames.iter().map(|f| f.d.meta).collect::<Vec<_>>());
+}

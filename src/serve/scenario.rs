@@ -1,0 +1,339 @@
+//! Scenarios: the servers and scripted clients a lesson needs, run to the end,
+//! optionally recorded to a pcap. `wirelab scenario NAME [--write FILE]`.
+//!
+//! The echo clients use yawc. The chat clients speak Socket.IO over the
+//! WebSocket transport with [`SioClient`], a deliberately small client (the
+//! Engine.IO open packet, namespace connects, events, acks, heartbeats):
+//! enough for scripted lessons; the tests use the official npm client.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use futures_util::SinkExt;
+use serde_json::{Value, json};
+use yawc::{Frame, OpCode, Options, WebSocket};
+
+use super::client::{ClientConfig, Transport};
+use super::{Impairment, Kind, ServeConfig, Servers};
+use crate::capture::{CaptureConfig, CaptureEvent, CaptureHandle};
+
+pub const SCENARIOS: [(&str, &str); 6] = [
+    ("echo-basics", "text, binary, 16- and 64-bit lengths, a fragmented message, ping/pong, close"),
+    ("echo-deflate", "the same messages with permessage-deflate: compressed frames, context takeover"),
+    ("chat-rooms", "three socket.io clients, two rooms, /admin, an ack, a broadcast, a private message"),
+    ("chat-missed-events", "a client misses messages while away; then the same with --recovery"),
+    ("tcp-vs-udp", "the same 50 requests over TCP and UDP, then again with UDP impairment"),
+    ("all", "every scenario above, one after the other"),
+];
+
+pub struct Outcome {
+    pub lines: Vec<String>,
+    pub frames: u64,
+}
+
+/// Runs a scenario; with `write`, captures loopback traffic of the servers it starts.
+pub fn run(name: &str, write: Option<PathBuf>) -> anyhow::Result<Outcome> {
+    if !SCENARIOS.iter().any(|(n, _)| *n == name) {
+        bail!(
+            "no scenario \"{name}\"; there are: {}",
+            SCENARIOS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+        );
+    }
+    let mut cfg = ServeConfig::default();
+    // The lesson ports when they are free, so captures look like the labs; any port otherwise.
+    for k in Kind::ALL {
+        let free = match k {
+            Kind::Udp => std::net::UdpSocket::bind(("127.0.0.1", k.default_port())).is_ok(),
+            _ => std::net::TcpListener::bind(("127.0.0.1", k.default_port())).is_ok(),
+        };
+        if !free {
+            cfg.ports[k as usize] = 0;
+        }
+    }
+    let servers = Servers::start(&cfg, &Kind::ALL)?;
+    // The second halves of two lessons: a chat with the recovery log, a UDP server that impairs.
+    let mut c2 = ServeConfig::any_port();
+    c2.chat.recovery = true;
+    c2.impair = Impairment { loss: 0.1, duplicate: 0.05, reorder: 0.1, delay: Duration::from_millis(5), seed: 7 };
+    let extra = Servers::start(&c2, &[Kind::Chat, Kind::Udp])?;
+    let ports: Vec<u16> = servers.listening.iter().chain(&extra.listening).map(|l| l.addr.port()).collect();
+    let capture = match &write {
+        Some(path) => {
+            let filter = ports.iter().map(|p| format!("port {p}")).collect::<Vec<_>>().join(" or ");
+            let h = CaptureHandle::start(CaptureConfig {
+                filter: Some(filter),
+                output: Some(path.clone()),
+                ..CaptureConfig::default()
+            })
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .context("cannot record the scenario (the scenario itself needs no privileges: run it without --write)")?;
+            std::thread::sleep(Duration::from_millis(150));
+            Some(h)
+        }
+        None => None,
+    };
+    let mut lines = Vec::new();
+    let names: Vec<&str> =
+        if name == "all" { SCENARIOS.iter().map(|(n, _)| *n).filter(|n| *n != "all").collect() } else { vec![name] };
+    let chat_port = servers.addr(Kind::Chat).map(|a| a.port()).unwrap_or(0);
+    for n in names {
+        lines.push(format!("== {n}"));
+        let r = match n {
+            "echo-basics" => servers.block_on(echo(&servers, false, &mut lines)),
+            "echo-deflate" => servers.block_on(echo(&servers, true, &mut lines)),
+            "chat-rooms" => servers.block_on(chat_rooms(chat_port, &mut lines)),
+            "chat-missed-events" => {
+                let recovering = extra.addr(Kind::Chat).map(|a| a.port()).unwrap_or(0);
+                let r = servers.block_on(missed(chat_port, "without recovery", &mut lines));
+                lines.push(format!("(now the chat server with --recovery, on port {recovering})"));
+                r.and(servers.block_on(missed(recovering, "with recovery", &mut lines)))
+            }
+            "tcp-vs-udp" => servers.block_on(tcp_vs_udp(&servers, &extra, c2.impair, &mut lines)),
+            _ => Ok(()),
+        };
+        r.with_context(|| format!("scenario {n} failed"))?;
+    }
+    let mut frames = 0;
+    if let Some(h) = capture {
+        std::thread::sleep(Duration::from_millis(200));
+        h.stop();
+        while let Ok(ev) = h.events().recv_timeout(Duration::from_secs(5)) {
+            match ev {
+                CaptureEvent::Finished { stats, .. } => {
+                    frames = stats.captured;
+                    break;
+                }
+                CaptureEvent::Failed(e) => bail!("the capture failed: {e}"),
+                _ => {}
+            }
+        }
+    }
+    servers.stop();
+    extra.stop();
+    Ok(Outcome { lines, frames })
+}
+
+async fn echo(servers: &Servers, deflate: bool, out: &mut Vec<String>) -> anyhow::Result<()> {
+    let addr = servers.addr(Kind::Echo).context("no echo server")?;
+    let url = format!("ws://{addr}/");
+    let opts =
+        if deflate { Options::default().with_balanced_compression() } else { Options::default().without_compression() };
+    let mut ws = WebSocket::connect(url.parse()?).with_options(opts.clone()).await?;
+    let big: Vec<u8> = (0..70_000u32).map(|i| (i % 251) as u8).collect();
+    let messages: Vec<(&str, Frame)> = vec![
+        ("a short text (7-bit length)", Frame::text("Hello, wirelab!")),
+        ("a binary message", Frame::binary(vec![0xde, 0xad, 0xbe, 0xef])),
+        ("200 bytes of text (16-bit length)", Frame::text("ab".repeat(100))),
+        ("70,000 bytes of binary (64-bit length)", Frame::binary(big)),
+        ("the same text again (with deflate, context takeover shrinks it)", Frame::text("ab".repeat(100))),
+    ];
+    for (what, f) in messages {
+        let len = f.payload().len();
+        ws.send(f).await?;
+        let back = ws.next_frame().await?;
+        out.push(format!("echo: sent {what}; {len} bytes came back as {} bytes", back.payload().len()));
+    }
+    ws.send(Frame::ping("are you there?")).await?;
+    out.push("echo: sent a ping; the server answers with a pong carrying the same bytes".into());
+    ws.close().await.ok();
+    // A second connection that splits messages into 16-byte fragments.
+    let mut ws = WebSocket::connect(url.parse()?).with_options(opts.with_max_fragment_size(16)).await?;
+    ws.send(Frame::text("this message travels in three fragments")).await?;
+    let back = ws.next_frame().await?;
+    out.push(format!("echo: sent one message as 16-byte fragments; it came back whole: {:?}", back.as_str()));
+    ws.close().await.ok();
+    out.push("echo: both connections closed with the close handshake (code 1000)".into());
+    Ok(())
+}
+
+/// A small Socket.IO v5 client over the WebSocket transport (see the module docs).
+pub struct SioClient {
+    ws: WebSocket<yawc::MaybeTlsStream<tokio::net::TcpStream>>,
+    pub id: String,
+    next_ack: u64,
+    pub inbox: Vec<(String, String, Value)>,
+}
+
+impl SioClient {
+    /// Connects to each namespace in turn, with its auth payload.
+    pub async fn connect(port: u16, namespaces: &[(&str, Value)]) -> anyhow::Result<SioClient> {
+        let url = format!("ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket");
+        let ws = WebSocket::connect(url.parse()?).with_options(Options::default().without_compression()).await?;
+        let mut c = SioClient { ws, id: String::new(), next_ack: 0, inbox: Vec::new() };
+        let open = c.text().await?;
+        if !open.starts_with('0') {
+            bail!("expected the Engine.IO open packet, got {open:?}");
+        }
+        for (nsp, auth) in namespaces {
+            let prefix = if *nsp == "/" { String::new() } else { format!("{nsp},") };
+            c.ws.send(Frame::text(format!("40{prefix}{auth}"))).await?;
+            loop {
+                let t = c.text().await?;
+                if let Some(rest) = t.strip_prefix(&format!("40{prefix}")) {
+                    let v: Value = serde_json::from_str(rest).unwrap_or(Value::Null);
+                    if *nsp == "/" {
+                        c.id = v["sid"].as_str().unwrap_or_default().to_string();
+                    }
+                    break;
+                }
+                c.file(&t);
+            }
+        }
+        Ok(c)
+    }
+
+    /// The next text frame, answering heartbeats on the way.
+    async fn text(&mut self) -> anyhow::Result<String> {
+        loop {
+            let f = tokio::time::timeout(Duration::from_secs(5), self.ws.next_frame()).await??;
+            if f.opcode() != OpCode::Text {
+                continue;
+            }
+            let t = f.as_str().to_string();
+            if t == "2" {
+                self.ws.send(Frame::text("3")).await?;
+                continue;
+            }
+            return Ok(t);
+        }
+    }
+
+    /// Keeps an incoming event (namespace, name, first argument).
+    fn file(&mut self, t: &str) {
+        let Some(rest) = t.strip_prefix("42") else { return };
+        let (nsp, json) = match rest.strip_prefix('/') {
+            Some(r) => match r.split_once(',') {
+                Some((n, j)) => (format!("/{n}"), j),
+                None => return,
+            },
+            None => ("/".to_string(), rest),
+        };
+        if let Ok(Value::Array(a)) = serde_json::from_str::<Value>(json) {
+            let name = a.first().and_then(|v| v.as_str()).unwrap_or_default().to_string();
+            self.inbox.push((nsp, name, a.get(1).cloned().unwrap_or(Value::Null)));
+        }
+    }
+
+    fn packet(nsp: &str, ack: Option<u64>, body: &Value) -> String {
+        let prefix = if nsp == "/" { String::new() } else { format!("{nsp},") };
+        format!("42{prefix}{}{body}", ack.map(|a| a.to_string()).unwrap_or_default())
+    }
+
+    pub async fn emit(&mut self, nsp: &str, event: &str, data: Value) -> anyhow::Result<()> {
+        self.ws.send(Frame::text(Self::packet(nsp, None, &json!([event, data])))).await?;
+        Ok(())
+    }
+
+    /// Emits with an ack and waits for it; events arriving meanwhile go to the inbox.
+    pub async fn emit_ack(&mut self, nsp: &str, event: &str, data: Value) -> anyhow::Result<Value> {
+        let id = self.next_ack;
+        self.next_ack += 1;
+        self.ws.send(Frame::text(Self::packet(nsp, Some(id), &json!([event, data])))).await?;
+        let prefix = if nsp == "/" { String::new() } else { format!("{nsp},") };
+        let want = format!("43{prefix}{id}");
+        loop {
+            let t = self.text().await?;
+            if let Some(rest) = t.strip_prefix(&want) {
+                let v: Value = serde_json::from_str(rest).unwrap_or(Value::Null);
+                return Ok(v.get(0).cloned().unwrap_or(Value::Null));
+            }
+            self.file(&t);
+        }
+    }
+
+    /// Collects events for a while.
+    pub async fn drain(&mut self, wait: Duration) {
+        while let Ok(Ok(t)) = tokio::time::timeout(wait, self.text()).await {
+            self.file(&t);
+        }
+    }
+
+    pub fn texts(&self) -> Vec<String> {
+        self.inbox
+            .iter()
+            .filter(|(_, n, _)| n == "chat message")
+            .map(|(_, _, v)| v["text"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.ws.send(Frame::text("1")).await;
+        let _ = self.ws.close().await;
+    }
+}
+
+async fn chat_rooms(port: u16, out: &mut Vec<String>) -> anyhow::Result<()> {
+    let mut a = SioClient::connect(port, &[("/", json!({})), ("/admin", json!({}))]).await?;
+    let mut b = SioClient::connect(port, &[("/", json!({}))]).await?;
+    let mut c = SioClient::connect(port, &[("/", json!({}))]).await?;
+    out.push(format!("chat: three clients connected: A {} (also in /admin), B {}, C {}", a.id, b.id, c.id));
+    a.emit_ack("/", "nick", json!("ana")).await?;
+    a.emit_ack("/", "join", json!("red")).await?;
+    b.emit_ack("/", "join", json!("red")).await?;
+    let r = c.emit_ack("/", "join", json!("blue")).await?;
+    out.push(format!("chat: A and B joined room red, C joined blue; C is in {}", r["rooms"]));
+    for (text, to) in [
+        ("hello everyone", "all".to_string()),
+        ("hello red room", "room:red".to_string()),
+        ("psst, C", format!("socket:{}", c.id)),
+        ("hello admins", "nsp:/admin".to_string()),
+    ] {
+        let ack = a.emit_ack("/", "chat message", json!({ "text": text, "to": to })).await?;
+        out.push(format!("chat: A sent {text:?} to {to}; ack {ack}"));
+    }
+    for x in [&mut a, &mut b, &mut c] {
+        x.drain(Duration::from_millis(150)).await;
+    }
+    out.push(format!("chat: A got {:?}; B got {:?}; C got {:?}", a.texts(), b.texts(), c.texts()));
+    for x in [a, b, c] {
+        x.close().await;
+    }
+    Ok(())
+}
+
+async fn missed(port: u16, label: &str, out: &mut Vec<String>) -> anyhow::Result<()> {
+    let mut a = SioClient::connect(port, &[("/", json!({}))]).await?;
+    let mut b = SioClient::connect(port, &[("/", json!({}))]).await?;
+    b.emit_ack("/", "join", json!("news")).await?;
+    let first = a.emit_ack("/", "chat message", json!({ "text": "before B left", "to": "all" })).await?;
+    b.drain(Duration::from_millis(100)).await;
+    let seen = first["offset"].as_u64().unwrap_or(0);
+    b.close().await;
+    for t in ["sent while B was away (1)", "sent while B was away (2)"] {
+        a.emit_ack("/", "chat message", json!({ "text": t, "to": "all" })).await?;
+    }
+    a.emit_ack("/", "chat message", json!({ "text": "news while B was away", "to": "room:news" })).await?;
+    let mut b = SioClient::connect(port, &[("/", json!({ "offset": seen, "rooms": ["news"] }))]).await?;
+    b.drain(Duration::from_millis(200)).await;
+    out.push(format!("chat ({label}): B reconnected with offset {seen}; it received {:?}", b.texts()));
+    a.close().await;
+    b.close().await;
+    Ok(())
+}
+
+async fn tcp_vs_udp(
+    servers: &Servers,
+    impaired: &Servers,
+    imp: Impairment,
+    out: &mut Vec<String>,
+) -> anyhow::Result<()> {
+    let cfg = |t: Transport, server| ClientConfig {
+        transport: t,
+        server,
+        count: 50,
+        size: 64,
+        rate: 200.0,
+        linger: Duration::from_millis(300),
+    };
+    for t in [Transport::Tcp, Transport::Udp] {
+        let kind = if t == Transport::Tcp { Kind::Tcp } else { Kind::Udp };
+        let r = super::client::run(&cfg(t, servers.addr(kind).context("no server")?)).await?;
+        out.push(r.text());
+    }
+    // Again, against a UDP server that loses, duplicates, reorders and delays.
+    let addr = impaired.addr(Kind::Udp).context("no server")?;
+    let r = super::client::run(&cfg(Transport::Udp, addr)).await?;
+    out.push(format!("with {}:\n{}", imp.describe(), r.text()));
+    Ok(())
+}
