@@ -216,6 +216,15 @@ stop_capture
 editcap -F pcap "$tmp/sio.pcapng" "$out/socketio-node.pcap"
 }
 
-if [ $# -eq 0 ]; then set -- http ipv6 veth sll two loss ipopts slow websockets socketio; fi
+make_scenarios() {
+# 11. wirelab's own demo servers and scripted clients: one capture per
+#     scenario (`wirelab scenario --list`), recorded by wirelab itself.
+cargo build --release -q
+for s in echo-basics echo-deflate chat-rooms chat-missed-events tcp-vs-udp; do
+  target/release/wirelab scenario "$s" --write "$out/scenario-$s.pcap" >/dev/null
+done
+}
+
+if [ $# -eq 0 ]; then set -- http ipv6 veth sll two loss ipopts slow websockets socketio scenarios; fi
 for c in "$@"; do "make_$c"; done
 echo "captures written to $out/"
