@@ -52,14 +52,13 @@ fn main() {
         println!("node socket.io {}, run {}: {r}", node_version(), i + 1);
     }
     let _ = node.kill();
+    let _ = node.wait();
 }
 
 fn node_version() -> String {
-    let v =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/js/node_modules/socket.io/package.json"))
-            .ok()
-            .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
-            .and_then(|v| v["version"].as_str().map(String::from))
-            .unwrap_or_default();
-    v
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/js/node_modules/socket.io/package.json"))
+        .ok()
+        .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
+        .and_then(|v| v["version"].as_str().map(String::from))
+        .unwrap_or_default()
 }
