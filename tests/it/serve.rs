@@ -340,7 +340,8 @@ fn udp_impairment_is_counted_and_repeats_with_the_same_seed() {
     let imp = Impairment { loss: 0.2, duplicate: 0.1, reorder: 0.1, delay: Duration::from_millis(2), seed: 42 };
     let run = || {
         let s = start(&[Kind::Udp, Kind::Tcp], |c| c.impair = imp);
-        let udp = client(&s, Transport::Udp, 1000, 4000.0);
+        // 1,000 datagrams/s: slow enough that the kernel never drops any, even on a busy CI machine.
+        let udp = client(&s, Transport::Udp, 600, 1000.0);
         let tcp = client(&s, Transport::Tcp, 200, 4000.0);
         let st = &s.transport_stats;
         let server = [&st.dropped, &st.duplicated, &st.reordered].map(|a| a.load(std::sync::atomic::Ordering::Relaxed));
@@ -349,9 +350,9 @@ fn udp_impairment_is_counted_and_repeats_with_the_same_seed() {
     let (a, tcp, server) = run();
     // The client counts what the server did.
     assert_eq!((a.lost as u64, a.duplicated as u64), (server[0], server[1]), "{a:?} vs server {server:?}");
-    assert!((140..=260).contains(&a.lost), "20% of 1000 lost, give or take: {a:?}");
-    assert!((50..=150).contains(&a.duplicated), "{a:?}");
-    assert!(a.reordered > 30, "{a:?}");
+    assert!((80..=160).contains(&a.lost), "20% of 600 lost, give or take: {a:?}");
+    assert!((20..=80).contains(&a.duplicated), "{a:?}");
+    assert!(a.reordered > 15, "{a:?}");
     assert!(a.rtt_us.min >= 2000, "every reply waited the 2 ms delay: {a:?}");
     // TCP on the same servers: the impairment is the UDP server's; TCP delivers everything in order.
     assert_eq!((tcp.received, tcp.lost, tcp.duplicated, tcp.reordered), (200, 0, 0, 0));
