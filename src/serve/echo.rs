@@ -92,14 +92,9 @@ pub async fn handle(
         .map(|o| o.trim().to_string())
         .filter(|o| o.split(';').next().is_some_and(|n| n.trim().eq_ignore_ascii_case("permessage-deflate")))
         .collect();
-    let mut copy = Request::new(());
-    *copy.method_mut() = req.method().clone();
-    *copy.uri_mut() = req.uri().clone();
-    *copy.version_mut() = req.version();
-    *copy.headers_mut() = req.headers().clone();
-    copy.headers_mut().remove(hyper::header::SEC_WEBSOCKET_EXTENSIONS);
+    let mut copy = request_copy(&req, None);
     for offer in &offers {
-        let mut c = copy_with(&copy, offer);
+        let mut c = request_copy(&copy, Some(offer));
         if let Ok((r, _)) = WebSocket::upgrade_with_options(&mut c, opts.clone())
             && r.headers().contains_key(hyper::header::SEC_WEBSOCKET_EXTENSIONS)
         {
@@ -132,13 +127,16 @@ pub async fn handle(
     }
 }
 
-fn copy_with(base: &Request<()>, offer: &str) -> Request<()> {
+/// The request line and headers of `base`, with only `offer` as its
+/// Sec-WebSocket-Extensions (none if `offer` is None).
+fn request_copy<B>(base: &Request<B>, offer: Option<&str>) -> Request<()> {
     let mut c = Request::new(());
     *c.method_mut() = base.method().clone();
     *c.uri_mut() = base.uri().clone();
     *c.version_mut() = base.version();
     *c.headers_mut() = base.headers().clone();
-    if let Ok(v) = HeaderValue::from_str(offer) {
+    c.headers_mut().remove(hyper::header::SEC_WEBSOCKET_EXTENSIONS);
+    if let Some(v) = offer.and_then(|o| HeaderValue::from_str(o).ok()) {
         c.headers_mut().insert(hyper::header::SEC_WEBSOCKET_EXTENSIONS, v);
     }
     c

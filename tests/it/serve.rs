@@ -271,13 +271,18 @@ fn autobahn_cases_all_pass_against_the_echo_server() {
     assert!(bad.is_empty(), "{} Autobahn cases failed: {bad:?}", bad.len());
 }
 
-fn chat_with_socketio_client(recovery: bool) {
+/// Runs a tests/js script against a fresh chat server; it must print `done`.
+fn chat_js(script: &str, recovery: bool, what: &str, done: &str) {
     let s = start(&[Kind::Chat], |c| c.chat.recovery = recovery);
     let port = s.addr(Kind::Chat).unwrap().port();
     let mut c = node();
-    c.arg("chat-test.js").arg(port.to_string()).arg(if recovery { "1" } else { "0" });
-    let out = run_ok(c, "the npm socket.io-client against the chat");
-    assert!(out.contains("all 20 checks passed"), "{out}");
+    c.arg(script).arg(port.to_string()).arg(if recovery { "1" } else { "0" });
+    let out = run_ok(c, what);
+    assert!(out.contains(done), "{out}");
+}
+
+fn chat_with_socketio_client(recovery: bool) {
+    chat_js("chat-test.js", recovery, "the npm socket.io-client against the chat", "all 20 checks passed");
 }
 
 #[test]
@@ -405,7 +410,6 @@ fn serve_and_client_explain_their_errors() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let _ = support::root();
 }
 
 fn chat_page_in_chromium(recovery: bool) {
@@ -413,12 +417,7 @@ fn chat_page_in_chromium(recovery: bool) {
         std::path::Path::new("/usr/bin/chromium").exists(),
         "Debian's chromium is missing: run scripts/install-deps --test"
     );
-    let s = start(&[Kind::Chat], |c| c.chat.recovery = recovery);
-    let port = s.addr(Kind::Chat).unwrap().port();
-    let mut c = node();
-    c.arg("page-test.js").arg(port.to_string()).arg(if recovery { "1" } else { "0" });
-    let out = run_ok(c, "the chat page in headless Chromium");
-    assert!(out.contains("all page checks passed"), "{out}");
+    chat_js("page-test.js", recovery, "the chat page in headless Chromium", "all page checks passed");
 }
 
 #[test]
