@@ -194,26 +194,28 @@ fn check_handshake<B>(req: &Request<B>) -> Result<(), String> {
 }
 
 /// Sits between the socket and yawc and watches the client's frame headers
-/// go by. yawc 0.5 accepts a close frame with more than 125 bytes of
-/// payload, which RFC 6455 section 5.5 forbids for every control frame
-/// (Autobahn case 7.3.6); the guard drops such a connection instead, which
-/// is one of the two reactions the RFC allows.
+/// go by, for two rules yawc 0.5 gets wrong: it accepts a close frame with
+/// more than 125 bytes of payload, which RFC 6455 section 5.5 forbids for
+/// every control frame (Autobahn case 7.3.6), and it answers a reserved
+/// opcode with close code 1003 where the RFC asks for 1002 (cases 4.*).
+/// On either, the guard fails the connection itself (section 7.1.7): a close
+/// frame with 1002, then the connection is dropped.
 pub struct ControlFrameGuard<S> {
     inner: S,
     header: [u8; 14],
     have: usize,
     /// Payload bytes of the current frame still to pass by.
     skip: u64,
-    broken: bool,
+    broken: Option<&'static str>,
 }
 
 impl<S> ControlFrameGuard<S> {
     pub fn new(inner: S) -> Self {
-        ControlFrameGuard { inner, header: [0; 14], have: 0, skip: 0, broken: false }
+        ControlFrameGuard { inner, header: [0; 14], have: 0, skip: 0, broken: None }
     }
 
-    /// Follows the frame structure over newly read bytes; false on a violation.
-    fn scan(&mut self, mut data: &[u8]) -> bool {
+    /// Follows the frame structure over newly read bytes; the rule broken, if one is.
+    fn scan(&mut self, mut data: &[u8]) -> Result<(), &'static str> {
         while !data.is_empty() {
             if self.skip > 0 {
                 let n = (self.skip.min(data.len() as u64)) as usize;
@@ -224,6 +226,9 @@ impl<S> ControlFrameGuard<S> {
             self.header[self.have] = data[0];
             self.have += 1;
             data = &data[1..];
+            if self.have == 1 && matches!(self.header[0] & 0x0f, 3..=7 | 11..=15) {
+                return Err("reserved opcode (RFC 6455 section 5.2)");
+            }
             if self.have < 2 {
                 continue;
             }
@@ -243,39 +248,44 @@ impl<S> ControlFrameGuard<S> {
                 _ => u64::from_be_bytes(self.header[2..10].try_into().unwrap_or_default()),
             };
             if self.header[0] & 0x08 != 0 && len > 125 {
-                return false;
+                return Err("control frame with more than 125 bytes of payload (RFC 6455 section 5.5)");
             }
             self.skip = len;
             self.have = 0;
         }
-        true
+        Ok(())
     }
 }
 
-fn violation() -> std::io::Error {
-    std::io::Error::new(
-        std::io::ErrorKind::InvalidData,
-        "control frame with more than 125 bytes of payload (RFC 6455 section 5.5)",
-    )
+fn violation(rule: &'static str) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, rule)
 }
 
-impl<S: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for ControlFrameGuard<S> {
+/// A close frame with status 1002 (protocol error), unmasked as a server sends it.
+const CLOSE_PROTOCOL_ERROR: [u8; 4] = [0x88, 0x02, 0x03, 0xea];
+
+impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> tokio::io::AsyncRead for ControlFrameGuard<S> {
     fn poll_read(
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> std::task::Poll<std::io::Result<()>> {
-        if self.broken {
-            return std::task::Poll::Ready(Err(violation()));
+        if let Some(rule) = self.broken {
+            return std::task::Poll::Ready(Err(violation(rule)));
         }
         let before = buf.filled().len();
         let r = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
         if let std::task::Poll::Ready(Ok(())) = r {
             let fresh = buf.filled()[before..].to_vec();
-            if !self.scan(&fresh) {
-                self.broken = true;
+            if let Err(rule) = self.scan(&fresh) {
+                self.broken = Some(rule);
                 buf.set_filled(before);
-                return std::task::Poll::Ready(Err(violation()));
+                // yawc writes whole frames and the echo loop waits for each
+                // write before reading, so nothing of ours is half-written
+                // here. If the socket cannot take the close frame right now,
+                // the connection is simply dropped, which the RFC also allows.
+                let _ = std::pin::Pin::new(&mut self.inner).poll_write(cx, &CLOSE_PROTOCOL_ERROR);
+                return std::task::Poll::Ready(Err(violation(rule)));
             }
         }
         r
@@ -288,8 +298,8 @@ impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for ControlFrameGua
         cx: &mut std::task::Context<'_>,
         data: &[u8],
     ) -> std::task::Poll<std::io::Result<usize>> {
-        if self.broken {
-            return std::task::Poll::Ready(Err(violation()));
+        if let Some(rule) = self.broken {
+            return std::task::Poll::Ready(Err(violation(rule)));
         }
         std::pin::Pin::new(&mut self.inner).poll_write(cx, data)
     }

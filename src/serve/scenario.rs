@@ -18,11 +18,12 @@ use super::client::{ClientConfig, Transport};
 use super::{Impairment, Kind, ServeConfig, Servers};
 use crate::capture::{CaptureConfig, CaptureEvent, CaptureHandle};
 
-pub const SCENARIOS: [(&str, &str); 6] = [
+pub const SCENARIOS: [(&str, &str); 7] = [
     ("echo-basics", "text, binary, 16- and 64-bit lengths, a fragmented message, ping/pong, close"),
     ("echo-deflate", "the same messages with permessage-deflate: compressed frames, context takeover"),
     ("chat-rooms", "three socket.io clients, two rooms, /admin, an ack, a broadcast, a private message"),
     ("chat-missed-events", "a client misses messages while away; then the same with --recovery"),
+    ("chat-polling-upgrade", "a socket.io client starts on HTTP long-polling, then upgrades to WebSocket"),
     ("tcp-vs-udp", "the same 50 requests over TCP and UDP, then again with UDP impairment"),
     ("all", "every scenario above, one after the other"),
 ];
@@ -89,6 +90,7 @@ pub fn run(name: &str, write: Option<PathBuf>) -> anyhow::Result<Outcome> {
                 lines.push(format!("(now the chat server with --recovery, on port {recovering})"));
                 r.and(servers.block_on(missed(recovering, "with recovery", &mut lines)))
             }
+            "chat-polling-upgrade" => servers.block_on(polling_upgrade(chat_port, &mut lines)),
             "tcp-vs-udp" => servers.block_on(tcp_vs_udp(&servers, &extra, c2.impair, &mut lines)),
             _ => Ok(()),
         };
@@ -309,6 +311,108 @@ async fn missed(port: u16, label: &str, out: &mut Vec<String>) -> anyhow::Result
     out.push(format!("chat ({label}): B reconnected with offset {seen}; it received {:?}", b.texts()));
     a.close().await;
     b.close().await;
+    Ok(())
+}
+
+/// One HTTP/1.1 connection for Engine.IO's long-polling requests.
+struct Poll {
+    send: hyper::client::conn::http1::SendRequest<http_body_util::Full<bytes::Bytes>>,
+    port: u16,
+}
+
+impl Poll {
+    async fn connect(port: u16) -> anyhow::Result<Poll> {
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+        let (send, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp)).await?;
+        tokio::spawn(conn);
+        Ok(Poll { send, port })
+    }
+
+    /// A GET (`body` None) or POST on the polling transport; the response's
+    /// Engine.IO packets (the body split at the record separator).
+    async fn request(&mut self, sid: &str, body: Option<&str>) -> anyhow::Result<Vec<String>> {
+        use http_body_util::BodyExt as _;
+        let sid = if sid.is_empty() { String::new() } else { format!("&sid={sid}") };
+        let req = hyper::Request::builder()
+            .method(if body.is_some() { "POST" } else { "GET" })
+            .uri(format!("/socket.io/?EIO=4&transport=polling{sid}"))
+            .header("host", format!("127.0.0.1:{}", self.port))
+            .header("content-type", "text/plain;charset=UTF-8")
+            .body(http_body_util::Full::new(bytes::Bytes::from(body.unwrap_or_default().to_string())))?;
+        let resp = tokio::time::timeout(Duration::from_secs(5), self.send.send_request(req))
+            .await
+            .context("the chat server did not answer a polling request within 5 s")??;
+        let status = resp.status();
+        let body = resp.into_body().collect().await?.to_bytes();
+        let text = String::from_utf8_lossy(&body).into_owned();
+        if !status.is_success() {
+            bail!("a polling request got {status}: {text}");
+        }
+        Ok(text.split('\x1e').map(str::to_string).collect())
+    }
+}
+
+/// A GET on the polling transport; a ping in it is answered with a POSTed pong.
+async fn poll(get: &mut Poll, post: &mut Poll, sid: &str) -> anyhow::Result<Vec<String>> {
+    let packets = get.request(sid, None).await?;
+    if packets.iter().any(|p| p == "2") {
+        post.request(sid, Some("3")).await?;
+    }
+    Ok(packets)
+}
+
+/// Engine.IO's transport dance, as the official client does it: open and talk
+/// over long-polling, then probe a WebSocket while a GET is waiting (the
+/// server releases it with a noop), and switch with the upgrade packet.
+async fn polling_upgrade(port: u16, out: &mut Vec<String>) -> anyhow::Result<()> {
+    let (mut get, mut post) = (Poll::connect(port).await?, Poll::connect(port).await?);
+    let open = get.request("", None).await?;
+    let handshake: Value =
+        serde_json::from_str(open[0].strip_prefix('0').context("expected the Engine.IO open packet")?)?;
+    let sid = handshake["sid"].as_str().context("no sid in the open packet")?.to_string();
+    out.push(format!("polling: GET opened Engine.IO session {sid}; the server offers {}", handshake["upgrades"]));
+    post.request(&sid, Some("40")).await?;
+    let connected = poll(&mut get, &mut post, &sid).await?;
+    out.push(format!("polling: POST \"40\" connected namespace /; the next GET brought {connected:?}"));
+    post.request(&sid, Some(r#"420["join","red"]"#)).await?;
+    post.request(&sid, Some(r#"421["chat message",{"text":"sent over long-polling","to":"self"}]"#)).await?;
+    let mut got = Vec::new();
+    while got.iter().filter(|p: &&String| p.starts_with("43")).count() < 2 {
+        got.extend(poll(&mut get, &mut post, &sid).await?);
+    }
+    out.push(format!("polling: two POSTed events (join, chat message); GETs brought {got:?}"));
+
+    // A GET waits on the server while the WebSocket is probed.
+    let waiting = {
+        let sid = sid.clone();
+        tokio::spawn(async move { get.request(&sid, None).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let url = format!("ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket&sid={sid}");
+    let mut ws = WebSocket::connect(url.parse()?).with_options(Options::default().without_compression()).await?;
+    ws.send(Frame::text("2probe")).await?;
+    let f = tokio::time::timeout(Duration::from_secs(5), ws.next_frame()).await??;
+    if f.as_str() != "3probe" {
+        bail!("expected \"3probe\" on the new WebSocket, got {:?}", f.as_str());
+    }
+    let released = tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .context("the waiting GET was not released")???;
+    out.push(format!(
+        "upgrade: WebSocket sent \"2probe\", got \"3probe\"; the waiting GET was released with {released:?}"
+    ));
+    ws.send(Frame::text("5")).await?;
+    ws.send(Frame::text(r#"422["chat message",{"text":"sent over WebSocket","to":"self"}]"#)).await?;
+    let mut frames = Vec::new();
+    while !frames.iter().any(|t: &String| t.starts_with("432")) {
+        let f = tokio::time::timeout(Duration::from_secs(5), ws.next_frame()).await??;
+        if f.opcode() == OpCode::Text {
+            frames.push(f.as_str().to_string());
+        }
+    }
+    out.push(format!("upgrade: sent \"5\"; the same session now uses the WebSocket: {frames:?}"));
+    ws.send(Frame::text("41")).await?;
+    let _ = ws.close().await;
     Ok(())
 }
 

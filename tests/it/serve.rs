@@ -127,6 +127,13 @@ fn echo_server_refuses_bad_input_with_the_rfc_codes() {
     c.write_all(&[0x81, 0x02, b'h', b'i']).unwrap();
     assert_eq!(close_code(&mut c), 1002);
 
+    // Reserved opcodes, a data one (3) and a control one (11): close 1002 too.
+    for opcode in [0x83u8, 0x8b] {
+        let mut c = ws_raw(addr);
+        c.write_all(&[opcode, 0x80, 1, 2, 3, 4]).unwrap();
+        assert_eq!(close_code(&mut c), 1002, "opcode {:#x}", opcode & 0x0f);
+    }
+
     // A frame announcing more than the limit: close 1009 (message too big),
     // sent before the payload is read, so nothing is buffered.
     let mut c = ws_raw(addr);
@@ -250,7 +257,10 @@ fn autobahn_cases_all_pass_against_the_echo_server() {
     let addr = s.addr(Kind::Echo).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut c = python();
-    c.args(["-m", "kosoku", &addr.to_string(), "-p", "2", "-o"]).arg(dir.path());
+    // kosoku has no `__main__`; call what its console script calls, so the
+    // test does not depend on where pip put that script.
+    let main = "import sys; from kosoku._cli import main; sys.argv[0] = 'kosoku'; sys.exit(main())";
+    c.args(["-c", main, &addr.to_string(), "-p", "2", "-o"]).arg(dir.path());
     let out = run_ok(c, "kosoku (Autobahn's fuzzing-client cases)");
     let index: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("index.json")).expect("kosoku wrote index.json"))
@@ -448,6 +458,8 @@ fn scenarios_run_and_record_what_the_lessons_need() {
     );
     assert!(text.contains("(with recovery)") && text.contains("\"news while B was away\"]"), "{text}");
     assert!(text.contains("TCP to") && text.contains("lost 0"), "{text}");
+    assert!(text.contains("got \"3probe\"; the waiting GET was released with [\"6\"]"), "{text}");
+    assert!(text.contains("sent over long-polling") && text.contains("sent over WebSocket"), "{text}");
     // What the recording shows, dissected by wirelab.
     let frames = support::dissect_file(&file);
     let has = |name: &str, v: Option<i64>| {
@@ -463,6 +475,9 @@ fn scenarios_run_and_record_what_the_lessons_need() {
         ("websocket.opcode", Some(8)),  // close
         ("socketio.event", None),
         ("socketio.ack_id", None),
+        ("engineio.separator", None), // several packets in one polling body
+        ("engineio.type", Some(5)),   // upgrade
+        ("engineio.type", Some(6)),   // noop
         ("udp.length", None),
     ] {
         assert!(has(name, v), "the scenario capture has no {name} {v:?}");
