@@ -7,6 +7,7 @@
 
 mod bytes;
 mod conversation;
+mod lab;
 mod layers;
 mod loader;
 mod packets;
@@ -18,6 +19,7 @@ use crate::file::Capture;
 use crate::filter::{Filter, FilterError};
 use crate::model::Dissection;
 
+pub use lab::{Lab, ScenarioDone};
 pub use loader::{Loaded, Row};
 
 /// The capture the window opens on: the Socket.IO chat traffic.
@@ -65,6 +67,14 @@ pub enum Command {
     SelectField(Option<usize>),
     SetFilter(String),
     SetSource(u16),
+    /// The system's file dialog, to open a capture.
+    OpenDialog,
+    /// Start (true) or stop a demo server.
+    Server(crate::serve::Kind, bool),
+    /// The chat starts with the missed-message log.
+    SetRecovery(bool),
+    RunScenario(String),
+    ShowReport(bool),
 }
 
 /// Everything the panels show.
@@ -98,6 +108,7 @@ pub struct State {
 pub struct App {
     pub state: State,
     pub settings: Settings,
+    pub lab: Lab,
     loader: Option<loader::Job>,
     filter_job: Option<loader::FilterJob>,
     commands: Vec<Command>,
@@ -151,6 +162,7 @@ impl App {
                 save_text: String::new(),
             },
             settings,
+            lab: Lab::default(),
             loader: None,
             filter_job: None,
             commands: Vec::new(),
@@ -196,6 +208,19 @@ impl App {
             self.poll();
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
+    }
+
+    /// Waits for the running scenario, then applies what it asked for
+    /// (opening its capture) and waits for that to load (tests).
+    pub fn wait_scenario(&mut self) {
+        let mut cmds = Vec::new();
+        if let Some(e) = self.lab.wait_scenario(&mut cmds) {
+            self.state.error = Some(e);
+        }
+        for c in cmds {
+            self.apply(c);
+        }
+        self.wait_idle();
     }
 
     fn start_capture(&mut self) {
@@ -264,6 +289,9 @@ impl App {
     /// Drains what the background jobs finished.
     fn poll(&mut self) {
         self.poll_live();
+        if let Some(e) = self.lab.poll(&mut self.commands) {
+            self.state.error = Some(e);
+        }
         if let Some(job) = &self.loader {
             match job.poll() {
                 loader::Progress::Running(f) => {
@@ -398,6 +426,23 @@ impl App {
                     h.stop();
                 }
             }
+            Command::OpenDialog => {
+                if let Err(e) = self.lab.open_dialog() {
+                    self.state.error = Some(e);
+                }
+            }
+            Command::Server(kind, on) => match self.lab.set_server(kind, on) {
+                Ok(()) => {
+                    self.state.notice = self.lab.listening(kind).map(|l| format!("{} server: {}", kind.name(), l.how))
+                }
+                Err(e) => self.state.error = Some(e),
+            },
+            Command::SetRecovery(on) => self.lab.recovery = on,
+            Command::RunScenario(name) => {
+                self.state.error = None;
+                self.lab.run_scenario(&name);
+            }
+            Command::ShowReport(show) => self.lab.show_report = show,
         }
     }
 
@@ -446,6 +491,11 @@ impl App {
         });
         let scroll = self.state.scroll_to.take();
         egui::CentralPanel::default().show(ui, |ui| packets::packets_ui(ui, &self.state, scroll, &mut cmds));
+        lab::report_ui(&ctx, &self.lab, &mut cmds);
+        // Ctrl+O: the file dialog.
+        if ctx.input(|i| i.modifiers.command && i.key_pressed(egui::Key::O)) {
+            cmds.push(Command::OpenDialog);
+        }
         // Ctrl+F: to the filter bar.
         if ctx.input(|i| i.modifiers.command && i.key_pressed(egui::Key::F)) {
             ctx.memory_mut(|m| m.request_focus(egui::Id::unique("wirelab-filter-box")));
@@ -465,7 +515,7 @@ impl App {
         for c in cmds {
             self.apply(c);
         }
-        if self.loader.is_some() || self.filter_job.is_some() || self.live.is_some() {
+        if self.loader.is_some() || self.filter_job.is_some() || self.live.is_some() || self.lab.busy() {
             ctx.request_repaint_after(std::time::Duration::from_millis(30));
         }
     }
@@ -475,14 +525,15 @@ impl App {
             ui.horizontal(|ui| {
                 ui.strong("wirelab");
                 ui.separator();
-                ui.label("Open:");
+                if ui.button("Open…").on_hover_text("Choose a capture file (Ctrl O)").clicked() {
+                    cmds.push(Command::OpenDialog);
+                }
                 let r = ui.add(
                     egui::TextEdit::singleline(&mut self.state.open_text)
-                        .hint_text("path to a .pcap or .pcapng (or drop a file here)")
+                        .hint_text("or type a .pcap/.pcapng path (or drop a file here)")
                         .desired_width(260.0),
                 );
-                let go =
-                    (r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter))) || ui.button("Open").clicked();
+                let go = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
                 if go && !self.state.open_text.trim().is_empty() {
                     cmds.push(Command::Open(PathBuf::from(self.state.open_text.trim())));
                 }
@@ -525,6 +576,9 @@ impl App {
                 }
             });
             ui.horizontal(|ui| {
+                ui.label("Lab:");
+                lab::lab_ui(ui, &self.lab, cmds);
+                ui.separator();
                 ui.label("Live:");
                 if self.state.live.interfaces.is_empty() {
                     self.state.live.interfaces =
@@ -542,7 +596,7 @@ impl App {
                     egui::TextEdit::singleline(&mut self.state.live.filter)
                         .id_salt("bpf")
                         .hint_text("capture filter (BPF)")
-                        .desired_width(320.0),
+                        .desired_width(220.0),
                 );
                 if self.state.capturing {
                     if ui.button("■ Stop").clicked() {

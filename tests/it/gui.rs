@@ -266,3 +266,62 @@ fn ctrl_f_goes_to_the_filter_and_the_light_theme_snapshot() {
     assert!(!h.state().settings.dark);
     h.snapshot("light_theme_http");
 }
+
+#[test]
+fn the_demo_servers_start_and_stop_from_the_toolbar() {
+    use std::io::Write;
+    use wirelab::serve::Kind;
+    let mut h = harness(None);
+    h.get_by_label("Demo servers").click();
+    h.run();
+    h.get_by_label_contains("echo (port 9001)").click();
+    h.run();
+    let addr = h.state().lab.listening(Kind::Echo).expect("the echo server runs").addr;
+    assert!(h.state().state.notice.as_deref().is_some_and(|n| n.contains("ws://")), "{:?}", h.state().state.notice);
+    // A real WebSocket exchange with the server the window started.
+    let mut ws = crate::serve::ws_raw(addr);
+    let mask = [1u8, 2, 3, 4];
+    let mut f = vec![0x81, 0x80 | 2];
+    f.extend_from_slice(&mask);
+    f.extend(b"hi".iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    ws.write_all(&f).unwrap();
+    assert_eq!(crate::serve::read_frame(&mut ws), (1, b"hi".to_vec()));
+    // Unticking stops it: the port stops accepting.
+    h.get_by_label_contains("echo — ws://").click();
+    h.run();
+    assert!(h.state().lab.listening(Kind::Echo).is_none());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while std::net::TcpStream::connect(addr).is_ok() {
+        assert!(std::time::Instant::now() < deadline, "the echo server still accepts on {addr}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_scenario_runs_from_the_toolbar_and_its_capture_opens() {
+    let mut h = harness(None);
+    h.get_by_label("Run scenario").click();
+    h.run();
+    h.get_by_label("echo-basics").click();
+    h.step();
+    h.step();
+    assert_eq!(h.state().lab.running(), Some("echo-basics"));
+    h.state_mut().wait_scenario();
+    // The spinner is gone once the scenario is done, so the UI settles again.
+    h.run();
+    assert_eq!(h.state().state.error, None);
+    let report = h.state().lab.report.as_ref().expect("the scenario reported");
+    assert!(report.lines.iter().any(|l| l.contains("ping")), "{:?}", report.lines);
+    h.get_by_label("Scenario echo-basics");
+    if support::may_capture("scenario recording from the GUI") {
+        let path = report.recording.clone().expect("recorded as root");
+        let loaded = h.state().state.loaded.as_ref().unwrap();
+        assert!(loaded.name.contains("wirelab-echo-basics"), "{}", loaded.name);
+        type_filter(&mut h, "websocket.opcode == 9");
+        assert!(!h.state().state.visible.is_empty(), "the recording has the ping");
+        let _ = std::fs::remove_file(path);
+    } else {
+        let why = report.recording.as_ref().expect_err("no capture rights");
+        assert!(why.contains("CAP_NET_RAW") || why.contains("permission"), "{why}");
+    }
+}

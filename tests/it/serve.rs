@@ -52,7 +52,7 @@ fn echo_server_with_python_websockets_plain_and_deflate() {
 }
 
 /// A hand-written client for the hostile cases: the handshake, then raw frames.
-fn ws_raw(addr: SocketAddr) -> TcpStream {
+pub(crate) fn ws_raw(addr: SocketAddr) -> TcpStream {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     write!(
@@ -75,7 +75,7 @@ fn ws_raw(addr: SocketAddr) -> TcpStream {
 }
 
 /// Reads one server frame and returns (opcode, payload).
-fn read_frame(s: &mut TcpStream) -> (u8, Vec<u8>) {
+pub(crate) fn read_frame(s: &mut TcpStream) -> (u8, Vec<u8>) {
     let mut h = [0u8; 2];
     s.read_exact(&mut h).unwrap();
     assert_eq!(h[1] & 0x80, 0, "a server frame is never masked");
