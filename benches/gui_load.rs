@@ -17,7 +17,8 @@ fn main() {
     let mut app = App::new(Some(path.clone().into()), Settings::default());
     app.wait_idle();
     let indexed = t.elapsed().as_secs_f64();
-    let rows = app.state.loaded.as_ref().map(|l| l.rows.len()).unwrap_or(0);
+    let rows = app.state.loaded.as_ref().map(|l| l.len()).unwrap_or(0);
+    let held = app.state.loaded.as_ref().map(|l| l.heap_bytes()).unwrap_or(0);
     let file = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     let anon = std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -27,6 +28,12 @@ fn main() {
         .unwrap_or(0);
     println!("{path}: {rows} frames, {file} bytes");
     println!("fully indexed (every frame dissected, rows ready): {indexed:.2} s");
+    println!(
+        "held for the rows (rows, info texts, events, copied bytes): {held} bytes = {:.1} bytes per frame; \
+         plus the visible-row list, {} bytes per frame",
+        held as f64 / rows.max(1) as f64,
+        std::mem::size_of::<usize>()
+    );
     println!(
         "anonymous memory after loading: {anon} KiB = {:.0} bytes per frame (peak RSS before: {rss0} KiB)",
         anon as f64 * 1024.0 / rows.max(1) as f64

@@ -15,7 +15,7 @@ pub fn conversation_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>
         ui.label("This frame is not part of a TCP connection.");
         return;
     };
-    let events: Vec<_> = loaded.events.iter().filter(|(_, e)| u64::from(e.stream) == stream).collect();
+    let events: Vec<_> = loaded.events.iter().enumerate().filter(|(_, e)| u64::from(e.stream) == stream).collect();
     if events.is_empty() {
         ui.label(format!(
             "TCP stream {stream}: no application messages (wirelab follows HTTP, WebSocket, Engine.IO and Socket.IO)."
@@ -24,7 +24,8 @@ pub fn conversation_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>
     }
     ui.label(format!("TCP stream {stream}: client on the left, server on the right"));
     let width = ui.available_width();
-    for (i, e) in events {
+    for (k, e) in events {
+        let i = &e.frame;
         let from_client = e.from_client != Some(false);
         let selected = state.selected == Some(*i);
         let (fill, stroke) = if from_client {
@@ -44,8 +45,8 @@ pub fn conversation_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>
             let inner = frame.show(ui, |ui| {
                 ui.set_max_width(width * 0.7);
                 ui.vertical(|ui| {
-                    ui.small(format!("frame {} · {}", loaded.rows[*i].meta.number, e.kind));
-                    ui.add(egui::Label::new(&e.text).wrap().sense(egui::Sense::click())).clicked()
+                    ui.small(format!("frame {} · {}", i + 1, e.kind));
+                    ui.add(egui::Label::new(loaded.event_text(k)).wrap().sense(egui::Sense::click())).clicked()
                 })
                 .inner
             });

@@ -7,7 +7,10 @@ use std::sync::mpsc::{Receiver, TryRecvError, channel};
 use crate::dissect::Dissector;
 use crate::file::Capture;
 use crate::filter::Filter;
-use crate::model::{Addr, Dissection, FrameMeta, Value};
+use std::collections::HashMap;
+
+use super::texts::TextStore;
+use crate::model::{Addr, Dissection, FrameMeta};
 
 /// Up to this many frames, every dissection is kept for the detail views;
 /// beyond it, a frame is dissected again when selected.
@@ -15,62 +18,228 @@ pub const KEEP_DISSECTIONS: usize = 100_000;
 /// Files larger than this never keep dissections.
 pub const KEEP_BELOW_BYTES: u64 = 16 << 20;
 
-/// One packet-list row.
-#[derive(Clone, Debug)]
-pub struct Row {
-    pub meta: FrameMeta,
-    pub rel_time: f64,
-    pub src: Addr,
-    pub dst: Addr,
-    pub protocol: &'static str,
-    pub info: String,
-    /// Where the frame's bytes are in the file, when read in place.
-    data_offset: Option<u64>,
-    /// Otherwise, an index into `Loaded::owned`.
-    owned: Option<u32>,
+/// One packet-list row, 40 bytes: what the columns need, with addresses,
+/// protocol names and info texts kept once in `Loaded`'s tables.
+#[derive(Clone, Copy, Debug)]
+struct Row {
+    /// Capture time, nanoseconds since the Unix epoch.
+    ts_ns: i64,
+    /// Where the frame's bytes are: in the file, or in `Loaded::arena`.
+    data: u64,
+    len: u32,
+    caplen: u32,
+    src: u32,
+    dst: u32,
+    linktype: u16,
+    protocol: u8,
+    in_arena: bool,
+}
+
+/// An application event (handshake step, message, Socket.IO packet) for the
+/// conversation view; its text is in `Loaded::event_texts`, same index.
+#[derive(Clone, Copy, Debug)]
+pub struct Event {
+    /// Index of the frame that completed it.
+    pub frame: usize,
+    pub stream: u32,
+    pub from_client: Option<bool>,
+    pub kind: &'static str,
 }
 
 /// A capture, read and dissected.
 pub struct Loaded {
     pub name: String,
-    /// The file, or `None` for a live capture (its bytes are in `owned`).
+    /// The file, or `None` for a live capture (its bytes are in `arena`).
     pub cap: Option<Arc<Capture>>,
-    pub rows: Vec<Row>,
-    owned: Vec<Vec<u8>>,
+    rows: Vec<Row>,
+    /// Frame bytes not readable in place: live frames, and any the reader had to copy.
+    arena: Vec<u8>,
+    addrs: Vec<Addr>,
+    addr_index: HashMap<Addr, u32>,
+    protocols: Vec<&'static str>,
+    infos: TextStore,
+    /// Time of the first frame, for the relative time column.
+    t0: Option<i64>,
     dissections: Option<Arc<Vec<Dissection>>>,
     /// A damaged file: the error after the last complete frame.
     pub damage: Option<String>,
-    /// Application events (handshakes, messages, Socket.IO packets) with the
-    /// index of the frame that completed each.
-    pub events: Vec<(usize, crate::model::AppEvent)>,
+    pub events: Vec<Event>,
+    event_texts: TextStore,
 }
 
 impl Loaded {
+    fn empty(name: String, cap: Option<Arc<Capture>>, keep: bool) -> Loaded {
+        Loaded {
+            name,
+            cap,
+            rows: Vec::new(),
+            arena: Vec::new(),
+            addrs: Vec::new(),
+            addr_index: HashMap::new(),
+            protocols: Vec::new(),
+            infos: TextStore::default(),
+            t0: None,
+            dissections: keep.then(|| Arc::new(Vec::new())),
+            damage: None,
+            events: Vec::new(),
+            event_texts: TextStore::default(),
+        }
+    }
+
+    /// An empty capture that live frames are added to.
+    pub fn live(name: String) -> Loaded {
+        Loaded::empty(name, None, true)
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    pub fn meta(&self, i: usize) -> FrameMeta {
+        let Some(r) = self.rows.get(i) else { return FrameMeta::default() };
+        FrameMeta {
+            number: i as u64 + 1,
+            ts_sec: r.ts_ns.div_euclid(1_000_000_000),
+            ts_nsec: r.ts_ns.rem_euclid(1_000_000_000) as u32,
+            len: r.len,
+            caplen: r.caplen,
+            linktype: u32::from(r.linktype),
+        }
+    }
+
+    /// Seconds since the first frame (Wireshark's frame.time_relative).
+    pub fn rel_time(&self, i: usize) -> f64 {
+        let t = self.rows.get(i).map(|r| r.ts_ns).unwrap_or(0);
+        (t - self.t0.unwrap_or(t)) as f64 * 1e-9
+    }
+
+    pub fn src(&self, i: usize) -> Addr {
+        self.rows.get(i).and_then(|r| self.addrs.get(r.src as usize)).copied().unwrap_or_default()
+    }
+
+    pub fn dst(&self, i: usize) -> Addr {
+        self.rows.get(i).and_then(|r| self.addrs.get(r.dst as usize)).copied().unwrap_or_default()
+    }
+
+    pub fn protocol(&self, i: usize) -> &'static str {
+        self.rows.get(i).and_then(|r| self.protocols.get(usize::from(r.protocol))).copied().unwrap_or("")
+    }
+
+    /// The info column (decompressed on demand: call it for rows on screen).
+    pub fn info(&self, i: usize) -> String {
+        self.infos.get(i)
+    }
+
+    pub fn event_text(&self, k: usize) -> String {
+        self.event_texts.get(k)
+    }
+
     pub fn bytes(&self, i: usize) -> &[u8] {
         let Some(r) = self.rows.get(i) else { return &[] };
-        match (r.data_offset, r.owned) {
-            (Some(o), _) => self.cap.as_ref().map(|c| c.bytes_at(o, r.meta.caplen)).unwrap_or(&[]),
-            (None, Some(k)) => self.owned.get(k as usize).map(Vec::as_slice).unwrap_or(&[]),
-            _ => &[],
+        if r.in_arena {
+            let start = (r.data as usize).min(self.arena.len());
+            return &self.arena[start..(start + r.caplen as usize).min(self.arena.len())];
         }
+        self.cap.as_ref().map(|c| c.bytes_at(r.data, r.caplen)).unwrap_or(&[])
     }
 
     /// The dissection of frame `i`, its bytes, and whether it had the
     /// context of the frames before it.
     pub fn detail(&self, i: usize) -> Option<(Dissection, Vec<u8>, bool)> {
         let bytes = self.bytes(i).to_vec();
-        if let Some(all) = &self.dissections {
-            return all.get(i).map(|d| (d.clone(), bytes, true));
+        if let Some(all) = &self.dissections
+            && let Some(d) = all.get(i)
+        {
+            return Some((d.clone(), bytes, true));
+        }
+        if i >= self.rows.len() {
+            return None;
         }
         let mut d = Dissection::default();
-        Dissector::new().dissect(self.rows.get(i)?.meta, &bytes, &mut d);
+        Dissector::new().dissect(self.meta(i), &bytes, &mut d);
         Some((d, bytes, false))
+    }
+
+    /// Heap bytes held for the rows (not the file, not kept dissections):
+    /// the figure behind "bytes per frame".
+    pub fn heap_bytes(&self) -> usize {
+        self.rows.capacity() * std::mem::size_of::<Row>()
+            + self.arena.capacity()
+            + self.infos.heap_bytes()
+            + self.events.capacity() * std::mem::size_of::<Event>()
+            + self.event_texts.heap_bytes()
+            + self.addrs.capacity() * std::mem::size_of::<Addr>() * 2
+    }
+
+    fn intern_addr(&mut self, a: Addr) -> u32 {
+        let next = self.addrs.len() as u32;
+        *self.addr_index.entry(a).or_insert_with(|| {
+            self.addrs.push(a);
+            next
+        })
+    }
+
+    /// Adds a dissected frame; `file_offset` when its bytes can be read in
+    /// place from the file, else they are copied.
+    fn push(&mut self, bytes: &[u8], file_offset: Option<u64>, d: &Dissection) {
+        let n = self.rows.len();
+        let m = d.meta;
+        let ts_ns = m.ts_sec.saturating_mul(1_000_000_000).saturating_add(i64::from(m.ts_nsec));
+        self.t0.get_or_insert(ts_ns);
+        let (data, in_arena) = match file_offset {
+            Some(o) => (o, false),
+            None => {
+                self.arena.extend_from_slice(bytes);
+                ((self.arena.len() - bytes.len()) as u64, true)
+            }
+        };
+        let protocol = match self.protocols.iter().position(|p| *p == d.summary.protocol) {
+            Some(k) => k,
+            None if self.protocols.len() < 255 => {
+                self.protocols.push(d.summary.protocol);
+                self.protocols.len() - 1
+            }
+            None => 0,
+        } as u8;
+        let (src, dst) = (self.intern_addr(d.summary.src), self.intern_addr(d.summary.dst));
+        self.rows.push(Row {
+            ts_ns,
+            data,
+            len: m.len,
+            caplen: bytes.len() as u32,
+            src,
+            dst,
+            linktype: u16::try_from(m.linktype).unwrap_or(u16::MAX),
+            protocol,
+            in_arena,
+        });
+        self.infos.push(&d.summary.info);
+        for e in &d.events {
+            self.events.push(Event { frame: n, stream: e.stream, from_client: e.from_client, kind: e.kind });
+            self.event_texts.push(&e.text);
+        }
+        if let Some(all) = &mut self.dissections {
+            if all.len() < KEEP_DISSECTIONS {
+                Arc::make_mut(all).push(d.clone());
+            } else {
+                self.dissections = None;
+            }
+        }
+    }
+
+    /// Adds a frame captured live, already dissected.
+    pub fn push_live(&mut self, bytes: &[u8], d: &Dissection) {
+        self.push(bytes, None, d);
     }
 }
 
 pub enum Progress {
     Running(f32),
-    Done(Result<Loaded, String>),
+    Done(Box<Result<Loaded, String>>),
 }
 
 /// Reading and dissecting a capture on a thread.
@@ -95,9 +264,9 @@ impl Job {
 
     pub fn poll(&self) -> Progress {
         match self.rx.try_recv() {
-            Ok(r) => Progress::Done(r),
+            Ok(r) => Progress::Done(Box::new(r)),
             Err(TryRecvError::Empty) => Progress::Running(self.progress.load(Ordering::Relaxed) as f32 / 1000.0),
-            Err(TryRecvError::Disconnected) => Progress::Done(Err("loading stopped unexpectedly".into())),
+            Err(TryRecvError::Disconnected) => Progress::Done(Box::new(Err("loading stopped unexpectedly".into()))),
         }
     }
 }
@@ -105,19 +274,15 @@ impl Job {
 fn load(cap: Arc<Capture>, progress: &AtomicU32) -> Result<Loaded, String> {
     let mut dis = Dissector::new();
     let mut d = Dissection::default();
-    let mut rows = Vec::new();
-    let mut owned = Vec::new();
     // Small captures keep every dissection (instant details, exact context);
     // big ones re-dissect the selected frame instead, to save memory.
-    let mut kept: Option<Vec<Dissection>> = (cap.len() <= KEEP_BELOW_BYTES).then(Vec::new);
-    let mut damage = None;
-    let mut events = Vec::new();
+    let mut loaded = Loaded::empty(cap.name().to_string(), Some(cap.clone()), cap.len() <= KEEP_BELOW_BYTES);
     let total = cap.len().max(1) as f64;
     for (n, item) in cap.frames().enumerate() {
         let f = match item {
             Ok(f) => f,
             Err(e) => {
-                damage = Some(e.to_string());
+                loaded.damage = Some(e.to_string());
                 break;
             }
         };
@@ -125,46 +290,10 @@ fn load(cap: Arc<Capture>, progress: &AtomicU32) -> Result<Loaded, String> {
             progress.store((f.file_offset as f64 / total * 1000.0) as u32, Ordering::Relaxed);
         }
         dis.dissect(f.meta, &f.data, &mut d);
-        events.extend(d.events.iter().map(|e| (n, e.clone())));
-        let rel_time = match d.field("frame.time_relative").map(|x| x.value) {
-            Some(Value::F(t)) => t,
-            _ => 0.0,
-        };
-        let data_offset = f.data_offset(&cap);
-        let own = if data_offset.is_none() {
-            owned.push(f.data.to_vec());
-            Some(owned.len() as u32 - 1)
-        } else {
-            None
-        };
-        rows.push(Row {
-            meta: f.meta,
-            rel_time,
-            src: d.summary.src,
-            dst: d.summary.dst,
-            protocol: d.summary.protocol,
-            info: d.summary.info.clone(),
-            data_offset,
-            owned: own,
-        });
-        if let Some(k) = &mut kept {
-            if k.len() < KEEP_DISSECTIONS {
-                k.push(d.clone());
-            } else {
-                kept = None;
-            }
-        }
+        loaded.push(&f.data, f.data_offset(&cap), &d);
     }
     progress.store(1000, Ordering::Relaxed);
-    Ok(Loaded {
-        name: cap.name().to_string(),
-        cap: Some(cap),
-        rows,
-        owned,
-        dissections: kept.map(Arc::new),
-        damage,
-        events,
-    })
+    Ok(loaded)
 }
 
 /// Filtering on a thread.
@@ -177,25 +306,22 @@ impl FilterJob {
         let (tx, rx) = channel();
         let kept = loaded.dissections.clone();
         let cap = loaded.cap.clone();
-        let empty: &[u8] = &[];
-        let _ = empty;
-        let rows: Vec<(FrameMeta, Option<u64>, Option<Vec<u8>>)> = (0..loaded.rows.len())
-            .map(|i| {
-                (
-                    loaded.rows[i].meta,
-                    loaded.rows[i].data_offset,
-                    loaded.rows[i].owned.map(|k| loaded.owned[k as usize].clone()),
-                )
-            })
-            .collect();
+        // What the thread needs to find each frame's bytes: the rows (40
+        // bytes each) and the copied bytes, if any; the file is shared.
+        let rows = loaded.rows.clone();
+        let metas: Vec<FrameMeta> =
+            if kept.is_none() { (0..rows.len()).map(|i| loaded.meta(i)).collect() } else { Vec::new() };
+        let arena = loaded.arena.clone();
         std::thread::Builder::new()
             .name("wirelab-filter".into())
             .spawn(move || {
                 let bytes = |i: usize| -> &[u8] {
-                    match &rows[i] {
-                        (meta, Some(o), _) => cap.as_ref().map(|c| c.bytes_at(*o, meta.caplen)).unwrap_or(&[]),
-                        (_, None, Some(o)) => o,
-                        _ => &[],
+                    let r = &rows[i];
+                    if r.in_arena {
+                        let start = (r.data as usize).min(arena.len());
+                        &arena[start..(start + r.caplen as usize).min(arena.len())]
+                    } else {
+                        cap.as_ref().map(|c| c.bytes_at(r.data, r.caplen)).unwrap_or(&[])
                     }
                 };
                 let visible: Vec<usize> = match kept {
@@ -204,9 +330,9 @@ impl FilterJob {
                         let mut dis = Dissector::new();
                         let mut d = Dissection::default();
                         let mut v = Vec::new();
-                        for (i, row) in rows.iter().enumerate() {
+                        for (i, meta) in metas.iter().enumerate() {
                             let b = bytes(i);
-                            dis.dissect(row.0, b, &mut d);
+                            dis.dissect(*meta, b, &mut d);
                             if filter.matches(&d, b) {
                                 v.push(i);
                             }
@@ -222,48 +348,5 @@ impl FilterJob {
 
     pub fn poll(&self) -> Option<Vec<usize>> {
         self.rx.try_recv().ok()
-    }
-}
-
-impl Loaded {
-    /// An empty capture that live frames are added to.
-    pub fn live(name: String) -> Loaded {
-        Loaded {
-            name,
-            cap: None,
-            rows: Vec::new(),
-            owned: Vec::new(),
-            dissections: Some(Arc::new(Vec::new())),
-            damage: None,
-            events: Vec::new(),
-        }
-    }
-
-    /// Adds a frame captured live, already dissected.
-    pub fn push_live(&mut self, bytes: &[u8], d: &Dissection) {
-        let n = self.rows.len();
-        let rel_time = match d.field("frame.time_relative").map(|x| x.value) {
-            Some(Value::F(t)) => t,
-            _ => 0.0,
-        };
-        self.owned.push(bytes.to_vec());
-        self.rows.push(Row {
-            meta: d.meta,
-            rel_time,
-            src: d.summary.src,
-            dst: d.summary.dst,
-            protocol: d.summary.protocol,
-            info: d.summary.info.clone(),
-            data_offset: None,
-            owned: Some(self.owned.len() as u32 - 1),
-        });
-        self.events.extend(d.events.iter().map(|e| (n, e.clone())));
-        if let Some(all) = &mut self.dissections {
-            if all.len() < KEEP_DISSECTIONS {
-                Arc::make_mut(all).push(d.clone());
-            } else {
-                self.dissections = None;
-            }
-        }
     }
 }

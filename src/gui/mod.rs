@@ -11,6 +11,7 @@ mod lab;
 mod layers;
 mod loader;
 mod packets;
+mod texts;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -20,7 +21,7 @@ use crate::filter::{Filter, FilterError};
 use crate::model::Dissection;
 
 pub use lab::{Lab, ScenarioDone};
-pub use loader::{Loaded, Row};
+pub use loader::{Event, Loaded};
 
 /// The capture the window opens on: the Socket.IO chat traffic.
 pub const DEFAULT_CAPTURE: &[u8] = include_bytes!("../../captures/socketio-node.pcap");
@@ -261,7 +262,7 @@ impl App {
                         dis.dissect(meta, bytes, &mut d);
                         loaded.push_live(bytes, &d);
                         if filter.as_ref().is_none_or(|f| f.matches(&d, bytes)) {
-                            self.state.visible.push(loaded.rows.len() - 1);
+                            self.state.visible.push(loaded.len() - 1);
                         }
                     }
                     if self.state.live.follow
@@ -302,16 +303,17 @@ impl App {
                 loader::Progress::Done(result) => {
                     self.loader = None;
                     self.state.load_progress = None;
-                    match result {
+                    match *result {
                         Ok(loaded) => {
-                            self.state.visible = (0..loaded.rows.len()).collect();
+                            self.state.visible = (0..loaded.len()).collect();
                             // Open on something worth looking at: the first
                             // Socket.IO event, else the first frame.
                             let first = loaded
                                 .events
                                 .iter()
-                                .find(|(_, e)| e.kind == "socketio" && e.text.starts_with("EVENT"))
-                                .map(|(i, _)| *i)
+                                .enumerate()
+                                .find(|(k, e)| e.kind == "socketio" && loaded.event_text(*k).starts_with("EVENT"))
+                                .map(|(_, e)| e.frame)
                                 .unwrap_or(0);
                             self.state.loaded = Some(loaded);
                             if !self.state.visible.is_empty() {
@@ -339,7 +341,7 @@ impl App {
 
     fn select(&mut self, index: usize) {
         let Some(loaded) = &self.state.loaded else { return };
-        if index >= loaded.rows.len() {
+        if index >= loaded.len() {
             return;
         }
         self.state.selected = Some(index);
@@ -354,11 +356,11 @@ impl App {
         let Some(l) = &self.state.loaded else { return Ok(0) };
         let mut shown = self.state.visible.clone();
         shown.sort_unstable();
-        let linktype = l.rows.first().map(|r| r.meta.linktype).unwrap_or(1);
+        let linktype = if l.is_empty() { 1 } else { l.meta(0).linktype };
         let mut w = crate::file::PcapFileWriter::new(std::fs::File::create(path)?, linktype, 262_144)?;
         for &i in &shown {
-            let r = &l.rows[i];
-            w.write(r.meta.ts_sec, r.meta.ts_nsec, r.meta.len, l.bytes(i))?;
+            let m = l.meta(i);
+            w.write(m.ts_sec, m.ts_nsec, m.len, l.bytes(i))?;
         }
         w.flush()?;
         Ok(shown.len())
@@ -366,15 +368,16 @@ impl App {
 
     fn apply_sort(&mut self) {
         let (Some((col, asc)), Some(l)) = (self.state.sort, &self.state.loaded) else { return };
-        let rows = &l.rows;
         let v = &mut self.state.visible;
+        // Stable sorts over capture order, so ties stay in capture order.
+        v.sort_unstable();
         match col {
-            0 | 1 => v.sort_by_key(|&i| rows[i].meta.number),
-            2 => v.sort_by_cached_key(|&i| rows[i].src.to_string()),
-            3 => v.sort_by_cached_key(|&i| rows[i].dst.to_string()),
-            4 => v.sort_by_key(|&i| (rows[i].protocol, rows[i].meta.number)),
-            5 => v.sort_by_key(|&i| (rows[i].meta.len, rows[i].meta.number)),
-            _ => v.sort_by(|&a, &b| rows[a].info.cmp(&rows[b].info)),
+            0 | 1 => {}
+            2 => v.sort_by_cached_key(|&i| l.src(i).to_string()),
+            3 => v.sort_by_cached_key(|&i| l.dst(i).to_string()),
+            4 => v.sort_by_key(|&i| l.protocol(i)),
+            5 => v.sort_by_key(|&i| l.meta(i).len),
+            _ => v.sort_by_cached_key(|&i| l.info(i)),
         }
         if !asc {
             v.reverse();
@@ -389,7 +392,7 @@ impl App {
                 self.state.filter_error = None;
                 if let Some(loaded) = &self.state.loaded {
                     if text.trim().is_empty() {
-                        self.state.visible = (0..loaded.rows.len()).collect();
+                        self.state.visible = (0..loaded.len()).collect();
                         self.filter_job = None;
                         self.state.filtering = false;
                     } else {
@@ -639,7 +642,7 @@ impl App {
                         let shown = if self.state.filtering {
                             "filtering…".to_string()
                         } else {
-                            format!("{} of {} frames", self.state.visible.len(), l.rows.len())
+                            format!("{} of {} frames", self.state.visible.len(), l.len())
                         };
                         ui.label(shown);
                     }
@@ -655,7 +658,7 @@ impl App {
                 ui.label(format!("Opening {name}…"));
                 ui.add(egui::ProgressBar::new(*f).show_percentage().desired_width(240.0));
             } else if let Some(l) = &self.state.loaded {
-                ui.label(format!("{} — {} frames", l.name, l.rows.len()));
+                ui.label(format!("{} — {} frames", l.name, l.len()));
             }
             if let Some(n) = &self.state.notice {
                 ui.label(n);

@@ -79,17 +79,18 @@ pub fn packets_ui(ui: &mut egui::Ui, state: &State, scroll_to: Option<usize>, cm
         .body(|body| {
             body.rows(row_h, state.visible.len(), |mut row| {
                 let i = state.visible[row.index()];
-                let r = &loaded.rows[i];
                 row.set_selected(state.selected == Some(i));
-                let bg = protocol_color(r.protocol, dark);
+                let protocol = loaded.protocol(i);
+                let bg = protocol_color(protocol, dark);
+                let meta = loaded.meta(i);
                 let cells = [
-                    r.meta.number.to_string(),
-                    format!("{:.6}", r.rel_time),
-                    r.src.to_string(),
-                    r.dst.to_string(),
-                    r.protocol.to_string(),
-                    r.meta.len.to_string(),
-                    r.info.clone(),
+                    meta.number.to_string(),
+                    format!("{:.6}", loaded.rel_time(i)),
+                    loaded.src(i).to_string(),
+                    loaded.dst(i).to_string(),
+                    protocol.to_string(),
+                    meta.len.to_string(),
+                    loaded.info(i),
                 ];
                 for c in cells {
                     row.col(|ui| {

@@ -199,7 +199,7 @@ pub struct Note {
 }
 
 /// An address for the summary columns.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum Addr {
     #[default]
     None,

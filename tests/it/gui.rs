@@ -38,11 +38,11 @@ fn settle(h: &mut Harness<'static, App>) {
 fn opens_on_the_built_in_chat_capture_with_the_first_frame_selected() {
     let h = harness(None);
     let loaded = h.state().state.loaded.as_ref().expect("the built-in capture is loaded");
-    assert_eq!(loaded.rows.len(), 405);
+    assert_eq!(loaded.len(), 405);
     h.get_by_label("405 of 405 frames");
     // It opens on the first Socket.IO event, not on a bare TCP segment.
     let first = h.state().state.selected.expect("a frame is selected");
-    assert!(loaded.rows[first].info.starts_with("Socket.IO EVENT"), "{}", loaded.rows[first].info);
+    assert!(loaded.info(first).starts_with("Socket.IO EVENT"), "{}", loaded.info(first));
     // The layer view shows all seven OSI layers, empty ones with the reason.
     h.get_by_label("L7 Application");
     h.get_by_label("L1 Physical");
@@ -56,8 +56,7 @@ fn clicking_a_socketio_row_shows_its_layers_and_a_field_click_highlights_its_byt
     h.get_all_by_label_contains("Socket.IO EVENT \"chat message\"").next().unwrap().click();
     h.run();
     let sel = h.state().state.selected.expect("a row is selected");
-    let row = &h.state().state.loaded.as_ref().unwrap().rows[sel];
-    assert_eq!(row.protocol, "Socket.IO");
+    assert_eq!(h.state().state.loaded.as_ref().unwrap().protocol(sel), "Socket.IO");
     // Each header on its layer: WebSocket on the session layer, Engine.IO on
     // presentation, Socket.IO on application.
     for header in ["application · Socket.IO (", "application · WebSocket (", "application · Engine.IO ("] {
@@ -113,8 +112,8 @@ fn the_conversation_view_shows_the_connection_and_a_bubble_selects_its_frame() {
     h.get_all_by_label_contains("ACK / ack=0").next().expect("the ack bubble").click();
     h.run();
     let st = &h.state().state;
-    let row = &st.loaded.as_ref().unwrap().rows[st.selected.unwrap()];
-    assert!(row.info.contains("ACK"), "{}", row.info);
+    let info = st.loaded.as_ref().unwrap().info(st.selected.unwrap());
+    assert!(info.contains("ACK"), "{info}");
 }
 
 /// The real binary in a real window (Xvfb): it paints its first frame, and
@@ -201,7 +200,7 @@ fn a_live_capture_streams_rows_into_the_list() {
     }
     assert_eq!(h.state().state.visible.len(), 20);
     let loaded = h.state().state.loaded.as_ref().unwrap();
-    assert!(loaded.rows.iter().all(|r| r.protocol == "UDP"));
+    assert!((0..loaded.len()).all(|i| loaded.protocol(i) == "UDP"));
     h.get_by_label("■ Stop").click();
     for _ in 0..40 {
         h.step();
@@ -221,7 +220,7 @@ fn clicking_a_column_header_sorts_and_clicking_again_reverses() {
     h.run();
     let lens = |h: &Harness<'static, App>| -> Vec<u32> {
         let st = &h.state().state;
-        st.visible.iter().map(|&i| st.loaded.as_ref().unwrap().rows[i].meta.len).collect()
+        st.visible.iter().map(|&i| st.loaded.as_ref().unwrap().meta(i).len).collect()
     };
     let v = lens(&h);
     assert!(v.windows(2).all(|w| w[0] <= w[1]), "ascending");
