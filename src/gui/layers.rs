@@ -93,6 +93,53 @@ fn layer_ui(ui: &mut egui::Ui, d: &Dissection, bytes: &[u8], li: usize, state: &
                     cmds.push(Command::SetSource(f.span.source));
                 }
             }
+            if JSON_FIELDS.contains(&f.def.name) {
+                let raw = d.source_bytes(bytes, f.span.source).get(f.span.range()).unwrap_or(&[]);
+                if let Ok(v @ (serde_json::Value::Array(_) | serde_json::Value::Object(_))) =
+                    serde_json::from_slice::<serde_json::Value>(raw)
+                {
+                    ui.indent(("json", index), |ui| {
+                        let mut budget = JSON_NODES;
+                        json_ui(ui, "JSON", &v, ui.make_persistent_id(("json", index)), &mut budget);
+                    });
+                }
+            }
+        }
+    });
+}
+
+/// Fields whose value is JSON: shown as a tree under the field as well.
+const JSON_FIELDS: [&str; 3] = ["socketio.args", "socketio.data", "engineio.data"];
+/// At most this many JSON nodes are drawn per field (a hostile payload can be huge).
+const JSON_NODES: usize = 300;
+
+/// One JSON value as a tree: objects and arrays expand, scalars are one line.
+fn json_ui(ui: &mut egui::Ui, key: &str, v: &serde_json::Value, id: egui::Id, budget: &mut usize) {
+    use serde_json::Value;
+    if *budget == 0 {
+        return;
+    }
+    *budget -= 1;
+    let children: Vec<(String, &Value)> = match v {
+        Value::Array(a) => a.iter().enumerate().map(|(i, x)| (format!("[{i}]"), x)).collect(),
+        Value::Object(o) => o.iter().map(|(k, x)| (format!("{k:?}"), x)).collect(),
+        scalar => {
+            ui.monospace(format!("{key}: {scalar}"));
+            return;
+        }
+    };
+    let what = if v.is_array() {
+        format!("array, {} items", children.len())
+    } else {
+        format!("object, {} members", children.len())
+    };
+    egui::CollapsingHeader::new(format!("{key}: {what}")).id_salt(id).default_open(true).show(ui, |ui| {
+        for (k, x) in children {
+            if *budget == 0 {
+                ui.weak("… (more not shown)");
+                break;
+            }
+            json_ui(ui, &k, x, id.with(&k), budget);
         }
     });
 }

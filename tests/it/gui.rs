@@ -62,6 +62,9 @@ fn clicking_a_socketio_row_shows_its_layers_and_a_field_click_highlights_its_byt
     for header in ["application · Socket.IO (", "application · WebSocket (", "application · Engine.IO ("] {
         assert!(h.query_all_by_label_contains(header).next().is_some(), "no layer header {header}");
     }
+    // The arguments are JSON, also shown as a tree.
+    assert!(h.query_all_by_label_contains("JSON: object").next().is_some(), "no JSON tree for the arguments");
+    assert!(h.query_all_by_label_contains("\"text\": \"").next().is_some(), "the tree shows the message's text");
     // Click the event name: its bytes are selected, in the unmasked data.
     h.get_by_label_contains("Event: chat message").click();
     h.run();
