@@ -35,8 +35,13 @@ fn main() {
         std::mem::size_of::<usize>()
     );
     println!(
-        "anonymous memory after loading: {anon} KiB = {:.0} bytes per frame (peak RSS before: {rss0} KiB)",
+        "anonymous memory after loading: {anon} KiB = {:.0} bytes per frame (RSS before opening: {rss0} KiB)",
         anon as f64 * 1024.0 / rows.max(1) as f64
+    );
+    println!(
+        "peak RSS while loading: {} KiB (includes the file's pages, {} KiB, mapped and read)",
+        wirelab::cli::peak_rss_kib().unwrap_or(0),
+        file / 1024
     );
     let mut h = Harness::builder().with_size([1280.0, 860.0]).build_ui_state(|ui, app: &mut App| app.ui(ui), app);
     h.run();

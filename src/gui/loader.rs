@@ -292,8 +292,26 @@ fn load(cap: Arc<Capture>, progress: &AtomicU32) -> Result<Loaded, String> {
         dis.dissect(f.meta, &f.data, &mut d);
         loaded.push(&f.data, f.data_offset(&cap), &d);
     }
+    // The rows stay for the whole session: no growth slack. The dissector's
+    // connection tables are done with; give their memory back to the system.
+    loaded.rows.shrink_to_fit();
+    loaded.events.shrink_to_fit();
+    loaded.arena.shrink_to_fit();
+    drop((dis, d));
+    release_free_memory();
     progress.store(1000, Ordering::Relaxed);
     Ok(loaded)
+}
+
+/// Returns freed heap pages to the system (glibc keeps them otherwise, and
+/// a big capture's load frees a lot).
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists; it has
+    // no preconditions and touches no memory the program holds.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// Filtering on a thread.

@@ -29,7 +29,13 @@ async function main() {
         s.once("connect_error", rej);
       }));
     }
-    await Promise.all(batch);
+    // A connection or join that never completes fails the run, with counts, instead of hanging it.
+    let timer;
+    const stuck = new Promise((_, rej) => {
+      timer = setTimeout(() => rej(new Error(`clients ${i}..${i + batch.length}: not all connected and joined within 30 s (${clients.filter((c) => c.connected).length} of ${clients.length} connected)`)), 30000);
+    });
+    await Promise.race([Promise.all(batch), stuck]);
+    clearTimeout(timer);
   }
   const sender = io(url, opts);
   await new Promise((r) => sender.once("connect", r));
