@@ -67,7 +67,7 @@ pub fn run(name: &str, write: Option<PathBuf>) -> anyhow::Result<Outcome> {
                 output: Some(path.clone()),
                 ..CaptureConfig::default()
             })
-            .map_err(|e| anyhow::anyhow!("{e}"))
+            // The CaptureError keeps its type, so callers (the GUI) can tell missing rights apart.
             .context("cannot record the scenario (the scenario itself needs no privileges: run it without --write)")?;
             std::thread::sleep(Duration::from_millis(150));
             Some(h)
