@@ -35,6 +35,17 @@ struct Row {
     in_arena: bool,
 }
 
+impl Row {
+    /// The frame's bytes: in the arena of copied bytes, or in the mapped file.
+    fn bytes<'a>(&self, arena: &'a [u8], cap: Option<&'a Capture>) -> &'a [u8] {
+        if self.in_arena {
+            let start = (self.data as usize).min(arena.len());
+            return &arena[start..(start + self.caplen as usize).min(arena.len())];
+        }
+        cap.map(|c| c.bytes_at(self.data, self.caplen)).unwrap_or(&[])
+    }
+}
+
 /// An application event (handshake step, message, Socket.IO packet) for the
 /// conversation view; its text is in `Loaded::event_texts`, same index.
 #[derive(Clone, Copy, Debug)]
@@ -139,12 +150,7 @@ impl Loaded {
     }
 
     pub fn bytes(&self, i: usize) -> &[u8] {
-        let Some(r) = self.rows.get(i) else { return &[] };
-        if r.in_arena {
-            let start = (r.data as usize).min(self.arena.len());
-            return &self.arena[start..(start + r.caplen as usize).min(self.arena.len())];
-        }
-        self.cap.as_ref().map(|c| c.bytes_at(r.data, r.caplen)).unwrap_or(&[])
+        self.rows.get(i).map(|r| r.bytes(&self.arena, self.cap.as_deref())).unwrap_or(&[])
     }
 
     /// The dissection of frame `i`, its bytes, and whether it had the
@@ -333,15 +339,7 @@ impl FilterJob {
         std::thread::Builder::new()
             .name("wirelab-filter".into())
             .spawn(move || {
-                let bytes = |i: usize| -> &[u8] {
-                    let r = &rows[i];
-                    if r.in_arena {
-                        let start = (r.data as usize).min(arena.len());
-                        &arena[start..(start + r.caplen as usize).min(arena.len())]
-                    } else {
-                        cap.as_ref().map(|c| c.bytes_at(r.data, r.caplen)).unwrap_or(&[])
-                    }
-                };
+                let bytes = |i: usize| rows[i].bytes(&arena, cap.as_deref());
                 let visible: Vec<usize> = match kept {
                     Some(all) => (0..all.len()).filter(|&i| filter.matches(&all[i], bytes(i))).collect(),
                     None => {
