@@ -123,7 +123,7 @@ fn main() {
             dis.dissect(f.meta, &f.data, &mut d);
             n += 1;
             events += d.events.len() as u64;
-            sio += d.events.iter().filter(|e| e.kind == "socketio").count() as u64;
+            sio += d.events.iter().filter(|e| e.kind.is_socketio()).count() as u64;
         }
         let s = t.elapsed().as_secs_f64();
         println!(

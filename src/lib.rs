@@ -1,9 +1,9 @@
 //! wirelab: watch real packets cross the OSI and TCP/IP layers.
 //!
 //! The library is layered: [`model`] (what a dissection is), [`dissect`]
-//! (bytes to dissections), [`file`] (capture files), and [`cli`] (the
-//! command-line front end). The first three know nothing of GUIs, async
-//! runtimes or live capture.
+//! (bytes to dissections), [`messages`] (events paired into conversations),
+//! [`file`] (capture files), and the front ends ([`cli`], [`gui`]). The
+//! core knows nothing of GUIs, async runtimes or live capture.
 
 pub mod capture;
 pub mod cli;
@@ -12,5 +12,6 @@ pub mod dissect;
 pub mod file;
 pub mod filter;
 pub mod gui;
+pub mod messages;
 pub mod model;
 pub mod serve;

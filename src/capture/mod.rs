@@ -204,7 +204,8 @@ impl CaptureHandle {
         Ok(CaptureHandle { stop, events: rx, thread: Some(thread), linktype, output })
     }
 
-    /// Asks the capture to stop; it does within about 50 ms.
+    /// Asks the capture to stop: it still takes the packets the kernel has
+    /// already queued (all sent before this call; at most 0.5 s more), then ends.
     pub fn stop(&self) {
         self.stop.store(true, Ordering::Relaxed);
     }
@@ -268,8 +269,15 @@ fn run(
     let mut reason = StopReason::Asked;
     let mut number = 0u64;
     let mut write_failed = false;
+    // Asked to stop, the thread still takes what the kernel has already
+    // queued (everything sent before `stop`), for at most this long.
+    const LAST_READS: Duration = Duration::from_millis(500);
+    let mut stopping: Option<Instant> = None;
     loop {
-        if stop.load(Ordering::Relaxed) {
+        if stopping.is_none() && stop.load(Ordering::Relaxed) {
+            stopping = Some(Instant::now());
+        }
+        if stopping.is_some_and(|t| t.elapsed() >= LAST_READS) {
             break;
         }
         if cfg.count.is_some_and(|c| number >= c) {
@@ -300,6 +308,7 @@ fn run(
                 batch.bytes.extend_from_slice(p.data);
                 batch.frames.push((meta, start..batch.bytes.len()));
             }
+            Err(pcap::Error::TimeoutExpired) if stopping.is_some() => break,
             Err(pcap::Error::TimeoutExpired) => wait_readable(&cap, POLL_MS),
             Err(e) => {
                 let _ = tx.try_send(CaptureEvent::Failed(format!("reading packets failed: {e}")));

@@ -70,6 +70,16 @@ pub struct FollowArgs {
     /// Output format; JSON lists the messages with the frames that carried them.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
+    /// Tell the story per TCP connection, or per Engine.IO session (a
+    /// socket.io client's session spans several connections: polling, then WebSocket).
+    #[arg(long, value_enum, default_value_t = FollowBy::Stream)]
+    pub by: FollowBy,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FollowBy {
+    Stream,
+    Session,
 }
 
 #[derive(clap::Args, Debug)]
@@ -191,6 +201,12 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             let mut out = std::io::stdout().lock();
             for f in crate::dissect::all_fields() {
                 writeln!(out, "{}\tL{} {}\t{}\t{}", f.name, f.osi(), f.tcpip().name(), f.label, f.explain)?;
+            }
+            // Notes (expert info), filterable by name like fields.
+            for n in crate::dissect::all_notes() {
+                let cite = if n.cite.is_empty() { String::new() } else { format!(" ({})", n.cite) };
+                let (osi, tcpip) = (n.proto.osi, n.proto.tcpip.name());
+                writeln!(out, "{}\tL{osi} {tcpip}\tnote: {}\t{}{cite}", n.name, n.severity.name(), n.explain)?;
             }
             Ok(0)
         }
@@ -507,7 +523,7 @@ pub fn follow(cap: &Capture, args: &FollowArgs) -> anyhow::Result<i32> {
         match item {
             Ok(f) => {
                 dissector.dissect(f.meta, &f.data, &mut d);
-                events.extend(d.events.drain(..).filter(|e| args.stream.is_none_or(|s| s == e.stream)));
+                events.append(&mut d.events);
             }
             Err(e) => {
                 eprintln!("wirelab: {}: {e}", cap.name());
@@ -516,21 +532,34 @@ pub fn follow(cap: &Capture, args: &FollowArgs) -> anyhow::Result<i32> {
             }
         }
     }
-    // One connection's story at a time, each in capture order.
-    events.sort_by_key(|e| e.stream);
+    let all = crate::messages::correlate(events);
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if args.by == FollowBy::Session {
+        follow_sessions(&all, args, &mut out)?;
+        return Ok(status);
+    }
+    // One connection's story at a time, each in capture order; `id` is the
+    // message's place in the whole capture, which `answers` refers to.
+    let mut shown: Vec<usize> =
+        (0..all.len()).filter(|i| args.stream.is_none_or(|s| s == all[*i].event.stream)).collect();
+    shown.sort_by_key(|i| all[*i].event.stream);
     let conv = dissector.conversations();
     let ends = |s: u32| conv.tcp.get(s as usize).map(|t| (t.ends[0].to_string(), t.ends[1].to_string()));
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if args.format == OutputFormat::Json {
-        let list: Vec<serde_json::Value> = events
+        let list: Vec<serde_json::Value> = shown
             .iter()
-            .map(|e| {
+            .map(|i| {
+                let m = &all[*i];
                 serde_json::json!({
-                    "stream": e.stream,
-                    "from": match e.from_client { Some(true) => "client", Some(false) => "server", None => "unknown" },
-                    "kind": e.kind,
-                    "text": e.text,
-                    "frames": e.frames.to_vec(),
+                    "id": i,
+                    "stream": m.event.stream,
+                    "from": m.dir(),
+                    "kind": m.kind().name(),
+                    "transport": m.transport.name(),
+                    "session": m.session,
+                    "text": m.event.text,
+                    "frames": m.event.frames.to_vec(),
+                    "answers": m.answers,
                 })
             })
             .collect();
@@ -538,33 +567,106 @@ pub fn follow(cap: &Capture, args: &FollowArgs) -> anyhow::Result<i32> {
         writeln!(out)?;
         return Ok(status);
     }
-    if events.is_empty() {
+    if shown.is_empty() {
         writeln!(
             out,
-            "no application messages{} (wirelab follows HTTP, WebSocket, Engine.IO and Socket.IO)",
+            "no messages{} (wirelab follows TCP connections, HTTP, WebSocket, Engine.IO and Socket.IO)",
             args.stream.map(|s| format!(" in stream {s}")).unwrap_or_default()
         )?;
     }
     let mut current = None;
-    for e in &events {
-        if current != Some(e.stream) {
-            current = Some(e.stream);
-            let (a, b) = ends(e.stream).unwrap_or_default();
-            writeln!(out, "\nTCP stream {} ({a} \u{21c4} {b})", e.stream)?;
+    for i in shown {
+        let m = &all[i];
+        if current != Some(m.event.stream) {
+            current = Some(m.event.stream);
+            let (a, b) = ends(m.event.stream).unwrap_or_default();
+            writeln!(out, "\nTCP stream {} ({a} \u{21c4} {b})", m.event.stream)?;
         }
-        let dir = match e.from_client {
-            Some(true) => "client \u{2192} server",
-            Some(false) => "server \u{2192} client",
-            None => "   ?  \u{2192}   ?   ",
-        };
-        let frames = if e.frames.len() > 1 {
-            format!("frames {}", e.frames.iter().map(u64::to_string).collect::<Vec<_>>().join(","))
-        } else {
-            format!("frame {}", e.frames.first().copied().unwrap_or(0))
-        };
-        writeln!(out, "  {frames:<14} {dir}  {:<14} {}", e.kind, e.text)?;
+        message_line(&all, i, &mut out)?;
     }
     Ok(status)
+}
+
+/// `  frame 12        client → server  ws-text        Hello  (answers frame 10)`
+fn message_line(all: &[crate::messages::Message], i: usize, out: &mut impl Write) -> std::io::Result<()> {
+    let m = &all[i];
+    let e = &m.event;
+    let dir = match e.from_client {
+        Some(true) => "client \u{2192} server",
+        Some(false) => "server \u{2192} client",
+        None => "   ?  \u{2192}   ?   ",
+    };
+    let frames = if e.frames.len() > 1 {
+        format!("frames {}", e.frames.iter().map(u64::to_string).collect::<Vec<_>>().join(","))
+    } else {
+        format!("frame {}", e.frames.first().copied().unwrap_or(0))
+    };
+    let answers = m
+        .answers
+        .and_then(|j| all.get(j))
+        .map(|q| format!("  (answers frame {})", q.event.frames.last().copied().unwrap_or(0)))
+        .unwrap_or_default();
+    writeln!(out, "  {frames:<14} {dir}  {:<14} {}{answers}", e.kind.name(), e.text)
+}
+
+/// `wirelab follow --by session`: each Engine.IO session's story, in time
+/// order across its connections, each message with its transport.
+fn follow_sessions(all: &[crate::messages::Message], args: &FollowArgs, out: &mut impl Write) -> anyhow::Result<()> {
+    let mut order: Vec<&str> = Vec::new();
+    for m in all {
+        if let Some(s) = m.session.as_deref()
+            && !order.contains(&s)
+        {
+            order.push(s);
+        }
+    }
+    if order.is_empty() && args.format == OutputFormat::Text {
+        writeln!(
+            out,
+            "no Engine.IO sessions in this capture (`wirelab follow` without --by tells each connection's story)"
+        )?;
+    }
+    for sid in order {
+        let idx: Vec<usize> = (0..all.len())
+            .filter(|i| all[*i].session.as_deref() == Some(sid))
+            .filter(|i| args.stream.is_none_or(|s| s == all[*i].event.stream))
+            .collect();
+        let mut streams: Vec<u32> = idx.iter().map(|i| all[*i].event.stream).collect();
+        streams.sort_unstable();
+        streams.dedup();
+        if args.format == OutputFormat::Json {
+            // `answers` is the index within this session's list.
+            let local = |g: usize| idx.iter().position(|i| *i == g);
+            let msgs: Vec<serde_json::Value> = idx
+                .iter()
+                .map(|i| {
+                    let m = &all[*i];
+                    serde_json::json!({
+                        "frames": m.event.frames.to_vec(),
+                        "stream": m.event.stream,
+                        "transport": m.transport.name(),
+                        "dir": m.dir(),
+                        "kind": m.kind().name(),
+                        "text": m.event.text,
+                        "answers": m.answers.and_then(local),
+                    })
+                })
+                .collect();
+            serde_json::to_writer(
+                &mut *out,
+                &serde_json::json!({ "session": sid, "streams": streams, "messages": msgs }),
+            )?;
+            writeln!(out)?;
+            continue;
+        }
+        let list = streams.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
+        writeln!(out, "\nEngine.IO session {sid} (TCP streams {list})")?;
+        for i in idx {
+            write!(out, "  stream {:<3} {:<9}", all[i].event.stream, all[i].transport.name())?;
+            message_line(all, i, out)?;
+        }
+    }
+    Ok(())
 }
 
 /// Opens the window; without a display, says so and prints the capture as text.

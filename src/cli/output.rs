@@ -5,8 +5,7 @@ use std::fmt::Write as _;
 use serde_json::{Map, Value as Json, json};
 
 use crate::dissect::linktype::linktype_name;
-use crate::model::display::{bit_pattern, value_text};
-use crate::model::{Dissection, Field, OSI_NAMES, Value, hex};
+use crate::model::{Dissection, FRAME_SOURCE, FieldRef, OSI_NAMES, Value, hex};
 
 /// One tshark-like summary line.
 pub fn summary_line(d: &Dissection, out: &mut String) {
@@ -57,54 +56,57 @@ pub fn verbose(d: &Dissection, frame: &[u8], out: &mut String) {
                 l.span.offset,
                 l.span.end()
             );
-            for f in d.layer_fields(l) {
-                field_line(d, frame, f, out);
+            for index in l.fields.start as usize..l.fields.end as usize {
+                if let Some(f) = d.field_ref(frame, index) {
+                    field_line(&f, out);
+                }
             }
         }
     }
     for n in &d.notes {
-        let _ = writeln!(out, "  [{}] {} (at byte {}): {}", n.severity.name(), n.layer, n.span.offset, n.message);
+        let _ = writeln!(
+            out,
+            "  [{}] {} (at byte {}): {}  ({})",
+            n.severity.name(),
+            n.layer,
+            n.span.offset,
+            n.message,
+            n.def.name
+        );
     }
 }
 
-fn field_line(d: &Dissection, frame: &[u8], f: &Field, out: &mut String) {
-    let indent = "  ".repeat(usize::from(f.depth) + 3);
-    let v = value_text(d, frame, f, 32);
-    let bits = bit_pattern(frame, f).map(|b| format!("{b} = ")).unwrap_or_default();
-    let bytes = if f.span.len == 0 {
+/// `Label: value  (name) [where: bytes]`; a field in a derived data source
+/// names it (`[Unmasked data 0..6: 3270726f6265]`).
+fn field_line(f: &FieldRef<'_>, out: &mut String) {
+    let span = f.span();
+    let indent = "  ".repeat(usize::from(f.field().depth) + 3);
+    let v = f.text(32);
+    let bits = f.bits().map(|b| format!("{b} = ")).unwrap_or_default();
+    let source = if span.source == FRAME_SOURCE { String::new() } else { format!("{} ", f.source_name()) };
+    let bytes = if f.is_derived() {
         "(derived)".to_string()
-    } else if f.span.len <= 8 {
-        format!("[{}..{}: {}]", f.span.offset, f.span.end(), hex(frame.get(f.span.range()).unwrap_or(&[])))
+    } else if span.len <= 8 {
+        format!("[{source}{}..{}: {}]", span.offset, span.end(), hex(f.bytes()))
     } else {
-        format!("[{}..{}]", f.span.offset, f.span.end())
+        format!("[{source}{}..{}]", span.offset, span.end())
     };
-    let _ = writeln!(out, "{indent}{bits}{}: {v}  ({}) {bytes}", f.def.label, f.def.name);
+    let _ = writeln!(out, "{indent}{bits}{}: {v}  ({}) {bytes}", f.def().label, f.def().name);
 }
 
 /// The JSON value of a field: numbers, booleans, strings, hex bytes.
-pub fn json_value(d: &Dissection, frame: &[u8], f: &Field) -> Json {
-    match &f.value {
+fn json_value(f: &FieldRef<'_>) -> Json {
+    match f.value() {
         Value::None => Json::Null,
         Value::U(v) => json!(v),
         Value::I(v) => json!(v),
         Value::F(v) => json!(v),
         Value::Bool(b) => json!(b),
-        Value::Text => Json::String(
-            String::from_utf8_lossy(d.source_bytes(frame, f.span.source).get(f.span.range()).unwrap_or(&[]))
-                .into_owned(),
-        ),
+        Value::Text => Json::String(String::from_utf8_lossy(f.bytes()).into_owned()),
         Value::Mac(_) | Value::Ipv4(_) | Value::Ipv6(_) | Value::Owned(_) | Value::Static(_) => {
-            Json::String(value_text(d, frame, f, usize::MAX))
+            Json::String(f.text(usize::MAX))
         }
-        Value::Bytes => Json::String(hex(d.source_bytes(frame, f.span.source).get(f.span.range()).unwrap_or(&[]))),
-    }
-}
-
-fn source_name(d: &Dissection, source: u16) -> String {
-    if source == 0 {
-        "frame".into()
-    } else {
-        d.sources.get(usize::from(source) - 1).map(|s| s.name.to_string()).unwrap_or_default()
+        Value::Bytes => Json::String(hex(f.bytes())),
     }
 }
 
@@ -114,14 +116,16 @@ pub fn json_frame(d: &Dissection, frame: &[u8]) -> Json {
         .layers
         .iter()
         .map(|l| {
-            let fields = d.layer_fields(l);
-            let mut i = 0;
-            let tree = json_fields(d, frame, fields, &mut i, 0);
+            let tree: Vec<Json> = (l.fields.start as usize..l.fields.end as usize)
+                .filter_map(|i| d.field_ref(frame, i))
+                .filter(|f| f.field().depth == 0)
+                .map(|f| json_field(&f))
+                .collect();
             json!({
                 "protocol": l.proto.name,
                 "osi": l.proto.osi,
                 "tcpip": l.proto.tcpip.name(),
-                "source": source_name(d, l.span.source),
+                "source": d.source_name(l.span.source),
                 "offset": l.span.offset,
                 "len": l.span.len,
                 "fields": tree,
@@ -131,7 +135,7 @@ pub fn json_frame(d: &Dissection, frame: &[u8]) -> Json {
     let notes: Vec<Json> = d
         .notes
         .iter()
-        .map(|n| json!({"severity": n.severity.name(), "message": n.message, "layer": n.layer, "offset": n.span.offset, "len": n.span.len}))
+        .map(|n| json!({"name": n.def.name, "severity": n.severity.name(), "message": n.message, "layer": n.layer, "offset": n.span.offset, "len": n.span.len}))
         .collect();
     json!({
         "frame": d.meta.number,
@@ -151,32 +155,26 @@ pub fn json_frame(d: &Dissection, frame: &[u8]) -> Json {
     })
 }
 
-fn json_fields(d: &Dissection, frame: &[u8], fields: &[Field], i: &mut usize, depth: u8) -> Vec<Json> {
-    let mut out = Vec::new();
-    while let Some(f) = fields.get(*i) {
-        if f.depth < depth {
-            break;
-        }
-        *i += 1;
-        let children = json_fields(d, frame, fields, i, f.depth + 1);
-        let mut m = Map::new();
-        m.insert("name".into(), json!(f.def.name));
-        m.insert("label".into(), json!(f.def.label));
-        m.insert("value".into(), json_value(d, frame, f));
-        if let Some(n) = f.value.as_u64().and_then(|v| f.def.value_name(v)).filter(|_| matches!(f.value, Value::U(_))) {
-            m.insert("value_name".into(), json!(n));
-        }
-        if f.span.source != 0 {
-            m.insert("source".into(), json!(source_name(d, f.span.source)));
-        }
-        m.insert("offset".into(), json!(f.span.offset));
-        m.insert("len".into(), json!(f.span.len));
-        if f.def.mask != 0 {
-            m.insert("bitmask".into(), json!(f.def.mask));
-        }
-        m.insert("explain".into(), json!(f.def.explain));
-        m.insert("children".into(), Json::Array(children));
-        out.push(Json::Object(m));
+fn json_field(f: &FieldRef<'_>) -> Json {
+    let (def, span) = (f.def(), f.span());
+    let mut m = Map::new();
+    m.insert("name".into(), json!(def.name));
+    m.insert("label".into(), json!(def.label));
+    m.insert("value".into(), json_value(f));
+    if let Value::U(v) = f.value()
+        && let Some(n) = def.value_name(v)
+    {
+        m.insert("value_name".into(), json!(n));
     }
-    out
+    if span.source != FRAME_SOURCE {
+        m.insert("source".into(), json!(f.source_name()));
+    }
+    m.insert("offset".into(), json!(span.offset));
+    m.insert("len".into(), json!(span.len));
+    if def.mask != 0 {
+        m.insert("bitmask".into(), json!(def.mask));
+    }
+    m.insert("explain".into(), json!(def.explain));
+    m.insert("children".into(), Json::Array(f.children().map(|c| json_field(&c)).collect()));
+    Json::Object(m)
 }

@@ -1,8 +1,8 @@
 //! ARP (RFC 826): finding the MAC address that goes with an IP address.
 
 use super::Cx;
-use crate::fields;
 use crate::model::{Addr, Base::Dec, Base::Hex, Protocol, TcpIpLayer, Value};
+use crate::{fields, notes};
 use etherparse::ArpPacketSlice;
 
 pub static ARP: Protocol = Protocol {
@@ -32,12 +32,16 @@ fields! { proto = &ARP;
     DST_PROTO: "arp.dst.proto", "Target protocol address", Hex(0), 0, &[], "The target's network-layer address.";
 }
 
+notes! { proto = &ARP;
+    TRUNCATED: "arp.expert.truncated" { severity: Error, cite: "RFC 826", explain: "The frame ends before the ARP message does, so the addresses it asks about or answers with cannot all be read. Usually the capture cut the frame short." };
+}
+
 pub fn dissect(cx: &mut Cx<'_>, offset: usize) -> usize {
     let bytes = cx.data.get(offset..).unwrap_or(&[]);
     let pkt = match ArpPacketSlice::from_slice(bytes) {
         Ok(p) => p,
         Err(e) => {
-            cx.truncated("arp", "ARP message", offset, e.required_len);
+            cx.truncated(&TRUNCATED, "ARP message", offset, e.required_len);
             return offset;
         }
     };

@@ -100,6 +100,8 @@ pub struct TcpStream {
     pub handshake_rtt: Option<f64>,
     /// Which end sent the SYN (0 or 1), when it was captured.
     pub client: Option<u8>,
+    /// Frames of the latest SYN and SYN-ACK (0: not seen), for the "open" message.
+    pub handshake_frames: [u64; 2],
     syn_time: f64,
 }
 
@@ -220,6 +222,7 @@ impl Conversations {
                     last_frame: seg.frame,
                     handshake_rtt: None,
                     client: None,
+                    handshake_frames: [0, 0],
                     syn_time: seg.time,
                 });
                 self.tcp_index.insert(k, i);
@@ -328,10 +331,12 @@ impl Conversations {
             (_, true, false, _, _) => {
                 s.syn_time = seg.time;
                 s.client = Some(dir as u8);
+                s.handshake_frames[0] = seg.frame;
                 TcpState::SynSent
             }
             (TcpState::SynSent | TcpState::Unknown, true, true, _, _) => {
                 s.handshake_rtt = Some(seg.time - s.syn_time);
+                s.handshake_frames[1] = seg.frame;
                 TcpState::SynReceived
             }
             (TcpState::SynReceived, false, true, false, _) => TcpState::Established,

@@ -1,8 +1,8 @@
 //! The frame itself: what the capture recorded about it.
 
 use super::Cx;
-use crate::fields;
-use crate::model::{Base::Dec, Protocol, Severity, TcpIpLayer, Value};
+use crate::model::{Base::Dec, Protocol, TcpIpLayer, Value};
+use crate::{fields, notes};
 
 pub static FRAME: Protocol = Protocol {
     name: "frame",
@@ -24,6 +24,11 @@ fields! { proto = &FRAME;
     CAP_LEN: "frame.cap_len", "Capture Length", Dec, 0, &[], "How many of those bytes the capture kept; fewer than the frame length when a snap length cut it short.";
 }
 
+notes! { proto = &FRAME;
+    CUT_BY_SNAPLEN: "frame.expert.cut_by_snaplen" { explain: "The capture was told to keep only the first bytes of each frame (its snap length), so the end of this frame was not recorded. The frame was whole on the wire; the layers at its end may be incomplete here." };
+    UNKNOWN_LINKTYPE: "frame.expert.unknown_linktype" { severity: Warning, explain: "The capture file says what kind of link each frame comes from (its link type). wirelab does not know this one, so it cannot find the headers and shows the bytes as they are." };
+}
+
 pub fn dissect(cx: &mut Cx<'_>, first: (i64, u32), prev: (i64, u32)) {
     let m = cx.out.meta;
     let layer = cx.begin_layer(&FRAME, 0);
@@ -38,8 +43,7 @@ pub fn dissect(cx: &mut Cx<'_>, first: (i64, u32), prev: (i64, u32)) {
     cx.end_layer(layer, cx.data.len());
     if m.caplen < m.len {
         cx.note(
-            Severity::Info,
-            "frame",
+            &CUT_BY_SNAPLEN,
             0,
             0,
             format!(

@@ -3,8 +3,8 @@
 pub mod v4 {
     use super::super::checksum::{self, Check, STATUS_NAMES};
     use super::super::{Cx, data};
-    use crate::fields;
-    use crate::model::{Base::Dec, Base::Hex, Protocol, Severity, TcpIpLayer, Value};
+    use crate::model::{Base::Dec, Base::Hex, Protocol, TcpIpLayer, Value};
+    use crate::{fields, notes};
     use etherparse::Icmpv4Slice;
 
     pub static ICMP: Protocol = Protocol {
@@ -45,10 +45,15 @@ pub mod v4 {
         DATA: "icmp.data", "Data", Hex(0), 0, &[], "The echo's payload, copied back unchanged by the reply.";
     }
 
+    notes! { proto = &ICMP;
+        TRUNCATED: "icmp.expert.truncated" { severity: Error, cite: "RFC 792", explain: "The packet ends before the ICMP header does, so the message type or its checksum cannot all be read." };
+        CHECKSUM_BAD: "icmp.checksum_bad" { severity: Error, cite: "RFC 792", explain: "The checksum does not match the message's bytes: something changed them on the way. A host drops such a message, so a ping with a bad checksum gets no reply." };
+    }
+
     pub fn dissect(cx: &mut Cx<'_>, offset: usize, end: usize) -> usize {
         let bytes = cx.data.get(offset..end.min(cx.data.len())).unwrap_or(&[]);
         if let Err(e) = Icmpv4Slice::from_slice(bytes) {
-            cx.truncated("icmp", "ICMP header", offset, e.required_len);
+            cx.truncated(&TRUNCATED, "ICMP header", offset, e.required_len);
             return offset;
         }
         let layer = cx.begin_layer(&ICMP, offset);
@@ -58,7 +63,7 @@ pub mod v4 {
         let ck = if end <= cx.data.len() && !cx.inner { checksum::check(None, bytes, 2) } else { Check::Unverifiable };
         cx.add(1, &CHECKSUM_STATUS, Value::U(ck.status()), offset + 2, 2);
         if let Check::Bad { expected } = ck {
-            cx.note(Severity::Error, "icmp", offset + 2, 2, format!("bad checksum: it should be 0x{expected:04x}"));
+            cx.note(&CHECKSUM_BAD, offset + 2, 2, format!("bad checksum: it should be 0x{expected:04x}"));
         }
         cx.set_protocol("ICMP");
         let name = TYPE.value_name(ty).unwrap_or("Unknown");
@@ -129,8 +134,8 @@ pub mod v6 {
     use super::super::checksum::{self, Check, STATUS_NAMES};
     use super::super::linktype::NetInfo;
     use super::super::{Cx, data};
-    use crate::fields;
-    use crate::model::{Base::Dec, Base::Hex, Protocol, Severity, TcpIpLayer, Value};
+    use crate::model::{Base::Dec, Base::Hex, Protocol, TcpIpLayer, Value};
+    use crate::{fields, notes};
     use etherparse::Icmpv6Slice;
 
     pub static ICMPV6: Protocol = Protocol {
@@ -171,10 +176,15 @@ ARP does for IPv4. Like ICMP it serves the network layer.",
         DATA: "icmpv6.data", "Data", Hex(0), 0, &[], "The message body.";
     }
 
+    notes! { proto = &ICMPV6;
+        TRUNCATED: "icmpv6.expert.truncated" { severity: Error, cite: "RFC 4443 §2.1", explain: "The packet ends before the ICMPv6 header does, so the message type or its checksum cannot all be read." };
+        CHECKSUM_BAD: "icmpv6.checksum_bad.expert" { severity: Error, cite: "RFC 4443 §2.3", explain: "The checksum, computed over the message and the IPv6 addresses, does not match: something changed the bytes on the way. A host drops such a message." };
+    }
+
     pub fn dissect(cx: &mut Cx<'_>, offset: usize, end: usize, net: &NetInfo) -> usize {
         let bytes = cx.data.get(offset..end.min(cx.data.len())).unwrap_or(&[]);
         if let Err(e) = Icmpv6Slice::from_slice(bytes) {
-            cx.truncated("icmpv6", "ICMPv6 header", offset, e.required_len);
+            cx.truncated(&TRUNCATED, "ICMPv6 header", offset, e.required_len);
             return offset;
         }
         let layer = cx.begin_layer(&ICMPV6, offset);
@@ -188,7 +198,7 @@ ARP does for IPv4. Like ICMP it serves the network layer.",
         };
         cx.add(1, &CHECKSUM_STATUS, Value::U(ck.status()), offset + 2, 2);
         if let Check::Bad { expected } = ck {
-            cx.note(Severity::Error, "icmpv6", offset + 2, 2, format!("bad checksum: it should be 0x{expected:04x}"));
+            cx.note(&CHECKSUM_BAD, offset + 2, 2, format!("bad checksum: it should be 0x{expected:04x}"));
         }
         cx.set_protocol("ICMPv6");
         let name = TYPE.value_name(ty).unwrap_or("Unknown");

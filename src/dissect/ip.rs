@@ -3,8 +3,8 @@
 use super::checksum::{self, Check, STATUS_NAMES};
 use super::linktype::{NetInfo, ip_proto};
 use super::{Cx, data, read_be};
-use crate::fields;
-use crate::model::{Addr, Base::Dec, Base::Hex, Protocol, Severity, TcpIpLayer, Value};
+use crate::model::{Addr, Base::Dec, Base::Hex, Protocol, TcpIpLayer, Value};
+use crate::{fields, notes};
 use etherparse::Ipv4HeaderSlice;
 use etherparse::err::ipv4::HeaderSliceError;
 
@@ -76,6 +76,18 @@ fields! { proto = &IP;
     OPT_DATA: "ip.opt.data", "Option Data", Hex(0), 0, &[], "The option's contents.";
 }
 
+notes! { proto = &IP;
+    TRUNCATED: "ip.expert.truncated" { severity: Error, cite: "RFC 791 §3.1", explain: "The frame ends before the IPv4 header does, so the addresses and the protocol of what follows cannot all be read. Usually the capture cut the frame short." };
+    BOGUS_VERSION: "ip.bogus_ip_version" { severity: Error, cite: "RFC 791 §3.1", explain: "The first four bits of an IP packet give its version, and only 4 and 6 exist. Bytes that claim another version are not an IP packet, or were damaged." };
+    BOGUS_HEADER_LENGTH: "ip.bogus_header_length" { severity: Error, cite: "RFC 791 §3.1", explain: "The header length field says the header is shorter than 20 bytes, the size of a header without options. That is impossible, so the packet cannot be read correctly." };
+    CHECKSUM_BAD: "ip.checksum_bad.expert" { severity: Error, cite: "RFC 791 §3.1", explain: "The header checksum does not match the header's bytes: they changed on the way. A router or host drops such a packet, because it cannot trust the addresses in it." };
+    BOGUS_LENGTH: "ip.bogus_ip_length" { severity: Error, cite: "RFC 791 §3.1", explain: "The total length counts the whole packet, header included, so it can never be smaller than the header. This packet's length field is wrong." };
+    LENGTH_PAST_CAPTURE: "ip.expert.length_past_capture" { severity: Error, cite: "RFC 791 §3.1", explain: "The total length promises more bytes than the frame holds, and the capture did not cut the frame: bytes the header announces are really missing, so the layers above are incomplete." };
+    LENGTH_PAST_SNAPLEN: "ip.expert.length_past_snaplen" { explain: "The total length promises more bytes than were captured because the capture's snap length kept only the start of the frame. The packet was whole on the wire; only the recording is short." };
+    FRAGMENT: "ip.expert.fragment" { cite: "RFC 791", explain: "The original packet was too big for a link on its way and was split into fragments, which the destination puts back together. Only the first fragment carries the TCP or UDP header." };
+    OPT_LEN_INVALID: "ip.opt.len.invalid" { severity: Error, cite: "RFC 791 §3.1", explain: "An option's length byte is too small or runs past the end of the header, so the option and the ones after it cannot be read." };
+}
+
 /// Dissects an IPv4 packet at `offset`; returns where the packet ends.
 pub fn dissect(cx: &mut Cx<'_>, offset: usize) -> usize {
     let bytes = cx.data.get(offset..).unwrap_or(&[]);
@@ -89,18 +101,22 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize) -> usize {
             let have = bytes.len().min(hl.max(field::MIN_LEN));
             cx.end_layer(layer, have);
             match e {
-                HeaderSliceError::Len(l) => cx.truncated("ip", "IPv4 header", offset, l.required_len),
+                HeaderSliceError::Len(l) => cx.truncated(&TRUNCATED, "IPv4 header", offset, l.required_len),
                 HeaderSliceError::Content(c) => {
-                    let msg = match c {
-                        etherparse::err::ipv4::HeaderError::UnexpectedVersion { version_number } => {
-                            format!("IP version {version_number} in an IPv4 header: the first four bits must be 4")
-                        }
-                        etherparse::err::ipv4::HeaderError::HeaderLengthSmallerThanHeader { ihl } => format!(
-                            "bad header length: {ihl} words ({} bytes), but an IPv4 header is at least 5 words (20 bytes)",
-                            usize::from(ihl) * 4
+                    let (def, msg) = match c {
+                        etherparse::err::ipv4::HeaderError::UnexpectedVersion { version_number } => (
+                            &BOGUS_VERSION,
+                            format!("IP version {version_number} in an IPv4 header: the first four bits must be 4"),
+                        ),
+                        etherparse::err::ipv4::HeaderError::HeaderLengthSmallerThanHeader { ihl } => (
+                            &BOGUS_HEADER_LENGTH,
+                            format!(
+                                "bad header length: {ihl} words ({} bytes), but an IPv4 header is at least 5 words (20 bytes)",
+                                usize::from(ihl) * 4
+                            ),
                         ),
                     };
-                    cx.note(Severity::Error, "ip", offset, 1, msg);
+                    cx.note(def, offset, 1, msg);
                 }
             }
             // What follows an unreadable header is unreadable too: data.
@@ -116,8 +132,7 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize) -> usize {
     }
     if let Check::Bad { expected } = ck {
         cx.note(
-            Severity::Error,
-            "ip",
+            &CHECKSUM_BAD,
             offset + field::CHECKSUM.start,
             2,
             format!("bad header checksum 0x{:04x}: it should be 0x{expected:04x}", hdr.header_checksum()),
@@ -137,8 +152,7 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize) -> usize {
     let mut end = offset + total;
     if total < hlen {
         cx.note(
-            Severity::Error,
-            "ip",
+            &BOGUS_LENGTH,
             offset + field::LEN.start,
             2,
             format!("total length {total} is shorter than the header itself ({hlen} bytes)"),
@@ -150,8 +164,7 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize) -> usize {
         let have = cx.data.len() - offset;
         let cut = cx.out.meta.caplen < cx.out.meta.len;
         cx.note(
-            if cut { Severity::Info } else { Severity::Error },
-            "ip",
+            if cut { &LENGTH_PAST_SNAPLEN } else { &LENGTH_PAST_CAPTURE },
             offset + field::LEN.start,
             2,
             format!(
@@ -170,8 +183,7 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize) -> usize {
     let start = offset + hlen;
     if net.fragment {
         cx.note(
-            Severity::Info,
-            "ip",
+            &FRAGMENT,
             offset + field::FLAGS_FRAG.start,
             2,
             format!(
@@ -272,7 +284,7 @@ fn options(cx: &mut Cx<'_>, start: usize, end: usize) {
         if at + 1 >= end || len < 2 || at + len > end {
             cx.uint(1, &OPT_TYPE, at, 1);
             cx.add(1, &OPT_DATA, Value::Bytes, at + 1, end - at - 1);
-            cx.note(Severity::Error, "ip", at, end - at, format!("option {kind} has a bad length {len}"));
+            cx.note(&OPT_LEN_INVALID, at, end - at, format!("option {kind} has a bad length {len}"));
             break;
         }
         cx.uint(1, &OPT_TYPE, at, 1);

@@ -2,8 +2,8 @@
 
 use super::linktype::{NetInfo, ip_proto};
 use super::{Cx, data};
-use crate::fields;
-use crate::model::{Addr, Base::Dec, Base::Hex, FieldDef, Protocol, Severity, TcpIpLayer, Value};
+use crate::model::{Addr, Base::Dec, Base::Hex, FieldDef, Protocol, TcpIpLayer, Value};
+use crate::{fields, notes};
 use etherparse::err::ipv6::HeaderSliceError;
 use etherparse::{Ipv6FragmentHeaderSlice, Ipv6HeaderSlice, Ipv6RawExtHeaderSlice};
 
@@ -59,6 +59,13 @@ fields! { proto = &IPV6;
     EXT_DATA: "ipv6.ext.data", "Extension Data", Hex(0), 0, &[], "The options carried by the extension header.";
 }
 
+notes! { proto = &IPV6;
+    TRUNCATED: "ipv6.expert.truncated" { severity: Error, cite: "RFC 8200 §3", explain: "The frame ends before an IPv6 header or extension header does, so the addresses or the next header cannot all be read. Usually the capture cut the frame short." };
+    BOGUS_VERSION: "ipv6.bogus_ipv6_version" { severity: Error, cite: "RFC 8200 §3", explain: "The first four bits of an IP packet give its version, and an IPv6 header must say 6. Bytes that claim another version are not an IPv6 packet, or were damaged." };
+    LENGTH_PAST_CAPTURE: "ipv6.expert.length_past_capture" { severity: Error, cite: "RFC 8200 §3", explain: "The payload length promises more bytes than were captured: the end of the packet is missing, so the layers above it are incomplete." };
+    FRAGMENT: "ipv6.expert.fragment" { cite: "RFC 8200 §4.5", explain: "The sender split a packet that was too big for the path into fragments, which the destination puts back together. In IPv6 only the sender may fragment, never a router." };
+}
+
 pub fn dissect(cx: &mut Cx<'_>, offset: usize) -> usize {
     let bytes = cx.data.get(offset..).unwrap_or(&[]);
     let layer = cx.begin_layer(&IPV6, offset);
@@ -71,8 +78,8 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize) -> usize {
             }
             cx.end_layer(layer, have);
             match e {
-                HeaderSliceError::Len(l) => cx.truncated("ipv6", "IPv6 header", offset, l.required_len),
-                HeaderSliceError::Content(c) => cx.note(Severity::Error, "ipv6", offset, 1, c.to_string()),
+                HeaderSliceError::Len(l) => cx.truncated(&TRUNCATED, "IPv6 header", offset, l.required_len),
+                HeaderSliceError::Content(c) => cx.note(&BOGUS_VERSION, offset, 1, c.to_string()),
             }
             return offset + have;
         }
@@ -87,8 +94,7 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize) -> usize {
     if end > cx.data.len() && !cx.inner {
         let have = cx.data.len() - offset - field::LEN;
         cx.note(
-            Severity::Error,
-            "ipv6",
+            &LENGTH_PAST_CAPTURE,
             offset + 4,
             2,
             format!("payload length says {plen} bytes but only {have} were captured"),
@@ -105,7 +111,7 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize) -> usize {
         match next {
             0 | 43 | 60 => {
                 let Ok(ext) = Ipv6RawExtHeaderSlice::from_slice(rest) else {
-                    cx.truncated("ipv6", "extension header", at, 8);
+                    cx.truncated(&TRUNCATED, "extension header", at, 8);
                     break;
                 };
                 let n = ext.slice().len();
@@ -129,7 +135,7 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize) -> usize {
             }
             44 => {
                 let Ok(frag) = Ipv6FragmentHeaderSlice::from_slice(rest) else {
-                    cx.truncated("ipv6", "fragment header", at, 8);
+                    cx.truncated(&TRUNCATED, "fragment header", at, 8);
                     break;
                 };
                 cx.add(0, &FRAGHDR, Value::None, at, 8);
@@ -140,8 +146,7 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize) -> usize {
                 fragment = true;
                 later_fragment = frag.fragment_offset().value() > 0;
                 cx.note(
-                    Severity::Info,
-                    "ipv6",
+                    &FRAGMENT,
                     at,
                     8,
                     format!(

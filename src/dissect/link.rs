@@ -23,8 +23,8 @@ fn padding_or_trailer(cx: &mut Cx<'_>, end: usize, start: usize) {
 
 pub mod eth {
     use super::super::Cx;
-    use crate::fields;
     use crate::model::{Addr, Base::Hex, Protocol, TcpIpLayer, Value};
+    use crate::{fields, notes};
     use etherparse::Ethernet2HeaderSlice;
 
     pub static ETH: Protocol = Protocol {
@@ -58,12 +58,17 @@ because no real card is involved.",
         TRAILER: "eth.trailer", "Trailer", Hex(0), 0, &[], "Bytes after the end of the packet that belong to no protocol above Ethernet; some devices append them.";
     }
 
+    notes! { proto = &ETH;
+        TRUNCATED: "eth.expert.truncated" { severity: Error, explain: "The frame is shorter than the 14-byte Ethernet header, so the MAC addresses and the EtherType cannot all be read. Nothing above Ethernet can be dissected." };
+        LENGTH_NOT_ETHERTYPE: "eth.expert.length_not_ethertype" { severity: Warning, cite: "IEEE 802.3 §3.2.6", explain: "Values below 0x0600 in the type field are not an EtherType but the length of an IEEE 802.3 frame, whose payload starts with an LLC header. wirelab does not dissect LLC, so the payload stays undecoded." };
+    }
+
     pub fn dissect(cx: &mut Cx<'_>, offset: usize) {
         let bytes = cx.data.get(offset..).unwrap_or(&[]);
         let hdr = match Ethernet2HeaderSlice::from_slice(bytes) {
             Ok(h) => h,
             Err(_) => {
-                cx.truncated("eth", "Ethernet header", offset, field::HEADER_LEN);
+                cx.truncated(&TRUNCATED, "Ethernet header", offset, field::HEADER_LEN);
                 let l = cx.begin_layer(&ETH, offset);
                 cx.end_layer(l, 0);
                 super::data::rest(cx, offset);
@@ -83,8 +88,7 @@ because no real card is involved.",
         let start = offset + field::HEADER_LEN;
         if etype < 0x0600 {
             cx.note(
-                crate::model::Severity::Warning,
-                "eth",
+                &LENGTH_NOT_ETHERTYPE,
                 offset + 12,
                 2,
                 format!("0x{etype:04x} is an IEEE 802.3 length, not an EtherType: LLC frames are not dissected"),
@@ -97,8 +101,8 @@ because no real card is involved.",
 
 pub mod sll {
     use super::super::Cx;
-    use crate::fields;
     use crate::model::{Addr, Base::Dec, Base::Hex, Protocol, TcpIpLayer, Value};
+    use crate::{fields, notes};
 
     pub static SLL: Protocol = Protocol {
         name: "sll",
@@ -123,6 +127,10 @@ kernel replaces each link header with this one, saying which way the packet went
         ETYPE: "sll.etype", "Protocol", Hex(4), 0, super::eth::ETHERTYPES, "The EtherType of the packet inside.";
         RESERVED: "sll.reserved", "Reserved (MBZ)", Hex(4), 0, &[], "Reserved bytes of the version-2 header; must be zero.";
         IFINDEX: "sll.ifindex", "Interface index", Dec, 0, &[], "The kernel's number for the interface the packet crossed.";
+    }
+
+    notes! { proto = &SLL;
+        TRUNCATED: "sll.expert.truncated" { severity: Error, explain: "The frame is shorter than the Linux cooked header (16 bytes, or 20 in version 2), so the direction and the protocol of the packet inside cannot all be read." };
     }
 
     /// The address part shared by both versions (`at`: the address length,
@@ -150,7 +158,7 @@ kernel replaces each link header with this one, saying which way the packet went
     /// exactly what captures on `any` contain for `lo`.
     pub fn dissect_v1(cx: &mut Cx<'_>, offset: usize) {
         if cx.data.len() < offset + 16 {
-            cx.truncated("sll", "Linux cooked header", offset, 16);
+            cx.truncated(&TRUNCATED, "Linux cooked header", offset, 16);
             super::data::rest(cx, offset);
             return;
         }
@@ -170,7 +178,7 @@ kernel replaces each link header with this one, saying which way the packet went
     /// Version 2: 20 bytes (LINKTYPE_LINUX_SLL2), not parsed by etherparse.
     pub fn dissect_v2(cx: &mut Cx<'_>, offset: usize) {
         if cx.data.len() < offset + 20 {
-            cx.truncated("sll", "Linux cooked (v2) header", offset, 20);
+            cx.truncated(&TRUNCATED, "Linux cooked (v2) header", offset, 20);
             super::data::rest(cx, offset);
             return;
         }
@@ -192,8 +200,8 @@ kernel replaces each link header with this one, saying which way the packet went
 
 pub mod null {
     use super::super::Cx;
-    use crate::fields;
-    use crate::model::{Base::Dec, Protocol, Severity, TcpIpLayer, Value};
+    use crate::model::{Base::Dec, Protocol, TcpIpLayer, Value};
+    use crate::{fields, notes};
 
     pub static NULL: Protocol = Protocol {
         name: "null",
@@ -212,11 +220,16 @@ Ethernet header: all the link layer needs to say on a link to oneself is which n
         FAMILY: "null.family", "Family", Dec, 0, FAMILIES, "The address family of the packet inside: 2 is IPv4; IPv6 has a different number on each operating system.";
     }
 
+    notes! { proto = &NULL;
+        TRUNCATED: "null.expert.truncated" { severity: Error, explain: "The frame is shorter than the 4-byte loopback header, so it is unknown which network protocol follows." };
+        UNKNOWN_FAMILY: "null.expert.unknown_family" { severity: Warning, explain: "The loopback header names the protocol inside by an address family number; wirelab knows only those of IPv4 and IPv6, so the rest of the frame is shown as raw bytes." };
+    }
+
     /// `network_order`: LOOP stores the family big-endian; NULL in the
     /// writer's byte order, which we guess the way Wireshark does.
     pub fn dissect(cx: &mut Cx<'_>, offset: usize, network_order: bool) {
         let Some(b) = super::super::array::<4>(cx.data, offset) else {
-            cx.truncated("null", "loopback header", offset, 4);
+            cx.truncated(&TRUNCATED, "loopback header", offset, 4);
             super::data::rest(cx, offset);
             return;
         };
@@ -231,7 +244,7 @@ Ethernet header: all the link layer needs to say on a link to oneself is which n
             2 => super::super::ip::dissect(cx, start),
             10 | 24 | 28 | 30 => super::super::ipv6::dissect(cx, start),
             other => {
-                cx.note(Severity::Warning, "null", offset, 4, format!("address family {other} is not IPv4 or IPv6"));
+                cx.note(&UNKNOWN_FAMILY, offset, 4, format!("address family {other} is not IPv4 or IPv6"));
                 start
             }
         };
@@ -246,8 +259,8 @@ fn padding_or_trailer_data(cx: &mut Cx<'_>, end: usize, start: usize) {
 
 pub mod vlan {
     use super::super::Cx;
-    use crate::fields;
     use crate::model::{Base::Dec, Base::Hex, Protocol, TcpIpLayer};
+    use crate::{fields, notes};
 
     pub static VLAN: Protocol = Protocol {
         name: "vlan",
@@ -266,10 +279,14 @@ virtual ones (VLANs): switches only forward the frame within its VLAN.",
         ETYPE: "vlan.etype", "Type", Hex(4), 0, super::eth::ETHERTYPES, "The EtherType of what follows the tag.";
     }
 
+    notes! { proto = &VLAN;
+        TRUNCATED: "vlan.expert.truncated" { severity: Error, explain: "The frame ends inside the 4-byte 802.1Q tag, so the VLAN number and the type of what follows cannot all be read." };
+    }
+
     /// An 802.1Q tag at `offset`; returns where the tagged packet ends.
     pub fn dissect(cx: &mut Cx<'_>, offset: usize) -> usize {
         if cx.data.len() < offset + 4 {
-            cx.truncated("vlan", "802.1Q tag", offset, 4);
+            cx.truncated(&TRUNCATED, "802.1Q tag", offset, 4);
             return offset;
         }
         let layer = cx.begin_layer(&VLAN, offset);

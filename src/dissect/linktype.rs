@@ -2,8 +2,7 @@
 //! EtherType to the network layer, from an IP protocol number to the
 //! transport layer.
 
-use super::{Cx, arp, data, icmp, ip, ipv6, link, tcp, udp};
-use crate::model::Severity;
+use super::{Cx, arp, data, frame, icmp, ip, ipv6, link, tcp, udp};
 
 pub const LINKTYPE_NULL: u32 = 0;
 pub const LINKTYPE_ETHERNET: u32 = 1;
@@ -50,8 +49,7 @@ pub fn dissect(cx: &mut Cx<'_>, linktype: u32, offset: usize) {
         }
         other => {
             cx.note(
-                Severity::Warning,
-                "frame",
+                &frame::UNKNOWN_LINKTYPE,
                 offset,
                 cx.data.len().saturating_sub(offset),
                 format!("link type {other} is not one wirelab dissects; the frame is shown as raw bytes"),
@@ -67,7 +65,7 @@ fn raw_ip(cx: &mut Cx<'_>, offset: usize) -> usize {
         Some(4) => ip::dissect(cx, offset),
         Some(6) => ipv6::dissect(cx, offset),
         Some(v) => {
-            cx.note(Severity::Error, "ip", offset, 1, format!("raw IP frame with IP version {v}: only 4 and 6 exist"));
+            cx.note(&ip::BOGUS_VERSION, offset, 1, format!("raw IP frame with IP version {v}: only 4 and 6 exist"));
             offset
         }
         None => offset,

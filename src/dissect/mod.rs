@@ -27,7 +27,8 @@ mod tests;
 use std::borrow::Cow;
 
 use crate::model::{
-    Addr, Dissection, Field, FieldDef, FrameMeta, LayerNode, Note, Protocol, Severity, SourceId, Span, Value,
+    Addr, AppEvent, Dissection, Field, FieldDef, FrameMeta, LayerNode, MsgKind, Note, NoteDef, Protocol, SourceId,
+    Span, Value,
 };
 
 pub use conv::Conversations;
@@ -53,6 +54,32 @@ pub fn all_fields() -> impl Iterator<Item = &'static FieldDef> {
         app::websocket::ALL,
         app::engineio::ALL,
         app::engineio::sio::ALL,
+    ]
+    .into_iter()
+    .flat_map(|s| s.iter().copied())
+}
+
+/// All note (expert info) definitions of every protocol.
+pub fn all_notes() -> impl Iterator<Item = &'static NoteDef> {
+    // Each protocol module lists its own in `ALL_NOTES` (the `notes!` macro).
+    [
+        frame::ALL_NOTES,
+        link::eth::ALL_NOTES,
+        link::sll::ALL_NOTES,
+        link::null::ALL_NOTES,
+        link::vlan::ALL_NOTES,
+        arp::ALL_NOTES,
+        ip::ALL_NOTES,
+        ipv6::ALL_NOTES,
+        icmp::v4::ALL_NOTES,
+        icmp::v6::ALL_NOTES,
+        tcp::ALL_NOTES,
+        udp::ALL_NOTES,
+        app::ALL_NOTES,
+        app::http::ALL_NOTES,
+        app::websocket::ALL_NOTES,
+        app::engineio::ALL_NOTES,
+        app::engineio::sio::ALL_NOTES,
     ]
     .into_iter()
     .flat_map(|s| s.iter().copied())
@@ -104,6 +131,10 @@ impl Dissector {
         }
         if cx.out.summary.protocol.is_empty() {
             cx.out.summary.protocol = "Frame";
+        }
+        // A segment's data comes before the FIN or RST it carries.
+        if cx.out.events.len() > 1 {
+            cx.out.events.sort_by_key(|e| matches!(e.kind, MsgKind::TcpClose | MsgKind::TcpReset));
         }
     }
 }
@@ -178,23 +209,17 @@ impl Cx<'_> {
         v
     }
 
-    pub fn note(
-        &mut self,
-        severity: Severity,
-        layer: &'static str,
-        offset: usize,
-        len: usize,
-        message: impl Into<Cow<'static, str>>,
-    ) {
-        self.out.notes.push(Note { severity, message: message.into(), layer, span: Span::new(offset, len) });
+    /// A note about bytes of the frame; `message` says what happened here.
+    pub fn note(&mut self, def: &'static NoteDef, offset: usize, len: usize, message: impl Into<Cow<'static, str>>) {
+        self.out.notes.push(Note::new(def, Span::new(offset, len), message.into()));
     }
 
-    /// Records that the frame ends before a header does.
-    pub fn truncated(&mut self, layer: &'static str, what: &str, start: usize, needed: usize) {
+    /// Records that the frame ends before a header does (`def` is the
+    /// protocol's own "truncated" note).
+    pub fn truncated(&mut self, def: &'static NoteDef, what: &str, start: usize, needed: usize) {
         let have = self.data.len().saturating_sub(start);
         self.note(
-            Severity::Error,
-            layer,
+            def,
             start,
             have,
             format!(
@@ -235,14 +260,13 @@ impl Cx<'_> {
     /// A note about bytes in `at`'s data source.
     pub fn note_at(
         &mut self,
-        severity: Severity,
-        layer: &'static str,
+        def: &'static NoteDef,
         at: &At<'_>,
         offset: usize,
         len: usize,
         message: impl Into<Cow<'static, str>>,
     ) {
-        self.out.notes.push(Note { severity, message: message.into(), layer, span: at.span(offset, len) });
+        self.out.notes.push(Note::new(def, at.span(offset, len), message.into()));
     }
 
     /// Reserves a new data source; fill it with [`Cx::fill_source`].
@@ -257,15 +281,29 @@ impl Cx<'_> {
         }
     }
 
-    /// Records an application event of the current TCP stream.
-    pub fn event(&mut self, dir: usize, kind: &'static str, text: String) {
+    /// Records a message of the current TCP stream (sent in direction
+    /// `dir`); the caller may fill in its Socket.IO or Engine.IO details.
+    pub fn event(&mut self, dir: usize, kind: MsgKind, text: String) -> &mut AppEvent {
         let from_client = self.client.map(|c| usize::from(c) == dir);
         let frames = if self.pdu_frames.is_empty() {
             smallvec::smallvec![self.out.meta.number]
         } else {
             self.pdu_frames.clone()
         };
-        self.out.events.push(crate::model::AppEvent { stream: self.stream, from_client, kind, text, frames });
+        let time = self.out.meta.time_f64();
+        self.out.events.push(AppEvent {
+            stream: self.stream,
+            from_client,
+            kind,
+            text,
+            frames,
+            time,
+            nsp: None,
+            ack_id: None,
+            sid: None,
+        });
+        let last = self.out.events.len() - 1;
+        &mut self.out.events[last]
     }
 
     pub fn set_addrs(&mut self, src: Addr, dst: Addr) {

@@ -5,8 +5,8 @@ use super::conv::TcpVerdict;
 use super::conv::{Endpoint, Segment, TcpState, analysis as an, flags as fl};
 use super::linktype::NetInfo;
 use super::{Cx, data, push_num, read_be};
-use crate::fields;
-use crate::model::{Base::Dec, Base::Hex, FieldDef, Protocol, Severity, TcpIpLayer, Value};
+use crate::model::{AppEvent, Base::Dec, Base::Hex, FieldDef, MsgKind, NoteDef, Protocol, TcpIpLayer, Value};
+use crate::{fields, notes};
 use etherparse::TcpHeaderSlice;
 use etherparse::err::tcp::HeaderSliceError;
 
@@ -108,42 +108,111 @@ fields! { proto = &TCP;
     A_KEEP_ALIVE: "tcp.analysis.keep_alive", "Keep-alive", Dec, 0, &[], "An empty probe sent to check that the other side is still there.";
 }
 
-const ANALYSIS_FIELDS: &[(u16, &FieldDef, &str, &str)] = &[
-    (
-        an::RETRANSMISSION,
-        &A_RETRANSMISSION,
-        "TCP Retransmission",
-        "this segment repeats data sent before (a retransmission)",
-    ),
-    (
-        an::FAST_RETRANSMISSION,
-        &A_FAST_RETRANSMISSION,
-        "TCP Fast Retransmission",
-        "fast retransmission after duplicate ACKs",
-    ),
-    (
-        an::SPURIOUS_RETRANSMISSION,
-        &A_SPURIOUS,
-        "TCP Spurious Retransmission",
-        "spurious retransmission: this data was already acknowledged",
-    ),
-    (an::OUT_OF_ORDER, &A_OUT_OF_ORDER, "TCP Out-Of-Order", "out-of-order segment"),
-    (
-        an::LOST_SEGMENT,
-        &A_LOST_SEGMENT,
-        "TCP Previous segment not captured",
-        "previous segment not captured: there is a gap in the sequence numbers",
-    ),
-    (
-        an::ACKED_UNSEEN,
-        &A_ACKED_UNSEEN,
-        "TCP ACKed unseen segment",
-        "this acknowledges a segment that was not captured",
-    ),
-    (an::DUPLICATE_ACK, &A_DUPLICATE_ACK, "TCP Dup ACK", "duplicate acknowledgment"),
-    (an::ZERO_WINDOW, &A_ZERO_WINDOW, "TCP ZeroWindow", "zero window: the receiver can take no more data"),
-    (an::WINDOW_UPDATE, &A_WINDOW_UPDATE, "TCP Window Update", "window update"),
-    (an::KEEP_ALIVE, &A_KEEP_ALIVE, "TCP Keep-Alive", "keep-alive probe"),
+notes! { proto = &TCP;
+    TRUNCATED: "tcp.expert.truncated" { severity: Error, cite: "RFC 9293 §3.1", explain: "The frame ends before the TCP header does, so the ports, sequence numbers and flags that are missing cannot be read. Usually the capture cut the frame short." };
+    BOGUS_HEADER_LENGTH: "tcp.bogus_header_length" { severity: Error, cite: "RFC 9293 §3.1", explain: "The data offset says the header is shorter than 20 bytes, the size of a header without options. That is impossible, so the rest of the segment cannot be trusted." };
+    RETRANSMISSION: "tcp.analysis.retransmission" { severity: Warning, cite: "RFC 9293 §3.8.1", explain: "This segment carries data the sender already sent once: it was lost or its acknowledgment was late, so TCP sends it again. A few are normal; many mean a lossy or congested path." };
+    FAST_RETRANSMISSION: "tcp.analysis.fast_retransmission" { severity: Warning, cite: "RFC 5681 §3.2", explain: "The sender resent this data right after several duplicate ACKs instead of waiting for its timer: the receiver kept saying a segment was missing. It is TCP recovering quickly from a loss." };
+    SPURIOUS_RETRANSMISSION: "tcp.analysis.spurious_retransmission" { severity: Warning, explain: "This data was resent although the receiver had already acknowledged it, so the resend was not needed. It usually means an acknowledgment was slow or lost, not the data." };
+    OUT_OF_ORDER: "tcp.analysis.out_of_order" { severity: Warning, explain: "This segment arrived after a segment that comes later in the byte stream: the network delivered them in a different order. TCP puts the bytes back in order before the program reads them." };
+    LOST_SEGMENT: "tcp.analysis.lost_segment" { severity: Warning, explain: "There is a gap in the sequence numbers before this segment: some data was never seen. Either the network lost it or the capture missed it (common at the start of a capture)." };
+    ACK_LOST_SEGMENT: "tcp.analysis.ack_lost_segment" { severity: Warning, explain: "This acknowledges data that does not appear in the capture. The receiver got it, so the capture missed it, not the network." };
+    DUPLICATE_ACK: "tcp.analysis.duplicate_ack" { severity: Warning, cite: "RFC 5681 §2", explain: "The receiver sends the same acknowledgment number again: it got a segment but is still waiting for an earlier one. Three in a row make the sender retransmit at once." };
+    ZERO_WINDOW: "tcp.analysis.zero_window" { severity: Warning, cite: "RFC 9293 §3.8.6", explain: "The sender of this segment announces a window of zero: its receive buffer is full, because the program is not reading fast enough. The other side must stop sending until the window opens again." };
+    WINDOW_UPDATE: "tcp.analysis.window_update" { cite: "RFC 9293 §3.8.6", explain: "A segment with no data that only announces a new, larger window: the receiver has made room in its buffer and the other side may send more." };
+    KEEP_ALIVE: "tcp.analysis.keep_alive" { cite: "RFC 9293 §3.8.4", explain: "An almost empty segment sent on an idle connection to check that the other side is still there. If no answer comes after a few of them, the connection is given up." };
+    CHECKSUM_BAD: "tcp.checksum_bad.expert" { severity: Error, cite: "RFC 9293 §3.1", explain: "The checksum does not match the segment's bytes: something changed them on the way. A real receiver drops such a segment without acknowledging it, so the sender will have to resend it." };
+    PARTIAL_CHECKSUM: "tcp.expert.partial_checksum" { explain: "The checksum field holds only part of the sum: the kernel left the rest for the network card (checksum offload). Captured on the sending machine or on loopback, this is normal and not an error." };
+    CONNECTION_SYN: "tcp.connection.syn" { cite: "RFC 9293 §3.5", explain: "The first segment of the three-way handshake: the client asks to open a connection and picks its initial sequence number. Nothing can be sent before the handshake finishes." };
+    CONNECTION_SYNACK: "tcp.connection.synack" { cite: "RFC 9293 §3.5", explain: "The second segment of the three-way handshake: the server accepts the connection, acknowledges the client's SYN and picks its own initial sequence number." };
+    HANDSHAKE_ACK: "tcp.expert.handshake_ack" { cite: "RFC 9293 §3.5", explain: "The third segment of the three-way handshake: the client acknowledges the server's SYN. From now on both sides can send data." };
+    CONNECTION_FIN: "tcp.connection.fin" { cite: "RFC 9293 §3.6", explain: "FIN means this side has no more data to send. Each direction is closed separately, so the other side may keep sending until it sends its own FIN." };
+    CONNECTION_RST: "tcp.connection.rst" { cite: "RFC 9293 §3.5.2", explain: "RST aborts the connection at once, without the FIN exchange: for example nothing listens on the port, or a program closed its socket with data still unread. Data not yet delivered is lost." };
+    STARTED_BEFORE_CAPTURE: "tcp.expert.started_before_capture" { explain: "The capture started after this connection was opened, so its handshake is missing. wirelab counts relative sequence numbers from this segment instead of from the SYN." };
+    OPTION_LEN_INVALID: "tcp.option.len.invalid" { severity: Error, cite: "RFC 9293 §3.2", explain: "An option's length byte is impossible: too small, past the end of the header, or not the length this kind of option must have. The option, and maybe the ones after it, cannot be read." };
+}
+
+/// One kind of sequence analysis: its bit in the verdict, its field, its
+/// note, its label in the info column and the note's message.
+struct Analysis {
+    bit: u16,
+    field: &'static FieldDef,
+    note: &'static NoteDef,
+    label: &'static str,
+    message: &'static str,
+}
+
+const ANALYSIS_FIELDS: &[Analysis] = &[
+    Analysis {
+        bit: an::RETRANSMISSION,
+        field: &A_RETRANSMISSION,
+        note: &RETRANSMISSION,
+        label: "TCP Retransmission",
+        message: "this segment repeats data sent before (a retransmission)",
+    },
+    Analysis {
+        bit: an::FAST_RETRANSMISSION,
+        field: &A_FAST_RETRANSMISSION,
+        note: &FAST_RETRANSMISSION,
+        label: "TCP Fast Retransmission",
+        message: "fast retransmission after duplicate ACKs",
+    },
+    Analysis {
+        bit: an::SPURIOUS_RETRANSMISSION,
+        field: &A_SPURIOUS,
+        note: &SPURIOUS_RETRANSMISSION,
+        label: "TCP Spurious Retransmission",
+        message: "spurious retransmission: this data was already acknowledged",
+    },
+    Analysis {
+        bit: an::OUT_OF_ORDER,
+        field: &A_OUT_OF_ORDER,
+        note: &OUT_OF_ORDER,
+        label: "TCP Out-Of-Order",
+        message: "out-of-order segment",
+    },
+    Analysis {
+        bit: an::LOST_SEGMENT,
+        field: &A_LOST_SEGMENT,
+        note: &LOST_SEGMENT,
+        label: "TCP Previous segment not captured",
+        message: "previous segment not captured: there is a gap in the sequence numbers",
+    },
+    Analysis {
+        bit: an::ACKED_UNSEEN,
+        field: &A_ACKED_UNSEEN,
+        note: &ACK_LOST_SEGMENT,
+        label: "TCP ACKed unseen segment",
+        message: "this acknowledges a segment that was not captured",
+    },
+    Analysis {
+        bit: an::DUPLICATE_ACK,
+        field: &A_DUPLICATE_ACK,
+        note: &DUPLICATE_ACK,
+        label: "TCP Dup ACK",
+        message: "duplicate acknowledgment",
+    },
+    Analysis {
+        bit: an::ZERO_WINDOW,
+        field: &A_ZERO_WINDOW,
+        note: &ZERO_WINDOW,
+        label: "TCP ZeroWindow",
+        message: "zero window: the receiver can take no more data",
+    },
+    Analysis {
+        bit: an::WINDOW_UPDATE,
+        field: &A_WINDOW_UPDATE,
+        note: &WINDOW_UPDATE,
+        label: "TCP Window Update",
+        message: "window update",
+    },
+    Analysis {
+        bit: an::KEEP_ALIVE,
+        field: &A_KEEP_ALIVE,
+        note: &KEEP_ALIVE,
+        label: "TCP Keep-Alive",
+        message: "keep-alive probe",
+    },
 ];
 
 fn endpoint(net: &NetInfo, src: bool, port: u16) -> Endpoint {
@@ -171,9 +240,9 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize, end: usize, net: &NetInfo) -> usi
             cx.end_layer(layer, have.min(8));
             if !cx.inner {
                 match e {
-                    HeaderSliceError::Len(l) => cx.truncated("tcp", "TCP header", offset, l.required_len),
+                    HeaderSliceError::Len(l) => cx.truncated(&TRUNCATED, "TCP header", offset, l.required_len),
                     HeaderSliceError::Content(c) => {
-                        cx.note(Severity::Error, "tcp", offset + 12, 1, format!("bad TCP header: {c}"))
+                        cx.note(&BOGUS_HEADER_LENGTH, offset + 12, 1, format!("bad TCP header: {c}"))
                     }
                 }
                 cx.set_protocol("TCP");
@@ -262,32 +331,25 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize, end: usize, net: &NetInfo) -> usi
     }
     if v.analysis != 0 {
         cx.add(0, &ANALYSIS, Value::None, offset, 0);
-        for (bit, def, _, msg) in ANALYSIS_FIELDS {
-            if v.analysis & bit != 0 {
-                cx.add(1, def, Value::None, offset, 0);
-                if *bit == an::DUPLICATE_ACK {
+        for a in ANALYSIS_FIELDS {
+            if v.analysis & a.bit != 0 {
+                cx.add(1, a.field, Value::None, offset, 0);
+                if a.bit == an::DUPLICATE_ACK {
                     cx.add(1, &A_DUPLICATE_ACK_NUM, Value::U(v.dup_ack_num.into()), offset, 0);
                 }
-                let sev = if *bit == an::WINDOW_UPDATE || *bit == an::KEEP_ALIVE {
-                    Severity::Info
-                } else {
-                    Severity::Warning
-                };
-                cx.note(sev, "tcp", offset, hlen, *msg);
+                cx.note(a.note, offset, hlen, a.message);
             }
         }
     }
     match ck {
         Check::Bad { expected } => cx.note(
-            Severity::Error,
-            "tcp",
+            &CHECKSUM_BAD,
             offset + field::CHECKSUM.start,
             2,
             format!("bad checksum 0x{:04x}: it should be 0x{expected:04x}", hdr.checksum()),
         ),
         Check::Partial => cx.note(
-            Severity::Info,
-            "tcp",
+            &PARTIAL_CHECKSUM,
             offset + field::CHECKSUM.start,
             2,
             "checksum not finished: the sender's kernel left it for the network card to compute (checksum offload), \
@@ -328,31 +390,82 @@ and on loopback no card ever does; this is normal, not an error",
 fn state_notes(cx: &mut Cx<'_>, offset: usize, hlen: usize, f: u8, v: &super::conv::TcpVerdict) {
     let syn = f & fl::SYN != 0;
     let ack = f & fl::ACK != 0;
-    let msg: Option<&'static str> = if f & fl::RST != 0 {
-        Some("RST: the connection is aborted at once (no program listens on the port, or one side gave up)")
+    let msg: Option<(&'static NoteDef, &'static str)> = if f & fl::RST != 0 {
+        Some((
+            &CONNECTION_RST,
+            "RST: the connection is aborted at once (no program listens on the port, or one side gave up)",
+        ))
     } else if syn && !ack {
-        Some("handshake 1/3 (SYN): the client asks to open a connection and announces its initial sequence number")
+        Some((
+            &CONNECTION_SYN,
+            "handshake 1/3 (SYN): the client asks to open a connection and announces its initial sequence number",
+        ))
     } else if syn && ack {
-        Some(
+        Some((
+            &CONNECTION_SYNACK,
             "handshake 2/3 (SYN, ACK): the server accepts, acknowledges the client's SYN and announces its own initial sequence number",
-        )
+        ))
     } else if v.state_before == TcpState::SynReceived && v.state == TcpState::Established {
-        Some("handshake 3/3 (ACK): the client acknowledges the server's SYN; the connection is established")
+        Some((
+            &HANDSHAKE_ACK,
+            "handshake 3/3 (ACK): the client acknowledges the server's SYN; the connection is established",
+        ))
     } else if f & fl::FIN != 0 {
-        Some("FIN: this side has finished sending; the other direction stays open until it sends its own FIN")
+        Some((
+            &CONNECTION_FIN,
+            "FIN: this side has finished sending; the other direction stays open until it sends its own FIN",
+        ))
     } else {
         None
     };
-    if let Some(m) = msg {
-        cx.note(Severity::Info, "tcp", offset, hlen, m);
+    if let Some((def, m)) = msg {
+        cx.note(def, offset, hlen, m);
     }
+    // The connection's own messages: opened (after the third handshake
+    // segment), each side's FIN, a RST.
+    let n = cx.out.meta.number;
+    let opened = v.state_before == TcpState::SynReceived && v.state == TcpState::Established;
+    let message: Option<(MsgKind, &str, smallvec::SmallVec<[u64; 4]>)> = if cx.inner {
+        None
+    } else if f & fl::RST != 0 {
+        Some((MsgKind::TcpReset, "RST: the connection is aborted", smallvec::smallvec![n]))
+    } else if opened {
+        let hs = cx.conv.tcp.get(v.stream as usize).map(|s| s.handshake_frames).unwrap_or_default();
+        Some((
+            MsgKind::TcpOpen,
+            "SYN, SYN-ACK, ACK: the connection is open",
+            hs.into_iter().filter(|x| *x != 0).chain([n]).collect(),
+        ))
+    } else if f & fl::FIN != 0 {
+        Some((MsgKind::TcpClose, "FIN: this side has finished sending", smallvec::smallvec![n]))
+    } else {
+        None
+    };
+    if let Some((kind, text, frames)) = message {
+        let time = cx.out.meta.time_f64();
+        cx.out.events.push(AppEvent {
+            stream: v.stream,
+            from_client: v.client.map(|c| c == v.dir),
+            kind,
+            text: text.to_string(),
+            frames,
+            time,
+            nsp: None,
+            ack_id: None,
+            sid: None,
+        });
+    }
+    started_before_capture(cx, offset, hlen, v);
+}
+
+/// The note for a connection that began before the capture.
+fn started_before_capture(cx: &mut Cx<'_>, offset: usize, hlen: usize, v: &super::conv::TcpVerdict) {
     if v.state_before == TcpState::Unknown
         && v.state == TcpState::Unknown
         && cx.conv.tcp.get(v.stream as usize).is_some_and(|s| s.first_frame == cx.out.meta.number)
     {
         cx.note(
-            Severity::Info,
-            "tcp",
+            &STARTED_BEFORE_CAPTURE,
             offset,
             hlen,
             "first segment seen of this connection, which began before the capture: sequence numbers are relative to this segment",
@@ -387,8 +500,7 @@ fn options(cx: &mut Cx<'_>, start: usize, end: usize, rev_base: u32, summary: &m
             cx.add(d, &OPT_UNKNOWN, Value::Bytes, at, end - at);
             cx.uint(d + 1, &OPTION_KIND, at, 1);
             cx.note(
-                Severity::Error,
-                "tcp",
+                &OPTION_LEN_INVALID,
                 at,
                 end - at,
                 format!("option kind {kind} has a bad length {len}: the rest of the options is unreadable"),
@@ -408,8 +520,7 @@ fn options(cx: &mut Cx<'_>, start: usize, end: usize, rev_base: u32, summary: &m
         cx.uint(d + 1, &OPTION_LEN, at + 1, 1);
         if !ok_len {
             cx.note(
-                Severity::Error,
-                "tcp",
+                &OPTION_LEN_INVALID,
                 at,
                 len,
                 format!("option kind {kind} with length {len}, which is wrong for that option"),
@@ -488,10 +599,10 @@ struct OptSummary {
 /// `57814 → 8765 [SYN] Seq=0 Win=65495 Len=0 MSS=65495 SACK_PERM TSval=… TSecr=0 WS=1024`.
 fn info_line(info: &mut String, sport: u16, dport: u16, flags: u16, v: &TcpVerdict, len: usize, o: &OptSummary) {
     info.clear();
-    if let Some((bit, _, label, _)) = ANALYSIS_FIELDS.iter().find(|(bit, ..)| v.analysis & bit != 0) {
+    if let Some(a) = ANALYSIS_FIELDS.iter().find(|a| v.analysis & a.bit != 0) {
         info.push('[');
-        info.push_str(label);
-        if *bit == an::DUPLICATE_ACK {
+        info.push_str(a.label);
+        if a.bit == an::DUPLICATE_ACK {
             info.push_str(" #");
             push_num(info, v.dup_ack_num);
         }

@@ -88,7 +88,7 @@ fn ethernet_ipv4_tcp_syn_values_and_spans() {
     assert_eq!(d.summary.protocol, "TCP");
     assert!(d.summary.info.starts_with("57814 \u{2192} 8765 [SYN] Seq=0 Win=65495 Len=0 MSS=65495 SACK_PERM"));
     assert!(d.notes.iter().any(|n| n.message.contains("checksum offload")));
-    assert!(d.notes.iter().any(|n| n.message.contains("handshake 1/3")));
+    assert!(d.notes.iter().any(|n| n.message.contains("handshake 1/3") && n.def.name == "tcp.connection.syn"));
 }
 
 #[test]
@@ -99,6 +99,7 @@ fn a_bad_ip_checksum_is_an_error_with_the_right_value() {
     assert_eq!(get(&d, "ip.checksum.status").0, Value::U(0));
     let n = d.notes.iter().find(|n| n.layer == "ip" && n.severity == Severity::Error).expect("a checksum error");
     assert!(n.message.contains("should be 0x3d46"), "{}", n.message);
+    assert_eq!(n.def.name, "ip.checksum_bad.expert");
     assert_eq!((n.span.offset, n.span.len), (24, 2));
 }
 
@@ -120,6 +121,7 @@ fn a_frame_cut_inside_tcp_says_where() {
     assert_eq!(get(&d, "tcp.srcport"), (Value::U(57814), 34, 2));
     let n = d.notes.iter().find(|n| n.layer == "tcp").expect("a truncation note");
     assert!(n.message.contains("truncated") && n.message.contains("frame ends at byte 44"), "{}", n.message);
+    assert_eq!(n.def.name, "tcp.expert.truncated");
 }
 
 #[rustfmt::skip]
@@ -226,7 +228,7 @@ fn tcp_options_with_a_bad_length_are_reported_not_followed() {
     let mut b = TCP_SYN.to_vec();
     b[55] = 40; // MSS option claims 40 bytes
     let d = run(1, &b);
-    assert!(d.notes.iter().any(|n| n.layer == "tcp" && n.message.contains("bad length 40")));
+    assert!(d.notes.iter().any(|n| n.def.name == "tcp.option.len.invalid" && n.message.contains("bad length 40")));
     assert!(d.field("tcp.options.mss_val").is_none());
 }
 
@@ -245,4 +247,19 @@ fn an_802_1q_tag_between_ethernet_and_ip() {
     assert_eq!(get(&d, "vlan.id"), (Value::U(42), 14, 2));
     assert_eq!(get(&d, "vlan.etype"), (Value::U(0x0800), 16, 2));
     assert_eq!(get(&d, "tcp.srcport").1, 38);
+}
+
+#[test]
+fn every_note_is_declared_once_under_its_protocol() {
+    let mut seen = std::collections::HashSet::new();
+    for n in super::all_notes() {
+        assert!(seen.insert(n.name), "{} is declared twice", n.name);
+        assert!(n.name.starts_with(n.proto.name) && n.name[n.proto.name.len()..].starts_with('.'), "{}", n.name);
+        assert!(!n.explain.is_empty(), "{} has no explanation", n.name);
+    }
+    // The TCP analysis notes carry Wireshark's names and today's severities.
+    let sev = |name: &str| super::all_notes().find(|n| n.name == name).map(|n| n.severity);
+    assert_eq!(sev("tcp.analysis.retransmission"), Some(Severity::Warning));
+    assert_eq!(sev("tcp.analysis.window_update"), Some(Severity::Info));
+    assert_eq!(sev("tcp.analysis.keep_alive"), Some(Severity::Info));
 }

@@ -4,8 +4,8 @@ use super::checksum::{self, Check, STATUS_NAMES};
 use super::conv::Endpoint;
 use super::linktype::NetInfo;
 use super::{Cx, data};
-use crate::fields;
-use crate::model::{Base::Dec, Base::Hex, Protocol, Severity, TcpIpLayer, Value};
+use crate::model::{Base::Dec, Base::Hex, Protocol, TcpIpLayer, Value};
+use crate::{fields, notes};
 use etherparse::UdpHeaderSlice;
 
 pub static UDP: Protocol = Protocol {
@@ -38,6 +38,13 @@ fields! { proto = &UDP;
     STREAM: "udp.stream", "Stream index", Dec, 0, &[], "wirelab's number for this pair of sockets within the capture (not on the wire), as Wireshark counts it.";
 }
 
+notes! { proto = &UDP;
+    TRUNCATED: "udp.expert.truncated" { severity: Error, cite: "RFC 768", explain: "The frame ends before the 8-byte UDP header does, so the ports or the length cannot all be read. Usually the capture cut the frame short." };
+    LENGTH_BAD: "udp.length.bad" { severity: Error, cite: "RFC 768", explain: "The UDP length counts the 8-byte header plus the data, so it must be at least 8 and must fit in the IP packet around it. This one does not, so the datagram's size cannot be trusted." };
+    CHECKSUM_BAD: "udp.checksum.bad" { severity: Error, cite: "RFC 768", explain: "The checksum does not match the datagram's bytes: something changed them on the way. A receiver drops such a datagram, and UDP never resends it: the data is simply lost." };
+    PARTIAL_CHECKSUM: "udp.expert.partial_checksum" { explain: "The checksum field holds only part of the sum: the kernel left the rest for the network card (checksum offload). Captured on the sending machine or on loopback, this is normal and not an error." };
+}
+
 pub fn dissect(cx: &mut Cx<'_>, offset: usize, end: usize, net: &NetInfo) -> usize {
     let bytes = cx.data.get(offset..end.min(cx.data.len())).unwrap_or(&[]);
     let hdr = match UdpHeaderSlice::from_slice(bytes) {
@@ -53,7 +60,7 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize, end: usize, net: &NetInfo) -> usi
             }
             cx.end_layer(layer, have.min(4));
             if !cx.inner {
-                cx.truncated("udp", "UDP header", offset, e.required_len);
+                cx.truncated(&TRUNCATED, "UDP header", offset, e.required_len);
             }
             return offset + have.min(4);
         }
@@ -71,11 +78,10 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize, end: usize, net: &NetInfo) -> usi
     let mut dgram_end = end;
     if !cx.inner {
         if ulen < field::HEADER_LEN {
-            cx.note(Severity::Error, "udp", offset + 4, 2, format!("length {ulen} is less than the 8-byte header"));
+            cx.note(&LENGTH_BAD, offset + 4, 2, format!("length {ulen} is less than the 8-byte header"));
         } else if ulen > avail {
             cx.note(
-                Severity::Error,
-                "udp",
+                &LENGTH_BAD,
                 offset + 4,
                 2,
                 format!("length says {ulen} bytes but the IP packet holds only {avail}"),
@@ -94,11 +100,10 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize, end: usize, net: &NetInfo) -> usi
     cx.add(1, &CHECKSUM_STATUS, Value::U(ck.map(Check::status).unwrap_or(3)), offset + 6, 2);
     match ck {
         Some(Check::Bad { expected }) => {
-            cx.note(Severity::Error, "udp", offset + 6, 2, format!("bad checksum 0x{stored:04x}: it should be 0x{expected:04x}"))
+            cx.note(&CHECKSUM_BAD, offset + 6, 2, format!("bad checksum 0x{stored:04x}: it should be 0x{expected:04x}"))
         }
         Some(Check::Partial) => cx.note(
-            Severity::Info,
-            "udp",
+            &PARTIAL_CHECKSUM,
             offset + 6,
             2,
             "checksum not finished: left to the network card (checksum offload), which loopback does not have; this is normal",

@@ -10,7 +10,7 @@
 
 use std::fmt;
 
-use crate::model::{Dissection, Field, Value, display};
+use crate::model::{Dissection, FieldRef, Value};
 
 /// Where and why a filter does not parse.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,9 +50,18 @@ enum Node {
     And(Box<Node>, Box<Node>),
     Or(Box<Node>, Box<Node>),
     Not(Box<Node>),
-    /// Field names (several for aliases like `tcp.port`), or a protocol.
-    Present(Vec<&'static str>, bool),
+    /// Field names (several for aliases like `tcp.port`), a protocol or a note.
+    Present(Vec<&'static str>, Name),
     Cmp(Vec<&'static str>, Op, Lit),
+}
+
+/// What a name in a filter stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Name {
+    Field,
+    Protocol,
+    /// A declared note (expert info): present when the frame has one.
+    Note,
 }
 
 /// A parsed display filter.
@@ -196,19 +205,23 @@ fn known_fields() -> impl Iterator<Item = &'static crate::model::FieldDef> {
     crate::dissect::all_fields()
 }
 
-fn resolve(name: &str, at: usize) -> Result<(Vec<&'static str>, bool), FilterError> {
+fn resolve(name: &str, at: usize) -> Result<(Vec<&'static str>, Name), FilterError> {
     if let Some((_, names)) = ALIASES.iter().find(|(a, _)| *a == name) {
-        return Ok((names.to_vec(), false));
+        return Ok((names.to_vec(), Name::Field));
     }
     if let Some(f) = known_fields().find(|f| f.name == name) {
-        return Ok((vec![f.name], false));
+        return Ok((vec![f.name], Name::Field));
+    }
+    if let Some(n) = crate::dissect::all_notes().find(|n| n.name == name) {
+        return Ok((vec![n.name], Name::Note));
     }
     if let Some(p) = known_fields().map(|f| f.proto).find(|p| p.name == name) {
-        return Ok((vec![p.name], true));
+        return Ok((vec![p.name], Name::Protocol));
     }
     // The closest known name, to help with typos.
     let best = known_fields()
         .map(|f| f.name)
+        .chain(crate::dissect::all_notes().map(|n| n.name))
         .chain(ALIASES.iter().map(|(a, _)| *a))
         .min_by_key(|n| strsim(n, name))
         .unwrap_or("");
@@ -281,12 +294,13 @@ impl Parser<'_> {
             }
             Some(Tok::Word(w)) => {
                 self.pos += 1;
-                let (names, proto) = resolve(&w, at)?;
+                let (names, kind) = resolve(&w, at)?;
                 if let Some(Tok::Op(op)) = self.peek().cloned() {
-                    if proto {
+                    if kind != Name::Field {
+                        let what = if kind == Name::Note { "a note" } else { "a protocol" };
                         return Err(FilterError {
                             at,
-                            message: format!("\"{w}\" is a protocol: it can only be tested for presence"),
+                            message: format!("\"{w}\" is {what}: it can only be tested for presence"),
                         });
                     }
                     self.pos += 1;
@@ -307,7 +321,7 @@ impl Parser<'_> {
                     self.pos += 1;
                     Ok(Node::Cmp(names, op, lit))
                 } else {
-                    Ok(Node::Present(names, proto))
+                    Ok(Node::Present(names, kind))
                 }
             }
             Some(Tok::Str(_)) => Err(FilterError { at, message: "a field name is needed before a value".into() }),
@@ -334,7 +348,7 @@ impl Filter {
     pub fn parse(text: &str) -> Result<Filter, FilterError> {
         let toks = lex(text)?;
         if toks.is_empty() {
-            return Ok(Filter { root: Node::Present(vec!["frame"], true), text: String::new() });
+            return Ok(Filter { root: Node::Present(vec!["frame"], Name::Protocol), text: String::new() });
         }
         let mut p = Parser { toks: &toks, pos: 0, end: text.len() };
         let root = p.or()?;
@@ -362,21 +376,22 @@ fn eval(n: &Node, d: &Dissection, frame: &[u8]) -> bool {
         Node::And(a, b) => eval(a, d, frame) && eval(b, d, frame),
         Node::Or(a, b) => eval(a, d, frame) || eval(b, d, frame),
         Node::Not(a) => !eval(a, d, frame),
-        Node::Present(names, true) => d.layers.iter().any(|l| names.contains(&l.proto.name)),
-        Node::Present(names, false) => d.fields.iter().any(|f| names.contains(&f.def.name)),
+        Node::Present(names, Name::Protocol) => d.layers.iter().any(|l| names.contains(&l.proto.name)),
+        Node::Present(names, Name::Field) => d.fields.iter().any(|f| names.contains(&f.def.name)),
+        Node::Present(names, Name::Note) => d.notes.iter().any(|n| names.contains(&n.def.name)),
         Node::Cmp(names, Op::Ne, lit) => {
             // Wireshark's "!=": no occurrence equals the value.
             let mut any = false;
-            for f in d.fields.iter().filter(|f| names.contains(&f.def.name)) {
+            for f in d.refs(frame).filter(|f| names.contains(&f.def().name)) {
                 any = true;
-                if compare(f, Op::Eq, lit, d, frame) {
+                if f.compare(Op::Eq, lit) {
                     return false;
                 }
             }
             any
         }
         Node::Cmp(names, op, lit) => {
-            d.fields.iter().filter(|f| names.contains(&f.def.name)).any(|f| compare(f, *op, lit, d, frame))
+            d.refs(frame).filter(|f| names.contains(&f.def().name)).any(|f| f.compare(*op, lit))
         }
     }
 }
@@ -394,8 +409,26 @@ fn ord(op: Op, o: std::cmp::Ordering) -> bool {
     }
 }
 
-fn compare(f: &Field, op: Op, lit: &Lit, d: &Dissection, frame: &[u8]) -> bool {
-    let num = match f.value {
+impl FieldRef<'_> {
+    /// Whether the field equals a literal, by the display filter's rules
+    /// (`"6"` and `6` equal a number, `"TCP"` its value name, `aa:bb` bytes,
+    /// an address in any of its spellings). What a lab checks an answer with.
+    pub fn equals(&self, literal: &str) -> bool {
+        let t = literal.trim();
+        let lit = match t.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+            Some(quoted) => Lit::Text(quoted.to_string()),
+            None => parse_num(t).map(Lit::Num).unwrap_or_else(|| Lit::Text(t.to_string())),
+        };
+        self.compare(Op::Eq, &lit)
+    }
+
+    fn compare(&self, op: Op, lit: &Lit) -> bool {
+        compare(self, op, lit)
+    }
+}
+
+fn compare(f: &FieldRef<'_>, op: Op, lit: &Lit) -> bool {
+    let num = match f.value() {
         Value::U(v) => Some(v as f64),
         Value::I(v) => Some(v as f64),
         Value::F(v) => Some(v),
@@ -404,12 +437,10 @@ fn compare(f: &Field, op: Op, lit: &Lit, d: &Dissection, frame: &[u8]) -> bool {
     };
     match (num, lit) {
         (Some(v), Lit::Num(n)) => v.partial_cmp(n).is_some_and(|o| ord(op, o)),
-        (Some(_), Lit::Text(t)) if op == Op::Contains => {
-            display::value_text(d, frame, f, usize::MAX).contains(t.as_str())
-        }
+        (Some(_), Lit::Text(t)) if op == Op::Contains => f.text(usize::MAX).contains(t.as_str()),
         (Some(v), Lit::Text(t)) => {
             // A value name: tcp.flags == "SYN"? compare with the named value.
-            f.def
+            f.def()
                 .values
                 .iter()
                 .find(|(_, n)| n.eq_ignore_ascii_case(t))
@@ -420,9 +451,9 @@ fn compare(f: &Field, op: Op, lit: &Lit, d: &Dissection, frame: &[u8]) -> bool {
                 Lit::Num(n) => format_num(*n),
                 Lit::Text(t) => t.clone(),
             };
-            let have = match f.value {
+            let have = match f.value() {
                 Value::Bytes => {
-                    let b = d.source_bytes(frame, f.span.source).get(f.span.range()).unwrap_or(&[]);
+                    let b = f.bytes();
                     if op == Op::Contains {
                         // bytes contains "text" or contains aa:bb
                         let needle = parse_hex(&want).unwrap_or_else(|| want.as_bytes().to_vec());
@@ -434,7 +465,7 @@ fn compare(f: &Field, op: Op, lit: &Lit, d: &Dissection, frame: &[u8]) -> bool {
                         None => false,
                     };
                 }
-                _ => display::value_text(d, frame, f, usize::MAX),
+                _ => f.text(usize::MAX),
             };
             match op {
                 Op::Contains => have.contains(want.as_str()),

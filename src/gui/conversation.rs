@@ -45,7 +45,7 @@ pub fn conversation_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>
             let inner = frame.show(ui, |ui| {
                 ui.set_max_width(width * 0.7);
                 ui.vertical(|ui| {
-                    ui.small(format!("frame {} · {}", i + 1, e.kind));
+                    ui.small(format!("frame {} · {}", i + 1, e.kind.name()));
                     ui.add(egui::Label::new(loaded.event_text(k)).wrap().sense(egui::Sense::click())).clicked()
                 })
                 .inner

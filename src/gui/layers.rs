@@ -2,7 +2,7 @@
 //! four, the selected frame's headers placed on them, each expanding into its
 //! fields. Layers the frame does not reach are shown empty, with the reason.
 
-use crate::model::{Dissection, OSI_NAMES, display};
+use crate::model::{Dissection, OSI_NAMES};
 
 use super::{Command, State};
 
@@ -75,16 +75,10 @@ fn layer_ui(ui: &mut egui::Ui, d: &Dissection, bytes: &[u8], li: usize, state: &
     let id = ui.make_persistent_id(("layer", li, l.proto.name));
     egui::CollapsingHeader::new(title).id_salt(id).default_open(l.proto.osi >= 4).show(ui, |ui| {
         ui.weak(l.proto.explain);
-        let fields = d.layer_fields(l);
-        let base = l.fields.start as usize;
-        for (k, f) in fields.iter().enumerate() {
-            let index = base + k;
-            let text = format!(
-                "{}{}: {}",
-                "    ".repeat(usize::from(f.depth)),
-                f.def.label,
-                display::value_text(d, bytes, f, 24)
-            );
+        for index in l.fields.start as usize..l.fields.end as usize {
+            let Some(fr) = d.field_ref(bytes, index) else { continue };
+            let f = fr.field();
+            let text = format!("{}{}: {}", "    ".repeat(usize::from(f.depth)), f.def.label, fr.text(24));
             let selected = state.selected_field == Some(index) || state.hovered_field == Some(index);
             let r = ui.selectable_label(selected, text).on_hover_text(format!("{}\n\n{}", f.def.name, f.def.explain));
             if r.clicked() {
@@ -94,7 +88,7 @@ fn layer_ui(ui: &mut egui::Ui, d: &Dissection, bytes: &[u8], li: usize, state: &
                 }
             }
             if JSON_FIELDS.contains(&f.def.name) {
-                let raw = d.source_bytes(bytes, f.span.source).get(f.span.range()).unwrap_or(&[]);
+                let raw = fr.bytes();
                 if let Ok(v @ (serde_json::Value::Array(_) | serde_json::Value::Object(_))) =
                     serde_json::from_slice::<serde_json::Value>(raw)
                 {

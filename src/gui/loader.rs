@@ -54,7 +54,7 @@ pub struct Event {
     pub frame: usize,
     pub stream: u32,
     pub from_client: Option<bool>,
-    pub kind: &'static str,
+    pub kind: crate::model::MsgKind,
 }
 
 /// A capture, read and dissected.

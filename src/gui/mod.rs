@@ -311,9 +311,8 @@ impl App {
                             let first = loaded
                                 .events
                                 .iter()
-                                .enumerate()
-                                .find(|(k, e)| e.kind == "socketio" && loaded.event_text(*k).starts_with("EVENT"))
-                                .map(|(_, e)| e.frame)
+                                .find(|e| e.kind == crate::model::MsgKind::SioEvent)
+                                .map(|e| e.frame)
                                 .unwrap_or(0);
                             self.state.loaded = Some(loaded);
                             if !self.state.visible.is_empty() {

@@ -2,11 +2,13 @@
 
 use std::fmt::Write as _;
 
-use super::{Base, Dissection, Field, Value, format_mac, hex};
+use super::{Base, FieldRef, Value, format_mac, hex};
 
 /// The value of a field as text, with its value name when one is declared
 /// (`6 (TCP)`); byte strings longer than `max_bytes` are shortened.
-pub fn value_text(d: &Dissection, frame: &[u8], f: &Field, max_bytes: usize) -> String {
+/// (Called as [`FieldRef::text`].)
+pub(super) fn value_text(r: &FieldRef<'_>, max_bytes: usize) -> String {
+    let (d, f) = (r.d, r.field());
     let mut s = String::new();
     match &f.value {
         Value::None => {}
@@ -38,7 +40,7 @@ pub fn value_text(d: &Dissection, frame: &[u8], f: &Field, max_bytes: usize) -> 
             let _ = write!(s, "{}", std::net::Ipv6Addr::from(*a));
         }
         Value::Bytes => {
-            let b = d.source_bytes(frame, f.span.source).get(f.span.range()).unwrap_or(&[]);
+            let b = r.bytes();
             if b.len() > max_bytes {
                 let _ = write!(s, "{}… ({} bytes)", hex(&b[..max_bytes]), b.len());
             } else {
@@ -47,8 +49,7 @@ pub fn value_text(d: &Dissection, frame: &[u8], f: &Field, max_bytes: usize) -> 
         }
         Value::Text => {
             // Control characters written as escapes, as Wireshark does ("\r\n").
-            let b = d.source_bytes(frame, f.span.source).get(f.span.range()).unwrap_or(&[]);
-            let t = String::from_utf8_lossy(b);
+            let t = String::from_utf8_lossy(r.bytes());
             let cut = t.len() > max_bytes.saturating_mul(8);
             for c in t.chars().take(if cut { max_bytes * 8 } else { usize::MAX }) {
                 match c {
@@ -68,13 +69,12 @@ pub fn value_text(d: &Dissection, frame: &[u8], f: &Field, max_bytes: usize) -> 
     s
 }
 
-/// A bit mask drawn over the field's bytes, Wireshark style: `.... ..1.`.
-pub fn bit_pattern(frame: &[u8], f: &Field) -> Option<String> {
-    let mask = f.def.mask;
-    if mask == 0 {
+/// A bit mask drawn over a field's bytes, Wireshark style: `.... ..1.`.
+/// (Called as [`FieldRef::bits`].)
+pub(super) fn bit_pattern(mask: u64, bytes: &[u8]) -> Option<String> {
+    if mask == 0 || bytes.is_empty() {
         return None;
     }
-    let bytes = frame.get(f.span.range())?;
     let bits = bytes.len() * 8;
     let mut v = 0u64;
     for b in bytes.iter().take(8) {

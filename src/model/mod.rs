@@ -188,14 +188,70 @@ impl Severity {
     }
 }
 
+/// A kind of note (expert info), declared once like a field: Wireshark's
+/// `ei_register_info`. Its name is a display-filter name (Wireshark's where
+/// Wireshark has the same expert item: `tcp.analysis.retransmission`).
+#[derive(Debug)]
+pub struct NoteDef {
+    pub name: &'static str,
+    pub proto: &'static Protocol,
+    pub severity: Severity,
+    /// The rule broken or the section that explains it (`RFC 6455 §5.1`), or "".
+    pub cite: &'static str,
+    /// For a student: what this note means and why it matters.
+    pub explain: &'static str,
+}
+
+impl NoteDef {
+    /// Placeholder values for the `notes!` macro's defaults.
+    pub const DEFAULT: NoteDef =
+        NoteDef { name: "", proto: &NO_PROTOCOL, severity: Severity::Info, cite: "", explain: "" };
+}
+
+/// Stands in for the protocol in `DEFAULT` declarations; never shown.
+pub static NO_PROTOCOL: Protocol =
+    Protocol { name: "", short: "", label: "", osi: 7, tcpip: TcpIpLayer::Application, explain: "" };
+
+/// Declares a protocol's notes as `pub static` items plus an `ALL_NOTES` slice.
+///
+/// ```ignore
+/// notes! { proto = &TCP;
+///     RETRANSMISSION: "tcp.analysis.retransmission" { severity: Warning, cite: "RFC 9293 §3.8.1", explain: "…" };
+/// }
+/// ```
+/// `severity` defaults to Info and `cite` to "".
+#[macro_export]
+macro_rules! notes {
+    (proto = $proto:expr; $( $id:ident : $name:literal { $( $key:ident : $val:expr ),* $(,)? }; )* ) => {
+        $(
+            #[allow(clippy::needless_update)]
+            pub static $id: $crate::model::NoteDef = {
+                #[allow(unused_imports)]
+                use $crate::model::Severity::*;
+                $crate::model::NoteDef { name: $name, proto: $proto, $( $key: $val, )* ..$crate::model::NoteDef::DEFAULT }
+            };
+        )*
+        /// Every note this protocol declares, for the filter and `wirelab fields`.
+        pub static ALL_NOTES: &[&$crate::model::NoteDef] = &[ $( &$id ),* ];
+    };
+}
+
 /// A remark about the frame, like Wireshark's expert info.
 #[derive(Clone, Debug)]
 pub struct Note {
+    pub def: &'static NoteDef,
     pub severity: Severity,
+    /// What happened in this frame, with its values.
     pub message: Cow<'static, str>,
     /// The protocol (filter name) the note belongs to.
     pub layer: &'static str,
     pub span: Span,
+}
+
+impl Note {
+    pub fn new(def: &'static NoteDef, span: Span, message: Cow<'static, str>) -> Note {
+        Note { def, severity: def.severity, message, layer: def.proto.name, span }
+    }
 }
 
 /// An address for the summary columns.
@@ -257,20 +313,115 @@ impl FrameMeta {
     }
 }
 
-/// Something that happened at the application level in this frame — an HTTP
-/// request, a WebSocket message, a Socket.IO event — for `wirelab follow`.
+/// What kind of message an [`AppEvent`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MsgKind {
+    /// The TCP handshake completed (its frames: SYN, SYN-ACK, ACK).
+    TcpOpen,
+    /// A FIN: this side has finished sending.
+    TcpClose,
+    /// A RST: the connection is aborted.
+    TcpReset,
+    HttpRequest,
+    /// An HTTP request asking to upgrade to WebSocket.
+    WsHandshake,
+    HttpResponse,
+    WsText,
+    WsBinary,
+    WsPing,
+    WsPong,
+    WsClose,
+    EioOpen,
+    EioClose,
+    EioPing,
+    EioPong,
+    /// `2probe` on a new WebSocket during Engine.IO's upgrade.
+    EioProbe,
+    /// `3probe`, the server's answer to the probe.
+    EioProbeAnswer,
+    EioUpgrade,
+    EioNoop,
+    /// A binary Engine.IO message that is not a Socket.IO attachment.
+    EioBinary,
+    SioConnect,
+    SioDisconnect,
+    SioConnectError,
+    SioEvent,
+    SioAck,
+    SioAttachment,
+}
+
+impl MsgKind {
+    /// The name `wirelab follow` prints (`ws-text`, `sio-event`).
+    pub fn name(self) -> &'static str {
+        use MsgKind::*;
+        match self {
+            TcpOpen => "tcp-open",
+            TcpClose => "tcp-close",
+            TcpReset => "tcp-reset",
+            HttpRequest => "http-request",
+            WsHandshake => "handshake",
+            HttpResponse => "http-response",
+            WsText => "ws-text",
+            WsBinary => "ws-binary",
+            WsPing => "ws-ping",
+            WsPong => "ws-pong",
+            WsClose => "ws-close",
+            EioOpen => "eio-open",
+            EioClose => "eio-close",
+            EioPing => "eio-ping",
+            EioPong => "eio-pong",
+            EioProbe => "eio-probe",
+            EioProbeAnswer => "eio-probe-answer",
+            EioUpgrade => "eio-upgrade",
+            EioNoop => "eio-noop",
+            EioBinary => "eio-binary",
+            SioConnect => "sio-connect",
+            SioDisconnect => "sio-disconnect",
+            SioConnectError => "sio-connect-error",
+            SioEvent => "sio-event",
+            SioAck => "sio-ack",
+            SioAttachment => "sio-attachment",
+        }
+    }
+    pub fn is_tcp(self) -> bool {
+        matches!(self, MsgKind::TcpOpen | MsgKind::TcpClose | MsgKind::TcpReset)
+    }
+    pub fn is_socketio(self) -> bool {
+        matches!(
+            self,
+            MsgKind::SioConnect
+                | MsgKind::SioDisconnect
+                | MsgKind::SioConnectError
+                | MsgKind::SioEvent
+                | MsgKind::SioAck
+                | MsgKind::SioAttachment
+        )
+    }
+}
+
+/// Something that happened in this frame at the connection or application
+/// level — a handshake, an HTTP request, a WebSocket message, a Socket.IO
+/// event. [`crate::messages::correlate`] turns a capture's events into
+/// messages with their answers and sessions.
 #[derive(Clone, Debug)]
 pub struct AppEvent {
     /// TCP stream index.
     pub stream: u32,
     /// True when the client sent it, false the server, None unknown.
     pub from_client: Option<bool>,
-    /// `handshake`, `http-request`, `http-response`, `ws-text`, `ws-binary`,
-    /// `ws-close`, `ws-ping`, `ws-pong`, `engineio`, `socketio`, `sio-attachment`.
-    pub kind: &'static str,
+    pub kind: MsgKind,
     pub text: String,
     /// The frames whose bytes carried it (several when it was reassembled).
     pub frames: smallvec::SmallVec<[u64; 4]>,
+    /// Time of the frame that completed it (seconds since the epoch).
+    pub time: f64,
+    /// Socket.IO: the namespace (`/` when none is written).
+    pub nsp: Option<String>,
+    /// Socket.IO: the acknowledgement id of an EVENT or ACK.
+    pub ack_id: Option<u64>,
+    /// Engine.IO session id: in an open packet, or a request's `sid=` parameter.
+    pub sid: Option<String>,
 }
 
 /// Everything wirelab knows about one frame.
@@ -347,6 +498,41 @@ impl Dissection {
         }
     }
 
+    /// The bytes a span covers, in its own data source (empty if out of range).
+    pub fn span_bytes<'a>(&'a self, frame: &'a [u8], span: Span) -> &'a [u8] {
+        self.source_bytes(frame, span.source).get(span.range()).unwrap_or(&[])
+    }
+
+    /// The name of a data source: `frame` for the captured bytes, else the
+    /// derived source's own ("Unmasked data", "Reassembled TCP (…)").
+    pub fn source_name(&self, source: SourceId) -> &str {
+        if source == FRAME_SOURCE {
+            "frame"
+        } else {
+            self.sources.get(source as usize - 1).map(|s| s.name.as_ref()).unwrap_or("")
+        }
+    }
+
+    /// Every field of the frame, in pre-order, as [`FieldRef`]s.
+    pub fn refs<'a>(&'a self, frame: &'a [u8]) -> impl Iterator<Item = FieldRef<'a>> + 'a {
+        (0..self.fields.len()).map(move |index| FieldRef { d: self, frame, index })
+    }
+
+    /// The field at `index` of [`Dissection::fields`].
+    pub fn field_ref<'a>(&'a self, frame: &'a [u8], index: usize) -> Option<FieldRef<'a>> {
+        (index < self.fields.len()).then_some(FieldRef { d: self, frame, index })
+    }
+
+    /// The first field with this display-filter name.
+    pub fn find<'a>(&'a self, frame: &'a [u8], name: &str) -> Option<FieldRef<'a>> {
+        self.fields.iter().position(|f| f.def.name == name).map(|index| FieldRef { d: self, frame, index })
+    }
+
+    /// All fields with this display-filter name, in order.
+    pub fn find_all<'a>(&'a self, frame: &'a [u8], name: &'a str) -> impl Iterator<Item = FieldRef<'a>> + 'a {
+        self.refs(frame).filter(move |f| f.def().name == name)
+    }
+
     /// Protocol names in wire order, joined as Wireshark's `frame.protocols`.
     pub fn protocols(&self) -> String {
         let mut s = String::new();
@@ -357,5 +543,85 @@ impl Dissection {
             s.push_str(l.proto.name);
         }
         s
+    }
+}
+
+/// One field of a dissected frame together with what it takes to read it:
+/// the one way to ask about a field. Its bytes come from its own data source
+/// (the frame, or the unmasked, reassembled or decompressed bytes), and the
+/// display filter's comparison rules are [`FieldRef::matches`] (in `filter`).
+#[derive(Clone, Copy)]
+pub struct FieldRef<'a> {
+    pub d: &'a Dissection,
+    /// The captured frame's bytes (data source 0).
+    pub frame: &'a [u8],
+    /// Index into [`Dissection::fields`].
+    pub index: usize,
+}
+
+impl<'a> FieldRef<'a> {
+    pub fn field(&self) -> &'a Field {
+        &self.d.fields[self.index]
+    }
+    pub fn def(&self) -> &'static FieldDef {
+        self.field().def
+    }
+    pub fn value(&self) -> Value {
+        self.field().value
+    }
+    pub fn span(&self) -> Span {
+        self.field().span
+    }
+    /// True for fields that are not on the wire (stream index, analysis).
+    pub fn is_derived(&self) -> bool {
+        self.field().span.len == 0
+    }
+    /// The field's bytes, from its own data source.
+    pub fn bytes(&self) -> &'a [u8] {
+        self.d.span_bytes(self.frame, self.span())
+    }
+    /// All bytes of the field's data source.
+    pub fn source_bytes(&self) -> &'a [u8] {
+        self.d.source_bytes(self.frame, self.span().source)
+    }
+    /// The name of the field's data source (`frame`, `Unmasked data`, …).
+    pub fn source_name(&self) -> &'a str {
+        self.d.source_name(self.span().source)
+    }
+    /// The value as text for people, with its value name (`6 (TCP)`).
+    pub fn text(&self, max_bytes: usize) -> String {
+        display::value_text(self, max_bytes)
+    }
+    /// The bit mask drawn over the field's bytes (`.... ..1.`), for sub-byte fields.
+    pub fn bits(&self) -> Option<String> {
+        display::bit_pattern(self.def().mask, self.bytes())
+    }
+    /// The direct children of this field, in order.
+    pub fn children(&self) -> impl Iterator<Item = FieldRef<'a>> + 'a {
+        let me = *self;
+        let depth = self.field().depth;
+        let fields = &self.d.fields;
+        let end = fields
+            .iter()
+            .enumerate()
+            .skip(self.index + 1)
+            .find(|(_, f)| f.depth <= depth)
+            .map(|(i, _)| i)
+            .unwrap_or(fields.len())
+            // Children never cross into the next layer.
+            .min(self.layer_end());
+        (self.index + 1..end).filter(move |i| fields[*i].depth == depth + 1).map(move |index| FieldRef {
+            d: me.d,
+            frame: me.frame,
+            index,
+        })
+    }
+    /// The layer this field belongs to.
+    pub fn layer(&self) -> Option<&'a LayerNode> {
+        let i = self.index as u32;
+        self.d.layers.iter().find(|l| l.fields.contains(&i))
+    }
+    fn layer_end(&self) -> usize {
+        self.layer().map(|l| l.fields.end as usize).unwrap_or(self.d.fields.len())
     }
 }

@@ -5,7 +5,7 @@
 //! cheatsheet each `to` value picks, and the optional message log that lets a
 //! reconnecting client catch up on what it missed (`--recovery`).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::convert::Infallible;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,6 +18,7 @@ use hyper::{Request, Response, StatusCode};
 use serde_json::{Value, json};
 use socketioxide::SocketIo;
 use socketioxide::extract::{AckSender, Event, SocketRef, TryData};
+use socketioxide::handler::ConnectHandler as _;
 use socketioxide::socket::Sid;
 
 /// The namespaces the chat serves; the same events work in each.
@@ -113,6 +114,9 @@ struct Logged {
 struct NsLog {
     last_offset: u64,
     entries: VecDeque<Logged>,
+    /// Sockets connected with an offset whose backlog is not replayed yet:
+    /// logged messages skip them (they get those in the replay).
+    recovering: HashSet<Sid>,
 }
 
 #[derive(Debug, Default)]
@@ -176,11 +180,23 @@ pub fn build(cfg: ChatConfig) -> (socketioxide::service::SocketIoService<PageSer
     });
     let (svc, io) = SocketIo::builder().build_with_inner_svc(PageService);
     for ns in NAMESPACES {
-        let chat = chat.clone();
-        io.ns(ns, move |s: SocketRef, TryData(auth): TryData<Value>| {
+        let (chat, prepare) = (chat.clone(), chat.clone());
+        let connected = move |s: SocketRef, TryData(auth): TryData<Value>| {
             let chat = chat.clone();
             async move { chat.on_connect(s, auth.unwrap_or(Value::Null)).await }
-        });
+        };
+        // socketioxide sends the CONNECT packet and then *spawns* the connect
+        // handler, so a client may emit before that task has run: an event
+        // handler registered there can come too late, and the event (and its
+        // ack) is silently lost — under CPU contention, a few times in a
+        // hundred. socket.io has the same trap (socketio/socket.io-client#1527).
+        // Middlewares are awaited before CONNECT is sent: the handlers are
+        // registered in one.
+        let before = move |s: SocketRef, TryData(auth): TryData<Value>| {
+            let chat = prepare.clone();
+            async move { chat.prepare(s, auth.unwrap_or(Value::Null)).await }
+        };
+        io.ns(ns, connected.with(before));
     }
     let _ = chat.io.set(io);
     (svc, chat)
@@ -195,11 +211,21 @@ impl Chat {
         self.nicks.lock().ok().and_then(|n| n.get(&sid).cloned()).unwrap_or_else(|| "anonymous".into())
     }
 
-    async fn on_connect(self: Arc<Self>, socket: SocketRef, auth: Value) {
+    /// Runs before socketioxide sends CONNECT (a middleware): everything a
+    /// client may rely on as soon as it is connected — the event handlers, the
+    /// default room — and, for a client asking to recover, a mark that keeps
+    /// live messages from it until its backlog is replayed (see `on_connect`).
+    async fn prepare(self: Arc<Self>, socket: SocketRef, auth: Value) -> Result<(), Infallible> {
         self.stats.connections.fetch_add(1, Ordering::Relaxed);
-        let ns: &'static str = NAMESPACES.iter().find(|n| **n == socket.ns()).copied().unwrap_or("/");
+        let ns = namespace_of(&socket);
         // The default room named after the socket's id, as in socket.io.
         socket.join(socket.id.to_string());
+        if self.cfg.recovery
+            && auth["offset"].as_u64().is_some()
+            && let Some(log) = self.logs.get(ns)
+        {
+            log.lock().await.recovering.insert(socket.id);
+        }
 
         let me = self.clone();
         socket.on("join", async move |s: SocketRef, TryData(room): TryData<String>, ack: AckSender| {
@@ -261,10 +287,20 @@ impl Chat {
             if let Ok(mut n) = gone.nicks.lock() {
                 n.remove(&s.id);
             }
+            if let Some(log) = gone.logs.get(ns) {
+                log.lock().await.recovering.remove(&s.id);
+            }
         });
+        Ok(())
+    }
 
-        // Rejoin the rooms the client says it was in, then (with recovery)
-        // replay what it missed — all while holding the namespace's log.
+    /// After CONNECT: rejoin the rooms the client says it was in, then (with
+    /// recovery) replay what it missed — all while holding the namespace's
+    /// log, and only then let live messages reach it again. A message logged
+    /// before this point is replayed, one logged after it is delivered live:
+    /// each exactly once, in order of offset.
+    async fn on_connect(self: Arc<Self>, socket: SocketRef, auth: Value) {
+        let ns = namespace_of(&socket);
         let rooms: Vec<String> = auth["rooms"]
             .as_array()
             .map(|a| a.iter().filter_map(|r| r.as_str()).filter(|r| !r.is_empty() && r.len() <= 64).take(32))
@@ -274,7 +310,7 @@ impl Chat {
             .collect();
         let since = auth["offset"].as_u64();
         let Some(log) = self.logs.get(ns) else { return };
-        let log = log.lock().await;
+        let mut log = log.lock().await;
         for r in &rooms {
             socket.join(r.clone());
         }
@@ -304,6 +340,7 @@ impl Chat {
             let _ = socket.emit("chat message", &m);
         }
         self.stats.replayed.fetch_add(backlog.len() as u64, Ordering::Relaxed);
+        log.recovering.remove(&socket.id);
     }
 
     /// Delivers one chat message as its `to` asks; returns the ack's value.
@@ -317,7 +354,6 @@ impl Chat {
             Err(e) => return json!({ "ok": false, "error": e }),
         };
         let Some(io) = self.io.get() else { return json!({ "ok": false, "error": "server is starting" }) };
-        let here = ns_ops(io, ns);
         if let Target::Socket(id) = &target {
             let found = Sid::from_str(id).ok().filter(|sid| io.of(ns).and_then(|o| o.get_socket(*sid)).is_some());
             if found.is_none() {
@@ -335,24 +371,42 @@ impl Chat {
         let out =
             json!({ "from": s.id.to_string(), "nick": self.nick(s.id), "text": text, "to": to, "offset": offset });
         const EV: &str = "chat message";
-        let (sent, logged_rooms) = match &target {
-            Target::All | Target::Uncompressed => (here(None).emit(EV, &out).await.is_ok(), Some(None)),
-            Target::Volatile => (here(None).volatile().emit(EV, &out).await.is_ok(), None),
-            Target::Others => (s.broadcast().emit(EV, &out).await.is_ok(), Some(None)),
-            Target::SelfOnly => (s.emit(EV, &out).is_ok(), None),
-            Target::Room(r) => (s.to(r.clone()).emit(EV, &out).await.is_ok(), Some(Some(vec![r.clone()]))),
-            Target::RoomWithSelf(r) => (s.within(r.clone()).emit(EV, &out).await.is_ok(), Some(Some(vec![r.clone()]))),
-            Target::Rooms(rs) => (s.to(rs.clone()).emit(EV, &out).await.is_ok(), Some(Some(rs.clone()))),
-            Target::Socket(id) => (here(Some(id.clone())).emit(EV, &out).await.is_ok(), None),
-            Target::Namespace(n) => (ns_ops(io, n)(None).emit(EV, &out).await.is_ok(), Some(None)),
+        // The lines of the cheatsheet as operators on the namespace
+        // (socket.to(r) is "room r except me", socket.within(r) "room r and me").
+        let here = io.of(log_ns).unwrap_or_else(|| io.broadcast());
+        let me = s.id.to_string();
+        let (ops, logged_rooms) = match &target {
+            Target::SelfOnly => {
+                let sent = s.emit(EV, &out).is_ok();
+                return self.delivered(sent, offset);
+            }
+            Target::All | Target::Uncompressed | Target::Namespace(_) => (here, Some(None)),
+            Target::Volatile => (here.volatile(), None),
+            Target::Others => (here.except(me), Some(None)),
+            Target::Room(r) => (here.to(r.clone()).except(me), Some(Some(vec![r.clone()]))),
+            Target::RoomWithSelf(r) => (here.to([r.clone(), me]), Some(Some(vec![r.clone()]))),
+            Target::Rooms(rs) => (here.to(rs.clone()).except(me), Some(Some(rs.clone()))),
+            Target::Socket(id) => (here.to(id.clone()), None),
         };
-        self.stats.messages.fetch_add(1, Ordering::Relaxed);
+        let logged = self.cfg.recovery && logged_rooms.is_some();
+        let ops = if logged && !log.recovering.is_empty() {
+            ops.except(log.recovering.iter().map(|sid| sid.to_string()).collect::<Vec<_>>())
+        } else {
+            ops
+        };
+        let sent = ops.emit(EV, &out).await.is_ok();
         if let (true, Some(rooms)) = (self.cfg.recovery, logged_rooms) {
             log.entries.push_back(Logged { offset, rooms, msg: out });
             while log.entries.len() > self.cfg.log_limit {
                 log.entries.pop_front();
             }
         }
+        self.delivered(sent, offset)
+    }
+
+    /// The ack of a chat message.
+    fn delivered(&self, sent: bool, offset: u64) -> Value {
+        self.stats.messages.fetch_add(1, Ordering::Relaxed);
         if sent {
             json!({ "ok": true, "offset": offset })
         } else {
@@ -361,13 +415,8 @@ impl Chat {
     }
 }
 
-/// Emit operators for a whole namespace, or for one room in it.
-fn ns_ops(io: &SocketIo, ns: &str) -> impl Fn(Option<String>) -> socketioxide::operators::BroadcastOperators {
-    let ops = io.of(ns).unwrap_or_else(|| io.broadcast());
-    move |room| match room {
-        Some(r) => ops.clone().to(r),
-        None => ops.clone(),
-    }
+fn namespace_of(s: &SocketRef) -> &'static str {
+    NAMESPACES.iter().find(|n| **n == s.ns()).copied().unwrap_or("/")
 }
 
 fn rooms_of(s: &SocketRef) -> Vec<String> {

@@ -6,6 +6,7 @@
 //! Engine.IO open packet, namespace connects, events, acks, heartbeats):
 //! enough for scripted lessons; the tests use the official npm client.
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -69,7 +70,8 @@ pub fn run(name: &str, write: Option<PathBuf>) -> anyhow::Result<Outcome> {
             })
             // The CaptureError keeps its type, so callers (the GUI) can tell missing rights apart.
             .context("cannot record the scenario (the scenario itself needs no privileges: run it without --write)")?;
-            std::thread::sleep(Duration::from_millis(150));
+            // The capture is open and filtered once `start` returns: the
+            // kernel queues every packet from here on, so no wait is needed.
             Some(h)
         }
         None => None,
@@ -98,9 +100,12 @@ pub fn run(name: &str, write: Option<PathBuf>) -> anyhow::Result<Outcome> {
     }
     let mut frames = 0;
     if let Some(h) = capture {
+        // Not a wait for correctness (stop keeps what was queued): it lets
+        // the last connections' FIN exchanges happen, so the recording ends
+        // with each connection's teardown.
         std::thread::sleep(Duration::from_millis(200));
         h.stop();
-        while let Ok(ev) = h.events().recv_timeout(Duration::from_secs(5)) {
+        while let Ok(ev) = h.events().recv_timeout(PATIENCE) {
             match ev {
                 CaptureEvent::Finished { stats, .. } => {
                     frames = stats.captured;
@@ -149,30 +154,43 @@ async fn echo(servers: &Servers, deflate: bool, out: &mut Vec<String>) -> anyhow
     Ok(())
 }
 
+/// How long a scripted client waits for one frame before it gives up and
+/// says what it was waiting for. Generous: a busy machine may be slow, but a
+/// frame that is late by this much was never sent.
+const PATIENCE: Duration = Duration::from_secs(15);
+
 /// A small Socket.IO v5 client over the WebSocket transport (see the module docs).
 pub struct SioClient {
+    /// Who this is in the scenario's story ("A", "B"), for error messages.
+    pub name: &'static str,
     ws: WebSocket<yawc::MaybeTlsStream<tokio::net::TcpStream>>,
     pub id: String,
     next_ack: u64,
     pub inbox: Vec<(String, String, Value)>,
+    /// The last text frames received, for error messages.
+    recent: VecDeque<String>,
 }
 
 impl SioClient {
     /// Connects to each namespace in turn, with its auth payload.
-    pub async fn connect(port: u16, namespaces: &[(&str, Value)]) -> anyhow::Result<SioClient> {
+    pub async fn connect(name: &'static str, port: u16, namespaces: &[(&str, Value)]) -> anyhow::Result<SioClient> {
         let url = format!("ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket");
-        let ws = WebSocket::connect(url.parse()?).with_options(Options::default().without_compression()).await?;
-        let mut c = SioClient { ws, id: String::new(), next_ack: 0, inbox: Vec::new() };
-        let open = c.text().await?;
+        let ws = WebSocket::connect(url.parse()?)
+            .with_options(Options::default().without_compression())
+            .await
+            .with_context(|| format!("client {name} could not open a WebSocket to the chat on port {port}"))?;
+        let mut c = SioClient { name, ws, id: String::new(), next_ack: 0, inbox: Vec::new(), recent: VecDeque::new() };
+        let open = c.text("the Engine.IO open packet").await?;
         if !open.starts_with('0') {
-            bail!("expected the Engine.IO open packet, got {open:?}");
+            bail!("client {name} expected the Engine.IO open packet, got {open:?}");
         }
         for (nsp, auth) in namespaces {
             let prefix = if *nsp == "/" { String::new() } else { format!("{nsp},") };
             c.ws.send(Frame::text(format!("40{prefix}{auth}"))).await?;
+            let want = format!("40{prefix}");
             loop {
-                let t = c.text().await?;
-                if let Some(rest) = t.strip_prefix(&format!("40{prefix}")) {
+                let t = c.text(&format!("the CONNECT answer for namespace {nsp} ({want}…)")).await?;
+                if let Some(rest) = t.strip_prefix(&want) {
                     let v: Value = serde_json::from_str(rest).unwrap_or(Value::Null);
                     if *nsp == "/" {
                         c.id = v["sid"].as_str().unwrap_or_default().to_string();
@@ -185,14 +203,27 @@ impl SioClient {
         Ok(c)
     }
 
-    /// The next text frame, answering heartbeats on the way.
-    async fn text(&mut self) -> anyhow::Result<String> {
+    /// The next text frame, answering heartbeats on the way; `what` says what
+    /// the scenario is waiting for, in case it never comes.
+    async fn text(&mut self, what: &str) -> anyhow::Result<String> {
         loop {
-            let f = tokio::time::timeout(Duration::from_secs(5), self.ws.next_frame()).await??;
+            let f = match tokio::time::timeout(PATIENCE, self.ws.next_frame()).await {
+                Ok(f) => f.with_context(|| format!("client {} lost its connection waiting for {what}", self.name))?,
+                Err(_) => bail!(
+                    "client {} waited {} s for {what}, and it never came; the last frames it received: {:?}",
+                    self.name,
+                    PATIENCE.as_secs(),
+                    self.recent
+                ),
+            };
             if f.opcode() != OpCode::Text {
                 continue;
             }
             let t = f.as_str().to_string();
+            if self.recent.len() == 5 {
+                self.recent.pop_front();
+            }
+            self.recent.push_back(t.clone());
             if t == "2" {
                 self.ws.send(Frame::text("3")).await?;
                 continue;
@@ -231,11 +262,13 @@ impl SioClient {
     pub async fn emit_ack(&mut self, nsp: &str, event: &str, data: Value) -> anyhow::Result<Value> {
         let id = self.next_ack;
         self.next_ack += 1;
-        self.ws.send(Frame::text(Self::packet(nsp, Some(id), &json!([event, data])))).await?;
+        let sent = Self::packet(nsp, Some(id), &json!([event, data]));
+        self.ws.send(Frame::text(sent.clone())).await?;
         let prefix = if nsp == "/" { String::new() } else { format!("{nsp},") };
         let want = format!("43{prefix}{id}");
+        let what = format!("the ack {want}… of {sent}");
         loop {
-            let t = self.text().await?;
+            let t = self.text(&what).await?;
             if let Some(rest) = t.strip_prefix(&want) {
                 let v: Value = serde_json::from_str(rest).unwrap_or(Value::Null);
                 return Ok(v.get(0).cloned().unwrap_or(Value::Null));
@@ -244,11 +277,22 @@ impl SioClient {
         }
     }
 
-    /// Collects events for a while.
-    pub async fn drain(&mut self, wait: Duration) {
-        while let Ok(Ok(t)) = tokio::time::timeout(wait, self.text()).await {
+    /// Reads until the inbox holds `n` events named `name` (counting those
+    /// already there): waits for the event, not for a time.
+    pub async fn wait_for(&mut self, name: &str, n: usize) -> anyhow::Result<()> {
+        loop {
+            let have = self.inbox.iter().filter(|(_, e, _)| e == name).count();
+            if have >= n {
+                return Ok(());
+            }
+            let t = self.text(&format!("\"{name}\" event number {} of {n}", have + 1)).await?;
             self.file(&t);
         }
+    }
+
+    /// The last `welcome` event (the chat sends one after each connect).
+    pub fn welcome(&self) -> Option<&Value> {
+        self.inbox.iter().rev().find(|(_, e, _)| e == "welcome").map(|(_, _, v)| v)
     }
 
     pub fn texts(&self) -> Vec<String> {
@@ -266,9 +310,9 @@ impl SioClient {
 }
 
 async fn chat_rooms(port: u16, out: &mut Vec<String>) -> anyhow::Result<()> {
-    let mut a = SioClient::connect(port, &[("/", json!({})), ("/admin", json!({}))]).await?;
-    let mut b = SioClient::connect(port, &[("/", json!({}))]).await?;
-    let mut c = SioClient::connect(port, &[("/", json!({}))]).await?;
+    let mut a = SioClient::connect("A", port, &[("/", json!({})), ("/admin", json!({}))]).await?;
+    let mut b = SioClient::connect("B", port, &[("/", json!({}))]).await?;
+    let mut c = SioClient::connect("C", port, &[("/", json!({}))]).await?;
     out.push(format!("chat: three clients connected: A {} (also in /admin), B {}, C {}", a.id, b.id, c.id));
     a.emit_ack("/", "nick", json!("ana")).await?;
     a.emit_ack("/", "join", json!("red")).await?;
@@ -284,8 +328,11 @@ async fn chat_rooms(port: u16, out: &mut Vec<String>) -> anyhow::Result<()> {
         let ack = a.emit_ack("/", "chat message", json!({ "text": text, "to": to })).await?;
         out.push(format!("chat: A sent {text:?} to {to}; ack {ack}"));
     }
+    // Each message was queued to its recipients before A got its ack; what
+    // each client should get: A everyone + admins (its /admin socket), B
+    // everyone + red (socket.to excludes A), C everyone + the private one.
     for x in [&mut a, &mut b, &mut c] {
-        x.drain(Duration::from_millis(150)).await;
+        x.wait_for("chat message", 2).await?;
     }
     out.push(format!("chat: A got {:?}; B got {:?}; C got {:?}", a.texts(), b.texts(), c.texts()));
     for x in [a, b, c] {
@@ -295,19 +342,22 @@ async fn chat_rooms(port: u16, out: &mut Vec<String>) -> anyhow::Result<()> {
 }
 
 async fn missed(port: u16, label: &str, out: &mut Vec<String>) -> anyhow::Result<()> {
-    let mut a = SioClient::connect(port, &[("/", json!({}))]).await?;
-    let mut b = SioClient::connect(port, &[("/", json!({}))]).await?;
+    let mut a = SioClient::connect("A", port, &[("/", json!({}))]).await?;
+    let mut b = SioClient::connect("B", port, &[("/", json!({}))]).await?;
     b.emit_ack("/", "join", json!("news")).await?;
     let first = a.emit_ack("/", "chat message", json!({ "text": "before B left", "to": "all" })).await?;
-    b.drain(Duration::from_millis(100)).await;
+    b.wait_for("chat message", 1).await?;
     let seen = first["offset"].as_u64().unwrap_or(0);
     b.close().await;
     for t in ["sent while B was away (1)", "sent while B was away (2)"] {
         a.emit_ack("/", "chat message", json!({ "text": t, "to": "all" })).await?;
     }
     a.emit_ack("/", "chat message", json!({ "text": "news while B was away", "to": "room:news" })).await?;
-    let mut b = SioClient::connect(port, &[("/", json!({ "offset": seen, "rooms": ["news"] }))]).await?;
-    b.drain(Duration::from_millis(200)).await;
+    let mut b = SioClient::connect("B (again)", port, &[("/", json!({ "offset": seen, "rooms": ["news"] }))]).await?;
+    // The welcome says how many missed messages the server replays after it.
+    b.wait_for("welcome", 1).await?;
+    let replayed = b.welcome().and_then(|w| w["replayed"].as_u64()).unwrap_or(0) as usize;
+    b.wait_for("chat message", replayed).await?;
     out.push(format!("chat ({label}): B reconnected with offset {seen}; it received {:?}", b.texts()));
     a.close().await;
     b.close().await;
@@ -339,9 +389,16 @@ impl Poll {
             .header("host", format!("127.0.0.1:{}", self.port))
             .header("content-type", "text/plain;charset=UTF-8")
             .body(http_body_util::Full::new(bytes::Bytes::from(body.unwrap_or_default().to_string())))?;
-        let resp = tokio::time::timeout(Duration::from_secs(5), self.send.send_request(req))
-            .await
-            .context("the chat server did not answer a polling request within 5 s")??;
+        // The HTTP/1.1 connection takes the next request only once its task
+        // has finished with the last response: wait for that, not for luck.
+        let resp = tokio::time::timeout(PATIENCE, async {
+            self.send.ready().await?;
+            self.send.send_request(req).await
+        })
+        .await
+        .with_context(|| {
+            format!("the chat server did not answer a polling request within {} s", PATIENCE.as_secs())
+        })??;
         let status = resp.status();
         let body = resp.into_body().collect().await?.to_bytes();
         let text = String::from_utf8_lossy(&body).into_owned();
@@ -372,8 +429,13 @@ async fn polling_upgrade(port: u16, out: &mut Vec<String>) -> anyhow::Result<()>
     let sid = handshake["sid"].as_str().context("no sid in the open packet")?.to_string();
     out.push(format!("polling: GET opened Engine.IO session {sid}; the server offers {}", handshake["upgrades"]));
     post.request(&sid, Some("40")).await?;
-    let connected = poll(&mut get, &mut post, &sid).await?;
-    out.push(format!("polling: POST \"40\" connected namespace /; the next GET brought {connected:?}"));
+    // The CONNECT answer, then the chat's welcome event (sent once the
+    // server's connect handler has run): GETs until both have come.
+    let mut connected = Vec::new();
+    while !connected.iter().any(|p: &String| p.starts_with("42[\"welcome\"")) {
+        connected.extend(poll(&mut get, &mut post, &sid).await?);
+    }
+    out.push(format!("polling: POST \"40\" connected namespace /; GETs brought {connected:?}"));
     post.request(&sid, Some(r#"420["join","red"]"#)).await?;
     post.request(&sid, Some(r#"421["chat message",{"text":"sent over long-polling","to":"self"}]"#)).await?;
     let mut got = Vec::new();
@@ -391,13 +453,15 @@ async fn polling_upgrade(port: u16, out: &mut Vec<String>) -> anyhow::Result<()>
     let url = format!("ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket&sid={sid}");
     let mut ws = WebSocket::connect(url.parse()?).with_options(Options::default().without_compression()).await?;
     ws.send(Frame::text("2probe")).await?;
-    let f = tokio::time::timeout(Duration::from_secs(5), ws.next_frame()).await??;
+    let f = tokio::time::timeout(PATIENCE, ws.next_frame())
+        .await
+        .context("waiting for \"3probe\" on the new WebSocket")??;
     if f.as_str() != "3probe" {
         bail!("expected \"3probe\" on the new WebSocket, got {:?}", f.as_str());
     }
-    let released = tokio::time::timeout(Duration::from_secs(5), waiting)
+    let released = tokio::time::timeout(PATIENCE, waiting)
         .await
-        .context("the waiting GET was not released")???;
+        .context("waiting for the polling GET to be released with a noop during the upgrade")???;
     out.push(format!(
         "upgrade: WebSocket sent \"2probe\", got \"3probe\"; the waiting GET was released with {released:?}"
     ));
@@ -405,7 +469,9 @@ async fn polling_upgrade(port: u16, out: &mut Vec<String>) -> anyhow::Result<()>
     ws.send(Frame::text(r#"422["chat message",{"text":"sent over WebSocket","to":"self"}]"#)).await?;
     let mut frames = Vec::new();
     while !frames.iter().any(|t: &String| t.starts_with("432")) {
-        let f = tokio::time::timeout(Duration::from_secs(5), ws.next_frame()).await??;
+        let f = tokio::time::timeout(PATIENCE, ws.next_frame())
+            .await
+            .with_context(|| format!("waiting for the ack \"432…\" over the upgraded WebSocket; got {frames:?}"))??;
         if f.opcode() == OpCode::Text {
             frames.push(f.as_str().to_string());
         }

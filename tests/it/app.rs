@@ -5,7 +5,7 @@
 
 use proptest::prelude::*;
 use wirelab::dissect::Dissector;
-use wirelab::model::{AppEvent, Dissection, FrameMeta, Severity, Value};
+use wirelab::model::{AppEvent, Dissection, FrameMeta, MsgKind, Severity, Value};
 
 const CLIENT: u16 = 50_000;
 const SERVER: u16 = 9001;
@@ -91,8 +91,7 @@ fn field<'a>(d: &'a Dissection, name: &str) -> Option<&'a wirelab::model::Field>
 
 /// The bytes of a field, from whichever data source holds them.
 fn bytes_of(d: &Dissection, frame: &[u8], name: &str) -> Vec<u8> {
-    let f = d.field(name).unwrap_or_else(|| panic!("no {name}"));
-    d.source_bytes(frame, f.span.source)[f.span.range()].to_vec()
+    d.find(frame, name).unwrap_or_else(|| panic!("no {name}")).bytes().to_vec()
 }
 
 fn text_of(c: &Conn, i: usize, name: &str) -> String {
@@ -178,7 +177,7 @@ fn rfc6455_5_7_examples() {
     assert_eq!(field(d, "tcp.segment.count").unwrap().value, Value::U(4));
     assert!(d.sources.iter().any(|s| s.name.starts_with("Reassembled TCP (65546 bytes")));
     let ev = c.events();
-    let kinds: Vec<&str> = ev.iter().map(|e| e.kind).collect();
+    let kinds: Vec<&str> = ev.iter().filter(|e| !e.kind.is_tcp()).map(|e| e.kind.name()).collect();
     assert_eq!(&kinds[2..], ["ws-text", "ws-text", "ws-text", "ws-ping", "ws-pong", "ws-binary", "ws-binary"]);
     assert_eq!(ev.last().unwrap().frames.len(), 4, "the 64 KiB message names the four frames that carried it");
 }
@@ -265,7 +264,7 @@ fn socketio_packets_inside_websocket_frames() {
     assert!(d.notes.iter().any(|n| n.severity == Severity::Warning && n.message.contains("reserved event name")));
     let d = c.send(1, &text("2probe")).clone();
     assert!(d.notes.iter().any(|n| n.message.contains("upgrade, step 1")));
-    assert_eq!(c.events().iter().filter(|e| e.kind == "socketio").count(), 4);
+    assert_eq!(c.events().iter().filter(|e| e.kind.is_socketio() && e.kind != MsgKind::SioAttachment).count(), 4);
 }
 
 /// Frames a message (text or binary), masked when the client sends it.
@@ -296,9 +295,9 @@ fn encode(payload: &[u8], text: bool, masked: bool, key: [u8; 4]) -> Vec<u8> {
 fn delivered(c: &Conn) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     for (d, b) in c.frames.iter().zip(&c.bytes) {
-        for f in &d.fields {
-            if f.def.name == "websocket.payload.text" || f.def.name == "websocket.payload.binary" {
-                out.push(d.source_bytes(b, f.span.source)[f.span.range()].to_vec());
+        for f in d.refs(b) {
+            if f.def().name == "websocket.payload.text" || f.def().name == "websocket.payload.binary" {
+                out.push(f.bytes().to_vec());
             }
         }
     }

@@ -32,8 +32,25 @@ fn start(filter: String, dir: &tempfile::TempDir) -> CaptureHandle {
         ..CaptureConfig::default()
     })
     .expect("capture starts");
-    std::thread::sleep(Duration::from_millis(200));
+    // Open and filtered: the kernel queues every packet from here on.
     h
+}
+
+/// Collects frames until there are `n` (or 20 s pass), then stops the
+/// capture and collects the rest: waits for the packets, not for a time.
+fn collect_at_least(h: &CaptureHandle, n: usize) -> Vec<(wirelab::model::FrameMeta, Vec<u8>)> {
+    let mut frames = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while frames.len() < n && Instant::now() < deadline {
+        match h.events().recv_timeout(Duration::from_millis(100)) {
+            Ok(CaptureEvent::Batch(b)) => frames.extend(b.iter().map(|(m, d)| (m, d.to_vec()))),
+            Ok(CaptureEvent::Failed(e)) => panic!("capture failed: {e}"),
+            _ => {}
+        }
+    }
+    h.stop();
+    frames.extend(collect(h).0);
+    frames
 }
 
 fn dissect_all(frames: &[(wirelab::model::FrameMeta, Vec<u8>)]) -> Vec<wirelab::model::Dissection> {
@@ -78,7 +95,7 @@ fn captured_tcp_and_udp_are_what_was_sent_and_the_file_matches_in_wirelab_and_ts
     for d in &datagrams {
         tx.send_to(d, ("127.0.0.1", uport)).unwrap();
     }
-    std::thread::sleep(Duration::from_millis(300));
+    // Everything sent is queued in the kernel; stop takes it all.
     h.stop();
     let (frames, stats, reason) = collect(&h);
     assert_eq!(reason, StopReason::Asked);
@@ -135,7 +152,6 @@ fn count_and_duration_stop_the_capture_and_stop_is_prompt() {
         ..CaptureConfig::default()
     })
     .unwrap();
-    std::thread::sleep(Duration::from_millis(200));
     let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
     for i in 0..10u8 {
         tx.send_to(&[i], ("127.0.0.1", uport)).unwrap();
@@ -187,14 +203,22 @@ fn a_bad_filter_and_a_missing_interface_are_explained() {
 /// Runs `wirelab capture` writing to a file while datagrams arrive; returns
 /// the child and how many datagrams were sent.
 fn capture_child(path: &std::path::Path, uport: u16) -> std::process::Child {
-    let child = wirelab_bin()
+    let mut child = wirelab_bin()
         .args(["capture", "-q", "-f", &format!("udp port {uport}"), "-w"])
         .arg(path)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    // It says "capturing on …" once the capture is open: wait for that line
+    // (byte by byte, so the rest of stderr stays for the test to read).
+    let err = child.stderr.as_mut().unwrap();
+    let mut line = Vec::new();
+    let mut b = [0u8];
+    while err.read(&mut b).unwrap() == 1 && b[0] != b'\n' {
+        line.push(b[0]);
+    }
+    assert!(String::from_utf8_lossy(&line).contains("capturing on"), "{}", String::from_utf8_lossy(&line));
     child
 }
 
@@ -214,7 +238,7 @@ fn ctrl_c_keeps_every_packet_and_sigkill_leaves_a_readable_file() {
     for i in 0..200u32 {
         tx.send_to(&i.to_be_bytes(), ("127.0.0.1", uport)).unwrap();
     }
-    std::thread::sleep(Duration::from_millis(200));
+    // Stopping takes what the kernel has queued: no wait needed.
     Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
@@ -230,17 +254,22 @@ fn ctrl_c_keeps_every_packet_and_sigkill_leaves_a_readable_file() {
     let mut child = capture_child(&path, uport);
     for i in 0..300u32 {
         tx.send_to(&i.to_be_bytes(), ("127.0.0.1", uport)).unwrap();
-        if i % 50 == 0 {
-            std::thread::sleep(Duration::from_millis(30));
-        }
     }
-    std::thread::sleep(Duration::from_millis(200));
+    // Kill it once it has written at least 250 of them (it flushes every 50 ms).
+    let complete =
+        || wirelab::file::Capture::open(&path).map(|c| c.frames().take_while(|r| r.is_ok()).count()).unwrap_or(0);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut written = complete();
+    while written < 250 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        written = complete();
+    }
     child.kill().unwrap();
     child.wait().unwrap();
     let cap = wirelab::file::Capture::open(&path).expect("a pcap header was written");
     let items: Vec<_> = cap.frames().collect();
     let ok = items.iter().take_while(|r| r.is_ok()).count();
-    assert!(ok >= 250, "only {ok} of 300 frames survived SIGKILL");
+    assert!(ok >= 250 && ok >= written, "only {ok} of 300 frames survived SIGKILL ({written} were written before)");
     assert!(items.len() - ok <= 1);
     let out = support::tshark().arg("-r").arg(&path).args(["-T", "fields", "-e", "frame.number"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).lines().count() >= ok);
@@ -300,7 +329,7 @@ fn interfaces_list_loopback_with_its_address_and_capture_rights() {
 static CRAFT: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Sends a hand-made packet while capturing, returns the summaries seen.
-fn craft_and_watch(kind: Kind, dst_port: u16, src_port: u16) -> Vec<wirelab::model::Dissection> {
+fn craft_and_watch(kind: Kind, dst_port: u16, src_port: u16, expect: usize) -> Vec<wirelab::model::Dissection> {
     let _one = CRAFT.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let h = start(format!("host 127.0.0.1 and (port {src_port} or icmp)"), &dir);
@@ -308,9 +337,7 @@ fn craft_and_watch(kind: Kind, dst_port: u16, src_port: u16) -> Vec<wirelab::mod
         Spec { kind, src: [127, 0, 0, 1].into(), dst: [127, 0, 0, 1].into(), src_port, dst_port, ttl: 64, id: 7 };
     let pkt = craft::build(&spec).unwrap();
     craft::send(&spec, &pkt).unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    h.stop();
-    let (frames, _, _) = collect(&h);
+    let frames = collect_at_least(&h, expect);
     // The first frame is our packet, exactly as built.
     assert_eq!(&frames[0].1[14..], &pkt[..]);
     dissect_all(&frames)
@@ -326,7 +353,7 @@ fn a_hand_made_syn_meets_the_kernel() {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     assert!(craft::is_listening(false, port));
-    let ds = craft_and_watch(Kind::Syn { seq: 1000 }, port, 45_001);
+    let ds = craft_and_watch(Kind::Syn { seq: 1000 }, port, 45_001, 3);
     let got: Vec<_> = ds.iter().map(flags).collect();
     assert_eq!(
         got,
@@ -336,7 +363,7 @@ fn a_hand_made_syn_meets_the_kernel() {
     );
     // To a closed port: RST, ACK.
     let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let ds = craft_and_watch(Kind::Syn { seq: 1000 }, closed, 45_002);
+    let ds = craft_and_watch(Kind::Syn { seq: 1000 }, closed, 45_002, 2);
     assert_eq!(ds.iter().map(flags).collect::<Vec<_>>(), vec![Some(0x002), Some(0x014)]);
 }
 
@@ -346,7 +373,7 @@ fn a_hand_made_datagram_to_a_closed_port_gets_icmp_port_unreachable() {
         return;
     }
     let closed = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let ds = craft_and_watch(Kind::Udp { payload: b"anyone there?".to_vec() }, closed, 45_003);
+    let ds = craft_and_watch(Kind::Udp { payload: b"anyone there?".to_vec() }, closed, 45_003, 2);
     assert_eq!(ds.len(), 2);
     assert_eq!(ds[1].field("icmp.type").unwrap().value, Value::U(3));
     assert_eq!(ds[1].field("icmp.code").unwrap().value, Value::U(3));

@@ -31,7 +31,7 @@ fn ours(path: &std::path::Path, expr: &str) -> BTreeSet<u64> {
     support::dissect_file(path).iter().filter(|x| f.matches(&x.d, &x.bytes)).map(|x| x.d.meta.number).collect()
 }
 
-fn theirs(path: &std::path::Path, expr: &str) -> BTreeSet<u64> {
+pub fn theirs(path: &std::path::Path, expr: &str) -> BTreeSet<u64> {
     let out = support::tshark()
         .arg("-r")
         .arg(path)

@@ -129,13 +129,19 @@ fn the_binary_opens_a_window_under_xvfb() {
         eprintln!("SKIPPED: Xvfb is not installed");
         return;
     }
-    let display = format!(":{}", 90 + std::process::id() % 9);
+    let n = 90 + std::process::id() % 9;
+    let display = format!(":{n}");
     let mut xvfb = Command::new("Xvfb")
         .args([display.as_str(), "-screen", "0", "1280x860x24"])
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(800));
+    // Xvfb is ready once its socket exists.
+    let socket = std::path::PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !socket.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     let home = tempfile::tempdir().unwrap();
     let mut app = support::wirelab_bin()
         .env("DISPLAY", &display)
@@ -191,7 +197,6 @@ fn a_live_capture_streams_rows_into_the_list() {
     h.get_by_label("● Start capture").click();
     h.run();
     assert!(h.state().state.capturing, "{:?}", h.state().state.error);
-    std::thread::sleep(std::time::Duration::from_millis(300));
     let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     for i in 0..20u8 {
         tx.send_to(&[i; 10], ("127.0.0.1", port)).unwrap();
@@ -205,11 +210,9 @@ fn a_live_capture_streams_rows_into_the_list() {
     let loaded = h.state().state.loaded.as_ref().unwrap();
     assert!((0..loaded.len()).all(|i| loaded.protocol(i) == "UDP"));
     h.get_by_label("■ Stop").click();
-    for _ in 0..40 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while h.state().state.capturing && std::time::Instant::now() < deadline {
         h.step();
-        if !h.state().state.capturing {
-            break;
-        }
         std::thread::sleep(std::time::Duration::from_millis(25));
     }
     assert!(!h.state().state.capturing);

@@ -3,10 +3,12 @@
 //! - `support`: helpers (captures, dissecting a whole file, finding tshark).
 //! - `app`: the application layer on synthetic streams: RFC 6455/7692 vectors, handshakes, Socket.IO, reassembly properties.
 //! - `tshark_diff`: every field both tools know agrees with `tshark -T fields`.
+//! - `fieldref`: typed field access (bytes from each field's own source in every output), named notes.
 //! - `filter`: display filters: error messages, and the same frames as `tshark -Y`.
 //! - `goldens`: summary lines and JSON of the bundled captures (WIRELAB_BLESS=1 refreshes).
 //! - `files`: pcap/pcapng flavours, damaged and truncated files.
 //! - `coverage`: every captured byte belongs to a field; spans stay in bounds.
+//! - `messages`: events paired with their answers, TCP connections as messages, `follow --by session`.
 //! - `cli`: the `wirelab` binary's commands and exit codes.
 //! - `gui`: the window through egui_kittest: rows, layers, field and byte selection, the filter bar, a snapshot.
 //! - `layering`: the dissection core does not depend on GUI, async or capture crates.
@@ -18,12 +20,14 @@ mod app;
 mod capture;
 mod cli;
 mod coverage;
+mod fieldref;
 mod files;
 mod filter;
 mod goldens;
 mod gui;
 mod layering;
 mod live;
+mod messages;
 mod serve;
 mod support;
 mod tshark_diff;

@@ -51,23 +51,18 @@ fn tshark_fields() -> &'static HashMap<String, String> {
 fn ours(frame: &Dissected, name: &str) -> Vec<String> {
     // Wireshark 4.0 does not join fragmented WebSocket messages; wirelab
     // does, in a data source of its own, which is not compared.
-    let joined = |s: u16| {
-        s > 0 && frame.d.sources.get(usize::from(s) - 1).is_some_and(|x| x.name.starts_with("Reassembled message"))
-    };
     frame
         .d
-        .fields_named(name)
-        .filter(|f| !joined(f.span.source))
-        .map(|f| match &f.value {
+        .find_all(&frame.bytes, name)
+        .filter(|f| !f.source_name().starts_with("Reassembled message"))
+        .map(|f| match f.value() {
             Value::None => "1".to_string(),
             Value::U(v) => v.to_string(),
             Value::I(v) => v.to_string(),
             Value::F(v) => format!("{v:.6}"),
-            Value::Bool(b) => u8::from(*b).to_string(),
-            Value::Bytes => wirelab::model::hex(
-                frame.d.source_bytes(&frame.bytes, f.span.source).get(f.span.range()).unwrap_or(&[]),
-            ),
-            _ => wirelab::model::display::value_text(&frame.d, &frame.bytes, f, usize::MAX),
+            Value::Bool(b) => u8::from(b).to_string(),
+            Value::Bytes => wirelab::model::hex(f.bytes()),
+            _ => f.text(usize::MAX),
         })
         .collect()
 }

@@ -12,6 +12,19 @@ const port = Number(process.argv[2]);
 const recovery = process.argv[3] === "1";
 const url = `http://127.0.0.1:${port}`;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// Waits for a condition (an event seen), not for a time; a generous bound
+// turns a stall into a failure that says what never happened.
+async function waitFor(cond, what, ms = 15000) {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`waited ${ms / 1000} s for ${what}`);
+    await sleep(10);
+  }
+}
+// A barrier: an acked request from each client. The server queues a message
+// to every recipient before it acks the sender, and answers each client in
+// order, so once a client has this ack it has every message sent before.
+const settle = (...cs) => Promise.all(cs.map((c) => c.s.emitWithAck("leave", "~no-such-room")));
 let checks = 0;
 function ok(what) {
   checks++;
@@ -27,8 +40,12 @@ function client(name, nsp = "/", opts = {}, manager = null) {
   s.on("chat error", (e) => c.errors.push(e));
   return new Promise((resolve, reject) => {
     s.once("connect", async () => {
-      for (let i = 0; i < 100 && !c.welcome; i++) await sleep(10);
-      resolve(c);
+      try {
+        await waitFor(() => c.welcome, `${name}'s welcome event`);
+        resolve(c);
+      } catch (e) {
+        reject(e);
+      }
     });
     s.once("connect_error", (e) => reject(new Error(`${name}: ${e.message}`)));
   });
@@ -51,7 +68,7 @@ async function main() {
   assert.equal(a.welcome.recovery, recovery);
   assert.ok(a.welcome.rooms.includes(a.s.id), "own id room");
   ok("connect: welcome with id, namespace, recovery flag, own id room");
-  await sleep(300); // let A finish upgrading to WebSocket
+  await waitFor(() => a.s.io.engine.transport.name === "websocket", "A's upgrade to WebSocket");
   assert.equal(a.s.io.engine.transport.name, "websocket");
   assert.equal(c.s.io.engine.transport.name, "polling");
   ok("A upgraded from polling to websocket, C stays on polling");
@@ -90,7 +107,7 @@ async function main() {
     const nsp = to.startsWith("nsp:") ? "/admin" : "/";
     assert.ok(ack.offset > (offsets[nsp] || 0), `${to}: offsets increase per namespace`);
     offsets[nsp] = ack.offset;
-    await sleep(to === "self" || to.startsWith("socket:") ? 150 : 250);
+    await settle(a, b, c, d);
     const got = [a, b, c, d].filter((x) => texts(x).includes(text)).map((x) => x.name);
     assert.deepEqual(got, want, `to=${to}: delivered to ${got}, expected ${want}`);
     const m = [a, b, c, d].find((x) => texts(x).includes(text)).inbox.find((m) => m.text === text);
@@ -115,7 +132,7 @@ async function main() {
   a.s.io.engine.send('2["disconnecting","x"]');
   const unknown = await a.s.emitWithAck("no such event", 1);
   assert.equal(unknown.ok, false);
-  await sleep(150);
+  await waitFor(() => a.errors.some((e) => e.event === "disconnecting"), 'the "chat error" for "disconnecting"');
   // The server runs each event's handler as its own task, so the two
   // "chat error"s may arrive in either order.
   const reserved = a.errors.find((e) => e.event === "disconnecting");
@@ -132,9 +149,12 @@ async function main() {
   const cId = c.s.id;
   const seen = Math.max(...c.inbox.map((m) => m.offset), c.welcome.offset);
   c.s.disconnect();
-  await sleep(100);
-  const gone = await a.s.emitWithAck("chat message", { text: "private to gone C", to: `socket:${cId}` });
-  assert.equal(gone.ok, false);
+  // The server learns of it from C's disconnect packet: ask until it knows.
+  let gone;
+  await waitFor(async () => {
+    gone = await a.s.emitWithAck("chat message", { text: "private to gone C", to: `socket:${cId}` });
+    return gone.ok === false;
+  }, "the server to forget the disconnected C");
   ok("a disconnected socket is gone (its id room too)");
   const missed = [];
   for (const [text, to] of [["m1", "all"], ["m2", "room:r2"], ["m3", "others"], ["not for C", "room:r1"], ["m4", "all"]]) {
@@ -142,7 +162,9 @@ async function main() {
     if (text !== "not for C") missed.push(ack.offset);
   }
   const c2 = await client("C2", "/", { auth: { offset: seen, rooms: ["r2"] } });
-  await sleep(200);
+  // The welcome says how many it replays; wait for those, then for anything more.
+  await waitFor(() => c2.inbox.length >= c2.welcome.replayed, `the ${c2.welcome.replayed} replayed messages`);
+  await settle(c2);
   assert.ok(c2.welcome.offset >= missed[missed.length - 1]);
   assert.ok(c2.welcome.rooms.includes("r2"), "rejoined r2");
   if (recovery) {
@@ -158,7 +180,7 @@ async function main() {
   }
   clear(c2);
   await a.s.emitWithAck("chat message", { text: "live", to: "room:r2" });
-  await sleep(150);
+  await settle(c2);
   assert.deepEqual(texts(c2), ["live"]);
   ok("after reconnecting, new messages arrive live, once");
 

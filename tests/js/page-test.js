@@ -66,7 +66,8 @@ async function main() {
     await b.page.click("#toggle");
     await b.page.waitForFunction(() => document.getElementById("status").textContent.startsWith("disconnected"));
     await send(a.page, "while ben was away", "all");
-    await a.page.waitForTimeout(200);
+    // Wait until the server has taken it (its ack, or its copy back to ana).
+    await a.page.waitForFunction(() => [...document.querySelectorAll("#messages li.mine")].some((l) => l.textContent.includes("while ben was away") && ["acknowledged", "delivered"].includes(l.dataset.state)));
     await b.page.click("#toggle");
     await b.page.waitForSelector("#messages li.missed");
     const missedLine = await b.page.textContent("#messages li.missed");

@@ -5,8 +5,8 @@ use base64::Engine as _;
 
 use super::super::{At, Cx};
 use super::AppStream;
-use crate::fields;
-use crate::model::{Base::Dec, Base::Hex, Protocol, Severity, TcpIpLayer, Value};
+use crate::model::{Base::Dec, Base::Hex, MsgKind, NoteDef, Protocol, TcpIpLayer, Value};
+use crate::{fields, notes};
 
 pub static ENGINEIO: Protocol = Protocol {
     name: "engineio",
@@ -55,11 +55,22 @@ fields! { proto = &ENGINEIO;
     EIO_SEPARATOR: "engineio.separator", "Record separator", Hex(2), 0, &[], "0x1e: separates several Engine.IO packets in one long-polling body.";
 }
 
-/// Socket.IO's fields (a module of their own: one `ALL` per protocol).
+notes! { proto = &ENGINEIO;
+    EIO_INVALID_BASE64: "engineio.expert.invalid_base64" { severity: Error, explain: "Over HTTP long-polling, binary data travels as the letter b followed by base64 text. This packet's text is not valid base64, so the original bytes cannot be recovered." };
+    EIO_BAD_PACKET_TYPE: "engineio.expert.bad_packet_type" { severity: Error, explain: "Every Engine.IO packet starts with one digit from 0 to 6 that says what it is (open, close, ping, pong, message, upgrade, noop). This one starts with something else, so it is not Engine.IO." };
+    EIO_OPEN: "engineio.expert.open" { explain: "The first packet of an Engine.IO session: the server sends the session id (sid) and the ping interval and timeout as JSON. The client uses the sid in every later request of the session." };
+    EIO_UPGRADE: "engineio.expert.upgrade" { explain: "Engine.IO often starts with HTTP long-polling and then moves to a WebSocket: the client tests the new socket with ping \"probe\", the server answers pong \"probe\", and the client's upgrade packet switches the session over." };
+    EIO_HEARTBEAT: "engineio.expert.heartbeat" { explain: "The server pings at a fixed interval and the client must answer with a pong. If the pong does not come in time, the server considers the connection dead; this is how a silent disconnect is noticed." };
+    EIO_NOOP: "engineio.expert.noop" { explain: "A packet that does nothing: during the upgrade the server sends it on the old polling transport to end a pending request, so the client can move to the WebSocket." };
+    EIO_CLOSE: "engineio.expert.close" { explain: "One side ends the Engine.IO session. The underlying connection may stay open, but this session id is no longer valid." };
+}
+
+/// Socket.IO's fields and notes (a module of their own: one `ALL` and one
+/// `ALL_NOTES` per protocol).
 pub mod sio {
     use super::{SIO_TYPES, SOCKETIO};
-    use crate::fields;
     use crate::model::Base::Dec;
+    use crate::{fields, notes};
 
     fields! { proto = &SOCKETIO;
         SIO_TYPE: "socketio.type", "Packet type", Dec, 0, SIO_TYPES, "0 CONNECT, 1 DISCONNECT, 2 EVENT, 3 ACK, 4 CONNECT_ERROR, 5 BINARY_EVENT, 6 BINARY_ACK.";
@@ -70,6 +81,13 @@ pub mod sio {
         SIO_ARGS: "socketio.args", "Arguments", Dec, 0, &[], "The event's arguments (or the ACK's values), as JSON.";
         SIO_DATA: "socketio.data", "Data", Dec, 0, &[], "The packet's JSON payload (auth data for CONNECT, the error for CONNECT_ERROR).";
         SIO_ATTACHMENT: "socketio.attachment", "Attachment of frame", Dec, 0, &[], "This binary message is an attachment of the BINARY_EVENT/BINARY_ACK packet in that frame.";
+    }
+
+    notes! { proto = &SOCKETIO;
+        SIO_BAD_PACKET_TYPE: "socketio.expert.bad_packet_type" { severity: Error, explain: "A Socket.IO packet starts with one digit from 0 to 6 that gives its type (CONNECT, DISCONNECT, EVENT, ACK, …). This Engine.IO message carries something else, so it is not Socket.IO." };
+        SIO_INVALID_JSON: "socketio.expert.invalid_json" { severity: Error, explain: "The data of a Socket.IO packet is JSON, for example [\"chat message\",\"hi\"] for an event. These bytes are not valid JSON, so the receiver cannot parse the event or its arguments." };
+        SIO_RESERVED_EVENT: "socketio.expert.reserved_event" { severity: Warning, explain: "Socket.IO uses some event names itself, such as connect and disconnect. An application may listen for them but must not emit them; socket.emit(\"connect\") throws an error in the sender." };
+        SIO_EVENT_NAME_MISSING: "socketio.expert.event_name_missing" { severity: Error, explain: "An EVENT's data is a JSON array whose first element is the event name, a string, like the first argument of socket.emit(). Here that first element is missing or is not a string." };
     }
 }
 use sio::*;
@@ -105,8 +123,7 @@ pub fn dissect_polling(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, body: At
                         cx.fill_source(id, raw);
                     }
                     Err(e) => cx.note_at(
-                        Severity::Error,
-                        "engineio",
+                        &EIO_INVALID_BASE64,
                         &pkt,
                         1,
                         pkt.bytes.len() - 1,
@@ -137,14 +154,7 @@ pub fn dissect_text(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>)
         return;
     };
     if !t.is_ascii_digit() || t > b'6' {
-        cx.note_at(
-            Severity::Error,
-            "engineio",
-            &at,
-            0,
-            1,
-            format!("{:?} is not an Engine.IO packet type (0–6)", t as char),
-        );
+        cx.note_at(&EIO_BAD_PACKET_TYPE, &at, 0, 1, format!("{:?} is not an Engine.IO packet type (0–6)", t as char));
         cx.end_layer(layer, b.len());
         return;
     }
@@ -160,25 +170,32 @@ pub fn dissect_text(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>)
     if ty != 4 {
         cx.set_info(format_args!("Engine.IO {name} {}", preview(data)));
     }
-    let teach: Option<&'static str> = match (ty, data) {
-        (0, _) => Some(
+    let teach: Option<(&'static NoteDef, &'static str)> = match (ty, data) {
+        (0, _) => Some((
+            &EIO_OPEN,
             "Engine.IO open: the server gives the session id (sid) and how often it will ping; the client must answer each ping with a pong",
-        ),
-        (2, b"probe") => Some(
+        )),
+        (2, b"probe") => Some((
+            &EIO_UPGRADE,
             "upgrade, step 1: over the new WebSocket the client sends ping \"probe\" to test it while polling still works",
-        ),
-        (3, b"probe") => Some("upgrade, step 2: the server answers pong \"probe\": the WebSocket works"),
-        (5, _) => Some(
+        )),
+        (3, b"probe") => {
+            Some((&EIO_UPGRADE, "upgrade, step 2: the server answers pong \"probe\": the WebSocket works"))
+        }
+        (5, _) => Some((
+            &EIO_UPGRADE,
             "upgrade, step 3: the client says upgrade: from now on this WebSocket carries the session and polling stops",
-        ),
-        (2, _) => Some("heartbeat: the server's ping; no pong in time means the connection is dead"),
-        (3, _) => Some("heartbeat: the client's pong"),
-        (6, _) => Some("noop: sent on the old polling transport to release a pending request during the upgrade"),
-        (1, _) => Some("Engine.IO close: the session ends"),
+        )),
+        (2, _) => Some((&EIO_HEARTBEAT, "heartbeat: the server's ping; no pong in time means the connection is dead")),
+        (3, _) => Some((&EIO_HEARTBEAT, "heartbeat: the client's pong")),
+        (6, _) => {
+            Some((&EIO_NOOP, "noop: sent on the old polling transport to release a pending request during the upgrade"))
+        }
+        (1, _) => Some((&EIO_CLOSE, "Engine.IO close: the session ends")),
         _ => None,
     };
-    if let Some(m) = teach {
-        cx.note_at(Severity::Info, "engineio", &at, 0, b.len(), m);
+    if let Some((def, m)) = teach {
+        cx.note_at(def, &at, 0, b.len(), m);
     }
     if ty == 4 {
         socketio(cx, st, dir, at.slice(1, b.len()));
@@ -189,7 +206,20 @@ pub fn dissect_text(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>)
             t.push(' ');
             t.push_str(&preview(data));
         }
-        cx.event(dir, "engineio", t);
+        let kind = match (ty, data) {
+            (0, _) => MsgKind::EioOpen,
+            (1, _) => MsgKind::EioClose,
+            (2, b"probe") => MsgKind::EioProbe,
+            (3, b"probe") => MsgKind::EioProbeAnswer,
+            (2, _) => MsgKind::EioPing,
+            (3, _) => MsgKind::EioPong,
+            (5, _) => MsgKind::EioUpgrade,
+            _ => MsgKind::EioNoop,
+        };
+        let e = cx.event(dir, kind, t);
+        if ty == 0 {
+            e.sid = json_string(data, "sid");
+        }
     }
 }
 
@@ -213,11 +243,11 @@ fn attachment(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: &At<'_>) {
         cx.set_info(format_args!("Socket.IO binary attachment ({} bytes) of frame {of}", at.bytes.len()));
         cx.event(
             dir,
-            "sio-attachment",
+            MsgKind::SioAttachment,
             format!("binary attachment ({} bytes) of the packet in frame {of}", at.bytes.len()),
         );
     } else {
-        cx.event(dir, "engineio", format!("binary message ({} bytes)", at.bytes.len()));
+        cx.event(dir, MsgKind::EioBinary, format!("binary message ({} bytes)", at.bytes.len()));
     }
 }
 
@@ -231,8 +261,7 @@ fn socketio(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
     let layer = cx.begin_layer_at(&SOCKETIO, &at, 0);
     let Some(&t) = b.first().filter(|t| (b'0'..=b'6').contains(t)) else {
         cx.note_at(
-            Severity::Error,
-            "socketio",
+            &SIO_BAD_PACKET_TYPE,
             &at,
             0,
             b.len().min(1),
@@ -285,14 +314,9 @@ fn socketio(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
         // Validated without building a tree; the event name is found in place.
         let first = json.iter().find(|c| !c.is_ascii_whitespace()).copied();
         match serde_json::from_slice::<serde::de::IgnoredAny>(json) {
-            Err(e) => cx.note_at(
-                Severity::Error,
-                "socketio",
-                &at,
-                pos,
-                json.len(),
-                format!("the packet's data is not valid JSON: {e}"),
-            ),
+            Err(e) => {
+                cx.note_at(&SIO_INVALID_JSON, &at, pos, json.len(), format!("the packet's data is not valid JSON: {e}"))
+            }
             Ok(_) => match (ty, first) {
                 (2 | 5, Some(b'[')) => match string_span(json, 0)
                     .filter(|(s, _)| json[..s - 1].iter().all(|c| c.is_ascii_whitespace() || *c == b'['))
@@ -326,8 +350,7 @@ fn socketio(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
                         summary.push_str(&preview(&b[args_start..args_end]));
                         if RESERVED_EVENTS.contains(&ev.as_ref()) {
                             cx.note_at(
-                                Severity::Warning,
-                                "socketio",
+                                &SIO_RESERVED_EVENT,
                                 &at,
                                 pos + s,
                                 e - s,
@@ -338,8 +361,7 @@ fn socketio(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
                     }
                     None => {
                         cx.note_at(
-                            Severity::Error,
-                            "socketio",
+                            &SIO_EVENT_NAME_MISSING,
                             &at,
                             pos,
                             json.len(),
@@ -370,7 +392,26 @@ fn socketio(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
     }
     cx.end_layer(layer, b.len());
     cx.set_protocol("Socket.IO");
-    cx.event(dir, "socketio", summary);
+    let kind = match ty {
+        0 => MsgKind::SioConnect,
+        1 => MsgKind::SioDisconnect,
+        2 | 5 => MsgKind::SioEvent,
+        3 | 6 => MsgKind::SioAck,
+        _ => MsgKind::SioConnectError,
+    };
+    let e = cx.event(dir, kind, summary);
+    e.nsp = Some(nsp.into_owned());
+    e.ack_id = ack;
+}
+
+/// The string value of `"key":"…"` in a small JSON object (an Engine.IO
+/// open packet's `sid`), without escapes; None when absent.
+fn json_string(json: &[u8], key: &str) -> Option<String> {
+    let text = std::str::from_utf8(json).ok()?;
+    let at = text.find(&format!("\"{key}\""))? + key.len() + 2;
+    let rest = text[at..].trim_start().strip_prefix(':')?.trim_start().strip_prefix('"')?;
+    let end = rest.find('"')?;
+    Some(rest[..end].to_string()).filter(|s| !s.contains('\\'))
 }
 
 /// Span (start, end) of the contents of the JSON string that starts at or

@@ -6,8 +6,8 @@ use sha1::{Digest, Sha1};
 
 use super::super::{At, Cx};
 use super::{AppStream, PduLen, Proto, engineio};
-use crate::fields;
-use crate::model::{Base::Dec, Base::Hex, FieldDef, Protocol, Severity, TcpIpLayer, Value};
+use crate::model::{Base::Dec, Base::Hex, FieldDef, MsgKind, Protocol, TcpIpLayer, Value};
+use crate::{fields, notes};
 
 pub static HTTP: Protocol = Protocol {
     name: "http",
@@ -58,6 +58,15 @@ fields! { proto = &HTTP;
     ACCEPT_SHA1: "http.sec_websocket_accept.sha1", "SHA-1 of key + GUID", Dec, 0, &[], "Step 2: the SHA-1 hash of that string (20 bytes, shown in hex).";
     ACCEPT_EXPECTED: "http.sec_websocket_accept.expected", "Expected accept value", Dec, 0, &[], "Step 3: the hash in base64. The server's Sec-WebSocket-Accept must be exactly this.";
     ACCEPT_VALID: "http.sec_websocket_accept.valid", "Accept value matches", Dec, 0, &[], "Whether the server's Sec-WebSocket-Accept equals the expected value.";
+}
+
+notes! { proto = &HTTP;
+    MALFORMED_REQUEST: "http.expert.malformed_request" { severity: Error, cite: "RFC 9112 §2.1", explain: "These bytes looked like the start of an HTTP request but do not follow its format: a request line (method, URI, version), header lines of the form name: value, and an empty line. A server would answer 400 Bad Request." };
+    MALFORMED_RESPONSE: "http.expert.malformed_response" { severity: Error, cite: "RFC 9112 §2.1", explain: "These bytes start like an HTTP response but do not follow its format: a status line (version, code, reason), header lines of the form name: value, and an empty line. A client could not read this answer." };
+    WEBSOCKET_HANDSHAKE_REQUEST: "http.expert.websocket_handshake_request" { cite: "RFC 6455 §4.1", explain: "A browser's new WebSocket(url) starts as an ordinary HTTP GET that asks the server to switch this connection to the WebSocket protocol. This request has everything RFC 6455 requires." };
+    BAD_WEBSOCKET_HANDSHAKE_REQUEST: "http.expert.bad_websocket_handshake_request" { severity: Error, cite: "RFC 6455 §4.1", explain: "The request that asks to open a WebSocket breaks one of the rules of RFC 6455. A correct server refuses it, and the connection stays plain HTTP (in the browser, the WebSocket fails to open)." };
+    WEBSOCKET_HANDSHAKE_RESPONSE: "http.expert.websocket_handshake_response" { cite: "RFC 6455 §4.2.2", explain: "The server accepts the switch with 101 Switching Protocols and proves it understood the request by hashing the client's key. After this answer the connection carries WebSocket frames, not HTTP." };
+    BAD_WEBSOCKET_HANDSHAKE_RESPONSE: "http.expert.bad_websocket_handshake_response" { severity: Error, cite: "RFC 6455 §4.2.2", explain: "The server's answer to a WebSocket request does not complete the handshake: a wrong status code, a missing header, or an accept value that does not match the key. The client must give up, and in the browser the WebSocket fires an error." };
 }
 
 /// What one HTTP exchange left for the next messages of the stream.
@@ -207,7 +216,7 @@ pub fn dissect(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
     if b.starts_with(b"HTTP/") {
         let mut r = httparse::Response::new(&mut headers);
         let Ok(httparse::Status::Complete(hlen)) = r.parse(b) else {
-            cx.note_at(Severity::Error, "http", &at, 0, b.len(), "malformed HTTP response");
+            cx.note_at(&MALFORMED_RESPONSE, &at, 0, b.len(), "malformed HTTP response");
             cx.end_layer(layer, b.len());
             return;
         };
@@ -237,18 +246,18 @@ pub fn dissect(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
                 header(r.headers, "sec-websocket-protocol").map(|v| String::from_utf8_lossy(v).trim().to_string());
             cx.event(
                 dir,
-                "handshake",
+                MsgKind::HttpResponse,
                 format!("101 Switching Protocols: the connection now speaks WebSocket{}", st.ws.describe_extensions()),
             );
         } else {
-            cx.event(dir, "http-response", format!("{code} {reason}"));
+            cx.event(dir, MsgKind::HttpResponse, format!("{code} {reason}"));
         }
         st.http.ws_requested = false;
         after_body(cx, st, dir, &at, bd, polling);
     } else {
         let mut r = httparse::Request::new(&mut headers);
         let Ok(httparse::Status::Complete(hlen)) = r.parse(b) else {
-            cx.note_at(Severity::Error, "http", &at, 0, b.len(), "malformed HTTP request");
+            cx.note_at(&MALFORMED_REQUEST, &at, 0, b.len(), "malformed HTTP request");
             cx.end_layer(layer, b.len());
             return;
         };
@@ -275,7 +284,14 @@ pub fn dissect(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
         cx.end_layer(layer, b.len());
         cx.set_protocol("HTTP");
         cx.set_info(format_args!("{method} {path} HTTP/1.{}", r.version.unwrap_or(1)));
-        cx.event(dir, if st.http.ws_requested { "handshake" } else { "http-request" }, format!("{method} {path}"));
+        let kind = if st.http.ws_requested { MsgKind::WsHandshake } else { MsgKind::HttpRequest };
+        // Engine.IO names its session in every request after the first: `?…&sid=…`.
+        let sid = path
+            .split_once('?')
+            .and_then(|(_, q)| q.split('&').find_map(|kv| kv.strip_prefix("sid=")))
+            .filter(|s| !s.is_empty())
+            .map(str::to_string);
+        cx.event(dir, kind, format!("{method} {path}")).sid = sid;
         after_body(cx, st, dir, &at, bd, polling);
     }
 }
@@ -384,8 +400,7 @@ fn check_request(
     }
     if problems.is_empty() {
         cx.note_at(
-            Severity::Info,
-            "http",
+            &WEBSOCKET_HANDSHAKE_REQUEST,
             at,
             0,
             0,
@@ -394,7 +409,7 @@ fn check_request(
         );
     }
     for p in problems {
-        cx.note_at(Severity::Error, "http", at, 0, 0, format!("WebSocket handshake request: {p}"));
+        cx.note_at(&BAD_WEBSOCKET_HANDSHAKE_REQUEST, at, 0, 0, format!("WebSocket handshake request: {p}"));
     }
 }
 
@@ -447,8 +462,7 @@ fn check_response(cx: &mut Cx<'_>, st: &mut AppStream, at: &At<'_>, code: u16, h
     }
     if problems.is_empty() {
         cx.note_at(
-            Severity::Info,
-            "http",
+            &WEBSOCKET_HANDSHAKE_RESPONSE,
             at,
             0,
             0,
@@ -457,6 +471,6 @@ key: Sec-WebSocket-Accept = base64(SHA-1(key + GUID)) matches. From the next byt
         );
     }
     for p in problems {
-        cx.note_at(Severity::Error, "http", at, 0, 0, format!("WebSocket handshake response: {p}"));
+        cx.note_at(&BAD_WEBSOCKET_HANDSHAKE_RESPONSE, at, 0, 0, format!("WebSocket handshake response: {p}"));
     }
 }

@@ -19,8 +19,8 @@ use std::collections::{BTreeMap, VecDeque};
 use std::ops::Range;
 
 use super::{At, Cx, data};
-use crate::fields;
-use crate::model::{Base::Dec, Base::Hex, Severity, Value};
+use crate::model::{Base::Dec, Base::Hex, NoteDef, Value};
+use crate::{fields, notes};
 
 /// In-order bytes one direction may hold while waiting for a PDU's end.
 pub const MAX_PENDING: usize = 16 << 20;
@@ -33,6 +33,17 @@ fields! { proto = &super::tcp::TCP;
     SEGMENT: "tcp.segment", "Frame", Dec, 0, &[], "A frame that carried part of this message.";
     SEGMENT_COUNT: "tcp.segment.count", "Segment count", Dec, 0, &[], "How many segments carried this message.";
     REASSEMBLED_LENGTH: "tcp.reassembled.length", "Reassembled TCP length", Dec, 0, &[], "The length of the joined message, in bytes.";
+}
+
+notes! { proto = &super::tcp::TCP;
+    SEGMENT_CUT: "tcp.expert.segment_cut" { severity: Warning, explain: "The capture's snap length kept only the start of this segment, so its data is incomplete. Messages that use those bytes cannot be put back together, and wirelab shows the rest of this direction as raw data." };
+    BYTES_NOT_CAPTURED: "tcp.expert.bytes_not_captured" { severity: Warning, explain: "Some bytes of this stream never appear in the capture: the other side acknowledged them, or wirelab waited for them too long. The message they belonged to cannot be rebuilt, so wirelab starts again at the next segment it has." };
+    SEGMENT_WAITING: "tcp.expert.segment_waiting" { explain: "These bytes arrived before earlier bytes of the stream. Like the receiver's TCP, wirelab keeps them aside and delivers them once the missing bytes arrive, so messages are read in order." };
+    ALREADY_DELIVERED: "tcp.expert.already_delivered" { explain: "These bytes were already received once (this is a retransmission). TCP hands each byte to the program only once, so they are not read again." };
+    MESSAGE_SKIPPED: "tcp.expert.message_skipped" { explain: "These bytes belong to a message too large for wirelab to keep in memory, so they are passed over instead of being dissected." };
+    MESSAGE_CONTINUES: "tcp.expert.message_continues" { explain: "TCP is a byte stream, not a stream of messages: one message can be split across several segments. These bytes start or continue one, which is shown whole in the frame that completes it." };
+    BUFFER_LIMIT: "tcp.expert.buffer_limit" { severity: Warning, explain: "So much data has piled up waiting for the end of a single message that wirelab stops putting this direction's messages together; the rest of it is shown as raw data." };
+    MESSAGE_TOO_LARGE: "tcp.expert.message_too_large" { severity: Warning, explain: "A message announces a length larger than wirelab is willing to buffer, so its bytes are skipped rather than dissected. The messages after it are read normally." };
 }
 
 /// Application protocol of one direction.
@@ -144,8 +155,7 @@ fn handle(cx: &mut Cx<'_>, st: &mut AppStream, seg: &Segment) {
     if captured < seg.len {
         // The snap length cut this segment: its bytes can't be delivered.
         cx.note(
-            Severity::Warning,
-            "tcp",
+            &SEGMENT_CUT,
             seg.payload.start,
             captured,
             "the capture kept only part of this segment (snap length), so the messages in it cannot be reassembled",
@@ -165,7 +175,11 @@ fn handle(cx: &mut Cx<'_>, st: &mut AppStream, seg: &Segment) {
         if d.ooo_bytes + captured <= MAX_OUT_OF_ORDER {
             d.ooo.insert(seg.seq, (frame, seg.payload.start, cx.data[seg.payload.clone()].to_vec()));
             d.ooo_bytes += captured;
-            segment_data(cx, seg.payload.clone(), "out of order: these bytes wait until the missing ones arrive");
+            segment_data(
+                cx,
+                seg.payload.clone(),
+                Some((&SEGMENT_WAITING, "out of order: these bytes wait until the missing ones arrive")),
+            );
             return;
         }
         gap(cx, d, seg.payload.start);
@@ -173,7 +187,11 @@ fn handle(cx: &mut Cx<'_>, st: &mut AppStream, seg: &Segment) {
     let next = d.next_seq.unwrap_or(seg.seq);
     let skip = (next.wrapping_sub(seg.seq) as i32).max(0) as usize;
     if skip >= captured {
-        segment_data(cx, seg.payload.clone(), "retransmitted bytes that were already delivered: not delivered twice");
+        segment_data(
+            cx,
+            seg.payload.clone(),
+            Some((&ALREADY_DELIVERED, "retransmitted bytes that were already delivered: not delivered twice")),
+        );
         return;
     }
     let start = seg.payload.start + skip;
@@ -184,7 +202,11 @@ fn handle(cx: &mut Cx<'_>, st: &mut AppStream, seg: &Segment) {
         let s = (d.skip as usize).min(n);
         d.skip -= s as u64;
         from += s;
-        segment_data(cx, start..from, "part of a message too large for wirelab to buffer: skipped");
+        segment_data(
+            cx,
+            start..from,
+            Some((&MESSAGE_SKIPPED, "part of a message too large for wirelab to buffer: skipped")),
+        );
     }
     d.next_seq = Some(next.wrapping_add(n as u32));
     let mut in_frame: Vec<Range<usize>> = Vec::new();
@@ -207,7 +229,7 @@ fn handle(cx: &mut Cx<'_>, st: &mut AppStream, seg: &Segment) {
     in_frame.sort_by_key(|r| r.start);
     for r in &in_frame {
         if r.start > at {
-            segment_data(cx, at..r.start, "");
+            segment_data(cx, at..r.start, None);
         }
         at = at.max(r.end);
     }
@@ -216,7 +238,7 @@ fn handle(cx: &mut Cx<'_>, st: &mut AppStream, seg: &Segment) {
         segment_data(
             cx,
             at..seg.payload.end,
-            if waiting { "part of a message that continues in a later segment" } else { "" },
+            waiting.then_some((&MESSAGE_CONTINUES, "part of a message that continues in a later segment")),
         );
     }
 }
@@ -247,8 +269,7 @@ fn gap(cx: &mut Cx<'_>, d: &mut DirBuf, at: usize) {
     let Some((&s, _)) = d.ooo.iter().next() else { return };
     let missing = s.wrapping_sub(d.next_seq.unwrap_or(s));
     cx.note(
-        Severity::Warning,
-        "tcp",
+        &BYTES_NOT_CAPTURED,
         at,
         0,
         format!(
@@ -262,16 +283,17 @@ resynchronises at the next segment"
     d.skip = 0;
 }
 
-/// A run of this frame's payload shown as TCP segment data.
-fn segment_data(cx: &mut Cx<'_>, r: Range<usize>, why: &'static str) {
+/// A run of this frame's payload shown as TCP segment data, with a note
+/// saying why when there is one.
+fn segment_data(cx: &mut Cx<'_>, r: Range<usize>, why: Option<(&'static NoteDef, &'static str)>) {
     if r.is_empty() {
         return;
     }
     let layer = cx.begin_layer(&super::tcp::TCP, r.start);
     cx.add(0, &SEGMENT_DATA, Value::Bytes, r.start, r.len());
     cx.end_layer(layer, r.len());
-    if !why.is_empty() {
-        cx.note(Severity::Info, "tcp", r.start, r.len(), why);
+    if let Some((def, message)) = why {
+        cx.note(def, r.start, r.len(), message);
     }
 }
 
@@ -380,8 +402,7 @@ fn process(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, seg: &Segment, in_fr
                 let d = &mut st.dirs[dir];
                 if d.buf.len() > MAX_PENDING {
                     cx.note(
-                        Severity::Warning,
-                        "tcp",
+                        &BUFFER_LIMIT,
                         seg.payload.start,
                         0,
                         format!(
@@ -413,8 +434,7 @@ fn process(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, seg: &Segment, in_fr
             PduLen::Len(n) if n > MAX_PENDING => {
                 let d = &mut st.dirs[dir];
                 cx.note(
-                    Severity::Warning,
-                    "tcp",
+                    &MESSAGE_TOO_LARGE,
                     seg.payload.start,
                     0,
                     format!(
@@ -425,7 +445,7 @@ fn process(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, seg: &Segment, in_fr
                 d.skip = (n - d.buf.len()) as u64;
                 for o in d.origin.drain(..) {
                     if o.frame == frame {
-                        segment_data(cx, o.offset..o.offset + o.len, "");
+                        segment_data(cx, o.offset..o.offset + o.len, None);
                         in_frame.push(o.offset..o.offset + o.len);
                     }
                 }

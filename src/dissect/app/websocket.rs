@@ -6,8 +6,8 @@ use flate2::{Decompress, FlushDecompress, Status};
 
 use super::super::{At, Cx, read_be};
 use super::{AppStream, PduLen, engineio};
-use crate::fields;
-use crate::model::{Base::Dec, Base::Hex, Protocol, Severity, TcpIpLayer, Value};
+use crate::model::{Base::Dec, Base::Hex, MsgKind, NoteDef, Protocol, TcpIpLayer, Value};
+use crate::{fields, notes};
 
 pub static WEBSOCKET: Protocol = Protocol {
     name: "websocket",
@@ -63,6 +63,28 @@ fields! { proto = &WEBSOCKET;
     REASSEMBLED_LENGTH: "websocket.reassembled.length", "Reassembled length", Dec, 0, &[], "The length of a message joined from several frames.";
     FRAGMENTS: "websocket.fragment.count", "Fragment count", Dec, 0, &[], "How many frames carried this message.";
     DECOMPRESSED_LENGTH: "websocket.decompressed.length", "Decompressed length", Dec, 0, &[], "The message's length after permessage-deflate decompression (RFC 7692).";
+}
+
+notes! { proto = &WEBSOCKET;
+    NON_MINIMAL_LENGTH: "websocket.expert.non_minimal_length" { severity: Error, cite: "RFC 6455 §5.2", explain: "A frame's payload length must be written in the shortest of its three forms (7, 16 or 64 bits). This one uses a longer form than needed, which the rules forbid." };
+    LENGTH_HIGH_BIT: "websocket.expert.length_high_bit" { severity: Error, cite: "RFC 6455 §5.2", explain: "The 64-bit payload length must have its top bit at 0, so that it can never be read as a negative number. A receiver must reject this frame." };
+    UNMASKED_CLIENT_FRAME: "websocket.expert.unmasked_client_frame" { severity: Error, cite: "RFC 6455 §5.1", explain: "Every frame a client sends must be masked (XORed with a random key), so that old proxies cannot be tricked into reading it as HTTP. A server that receives an unmasked frame must close the connection." };
+    MASKED_SERVER_FRAME: "websocket.expert.masked_server_frame" { severity: Error, cite: "RFC 6455 §5.1", explain: "A server must never mask the frames it sends; only the client masks. A client that receives a masked frame must close the connection." };
+    BAD_CONTROL_FRAME: "websocket.expert.bad_control_frame" { severity: Error, cite: "RFC 6455 §5.5", explain: "Control frames (close, ping, pong) must be short (at most 125 bytes of payload) and sent whole, never split into fragments, so they can be handled right away even in the middle of a long message." };
+    RESERVED_BITS: "websocket.expert.reserved_bits" { severity: Error, cite: "RFC 6455 §5.2", explain: "The three RSV bits must be 0 unless an extension agreed on in the handshake gives them a meaning (permessage-deflate uses RSV1). A receiver must fail the connection when an unexplained bit is set." };
+    RESERVED_OPCODE: "websocket.expert.reserved_opcode" { severity: Error, cite: "RFC 6455 §5.2", explain: "The opcode says what a frame carries, and only 0, 1, 2, 8, 9 and 10 are defined; the others are kept for future use. A receiver must fail the connection when it sees one." };
+    FRAME_AFTER_CLOSE: "websocket.expert.frame_after_close" { severity: Warning, cite: "RFC 6455 §5.5.1", explain: "This side already sent a close frame, after which it must send no more data frames. Whatever it sends now will be ignored by the other side." };
+    HANDSHAKE_NOT_CAPTURED: "websocket.expert.handshake_not_captured" { explain: "The HTTP request that opened this WebSocket is not in the capture, so wirelab recognised the frames by their shape. What the handshake agreed on, such as compression, is unknown, so some payloads may not be decoded." };
+    BAD_CLOSE_PAYLOAD: "websocket.expert.bad_close_payload" { severity: Error, cite: "RFC 6455 §5.5.1", explain: "A close frame's payload is either empty or starts with a 2-byte status code. A single byte cannot be either, so the frame is malformed." };
+    INVALID_CLOSE_CODE: "websocket.expert.invalid_close_code" { severity: Error, cite: "RFC 6455 §7.4.1", explain: "Some close codes are reserved or only for local use (1005 and 1006, for example, report a missing code or a dropped connection and must never be sent). This close frame carries one of them." };
+    CLOSE_REASON_NOT_UTF8: "websocket.expert.close_reason_not_utf8" { severity: Error, cite: "RFC 6455 §5.5.1", explain: "The reason text after a close code must be valid UTF-8, like every WebSocket text. These bytes are not, so the receiver cannot read them as text." };
+    UNFINISHED_MESSAGE: "websocket.expert.unfinished_message" { severity: Error, cite: "RFC 6455 §5.4", explain: "A message split into fragments must be finished (a frame with FIN set) before the next message starts; only control frames may come in between. Here a new message began first, so the earlier one is lost." };
+    ORPHAN_CONTINUATION: "websocket.expert.orphan_continuation" { severity: Error, cite: "RFC 6455 §5.4", explain: "A continuation frame (opcode 0) adds to a message whose first fragment came earlier. There is no such unfinished message here, so the frame has nothing to continue." };
+    FRAGMENT: "websocket.expert.fragment" { cite: "RFC 6455 §5.4", explain: "One message can be sent in several frames: every frame but the last has FIN clear. The program only sees the whole message, once the last fragment arrives." };
+    DECOMPRESSION_FAILED: "websocket.decompression.failed.expert" { severity: Error, cite: "RFC 7692 §7.2.2", explain: "The message is marked as compressed with permessage-deflate, but its payload is not valid DEFLATE data, so the original text or bytes cannot be recovered." };
+    DECOMPRESSION_LIMIT: "websocket.expert.decompression_limit" { severity: Error, explain: "The compressed message grows past the limit wirelab allows when inflated. A few bytes can inflate to gigabytes (a decompression bomb), so wirelab stops and shows only the start." };
+    COMPRESSED: "websocket.expert.compressed" { cite: "RFC 7692", explain: "This message was compressed with permessage-deflate, an extension agreed on in the handshake; wirelab shows it inflated. Without the earlier messages of the connection, later ones may not be readable, because the dictionary can carry over." };
+    TEXT_NOT_UTF8: "websocket.expert.text_not_utf8" { severity: Error, cite: "RFC 6455 §8.1", explain: "A text message (opcode 1) must be valid UTF-8. This one is not, so the receiver must close the connection with code 1007; in a browser the socket closes with an error." };
 }
 
 /// Decompressed messages larger than this are cut off (decompression bombs).
@@ -199,8 +221,7 @@ pub fn dissect(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
         pos += 2;
         if plen < 126 {
             cx.note_at(
-                Severity::Error,
-                "websocket",
+                &NON_MINIMAL_LENGTH,
                 &at,
                 2,
                 2,
@@ -213,12 +234,11 @@ pub fn dissect(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
         cx.uint_at(0, &PAYLOAD_LENGTH_EXT_64, &at, 2, 8);
         pos += 8;
         if plen < 65_536 {
-            cx.note_at(Severity::Error, "websocket", &at, 2, 8, format!("length {plen} is sent in 64 bits but fits in 16: lengths must use the shortest form (RFC 6455 §5.2)"));
+            cx.note_at(&NON_MINIMAL_LENGTH, &at, 2, 8, format!("length {plen} is sent in 64 bits but fits in 16: lengths must use the shortest form (RFC 6455 §5.2)"));
         }
         if plen >> 63 != 0 {
             cx.note_at(
-                Severity::Error,
-                "websocket",
+                &LENGTH_HIGH_BIT,
                 &at,
                 2,
                 8,
@@ -258,15 +278,14 @@ pub fn dissect(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
     // Conformance (RFC 6455 §5).
     let from_client = st.client.map(|c| usize::from(c) == dir);
     match (from_client, masked) {
-        (Some(true), false) => cx.note_at(Severity::Error, "websocket", &at, 1, 1, "unmasked frame from the client: every client frame must be masked (RFC 6455 §5.1); a server must close the connection"),
-        (Some(false), true) => cx.note_at(Severity::Error, "websocket", &at, 1, 1, "masked frame from the server: a server must not mask its frames (RFC 6455 §5.1)"),
+        (Some(true), false) => cx.note_at(&UNMASKED_CLIENT_FRAME, &at, 1, 1, "unmasked frame from the client: every client frame must be masked (RFC 6455 §5.1); a server must close the connection"),
+        (Some(false), true) => cx.note_at(&MASKED_SERVER_FRAME, &at, 1, 1, "masked frame from the server: a server must not mask its frames (RFC 6455 §5.1)"),
         _ => {}
     }
     let control = opcode >= 8;
     if control && (plen > 125 || !fin) {
         cx.note_at(
-            Severity::Error,
-            "websocket",
+            &BAD_CONTROL_FRAME,
             &at,
             0,
             2,
@@ -276,8 +295,7 @@ pub fn dissect(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
     let rsv1_ok = deflate && !control && opcode != 0;
     if rsv & !(if rsv1_ok { 4 } else { 0 }) != 0 {
         cx.note_at(
-            Severity::Error,
-            "websocket",
+            &RESERVED_BITS,
             &at,
             0,
             1,
@@ -285,14 +303,14 @@ pub fn dissect(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
         );
     }
     if !matches!(opcode, 0 | 1 | 2 | 8 | 9 | 10) {
-        cx.note_at(Severity::Error, "websocket", &at, 0, 1, format!("opcode {opcode} is reserved (RFC 6455 §5.2)"));
+        cx.note_at(&RESERVED_OPCODE, &at, 0, 1, format!("opcode {opcode} is reserved (RFC 6455 §5.2)"));
     }
     if st.ws.closed[dir] {
-        cx.note_at(Severity::Warning, "websocket", &at, 0, 2, "a frame after this side's close frame: after sending close an endpoint must send no more data (RFC 6455 §5.5.1)");
+        cx.note_at(&FRAME_AFTER_CLOSE, &at, 0, 2, "a frame after this side's close frame: after sending close an endpoint must send no more data (RFC 6455 §5.5.1)");
     }
     if !st.ws.handshake_seen && !st.told_no_handshake {
         st.told_no_handshake = true;
-        cx.note_at(Severity::Info, "websocket", &at, 0, 0, "the WebSocket handshake of this connection was not captured: wirelab recognised the frames by their shape; extensions (compression) are unknown");
+        cx.note_at(&HANDSHAKE_NOT_CAPTURED, &at, 0, 0, "the WebSocket handshake of this connection was not captured: wirelab recognised the frames by their shape; extensions (compression) are unknown");
     }
     let name = OPCODES.iter().find(|(k, _)| *k == u64::from(opcode)).map(|(_, n)| *n).unwrap_or("Reserved");
     cx.set_protocol("WebSocket");
@@ -311,8 +329,7 @@ pub fn dissect(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
             let mut summary = "Close".to_string();
             if p.bytes.len() == 1 {
                 cx.note_at(
-                    Severity::Error,
-                    "websocket",
+                    &BAD_CLOSE_PAYLOAD,
                     &p,
                     0,
                     1,
@@ -324,8 +341,7 @@ pub fn dissect(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
                 let valid = matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999);
                 if !valid {
                     cx.note_at(
-                        Severity::Error,
-                        "websocket",
+                        &INVALID_CLOSE_CODE,
                         &p,
                         0,
                         2,
@@ -337,8 +353,7 @@ pub fn dissect(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
                     cx.add_at(1, &CLOSE_REASON, Value::Text, &p, 2, p.bytes.len() - 2);
                     if std::str::from_utf8(&p.bytes[2..]).is_err() {
                         cx.note_at(
-                            Severity::Error,
-                            "websocket",
+                            &CLOSE_REASON_NOT_UTF8,
                             &p,
                             2,
                             p.bytes.len() - 2,
@@ -348,15 +363,15 @@ pub fn dissect(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
                     let _ = write!(summary, " {}", preview(&p.bytes[2..]));
                 }
             }
-            cx.event(dir, "ws-close", summary);
+            cx.event(dir, MsgKind::WsClose, summary);
         }
         9 => {
             cx.add_at(0, &PING, Value::Bytes, &p, 0, p.bytes.len());
-            cx.event(dir, "ws-ping", preview(p.bytes));
+            cx.event(dir, MsgKind::WsPing, preview(p.bytes));
         }
         10 => {
             cx.add_at(0, &PONG, Value::Bytes, &p, 0, p.bytes.len());
-            cx.event(dir, "ws-pong", preview(p.bytes));
+            cx.event(dir, MsgKind::WsPong, preview(p.bytes));
         }
         0..=2 => data_frame(cx, st, dir, &p, opcode, fin, rsv & 4 != 0 && deflate),
         _ => cx.add_at(0, &UNKNOWN, Value::Bytes, &p, 0, p.bytes.len()),
@@ -373,8 +388,7 @@ fn data_frame(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, p: &At<'_>, opcod
     let frame = cx.out.meta.number;
     if opcode != 0 && st.ws.partial[dir].is_some() {
         cx.note_at(
-            Severity::Error,
-            "websocket",
+            &UNFINISHED_MESSAGE,
             p,
             0,
             0,
@@ -384,14 +398,7 @@ fn data_frame(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, p: &At<'_>, opcod
     }
     if opcode == 0 && st.ws.partial[dir].is_none() {
         cx.add_at(0, &CONTINUE, Value::Bytes, p, 0, p.bytes.len());
-        cx.note_at(
-            Severity::Error,
-            "websocket",
-            p,
-            0,
-            0,
-            "a continuation frame without a message to continue (RFC 6455 §5.4)",
-        );
+        cx.note_at(&ORPHAN_CONTINUATION, p, 0, 0, "a continuation frame without a message to continue (RFC 6455 §5.4)");
         return;
     }
     if !fin || opcode == 0 {
@@ -410,14 +417,7 @@ fn data_frame(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, p: &At<'_>, opcod
             cx.add_at(0, &CONTINUE, Value::Bytes, p, 0, p.bytes.len());
         }
         if !fin {
-            cx.note_at(
-                Severity::Info,
-                "websocket",
-                p,
-                0,
-                0,
-                "a fragment: the message continues in the next frame (FIN is not set)",
-            );
+            cx.note_at(&FRAGMENT, p, 0, 0, "a fragment: the message continues in the next frame (FIN is not set)");
             return;
         }
         let Some(part) = st.ws.partial[dir].take() else { return };
@@ -452,8 +452,8 @@ fn message(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, m: &At<'_>, opcode: 
         input.extend_from_slice(m.bytes);
         input.extend_from_slice(&[0, 0, 0xff, 0xff]);
         let (out, problem) = inflate(z, &input);
-        if let Some(problem) = problem {
-            cx.note_at(Severity::Error, "websocket", m, 0, m.bytes.len(), problem);
+        if let Some((def, problem)) = problem {
+            cx.note_at(def, m, 0, m.bytes.len(), problem);
             if out.is_empty() {
                 return;
             }
@@ -468,8 +468,7 @@ fn message(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, m: &At<'_>, opcode: 
         let dm = At { bytes: &out, source: id, base: 0 };
         cx.add_at(0, &DECOMPRESSED_LENGTH, Value::U(out.len() as u64), &dm, 0, out.len());
         cx.note_at(
-            Severity::Info,
-            "websocket",
+            &COMPRESSED,
             m,
             0,
             m.bytes.len(),
@@ -492,7 +491,8 @@ fn message(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, m: &At<'_>, opcode: 
     plain_message(cx, st, dir, m, opcode);
 }
 
-fn inflate(z: &mut Decompress, input: &[u8]) -> (Vec<u8>, Option<String>) {
+/// Inflates `input`; a problem comes with the note that describes it.
+fn inflate(z: &mut Decompress, input: &[u8]) -> (Vec<u8>, Option<(&'static NoteDef, String)>) {
     let mut out: Vec<u8> = Vec::with_capacity(input.len() * 3 + 64);
     let mut consumed = 0usize;
     loop {
@@ -500,9 +500,12 @@ fn inflate(z: &mut Decompress, input: &[u8]) -> (Vec<u8>, Option<String>) {
             out.truncate(MAX_DECOMPRESSED);
             return (
                 out,
-                Some(format!(
-                    "the message inflates past {} MiB: wirelab stops there (a decompression bomb?)",
-                    MAX_DECOMPRESSED >> 20
+                Some((
+                    &DECOMPRESSION_LIMIT,
+                    format!(
+                        "the message inflates past {} MiB: wirelab stops there (a decompression bomb?)",
+                        MAX_DECOMPRESSED >> 20
+                    ),
                 )),
             );
         }
@@ -524,7 +527,13 @@ fn inflate(z: &mut Decompress, input: &[u8]) -> (Vec<u8>, Option<String>) {
                 }
             }
             Err(e) => {
-                return (out, Some(format!("the compressed payload is not valid DEFLATE data: {e} (RFC 7692 §7.2.2)")));
+                return (
+                    out,
+                    Some((
+                        &DECOMPRESSION_FAILED,
+                        format!("the compressed payload is not valid DEFLATE data: {e} (RFC 7692 §7.2.2)"),
+                    )),
+                );
             }
         }
     }
@@ -534,19 +543,19 @@ fn plain_message(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, m: &At<'_>, op
     if opcode == 1 {
         cx.add_at(0, &TEXT, Value::Text, m, 0, m.bytes.len());
         if let Err(e) = std::str::from_utf8(m.bytes) {
-            cx.note_at(Severity::Error, "websocket", m, e.valid_up_to(), 1, format!("a text message that is not valid UTF-8 (byte {}): the receiver must close with 1007 (RFC 6455 §8.1)", e.valid_up_to()));
+            cx.note_at(&TEXT_NOT_UTF8, m, e.valid_up_to(), 1, format!("a text message that is not valid UTF-8 (byte {}): the receiver must close with 1007 (RFC 6455 §8.1)", e.valid_up_to()));
         }
         if st.eio {
             engineio::dissect_text(cx, st, dir, *m);
         } else {
-            cx.event(dir, "ws-text", preview(m.bytes));
+            cx.event(dir, MsgKind::WsText, preview(m.bytes));
         }
     } else {
         cx.add_at(0, &BINARY, Value::Bytes, m, 0, m.bytes.len());
         if st.eio {
             engineio::dissect_binary(cx, st, dir, *m);
         } else {
-            cx.event(dir, "ws-binary", format!("{} bytes", m.bytes.len()));
+            cx.event(dir, MsgKind::WsBinary, format!("{} bytes", m.bytes.len()));
         }
     }
 }
