@@ -153,6 +153,57 @@ stop_capture
 editcap -F pcap "$tmp/loss.pcapng" "$out/tcp-loss-veth.pcap"
 }
 
+make_randomloss() {
+# 6b. Real random loss both ways: nftables drops 8% of the packets entering
+#     each namespace (netem is not in every kernel; nftables is). A bulk
+#     transfer with a small window plus a chatty request/response exchange,
+#     captured on the sender's side: retransmissions, fast retransmissions,
+#     out-of-order and lost segments, duplicate ACKs, window updates — the
+#     cases tshark's TCP analysis names, to check ours against.
+veth_up
+for ns in wl-a wl-b; do
+ip netns exec $ns nft -f - <<'NFT'
+table inet loss {
+  chain input {
+    type filter hook input priority 0;
+    tcp dport 9003 numgen random mod 100 < 8 drop
+    tcp sport 9003 numgen random mod 100 < 8 drop
+  }
+}
+NFT
+done
+veth_capture "$tmp/rloss.pcapng"
+ip netns exec wl-b python3 -c "
+import socket,time
+l=socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
+l.bind(('10.213.0.2',9003)); l.listen()
+for _ in range(2):
+    c,_=l.accept(); n=0
+    while True:
+        b=c.recv(4096)
+        if not b: break
+        n+=len(b)
+        if b.startswith(b'ask'): c.sendall(b'answer %d' % n)
+        time.sleep(0.0005)
+    c.sendall(b'received %d bytes' % n); c.close()" &
+sleep 0.5
+ip netns exec wl-a python3 -c "
+import socket,time
+s=socket.create_connection(('10.213.0.2',9003))
+blob=bytes(range(256))*4
+for i in range(300):
+    s.sendall(blob)
+s.shutdown(socket.SHUT_WR); print(s.recv(100).decode()); s.close()
+s=socket.create_connection(('10.213.0.2',9003))
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+for i in range(60):
+    s.sendall(b'ask %02d' % i); s.recv(100); time.sleep(0.005)
+s.shutdown(socket.SHUT_WR); print(s.recv(100).decode()); s.close()"
+sleep 1
+stop_capture
+editcap -F pcap "$tmp/rloss.pcapng" "$out/tcp-random-loss-veth.pcap"
+}
+
 make_ipopts() {
 # 7. IPv4 options: UDP datagrams on loopback sent with a Record Route option.
 start_capture "$tmp/opts.pcapng" -i lo -f "udp port 9005"
@@ -225,6 +276,6 @@ for s in echo-basics echo-deflate chat-rooms chat-missed-events chat-polling-upg
 done
 }
 
-if [ $# -eq 0 ]; then set -- http ipv6 veth sll two loss ipopts slow websockets socketio scenarios; fi
+if [ $# -eq 0 ]; then set -- http ipv6 veth sll two loss randomloss ipopts slow websockets socketio scenarios; fi
 for c in "$@"; do "make_$c"; done
 echo "captures written to $out/"

@@ -15,3 +15,4 @@ pub mod gui;
 pub mod messages;
 pub mod model;
 pub mod serve;
+pub mod session;

@@ -200,7 +200,8 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Fields) => {
             let mut out = std::io::stdout().lock();
             for f in crate::dissect::all_fields() {
-                writeln!(out, "{}\tL{} {}\t{}\t{}", f.name, f.osi(), f.tcpip().name(), f.label, f.explain)?;
+                let (name, ty, osi, tcpip) = (f.name, f.ty.name(), f.osi(), f.tcpip().name());
+                writeln!(out, "{name}\tL{osi} {tcpip}\t{ty}\t{}\t{}", f.label, f.explain)?;
             }
             // Notes (expert info), filterable by name like fields.
             for n in crate::dissect::all_notes() {

@@ -1,7 +1,7 @@
 //! ARP (RFC 826): finding the MAC address that goes with an IP address.
 
 use super::Cx;
-use crate::model::{Addr, Base::Dec, Base::Hex, Protocol, TcpIpLayer, Value};
+use crate::model::{Addr, Protocol, TcpIpLayer, Value};
 use crate::{fields, notes};
 use etherparse::ArpPacketSlice;
 
@@ -17,19 +17,19 @@ leaves the local network, so we place it on the data link layer.",
 };
 
 fields! { proto = &ARP;
-    HW_TYPE: "arp.hw.type", "Hardware type", Dec, 0, &[(1, "Ethernet")], "The kind of link addresses being resolved: 1 is Ethernet.";
-    PROTO_TYPE: "arp.proto.type", "Protocol type", Hex(4), 0, &[(0x0800, "IPv4")], "The kind of network address being resolved: 0x0800 is IPv4.";
-    HW_SIZE: "arp.hw.size", "Hardware size", Dec, 0, &[], "Length of a link-layer (MAC) address: 6 bytes.";
-    PROTO_SIZE: "arp.proto.size", "Protocol size", Dec, 0, &[], "Length of a network (IPv4) address: 4 bytes.";
-    OPCODE: "arp.opcode", "Opcode", Dec, 0, &[(1, "request"), (2, "reply")], "1 asks \"who has this address?\", 2 answers it.";
-    SRC_HW_MAC: "arp.src.hw_mac", "Sender MAC address", Hex(0), 0, &[], "The MAC address of the host sending this ARP message.";
-    SRC_PROTO_IPV4: "arp.src.proto_ipv4", "Sender IP address", Dec, 0, &[], "The IP address of the host sending this ARP message.";
-    DST_HW_MAC: "arp.dst.hw_mac", "Target MAC address", Hex(0), 0, &[], "The MAC address being looked for (zeros in a request: it is the unknown).";
-    DST_PROTO_IPV4: "arp.dst.proto_ipv4", "Target IP address", Dec, 0, &[], "The IP address whose owner is wanted.";
-    SRC_HW: "arp.src.hw", "Sender hardware address", Hex(0), 0, &[], "The sender's link-layer address.";
-    SRC_PROTO: "arp.src.proto", "Sender protocol address", Hex(0), 0, &[], "The sender's network-layer address.";
-    DST_HW: "arp.dst.hw", "Target hardware address", Hex(0), 0, &[], "The target's link-layer address.";
-    DST_PROTO: "arp.dst.proto", "Target protocol address", Hex(0), 0, &[], "The target's network-layer address.";
+    HW_TYPE: "arp.hw.type" { label: "Hardware type", ty: U16, values: &[(1, "Ethernet")], explain: "The kind of link addresses being resolved: 1 is Ethernet." };
+    PROTO_TYPE: "arp.proto.type" { label: "Protocol type", ty: U16, base: Hex(4), values: &[(0x0800, "IPv4")], explain: "The kind of network address being resolved: 0x0800 is IPv4." };
+    HW_SIZE: "arp.hw.size" { label: "Hardware size", ty: U8, explain: "Length of a link-layer (MAC) address: 6 bytes." };
+    PROTO_SIZE: "arp.proto.size" { label: "Protocol size", ty: U8, explain: "Length of a network (IPv4) address: 4 bytes." };
+    OPCODE: "arp.opcode" { label: "Opcode", ty: U16, values: &[(1, "request"), (2, "reply")], explain: "1 asks \"who has this address?\", 2 answers it." };
+    SRC_HW_MAC: "arp.src.hw_mac" { label: "Sender MAC address", ty: Ether, base: Hex(0), explain: "The MAC address of the host sending this ARP message." };
+    SRC_PROTO_IPV4: "arp.src.proto_ipv4" { label: "Sender IP address", ty: Ipv4, explain: "The IP address of the host sending this ARP message." };
+    DST_HW_MAC: "arp.dst.hw_mac" { label: "Target MAC address", ty: Ether, base: Hex(0), explain: "The MAC address being looked for (zeros in a request: it is the unknown)." };
+    DST_PROTO_IPV4: "arp.dst.proto_ipv4" { label: "Target IP address", ty: Ipv4, explain: "The IP address whose owner is wanted." };
+    SRC_HW: "arp.src.hw" { label: "Sender hardware address", ty: Bytes, base: Hex(0), explain: "The sender's link-layer address." };
+    SRC_PROTO: "arp.src.proto" { label: "Sender protocol address", ty: Bytes, base: Hex(0), explain: "The sender's network-layer address." };
+    DST_HW: "arp.dst.hw" { label: "Target hardware address", ty: Bytes, base: Hex(0), explain: "The target's link-layer address." };
+    DST_PROTO: "arp.dst.proto" { label: "Target protocol address", ty: Bytes, base: Hex(0), explain: "The target's network-layer address." };
 }
 
 notes! { proto = &ARP;

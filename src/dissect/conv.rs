@@ -51,6 +51,7 @@ pub mod analysis {
     pub const WINDOW_UPDATE: u16 = 1 << 7;
     pub const KEEP_ALIVE: u16 = 1 << 8;
     pub const ACKED_UNSEEN: u16 = 1 << 9;
+    pub const WINDOW_FULL: u16 = 1 << 10;
 }
 
 /// Where a connection is in its life.
@@ -80,8 +81,17 @@ pub struct Flow {
     pub wscale: Option<u8>,
     pub syn_seen: bool,
     pub fin_seen: bool,
+    /// Duplicate ACKs this side sent in a row (Wireshark's `dupacknum`).
     pub dup_acks: u32,
+    /// The highest sequence number up to which this side's data is
+    /// contiguous (Wireshark's `maxseqtobeacked`).
+    pub max_seq_to_be_acked: Option<u32>,
+    /// Time of this side's last segment (Wireshark's `lastacktime`).
     pub last_time: f64,
+    /// When `next_seq` last advanced (Wireshark's `nextseqtime`).
+    pub next_seq_time: f64,
+    /// The last window this side sent came in a SYN (never scaled).
+    pub window_in_syn: bool,
     pub bytes: u64,
     pub segments: u64,
 }
@@ -98,6 +108,8 @@ pub struct TcpStream {
     pub last_frame: u64,
     /// Round-trip time measured on the handshake, seconds.
     pub handshake_rtt: Option<f64>,
+    /// Wireshark's iRTT: from the SYN to the ACK that completes the handshake.
+    pub initial_rtt: Option<f64>,
     /// Which end sent the SYN (0 or 1), when it was captured.
     pub client: Option<u8>,
     /// Frames of the latest SYN and SYN-ACK (0: not seen), for the "open" message.
@@ -153,7 +165,7 @@ pub struct Segment {
 }
 
 /// All conversations of a capture.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct Conversations {
     tcp_index: HashMap<(Endpoint, Endpoint), u32>,
     pub tcp: Vec<TcpStream>,
@@ -221,6 +233,7 @@ impl Conversations {
                     first_frame: seg.frame,
                     last_frame: seg.frame,
                     handshake_rtt: None,
+                    initial_rtt: None,
                     client: None,
                     handshake_frames: [0, 0],
                     syn_time: seg.time,
@@ -232,13 +245,7 @@ impl Conversations {
         let s = &mut self.tcp[idx as usize];
         s.last_frame = seg.frame;
         let dir = usize::from(s.ends[0] != seg.src);
-        let (fwd, rev) = if dir == 0 {
-            let (a, b) = s.flows.split_at_mut(1);
-            (&mut a[0], &mut b[0])
-        } else {
-            let (a, b) = s.flows.split_at_mut(1);
-            (&mut b[0], &mut a[0])
-        };
+        let (fwd, rev) = flows_mut(&mut s.flows, dir);
         let fl = seg.flags;
         let syn = fl & flags::SYN != 0;
         let fin = fl & flags::FIN != 0;
@@ -269,6 +276,8 @@ impl Conversations {
         if seg.window == 0 && nominal {
             a |= analysis::ZERO_WINDOW;
         }
+        // Wireshark's tcp_analyze_sequence_number, rule by rule (so that a
+        // student comparing the two tools sees the same flags).
         if let Some(next) = fwd.next_seq {
             if gt(seg.seq, next) && !rst {
                 a |= analysis::LOST_SEGMENT;
@@ -278,8 +287,8 @@ impl Conversations {
                 a |= analysis::KEEP_ALIVE;
             }
             let same_ack = ack && fwd.last_ack == Some(seg.ack);
-            if seglen == 0 && nominal && seg.seq == next && same_ack {
-                if fwd.window.is_some_and(|w| w != seg.window) && seg.window != 0 {
+            if seglen == 0 && nominal && seg.seq == next && same_ack && seg.window != 0 {
+                if fwd.window.is_some_and(|w| w != seg.window) {
                     a |= analysis::WINDOW_UPDATE;
                 } else if fwd.window == Some(seg.window) {
                     a |= analysis::DUPLICATE_ACK;
@@ -287,36 +296,80 @@ impl Conversations {
                     dup_num = fwd.dup_acks;
                 }
             }
-            if (seglen > 0) && !keep_alive && lt(seg.seq, next) {
-                let since = seg.time - fwd.last_time;
-                let ooo_threshold = s.handshake_rtt.unwrap_or(0.003).max(0.000_001);
-                if rev.dup_acks >= 2 && rev.last_ack == Some(seg.seq) && since < 0.02 {
-                    a |= analysis::FAST_RETRANSMISSION;
-                } else if rev.last_ack.is_some_and(|ra| !gt(seg.seq.wrapping_add(seglen), ra)) && seg.len > 0 {
-                    a |= analysis::SPURIOUS_RETRANSMISSION;
-                } else if (0.0..ooo_threshold).contains(&since) && next != seg.seq.wrapping_add(seglen) {
-                    a |= analysis::OUT_OF_ORDER;
-                } else {
-                    a |= analysis::RETRANSMISSION;
-                }
+        }
+        // Window full: the data reaches exactly the edge of the window the
+        // other side last offered (known once both SYNs said how to scale it).
+        if seg.len > 0 && nominal && s.flows[0].syn_seen && s.flows[1].syn_seen {
+            let (fwd, rev) = (&s.flows[dir], &s.flows[1 - dir]);
+            let shift = match (fwd.wscale, rev.wscale) {
+                (Some(_), Some(r)) if !rev.window_in_syn => u32::from(r.min(14)),
+                _ => 0,
+            };
+            if let (Some(la), Some(w)) = (rev.last_ack, rev.window)
+                && seg.seq.wrapping_add(seg.len) == la.wrapping_add(u32::from(w) << shift)
+            {
+                a |= analysis::WINDOW_FULL;
             }
         }
-        if a & analysis::DUPLICATE_ACK == 0 && (seglen > 0 || !ack || fwd.last_ack != Some(seg.ack)) {
+        let (fwd, rev) = flows_mut(&mut s.flows, dir);
+        if let Some(next) = fwd.next_seq
+            && (seglen > 0)
+            && a & analysis::KEEP_ALIVE == 0
+        {
+            // Not "not advanced" when it starts one byte early but adds data
+            // (after a zero-window probe).
+            let not_advanced = lt(seg.seq, next) && !(seg.len > 1 && next.wrapping_sub(1) == seg.seq);
+            let ooo_threshold = s.initial_rtt.filter(|r| *r > 0.0).unwrap_or(0.003);
+            if seg.len > 0 && rev.last_ack.is_some_and(|ra| !gt(seg.seq.wrapping_add(seg.len), ra)) {
+                // Every byte was already acknowledged. Wireshark shows these
+                // as retransmissions too.
+                a |= analysis::SPURIOUS_RETRANSMISSION | analysis::RETRANSMISSION;
+            } else if not_advanced
+                && rev.dup_acks >= 2
+                && rev.last_ack == Some(seg.seq)
+                && (0.0..0.02).contains(&(seg.time - rev.last_time))
+            {
+                a |= analysis::FAST_RETRANSMISSION | analysis::RETRANSMISSION;
+            } else if not_advanced
+                // Wireshark's time difference is unsigned: a frame stamped
+                // earlier (another interface's clock) is never "close".
+                && (0.0..ooo_threshold).contains(&(seg.time - fwd.next_seq_time))
+                && next != seg.seq.wrapping_add(seglen)
+            {
+                a |= analysis::OUT_OF_ORDER;
+            } else if not_advanced {
+                a |= analysis::RETRANSMISSION;
+            }
+        }
+        // A new acknowledgment number restarts the duplicate count.
+        if fwd.last_ack != Some(seg.ack) && a & analysis::DUPLICATE_ACK == 0 {
             fwd.dup_acks = 0;
         }
-        if ack && rev.next_seq.is_some_and(|n| gt(seg.ack, n)) {
+        // ACKed unseen segment: this acknowledges past the other side's
+        // contiguous data (as tshark 4.0 does: each such ACK, until the
+        // contiguous data catches up).
+        if ack
+            && let Some(max) = rev.max_seq_to_be_acked
+            && gt(seg.ack, max)
+        {
             a |= analysis::ACKED_UNSEEN;
+            rev.max_seq_to_be_acked = rev.next_seq;
         }
 
         // Update the flow.
         let end = seg.seq.wrapping_add(seglen);
         if !rst && fwd.next_seq.is_none_or(|n| gt(end, n)) {
             fwd.next_seq = Some(end);
+            fwd.next_seq_time = seg.time;
+        }
+        if fwd.max_seq_to_be_acked.is_none_or(|m| m == seg.seq) {
+            fwd.max_seq_to_be_acked = fwd.next_seq;
         }
         if ack {
             fwd.last_ack = Some(seg.ack);
         }
         fwd.window = Some(seg.window);
+        fwd.window_in_syn = syn;
         fwd.last_time = seg.time;
         fwd.bytes += u64::from(seg.len);
         fwd.segments += 1;
@@ -339,7 +392,10 @@ impl Conversations {
                 s.handshake_frames[1] = seg.frame;
                 TcpState::SynReceived
             }
-            (TcpState::SynReceived, false, true, false, _) => TcpState::Established,
+            (TcpState::SynReceived, false, true, false, _) => {
+                s.initial_rtt = Some(seg.time - s.syn_time);
+                TcpState::Established
+            }
             (st, false, _, true, _) => {
                 if s.flows[0].fin_seen && s.flows[1].fin_seen {
                     TcpState::Closed
@@ -386,4 +442,10 @@ impl Conversations {
             client: s.client,
         }
     }
+}
+
+/// The flow in direction `dir` and the reverse one, both mutable.
+fn flows_mut(flows: &mut [Flow; 2], dir: usize) -> (&mut Flow, &mut Flow) {
+    let [a, b] = flows;
+    if dir == 0 { (a, b) } else { (b, a) }
 }

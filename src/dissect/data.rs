@@ -3,7 +3,7 @@
 
 use super::Cx;
 use crate::fields;
-use crate::model::{Base::Dec, Base::Hex, Protocol, TcpIpLayer, Value};
+use crate::model::{Protocol, TcpIpLayer, Value};
 
 pub static DATA: Protocol = Protocol {
     name: "data",
@@ -16,8 +16,8 @@ them; what they mean is up to the programs at both ends.",
 };
 
 fields! { proto = &DATA;
-    DATA_BYTES: "data.data", "Data", Hex(0), 0, &[], "The payload bytes themselves.";
-    LEN: "data.len", "Length", Dec, 0, &[], "How many payload bytes there are.";
+    DATA_BYTES: "data.data" { label: "Data", ty: Bytes, base: Hex(0), explain: "The payload bytes themselves." };
+    LEN: "data.len" { label: "Length", ty: U32, explain: "How many payload bytes there are." };
 }
 
 /// Adds a data layer for `offset..` to the end of the frame, if non-empty.

@@ -1,7 +1,7 @@
 //! The frame itself: what the capture recorded about it.
 
 use super::Cx;
-use crate::model::{Base::Dec, Protocol, TcpIpLayer, Value};
+use crate::model::{Protocol, TcpIpLayer, Value};
 use crate::{fields, notes};
 
 pub static FRAME: Protocol = Protocol {
@@ -16,12 +16,12 @@ never reaches a capture: the network card consumes it before software sees any b
 };
 
 fields! { proto = &FRAME;
-    NUMBER: "frame.number", "Frame Number", Dec, 0, &[], "The position of this frame in the capture, counting from 1.";
-    TIME_EPOCH: "frame.time_epoch", "Epoch Time", Dec, 0, &[], "When the frame was captured, in seconds since 1970-01-01 UTC.";
-    TIME_RELATIVE: "frame.time_relative", "Time since first frame", Dec, 0, &[], "Seconds elapsed between the first frame of the capture and this one.";
-    TIME_DELTA: "frame.time_delta", "Time since previous frame", Dec, 0, &[], "Seconds elapsed since the frame before this one was captured.";
-    LEN: "frame.len", "Frame Length", Dec, 0, &[], "How many bytes the frame had on the wire.";
-    CAP_LEN: "frame.cap_len", "Capture Length", Dec, 0, &[], "How many of those bytes the capture kept; fewer than the frame length when a snap length cut it short.";
+    NUMBER: "frame.number" { label: "Frame Number", ty: U32, explain: "The position of this frame in the capture, counting from 1." };
+    TIME_EPOCH: "frame.time_epoch" { label: "Epoch Time", ty: AbsTime, explain: "When the frame was captured, in seconds since 1970-01-01 UTC." };
+    TIME_RELATIVE: "frame.time_relative" { label: "Time since first frame", ty: RelTime, explain: "Seconds elapsed between the first frame of the capture and this one." };
+    TIME_DELTA: "frame.time_delta" { label: "Time since previous frame", ty: RelTime, explain: "Seconds elapsed since the frame before this one was captured." };
+    LEN: "frame.len" { label: "Frame Length", ty: U32, explain: "How many bytes the frame had on the wire." };
+    CAP_LEN: "frame.cap_len" { label: "Capture Length", ty: U32, explain: "How many of those bytes the capture kept; fewer than the frame length when a snap length cut it short." };
 }
 
 notes! { proto = &FRAME;

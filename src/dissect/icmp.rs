@@ -3,7 +3,7 @@
 pub mod v4 {
     use super::super::checksum::{self, Check, STATUS_NAMES};
     use super::super::{Cx, data};
-    use crate::model::{Base::Dec, Base::Hex, Protocol, TcpIpLayer, Value};
+    use crate::model::{Protocol, TcpIpLayer, Value};
     use crate::{fields, notes};
     use etherparse::Icmpv4Slice;
 
@@ -34,15 +34,15 @@ pub mod v4 {
     ];
 
     fields! { proto = &ICMP;
-        TYPE: "icmp.type", "Type", Dec, 0, TYPES, "What kind of ICMP message this is: 8 echo request, 0 echo reply, 3 destination unreachable, 11 time exceeded.";
-        CODE: "icmp.code", "Code", Dec, 0, &[], "Detail within the type; for type 3, code 3 means the port is closed.";
-        CHECKSUM: "icmp.checksum", "Checksum", Hex(4), 0, &[], "A checksum over the whole ICMP message (RFC 1071).";
-        CHECKSUM_STATUS: "icmp.checksum.status", "Checksum Status", Dec, 0, STATUS_NAMES, "Whether the checksum was right (1), wrong (0) or could not be checked (2).";
-        IDENT: "icmp.ident", "Identifier (BE)", Dec, 0, &[], "Pairs echo replies with the requests of one ping process.";
-        SEQ: "icmp.seq", "Sequence Number (BE)", Dec, 0, &[], "Counts the echo requests of one ping run; the reply repeats it.";
-        UNUSED: "icmp.unused", "Unused", Hex(0), 0, &[], "Four bytes of the header this message type does not use.";
-        MTU: "icmp.mtu", "MTU of next hop", Dec, 0, &[], "With \"fragmentation needed\", the largest packet the next link accepts.";
-        DATA: "icmp.data", "Data", Hex(0), 0, &[], "The echo's payload, copied back unchanged by the reply.";
+        TYPE: "icmp.type" { label: "Type", ty: U8, values: TYPES, explain: "What kind of ICMP message this is: 8 echo request, 0 echo reply, 3 destination unreachable, 11 time exceeded." };
+        CODE: "icmp.code" { label: "Code", ty: U8, explain: "Detail within the type; for type 3, code 3 means the port is closed." };
+        CHECKSUM: "icmp.checksum" { label: "Checksum", ty: U16, base: Hex(4), explain: "A checksum over the whole ICMP message (RFC 1071)." };
+        CHECKSUM_STATUS: "icmp.checksum.status" { label: "Checksum Status", ty: U8, values: STATUS_NAMES, explain: "Whether the checksum was right (1), wrong (0) or could not be checked (2)." };
+        IDENT: "icmp.ident" { label: "Identifier (BE)", ty: U16, explain: "Pairs echo replies with the requests of one ping process." };
+        SEQ: "icmp.seq" { label: "Sequence Number (BE)", ty: U16, explain: "Counts the echo requests of one ping run; the reply repeats it." };
+        UNUSED: "icmp.unused" { label: "Unused", ty: Bytes, base: Hex(0), explain: "Four bytes of the header this message type does not use." };
+        MTU: "icmp.mtu" { label: "MTU of next hop", ty: U16, explain: "With \"fragmentation needed\", the largest packet the next link accepts." };
+        DATA: "icmp.data" { label: "Data", ty: Bytes, base: Hex(0), explain: "The echo's payload, copied back unchanged by the reply." };
     }
 
     notes! { proto = &ICMP;
@@ -134,7 +134,7 @@ pub mod v6 {
     use super::super::checksum::{self, Check, STATUS_NAMES};
     use super::super::linktype::NetInfo;
     use super::super::{Cx, data};
-    use crate::model::{Base::Dec, Base::Hex, Protocol, TcpIpLayer, Value};
+    use crate::model::{Protocol, TcpIpLayer, Value};
     use crate::{fields, notes};
     use etherparse::Icmpv6Slice;
 
@@ -166,14 +166,14 @@ ARP does for IPv4. Like ICMP it serves the network layer.",
     ];
 
     fields! { proto = &ICMPV6;
-        TYPE: "icmpv6.type", "Type", Dec, 0, TYPES, "What kind of message: 128/129 echo request/reply, 1 unreachable, 135/136 neighbour discovery.";
-        CODE: "icmpv6.code", "Code", Dec, 0, &[], "Detail within the type.";
-        CHECKSUM: "icmpv6.checksum", "Checksum", Hex(4), 0, &[], "A checksum over the message and an IPv6 pseudo-header (RFC 4443 §2.3).";
-        CHECKSUM_STATUS: "icmpv6.checksum.status", "Checksum Status", Dec, 0, STATUS_NAMES, "Whether the checksum was right (1), wrong (0) or could not be checked (2).";
-        ECHO_ID: "icmpv6.echo.identifier", "Identifier", Hex(4), 0, &[], "Pairs replies with the requests of one ping process.";
-        ECHO_SEQ: "icmpv6.echo.sequence_number", "Sequence", Dec, 0, &[], "Counts the echo requests; the reply repeats it.";
-        RESERVED: "icmpv6.reserved", "Reserved", Hex(0), 0, &[], "Bytes of the header this message type does not use.";
-        DATA: "icmpv6.data", "Data", Hex(0), 0, &[], "The message body.";
+        TYPE: "icmpv6.type" { label: "Type", ty: U8, values: TYPES, explain: "What kind of message: 128/129 echo request/reply, 1 unreachable, 135/136 neighbour discovery." };
+        CODE: "icmpv6.code" { label: "Code", ty: U8, explain: "Detail within the type." };
+        CHECKSUM: "icmpv6.checksum" { label: "Checksum", ty: U16, base: Hex(4), explain: "A checksum over the message and an IPv6 pseudo-header (RFC 4443 §2.3)." };
+        CHECKSUM_STATUS: "icmpv6.checksum.status" { label: "Checksum Status", ty: U8, values: STATUS_NAMES, explain: "Whether the checksum was right (1), wrong (0) or could not be checked (2)." };
+        ECHO_ID: "icmpv6.echo.identifier" { label: "Identifier", ty: U16, base: Hex(4), explain: "Pairs replies with the requests of one ping process." };
+        ECHO_SEQ: "icmpv6.echo.sequence_number" { label: "Sequence", ty: U16, explain: "Counts the echo requests; the reply repeats it." };
+        RESERVED: "icmpv6.reserved" { label: "Reserved", ty: Bytes, base: Hex(0), explain: "Bytes of the header this message type does not use." };
+        DATA: "icmpv6.data" { label: "Data", ty: Bytes, base: Hex(0), explain: "The message body." };
     }
 
     notes! { proto = &ICMPV6;

@@ -2,7 +2,7 @@
 
 use super::linktype::{NetInfo, ip_proto};
 use super::{Cx, data};
-use crate::model::{Addr, Base::Dec, Base::Hex, FieldDef, Protocol, TcpIpLayer, Value};
+use crate::model::{Addr, FieldDef, Protocol, TcpIpLayer, Value};
 use crate::{fields, notes};
 use etherparse::err::ipv6::HeaderSliceError;
 use etherparse::{Ipv6FragmentHeaderSlice, Ipv6HeaderSlice, Ipv6RawExtHeaderSlice};
@@ -30,33 +30,33 @@ pub mod field {
 }
 
 fields! { proto = &IPV6;
-    VERSION: "ipv6.version", "Version", Dec, 0xf000_0000, &[], "The IP version: 6.";
-    TCLASS: "ipv6.tclass", "Traffic Class", Hex(2), 0x0ff0_0000, &[], "Quality-of-service marking, as the DS field in IPv4.";
-    TCLASS_DSCP: "ipv6.tclass.dscp", "Differentiated Services Codepoint", Dec, 0x0fc0_0000, &[(0, "Default")], "Asks routers for a class of service; 0 is best effort.";
-    TCLASS_ECN: "ipv6.tclass.ecn", "Explicit Congestion Notification", Dec, 0x0030_0000, &[(0, "Not ECN-Capable Transport")], "Lets routers signal congestion without dropping packets (RFC 3168).";
-    FLOW: "ipv6.flow", "Flow Label", Hex(5), 0x000f_ffff, &[], "A number the sender may use to mark packets of one flow, so routers can keep them on one path.";
-    PLEN: "ipv6.plen", "Payload Length", Dec, 0, &[], "Bytes after the 40-byte header, extension headers included.";
-    NXT: "ipv6.nxt", "Next Header", Dec, 0, super::ip::PROTOCOLS, "What follows the header: an extension header or the transport protocol (6 TCP, 17 UDP, 58 ICMPv6).";
-    HLIM: "ipv6.hlim", "Hop Limit", Dec, 0, &[], "IPv6's time to live: decremented by each router, the packet dies at zero.";
-    SRC: "ipv6.src", "Source Address", Dec, 0, &[], "The IPv6 address of the sender.";
-    DST: "ipv6.dst", "Destination Address", Dec, 0, &[], "The IPv6 address of the receiver.";
-    HOPOPTS: "ipv6.hopopts", "Hop-by-Hop Options", Hex(0), 0, &[], "An extension header that every router on the path must read.";
-    HOPOPTS_NXT: "ipv6.hopopts.nxt", "Next Header", Dec, 0, super::ip::PROTOCOLS, "What follows this extension header.";
-    HOPOPTS_LEN: "ipv6.hopopts.len", "Length", Dec, 0, &[], "The header's length in 8-byte units, not counting the first 8 bytes.";
-    ROUTING: "ipv6.routing", "Routing Header", Hex(0), 0, &[], "An extension header listing nodes the packet must visit.";
-    ROUTING_NXT: "ipv6.routing.nxt", "Next Header", Dec, 0, super::ip::PROTOCOLS, "What follows this extension header.";
-    ROUTING_LEN: "ipv6.routing.len", "Length", Dec, 0, &[], "The header's length in 8-byte units, not counting the first 8 bytes.";
-    ROUTING_TYPE: "ipv6.routing.type", "Type", Dec, 0, &[], "Which kind of routing header this is.";
-    ROUTING_SEGLEFT: "ipv6.routing.segleft", "Segments Left", Dec, 0, &[], "How many listed nodes are still to be visited.";
-    DSTOPTS: "ipv6.dstopts", "Destination Options", Hex(0), 0, &[], "An extension header only the destination reads.";
-    DSTOPTS_NXT: "ipv6.dstopts.nxt", "Next Header", Dec, 0, super::ip::PROTOCOLS, "What follows this extension header.";
-    DSTOPTS_LEN: "ipv6.dstopts.len", "Length", Dec, 0, &[], "The header's length in 8-byte units, not counting the first 8 bytes.";
-    FRAGHDR: "ipv6.fraghdr", "Fragment Header", Hex(0), 0, &[], "Present when the sender split the packet into fragments (in IPv6 only the sender may).";
-    FRAGHDR_NXT: "ipv6.fraghdr.nxt", "Next Header", Dec, 0, super::ip::PROTOCOLS, "What follows in the reassembled packet.";
-    FRAGHDR_OFFSET: "ipv6.fraghdr.offset", "Offset", Dec, 0xfff8, &[], "Where this fragment belongs in the original packet, in 8-byte units.";
-    FRAGHDR_MORE: "ipv6.fraghdr.more", "More Fragments", Dec, 0x0001, &[], "Set when more fragments follow.";
-    FRAGHDR_IDENT: "ipv6.fraghdr.ident", "Identification", Hex(8), 0, &[], "Shared by all fragments of one original packet.";
-    EXT_DATA: "ipv6.ext.data", "Extension Data", Hex(0), 0, &[], "The options carried by the extension header.";
+    VERSION: "ipv6.version" { label: "Version", ty: U8, mask: 0xf000_0000, explain: "The IP version: 6." };
+    TCLASS: "ipv6.tclass" { label: "Traffic Class", ty: U32, base: Hex(2), mask: 0x0ff0_0000, explain: "Quality-of-service marking, as the DS field in IPv4." };
+    TCLASS_DSCP: "ipv6.tclass.dscp" { label: "Differentiated Services Codepoint", ty: U32, mask: 0x0fc0_0000, values: &[(0, "Default")], explain: "Asks routers for a class of service; 0 is best effort." };
+    TCLASS_ECN: "ipv6.tclass.ecn" { label: "Explicit Congestion Notification", ty: U32, mask: 0x0030_0000, values: &[(0, "Not ECN-Capable Transport")], explain: "Lets routers signal congestion without dropping packets (RFC 3168)." };
+    FLOW: "ipv6.flow" { label: "Flow Label", ty: U24, base: Hex(5), mask: 0x000f_ffff, explain: "A number the sender may use to mark packets of one flow, so routers can keep them on one path." };
+    PLEN: "ipv6.plen" { label: "Payload Length", ty: U16, explain: "Bytes after the 40-byte header, extension headers included." };
+    NXT: "ipv6.nxt" { label: "Next Header", ty: U8, values: super::ip::PROTOCOLS, explain: "What follows the header: an extension header or the transport protocol (6 TCP, 17 UDP, 58 ICMPv6)." };
+    HLIM: "ipv6.hlim" { label: "Hop Limit", ty: U8, explain: "IPv6's time to live: decremented by each router, the packet dies at zero." };
+    SRC: "ipv6.src" { label: "Source Address", ty: Ipv6, explain: "The IPv6 address of the sender." };
+    DST: "ipv6.dst" { label: "Destination Address", ty: Ipv6, explain: "The IPv6 address of the receiver." };
+    HOPOPTS: "ipv6.hopopts" { label: "Hop-by-Hop Options", ty: None, base: Hex(0), explain: "An extension header that every router on the path must read." };
+    HOPOPTS_NXT: "ipv6.hopopts.nxt" { label: "Next Header", ty: U8, values: super::ip::PROTOCOLS, explain: "What follows this extension header." };
+    HOPOPTS_LEN: "ipv6.hopopts.len" { label: "Length", ty: U8, explain: "The header's length in 8-byte units, not counting the first 8 bytes." };
+    ROUTING: "ipv6.routing" { label: "Routing Header", ty: None, base: Hex(0), explain: "An extension header listing nodes the packet must visit." };
+    ROUTING_NXT: "ipv6.routing.nxt" { label: "Next Header", ty: U8, values: super::ip::PROTOCOLS, explain: "What follows this extension header." };
+    ROUTING_LEN: "ipv6.routing.len" { label: "Length", ty: U8, explain: "The header's length in 8-byte units, not counting the first 8 bytes." };
+    ROUTING_TYPE: "ipv6.routing.type" { label: "Type", ty: U8, explain: "Which kind of routing header this is." };
+    ROUTING_SEGLEFT: "ipv6.routing.segleft" { label: "Segments Left", ty: U8, explain: "How many listed nodes are still to be visited." };
+    DSTOPTS: "ipv6.dstopts" { label: "Destination Options", ty: None, base: Hex(0), explain: "An extension header only the destination reads." };
+    DSTOPTS_NXT: "ipv6.dstopts.nxt" { label: "Next Header", ty: U8, values: super::ip::PROTOCOLS, explain: "What follows this extension header." };
+    DSTOPTS_LEN: "ipv6.dstopts.len" { label: "Length", ty: U8, explain: "The header's length in 8-byte units, not counting the first 8 bytes." };
+    FRAGHDR: "ipv6.fraghdr" { label: "Fragment Header", ty: None, base: Hex(0), explain: "Present when the sender split the packet into fragments (in IPv6 only the sender may)." };
+    FRAGHDR_NXT: "ipv6.fraghdr.nxt" { label: "Next Header", ty: U8, values: super::ip::PROTOCOLS, explain: "What follows in the reassembled packet." };
+    FRAGHDR_OFFSET: "ipv6.fraghdr.offset" { label: "Offset", ty: U16, mask: 0xfff8, explain: "Where this fragment belongs in the original packet, in 8-byte units." };
+    FRAGHDR_MORE: "ipv6.fraghdr.more" { label: "More Fragments", ty: U8, mask: 0x0001, explain: "Set when more fragments follow." };
+    FRAGHDR_IDENT: "ipv6.fraghdr.ident" { label: "Identification", ty: U32, base: Hex(8), explain: "Shared by all fragments of one original packet." };
+    EXT_DATA: "ipv6.ext.data" { label: "Extension Data", ty: Bytes, base: Hex(0), explain: "The options carried by the extension header." };
 }
 
 notes! { proto = &IPV6;

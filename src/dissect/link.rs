@@ -23,7 +23,7 @@ fn padding_or_trailer(cx: &mut Cx<'_>, end: usize, start: usize) {
 
 pub mod eth {
     use super::super::Cx;
-    use crate::model::{Addr, Base::Hex, Protocol, TcpIpLayer, Value};
+    use crate::model::{Addr, Protocol, TcpIpLayer, Value};
     use crate::{fields, notes};
     use etherparse::Ethernet2HeaderSlice;
 
@@ -51,11 +51,11 @@ because no real card is involved.",
         &[(0x0800, "IPv4"), (0x0806, "ARP"), (0x86dd, "IPv6"), (0x8100, "802.1Q VLAN"), (0x88cc, "LLDP")];
 
     fields! { proto = &ETH;
-        DST: "eth.dst", "Destination", Hex(0), 0, &[], "The MAC address of the machine this frame is for on the local network (all ones is broadcast).";
-        SRC: "eth.src", "Source", Hex(0), 0, &[], "The MAC address of the network card that sent the frame.";
-        TYPE: "eth.type", "Type", Hex(4), 0, ETHERTYPES, "The EtherType: which network-layer protocol is inside (0x0800 IPv4, 0x86dd IPv6, 0x0806 ARP).";
-        PADDING: "eth.padding", "Padding", Hex(0), 0, &[], "Zero bytes added after the packet because an Ethernet frame must be at least 60 bytes long (plus a 4-byte checksum the capture never sees).";
-        TRAILER: "eth.trailer", "Trailer", Hex(0), 0, &[], "Bytes after the end of the packet that belong to no protocol above Ethernet; some devices append them.";
+        DST: "eth.dst" { label: "Destination", ty: Ether, base: Hex(0), explain: "The MAC address of the machine this frame is for on the local network (all ones is broadcast)." };
+        SRC: "eth.src" { label: "Source", ty: Ether, base: Hex(0), explain: "The MAC address of the network card that sent the frame." };
+        TYPE: "eth.type" { label: "Type", ty: U16, base: Hex(4), values: ETHERTYPES, explain: "The EtherType: which network-layer protocol is inside (0x0800 IPv4, 0x86dd IPv6, 0x0806 ARP)." };
+        PADDING: "eth.padding" { label: "Padding", ty: Bytes, base: Hex(0), explain: "Zero bytes added after the packet because an Ethernet frame must be at least 60 bytes long (plus a 4-byte checksum the capture never sees)." };
+        TRAILER: "eth.trailer" { label: "Trailer", ty: Bytes, base: Hex(0), explain: "Bytes after the end of the packet that belong to no protocol above Ethernet; some devices append them." };
     }
 
     notes! { proto = &ETH;
@@ -101,7 +101,7 @@ because no real card is involved.",
 
 pub mod sll {
     use super::super::Cx;
-    use crate::model::{Addr, Base::Dec, Base::Hex, Protocol, TcpIpLayer, Value};
+    use crate::model::{Addr, Protocol, TcpIpLayer, Value};
     use crate::{fields, notes};
 
     pub static SLL: Protocol = Protocol {
@@ -118,15 +118,15 @@ kernel replaces each link header with this one, saying which way the packet went
         &[(0, "Unicast to us"), (1, "Broadcast"), (2, "Multicast"), (3, "Unicast to another host"), (4, "Sent by us")];
 
     fields! { proto = &SLL;
-        PKTTYPE: "sll.pkttype", "Packet type", Dec, 0, PKTTYPES, "Which way the packet went: 0 received for us, 4 sent by us, and so on.";
-        HATYPE: "sll.hatype", "Link-layer address type", Dec, 0, &[(1, "Ethernet"), (772, "Loopback")], "The kind of link the packet used (an ARPHRD_ number: 1 Ethernet, 772 loopback).";
-        HALEN: "sll.halen", "Link-layer address length", Dec, 0, &[], "How many of the 8 address bytes that follow are used.";
-        SRC_ETH: "sll.src.eth", "Source", Hex(0), 0, &[], "The link-layer (MAC) address of the sender.";
-        SRC_OTHER: "sll.src.other", "Source", Hex(0), 0, &[], "The link-layer address of the sender, on a link whose addresses are not MACs.";
-        UNUSED: "sll.unused", "Unused", Hex(0), 0, &[], "Address bytes not used by this link's address length.";
-        ETYPE: "sll.etype", "Protocol", Hex(4), 0, super::eth::ETHERTYPES, "The EtherType of the packet inside.";
-        RESERVED: "sll.reserved", "Reserved (MBZ)", Hex(4), 0, &[], "Reserved bytes of the version-2 header; must be zero.";
-        IFINDEX: "sll.ifindex", "Interface index", Dec, 0, &[], "The kernel's number for the interface the packet crossed.";
+        PKTTYPE: "sll.pkttype" { label: "Packet type", ty: U16, values: PKTTYPES, explain: "Which way the packet went: 0 received for us, 4 sent by us, and so on." };
+        HATYPE: "sll.hatype" { label: "Link-layer address type", ty: U16, values: &[(1, "Ethernet"), (772, "Loopback")], explain: "The kind of link the packet used (an ARPHRD_ number: 1 Ethernet, 772 loopback)." };
+        HALEN: "sll.halen" { label: "Link-layer address length", ty: U16, explain: "How many of the 8 address bytes that follow are used." };
+        SRC_ETH: "sll.src.eth" { label: "Source", ty: Ether, base: Hex(0), explain: "The link-layer (MAC) address of the sender." };
+        SRC_OTHER: "sll.src.other" { label: "Source", ty: Bytes, base: Hex(0), explain: "The link-layer address of the sender, on a link whose addresses are not MACs." };
+        UNUSED: "sll.unused" { label: "Unused", ty: Bytes, base: Hex(0), explain: "Address bytes not used by this link's address length." };
+        ETYPE: "sll.etype" { label: "Protocol", ty: U16, base: Hex(4), values: super::eth::ETHERTYPES, explain: "The EtherType of the packet inside." };
+        RESERVED: "sll.reserved" { label: "Reserved (MBZ)", ty: U16, base: Hex(4), explain: "Reserved bytes of the version-2 header; must be zero." };
+        IFINDEX: "sll.ifindex" { label: "Interface index", ty: U32, explain: "The kernel's number for the interface the packet crossed." };
     }
 
     notes! { proto = &SLL;
@@ -200,7 +200,7 @@ kernel replaces each link header with this one, saying which way the packet went
 
 pub mod null {
     use super::super::Cx;
-    use crate::model::{Base::Dec, Protocol, TcpIpLayer, Value};
+    use crate::model::{Protocol, TcpIpLayer, Value};
     use crate::{fields, notes};
 
     pub static NULL: Protocol = Protocol {
@@ -217,7 +217,7 @@ Ethernet header: all the link layer needs to say on a link to oneself is which n
         &[(2, "IP"), (10, "IPv6 (Linux)"), (24, "IPv6 (NetBSD/OpenBSD)"), (28, "IPv6 (FreeBSD)"), (30, "IPv6 (macOS)")];
 
     fields! { proto = &NULL;
-        FAMILY: "null.family", "Family", Dec, 0, FAMILIES, "The address family of the packet inside: 2 is IPv4; IPv6 has a different number on each operating system.";
+        FAMILY: "null.family" { label: "Family", ty: U32, values: FAMILIES, explain: "The address family of the packet inside: 2 is IPv4; IPv6 has a different number on each operating system." };
     }
 
     notes! { proto = &NULL;
@@ -259,7 +259,7 @@ fn padding_or_trailer_data(cx: &mut Cx<'_>, end: usize, start: usize) {
 
 pub mod vlan {
     use super::super::Cx;
-    use crate::model::{Base::Dec, Base::Hex, Protocol, TcpIpLayer};
+    use crate::model::{Protocol, TcpIpLayer};
     use crate::{fields, notes};
 
     pub static VLAN: Protocol = Protocol {
@@ -273,10 +273,10 @@ virtual ones (VLANs): switches only forward the frame within its VLAN.",
     };
 
     fields! { proto = &VLAN;
-        PRIORITY: "vlan.priority", "Priority", Dec, 0xe000, &[], "Priority code point (IEEE 802.1p): which frames a switch sends first.";
-        DEI: "vlan.dei", "DEI", Dec, 0x1000, &[], "Drop eligible: this frame may be dropped first under congestion.";
-        ID: "vlan.id", "ID", Dec, 0x0fff, &[], "The VLAN this frame belongs to (1 to 4094).";
-        ETYPE: "vlan.etype", "Type", Hex(4), 0, super::eth::ETHERTYPES, "The EtherType of what follows the tag.";
+        PRIORITY: "vlan.priority" { label: "Priority", ty: U16, mask: 0xe000, explain: "Priority code point (IEEE 802.1p): which frames a switch sends first." };
+        DEI: "vlan.dei" { label: "DEI", ty: Bool, mask: 0x1000, explain: "Drop eligible: this frame may be dropped first under congestion." };
+        ID: "vlan.id" { label: "ID", ty: U16, mask: 0x0fff, explain: "The VLAN this frame belongs to (1 to 4094)." };
+        ETYPE: "vlan.etype" { label: "Type", ty: U16, base: Hex(4), values: super::eth::ETHERTYPES, explain: "The EtherType of what follows the tag." };
     }
 
     notes! { proto = &VLAN;

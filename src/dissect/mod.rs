@@ -86,8 +86,9 @@ pub fn all_notes() -> impl Iterator<Item = &'static NoteDef> {
 }
 
 /// Dissects frames in capture order, keeping the state that spans frames
-/// (TCP and UDP conversations, the time of the first frame).
-#[derive(Default)]
+/// (TCP and UDP conversations, the time of the first frame). `Clone`: a
+/// clone is a checkpoint (`session::Checkpoints`).
+#[derive(Clone, Default)]
 pub struct Dissector {
     conv: Conversations,
     apps: app::Apps,

@@ -5,7 +5,7 @@ use super::conv::TcpVerdict;
 use super::conv::{Endpoint, Segment, TcpState, analysis as an, flags as fl};
 use super::linktype::NetInfo;
 use super::{Cx, data, push_num, read_be};
-use crate::model::{AppEvent, Base::Dec, Base::Hex, FieldDef, MsgKind, NoteDef, Protocol, TcpIpLayer, Value};
+use crate::model::{AppEvent, FieldDef, MsgKind, NoteDef, Protocol, TcpIpLayer, Value};
 use crate::{fields, notes};
 use etherparse::TcpHeaderSlice;
 use etherparse::err::tcp::HeaderSliceError;
@@ -49,63 +49,64 @@ pub const OPTION_KINDS: &[(u64, &str)] = &[
 ];
 
 fields! { proto = &TCP;
-    SRCPORT: "tcp.srcport", "Source Port", Dec, 0, &[], "The sending program's port. Together with the IP address it names one end of the connection: a socket.";
-    DSTPORT: "tcp.dstport", "Destination Port", Dec, 0, &[], "The receiving program's port: how the receiving host knows which program gets the data.";
-    STREAM: "tcp.stream", "Stream index", Dec, 0, &[], "wirelab's number for this connection within the capture (not on the wire), counting from 0 as Wireshark does.";
-    LEN: "tcp.len", "TCP Segment Len", Dec, 0, &[], "How many bytes of application data this segment carries (not on the wire: IP length minus both headers).";
-    SEQ: "tcp.seq", "Sequence Number (relative)", Dec, 0, &[], "Position of this segment's first byte in the sender's byte stream, counted from the start of the connection (the SYN counts as one).";
-    SEQ_RAW: "tcp.seq_raw", "Sequence Number (raw)", Dec, 0, &[], "The sequence number as sent: it starts at a random value chosen in the SYN, which is why tools show relative numbers.";
-    NXTSEQ: "tcp.nxtseq", "Next Sequence Number", Dec, 0, &[], "The sequence number the sender will use next: this one plus the data length (SYN and FIN count one each).";
-    ACK: "tcp.ack", "Acknowledgment Number (relative)", Dec, 0, &[], "The next byte the sender expects from the other side: everything before it arrived. Relative to the other side's start.";
-    ACK_RAW: "tcp.ack_raw", "Acknowledgment number (raw)", Dec, 0, &[], "The acknowledgment number as sent.";
-    HDR_LEN: "tcp.hdr_len", "Header Length", Dec, 0xf0, &[], "The TCP header's length in bytes; on the wire in 32-bit words (5 = 20 bytes; more means options).";
-    FLAGS: "tcp.flags", "Flags", Hex(4), 0x0fff, &[], "Control bits: SYN opens, FIN closes, RST aborts, ACK says the acknowledgment number is valid, PSH asks to deliver now.";
-    FLAGS_RES: "tcp.flags.res", "Reserved", Dec, 0x0e00, &[], "Reserved bits; must be zero.";
-    FLAGS_AE: "tcp.flags.ae", "Accurate ECN", Dec, 0x0100, &[], "Experimental accurate congestion feedback (formerly the ECN nonce).";
-    FLAGS_CWR: "tcp.flags.cwr", "Congestion Window Reduced", Dec, 0x0080, &[], "The sender slowed down after a congestion signal (RFC 3168).";
-    FLAGS_ECE: "tcp.flags.ece", "ECN-Echo", Dec, 0x0040, &[], "Tells the other side that a router marked congestion (RFC 3168).";
-    FLAGS_URG: "tcp.flags.urg", "Urgent", Dec, 0x0020, &[], "The urgent pointer is valid; almost never used today.";
-    FLAGS_ACK: "tcp.flags.ack", "Acknowledgment", Dec, 0x0010, &[], "The acknowledgment number is valid; set on every segment after the first SYN.";
-    FLAGS_PUSH: "tcp.flags.push", "Push", Dec, 0x0008, &[], "Asks the receiver to hand the data to the application without waiting for more.";
-    FLAGS_RESET: "tcp.flags.reset", "Reset", Dec, 0x0004, &[], "Aborts the connection at once, for example when no program listens on the port.";
-    FLAGS_SYN: "tcp.flags.syn", "Syn", Dec, 0x0002, &[], "Synchronize: the first two segments of the three-way handshake carry it, announcing each side's initial sequence number.";
-    FLAGS_FIN: "tcp.flags.fin", "Fin", Dec, 0x0001, &[], "Finish: the sender has no more data. Each direction closes separately.";
-    WINDOW_SIZE_VALUE: "tcp.window_size_value", "Window", Dec, 0, &[], "How many more bytes the sender of this segment can receive, before scaling (flow control).";
-    WINDOW_SIZE: "tcp.window_size", "Calculated window size", Dec, 0, &[], "The window in bytes after applying the scale negotiated in the handshake (RFC 7323).";
-    WINDOW_SCALEFACTOR: "tcp.window_size_scalefactor", "Window size scaling factor", Dec, 0, &[], "The multiplier for the window: -1 unknown (handshake not captured), -2 no scaling.";
-    CHECKSUM: "tcp.checksum", "Checksum", Hex(4), 0, &[], "A checksum over a pseudo-header (addresses, protocol, length), the TCP header and the data.";
-    CHECKSUM_STATUS: "tcp.checksum.status", "Checksum Status", Dec, 0, STATUS_NAMES, "Whether the checksum was right (1), wrong (0) or could not be checked (2).";
-    URGENT_POINTER: "tcp.urgent_pointer", "Urgent Pointer", Dec, 0, &[], "With URG, where urgent data ends; otherwise unused.";
-    OPTIONS: "tcp.options", "Options", Hex(0), 0, &[], "Optional header extensions, mostly negotiated in the SYNs.";
-    OPTION_KIND: "tcp.option_kind", "Kind", Dec, 0, OPTION_KINDS, "Which option this is.";
-    OPTION_LEN: "tcp.option_len", "Length", Dec, 0, &[], "The option's length in bytes, kind and length included.";
-    OPT_NOP: "tcp.options.nop", "No-Operation (NOP)", Hex(0), 0, &[], "One byte of padding that aligns the next option on a 4-byte boundary.";
-    OPT_EOL: "tcp.options.eol", "End of Option List (EOL)", Hex(0), 0, &[], "Marks the end of the options; the rest of the header is padding.";
-    OPT_MSS: "tcp.options.mss", "Maximum segment size", Hex(0), 0, &[], "The largest segment the sender can receive, announced in its SYN.";
-    OPT_MSS_VAL: "tcp.options.mss_val", "MSS Value", Dec, 0, &[], "The maximum segment size in bytes. On loopback it is huge (65495) because the MTU is 64 KiB.";
-    OPT_WSCALE: "tcp.options.wscale", "Window scale", Hex(0), 0, &[], "Lets the window exceed 64 KiB: later windows are multiplied by 2 to this power (RFC 7323).";
-    OPT_WSCALE_SHIFT: "tcp.options.wscale.shift", "Shift count", Dec, 0, &[], "The power of two the window is shifted by.";
-    OPT_WSCALE_MULT: "tcp.options.wscale.multiplier", "Multiplier", Dec, 0, &[], "2 to the shift count (not on the wire).";
-    OPT_SACK_PERM: "tcp.options.sack_perm", "SACK permitted", Hex(0), 0, &[], "The sender understands selective acknowledgements (RFC 2018).";
-    OPT_SACK: "tcp.options.sack", "SACK", Hex(0), 0, &[], "Selective acknowledgement: blocks of data received beyond a gap, so only the gap is resent.";
-    OPT_SACK_LE: "tcp.options.sack_le", "left edge", Dec, 0, &[], "First byte of a received block (relative).";
-    OPT_SACK_RE: "tcp.options.sack_re", "right edge", Dec, 0, &[], "One past the last byte of a received block (relative).";
-    OPT_TIMESTAMP: "tcp.options.timestamp", "Timestamps", Hex(0), 0, &[], "Two clock values used to measure round-trip time and reject old duplicate segments (RFC 7323).";
-    OPT_TSVAL: "tcp.options.timestamp.tsval", "Timestamp value", Dec, 0, &[], "The sender's clock when it sent this segment.";
-    OPT_TSECR: "tcp.options.timestamp.tsecr", "Timestamp echo reply", Dec, 0, &[], "The latest timestamp value received from the other side, echoed back.";
-    OPT_UNKNOWN: "tcp.options.unknown.payload", "Payload", Hex(0), 0, &[], "The contents of an option wirelab does not decode.";
-    ANALYSIS: "tcp.analysis", "SEQ/ACK analysis", Dec, 0, &[], "What wirelab concluded from comparing this segment with earlier ones of the connection (not on the wire).";
-    A_RETRANSMISSION: "tcp.analysis.retransmission", "Retransmission", Dec, 0, &[], "This data was sent before: the sender thinks it was lost, because no acknowledgment came in time.";
-    A_FAST_RETRANSMISSION: "tcp.analysis.fast_retransmission", "Fast retransmission", Dec, 0, &[], "Resent after duplicate ACKs, without waiting for the timer (RFC 5681 §3.2).";
-    A_SPURIOUS: "tcp.analysis.spurious_retransmission", "Spurious retransmission", Dec, 0, &[], "Resent although the receiver had already acknowledged it.";
-    A_OUT_OF_ORDER: "tcp.analysis.out_of_order", "Out-of-order segment", Dec, 0, &[], "Arrived after data that comes later in the stream: the network reordered packets.";
-    A_LOST_SEGMENT: "tcp.analysis.lost_segment", "Previous segment not captured", Dec, 0, &[], "There is a gap before this segment: a segment was lost, or the capture missed it.";
-    A_ACKED_UNSEEN: "tcp.analysis.ack_lost_segment", "ACKed unseen segment", Dec, 0, &[], "This acknowledges data the capture never saw.";
-    A_DUPLICATE_ACK: "tcp.analysis.duplicate_ack", "Duplicate ACK", Dec, 0, &[], "The same acknowledgment again: the receiver is still waiting for a missing segment.";
-    A_DUPLICATE_ACK_NUM: "tcp.analysis.duplicate_ack_num", "Duplicate ACK #", Dec, 0, &[], "How many duplicates of this ACK so far; three trigger a fast retransmission.";
-    A_ZERO_WINDOW: "tcp.analysis.zero_window", "Zero window", Dec, 0, &[], "The receiver's buffer is full: the sender must stop until the window opens.";
-    A_WINDOW_UPDATE: "tcp.analysis.window_update", "Window update", Dec, 0, &[], "A segment that only announces a new window size.";
-    A_KEEP_ALIVE: "tcp.analysis.keep_alive", "Keep-alive", Dec, 0, &[], "An empty probe sent to check that the other side is still there.";
+    SRCPORT: "tcp.srcport" { label: "Source Port", ty: U16, explain: "The sending program's port. Together with the IP address it names one end of the connection: a socket." };
+    DSTPORT: "tcp.dstport" { label: "Destination Port", ty: U16, explain: "The receiving program's port: how the receiving host knows which program gets the data." };
+    STREAM: "tcp.stream" { label: "Stream index", ty: U32, explain: "wirelab's number for this connection within the capture (not on the wire), counting from 0 as Wireshark does." };
+    LEN: "tcp.len" { label: "TCP Segment Len", ty: U32, explain: "How many bytes of application data this segment carries (not on the wire: IP length minus both headers)." };
+    SEQ: "tcp.seq" { label: "Sequence Number (relative)", ty: U32, explain: "Position of this segment's first byte in the sender's byte stream, counted from the start of the connection (the SYN counts as one)." };
+    SEQ_RAW: "tcp.seq_raw" { label: "Sequence Number (raw)", ty: U32, explain: "The sequence number as sent: it starts at a random value chosen in the SYN, which is why tools show relative numbers." };
+    NXTSEQ: "tcp.nxtseq" { label: "Next Sequence Number", ty: U32, explain: "The sequence number the sender will use next: this one plus the data length (SYN and FIN count one each)." };
+    ACK: "tcp.ack" { label: "Acknowledgment Number (relative)", ty: U32, explain: "The next byte the sender expects from the other side: everything before it arrived. Relative to the other side's start." };
+    ACK_RAW: "tcp.ack_raw" { label: "Acknowledgment number (raw)", ty: U32, explain: "The acknowledgment number as sent." };
+    HDR_LEN: "tcp.hdr_len" { label: "Header Length", ty: U8, mask: 0xf0, explain: "The TCP header's length in bytes; on the wire in 32-bit words (5 = 20 bytes; more means options)." };
+    FLAGS: "tcp.flags" { label: "Flags", ty: U16, base: Hex(4), mask: 0x0fff, explain: "Control bits: SYN opens, FIN closes, RST aborts, ACK says the acknowledgment number is valid, PSH asks to deliver now." };
+    FLAGS_RES: "tcp.flags.res" { label: "Reserved", ty: Bool, mask: 0x0e00, explain: "Reserved bits; must be zero." };
+    FLAGS_AE: "tcp.flags.ae" { label: "Accurate ECN", ty: Bool, mask: 0x0100, explain: "Experimental accurate congestion feedback (formerly the ECN nonce)." };
+    FLAGS_CWR: "tcp.flags.cwr" { label: "Congestion Window Reduced", ty: Bool, mask: 0x0080, explain: "The sender slowed down after a congestion signal (RFC 3168)." };
+    FLAGS_ECE: "tcp.flags.ece" { label: "ECN-Echo", ty: Bool, mask: 0x0040, explain: "Tells the other side that a router marked congestion (RFC 3168)." };
+    FLAGS_URG: "tcp.flags.urg" { label: "Urgent", ty: Bool, mask: 0x0020, explain: "The urgent pointer is valid; almost never used today." };
+    FLAGS_ACK: "tcp.flags.ack" { label: "Acknowledgment", ty: Bool, mask: 0x0010, explain: "The acknowledgment number is valid; set on every segment after the first SYN." };
+    FLAGS_PUSH: "tcp.flags.push" { label: "Push", ty: Bool, mask: 0x0008, explain: "Asks the receiver to hand the data to the application without waiting for more." };
+    FLAGS_RESET: "tcp.flags.reset" { label: "Reset", ty: Bool, mask: 0x0004, explain: "Aborts the connection at once, for example when no program listens on the port." };
+    FLAGS_SYN: "tcp.flags.syn" { label: "Syn", ty: Bool, mask: 0x0002, explain: "Synchronize: the first two segments of the three-way handshake carry it, announcing each side's initial sequence number." };
+    FLAGS_FIN: "tcp.flags.fin" { label: "Fin", ty: Bool, mask: 0x0001, explain: "Finish: the sender has no more data. Each direction closes separately." };
+    WINDOW_SIZE_VALUE: "tcp.window_size_value" { label: "Window", ty: U16, explain: "How many more bytes the sender of this segment can receive, before scaling (flow control)." };
+    WINDOW_SIZE: "tcp.window_size" { label: "Calculated window size", ty: U32, explain: "The window in bytes after applying the scale negotiated in the handshake (RFC 7323)." };
+    WINDOW_SCALEFACTOR: "tcp.window_size_scalefactor" { label: "Window size scaling factor", ty: I32, explain: "The multiplier for the window: -1 unknown (handshake not captured), -2 no scaling." };
+    CHECKSUM: "tcp.checksum" { label: "Checksum", ty: U16, base: Hex(4), explain: "A checksum over a pseudo-header (addresses, protocol, length), the TCP header and the data." };
+    CHECKSUM_STATUS: "tcp.checksum.status" { label: "Checksum Status", ty: U8, values: STATUS_NAMES, explain: "Whether the checksum was right (1), wrong (0) or could not be checked (2)." };
+    URGENT_POINTER: "tcp.urgent_pointer" { label: "Urgent Pointer", ty: U16, explain: "With URG, where urgent data ends; otherwise unused." };
+    OPTIONS: "tcp.options" { label: "Options", ty: Bytes, base: Hex(0), explain: "Optional header extensions, mostly negotiated in the SYNs." };
+    OPTION_KIND: "tcp.option_kind" { label: "Kind", ty: U8, values: OPTION_KINDS, explain: "Which option this is." };
+    OPTION_LEN: "tcp.option_len" { label: "Length", ty: U8, explain: "The option's length in bytes, kind and length included." };
+    OPT_NOP: "tcp.options.nop" { label: "No-Operation (NOP)", ty: Bytes, base: Hex(0), explain: "One byte of padding that aligns the next option on a 4-byte boundary." };
+    OPT_EOL: "tcp.options.eol" { label: "End of Option List (EOL)", ty: Bytes, base: Hex(0), explain: "Marks the end of the options; the rest of the header is padding." };
+    OPT_MSS: "tcp.options.mss" { label: "Maximum segment size", ty: Bytes, base: Hex(0), explain: "The largest segment the sender can receive, announced in its SYN." };
+    OPT_MSS_VAL: "tcp.options.mss_val" { label: "MSS Value", ty: U16, explain: "The maximum segment size in bytes. On loopback it is huge (65495) because the MTU is 64 KiB." };
+    OPT_WSCALE: "tcp.options.wscale" { label: "Window scale", ty: Bytes, base: Hex(0), explain: "Lets the window exceed 64 KiB: later windows are multiplied by 2 to this power (RFC 7323)." };
+    OPT_WSCALE_SHIFT: "tcp.options.wscale.shift" { label: "Shift count", ty: U8, explain: "The power of two the window is shifted by." };
+    OPT_WSCALE_MULT: "tcp.options.wscale.multiplier" { label: "Multiplier", ty: U16, explain: "2 to the shift count (not on the wire)." };
+    OPT_SACK_PERM: "tcp.options.sack_perm" { label: "SACK permitted", ty: Bytes, base: Hex(0), explain: "The sender understands selective acknowledgements (RFC 2018)." };
+    OPT_SACK: "tcp.options.sack" { label: "SACK", ty: Bytes, base: Hex(0), explain: "Selective acknowledgement: blocks of data received beyond a gap, so only the gap is resent." };
+    OPT_SACK_LE: "tcp.options.sack_le" { label: "left edge", ty: U32, explain: "First byte of a received block (relative)." };
+    OPT_SACK_RE: "tcp.options.sack_re" { label: "right edge", ty: U32, explain: "One past the last byte of a received block (relative)." };
+    OPT_TIMESTAMP: "tcp.options.timestamp" { label: "Timestamps", ty: Bytes, base: Hex(0), explain: "Two clock values used to measure round-trip time and reject old duplicate segments (RFC 7323)." };
+    OPT_TSVAL: "tcp.options.timestamp.tsval" { label: "Timestamp value", ty: U32, explain: "The sender's clock when it sent this segment." };
+    OPT_TSECR: "tcp.options.timestamp.tsecr" { label: "Timestamp echo reply", ty: U32, explain: "The latest timestamp value received from the other side, echoed back." };
+    OPT_UNKNOWN: "tcp.options.unknown.payload" { label: "Payload", ty: Bytes, base: Hex(0), explain: "The contents of an option wirelab does not decode." };
+    ANALYSIS: "tcp.analysis" { label: "SEQ/ACK analysis", ty: None, explain: "What wirelab concluded from comparing this segment with earlier ones of the connection (not on the wire)." };
+    A_RETRANSMISSION: "tcp.analysis.retransmission" { label: "Retransmission", ty: None, explain: "This data was sent before: the sender thinks it was lost, because no acknowledgment came in time." };
+    A_FAST_RETRANSMISSION: "tcp.analysis.fast_retransmission" { label: "Fast retransmission", ty: None, explain: "Resent after duplicate ACKs, without waiting for the timer (RFC 5681 §3.2)." };
+    A_SPURIOUS: "tcp.analysis.spurious_retransmission" { label: "Spurious retransmission", ty: None, explain: "Resent although the receiver had already acknowledged it." };
+    A_OUT_OF_ORDER: "tcp.analysis.out_of_order" { label: "Out-of-order segment", ty: None, explain: "Arrived after data that comes later in the stream: the network reordered packets." };
+    A_LOST_SEGMENT: "tcp.analysis.lost_segment" { label: "Previous segment not captured", ty: None, explain: "There is a gap before this segment: a segment was lost, or the capture missed it." };
+    A_ACKED_UNSEEN: "tcp.analysis.ack_lost_segment" { label: "ACKed unseen segment", ty: None, explain: "This acknowledges data the capture never saw." };
+    A_DUPLICATE_ACK: "tcp.analysis.duplicate_ack" { label: "Duplicate ACK", ty: None, explain: "The same acknowledgment again: the receiver is still waiting for a missing segment." };
+    A_DUPLICATE_ACK_NUM: "tcp.analysis.duplicate_ack_num" { label: "Duplicate ACK #", ty: U32, explain: "How many duplicates of this ACK so far; three trigger a fast retransmission." };
+    A_ZERO_WINDOW: "tcp.analysis.zero_window" { label: "Zero window", ty: None, explain: "The receiver's buffer is full: the sender must stop until the window opens." };
+    A_WINDOW_UPDATE: "tcp.analysis.window_update" { label: "Window update", ty: None, explain: "A segment that only announces a new window size." };
+    A_WINDOW_FULL: "tcp.analysis.window_full" { label: "Window full", ty: None, explain: "This segment fills the receiver's window to the last byte: the sender must wait for an acknowledgment before it can send more." };
+    A_KEEP_ALIVE: "tcp.analysis.keep_alive" { label: "Keep-alive", ty: None, explain: "An empty probe sent to check that the other side is still there." };
 }
 
 notes! { proto = &TCP;
@@ -119,6 +120,7 @@ notes! { proto = &TCP;
     ACK_LOST_SEGMENT: "tcp.analysis.ack_lost_segment" { severity: Warning, explain: "This acknowledges data that does not appear in the capture. The receiver got it, so the capture missed it, not the network." };
     DUPLICATE_ACK: "tcp.analysis.duplicate_ack" { severity: Warning, cite: "RFC 5681 §2", explain: "The receiver sends the same acknowledgment number again: it got a segment but is still waiting for an earlier one. Three in a row make the sender retransmit at once." };
     ZERO_WINDOW: "tcp.analysis.zero_window" { severity: Warning, cite: "RFC 9293 §3.8.6", explain: "The sender of this segment announces a window of zero: its receive buffer is full, because the program is not reading fast enough. The other side must stop sending until the window opens again." };
+    WINDOW_FULL: "tcp.analysis.window_full" { severity: Warning, cite: "RFC 9293 §3.8.6", explain: "The data in this segment reaches exactly the end of the window the receiver offered. The sender has used all the buffer space the receiver announced and must now wait for an acknowledgment: flow control at work, or a sign that the receiver reads slowly." };
     WINDOW_UPDATE: "tcp.analysis.window_update" { cite: "RFC 9293 §3.8.6", explain: "A segment with no data that only announces a new, larger window: the receiver has made room in its buffer and the other side may send more." };
     KEEP_ALIVE: "tcp.analysis.keep_alive" { cite: "RFC 9293 §3.8.4", explain: "An almost empty segment sent on an idle connection to check that the other side is still there. If no answer comes after a few of them, the connection is given up." };
     CHECKSUM_BAD: "tcp.checksum_bad.expert" { severity: Error, cite: "RFC 9293 §3.1", explain: "The checksum does not match the segment's bytes: something changed them on the way. A real receiver drops such a segment without acknowledging it, so the sender will have to resend it." };
@@ -144,13 +146,6 @@ struct Analysis {
 
 const ANALYSIS_FIELDS: &[Analysis] = &[
     Analysis {
-        bit: an::RETRANSMISSION,
-        field: &A_RETRANSMISSION,
-        note: &RETRANSMISSION,
-        label: "TCP Retransmission",
-        message: "this segment repeats data sent before (a retransmission)",
-    },
-    Analysis {
         bit: an::FAST_RETRANSMISSION,
         field: &A_FAST_RETRANSMISSION,
         note: &FAST_RETRANSMISSION,
@@ -163,6 +158,13 @@ const ANALYSIS_FIELDS: &[Analysis] = &[
         note: &SPURIOUS_RETRANSMISSION,
         label: "TCP Spurious Retransmission",
         message: "spurious retransmission: this data was already acknowledged",
+    },
+    Analysis {
+        bit: an::RETRANSMISSION,
+        field: &A_RETRANSMISSION,
+        note: &RETRANSMISSION,
+        label: "TCP Retransmission",
+        message: "this segment repeats data sent before (a retransmission)",
     },
     Analysis {
         bit: an::OUT_OF_ORDER,
@@ -198,6 +200,13 @@ const ANALYSIS_FIELDS: &[Analysis] = &[
         note: &ZERO_WINDOW,
         label: "TCP ZeroWindow",
         message: "zero window: the receiver can take no more data",
+    },
+    Analysis {
+        bit: an::WINDOW_FULL,
+        field: &A_WINDOW_FULL,
+        note: &WINDOW_FULL,
+        label: "TCP Window Full",
+        message: "window full: this segment uses the last byte of the receiver's window",
     },
     Analysis {
         bit: an::WINDOW_UPDATE,

@@ -4,7 +4,7 @@ use super::checksum::{self, Check, STATUS_NAMES};
 use super::conv::Endpoint;
 use super::linktype::NetInfo;
 use super::{Cx, data};
-use crate::model::{Base::Dec, Base::Hex, Protocol, TcpIpLayer, Value};
+use crate::model::{Protocol, TcpIpLayer, Value};
 use crate::{fields, notes};
 use etherparse::UdpHeaderSlice;
 
@@ -30,12 +30,12 @@ pub mod field {
 }
 
 fields! { proto = &UDP;
-    SRCPORT: "udp.srcport", "Source Port", Dec, 0, &[], "The sending program's port (a socket is an address and a port).";
-    DSTPORT: "udp.dstport", "Destination Port", Dec, 0, &[], "The receiving program's port.";
-    LENGTH: "udp.length", "Length", Dec, 0, &[], "Length of the datagram in bytes, the 8-byte header included.";
-    CHECKSUM: "udp.checksum", "Checksum", Hex(4), 0, &[], "A checksum over a pseudo-header, the header and the data; 0 means the sender did not compute one (IPv4 only).";
-    CHECKSUM_STATUS: "udp.checksum.status", "Checksum Status", Dec, 0, STATUS_NAMES, "Whether the checksum was right (1), wrong (0), unchecked (2) or absent (3).";
-    STREAM: "udp.stream", "Stream index", Dec, 0, &[], "wirelab's number for this pair of sockets within the capture (not on the wire), as Wireshark counts it.";
+    SRCPORT: "udp.srcport" { label: "Source Port", ty: U16, explain: "The sending program's port (a socket is an address and a port)." };
+    DSTPORT: "udp.dstport" { label: "Destination Port", ty: U16, explain: "The receiving program's port." };
+    LENGTH: "udp.length" { label: "Length", ty: U16, explain: "Length of the datagram in bytes, the 8-byte header included." };
+    CHECKSUM: "udp.checksum" { label: "Checksum", ty: U16, base: Hex(4), explain: "A checksum over a pseudo-header, the header and the data; 0 means the sender did not compute one (IPv4 only)." };
+    CHECKSUM_STATUS: "udp.checksum.status" { label: "Checksum Status", ty: U8, values: STATUS_NAMES, explain: "Whether the checksum was right (1), wrong (0), unchecked (2) or absent (3)." };
+    STREAM: "udp.stream" { label: "Stream index", ty: U32, explain: "wirelab's number for this pair of sockets within the capture (not on the wire), as Wireshark counts it." };
 }
 
 notes! { proto = &UDP;

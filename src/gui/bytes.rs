@@ -29,7 +29,7 @@ fn field_at(d: &Dissection, source: u16, at: usize) -> Option<usize> {
 /// Returns the field under the pointer, if it changed.
 pub fn bytes_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) -> Option<Option<usize>> {
     ui.heading("Bytes");
-    let (d, frame, _) = state.detail.as_ref()?;
+    let (d, frame) = state.detail.as_ref()?;
     ui.horizontal_wrapped(|ui| {
         if ui.selectable_label(state.source == 0, format!("Frame ({} bytes)", frame.len())).clicked() {
             cmds.push(Command::SetSource(0));

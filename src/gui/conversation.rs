@@ -7,7 +7,7 @@ use super::{Command, State};
 
 pub fn conversation_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
     ui.heading("Conversation");
-    let (Some(loaded), Some((d, _, _))) = (&state.loaded, &state.detail) else {
+    let (Some(loaded), Some((d, _))) = (&state.loaded, &state.detail) else {
         ui.label("Select a frame of a TCP connection.");
         return;
     };

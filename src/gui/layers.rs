@@ -26,16 +26,10 @@ fn empty_reason(osi: u8) -> &'static str {
 
 pub fn layers_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
     ui.heading("Layers");
-    let Some((d, bytes, context)) = &state.detail else {
+    let Some((d, bytes)) = &state.detail else {
         ui.label("Select a frame to see its layers.");
         return;
     };
-    if !context {
-        ui.colored_label(
-            egui::Color32::from_rgb(220, 160, 60),
-            "Large capture: this frame is dissected on its own, without the frames before it (relative numbers and reassembly need them).",
-        );
-    }
     egui::Grid::new("osi-tcpip").num_columns(2).striped(true).spacing([12.0, 6.0]).show(ui, |ui| {
         ui.strong("OSI model");
         ui.strong("TCP/IP model · headers in this frame");

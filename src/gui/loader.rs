@@ -11,9 +11,11 @@ use std::collections::HashMap;
 
 use super::texts::TextStore;
 use crate::model::{Addr, Dissection, FrameMeta};
+use crate::session::{CHECKPOINT_EVERY, Checkpoints};
 
 /// Up to this many frames, every dissection is kept for the detail views;
-/// beyond it, a frame is dissected again when selected.
+/// beyond it, a selected frame is dissected again, in context, from the
+/// nearest checkpoint (`session::Checkpoints`).
 pub const KEEP_DISSECTIONS: usize = 100_000;
 /// Files larger than this never keep dissections.
 pub const KEEP_BELOW_BYTES: u64 = 16 << 20;
@@ -72,6 +74,9 @@ pub struct Loaded {
     /// Time of the first frame, for the relative time column.
     t0: Option<i64>,
     dissections: Option<Arc<Vec<Dissection>>>,
+    /// The dissector's state every few thousand frames: any frame can be
+    /// dissected again with the context of the frames before it.
+    checkpoints: Checkpoints,
     /// A damaged file: the error after the last complete frame.
     pub damage: Option<String>,
     pub events: Vec<Event>,
@@ -91,6 +96,7 @@ impl Loaded {
             infos: TextStore::default(),
             t0: None,
             dissections: keep.then(|| Arc::new(Vec::new())),
+            checkpoints: Checkpoints::new(CHECKPOINT_EVERY),
             damage: None,
             events: Vec::new(),
             event_texts: TextStore::default(),
@@ -153,21 +159,25 @@ impl Loaded {
         self.rows.get(i).map(|r| r.bytes(&self.arena, self.cap.as_deref())).unwrap_or(&[])
     }
 
-    /// The dissection of frame `i`, its bytes, and whether it had the
-    /// context of the frames before it.
-    pub fn detail(&self, i: usize) -> Option<(Dissection, Vec<u8>, bool)> {
+    /// The dissection of frame `i`, with the context of the frames before
+    /// it (kept, or dissected again from the nearest checkpoint), and its bytes.
+    pub fn detail(&self, i: usize) -> Option<(Dissection, Vec<u8>)> {
         let bytes = self.bytes(i).to_vec();
         if let Some(all) = &self.dissections
             && let Some(d) = all.get(i)
         {
-            return Some((d.clone(), bytes, true));
-        }
-        if i >= self.rows.len() {
-            return None;
+            return Some((d.clone(), bytes));
         }
         let mut d = Dissection::default();
-        Dissector::new().dissect(self.meta(i), &bytes, &mut d);
-        Some((d, bytes, false))
+        let found =
+            self.checkpoints.dissect(i, |k| (k < self.rows.len()).then(|| (self.meta(k), self.bytes(k))), &mut d);
+        found.then_some((d, bytes))
+    }
+
+    /// Call with the dissector before it dissects the next frame (the one
+    /// `push` will add): keeps a checkpoint when one falls due.
+    pub fn before_next(&mut self, dis: &Dissector) {
+        self.checkpoints.before(self.rows.len(), dis);
     }
 
     /// Heap bytes held for the rows (not the file, not kept dissections):
@@ -295,6 +305,7 @@ fn load(cap: Arc<Capture>, progress: &AtomicU32) -> Result<Loaded, String> {
         if n % 4096 == 0 {
             progress.store((f.file_offset as f64 / total * 1000.0) as u32, Ordering::Relaxed);
         }
+        loaded.before_next(&dis);
         dis.dissect(f.meta, &f.data, &mut d);
         loaded.push(&f.data, f.data_offset(&cap), &d);
     }

@@ -90,7 +90,7 @@ pub struct State {
     pub filtering: bool,
     pub selected: Option<usize>,
     /// The selected frame's dissection and bytes.
-    pub detail: Option<(Dissection, Vec<u8>, bool)>,
+    pub detail: Option<(Dissection, Vec<u8>)>,
     pub selected_field: Option<usize>,
     pub hovered_field: Option<usize>,
     pub source: u16,
@@ -259,6 +259,7 @@ impl App {
                 Ok(CaptureEvent::Batch(b)) => {
                     let Some(loaded) = &mut self.state.loaded else { break };
                     for (meta, bytes) in b.iter() {
+                        loaded.before_next(dis);
                         dis.dissect(meta, bytes, &mut d);
                         loaded.push_live(bytes, &d);
                         if filter.as_ref().is_none_or(|f| f.matches(&d, bytes)) {

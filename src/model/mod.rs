@@ -68,13 +68,78 @@ pub enum Base {
     Hex(u8),
 }
 
-/// A field, declared once as data.
+/// What a field's value is, declared with the field: Wireshark's `FT_*`
+/// field types. Which [`Value`]s each type allows is checked over every
+/// bundled capture by `tests/it/fieldtypes.rs`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FieldType {
+    /// No value (`Value::None`): a node that groups children, or whose meaning is its presence. FT_NONE.
+    None,
+    /// `Value::Bool`, often one bit of the span picked by the mask. FT_BOOLEAN.
+    Bool,
+    /// `Value::U` below 2^8. FT_UINT8.
+    U8,
+    /// `Value::U` below 2^16. FT_UINT16.
+    U16,
+    /// `Value::U` below 2^24. FT_UINT24.
+    U24,
+    /// `Value::U` below 2^32. FT_UINT32.
+    U32,
+    /// Any `Value::U`. FT_UINT64.
+    U64,
+    /// `Value::I` within 32 bits. FT_INT32.
+    I32,
+    /// `Value::F`: a point in time, seconds since the Unix epoch. FT_ABSOLUTE_TIME.
+    AbsTime,
+    /// `Value::F`: a duration in seconds. FT_RELATIVE_TIME.
+    RelTime,
+    /// `Value::Mac`: a MAC address. FT_ETHER.
+    Ether,
+    /// `Value::Ipv4`. FT_IPv4.
+    Ipv4,
+    /// `Value::Ipv6`. FT_IPv6.
+    Ipv6,
+    /// `Value::Bytes`: the span's bytes themselves. FT_BYTES.
+    Bytes,
+    /// `Value::Text` (the span's bytes), `Value::Owned` or `Value::Static` (derived). FT_STRING.
+    Text,
+    /// `Value::U`: the number of another frame of the capture. FT_FRAMENUM.
+    FrameNum,
+}
+
+impl FieldType {
+    /// The name `wirelab fields` prints (`u16`, `text`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Bool => "bool",
+            Self::U8 => "u8",
+            Self::U16 => "u16",
+            Self::U24 => "u24",
+            Self::U32 => "u32",
+            Self::U64 => "u64",
+            Self::I32 => "i32",
+            Self::AbsTime => "abs_time",
+            Self::RelTime => "rel_time",
+            Self::Ether => "ether",
+            Self::Ipv4 => "ipv4",
+            Self::Ipv6 => "ipv6",
+            Self::Bytes => "bytes",
+            Self::Text => "text",
+            Self::FrameNum => "framenum",
+        }
+    }
+}
+
+/// A field, declared once as data: Wireshark's `hf_register_info`.
 #[derive(Debug)]
 pub struct FieldDef {
     /// Display-filter name: Wireshark's where Wireshark has the field.
     pub name: &'static str,
     pub label: &'static str,
     pub proto: &'static Protocol,
+    /// What kind of value the field carries.
+    pub ty: FieldType,
     pub base: Base,
     /// Bit mask within the span's bytes (big-endian) for sub-byte fields; 0
     /// when the field is whole bytes.
@@ -86,6 +151,18 @@ pub struct FieldDef {
 }
 
 impl FieldDef {
+    /// Placeholder values for the `fields!` macro's defaults.
+    pub const DEFAULT: FieldDef = FieldDef {
+        name: "",
+        label: "",
+        proto: &NO_PROTOCOL,
+        ty: FieldType::None,
+        base: Base::Dec,
+        mask: 0,
+        values: &[],
+        explain: "",
+    };
+
     pub fn osi(&self) -> u8 {
         self.proto.osi
     }
@@ -102,21 +179,37 @@ impl FieldDef {
 ///
 /// ```ignore
 /// fields! { proto = &TCP;
-///     SRCPORT: "tcp.srcport", "Source Port", Dec, 0, [], "…";
+///     SRCPORT: "tcp.srcport" { label: "Source Port", ty: U16, explain: "…" };
+///     FLAGS: "tcp.flags" { label: "Flags", ty: U16, base: Hex(4), mask: 0x0fff, explain: "…" };
 /// }
 /// ```
+/// `label` and `ty` come first and are required; the other keys follow in
+/// any order: `explain` (required: an empty label or explanation fails the
+/// build), `base` (default `Dec`), `mask` (default 0) and `values` (default
+/// `&[]`). `Base` and `FieldType` variants need no import.
 #[macro_export]
 macro_rules! fields {
-    (proto = $proto:expr; $( $id:ident : $name:literal, $label:literal, $base:expr, $mask:expr, $values:expr, $explain:literal; )* ) => {
+    (proto = $proto:expr;
+        $( $id:ident : $name:literal { label: $label:expr, ty: $ty:expr $( , $key:ident : $val:expr )* $(,)? }; )*
+    ) => {
         $(
-            pub static $id: $crate::model::FieldDef = $crate::model::FieldDef {
-                name: $name,
-                label: $label,
-                proto: $proto,
-                base: $base,
-                mask: $mask,
-                values: $values,
-                explain: $explain,
+            #[allow(clippy::needless_update)]
+            pub static $id: $crate::model::FieldDef = {
+                #[allow(unused_imports)]
+                use $crate::model::{Base::*, FieldType::*};
+                let def = $crate::model::FieldDef {
+                    name: $name,
+                    label: $label,
+                    proto: $proto,
+                    ty: $ty,
+                    $( $key: $val, )*
+                    ..$crate::model::FieldDef::DEFAULT
+                };
+                assert!(
+                    !def.label.is_empty() && !def.explain.is_empty(),
+                    concat!($name, " needs a label and an explanation")
+                );
+                def
             };
         )*
         /// Every field this protocol declares, for the filter and the GUI.

@@ -115,3 +115,42 @@ fn the_same_frames_as_tshark() {
     assert!(problems.is_empty(), "{}", problems.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n"));
     assert!(nonempty > 40, "the filters matched too little to mean anything ({nonempty})");
 }
+
+/// Wireshark's TCP analysis, flag by flag and frame by frame, on every
+/// capture — among them `tcp-random-loss-veth.pcap`, made with real random
+/// loss both ways (nftables in two network namespaces).
+#[test]
+fn tcp_analysis_flags_agree_with_tshark_frame_by_frame() {
+    let flags = [
+        "retransmission",
+        "fast_retransmission",
+        "spurious_retransmission",
+        "out_of_order",
+        "duplicate_ack",
+        "lost_segment",
+        "ack_lost_segment",
+        "window_update",
+        "window_full",
+        "zero_window",
+        "keep_alive",
+    ];
+    let mut flagged = 0;
+    for path in support::captures() {
+        for flag in flags {
+            let expr = format!("tcp.analysis.{flag}");
+            let (a, b) = (ours(&path, &expr), theirs(&path, &expr));
+            assert_eq!(a, b, "{}: {expr}", path.display());
+            flagged += a.len();
+        }
+        // The duplicate ACK counts too.
+        let expr = "tcp.analysis.duplicate_ack_num >= 2";
+        assert_eq!(ours(&path, expr), theirs(&path, expr), "{}: {expr}", path.display());
+    }
+    assert!(flagged > 100, "only {flagged} flagged frames: is the lossy capture there?");
+    let lossy = support::root().join("captures/tcp-random-loss-veth.pcap");
+    for flag in
+        ["retransmission", "spurious_retransmission", "out_of_order", "duplicate_ack", "window_update", "window_full"]
+    {
+        assert!(!ours(&lossy, &format!("tcp.analysis.{flag}")).is_empty(), "the lossy capture has no {flag}");
+    }
+}

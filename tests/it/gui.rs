@@ -69,7 +69,7 @@ fn clicking_a_socketio_row_shows_its_layers_and_a_field_click_highlights_its_byt
     h.get_by_label_contains("Event: chat message").click();
     h.run();
     let st = &h.state().state;
-    let (d, _, _) = st.detail.as_ref().unwrap();
+    let (d, _) = st.detail.as_ref().unwrap();
     let f = &d.fields[st.selected_field.expect("a field is selected")];
     assert_eq!(f.def.name, "socketio.event");
     assert_eq!(st.source, f.span.source, "the bytes view shows the field's data source");

@@ -4,11 +4,13 @@
 //! - `app`: the application layer on synthetic streams: RFC 6455/7692 vectors, handshakes, Socket.IO, reassembly properties.
 //! - `tshark_diff`: every field both tools know agrees with `tshark -T fields`.
 //! - `fieldref`: typed field access (bytes from each field's own source in every output), named notes.
+//! - `fieldtypes`: each field's declared type (Wireshark's FT_*) agrees with its values in every bundled capture; declarations are complete and unique.
 //! - `filter`: display filters: error messages, and the same frames as `tshark -Y`.
 //! - `goldens`: summary lines and JSON of the bundled captures (WIRELAB_BLESS=1 refreshes).
 //! - `files`: pcap/pcapng flavours, damaged and truncated files.
 //! - `coverage`: every captured byte belongs to a field; spans stay in bounds.
 //! - `messages`: events paired with their answers, TCP connections as messages, `follow --by session`.
+//! - `session`: the capture session: any frame dissected from a checkpoint equals the full pass.
 //! - `cli`: the `wirelab` binary's commands and exit codes.
 //! - `gui`: the window through egui_kittest: rows, layers, field and byte selection, the filter bar, a snapshot.
 //! - `layering`: the dissection core does not depend on GUI, async or capture crates.
@@ -21,6 +23,7 @@ mod capture;
 mod cli;
 mod coverage;
 mod fieldref;
+mod fieldtypes;
 mod files;
 mod filter;
 mod goldens;
@@ -29,5 +32,6 @@ mod layering;
 mod live;
 mod messages;
 mod serve;
+mod session;
 mod support;
 mod tshark_diff;

@@ -5,7 +5,7 @@ use base64::Engine as _;
 
 use super::super::{At, Cx};
 use super::AppStream;
-use crate::model::{Base::Dec, Base::Hex, MsgKind, NoteDef, Protocol, TcpIpLayer, Value};
+use crate::model::{MsgKind, NoteDef, Protocol, TcpIpLayer, Value};
 use crate::{fields, notes};
 
 pub static ENGINEIO: Protocol = Protocol {
@@ -49,10 +49,10 @@ pub const RESERVED_EVENTS: &[&str] =
     &["connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"];
 
 fields! { proto = &ENGINEIO;
-    EIO_TYPE: "engineio.type", "Packet type", Dec, 0, EIO_TYPES, "One digit: 0 open, 1 close, 2 ping, 3 pong, 4 message (a Socket.IO packet follows), 5 upgrade, 6 noop.";
-    EIO_DATA: "engineio.data", "Data", Dec, 0, &[], "The packet's data: for open, the session id and timing as JSON; for ping/pong during an upgrade, \"probe\".";
-    EIO_BINARY: "engineio.binary", "Binary data", Hex(0), 0, &[], "Binary data, sent as a WebSocket binary frame or, over polling, as 'b' and base64.";
-    EIO_SEPARATOR: "engineio.separator", "Record separator", Hex(2), 0, &[], "0x1e: separates several Engine.IO packets in one long-polling body.";
+    EIO_TYPE: "engineio.type" { label: "Packet type", ty: U8, values: EIO_TYPES, explain: "One digit: 0 open, 1 close, 2 ping, 3 pong, 4 message (a Socket.IO packet follows), 5 upgrade, 6 noop." };
+    EIO_DATA: "engineio.data" { label: "Data", ty: Text, explain: "The packet's data: for open, the session id and timing as JSON; for ping/pong during an upgrade, \"probe\"." };
+    EIO_BINARY: "engineio.binary" { label: "Binary data", ty: Bytes, base: Hex(0), explain: "Binary data, sent as a WebSocket binary frame or, over polling, as 'b' and base64." };
+    EIO_SEPARATOR: "engineio.separator" { label: "Record separator", ty: U8, base: Hex(2), explain: "0x1e: separates several Engine.IO packets in one long-polling body." };
 }
 
 notes! { proto = &ENGINEIO;
@@ -69,18 +69,17 @@ notes! { proto = &ENGINEIO;
 /// `ALL_NOTES` per protocol).
 pub mod sio {
     use super::{SIO_TYPES, SOCKETIO};
-    use crate::model::Base::Dec;
     use crate::{fields, notes};
 
     fields! { proto = &SOCKETIO;
-        SIO_TYPE: "socketio.type", "Packet type", Dec, 0, SIO_TYPES, "0 CONNECT, 1 DISCONNECT, 2 EVENT, 3 ACK, 4 CONNECT_ERROR, 5 BINARY_EVENT, 6 BINARY_ACK.";
-        SIO_ATTACHMENTS: "socketio.attachments", "Binary attachments", Dec, 0, &[], "How many binary attachments follow this packet, each in its own Engine.IO message.";
-        SIO_NSP: "socketio.nsp", "Namespace", Dec, 0, &[], "The namespace (\"/\" unless written): several namespaces share one connection.";
-        SIO_ACK_ID: "socketio.ack_id", "Acknowledgement id", Dec, 0, &[], "Present when the sender wants an acknowledgement: the ACK packet carries the same id back.";
-        SIO_EVENT: "socketio.event", "Event", Dec, 0, &[], "The event's name: the first argument of emit().";
-        SIO_ARGS: "socketio.args", "Arguments", Dec, 0, &[], "The event's arguments (or the ACK's values), as JSON.";
-        SIO_DATA: "socketio.data", "Data", Dec, 0, &[], "The packet's JSON payload (auth data for CONNECT, the error for CONNECT_ERROR).";
-        SIO_ATTACHMENT: "socketio.attachment", "Attachment of frame", Dec, 0, &[], "This binary message is an attachment of the BINARY_EVENT/BINARY_ACK packet in that frame.";
+        SIO_TYPE: "socketio.type" { label: "Packet type", ty: U8, values: SIO_TYPES, explain: "0 CONNECT, 1 DISCONNECT, 2 EVENT, 3 ACK, 4 CONNECT_ERROR, 5 BINARY_EVENT, 6 BINARY_ACK." };
+        SIO_ATTACHMENTS: "socketio.attachments" { label: "Binary attachments", ty: U64, explain: "How many binary attachments follow this packet, each in its own Engine.IO message." };
+        SIO_NSP: "socketio.nsp" { label: "Namespace", ty: Text, explain: "The namespace (\"/\" unless written): several namespaces share one connection." };
+        SIO_ACK_ID: "socketio.ack_id" { label: "Acknowledgement id", ty: U64, explain: "Present when the sender wants an acknowledgement: the ACK packet carries the same id back." };
+        SIO_EVENT: "socketio.event" { label: "Event", ty: Text, explain: "The event's name: the first argument of emit()." };
+        SIO_ARGS: "socketio.args" { label: "Arguments", ty: Text, explain: "The event's arguments (or the ACK's values), as JSON." };
+        SIO_DATA: "socketio.data" { label: "Data", ty: Text, explain: "The packet's JSON payload (auth data for CONNECT, the error for CONNECT_ERROR)." };
+        SIO_ATTACHMENT: "socketio.attachment" { label: "Attachment of frame", ty: FrameNum, explain: "This binary message is an attachment of the BINARY_EVENT/BINARY_ACK packet in that frame." };
     }
 
     notes! { proto = &SOCKETIO;
@@ -93,7 +92,7 @@ pub mod sio {
 use sio::*;
 
 /// Binary attachments still expected on a stream, per direction.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct Pending {
     pub count: u64,
     pub of_frame: u64,

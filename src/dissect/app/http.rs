@@ -6,7 +6,7 @@ use sha1::{Digest, Sha1};
 
 use super::super::{At, Cx};
 use super::{AppStream, PduLen, Proto, engineio};
-use crate::model::{Base::Dec, Base::Hex, FieldDef, MsgKind, Protocol, TcpIpLayer, Value};
+use crate::model::{FieldDef, MsgKind, Protocol, TcpIpLayer, Value};
 use crate::{fields, notes};
 
 pub static HTTP: Protocol = Protocol {
@@ -24,40 +24,40 @@ Socket.IO both begin as HTTP.",
 pub const WEBSOCKET_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 fields! { proto = &HTTP;
-    REQUEST_METHOD: "http.request.method", "Request Method", Dec, 0, &[], "What the client asks the server to do: GET fetches, POST sends data. A WebSocket handshake must be a GET.";
-    REQUEST_URI: "http.request.uri", "Request URI", Dec, 0, &[], "Which resource the request is about. Socket.IO asks for /socket.io/?EIO=4&transport=…";
-    REQUEST_VERSION: "http.request.version", "Request Version", Dec, 0, &[], "The HTTP version the client speaks; a WebSocket handshake needs HTTP/1.1 or later.";
-    REQUEST_LINE: "http.request.line", "Header line", Dec, 0, &[], "One header line of the request: a name, a colon, a value, and CRLF.";
-    RESPONSE_VERSION: "http.response.version", "Response Version", Dec, 0, &[], "The HTTP version of the server's answer.";
-    RESPONSE_CODE: "http.response.code", "Status Code", Dec, 0, &[(101, "Switching Protocols"), (200, "OK"), (204, "No Content"), (301, "Moved Permanently"), (304, "Not Modified"), (400, "Bad Request"), (403, "Forbidden"), (404, "Not Found"), (426, "Upgrade Required"), (500, "Internal Server Error")], "Three digits that say how the request went: 2xx success, 4xx client error, 5xx server error; 101 means the connection now speaks another protocol.";
-    RESPONSE_PHRASE: "http.response.phrase", "Response Phrase", Dec, 0, &[], "A human-readable word for the status code; programs ignore it.";
-    RESPONSE_LINE: "http.response.line", "Header line", Dec, 0, &[], "One header line of the response.";
-    HOST: "http.host", "Host", Dec, 0, &[], "The server's name and port as the client addressed it; required in HTTP/1.1.";
-    UPGRADE: "http.upgrade", "Upgrade", Dec, 0, &[], "The protocol the client wants to switch this connection to (\"websocket\"), and, in a 101 answer, the one the server switched to.";
-    CONNECTION: "http.connection", "Connection", Dec, 0, &[], "Options for this connection only; a WebSocket handshake must say \"Upgrade\" here.";
-    SEC_WEBSOCKET_KEY: "http.sec_websocket_key", "Sec-WebSocket-Key", Dec, 0, &[], "16 random bytes in base64 chosen by the client; the server proves it understood WebSocket by hashing it (RFC 6455 §4.1).";
-    SEC_WEBSOCKET_ACCEPT: "http.sec_websocket_accept", "Sec-WebSocket-Accept", Dec, 0, &[], "The server's proof: base64(SHA-1(key + \"258EAFA5-E914-47DA-95CA-C5AB0DC85B11\")) (RFC 6455 §4.2.2).";
-    SEC_WEBSOCKET_VERSION: "http.sec_websocket_version", "Sec-WebSocket-Version", Dec, 0, &[], "The WebSocket version; must be 13 (RFC 6455 §4.1).";
-    SEC_WEBSOCKET_EXTENSIONS: "http.sec_websocket_extensions", "Sec-WebSocket-Extensions", Dec, 0, &[], "Extensions offered by the client and accepted by the server, such as permessage-deflate compression (RFC 7692).";
-    SEC_WEBSOCKET_PROTOCOL: "http.sec_websocket_protocol", "Sec-WebSocket-Protocol", Dec, 0, &[], "The application subprotocol offered and chosen.";
-    CONTENT_LENGTH_HEADER: "http.content_length_header", "Content-Length", Dec, 0, &[], "The Content-Length header as written.";
-    CONTENT_LENGTH: "http.content_length", "Content length", Dec, 0, &[], "How many bytes of body follow the headers: how the receiver knows where the message ends.";
-    CONTENT_TYPE: "http.content_type", "Content-Type", Dec, 0, &[], "What kind of data the body is (text/html, application/json, …).";
-    TRANSFER_ENCODING: "http.transfer_encoding", "Transfer-Encoding", Dec, 0, &[], "\"chunked\": the body comes in pieces, each preceded by its length, ending with a zero-length piece.";
-    USER_AGENT: "http.user_agent", "User-Agent", Dec, 0, &[], "The client program and version.";
-    SERVER: "http.server", "Server", Dec, 0, &[], "The server program and version.";
-    COOKIE: "http.cookie", "Cookie", Dec, 0, &[], "State the client stored for this server and sends back with each request.";
-    SET_COOKIE: "http.set_cookie", "Set-Cookie", Dec, 0, &[], "State the server asks the client to store.";
-    REQUEST: "http.request", "Request line", Dec, 0, &[], "The first line of a request: method, URI and version, separated by spaces, ending with CRLF.";
-    RESPONSE: "http.response", "Status line", Dec, 0, &[], "The first line of a response: version, status code and reason phrase, ending with CRLF.";
-    END_OF_HEADERS: "http.end_of_headers", "End of headers", Dec, 0, &[], "An empty line (CRLF) ends the headers; the body, if any, follows.";
-    CHUNK_SIZE: "http.chunk_size", "Chunk size", Dec, 0, &[], "The length of the next piece of a chunked body, in hexadecimal on the wire.";
-    CHUNK_DATA: "http.chunk_data", "Chunk data", Hex(0), 0, &[], "One piece of a chunked body.";
-    FILE_DATA: "http.file_data", "File Data", Dec, 0, &[], "The body of the message: the resource itself, or, for Socket.IO long-polling, Engine.IO packets.";
-    ACCEPT_CONCAT: "http.sec_websocket_accept.concatenated", "Key + GUID", Dec, 0, &[], "Step 1 of checking the accept value: the client's key with the fixed GUID of RFC 6455 appended.";
-    ACCEPT_SHA1: "http.sec_websocket_accept.sha1", "SHA-1 of key + GUID", Dec, 0, &[], "Step 2: the SHA-1 hash of that string (20 bytes, shown in hex).";
-    ACCEPT_EXPECTED: "http.sec_websocket_accept.expected", "Expected accept value", Dec, 0, &[], "Step 3: the hash in base64. The server's Sec-WebSocket-Accept must be exactly this.";
-    ACCEPT_VALID: "http.sec_websocket_accept.valid", "Accept value matches", Dec, 0, &[], "Whether the server's Sec-WebSocket-Accept equals the expected value.";
+    REQUEST_METHOD: "http.request.method" { label: "Request Method", ty: Text, explain: "What the client asks the server to do: GET fetches, POST sends data. A WebSocket handshake must be a GET." };
+    REQUEST_URI: "http.request.uri" { label: "Request URI", ty: Text, explain: "Which resource the request is about. Socket.IO asks for /socket.io/?EIO=4&transport=…" };
+    REQUEST_VERSION: "http.request.version" { label: "Request Version", ty: Text, explain: "The HTTP version the client speaks; a WebSocket handshake needs HTTP/1.1 or later." };
+    REQUEST_LINE: "http.request.line" { label: "Header line", ty: Text, explain: "One header line of the request: a name, a colon, a value, and CRLF." };
+    RESPONSE_VERSION: "http.response.version" { label: "Response Version", ty: Text, explain: "The HTTP version of the server's answer." };
+    RESPONSE_CODE: "http.response.code" { label: "Status Code", ty: U16, values: &[(101, "Switching Protocols"), (200, "OK"), (204, "No Content"), (301, "Moved Permanently"), (304, "Not Modified"), (400, "Bad Request"), (403, "Forbidden"), (404, "Not Found"), (426, "Upgrade Required"), (500, "Internal Server Error")], explain: "Three digits that say how the request went: 2xx success, 4xx client error, 5xx server error; 101 means the connection now speaks another protocol." };
+    RESPONSE_PHRASE: "http.response.phrase" { label: "Response Phrase", ty: Text, explain: "A human-readable word for the status code; programs ignore it." };
+    RESPONSE_LINE: "http.response.line" { label: "Header line", ty: Text, explain: "One header line of the response." };
+    HOST: "http.host" { label: "Host", ty: Text, explain: "The server's name and port as the client addressed it; required in HTTP/1.1." };
+    UPGRADE: "http.upgrade" { label: "Upgrade", ty: Text, explain: "The protocol the client wants to switch this connection to (\"websocket\"), and, in a 101 answer, the one the server switched to." };
+    CONNECTION: "http.connection" { label: "Connection", ty: Text, explain: "Options for this connection only; a WebSocket handshake must say \"Upgrade\" here." };
+    SEC_WEBSOCKET_KEY: "http.sec_websocket_key" { label: "Sec-WebSocket-Key", ty: Text, explain: "16 random bytes in base64 chosen by the client; the server proves it understood WebSocket by hashing it (RFC 6455 §4.1)." };
+    SEC_WEBSOCKET_ACCEPT: "http.sec_websocket_accept" { label: "Sec-WebSocket-Accept", ty: Text, explain: "The server's proof: base64(SHA-1(key + \"258EAFA5-E914-47DA-95CA-C5AB0DC85B11\")) (RFC 6455 §4.2.2)." };
+    SEC_WEBSOCKET_VERSION: "http.sec_websocket_version" { label: "Sec-WebSocket-Version", ty: Text, explain: "The WebSocket version; must be 13 (RFC 6455 §4.1)." };
+    SEC_WEBSOCKET_EXTENSIONS: "http.sec_websocket_extensions" { label: "Sec-WebSocket-Extensions", ty: Text, explain: "Extensions offered by the client and accepted by the server, such as permessage-deflate compression (RFC 7692)." };
+    SEC_WEBSOCKET_PROTOCOL: "http.sec_websocket_protocol" { label: "Sec-WebSocket-Protocol", ty: Text, explain: "The application subprotocol offered and chosen." };
+    CONTENT_LENGTH_HEADER: "http.content_length_header" { label: "Content-Length", ty: Text, explain: "The Content-Length header as written." };
+    CONTENT_LENGTH: "http.content_length" { label: "Content length", ty: U64, explain: "How many bytes of body follow the headers: how the receiver knows where the message ends." };
+    CONTENT_TYPE: "http.content_type" { label: "Content-Type", ty: Text, explain: "What kind of data the body is (text/html, application/json, …)." };
+    TRANSFER_ENCODING: "http.transfer_encoding" { label: "Transfer-Encoding", ty: Text, explain: "\"chunked\": the body comes in pieces, each preceded by its length, ending with a zero-length piece." };
+    USER_AGENT: "http.user_agent" { label: "User-Agent", ty: Text, explain: "The client program and version." };
+    SERVER: "http.server" { label: "Server", ty: Text, explain: "The server program and version." };
+    COOKIE: "http.cookie" { label: "Cookie", ty: Text, explain: "State the client stored for this server and sends back with each request." };
+    SET_COOKIE: "http.set_cookie" { label: "Set-Cookie", ty: Text, explain: "State the server asks the client to store." };
+    REQUEST: "http.request" { label: "Request line", ty: Bool, explain: "The first line of a request: method, URI and version, separated by spaces, ending with CRLF." };
+    RESPONSE: "http.response" { label: "Status line", ty: Bool, explain: "The first line of a response: version, status code and reason phrase, ending with CRLF." };
+    END_OF_HEADERS: "http.end_of_headers" { label: "End of headers", ty: None, explain: "An empty line (CRLF) ends the headers; the body, if any, follows." };
+    CHUNK_SIZE: "http.chunk_size" { label: "Chunk size", ty: U64, explain: "The length of the next piece of a chunked body, in hexadecimal on the wire." };
+    CHUNK_DATA: "http.chunk_data" { label: "Chunk data", ty: Bytes, base: Hex(0), explain: "One piece of a chunked body." };
+    FILE_DATA: "http.file_data" { label: "File Data", ty: Text, explain: "The body of the message: the resource itself, or, for Socket.IO long-polling, Engine.IO packets." };
+    ACCEPT_CONCAT: "http.sec_websocket_accept.concatenated" { label: "Key + GUID", ty: Text, explain: "Step 1 of checking the accept value: the client's key with the fixed GUID of RFC 6455 appended." };
+    ACCEPT_SHA1: "http.sec_websocket_accept.sha1" { label: "SHA-1 of key + GUID", ty: Text, explain: "Step 2: the SHA-1 hash of that string (20 bytes, shown in hex)." };
+    ACCEPT_EXPECTED: "http.sec_websocket_accept.expected" { label: "Expected accept value", ty: Text, explain: "Step 3: the hash in base64. The server's Sec-WebSocket-Accept must be exactly this." };
+    ACCEPT_VALID: "http.sec_websocket_accept.valid" { label: "Accept value matches", ty: Bool, explain: "Whether the server's Sec-WebSocket-Accept equals the expected value." };
 }
 
 notes! { proto = &HTTP;
@@ -70,7 +70,7 @@ notes! { proto = &HTTP;
 }
 
 /// What one HTTP exchange left for the next messages of the stream.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct HttpState {
     /// The last request asked to upgrade to WebSocket, with this key.
     pub ws_key: Option<String>,

@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::ops::Range;
 
 use super::{At, Cx, data};
-use crate::model::{Base::Dec, Base::Hex, NoteDef, Value};
+use crate::model::{NoteDef, Value};
 use crate::{fields, notes};
 
 /// In-order bytes one direction may hold while waiting for a PDU's end.
@@ -28,11 +28,11 @@ pub const MAX_PENDING: usize = 16 << 20;
 pub const MAX_OUT_OF_ORDER: usize = 4 << 20;
 
 fields! { proto = &super::tcp::TCP;
-    SEGMENT_DATA: "tcp.segment_data", "TCP segment data", Hex(0), 0, &[], "Bytes of this segment that belong to a message spanning several segments; it is shown whole in the frame that completes it.";
-    SEGMENTS: "tcp.segments", "Reassembled TCP segments", Dec, 0, &[], "The segments whose bytes were joined to make this message (not on the wire).";
-    SEGMENT: "tcp.segment", "Frame", Dec, 0, &[], "A frame that carried part of this message.";
-    SEGMENT_COUNT: "tcp.segment.count", "Segment count", Dec, 0, &[], "How many segments carried this message.";
-    REASSEMBLED_LENGTH: "tcp.reassembled.length", "Reassembled TCP length", Dec, 0, &[], "The length of the joined message, in bytes.";
+    SEGMENT_DATA: "tcp.segment_data" { label: "TCP segment data", ty: Bytes, base: Hex(0), explain: "Bytes of this segment that belong to a message spanning several segments; it is shown whole in the frame that completes it." };
+    SEGMENTS: "tcp.segments" { label: "Reassembled TCP segments", ty: None, explain: "The segments whose bytes were joined to make this message (not on the wire)." };
+    SEGMENT: "tcp.segment" { label: "Frame", ty: FrameNum, explain: "A frame that carried part of this message." };
+    SEGMENT_COUNT: "tcp.segment.count" { label: "Segment count", ty: U32, explain: "How many segments carried this message." };
+    REASSEMBLED_LENGTH: "tcp.reassembled.length" { label: "Reassembled TCP length", ty: U32, explain: "The length of the joined message, in bytes." };
 }
 
 notes! { proto = &super::tcp::TCP;
@@ -66,7 +66,7 @@ struct Origin {
     len: usize,
 }
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct DirBuf {
     next_seq: Option<u32>,
     buf: Vec<u8>,
@@ -78,7 +78,7 @@ struct DirBuf {
 }
 
 /// Everything wirelab knows about one TCP stream above TCP.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct AppStream {
     dirs: [DirBuf; 2],
     pub proto: [Proto; 2],
@@ -95,7 +95,7 @@ pub struct AppStream {
 }
 
 /// Application state of every TCP stream.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct Apps {
     streams: Vec<Option<Box<AppStream>>>,
 }

@@ -2,11 +2,12 @@
 
 use std::fmt::Write as _;
 
-use flate2::{Decompress, FlushDecompress, Status};
+use miniz_oxide::inflate::stream::{InflateState, inflate as inflate_raw};
+use miniz_oxide::{DataFormat, MZError, MZFlush, MZStatus};
 
 use super::super::{At, Cx, read_be};
 use super::{AppStream, PduLen, engineio};
-use crate::model::{Base::Dec, Base::Hex, MsgKind, NoteDef, Protocol, TcpIpLayer, Value};
+use crate::model::{MsgKind, NoteDef, Protocol, TcpIpLayer, Value};
 use crate::{fields, notes};
 
 pub static WEBSOCKET: Protocol = Protocol {
@@ -40,29 +41,29 @@ pub const CLOSE_CODES: &[(u64, &str)] = &[
 ];
 
 fields! { proto = &WEBSOCKET;
-    FIN: "websocket.fin", "Fin", Dec, 0x80, &[], "Set on the last frame of a message; a message may be split into several frames (fragmentation, RFC 6455 §5.4).";
-    RSV: "websocket.rsv", "Reserved", Hex(2), 0x70, &[], "Three bits for extensions; must be zero unless an extension negotiated in the handshake gives them a meaning.";
-    PMC: "websocket.pmc", "Per-Message Compressed", Dec, 0x40, &[], "RSV1 under permessage-deflate: this message's payload is compressed (RFC 7692 §6).";
-    OPCODE: "websocket.opcode", "Opcode", Dec, 0x0f, OPCODES, "What the frame carries: 1 text, 2 binary, 0 the continuation of a message; 8 close, 9 ping, 10 pong are control frames.";
-    MASK: "websocket.mask", "Mask", Dec, 0x80, &[], "Set when the payload is masked. Every frame from a client must be masked and no frame from a server may be (RFC 6455 §5.1); masking protects proxies from forged requests.";
-    PAYLOAD_LENGTH: "websocket.payload_length", "Payload length", Dec, 0x7f, &[], "The payload length if under 126; 126 means a 16-bit length follows, 127 a 64-bit one.";
-    PAYLOAD_LENGTH_EXT_16: "websocket.payload_length_ext_16", "Extended Payload length (16 bits)", Dec, 0, &[], "The payload length, for payloads of 126 to 65,535 bytes.";
-    PAYLOAD_LENGTH_EXT_64: "websocket.payload_length_ext_64", "Extended Payload length (64 bits)", Dec, 0, &[], "The payload length, for payloads of 65,536 bytes or more.";
-    MASKING_KEY: "websocket.masking_key", "Masking-Key", Hex(0), 0, &[], "Four random bytes chosen by the client for this frame; payload byte i is XORed with key byte i mod 4.";
-    MASKED_PAYLOAD: "websocket.masked_payload", "Masked payload", Hex(0), 0, &[], "The payload as it crossed the wire, masked.";
-    PAYLOAD: "websocket.payload", "Payload", Hex(0), 0, &[], "The payload after unmasking: the application's bytes.";
-    TEXT: "websocket.payload.text", "Text", Dec, 0, &[], "A text message: UTF-8, as required by RFC 6455 §5.6.";
-    BINARY: "websocket.payload.binary", "Binary", Hex(0), 0, &[], "A binary message: bytes the application interprets.";
-    CONTINUE: "websocket.payload.continue", "Continuation", Hex(0), 0, &[], "Part of a message begun in an earlier frame.";
-    CLOSE: "websocket.payload.close", "Close", Dec, 0, &[], "A close frame: this side will send no more messages; the other side answers with its own close (RFC 6455 §5.5.1).";
-    CLOSE_CODE: "websocket.payload.close.status_code", "Close status code", Dec, 0, CLOSE_CODES, "Why the connection is closing (RFC 6455 §7.4): 1000 normal, 1001 going away, 1002 protocol error, 1009 message too big.";
-    CLOSE_REASON: "websocket.payload.close.reason", "Close reason", Dec, 0, &[], "A human-readable reason, in UTF-8.";
-    PING: "websocket.payload.ping", "Ping", Hex(0), 0, &[], "A ping: the other side must answer with a pong carrying the same payload (keep-alive, RFC 6455 §5.5.2).";
-    PONG: "websocket.payload.pong", "Pong", Hex(0), 0, &[], "The answer to a ping, echoing its payload.";
-    UNKNOWN: "websocket.payload.unknown", "Unknown payload", Hex(0), 0, &[], "The payload of a frame with a reserved opcode.";
-    REASSEMBLED_LENGTH: "websocket.reassembled.length", "Reassembled length", Dec, 0, &[], "The length of a message joined from several frames.";
-    FRAGMENTS: "websocket.fragment.count", "Fragment count", Dec, 0, &[], "How many frames carried this message.";
-    DECOMPRESSED_LENGTH: "websocket.decompressed.length", "Decompressed length", Dec, 0, &[], "The message's length after permessage-deflate decompression (RFC 7692).";
+    FIN: "websocket.fin" { label: "Fin", ty: Bool, mask: 0x80, explain: "Set on the last frame of a message; a message may be split into several frames (fragmentation, RFC 6455 §5.4)." };
+    RSV: "websocket.rsv" { label: "Reserved", ty: U8, base: Hex(2), mask: 0x70, explain: "Three bits for extensions; must be zero unless an extension negotiated in the handshake gives them a meaning." };
+    PMC: "websocket.pmc" { label: "Per-Message Compressed", ty: Bool, mask: 0x40, explain: "RSV1 under permessage-deflate: this message's payload is compressed (RFC 7692 §6)." };
+    OPCODE: "websocket.opcode" { label: "Opcode", ty: U8, mask: 0x0f, values: OPCODES, explain: "What the frame carries: 1 text, 2 binary, 0 the continuation of a message; 8 close, 9 ping, 10 pong are control frames." };
+    MASK: "websocket.mask" { label: "Mask", ty: Bool, mask: 0x80, explain: "Set when the payload is masked. Every frame from a client must be masked and no frame from a server may be (RFC 6455 §5.1); masking protects proxies from forged requests." };
+    PAYLOAD_LENGTH: "websocket.payload_length" { label: "Payload length", ty: U8, mask: 0x7f, explain: "The payload length if under 126; 126 means a 16-bit length follows, 127 a 64-bit one." };
+    PAYLOAD_LENGTH_EXT_16: "websocket.payload_length_ext_16" { label: "Extended Payload length (16 bits)", ty: U16, explain: "The payload length, for payloads of 126 to 65,535 bytes." };
+    PAYLOAD_LENGTH_EXT_64: "websocket.payload_length_ext_64" { label: "Extended Payload length (64 bits)", ty: U64, explain: "The payload length, for payloads of 65,536 bytes or more." };
+    MASKING_KEY: "websocket.masking_key" { label: "Masking-Key", ty: Bytes, base: Hex(0), explain: "Four random bytes chosen by the client for this frame; payload byte i is XORed with key byte i mod 4." };
+    MASKED_PAYLOAD: "websocket.masked_payload" { label: "Masked payload", ty: Bytes, base: Hex(0), explain: "The payload as it crossed the wire, masked." };
+    PAYLOAD: "websocket.payload" { label: "Payload", ty: Bytes, base: Hex(0), explain: "The payload after unmasking: the application's bytes." };
+    TEXT: "websocket.payload.text" { label: "Text", ty: Text, explain: "A text message: UTF-8, as required by RFC 6455 §5.6." };
+    BINARY: "websocket.payload.binary" { label: "Binary", ty: Bytes, base: Hex(0), explain: "A binary message: bytes the application interprets." };
+    CONTINUE: "websocket.payload.continue" { label: "Continuation", ty: Bytes, base: Hex(0), explain: "Part of a message begun in an earlier frame." };
+    CLOSE: "websocket.payload.close" { label: "Close", ty: None, explain: "A close frame: this side will send no more messages; the other side answers with its own close (RFC 6455 §5.5.1)." };
+    CLOSE_CODE: "websocket.payload.close.status_code" { label: "Close status code", ty: U16, values: CLOSE_CODES, explain: "Why the connection is closing (RFC 6455 §7.4): 1000 normal, 1001 going away, 1002 protocol error, 1009 message too big." };
+    CLOSE_REASON: "websocket.payload.close.reason" { label: "Close reason", ty: Text, explain: "A human-readable reason, in UTF-8." };
+    PING: "websocket.payload.ping" { label: "Ping", ty: Bytes, base: Hex(0), explain: "A ping: the other side must answer with a pong carrying the same payload (keep-alive, RFC 6455 §5.5.2)." };
+    PONG: "websocket.payload.pong" { label: "Pong", ty: Bytes, base: Hex(0), explain: "The answer to a ping, echoing its payload." };
+    UNKNOWN: "websocket.payload.unknown" { label: "Unknown payload", ty: Bytes, base: Hex(0), explain: "The payload of a frame with a reserved opcode." };
+    REASSEMBLED_LENGTH: "websocket.reassembled.length" { label: "Reassembled length", ty: U32, explain: "The length of a message joined from several frames." };
+    FRAGMENTS: "websocket.fragment.count" { label: "Fragment count", ty: U32, explain: "How many frames carried this message." };
+    DECOMPRESSED_LENGTH: "websocket.decompressed.length" { label: "Decompressed length", ty: U32, explain: "The message's length after permessage-deflate decompression (RFC 7692)." };
 }
 
 notes! { proto = &WEBSOCKET;
@@ -98,6 +99,7 @@ pub struct Deflate {
     pub client_max_window_bits: Option<u8>,
 }
 
+#[derive(Clone)]
 struct Partial {
     opcode: u8,
     compressed: bool,
@@ -105,14 +107,16 @@ struct Partial {
     frames: Vec<u64>,
 }
 
-/// One WebSocket connection's state.
-#[derive(Default)]
+/// One WebSocket connection's state (`Clone`: a session checkpoint copies
+/// it, inflater windows included — which is why the inflater is
+/// miniz_oxide's, whose state can be cloned, not flate2's).
+#[derive(Clone, Default)]
 pub struct WsConn {
     pub handshake_seen: bool,
     /// The subprotocol the server chose (Sec-WebSocket-Protocol).
     pub subprotocol: Option<String>,
     pub deflate: Option<Deflate>,
-    inflaters: [Option<Decompress>; 2],
+    inflaters: [Option<Box<InflateState>>; 2],
     partial: [Option<Partial>; 2],
     closed: [bool; 2],
 }
@@ -443,9 +447,9 @@ fn message(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, m: &At<'_>, opcode: 
         let from_server = st.client.is_some_and(|c| usize::from(c) != dir);
         let d = st.ws.deflate.unwrap_or_default();
         let reset = if from_server { d.server_no_context_takeover } else { d.client_no_context_takeover };
-        let z = st.ws.inflaters[dir].get_or_insert_with(|| Decompress::new(false));
+        let z = st.ws.inflaters[dir].get_or_insert_with(|| InflateState::new_boxed(DataFormat::Raw));
         if reset {
-            *z = Decompress::new(false);
+            z.reset(DataFormat::Raw);
         }
         // RFC 7692 §7.2.2: append 0x00 0x00 0xff 0xff, then inflate.
         let mut input = Vec::with_capacity(m.bytes.len() + 4);
@@ -492,7 +496,7 @@ fn message(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, m: &At<'_>, opcode: 
 }
 
 /// Inflates `input`; a problem comes with the note that describes it.
-fn inflate(z: &mut Decompress, input: &[u8]) -> (Vec<u8>, Option<(&'static NoteDef, String)>) {
+fn inflate(z: &mut InflateState, input: &[u8]) -> (Vec<u8>, Option<(&'static NoteDef, String)>) {
     let mut out: Vec<u8> = Vec::with_capacity(input.len() * 3 + 64);
     let mut consumed = 0usize;
     loop {
@@ -513,25 +517,30 @@ fn inflate(z: &mut Decompress, input: &[u8]) -> (Vec<u8>, Option<(&'static NoteD
             let room = MAX_DECOMPRESSED + 1 - out.len();
             out.reserve_exact(out.capacity().clamp(4096, room));
         }
-        let before_in = z.total_in();
-        let before_out = out.len();
-        match z.decompress_vec(&input[consumed..], &mut out, FlushDecompress::Sync) {
-            Ok(status) => {
-                consumed += (z.total_in() - before_in) as usize;
-                let progressed = out.len() > before_out || z.total_in() > before_in;
-                if consumed >= input.len() && out.len() < out.capacity() {
-                    return (out, None);
-                }
-                if matches!(status, Status::StreamEnd) || !progressed {
-                    return (out, None);
-                }
-            }
+        // Inflate into the spare capacity (zeroed first: the API takes a slice).
+        let (len, cap) = (out.len(), out.capacity());
+        out.resize(cap, 0);
+        let r = inflate_raw(z, &input[consumed..], &mut out[len..], MZFlush::Sync);
+        out.truncate(len + r.bytes_written);
+        consumed += r.bytes_consumed;
+        let progressed = r.bytes_written > 0 || r.bytes_consumed > 0;
+        match r.status {
+            Ok(MZStatus::StreamEnd) => return (out, None),
+            Ok(_) if (consumed >= input.len() && out.len() < cap) || !progressed => return (out, None),
+            Ok(_) => {}
+            // No progress possible: all input used, nothing more to write.
+            Err(MZError::Buf) => return (out, None),
             Err(e) => {
+                let what = match e {
+                    MZError::Data => "invalid compressed data",
+                    MZError::Mem => "out of memory",
+                    _ => "corrupt deflate stream",
+                };
                 return (
                     out,
                     Some((
                         &DECOMPRESSION_FAILED,
-                        format!("the compressed payload is not valid DEFLATE data: {e} (RFC 7692 §7.2.2)"),
+                        format!("the compressed payload is not valid DEFLATE data: {what} (RFC 7692 §7.2.2)"),
                     )),
                 );
             }

@@ -1,0 +1,178 @@
+//! A capture session: one pass over a capture indexes every frame and keeps
+//! checkpoints of the dissector's state, so that afterwards any frame can be
+//! dissected *in context* — with the same `tcp.stream`, relative numbers,
+//! reassembled PDUs, WebSocket (compression included) and Socket.IO state as
+//! the full pass gave it — by re-dissecting at most [`CHECKPOINT_EVERY`]
+//! frames from the nearest checkpoint. Wireshark keeps per-frame results of
+//! its first pass; a checkpoint is cheaper for big captures and exact by
+//! construction (it *is* the state the full pass had).
+//!
+//! [`Checkpoints`] is the mechanism, for any frame store (the window keeps its
+//! own rows and uses it directly); [`Session`] is a capture file with its
+//! frames, checkpoints and messages, for the CLI and the lab engine. Part of
+//! the dissection core: no GUI, no threads.
+
+use std::sync::Arc;
+
+use crate::dissect::Dissector;
+use crate::file::{Capture, FileError};
+use crate::messages::{Message, correlate};
+use crate::model::{AppEvent, Dissection, FrameMeta};
+
+/// Frames between two checkpoints: the most a random access re-dissects.
+pub const CHECKPOINT_EVERY: usize = 4096;
+
+/// The dissector's state before every `every`-th frame of a capture.
+#[derive(Clone)]
+pub struct Checkpoints {
+    every: usize,
+    /// `saved[k]`: the state before frame `k * every` (0-based).
+    saved: Vec<Arc<Dissector>>,
+}
+
+impl Checkpoints {
+    pub fn new(every: usize) -> Checkpoints {
+        Checkpoints { every: every.max(1), saved: Vec::new() }
+    }
+
+    /// Call before dissecting frame `index` (0-based, in capture order) with
+    /// `dis`: keeps a copy of its state when a checkpoint falls due.
+    pub fn before(&mut self, index: usize, dis: &Dissector) {
+        if index.is_multiple_of(self.every) && index / self.every == self.saved.len() {
+            self.saved.push(Arc::new(dis.clone()));
+        }
+    }
+
+    /// Dissects frame `n` (0-based) as the full pass did: from the nearest
+    /// checkpoint at or before it, re-dissecting the frames in between.
+    /// `frame(i)` gives frame `i`'s metadata and bytes. False when `n` is past
+    /// what the checkpoints cover or a frame is missing.
+    pub fn dissect<'a>(
+        &self,
+        n: usize,
+        frame: impl Fn(usize) -> Option<(FrameMeta, &'a [u8])>,
+        out: &mut Dissection,
+    ) -> bool {
+        let Some(base) = self.saved.get(n / self.every) else { return false };
+        let mut dis = Dissector::clone(base);
+        for i in (n / self.every) * self.every..=n {
+            let Some((meta, bytes)) = frame(i) else { return false };
+            dis.dissect(meta, bytes, out);
+        }
+        true
+    }
+}
+
+/// Where a frame's bytes are.
+#[derive(Clone, Copy, Debug)]
+struct Located {
+    meta: FrameMeta,
+    /// Offset in the file when the bytes can be read in place, else in the arena.
+    at: u64,
+    in_arena: bool,
+}
+
+/// A capture, indexed in one pass: frames, checkpoints and messages.
+pub struct Session {
+    cap: Arc<Capture>,
+    frames: Vec<Located>,
+    /// Bytes of frames that cannot be read in place from the file.
+    arena: Vec<u8>,
+    checkpoints: Checkpoints,
+    messages: Vec<Message>,
+    damage: Option<String>,
+}
+
+impl Session {
+    /// Opens and indexes a capture file.
+    pub fn open(path: &std::path::Path) -> Result<Session, FileError> {
+        Ok(Session::index(Arc::new(Capture::open(path)?), CHECKPOINT_EVERY))
+    }
+
+    /// Indexes a capture in one pass, with a checkpoint every `every` frames.
+    pub fn index(cap: Arc<Capture>, every: usize) -> Session {
+        let mut dis = Dissector::new();
+        let mut d = Dissection::default();
+        let mut s = Session {
+            cap: cap.clone(),
+            frames: Vec::new(),
+            arena: Vec::new(),
+            checkpoints: Checkpoints::new(every),
+            messages: Vec::new(),
+            damage: None,
+        };
+        let mut events: Vec<AppEvent> = Vec::new();
+        for item in cap.frames() {
+            let f = match item {
+                Ok(f) => f,
+                Err(e) => {
+                    s.damage = Some(e.to_string());
+                    break;
+                }
+            };
+            s.checkpoints.before(s.frames.len(), &dis);
+            dis.dissect(f.meta, &f.data, &mut d);
+            events.append(&mut d.events);
+            let (at, in_arena) = match f.data_offset(&cap) {
+                Some(o) => (o, false),
+                None => {
+                    s.arena.extend_from_slice(&f.data);
+                    ((s.arena.len() - f.data.len()) as u64, true)
+                }
+            };
+            s.frames.push(Located { meta: f.meta, at, in_arena });
+        }
+        s.messages = correlate(events);
+        s
+    }
+
+    pub fn capture(&self) -> &Capture {
+        &self.cap
+    }
+
+    /// Number of complete frames.
+    pub fn len(&self) -> usize {
+        self.frames.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+
+    /// Where the file is damaged, when it is: frames before it are all here.
+    pub fn damage(&self) -> Option<&str> {
+        self.damage.as_deref()
+    }
+
+    /// Metadata and bytes of frame `n` (0-based).
+    pub fn raw(&self, n: usize) -> Option<(FrameMeta, &[u8])> {
+        let f = self.frames.get(n)?;
+        let bytes = if f.in_arena {
+            let start = usize::try_from(f.at).ok()?;
+            self.arena.get(start..start + f.meta.caplen as usize)?
+        } else {
+            self.cap.bytes_at(f.at, f.meta.caplen)
+        };
+        Some((f.meta, bytes))
+    }
+
+    /// Frame `n` (0-based; frame number `n + 1`) dissected with everything
+    /// before it; its bytes, or None past the end.
+    pub fn frame(&self, n: usize, out: &mut Dissection) -> Option<&[u8]> {
+        if !self.checkpoints.dissect(n, |i| self.raw(i), out) {
+            return None;
+        }
+        self.raw(n).map(|(_, b)| b)
+    }
+
+    /// The frame with this frame number (1-based), as Wireshark numbers them.
+    pub fn number(&self, number: u64, out: &mut Dissection) -> Option<&[u8]> {
+        let n = usize::try_from(number.checked_sub(1)?).ok()?;
+        self.frame(n, out)
+    }
+
+    /// Every message of the capture, with answers and sessions.
+    pub fn messages(&self) -> &[Message] {
+        &self.messages
+    }
+}

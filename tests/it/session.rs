@@ -1,0 +1,102 @@
+//! The capture session: frame N dissected from the nearest checkpoint equals
+//! the N-th dissection of a full pass — fields, values, sources, notes and
+//! messages — on every bundled capture and on one larger than the window's
+//! old 16 MiB limit.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use wirelab::dissect::Dissector;
+use wirelab::file::Capture;
+use wirelab::model::Dissection;
+use wirelab::session::Session;
+
+use crate::support::{self, root};
+
+/// Everything a dissection says, as text: fields (name, value, span, depth),
+/// layers, notes, summary, events, and the bytes of every data source.
+fn digest(d: &Dissection, bytes: &[u8]) -> String {
+    let mut s = String::new();
+    let _ = write!(s, "{:?}|{}|{:?}|{:?}|", d.meta, d.summary.info, d.summary.src, d.summary.dst);
+    for l in &d.layers {
+        let _ = write!(s, "L{}{:?}{:?};", l.proto.name, l.span, l.fields);
+    }
+    for f in d.refs(bytes) {
+        let _ = write!(s, "{}={}@{:?}/{}:{};", f.def().name, f.text(64), f.span(), f.field().depth, f.source_name());
+    }
+    for n in &d.notes {
+        let _ = write!(s, "N{}:{}@{:?};", n.def.name, n.message, n.span);
+    }
+    for e in &d.events {
+        let _ =
+            write!(s, "E{:?}{:?}{}{:?}{:?}{:?}{:?};", e.kind, e.from_client, e.text, e.frames, e.nsp, e.ack_id, e.sid);
+    }
+    for src in &d.sources {
+        let _ = write!(s, "S{}:{};", src.name, wirelab::model::hex(&src.bytes));
+    }
+    s
+}
+
+/// Compares the session's frame N with the full pass's, for every N.
+fn check(cap: Arc<Capture>, every: usize) -> usize {
+    let session = Session::index(cap.clone(), every);
+    let mut full = Dissector::new();
+    let (mut a, mut b) = (Dissection::default(), Dissection::default());
+    let mut n = 0;
+    for item in cap.frames() {
+        let Ok(f) = item else { break };
+        full.dissect(f.meta, &f.data, &mut a);
+        let bytes = session.frame(n, &mut b).unwrap_or_else(|| panic!("{}: no frame {n}", cap.name()));
+        assert_eq!(bytes, &f.data[..]);
+        let (x, y) = (digest(&a, &f.data), digest(&b, bytes));
+        assert!(x == y, "{}: frame {} differs from the full pass:\n{x}\n{y}", cap.name(), n + 1);
+        n += 1;
+    }
+    assert_eq!(n, session.len());
+    assert!(session.frame(n, &mut b).is_none(), "past the end");
+    n
+}
+
+#[test]
+fn every_frame_of_every_capture_equals_the_full_pass() {
+    for path in support::captures() {
+        let cap = Arc::new(Capture::open(&path).unwrap());
+        // Checkpoints every 3 frames: almost every access restores one, so
+        // any state a clone would lose (reassembly, inflaters, handshakes) shows.
+        check(cap.clone(), 3);
+        check(cap, wirelab::session::CHECKPOINT_EVERY);
+    }
+}
+
+#[test]
+fn a_capture_larger_than_16_mib_keeps_its_context_at_every_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.pcap");
+    // WebSocket messages of up to 70,000 bytes, reassembled from several TCP
+    // segments, replayed as new connections: checkpoints fall in the middle
+    // of reassemblies. (Compression state is covered on the bundled
+    // captures, with a checkpoint every 3 frames.)
+    let status = std::process::Command::new("python3")
+        .arg(root().join("scripts/gen-big-capture.py"))
+        .args(["5000"])
+        .arg(&big)
+        .arg(root().join("captures/websocket-python.pcap"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let cap = Arc::new(Capture::open(&big).unwrap());
+    assert!(cap.len() > 16 << 20, "only {} bytes", cap.len());
+    let n = check(cap, 64);
+    assert_eq!(n, 5_000);
+}
+
+#[test]
+fn the_session_numbers_frames_like_wireshark_and_keeps_the_messages() {
+    let s = Session::open(&root().join("captures/socketio-node.pcap")).unwrap();
+    let mut d = Dissection::default();
+    let bytes = s.number(58, &mut d).unwrap().to_vec();
+    assert_eq!(d.meta.number, 58);
+    assert_eq!(d.find(&bytes, "websocket.payload").unwrap().bytes(), b"2probe");
+    assert!(s.number(0, &mut d).is_none());
+    assert!(s.messages().iter().any(|m| m.kind() == wirelab::model::MsgKind::SioAck && m.answers.is_some()));
+}
