@@ -15,7 +15,7 @@
 //! together by the Engine.IO `sid` — in the open packet, and in every later
 //! request's `sid=` parameter. Part of the dissection core: no GUI, no threads.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::model::{AppEvent, MsgKind};
 
@@ -70,77 +70,117 @@ impl Message {
 /// Turns a capture's events (in capture order) into messages with their
 /// transport, session and answers.
 pub fn correlate(events: Vec<AppEvent>) -> Vec<Message> {
-    let websocket_streams: std::collections::HashSet<u32> =
-        events.iter().filter(|e| e.kind == MsgKind::WsHandshake).map(|e| e.stream).collect();
-    let mut out: Vec<Message> = events
-        .into_iter()
-        .map(|event| {
-            let transport = if event.kind.is_tcp() {
-                Transport::Tcp
-            } else if websocket_streams.contains(&event.stream) {
-                Transport::WebSocket
-            } else {
-                Transport::Polling
-            };
-            Message { event, transport, session: None, answers: None, answered_by: None }
-        })
-        .collect();
-    assign_sessions(&mut out);
-    pair(&mut out);
+    let mut c = Correlator::default();
+    let mut out: Vec<Message> = Vec::with_capacity(events.len());
+    for event in events {
+        let (links, resolved) = c.push(&event);
+        for (j, sid) in resolved {
+            if let Some(m) = out.get_mut(j) {
+                m.session = Some(sid);
+            }
+        }
+        let me = out.len();
+        if let Some(q) = links.answers
+            && let Some(m) = out.get_mut(q)
+        {
+            m.answered_by = Some(me);
+        }
+        out.push(Message {
+            event,
+            transport: links.transport,
+            session: links.session,
+            answers: links.answers,
+            answered_by: None,
+        });
+    }
     out
 }
 
-/// Each stream's running session id: set by a request's `sid=` or by an open
-/// packet; a request without one belongs to the session its answer opens.
-fn assign_sessions(msgs: &mut [Message]) {
-    let mut current: HashMap<u32, String> = HashMap::new();
-    // Messages of a stream waiting for the open packet that names their session.
-    let mut pending: HashMap<u32, Vec<usize>> = HashMap::new();
-    for i in 0..msgs.len() {
-        let (stream, kind) = (msgs[i].event.stream, msgs[i].event.kind);
-        let sid = msgs[i].event.sid.clone();
-        match (kind, sid) {
-            (MsgKind::HttpRequest | MsgKind::WsHandshake, Some(sid)) | (MsgKind::EioOpen, Some(sid)) => {
-                for j in pending.remove(&stream).unwrap_or_default() {
-                    msgs[j].session = Some(sid.clone());
-                }
-                msgs[i].session = Some(sid.clone());
-                current.insert(stream, sid);
+/// What [`Correlator::push`] learns about one message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Links {
+    pub transport: Transport,
+    /// Its Engine.IO session, when already known (else it may come later).
+    pub session: Option<String>,
+    /// Index of the earlier message it answers.
+    pub answers: Option<usize>,
+}
+
+/// Correlation one event at a time, in capture order, for callers that
+/// cannot hold every event at once (the window on a million frames).
+/// Messages are numbered from 0 in the order they are pushed.
+#[derive(Default)]
+pub struct Correlator {
+    n: usize,
+    websocket_streams: HashSet<u32>,
+    /// Each stream's running session id: set by a request's `sid=` or by an
+    /// open packet.
+    current: HashMap<u32, String>,
+    /// Messages of a stream waiting for the open packet that names their
+    /// session (a request without `sid=` belongs to the session its answer opens).
+    pending: HashMap<u32, Vec<usize>>,
+    /// Unanswered questions by (scope, what, direction they went); the scope
+    /// is the session when known, else the stream.
+    open: HashMap<(String, String, Option<bool>), Vec<usize>>,
+}
+
+impl Correlator {
+    /// Files the next message; returns its links, and the earlier messages
+    /// whose session this one revealed.
+    pub fn push(&mut self, e: &AppEvent) -> (Links, Vec<(usize, String)>) {
+        let i = self.n;
+        self.n += 1;
+        if e.kind == MsgKind::WsHandshake {
+            self.websocket_streams.insert(e.stream);
+        }
+        let transport = if e.kind.is_tcp() {
+            Transport::Tcp
+        } else if self.websocket_streams.contains(&e.stream) {
+            Transport::WebSocket
+        } else {
+            Transport::Polling
+        };
+        let (session, resolved) = self.session(i, e);
+        let answers = self.pair(i, e, session.as_deref());
+        (Links { transport, session, answers }, resolved)
+    }
+
+    fn session(&mut self, i: usize, e: &AppEvent) -> (Option<String>, Vec<(usize, String)>) {
+        match (e.kind, &e.sid) {
+            (MsgKind::HttpRequest | MsgKind::WsHandshake | MsgKind::EioOpen, Some(sid)) => {
+                let resolved = self.pending.remove(&e.stream).unwrap_or_default();
+                self.current.insert(e.stream, sid.clone());
+                (Some(sid.clone()), resolved.into_iter().map(|j| (j, sid.clone())).collect())
             }
             (MsgKind::HttpRequest | MsgKind::WsHandshake, None) => {
                 // A new handshake: whatever the stream carried before, this
                 // request's session is the one its answer opens.
-                current.remove(&stream);
-                pending.entry(stream).or_default().push(i);
+                self.current.remove(&e.stream);
+                self.pending.entry(e.stream).or_default().push(i);
+                (None, Vec::new())
             }
-            _ => match current.get(&stream) {
-                Some(sid) => msgs[i].session = Some(sid.clone()),
-                None => pending.entry(stream).or_default().push(i),
+            _ => match self.current.get(&e.stream) {
+                Some(sid) => (Some(sid.clone()), Vec::new()),
+                None => {
+                    self.pending.entry(e.stream).or_default().push(i);
+                    (None, Vec::new())
+                }
             },
         }
     }
-}
 
-/// What a question is filed under: (scope, what).
-type Key = (String, String);
-
-fn pair(msgs: &mut [Message]) {
-    // Keys are (scope, what, direction the question went); scope is the
-    // session when known, else the stream.
-    let mut open: HashMap<(String, String, Option<bool>), Vec<usize>> = HashMap::new();
-    for i in 0..msgs.len() {
-        let m = &msgs[i];
-        let scope = m.session.clone().unwrap_or_else(|| format!("stream {}", m.event.stream));
-        let stream_scope = format!("stream {}", m.event.stream);
-        let nsp = m.event.nsp.clone().unwrap_or_else(|| "/".into());
-        let from = m.event.from_client;
+    fn pair(&mut self, i: usize, e: &AppEvent, session: Option<&str>) -> Option<usize> {
+        let stream_scope = format!("stream {}", e.stream);
+        let scope = session.map(str::to_string).unwrap_or_else(|| stream_scope.clone());
+        let nsp = e.nsp.as_deref().unwrap_or("/");
+        let from = e.from_client;
         let other = from.map(|c| !c);
         // (scope, key) this message asks under, and the one it would answer.
-        let (asks, answers): (Option<Key>, Option<Key>) = match m.event.kind {
+        let (asks, answers): (Option<Key>, Option<Key>) = match e.kind {
             MsgKind::HttpRequest | MsgKind::WsHandshake => (Some((stream_scope, "http".into())), None),
             MsgKind::HttpResponse => (None, Some((stream_scope, "http".into()))),
-            MsgKind::SioEvent => (m.event.ack_id.map(|id| (scope, format!("ack {nsp} {id}"))), None),
-            MsgKind::SioAck => (None, m.event.ack_id.map(|id| (scope, format!("ack {nsp} {id}")))),
+            MsgKind::SioEvent => (e.ack_id.map(|id| (scope, format!("ack {nsp} {id}"))), None),
+            MsgKind::SioAck => (None, e.ack_id.map(|id| (scope, format!("ack {nsp} {id}")))),
             MsgKind::SioConnect if from == Some(true) => (Some((scope, format!("connect {nsp}"))), None),
             MsgKind::SioConnect | MsgKind::SioConnectError => (None, Some((scope, format!("connect {nsp}")))),
             MsgKind::EioPing => (Some((scope, "ping".into())), None),
@@ -151,28 +191,29 @@ fn pair(msgs: &mut [Message]) {
             MsgKind::WsPong => (None, Some((stream_scope, "ws-ping".into()))),
             // The first close (or FIN) asks; the other side's answers it.
             MsgKind::WsClose | MsgKind::TcpClose => {
-                let key = (stream_scope, m.event.kind.name().to_string());
-                let waiting = open.get(&(key.0.clone(), key.1.clone(), other)).is_some_and(|v| !v.is_empty());
+                let key = (stream_scope, e.kind.name().to_string());
+                let waiting = self.open.get(&(key.0.clone(), key.1.clone(), other)).is_some_and(|v| !v.is_empty());
                 if waiting { (None, Some(key)) } else { (Some(key), None) }
             }
             _ => (None, None),
         };
+        let mut answered = None;
         if let Some((s, k)) = answers
-            && let Some(q) = open.get_mut(&(s, k, other))
+            && let Some(q) = self.open.get_mut(&(s, k, other))
             && !q.is_empty()
         {
-            // HTTP answers the oldest; everything else the latest question.
-            let j = if msgs[i].event.kind == MsgKind::HttpResponse { q.remove(0) } else { q.pop().unwrap_or(i) };
-            if j != i {
-                msgs[i].answers = Some(j);
-                msgs[j].answered_by = Some(i);
-            }
+            // HTTP answers the oldest question; everything else the latest.
+            answered = if e.kind == MsgKind::HttpResponse { Some(q.remove(0)) } else { q.pop() };
         }
         if let Some((s, k)) = asks {
-            open.entry((s, k, from)).or_default().push(i);
+            self.open.entry((s, k, from)).or_default().push(i);
         }
+        answered
     }
 }
+
+/// What a question is filed under: (scope, what).
+type Key = (String, String);
 
 #[cfg(test)]
 mod tests {

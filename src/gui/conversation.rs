@@ -1,8 +1,10 @@
-//! The conversation view: the selected frame's TCP connection as a dialogue —
-//! handshake, then messages as bubbles, left for the client and right for the
-//! server, with opcode or event name. A click selects the frame that carried
-//! the message.
+//! The conversation view: the selected frame's TCP connection — or its whole
+//! Engine.IO session, across the connections it used — as a dialogue: the
+//! TCP open, the handshake, then messages as bubbles, left for the client and
+//! right for the server, each with its kind and, when it answers an earlier
+//! message, which one. A click selects the frame that carried the message.
 
+use super::loader::Event;
 use super::{Command, State};
 
 pub fn conversation_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
@@ -15,24 +17,53 @@ pub fn conversation_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>
         ui.label("This frame is not part of a TCP connection.");
         return;
     };
-    let events: Vec<_> = loaded.events.iter().enumerate().filter(|(_, e)| u64::from(e.stream) == stream).collect();
-    if events.is_empty() {
-        ui.label(format!(
-            "TCP stream {stream}: no application messages (wirelab follows HTTP, WebSocket, Engine.IO and Socket.IO)."
-        ));
+    // The session of this connection, if the packets named one.
+    let session = loaded.events.iter().filter(|e| u64::from(e.stream) == stream).find_map(|e| e.session);
+    if let Some(s) = session {
+        let sid = loaded.sessions.get(s as usize).map(String::as_str).unwrap_or("?");
+        let mut whole = state.by_session;
+        if ui
+            .checkbox(&mut whole, format!("Whole Engine.IO session {sid}"))
+            .on_hover_text(
+                "A socket.io client's session spans several TCP connections: long-polling GETs and POSTs, then the \
+                 WebSocket. Its session id (sid) ties them together.",
+            )
+            .changed()
+        {
+            cmds.push(Command::BySession(whole));
+        }
+    }
+    let by_session = state.by_session && session.is_some();
+    let shown: Vec<(usize, &Event)> = loaded
+        .events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| if by_session { e.session == session } else { u64::from(e.stream) == stream })
+        .collect();
+    if shown.is_empty() {
+        ui.label(format!("TCP stream {stream}: no messages."));
         return;
     }
-    ui.label(format!("TCP stream {stream}: client on the left, server on the right"));
+    ui.label(if by_session {
+        "All its connections, in time order: client on the left, server on the right".to_string()
+    } else {
+        format!("TCP stream {stream}: client on the left, server on the right")
+    });
     let width = ui.available_width();
-    for (k, e) in events {
-        let i = &e.frame;
+    for (k, e) in shown {
+        let i = e.frame;
         let from_client = e.from_client != Some(false);
-        let selected = state.selected == Some(*i);
+        let selected = state.selected == Some(i);
         let (fill, stroke) = if from_client {
             (egui::Color32::from_rgba_unmultiplied(90, 150, 230, 50), egui::Color32::from_rgb(90, 150, 230))
         } else {
             (egui::Color32::from_rgba_unmultiplied(90, 200, 140, 50), egui::Color32::from_rgb(90, 200, 140))
         };
+        let mut heading = format!("frame {} · {}", i + 1, e.kind.name());
+        if by_session {
+            heading.push_str(&format!(" · stream {} · {}", e.stream, e.transport.name()));
+        }
+        let answers = e.answers.and_then(|a| loaded.events.get(a as usize));
         ui.horizontal(|ui| {
             if !from_client {
                 ui.add_space(width * 0.25);
@@ -45,14 +76,27 @@ pub fn conversation_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>
             let inner = frame.show(ui, |ui| {
                 ui.set_max_width(width * 0.7);
                 ui.vertical(|ui| {
-                    ui.small(format!("frame {} · {}", i + 1, e.kind.name()));
+                    ui.small(&heading);
                     ui.add(egui::Label::new(loaded.event_text(k)).wrap().sense(egui::Sense::click())).clicked()
                 })
                 .inner
             });
             if inner.inner || inner.response.interact(egui::Sense::click()).clicked() {
-                cmds.push(Command::Select(*i));
+                cmds.push(Command::Select(i));
             }
         });
+        // Under the bubble, not in it (a click inside selects the bubble's own frame).
+        if let Some(q) = answers {
+            ui.horizontal(|ui| {
+                ui.add_space(if from_client { 8.0 } else { width * 0.25 + 8.0 });
+                if ui
+                    .small_button(format!("↩ answers frame {}", q.frame + 1))
+                    .on_hover_text("Select the message this one answers")
+                    .clicked()
+                {
+                    cmds.push(Command::Select(q.frame));
+                }
+            });
+        }
     }
 }

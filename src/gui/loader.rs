@@ -10,6 +10,7 @@ use crate::filter::Filter;
 use std::collections::HashMap;
 
 use super::texts::TextStore;
+use crate::messages::{Correlator, Transport};
 use crate::model::{Addr, Dissection, FrameMeta};
 use crate::session::{CHECKPOINT_EVERY, Checkpoints};
 
@@ -48,8 +49,9 @@ impl Row {
     }
 }
 
-/// An application event (handshake step, message, Socket.IO packet) for the
-/// conversation view; its text is in `Loaded::event_texts`, same index.
+/// A message (TCP open/close, handshake, WebSocket message, Socket.IO
+/// packet…) for the conversation view, with what `messages::Correlator`
+/// found; its text is in `Loaded::event_texts`, same index.
 #[derive(Clone, Copy, Debug)]
 pub struct Event {
     /// Index of the frame that completed it.
@@ -57,6 +59,11 @@ pub struct Event {
     pub stream: u32,
     pub from_client: Option<bool>,
     pub kind: crate::model::MsgKind,
+    pub transport: Transport,
+    /// Index (into `Loaded::events`) of the message it answers.
+    pub answers: Option<u32>,
+    /// Index into `Loaded::sessions`: its Engine.IO session.
+    pub session: Option<u32>,
 }
 
 /// A capture, read and dissected.
@@ -81,6 +88,10 @@ pub struct Loaded {
     pub damage: Option<String>,
     pub events: Vec<Event>,
     event_texts: TextStore,
+    /// Engine.IO session ids, interned.
+    pub sessions: Vec<String>,
+    session_index: HashMap<String, u32>,
+    correlator: Correlator,
 }
 
 impl Loaded {
@@ -100,6 +111,9 @@ impl Loaded {
             damage: None,
             events: Vec::new(),
             event_texts: TextStore::default(),
+            sessions: Vec::new(),
+            session_index: HashMap::new(),
+            correlator: Correlator::default(),
         }
     }
 
@@ -191,6 +205,16 @@ impl Loaded {
             + self.addrs.capacity() * std::mem::size_of::<Addr>() * 2
     }
 
+    fn intern_session(&mut self, sid: String) -> u32 {
+        if let Some(i) = self.session_index.get(&sid) {
+            return *i;
+        }
+        let i = self.sessions.len() as u32;
+        self.sessions.push(sid.clone());
+        self.session_index.insert(sid, i);
+        i
+    }
+
     fn intern_addr(&mut self, a: Addr) -> u32 {
         let next = self.addrs.len() as u32;
         *self.addr_index.entry(a).or_insert_with(|| {
@@ -235,7 +259,23 @@ impl Loaded {
         });
         self.infos.push(&d.summary.info);
         for e in &d.events {
-            self.events.push(Event { frame: n, stream: e.stream, from_client: e.from_client, kind: e.kind });
+            let (links, resolved) = self.correlator.push(e);
+            for (j, sid) in resolved {
+                let s = self.intern_session(sid);
+                if let Some(x) = self.events.get_mut(j) {
+                    x.session = Some(s);
+                }
+            }
+            let session = links.session.map(|sid| self.intern_session(sid));
+            self.events.push(Event {
+                frame: n,
+                stream: e.stream,
+                from_client: e.from_client,
+                kind: e.kind,
+                transport: links.transport,
+                answers: links.answers.map(|a| a as u32),
+                session,
+            });
             self.event_texts.push(&e.text);
         }
         if let Some(all) = &mut self.dissections {

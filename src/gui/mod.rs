@@ -68,6 +68,8 @@ pub enum Command {
     SelectField(Option<usize>),
     SetFilter(String),
     SetSource(u16),
+    /// The conversation panel shows the whole Engine.IO session (or one connection).
+    BySession(bool),
     /// The system's file dialog, to open a capture.
     OpenDialog,
     /// Start (true) or stop a demo server.
@@ -94,6 +96,9 @@ pub struct State {
     pub selected_field: Option<usize>,
     pub hovered_field: Option<usize>,
     pub source: u16,
+    /// The conversation panel tells the whole Engine.IO session (all its
+    /// connections) instead of the selected connection.
+    pub by_session: bool,
     pub open_text: String,
     /// Scroll the packet list to this frame on the next paint.
     pub scroll_to: Option<usize>,
@@ -148,6 +153,7 @@ impl App {
                 selected_field: None,
                 hovered_field: None,
                 source: 0,
+                by_session: false,
                 open_text: String::new(),
                 scroll_to: None,
                 live: LiveUi {
@@ -411,6 +417,7 @@ impl App {
             Command::SelectField(f) => self.state.selected_field = f,
             Command::SetFilter(t) => self.apply_filter(t),
             Command::SetSource(s) => self.state.source = s,
+            Command::BySession(on) => self.state.by_session = on,
             Command::StartCapture => self.start_capture(),
             Command::SetFollow(f) => self.state.live.follow = f,
             Command::Save(p) => match self.save(&p) {

@@ -119,6 +119,39 @@ fn the_conversation_view_shows_the_connection_and_a_bubble_selects_its_frame() {
     assert!(info.contains("ACK"), "{info}");
 }
 
+#[test]
+fn the_conversation_view_tells_a_whole_engineio_session_and_links_answers() {
+    let mut h = harness_sized(None, [1280.0, 4000.0]);
+    // A frame of the first polling connection (the Engine.IO handshake GET).
+    type_filter(&mut h, "frame.number == 7");
+    // (The info column, not a bubble of the conversation shown at start.)
+    h.get_all_by_label_contains("transport=polling&t=9c47vqmu HTTP/1.1").next().unwrap().click();
+    h.run();
+    assert_eq!(h.state().state.selected, Some(6), "{:?}", h.state().state.visible);
+    h.get_by_label_contains("TCP stream 0: client on the left");
+    // The session spans the polling connections and the WebSocket.
+    h.get_by_label_contains("Whole Engine.IO session").click();
+    h.run();
+    assert!(h.state().state.by_session);
+    h.get_by_label_contains("All its connections");
+    assert!(h.get_all_by_label_contains("· polling").count() >= 3);
+    assert!(h.get_all_by_label_contains("· websocket").count() >= 5);
+    // An ACK names the EVENT it answers; the link selects that frame.
+    let ack_of = |h: &Harness<'static, App>| {
+        let st = &h.state().state;
+        let loaded = st.loaded.as_ref().unwrap();
+        loaded.events.iter().find(|e| e.kind == wirelab::model::MsgKind::SioAck && e.answers.is_some()).map(|e| {
+            let q = loaded.events[e.answers.unwrap() as usize];
+            (q.frame, q.kind)
+        })
+    };
+    let (event_frame, kind) = ack_of(&h).expect("an answered ACK");
+    assert_eq!(kind, wirelab::model::MsgKind::SioEvent);
+    h.get_all_by_label(&format!("↩ answers frame {}", event_frame + 1)).next().unwrap().click();
+    h.run();
+    assert_eq!(h.state().state.selected, Some(event_frame));
+}
+
 /// The real binary in a real window (Xvfb): it paints its first frame, and
 /// a screenshot shows it.
 #[test]
