@@ -42,57 +42,65 @@ pub fn bytes_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) -> Op
         }
     });
     let bytes = d.source_bytes(frame, state.source);
-    // Layer of each byte, for the tint.
-    let mut layer_of = vec![0u8; bytes.len()];
-    for l in &d.layers {
-        if l.span.source == state.source && l.proto.name != "frame" {
-            for b in layer_of.iter_mut().skip(l.span.offset as usize).take(l.span.len as usize) {
-                *b = l.proto.osi;
-            }
-        }
-    }
+    // The layers in this source, for the tint (looked up per byte on screen).
+    let layers: Vec<(std::ops::Range<usize>, u8)> = d
+        .layers
+        .iter()
+        .filter(|l| l.span.source == state.source && l.proto.name != "frame")
+        .map(|l| (l.span.range(), l.proto.osi))
+        .collect();
+    let layer_of = |at: usize| layers.iter().rev().find(|(r, _)| r.contains(&at)).map(|(_, osi)| *osi).unwrap_or(0);
     let sel = state
         .selected_field
         .or(state.hovered_field)
         .and_then(|i| d.fields.get(i))
         .filter(|f| f.span.source == state.source)
         .map(|f| f.span.range());
+    // The hovered field's explanation, above the rows so it stays in view.
+    let explained = state.hovered_field.and_then(|i| d.fields.get(i));
+    ui.label(match explained {
+        Some(f) => format!("{} ({}): {}", f.def.label, f.def.name, f.def.explain),
+        None => "Hover a byte to see its field; click it to select the field.".to_string(),
+    });
+    ui.separator();
     let mut hovered = None;
     let mono = egui::TextStyle::Monospace;
-    for (row, chunk) in bytes.chunks(16).enumerate() {
-        ui.horizontal(|ui| {
-            ui.spacing_mut().item_spacing.x = 0.0;
-            ui.label(RichText::new(format!("{:04x}  ", row * 16)).text_style(mono.clone()).weak());
-            for (k, b) in chunk.iter().enumerate() {
-                let at = row * 16 + k;
-                let (r, g, bl) = TINTS[usize::from(layer_of[at].saturating_sub(1)).min(6)];
-                let mut t = RichText::new(format!("{b:02x} ")).text_style(mono.clone());
-                if sel.as_ref().is_some_and(|s| s.contains(&at)) {
-                    t = t.background_color(Color32::from_rgb(240, 200, 40)).color(Color32::BLACK);
-                } else if layer_of[at] > 0 {
-                    t = t.background_color(Color32::from_rgba_unmultiplied(r, g, bl, 60));
+    let row_height = ui.text_style_height(&mono) + ui.spacing().item_spacing.y;
+    let rows = bytes.len().div_ceil(16);
+    // Only the rows on screen are laid out: a 16 MiB decompressed message
+    // has a million rows.
+    egui::ScrollArea::vertical().id_salt("bytes").auto_shrink(false).show_rows(ui, row_height, rows, |ui, range| {
+        for row in range {
+            let chunk = bytes.get(row * 16..(row * 16 + 16).min(bytes.len())).unwrap_or(&[]);
+            ui.horizontal(|ui| {
+                ui.spacing_mut().item_spacing.x = 0.0;
+                ui.label(RichText::new(format!("{:04x}  ", row * 16)).text_style(mono.clone()).weak());
+                for (k, b) in chunk.iter().enumerate() {
+                    let at = row * 16 + k;
+                    let osi = layer_of(at);
+                    let (r, g, bl) = TINTS[usize::from(osi.saturating_sub(1)).min(6)];
+                    let mut t = RichText::new(format!("{b:02x} ")).text_style(mono.clone());
+                    if sel.as_ref().is_some_and(|s| s.contains(&at)) {
+                        t = t.background_color(Color32::from_rgb(240, 200, 40)).color(Color32::BLACK);
+                    } else if osi > 0 {
+                        t = t.background_color(Color32::from_rgba_unmultiplied(r, g, bl, 60));
+                    }
+                    let resp = ui.add(egui::Label::new(t).sense(egui::Sense::click()));
+                    if resp.hovered() {
+                        hovered = field_at(d, state.source, at);
+                    }
+                    if resp.clicked() {
+                        cmds.push(Command::SelectField(field_at(d, state.source, at)));
+                    }
                 }
-                let resp = ui.add(egui::Label::new(t).sense(egui::Sense::click()));
-                if resp.hovered() {
-                    hovered = field_at(d, state.source, at);
+                for _ in chunk.len()..16 {
+                    ui.label(RichText::new("   ").text_style(mono.clone()));
                 }
-                if resp.clicked() {
-                    cmds.push(Command::SelectField(field_at(d, state.source, at)));
-                }
-            }
-            for _ in chunk.len()..16 {
-                ui.label(RichText::new("   ").text_style(mono.clone()));
-            }
-            let ascii: String =
-                chunk.iter().map(|&c| if (0x20..0x7f).contains(&c) { c as char } else { '.' }).collect();
-            ui.label(RichText::new(format!(" {ascii}")).text_style(mono.clone()));
-        });
-    }
-    if let Some(i) = hovered
-        && let Some(f) = d.fields.get(i)
-    {
-        ui.separator();
-        ui.label(format!("{} ({}): {}", f.def.label, f.def.name, f.def.explain));
-    }
+                let ascii: String =
+                    chunk.iter().map(|&c| if (0x20..0x7f).contains(&c) { c as char } else { '.' }).collect();
+                ui.label(RichText::new(format!(" {ascii}")).text_style(mono.clone()));
+            });
+        }
+    });
     Some(hovered)
 }

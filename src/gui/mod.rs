@@ -7,7 +7,7 @@
 
 mod bytes;
 mod conversation;
-mod lab;
+mod demos;
 mod layers;
 mod loader;
 mod packets;
@@ -20,7 +20,7 @@ use crate::file::Capture;
 use crate::filter::{Filter, FilterError};
 use crate::model::Dissection;
 
-pub use lab::{Lab, ScenarioDone};
+pub use demos::{Demos, ScenarioDone};
 pub use loader::{Event, Loaded};
 
 /// The capture the window opens on: the Socket.IO chat traffic.
@@ -68,6 +68,11 @@ pub enum Command {
     SelectField(Option<usize>),
     SetFilter(String),
     SetSource(u16),
+    SetDark(bool),
+    /// Change the text size by this much (A− / A+).
+    Zoom(f32),
+    /// The interface a live capture will use.
+    SetInterface(String),
     /// The conversation panel shows the whole Engine.IO session (or one connection).
     BySession(bool),
     /// The system's file dialog, to open a capture.
@@ -114,13 +119,16 @@ pub struct State {
 pub struct App {
     pub state: State,
     pub settings: Settings,
-    pub lab: Lab,
+    pub demos: Demos,
     loader: Option<loader::Job>,
     filter_job: Option<loader::FilterJob>,
     commands: Vec<Command>,
     fonts_installed: bool,
     applied_zoom: f32,
     live: Option<(crate::capture::CaptureHandle, crate::dissect::Dissector)>,
+    /// The interface list, being read on a thread (probing each interface
+    /// with libpcap can take a while; the window must not wait for it).
+    interfaces_job: Option<std::sync::mpsc::Receiver<Vec<String>>>,
 }
 
 /// DejaVu Sans as a fallback font: arrows (→ ⇄), the ellipsis and accented
@@ -169,14 +177,22 @@ impl App {
                 save_text: String::new(),
             },
             settings,
-            lab: Lab::default(),
+            demos: Demos::default(),
             loader: None,
             filter_job: None,
             commands: Vec::new(),
             fonts_installed: false,
             applied_zoom: 1.0,
             live: None,
+            interfaces_job: None,
         };
+        let (tx, rx) = std::sync::mpsc::channel();
+        let listed = std::thread::Builder::new().name("wirelab-interfaces".into()).spawn(move || {
+            let _ = tx.send(crate::capture::interfaces::list().into_iter().map(|i| i.name).collect());
+        });
+        if listed.is_ok() {
+            app.interfaces_job = Some(rx);
+        }
         match capture {
             Some(p) => app.open(p),
             None => match Capture::from_bytes(DEFAULT_CAPTURE.to_vec(), DEFAULT_CAPTURE_NAME) {
@@ -221,7 +237,7 @@ impl App {
     /// (opening its capture) and waits for that to load (tests).
     pub fn wait_scenario(&mut self) {
         let mut cmds = Vec::new();
-        if let Some(e) = self.lab.wait_scenario(&mut cmds) {
+        if let Some(e) = self.demos.wait_scenario(&mut cmds) {
             self.state.error = Some(e);
         }
         for c in cmds {
@@ -297,7 +313,17 @@ impl App {
     /// Drains what the background jobs finished.
     fn poll(&mut self) {
         self.poll_live();
-        if let Some(e) = self.lab.poll(&mut self.commands) {
+        if let Some(rx) = &self.interfaces_job {
+            match rx.try_recv() {
+                Ok(names) => {
+                    self.state.live.interfaces = names;
+                    self.interfaces_job = None;
+                }
+                Err(std::sync::mpsc::TryRecvError::Empty) => {}
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => self.interfaces_job = None,
+            }
+        }
+        if let Some(e) = self.demos.poll(&mut self.commands) {
             self.state.error = Some(e);
         }
         if let Some(job) = &self.loader {
@@ -418,6 +444,9 @@ impl App {
             Command::SetFilter(t) => self.apply_filter(t),
             Command::SetSource(s) => self.state.source = s,
             Command::BySession(on) => self.state.by_session = on,
+            Command::SetDark(on) => self.settings.dark = on,
+            Command::Zoom(by) => self.settings.zoom = (self.settings.zoom + by).clamp(0.6, 3.0),
+            Command::SetInterface(name) => self.state.live.interface = name,
             Command::StartCapture => self.start_capture(),
             Command::SetFollow(f) => self.state.live.follow = f,
             Command::Save(p) => match self.save(&p) {
@@ -437,22 +466,22 @@ impl App {
                 }
             }
             Command::OpenDialog => {
-                if let Err(e) = self.lab.open_dialog() {
+                if let Err(e) = self.demos.open_dialog() {
                     self.state.error = Some(e);
                 }
             }
-            Command::Server(kind, on) => match self.lab.set_server(kind, on) {
+            Command::Server(kind, on) => match self.demos.set_server(kind, on) {
                 Ok(()) => {
-                    self.state.notice = self.lab.listening(kind).map(|l| format!("{} server: {}", kind.name(), l.how))
+                    self.state.notice = self.demos.listening(kind).map(|l| format!("{} server: {}", kind.name(), l.how))
                 }
                 Err(e) => self.state.error = Some(e),
             },
-            Command::SetRecovery(on) => self.lab.recovery = on,
+            Command::SetRecovery(on) => self.demos.recovery = on,
             Command::RunScenario(name) => {
                 self.state.error = None;
-                self.lab.run_scenario(&name);
+                self.demos.run_scenario(&name);
             }
-            Command::ShowReport(show) => self.lab.show_report = show,
+            Command::ShowReport(show) => self.demos.show_report = show,
         }
     }
 
@@ -487,11 +516,10 @@ impl App {
                 egui::ScrollArea::vertical()
                     .id_salt("layers")
                     .show(&mut cols[0], |ui| layers::layers_ui(ui, &self.state, &mut cmds));
-                egui::ScrollArea::vertical().id_salt("bytes").show(&mut cols[1], |ui| {
-                    if let Some(h) = bytes::bytes_ui(ui, &self.state, &mut cmds) {
-                        self.state.hovered_field = h;
-                    }
-                });
+                // The bytes view scrolls its own rows (only those on screen are drawn).
+                if let Some(h) = bytes::bytes_ui(&mut cols[1], &self.state, &mut cmds) {
+                    self.state.hovered_field = h;
+                }
             });
         });
         egui::Panel::right("conversation").resizable(true).default_size(340.0).show(ui, |ui| {
@@ -501,7 +529,7 @@ impl App {
         });
         let scroll = self.state.scroll_to.take();
         egui::CentralPanel::default().show(ui, |ui| packets::packets_ui(ui, &self.state, scroll, &mut cmds));
-        lab::report_ui(&ctx, &self.lab, &mut cmds);
+        demos::report_ui(&ctx, &self.demos, &mut cmds);
         // Ctrl+O: the file dialog.
         if ctx.input(|i| i.modifiers.command && i.key_pressed(egui::Key::O)) {
             cmds.push(Command::OpenDialog);
@@ -525,7 +553,12 @@ impl App {
         for c in cmds {
             self.apply(c);
         }
-        if self.loader.is_some() || self.filter_job.is_some() || self.live.is_some() || self.lab.busy() {
+        if self.loader.is_some()
+            || self.filter_job.is_some()
+            || self.live.is_some()
+            || self.demos.busy()
+            || self.interfaces_job.is_some()
+        {
             ctx.request_repaint_after(std::time::Duration::from_millis(30));
         }
     }
@@ -576,29 +609,30 @@ impl App {
                 });
                 ui.separator();
                 if ui.button(if self.settings.dark { "Light theme" } else { "Dark theme" }).clicked() {
-                    self.settings.dark = !self.settings.dark;
+                    cmds.push(Command::SetDark(!self.settings.dark));
                 }
                 if ui.button("A−").on_hover_text("Smaller text (Ctrl −)").clicked() {
-                    self.settings.zoom = (self.settings.zoom - 0.1).max(0.6);
+                    cmds.push(Command::Zoom(-0.1));
                 }
                 if ui.button("A+").on_hover_text("Larger text, for a projector (Ctrl +)").clicked() {
-                    self.settings.zoom = (self.settings.zoom + 0.1).min(3.0);
+                    cmds.push(Command::Zoom(0.1));
                 }
             });
             ui.horizontal(|ui| {
-                ui.label("Lab:");
-                lab::lab_ui(ui, &self.lab, cmds);
+                ui.label("Demos:");
+                demos::demos_ui(ui, &self.demos, cmds);
                 ui.separator();
                 ui.label("Live:");
-                if self.state.live.interfaces.is_empty() {
-                    self.state.live.interfaces =
-                        crate::capture::interfaces::list().into_iter().map(|i| i.name).collect();
-                }
                 egui::ComboBox::from_label("interface").selected_text(self.state.live.interface.clone()).show_ui(
                     ui,
                     |ui| {
-                        for name in self.state.live.interfaces.clone() {
-                            ui.selectable_value(&mut self.state.live.interface, name.clone(), name);
+                        if self.state.live.interfaces.is_empty() {
+                            ui.label("listing the interfaces…");
+                        }
+                        for name in &self.state.live.interfaces {
+                            if ui.selectable_label(*name == self.state.live.interface, name).clicked() {
+                                cmds.push(Command::SetInterface(name.clone()));
+                            }
                         }
                     },
                 );
@@ -619,7 +653,10 @@ impl App {
                 {
                     cmds.push(Command::StartCapture);
                 }
-                ui.checkbox(&mut self.state.live.follow, "follow the newest");
+                let mut follow = self.state.live.follow;
+                if ui.checkbox(&mut follow, "follow the newest").changed() {
+                    cmds.push(Command::SetFollow(follow));
+                }
                 if let Some(s) = &self.state.live.stats {
                     ui.label(format!(
                         "captured {} · kernel dropped {} · interface dropped {} · wirelab dropped {}",

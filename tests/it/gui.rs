@@ -152,6 +152,23 @@ fn the_conversation_view_tells_a_whole_engineio_session_and_links_answers() {
     assert_eq!(h.state().state.selected, Some(event_frame));
 }
 
+#[test]
+fn the_bytes_view_lays_out_only_the_rows_on_screen() {
+    // Frame 14: a 70,000-byte message, compressed to a few hundred bytes.
+    let mut h = harness(Some(support::root().join("captures/scenario-echo-deflate.pcap")));
+    type_filter(&mut h, "frame.number == 14");
+    h.get_all_by_label_contains("Binary").next().unwrap().click();
+    h.run();
+    assert_eq!(h.state().state.selected, Some(13));
+    h.get_by_label_contains("Decompressed message (70000 bytes)").click();
+    h.run();
+    // 4,375 rows of 16 bytes: the first is drawn, the last is not laid out
+    // until it is scrolled to.
+    h.get_by_label("0000  ");
+    assert!(h.query_by_label("11160  ").is_none(), "every row of 70,000 bytes was laid out");
+    assert!(h.get_all_by_label_contains("  ").count() < 400);
+}
+
 /// The real binary in a real window (Xvfb): it paints its first frame, and
 /// a screenshot shows it.
 #[test]
@@ -314,7 +331,7 @@ fn the_demo_servers_start_and_stop_from_the_toolbar() {
     h.run();
     h.get_by_label_contains("echo (port 9001)").click();
     h.run();
-    let addr = h.state().lab.listening(Kind::Echo).expect("the echo server runs").addr;
+    let addr = h.state().demos.listening(Kind::Echo).expect("the echo server runs").addr;
     assert!(h.state().state.notice.as_deref().is_some_and(|n| n.contains("ws://")), "{:?}", h.state().state.notice);
     // A real WebSocket exchange with the server the window started.
     let mut ws = crate::serve::ws_raw(addr);
@@ -327,7 +344,7 @@ fn the_demo_servers_start_and_stop_from_the_toolbar() {
     // Unticking stops it: the port stops accepting.
     h.get_by_label_contains("echo — ws://").click();
     h.run();
-    assert!(h.state().lab.listening(Kind::Echo).is_none());
+    assert!(h.state().demos.listening(Kind::Echo).is_none());
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while std::net::TcpStream::connect(addr).is_ok() {
         assert!(std::time::Instant::now() < deadline, "the echo server still accepts on {addr}");
@@ -343,12 +360,12 @@ fn a_scenario_runs_from_the_toolbar_and_its_capture_opens() {
     h.get_by_label("echo-basics").click();
     h.step();
     h.step();
-    assert_eq!(h.state().lab.running(), Some("echo-basics"));
+    assert_eq!(h.state().demos.running(), Some("echo-basics"));
     h.state_mut().wait_scenario();
     // The spinner is gone once the scenario is done, so the UI settles again.
     h.run();
     assert_eq!(h.state().state.error, None);
-    let report = h.state().lab.report.as_ref().expect("the scenario reported");
+    let report = h.state().demos.report.as_ref().expect("the scenario reported");
     assert!(report.lines.iter().any(|l| l.contains("ping")), "{:?}", report.lines);
     h.get_by_label("Scenario echo-basics");
     if support::may_capture("scenario recording from the GUI") {

@@ -1,4 +1,4 @@
-//! The lab controls: the demo servers, the scenarios, and the native file
+//! The demo controls: the demo servers, the scenarios, and the native file
 //! dialog. Everything that takes time (a scenario, stopping servers, a
 //! dialog the student leaves open) runs on its own thread; the window polls.
 
@@ -20,7 +20,7 @@ pub struct ScenarioDone {
 /// The demo servers the window started, one `Servers` per kind so each can
 /// be stopped on its own.
 #[derive(Default)]
-pub struct Lab {
+pub struct Demos {
     servers: [Option<Servers>; 4],
     /// Start the chat with the missed-message log (`--recovery`).
     pub recovery: bool,
@@ -32,7 +32,7 @@ pub struct Lab {
     dialog: Option<Receiver<Option<PathBuf>>>,
 }
 
-impl Lab {
+impl Demos {
     /// Where a server listens and how to reach it, if the window started it.
     pub fn listening(&self, kind: Kind) -> Option<&crate::serve::Listening> {
         self.servers[kind as usize].as_ref().and_then(|s| s.listening.first())
@@ -183,7 +183,7 @@ fn run_scenario(name: &str) -> Result<ScenarioDone, String> {
 }
 
 /// The lab row of the toolbar: servers and scenarios.
-pub fn lab_ui(ui: &mut egui::Ui, lab: &Lab, cmds: &mut Vec<Command>) {
+pub fn demos_ui(ui: &mut egui::Ui, lab: &Demos, cmds: &mut Vec<Command>) {
     // Stays open while servers are ticked on and off.
     let keep_open =
         egui::containers::menu::MenuConfig::new().close_behavior(egui::PopupCloseBehavior::CloseOnClickOutside);
@@ -233,7 +233,7 @@ pub fn lab_ui(ui: &mut egui::Ui, lab: &Lab, cmds: &mut Vec<Command>) {
 }
 
 /// The last scenario's report, in a window of its own.
-pub fn report_ui(ctx: &egui::Context, lab: &Lab, cmds: &mut Vec<Command>) {
+pub fn report_ui(ctx: &egui::Context, lab: &Demos, cmds: &mut Vec<Command>) {
     let Some(r) = &lab.report else { return };
     let mut open = lab.show_report;
     egui::Window::new(format!("Scenario {}", r.name)).open(&mut open).default_width(560.0).show(ctx, |ui| {
