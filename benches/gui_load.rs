@@ -17,8 +17,8 @@ fn main() {
     let mut app = App::new(Some(path.clone().into()), Settings::default());
     app.wait_idle();
     let indexed = t.elapsed().as_secs_f64();
-    let rows = app.state.loaded.as_ref().map(|l| l.len()).unwrap_or(0);
-    let held = app.state.loaded.as_ref().map(|l| l.heap_bytes()).unwrap_or(0);
+    let rows = app.state.doc.loaded.as_ref().map(|l| l.len()).unwrap_or(0);
+    let held = app.state.doc.loaded.as_ref().map(|l| l.heap_bytes()).unwrap_or(0);
     let file = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     let anon = std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -52,8 +52,8 @@ fn main() {
     let mut times = Vec::new();
     for k in 0..300usize {
         let i = (k * 997) % rows.max(1);
-        h.state_mut().state.scroll_to = Some(i);
-        h.state_mut().state.selected = Some(i);
+        h.state_mut().state.view.scroll_to = Some(i);
+        h.state_mut().state.view.selected = Some(i);
         let t = Instant::now();
         h.step();
         times.push(t.elapsed().as_secs_f64() * 1e3);

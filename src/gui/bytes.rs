@@ -29,35 +29,36 @@ fn field_at(d: &Dissection, source: u16, at: usize) -> Option<usize> {
 /// Returns the field under the pointer, if it changed.
 pub fn bytes_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) -> Option<Option<usize>> {
     ui.heading("Bytes");
-    let (d, frame) = state.detail.as_ref()?;
+    let (d, frame) = state.view.detail.as_ref()?;
     ui.horizontal_wrapped(|ui| {
-        if ui.selectable_label(state.source == 0, format!("Frame ({} bytes)", frame.len())).clicked() {
+        if ui.selectable_label(state.view.source == 0, format!("Frame ({} bytes)", frame.len())).clicked() {
             cmds.push(Command::SetSource(0));
         }
         for (i, s) in d.sources.iter().enumerate() {
             let id = i as u16 + 1;
-            if ui.selectable_label(state.source == id, s.name.as_ref()).clicked() {
+            if ui.selectable_label(state.view.source == id, s.name.as_ref()).clicked() {
                 cmds.push(Command::SetSource(id));
             }
         }
     });
-    let bytes = d.source_bytes(frame, state.source);
+    let bytes = d.source_bytes(frame, state.view.source);
     // The layers in this source, for the tint (looked up per byte on screen).
     let layers: Vec<(std::ops::Range<usize>, u8)> = d
         .layers
         .iter()
-        .filter(|l| l.span.source == state.source && l.proto.name != "frame")
+        .filter(|l| l.span.source == state.view.source && l.proto.name != "frame")
         .map(|l| (l.span.range(), l.proto.osi))
         .collect();
     let layer_of = |at: usize| layers.iter().rev().find(|(r, _)| r.contains(&at)).map(|(_, osi)| *osi).unwrap_or(0);
     let sel = state
+        .view
         .selected_field
-        .or(state.hovered_field)
+        .or(state.view.hovered_field)
         .and_then(|i| d.fields.get(i))
-        .filter(|f| f.span.source == state.source)
+        .filter(|f| f.span.source == state.view.source)
         .map(|f| f.span.range());
     // The hovered field's explanation, above the rows so it stays in view.
-    let explained = state.hovered_field.and_then(|i| d.fields.get(i));
+    let explained = state.view.hovered_field.and_then(|i| d.fields.get(i));
     ui.label(match explained {
         Some(f) => format!("{} ({}): {}", f.def.label, f.def.name, f.def.explain),
         None => "Hover a byte to see its field; click it to select the field.".to_string(),
@@ -87,10 +88,10 @@ pub fn bytes_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) -> Op
                     }
                     let resp = ui.add(egui::Label::new(t).sense(egui::Sense::click()));
                     if resp.hovered() {
-                        hovered = field_at(d, state.source, at);
+                        hovered = field_at(d, state.view.source, at);
                     }
                     if resp.clicked() {
-                        cmds.push(Command::SelectField(field_at(d, state.source, at)));
+                        cmds.push(Command::SelectField(field_at(d, state.view.source, at)));
                     }
                 }
                 for _ in chunk.len()..16 {

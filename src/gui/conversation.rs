@@ -9,7 +9,7 @@ use super::{Command, State};
 
 pub fn conversation_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
     ui.heading("Conversation");
-    let (Some(loaded), Some((d, _))) = (&state.loaded, &state.detail) else {
+    let (Some(loaded), Some((d, _))) = (&state.doc.loaded, &state.view.detail) else {
         ui.label("Select a frame of a TCP connection.");
         return;
     };
@@ -21,7 +21,7 @@ pub fn conversation_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>
     let session = loaded.events.iter().filter(|e| u64::from(e.stream) == stream).find_map(|e| e.session);
     if let Some(s) = session {
         let sid = loaded.sessions.get(s as usize).map(String::as_str).unwrap_or("?");
-        let mut whole = state.by_session;
+        let mut whole = state.panels.conversation.by_session;
         if ui
             .checkbox(&mut whole, format!("Whole Engine.IO session {sid}"))
             .on_hover_text(
@@ -33,7 +33,7 @@ pub fn conversation_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>
             cmds.push(Command::BySession(whole));
         }
     }
-    let by_session = state.by_session && session.is_some();
+    let by_session = state.panels.conversation.by_session && session.is_some();
     let shown: Vec<(usize, &Event)> = loaded
         .events
         .iter()
@@ -53,7 +53,7 @@ pub fn conversation_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>
     for (k, e) in shown {
         let i = e.frame;
         let from_client = e.from_client != Some(false);
-        let selected = state.selected == Some(i);
+        let selected = state.view.selected == Some(i);
         let (fill, stroke) = if from_client {
             (egui::Color32::from_rgba_unmultiplied(90, 150, 230, 50), egui::Color32::from_rgb(90, 150, 230))
         } else {

@@ -26,7 +26,7 @@ fn empty_reason(osi: u8) -> &'static str {
 
 pub fn layers_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
     ui.heading("Layers");
-    let Some((d, bytes)) = &state.detail else {
+    let Some((d, bytes)) = &state.view.detail else {
         ui.label("Select a frame to see its layers.");
         return;
     };
@@ -73,11 +73,11 @@ fn layer_ui(ui: &mut egui::Ui, d: &Dissection, bytes: &[u8], li: usize, state: &
             let Some(fr) = d.field_ref(bytes, index) else { continue };
             let f = fr.field();
             let text = format!("{}{}: {}", "    ".repeat(usize::from(f.depth)), f.def.label, fr.text(24));
-            let selected = state.selected_field == Some(index) || state.hovered_field == Some(index);
+            let selected = state.view.selected_field == Some(index) || state.view.hovered_field == Some(index);
             let r = ui.selectable_label(selected, text).on_hover_text(format!("{}\n\n{}", f.def.name, f.def.explain));
             if r.clicked() {
                 cmds.push(Command::SelectField(Some(index)));
-                if f.span.source != state.source {
+                if f.span.source != state.view.source {
                     cmds.push(Command::SetSource(f.span.source));
                 }
             }

@@ -85,35 +85,70 @@ pub enum Command {
     ShowReport(bool),
 }
 
-/// Everything the panels show.
+/// Everything the panels show, in three parts: the document (the open
+/// capture), the view of it (selection, the filter's result, the display
+/// order) and each panel's own state. Panels read it and emit `Command`s;
+/// the app applies them after the frame.
 pub struct State {
+    pub doc: Document,
+    pub view: View,
+    pub panels: Panels,
+    pub error: Option<String>,
+    /// A message for the status bar (saved, …).
+    pub notice: Option<String>,
+}
+
+/// The open capture: its frames, rows, checkpoints and messages.
+#[derive(Default)]
+pub struct Document {
     pub loaded: Option<Loaded>,
     pub load_progress: Option<(String, f32)>,
-    pub error: Option<String>,
+    /// A live capture is adding frames to it.
+    pub capturing: bool,
+}
+
+/// How the document is looked at.
+#[derive(Default)]
+pub struct View {
     pub filter_text: String,
     pub filter_error: Option<FilterError>,
-    /// Indices (into `loaded.rows`) of the frames that pass the filter.
-    pub visible: Vec<usize>,
     pub filtering: bool,
+    /// The frames that pass the filter (indices into the rows), in capture order.
+    pub matching: Vec<usize>,
+    /// The same frames in display order (after the sort).
+    pub visible: Vec<usize>,
+    /// Packet-list order: column and ascending, or capture order.
+    pub sort: Option<(usize, bool)>,
     pub selected: Option<usize>,
-    /// The selected frame's dissection and bytes.
+    /// The selected frame's dissection (in context) and bytes.
     pub detail: Option<(Dissection, Vec<u8>)>,
     pub selected_field: Option<usize>,
     pub hovered_field: Option<usize>,
+    /// The data source the bytes view shows (0: the frame).
     pub source: u16,
-    /// The conversation panel tells the whole Engine.IO session (all its
-    /// connections) instead of the selected connection.
-    pub by_session: bool,
-    pub open_text: String,
     /// Scroll the packet list to this frame on the next paint.
     pub scroll_to: Option<usize>,
+}
+
+/// Each panel's own state.
+pub struct Panels {
+    pub toolbar: ToolbarView,
+    pub conversation: ConversationView,
     pub live: LiveUi,
-    pub capturing: bool,
-    /// Packet-list order: column and ascending, or capture order.
-    pub sort: Option<(usize, bool)>,
-    /// A message for the status bar (saved, …).
-    pub notice: Option<String>,
+}
+
+/// What is typed in the toolbar's boxes.
+#[derive(Default)]
+pub struct ToolbarView {
+    pub open_text: String,
     pub save_text: String,
+}
+
+#[derive(Default)]
+pub struct ConversationView {
+    /// Tell the whole Engine.IO session (all its connections) instead of
+    /// the selected connection.
+    pub by_session: bool,
 }
 
 pub struct App {
@@ -149,32 +184,21 @@ impl App {
     pub fn new(capture: Option<PathBuf>, settings: Settings) -> App {
         let mut app = App {
             state: State {
-                loaded: None,
-                load_progress: None,
-                error: None,
-                filter_text: String::new(),
-                filter_error: None,
-                visible: Vec::new(),
-                filtering: false,
-                selected: None,
-                detail: None,
-                selected_field: None,
-                hovered_field: None,
-                source: 0,
-                by_session: false,
-                open_text: String::new(),
-                scroll_to: None,
-                live: LiveUi {
-                    interfaces: Vec::new(),
-                    interface: "lo".into(),
-                    filter: crate::capture::DEFAULT_FILTER.into(),
-                    follow: true,
-                    stats: None,
+                doc: Document::default(),
+                view: View::default(),
+                panels: Panels {
+                    toolbar: ToolbarView::default(),
+                    conversation: ConversationView::default(),
+                    live: LiveUi {
+                        interfaces: Vec::new(),
+                        interface: "lo".into(),
+                        filter: crate::capture::DEFAULT_FILTER.into(),
+                        follow: true,
+                        stats: None,
+                    },
                 },
-                capturing: false,
-                sort: None,
+                error: None,
                 notice: None,
-                save_text: String::new(),
             },
             settings,
             demos: Demos::default(),
@@ -216,12 +240,13 @@ impl App {
     }
 
     fn start_loading(&mut self, cap: Arc<Capture>) {
-        self.state.loaded = None;
-        self.state.visible.clear();
-        self.state.selected = None;
-        self.state.detail = None;
+        self.state.doc.loaded = None;
+        self.state.view.matching.clear();
+        self.state.view.visible.clear();
+        self.state.view.selected = None;
+        self.state.view.detail = None;
         self.state.error = None;
-        self.state.load_progress = Some((cap.name().to_string(), 0.0));
+        self.state.doc.load_progress = Some((cap.name().to_string(), 0.0));
         self.loader = Some(loader::Job::start(cap));
     }
 
@@ -249,20 +274,22 @@ impl App {
     fn start_capture(&mut self) {
         use crate::capture::{CaptureConfig, CaptureHandle};
         let cfg = CaptureConfig {
-            interface: self.state.live.interface.clone(),
-            filter: Some(self.state.live.filter.clone()),
+            interface: self.state.panels.live.interface.clone(),
+            filter: Some(self.state.panels.live.filter.clone()),
             ..CaptureConfig::default()
         };
         match CaptureHandle::start(cfg) {
             Ok(h) => {
                 self.loader = None;
-                self.state.loaded = Some(Loaded::live(format!("live capture on {}", self.state.live.interface)));
-                self.state.visible.clear();
-                self.state.selected = None;
-                self.state.detail = None;
+                self.state.doc.loaded =
+                    Some(Loaded::live(format!("live capture on {}", self.state.panels.live.interface)));
+                self.state.view.matching.clear();
+                self.state.view.visible.clear();
+                self.state.view.selected = None;
+                self.state.view.detail = None;
                 self.state.error = None;
-                self.state.live.stats = None;
-                self.state.capturing = true;
+                self.state.panels.live.stats = None;
+                self.state.doc.capturing = true;
                 self.live = Some((h, crate::dissect::Dissector::new()));
             }
             Err(e) => self.state.error = Some(e.to_string()),
@@ -273,31 +300,36 @@ impl App {
     fn poll_live(&mut self) {
         use crate::capture::CaptureEvent;
         let Some((h, dis)) = &mut self.live else { return };
-        let filter = if self.state.filter_error.is_none() { Filter::parse(&self.state.filter_text).ok() } else { None };
+        let filter = if self.state.view.filter_error.is_none() {
+            Filter::parse(&self.state.view.filter_text).ok()
+        } else {
+            None
+        };
         let mut finished = false;
         let mut d = Dissection::default();
         for _ in 0..64 {
             match h.events().try_recv() {
                 Ok(CaptureEvent::Batch(b)) => {
-                    let Some(loaded) = &mut self.state.loaded else { break };
+                    let Some(loaded) = &mut self.state.doc.loaded else { break };
                     for (meta, bytes) in b.iter() {
                         loaded.before_next(dis);
                         dis.dissect(meta, bytes, &mut d);
                         loaded.push_live(bytes, &d);
                         if filter.as_ref().is_none_or(|f| f.matches(&d, bytes)) {
-                            self.state.visible.push(loaded.len() - 1);
+                            self.state.view.matching.push(loaded.len() - 1);
+                            self.state.view.visible.push(loaded.len() - 1);
                         }
                     }
-                    if self.state.live.follow
-                        && let Some(&last) = self.state.visible.last()
+                    if self.state.panels.live.follow
+                        && let Some(&last) = self.state.view.visible.last()
                     {
-                        self.state.scroll_to = Some(last);
+                        self.state.view.scroll_to = Some(last);
                     }
                 }
-                Ok(CaptureEvent::Stats(s)) => self.state.live.stats = Some(s),
+                Ok(CaptureEvent::Stats(s)) => self.state.panels.live.stats = Some(s),
                 Ok(CaptureEvent::Failed(e)) => self.state.error = Some(e),
                 Ok(CaptureEvent::Finished { stats, .. }) => {
-                    self.state.live.stats = Some(stats);
+                    self.state.panels.live.stats = Some(stats);
                     finished = true;
                     break;
                 }
@@ -306,7 +338,7 @@ impl App {
         }
         if finished {
             self.live = None;
-            self.state.capturing = false;
+            self.state.doc.capturing = false;
         }
     }
 
@@ -316,7 +348,7 @@ impl App {
         if let Some(rx) = &self.interfaces_job {
             match rx.try_recv() {
                 Ok(names) => {
-                    self.state.live.interfaces = names;
+                    self.state.panels.live.interfaces = names;
                     self.interfaces_job = None;
                 }
                 Err(std::sync::mpsc::TryRecvError::Empty) => {}
@@ -329,16 +361,17 @@ impl App {
         if let Some(job) = &self.loader {
             match job.poll() {
                 loader::Progress::Running(f) => {
-                    if let Some(p) = &mut self.state.load_progress {
+                    if let Some(p) = &mut self.state.doc.load_progress {
                         p.1 = f;
                     }
                 }
                 loader::Progress::Done(result) => {
                     self.loader = None;
-                    self.state.load_progress = None;
+                    self.state.doc.load_progress = None;
                     match *result {
                         Ok(loaded) => {
-                            self.state.visible = (0..loaded.len()).collect();
+                            self.state.view.matching = (0..loaded.len()).collect();
+                            self.state.view.visible = self.state.view.matching.clone();
                             // Open on something worth looking at: the first
                             // Socket.IO event, else the first frame.
                             let first = loaded
@@ -347,11 +380,11 @@ impl App {
                                 .find(|e| e.kind == crate::model::MsgKind::SioEvent)
                                 .map(|e| e.frame)
                                 .unwrap_or(0);
-                            self.state.loaded = Some(loaded);
-                            if !self.state.visible.is_empty() {
+                            self.state.doc.loaded = Some(loaded);
+                            if !self.state.view.visible.is_empty() {
                                 self.select(first);
                             }
-                            let text = self.state.filter_text.clone();
+                            let text = self.state.view.filter_text.clone();
                             if !text.is_empty() {
                                 self.apply_filter(text);
                             }
@@ -365,32 +398,31 @@ impl App {
             && let Some(visible) = job.poll()
         {
             self.filter_job = None;
-            self.state.filtering = false;
-            self.state.visible = visible;
+            self.state.view.filtering = false;
+            self.state.view.matching = visible;
             self.apply_sort();
         }
     }
 
     fn select(&mut self, index: usize) {
-        let Some(loaded) = &self.state.loaded else { return };
+        let Some(loaded) = &self.state.doc.loaded else { return };
         if index >= loaded.len() {
             return;
         }
-        self.state.selected = Some(index);
-        self.state.scroll_to = Some(index);
-        self.state.selected_field = None;
-        self.state.source = 0;
-        self.state.detail = loaded.detail(index);
+        self.state.view.selected = Some(index);
+        self.state.view.scroll_to = Some(index);
+        self.state.view.selected_field = None;
+        self.state.view.source = 0;
+        self.state.view.detail = loaded.detail(index);
     }
 
     /// Writes the frames shown, in capture order, to a pcap file.
     fn save(&self, path: &std::path::Path) -> std::io::Result<usize> {
-        let Some(l) = &self.state.loaded else { return Ok(0) };
-        let mut shown = self.state.visible.clone();
-        shown.sort_unstable();
+        let Some(l) = &self.state.doc.loaded else { return Ok(0) };
+        let shown = &self.state.view.matching;
         let linktype = if l.is_empty() { 1 } else { l.meta(0).linktype };
         let mut w = crate::file::PcapFileWriter::new(std::fs::File::create(path)?, linktype, 262_144)?;
-        for &i in &shown {
+        for &i in shown {
             let m = l.meta(i);
             w.write(m.ts_sec, m.ts_nsec, m.len, l.bytes(i))?;
         }
@@ -398,11 +430,13 @@ impl App {
         Ok(shown.len())
     }
 
+    /// The display order: the matching frames, sorted by the chosen column.
     fn apply_sort(&mut self) {
-        let (Some((col, asc)), Some(l)) = (self.state.sort, &self.state.loaded) else { return };
-        let v = &mut self.state.visible;
+        let view = &mut self.state.view;
+        view.visible.clone_from(&view.matching);
+        let (Some((col, asc)), Some(l)) = (view.sort, &self.state.doc.loaded) else { return };
+        let v = &mut view.visible;
         // Stable sorts over capture order, so ties stay in capture order.
-        v.sort_unstable();
         match col {
             0 | 1 => {}
             2 => v.sort_by_cached_key(|&i| l.src(i).to_string()),
@@ -417,20 +451,20 @@ impl App {
     }
 
     fn apply_filter(&mut self, text: String) {
-        self.state.filter_text = text.clone();
+        self.state.view.filter_text = text.clone();
         match Filter::parse(&text) {
-            Err(e) => self.state.filter_error = Some(e),
+            Err(e) => self.state.view.filter_error = Some(e),
             Ok(f) => {
-                self.state.filter_error = None;
-                if let Some(loaded) = &self.state.loaded {
-                    if text.trim().is_empty() {
-                        self.state.visible = (0..loaded.len()).collect();
-                        self.filter_job = None;
-                        self.state.filtering = false;
-                    } else {
-                        self.state.filtering = true;
-                        self.filter_job = Some(loader::FilterJob::start(loaded, f));
-                    }
+                self.state.view.filter_error = None;
+                let Some(loaded) = &self.state.doc.loaded else { return };
+                if text.trim().is_empty() {
+                    self.state.view.matching = (0..loaded.len()).collect();
+                    self.filter_job = None;
+                    self.state.view.filtering = false;
+                    self.apply_sort();
+                } else {
+                    self.state.view.filtering = true;
+                    self.filter_job = Some(loader::FilterJob::start(loaded, f));
                 }
             }
         }
@@ -440,21 +474,21 @@ impl App {
         match cmd {
             Command::Open(p) => self.open(p),
             Command::Select(i) => self.select(i),
-            Command::SelectField(f) => self.state.selected_field = f,
+            Command::SelectField(f) => self.state.view.selected_field = f,
             Command::SetFilter(t) => self.apply_filter(t),
-            Command::SetSource(s) => self.state.source = s,
-            Command::BySession(on) => self.state.by_session = on,
+            Command::SetSource(s) => self.state.view.source = s,
+            Command::BySession(on) => self.state.panels.conversation.by_session = on,
             Command::SetDark(on) => self.settings.dark = on,
             Command::Zoom(by) => self.settings.zoom = (self.settings.zoom + by).clamp(0.6, 3.0),
-            Command::SetInterface(name) => self.state.live.interface = name,
+            Command::SetInterface(name) => self.state.panels.live.interface = name,
             Command::StartCapture => self.start_capture(),
-            Command::SetFollow(f) => self.state.live.follow = f,
+            Command::SetFollow(f) => self.state.panels.live.follow = f,
             Command::Save(p) => match self.save(&p) {
                 Ok(n) => self.state.notice = Some(format!("saved {n} frames to {}", p.display())),
                 Err(e) => self.state.error = Some(format!("cannot save {}: {e}", p.display())),
             },
             Command::Sort(col) => {
-                self.state.sort = match self.state.sort {
+                self.state.view.sort = match self.state.view.sort {
                     Some((c, asc)) if c == col => Some((col, !asc)),
                     _ => Some((col, true)),
                 };
@@ -518,7 +552,7 @@ impl App {
                     .show(&mut cols[0], |ui| layers::layers_ui(ui, &self.state, &mut cmds));
                 // The bytes view scrolls its own rows (only those on screen are drawn).
                 if let Some(h) = bytes::bytes_ui(&mut cols[1], &self.state, &mut cmds) {
-                    self.state.hovered_field = h;
+                    self.state.view.hovered_field = h;
                 }
             });
         });
@@ -527,7 +561,7 @@ impl App {
                 .id_salt("conversation")
                 .show(ui, |ui| conversation::conversation_ui(ui, &self.state, &mut cmds));
         });
-        let scroll = self.state.scroll_to.take();
+        let scroll = self.state.view.scroll_to.take();
         egui::CentralPanel::default().show(ui, |ui| packets::packets_ui(ui, &self.state, scroll, &mut cmds));
         demos::report_ui(&ctx, &self.demos, &mut cmds);
         // Ctrl+O: the file dialog.
@@ -541,12 +575,14 @@ impl App {
         // Keyboard: up and down move the selection when no text has focus.
         if !ctx.egui_wants_keyboard_input() {
             let (up, down) = ctx.input(|i| (i.key_pressed(egui::Key::ArrowUp), i.key_pressed(egui::Key::ArrowDown)));
-            if let Some(pos) = self.state.selected.and_then(|s| self.state.visible.iter().position(|v| *v == s)) {
+            if let Some(pos) =
+                self.state.view.selected.and_then(|s| self.state.view.visible.iter().position(|v| *v == s))
+            {
                 if up && pos > 0 {
-                    cmds.push(Command::Select(self.state.visible[pos - 1]));
+                    cmds.push(Command::Select(self.state.view.visible[pos - 1]));
                 }
-                if down && pos + 1 < self.state.visible.len() {
-                    cmds.push(Command::Select(self.state.visible[pos + 1]));
+                if down && pos + 1 < self.state.view.visible.len() {
+                    cmds.push(Command::Select(self.state.view.visible[pos + 1]));
                 }
             }
         }
@@ -572,17 +608,17 @@ impl App {
                     cmds.push(Command::OpenDialog);
                 }
                 let r = ui.add(
-                    egui::TextEdit::singleline(&mut self.state.open_text)
+                    egui::TextEdit::singleline(&mut self.state.panels.toolbar.open_text)
                         .hint_text("or type a .pcap/.pcapng path (or drop a file here)")
                         .desired_width(260.0),
                 );
                 let go = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-                if go && !self.state.open_text.trim().is_empty() {
-                    cmds.push(Command::Open(PathBuf::from(self.state.open_text.trim())));
+                if go && !self.state.panels.toolbar.open_text.trim().is_empty() {
+                    cmds.push(Command::Open(PathBuf::from(self.state.panels.toolbar.open_text.trim())));
                 }
                 let save_label = ui.label("Save as:");
                 ui.add(
-                    egui::TextEdit::singleline(&mut self.state.save_text)
+                    egui::TextEdit::singleline(&mut self.state.panels.toolbar.save_text)
                         .id_salt("save")
                         .hint_text("file.pcap")
                         .desired_width(140.0),
@@ -592,9 +628,9 @@ impl App {
                     .button("Save")
                     .on_hover_text("Save the frames shown (after the filter) as a pcap that Wireshark opens")
                     .clicked()
-                    && !self.state.save_text.trim().is_empty()
+                    && !self.state.panels.toolbar.save_text.trim().is_empty()
                 {
-                    cmds.push(Command::Save(PathBuf::from(self.state.save_text.trim())));
+                    cmds.push(Command::Save(PathBuf::from(self.state.panels.toolbar.save_text.trim())));
                 }
                 ui.menu_button("Recent", |ui| {
                     if self.settings.recent.is_empty() {
@@ -623,26 +659,25 @@ impl App {
                 demos::demos_ui(ui, &self.demos, cmds);
                 ui.separator();
                 ui.label("Live:");
-                egui::ComboBox::from_label("interface").selected_text(self.state.live.interface.clone()).show_ui(
-                    ui,
-                    |ui| {
-                        if self.state.live.interfaces.is_empty() {
+                egui::ComboBox::from_label("interface")
+                    .selected_text(self.state.panels.live.interface.clone())
+                    .show_ui(ui, |ui| {
+                        if self.state.panels.live.interfaces.is_empty() {
                             ui.label("listing the interfaces…");
                         }
-                        for name in &self.state.live.interfaces {
-                            if ui.selectable_label(*name == self.state.live.interface, name).clicked() {
+                        for name in &self.state.panels.live.interfaces {
+                            if ui.selectable_label(*name == self.state.panels.live.interface, name).clicked() {
                                 cmds.push(Command::SetInterface(name.clone()));
                             }
                         }
-                    },
-                );
+                    });
                 ui.add(
-                    egui::TextEdit::singleline(&mut self.state.live.filter)
+                    egui::TextEdit::singleline(&mut self.state.panels.live.filter)
                         .id_salt("bpf")
                         .hint_text("capture filter (BPF)")
                         .desired_width(220.0),
                 );
-                if self.state.capturing {
+                if self.state.doc.capturing {
                     if ui.button("■ Stop").clicked() {
                         cmds.push(Command::StopCapture);
                     }
@@ -653,11 +688,11 @@ impl App {
                 {
                     cmds.push(Command::StartCapture);
                 }
-                let mut follow = self.state.live.follow;
+                let mut follow = self.state.panels.live.follow;
                 if ui.checkbox(&mut follow, "follow the newest").changed() {
                     cmds.push(Command::SetFollow(follow));
                 }
-                if let Some(s) = &self.state.live.stats {
+                if let Some(s) = &self.state.panels.live.stats {
                     ui.label(format!(
                         "captured {} · kernel dropped {} · interface dropped {} · wirelab dropped {}",
                         s.captured, s.kernel_dropped, s.interface_dropped, s.wirelab_dropped
@@ -666,7 +701,7 @@ impl App {
             });
             ui.horizontal(|ui| {
                 let label = ui.label("Filter:");
-                let mut text = self.state.filter_text.clone();
+                let mut text = self.state.view.filter_text.clone();
                 let r = ui
                     .add(
                         egui::TextEdit::singleline(&mut text)
@@ -678,15 +713,15 @@ impl App {
                 if r.changed() {
                     cmds.push(Command::SetFilter(text));
                 }
-                match (&self.state.filter_error, &self.state.loaded) {
+                match (&self.state.view.filter_error, &self.state.doc.loaded) {
                     (Some(e), _) => {
                         ui.colored_label(egui::Color32::from_rgb(230, 80, 80), e.to_string());
                     }
                     (None, Some(l)) => {
-                        let shown = if self.state.filtering {
+                        let shown = if self.state.view.filtering {
                             "filtering…".to_string()
                         } else {
-                            format!("{} of {} frames", self.state.visible.len(), l.len())
+                            format!("{} of {} frames", self.state.view.visible.len(), l.len())
                         };
                         ui.label(shown);
                     }
@@ -698,10 +733,10 @@ impl App {
 
     fn status_ui(&self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
-            if let Some((name, f)) = &self.state.load_progress {
+            if let Some((name, f)) = &self.state.doc.load_progress {
                 ui.label(format!("Opening {name}…"));
                 ui.add(egui::ProgressBar::new(*f).show_percentage().desired_width(240.0));
-            } else if let Some(l) = &self.state.loaded {
+            } else if let Some(l) = &self.state.doc.loaded {
                 ui.label(format!("{} — {} frames", l.name, l.len()));
             }
             if let Some(n) = &self.state.notice {

@@ -23,9 +23,9 @@ pub fn protocol_color(p: &str, dark: bool) -> Color32 {
 }
 
 pub fn packets_ui(ui: &mut egui::Ui, state: &State, scroll_to: Option<usize>, cmds: &mut Vec<Command>) {
-    let Some(loaded) = &state.loaded else {
+    let Some(loaded) = &state.doc.loaded else {
         ui.centered_and_justified(|ui| {
-            ui.label(if state.load_progress.is_some() {
+            ui.label(if state.doc.load_progress.is_some() {
                 "Reading the capture…"
             } else {
                 "Open a capture file, or drop one on the window."
@@ -35,7 +35,7 @@ pub fn packets_ui(ui: &mut egui::Ui, state: &State, scroll_to: Option<usize>, cm
     };
     let dark = ui.visuals().dark_mode;
     // Scrolling away from the newest frames stops following them.
-    if state.capturing && state.live.follow {
+    if state.doc.capturing && state.panels.live.follow {
         let over = ui.rect_contains_pointer(ui.max_rect());
         if over && ui.input(|i| i.smooth_scroll_delta.y > 0.0) {
             cmds.push(Command::SetFollow(false));
@@ -43,7 +43,7 @@ pub fn packets_ui(ui: &mut egui::Ui, state: &State, scroll_to: Option<usize>, cm
     }
     let row_h = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
     let mut table = TableBuilder::new(ui);
-    if let Some(pos) = scroll_to.and_then(|i| state.visible.iter().position(|v| *v == i)) {
+    if let Some(pos) = scroll_to.and_then(|i| state.view.visible.iter().position(|v| *v == i)) {
         table = table.scroll_to_row(pos, Some(egui::Align::Center));
     }
     table
@@ -61,7 +61,7 @@ pub fn packets_ui(ui: &mut egui::Ui, state: &State, scroll_to: Option<usize>, cm
             for (c, t) in ["No.", "Time", "Source", "Destination", "Protocol", "Length", "Info"].into_iter().enumerate()
             {
                 h.col(|ui| {
-                    let arrow = match state.sort {
+                    let arrow = match state.view.sort {
                         Some((col, true)) if col == c => " ▲",
                         Some((col, false)) if col == c => " ▼",
                         _ => "",
@@ -77,9 +77,9 @@ pub fn packets_ui(ui: &mut egui::Ui, state: &State, scroll_to: Option<usize>, cm
             }
         })
         .body(|body| {
-            body.rows(row_h, state.visible.len(), |mut row| {
-                let i = state.visible[row.index()];
-                row.set_selected(state.selected == Some(i));
+            body.rows(row_h, state.view.visible.len(), |mut row| {
+                let i = state.view.visible[row.index()];
+                row.set_selected(state.view.selected == Some(i));
                 let protocol = loaded.protocol(i);
                 let bg = protocol_color(protocol, dark);
                 let meta = loaded.meta(i);

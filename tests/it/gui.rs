@@ -37,11 +37,11 @@ fn settle(h: &mut Harness<'static, App>) {
 #[test]
 fn opens_on_the_built_in_chat_capture_with_the_first_frame_selected() {
     let h = harness(None);
-    let loaded = h.state().state.loaded.as_ref().expect("the built-in capture is loaded");
+    let loaded = h.state().state.doc.loaded.as_ref().expect("the built-in capture is loaded");
     assert_eq!(loaded.len(), 405);
     h.get_by_label("405 of 405 frames");
     // It opens on the first Socket.IO event, not on a bare TCP segment.
-    let first = h.state().state.selected.expect("a frame is selected");
+    let first = h.state().state.view.selected.expect("a frame is selected");
     assert!(loaded.info(first).starts_with("Socket.IO EVENT"), "{}", loaded.info(first));
     // The layer view shows all seven OSI layers, empty ones with the reason.
     h.get_by_label("L7 Application");
@@ -55,8 +55,8 @@ fn clicking_a_socketio_row_shows_its_layers_and_a_field_click_highlights_its_byt
     type_filter(&mut h, "socketio.event");
     h.get_all_by_label_contains("Socket.IO EVENT \"chat message\"").next().unwrap().click();
     h.run();
-    let sel = h.state().state.selected.expect("a row is selected");
-    assert_eq!(h.state().state.loaded.as_ref().unwrap().protocol(sel), "Socket.IO");
+    let sel = h.state().state.view.selected.expect("a row is selected");
+    assert_eq!(h.state().state.doc.loaded.as_ref().unwrap().protocol(sel), "Socket.IO");
     // Each header on its layer: WebSocket on the session layer, Engine.IO on
     // presentation, Socket.IO on application.
     for header in ["application · Socket.IO (", "application · WebSocket (", "application · Engine.IO ("] {
@@ -69,10 +69,10 @@ fn clicking_a_socketio_row_shows_its_layers_and_a_field_click_highlights_its_byt
     h.get_by_label_contains("Event: chat message").click();
     h.run();
     let st = &h.state().state;
-    let (d, _) = st.detail.as_ref().unwrap();
-    let f = &d.fields[st.selected_field.expect("a field is selected")];
+    let (d, _) = st.view.detail.as_ref().unwrap();
+    let f = &d.fields[st.view.selected_field.expect("a field is selected")];
     assert_eq!(f.def.name, "socketio.event");
-    assert_eq!(st.source, f.span.source, "the bytes view shows the field's data source");
+    assert_eq!(st.view.source, f.span.source, "the bytes view shows the field's data source");
     let source = &d.sources[usize::from(f.span.source) - 1];
     assert_eq!(source.name, "Unmasked data");
     assert_eq!(&source.bytes[f.span.range()], b"chat message");
@@ -115,7 +115,7 @@ fn the_conversation_view_shows_the_connection_and_a_bubble_selects_its_frame() {
     h.get_all_by_label_contains("ACK / ack=0").next().expect("the ack bubble").click();
     h.run();
     let st = &h.state().state;
-    let info = st.loaded.as_ref().unwrap().info(st.selected.unwrap());
+    let info = st.doc.loaded.as_ref().unwrap().info(st.view.selected.unwrap());
     assert!(info.contains("ACK"), "{info}");
 }
 
@@ -127,19 +127,19 @@ fn the_conversation_view_tells_a_whole_engineio_session_and_links_answers() {
     // (The info column, not a bubble of the conversation shown at start.)
     h.get_all_by_label_contains("transport=polling&t=9c47vqmu HTTP/1.1").next().unwrap().click();
     h.run();
-    assert_eq!(h.state().state.selected, Some(6), "{:?}", h.state().state.visible);
+    assert_eq!(h.state().state.view.selected, Some(6), "{:?}", h.state().state.view.visible);
     h.get_by_label_contains("TCP stream 0: client on the left");
     // The session spans the polling connections and the WebSocket.
     h.get_by_label_contains("Whole Engine.IO session").click();
     h.run();
-    assert!(h.state().state.by_session);
+    assert!(h.state().state.panels.conversation.by_session);
     h.get_by_label_contains("All its connections");
     assert!(h.get_all_by_label_contains("· polling").count() >= 3);
     assert!(h.get_all_by_label_contains("· websocket").count() >= 5);
     // An ACK names the EVENT it answers; the link selects that frame.
     let ack_of = |h: &Harness<'static, App>| {
         let st = &h.state().state;
-        let loaded = st.loaded.as_ref().unwrap();
+        let loaded = st.doc.loaded.as_ref().unwrap();
         loaded.events.iter().find(|e| e.kind == wirelab::model::MsgKind::SioAck && e.answers.is_some()).map(|e| {
             let q = loaded.events[e.answers.unwrap() as usize];
             (q.frame, q.kind)
@@ -149,7 +149,7 @@ fn the_conversation_view_tells_a_whole_engineio_session_and_links_answers() {
     assert_eq!(kind, wirelab::model::MsgKind::SioEvent);
     h.get_all_by_label(&format!("↩ answers frame {}", event_frame + 1)).next().unwrap().click();
     h.run();
-    assert_eq!(h.state().state.selected, Some(event_frame));
+    assert_eq!(h.state().state.view.selected, Some(event_frame));
 }
 
 #[test]
@@ -159,7 +159,7 @@ fn the_bytes_view_lays_out_only_the_rows_on_screen() {
     type_filter(&mut h, "frame.number == 14");
     h.get_all_by_label_contains("Binary").next().unwrap().click();
     h.run();
-    assert_eq!(h.state().state.selected, Some(13));
+    assert_eq!(h.state().state.view.selected, Some(13));
     h.get_by_label_contains("Decompressed message (70000 bytes)").click();
     h.run();
     // 4,375 rows of 16 bytes: the first is drawn, the last is not laid out
@@ -243,30 +243,30 @@ fn a_live_capture_streams_rows_into_the_list() {
     let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let port = rx.local_addr().unwrap().port();
     let mut h = harness(None);
-    h.state_mut().state.live.filter = format!("udp port {port}");
+    h.state_mut().state.panels.live.filter = format!("udp port {port}");
     h.get_by_label("● Start capture").click();
     h.run();
-    assert!(h.state().state.capturing, "{:?}", h.state().state.error);
+    assert!(h.state().state.doc.capturing, "{:?}", h.state().state.error);
     let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     for i in 0..20u8 {
         tx.send_to(&[i; 10], ("127.0.0.1", port)).unwrap();
     }
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while h.state().state.visible.len() < 20 && std::time::Instant::now() < deadline {
+    while h.state().state.view.visible.len() < 20 && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(50));
         h.step();
     }
-    assert_eq!(h.state().state.visible.len(), 20);
-    let loaded = h.state().state.loaded.as_ref().unwrap();
+    assert_eq!(h.state().state.view.visible.len(), 20);
+    let loaded = h.state().state.doc.loaded.as_ref().unwrap();
     assert!((0..loaded.len()).all(|i| loaded.protocol(i) == "UDP"));
     h.get_by_label("■ Stop").click();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while h.state().state.capturing && std::time::Instant::now() < deadline {
+    while h.state().state.doc.capturing && std::time::Instant::now() < deadline {
         h.step();
         std::thread::sleep(std::time::Duration::from_millis(25));
     }
-    assert!(!h.state().state.capturing);
-    assert_eq!(h.state().state.live.stats.map(|s| s.captured), Some(20));
+    assert!(!h.state().state.doc.capturing);
+    assert_eq!(h.state().state.panels.live.stats.map(|s| s.captured), Some(20));
 }
 
 #[test]
@@ -276,7 +276,7 @@ fn clicking_a_column_header_sorts_and_clicking_again_reverses() {
     h.run();
     let lens = |h: &Harness<'static, App>| -> Vec<u32> {
         let st = &h.state().state;
-        st.visible.iter().map(|&i| st.loaded.as_ref().unwrap().meta(i).len).collect()
+        st.view.visible.iter().map(|&i| st.doc.loaded.as_ref().unwrap().meta(i).len).collect()
     };
     let v = lens(&h);
     assert!(v.windows(2).all(|w| w[0] <= w[1]), "ascending");
@@ -291,7 +291,7 @@ fn clicking_a_column_header_sorts_and_clicking_again_reverses() {
 fn save_writes_the_filtered_frames_as_a_pcap_that_tshark_reads() {
     let mut h = harness(None);
     type_filter(&mut h, "socketio");
-    let shown = h.state().state.visible.len();
+    let shown = h.state().state.view.visible.len();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("socketio-only.pcap");
     let save = h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Save as:");
@@ -315,7 +315,7 @@ fn ctrl_f_goes_to_the_filter_and_the_light_theme_snapshot() {
     h.run();
     h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Filter:").type_text("http");
     settle(&mut h);
-    assert_eq!(h.state().state.filter_text, "http");
+    assert_eq!(h.state().state.view.filter_text, "http");
     h.get_by_label("Light theme").click();
     h.run();
     assert!(!h.state().settings.dark);
@@ -370,10 +370,10 @@ fn a_scenario_runs_from_the_toolbar_and_its_capture_opens() {
     h.get_by_label("Scenario echo-basics");
     if support::may_capture("scenario recording from the GUI") {
         let path = report.recording.clone().expect("recorded as root");
-        let loaded = h.state().state.loaded.as_ref().unwrap();
+        let loaded = h.state().state.doc.loaded.as_ref().unwrap();
         assert!(loaded.name.contains("wirelab-echo-basics"), "{}", loaded.name);
         type_filter(&mut h, "websocket.opcode == 9");
-        assert!(!h.state().state.visible.is_empty(), "the recording has the ping");
+        assert!(!h.state().state.view.visible.is_empty(), "the recording has the ping");
         let _ = std::fs::remove_file(path);
     } else {
         let why = report.recording.as_ref().expect_err("no capture rights");
