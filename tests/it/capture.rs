@@ -108,16 +108,16 @@ fn captured_tcp_and_udp_are_what_was_sent_and_the_file_matches_in_wirelab_and_ts
         .iter()
         .zip(&ds)
         .filter(|(_, d)| d.field("udp.dstport").and_then(|f| f.value.as_u64()) == Some(uport.into()))
-        .map(|((_, b), d)| b[d.field("data.data").unwrap().span.range()].to_vec())
+        .map(|((_, b), d)| d.find(b, "data.data").unwrap().bytes().to_vec())
         .collect();
     assert_eq!(got, datagrams);
     // TCP: the client's bytes, in sequence order, are what was sent.
     let mut client = Vec::new();
     for ((_, b), d) in frames.iter().zip(&ds) {
         if d.field("tcp.dstport").and_then(|f| f.value.as_u64()) == Some(port.into())
-            && let Some(f) = d.field("data.data")
+            && let Some(f) = d.find(b, "data.data")
         {
-            client.extend_from_slice(&b[f.span.range()]);
+            client.extend_from_slice(f.bytes());
         }
     }
     assert_eq!(client, sent);

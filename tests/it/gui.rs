@@ -69,13 +69,12 @@ fn clicking_a_socketio_row_shows_its_layers_and_a_field_click_highlights_its_byt
     h.get_by_label_contains("Event: chat message").click();
     h.run();
     let st = &h.state().state;
-    let (d, _) = st.view.detail.as_ref().unwrap();
-    let f = &d.fields[st.view.selected_field.expect("a field is selected")];
-    assert_eq!(f.def.name, "socketio.event");
-    assert_eq!(st.view.source, f.span.source, "the bytes view shows the field's data source");
-    let source = &d.sources[usize::from(f.span.source) - 1];
-    assert_eq!(source.name, "Unmasked data");
-    assert_eq!(&source.bytes[f.span.range()], b"chat message");
+    let (d, bytes) = st.view.detail.as_ref().unwrap();
+    let f = d.field_ref(bytes, st.view.selected_field.expect("a field is selected")).unwrap();
+    assert_eq!(f.def().name, "socketio.event");
+    assert_eq!(st.view.source, f.span().source, "the bytes view shows the field's data source");
+    assert_eq!(f.source_name(), "Unmasked data");
+    assert_eq!(f.bytes(), b"chat message");
 }
 
 #[test]

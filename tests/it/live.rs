@@ -103,9 +103,9 @@ fn fresh_tcp_and_udp_traffic_on_loopback_dissects_to_what_was_sent() {
     let mut client_bytes = Vec::new();
     let mut next_rel = 1u64;
     for f in tcp.iter().filter(|f| f.d.field("tcp.dstport").and_then(|x| x.value.as_u64()) == Some(port.into())) {
-        if let Some(data) = f.d.field("data.data") {
+        if let Some(data) = f.d.find(&f.bytes, "data.data") {
             assert_eq!(f.d.field("tcp.seq").unwrap().value, Value::U(next_rel));
-            let b = &f.bytes[data.span.range()];
+            let b = data.bytes();
             client_bytes.extend_from_slice(b);
             next_rel += b.len() as u64;
         }
@@ -119,8 +119,7 @@ fn fresh_tcp_and_udp_traffic_on_loopback_dissects_to_what_was_sent() {
         .collect();
     assert_eq!(udp.len(), 3);
     for (i, f) in udp.iter().enumerate() {
-        let d = f.d.field("data.data").unwrap();
-        assert_eq!(&f.bytes[d.span.range()], &[b'u', i as u8]);
+        assert_eq!(f.d.find(&f.bytes, "data.data").unwrap().bytes(), &[b'u', i as u8]);
     }
     // And Wireshark agrees on every shared field of this fresh capture.
     let (n, problems) = crate::tshark_diff::compare(&path);
