@@ -12,6 +12,7 @@ pub mod dissect;
 pub mod file;
 pub mod filter;
 pub mod gui;
+pub mod lab;
 pub mod messages;
 pub mod model;
 pub mod serve;

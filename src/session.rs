@@ -171,6 +171,19 @@ impl Session {
         self.frame(n, out)
     }
 
+    /// Dissects every frame in order (one pass, full context) and hands
+    /// each to `f`.
+    pub fn scan(&self, mut f: impl FnMut(&Dissection, &[u8])) {
+        let mut dis = Dissector::new();
+        let mut d = Dissection::default();
+        for n in 0..self.frames.len() {
+            if let Some((meta, bytes)) = self.raw(n) {
+                dis.dissect(meta, bytes, &mut d);
+                f(&d, bytes);
+            }
+        }
+    }
+
     /// Every message of the capture, with answers and sessions.
     pub fn messages(&self) -> &[Message] {
         &self.messages

@@ -1,5 +1,6 @@
 //! The command-line front end: argument parsing and the `dissect` command.
 
+pub mod lab;
 pub mod output;
 pub mod serve;
 
@@ -58,6 +59,8 @@ pub enum Command {
     /// Run a lesson's servers and scripted clients to the end, optionally
     /// recording the traffic (`--write FILE.pcap`).
     Scenario(serve::ScenarioArgs),
+    /// Guided labs: list, show, check answers against a capture, validate lab files.
+    Lab(lab::LabArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -197,6 +200,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Serve(args)) => serve::serve(&args),
         Some(Command::Client(args)) => serve::client(&args),
         Some(Command::Scenario(args)) => serve::scenario(&args),
+        Some(Command::Lab(args)) => lab::lab(&args),
         Some(Command::Fields) => {
             let mut out = std::io::stdout().lock();
             for f in crate::dissect::all_fields() {

@@ -479,11 +479,14 @@ fn format_num(n: f64) -> String {
     if n.fract() == 0.0 { format!("{}", n as i64) } else { n.to_string() }
 }
 
+/// Addresses compare in any spelling (`::1` and `0:0::1`, `AA-BB` and
+/// `aa:bb`); other text compares exactly, as in Wireshark.
 fn normalise_addr(s: &str) -> String {
     if let Ok(a) = s.parse::<std::net::IpAddr>() {
         return a.to_string();
     }
-    s.to_ascii_lowercase().replace('-', ":")
+    let hexish = s.contains([':', '-']) && s.chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '-');
+    if hexish { s.to_ascii_lowercase().replace('-', ":") } else { s.to_string() }
 }
 
 fn parse_hex(s: &str) -> Option<Vec<u8>> {

@@ -11,6 +11,7 @@
 //! - `coverage`: every captured byte belongs to a field; spans stay in bounds.
 //! - `messages`: events paired with their answers, TCP connections as messages, `follow --by session`.
 //! - `session`: the capture session: any frame dissected from a checkpoint equals the full pass.
+//! - `lab`: the lab engine: bundled labs validate; answers derived with tshark score full marks, wrong ones zero; hostile lab files and answers.
 //! - `cli`: the `wirelab` binary's commands and exit codes.
 //! - `gui`: the window through egui_kittest: rows, layers, field and byte selection, the filter bar, a snapshot.
 //! - `layering`: the dissection core does not depend on GUI, async or capture crates.
@@ -28,6 +29,7 @@ mod files;
 mod filter;
 mod goldens;
 mod gui;
+mod lab;
 mod layering;
 mod live;
 mod messages;

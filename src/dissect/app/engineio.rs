@@ -51,6 +51,7 @@ pub const RESERVED_EVENTS: &[&str] =
 fields! { proto = &ENGINEIO;
     EIO_TYPE: "engineio.type" { label: "Packet type", ty: U8, values: EIO_TYPES, explain: "One digit: 0 open, 1 close, 2 ping, 3 pong, 4 message (a Socket.IO packet follows), 5 upgrade, 6 noop." };
     EIO_DATA: "engineio.data" { label: "Data", ty: Text, explain: "The packet's data: for open, the session id and timing as JSON; for ping/pong during an upgrade, \"probe\"." };
+    EIO_SID: "engineio.sid" { label: "Session id (sid)", ty: Text, explain: "The Engine.IO session id the server gives in its open packet. The client repeats it in every later request (?sid=…), which is how the polling requests and the WebSocket of one client are known to be one session." };
     EIO_BINARY: "engineio.binary" { label: "Binary data", ty: Bytes, base: Hex(0), explain: "Binary data, sent as a WebSocket binary frame or, over polling, as 'b' and base64." };
     EIO_SEPARATOR: "engineio.separator" { label: "Record separator", ty: U8, base: Hex(2), explain: "0x1e: separates several Engine.IO packets in one long-polling body." };
 }
@@ -161,6 +162,13 @@ pub fn dissect_text(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>)
     cx.add_at(0, &EIO_TYPE, Value::U(ty), &at, 0, 1);
     if ty != 4 && b.len() > 1 {
         cx.add_at(0, &EIO_DATA, Value::Text, &at, 1, b.len() - 1);
+        // The open packet's session id, on its own bytes.
+        if ty == 0
+            && let Some(k) = find(b, b"\"sid\"")
+            && let Some((start, end)) = string_span(b, k + 5)
+        {
+            cx.add_at(1, &EIO_SID, Value::Text, &at, start, end - start);
+        }
     }
     cx.end_layer(layer, if ty == 4 { 1 } else { b.len() });
     let data = &b[1..];
@@ -426,4 +434,9 @@ fn string_span(json: &[u8], from: usize) -> Option<(usize, usize)> {
         }
     }
     None
+}
+
+/// Where `needle` first occurs in `hay`.
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
 }

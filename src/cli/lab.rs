@@ -1,0 +1,210 @@
+//! `wirelab lab …`: the labs from the command line (teachers script it).
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use super::OutputFormat;
+use crate::lab::{Kind, Lab, check, check::read_answers};
+use crate::session::Session;
+
+#[derive(clap::Args, Debug)]
+pub struct LabArgs {
+    #[command(subcommand)]
+    pub command: LabCommand,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum LabCommand {
+    /// The labs: id, title, minutes, number of questions.
+    List {
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+    /// A lab as a student reads it (ID, or a .toml file).
+    Show {
+        id: String,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+    /// Check answers against a capture: each question's right answer is
+    /// computed from that capture.
+    Check {
+        id: String,
+        #[arg(long)]
+        capture: PathBuf,
+        #[arg(long)]
+        answers: PathBuf,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+    /// Every lab file parses, every filter, field and note exists, and every
+    /// question can be answered on the lab's reference capture.
+    Validate {
+        /// Lab ids or .toml files; default: the bundled labs.
+        paths: Vec<String>,
+    },
+}
+
+pub fn lab(args: &LabArgs) -> anyhow::Result<i32> {
+    let mut out = std::io::stdout().lock();
+    match &args.command {
+        LabCommand::List { format } => {
+            let labs: Vec<Lab> = Lab::bundled().into_iter().filter_map(Result::ok).collect();
+            if *format == OutputFormat::Json {
+                let list: Vec<_> = labs
+                    .iter()
+                    .map(|l| {
+                        json!({
+                            "id": l.id, "title": l.title, "minutes": l.minutes,
+                            "questions": l.questions().count(),
+                            "needs_capture": l.traffic.scenario.is_some() || !l.traffic.servers.is_empty(),
+                        })
+                    })
+                    .collect();
+                writeln!(out, "{}", serde_json::to_string(&list)?)?;
+            } else {
+                for l in &labs {
+                    writeln!(
+                        out,
+                        "{:<22} {:>3} min  {:>2} questions  {}",
+                        l.id,
+                        l.minutes,
+                        l.questions().count(),
+                        l.title
+                    )?;
+                }
+            }
+            Ok(0)
+        }
+        LabCommand::Show { id, format } => {
+            let lab = match Lab::load(id) {
+                Ok(l) => l,
+                Err(e) => return refuse(&e.to_string()),
+            };
+            if *format == OutputFormat::Json {
+                writeln!(out, "{}", serde_json::to_string_pretty(&show_json(&lab))?)?;
+            } else {
+                write!(out, "{}", show_text(&lab))?;
+            }
+            Ok(0)
+        }
+        LabCommand::Check { id, capture, answers, format } => {
+            let lab = match Lab::load(id) {
+                Ok(l) => l,
+                Err(e) => return refuse(&e.to_string()),
+            };
+            let answers = match read_answers(answers) {
+                Ok(a) => a,
+                Err(e) => return refuse(&e),
+            };
+            let session = match Session::open(capture) {
+                Ok(s) => s,
+                Err(e) => return refuse(&format!("{}: {e}", capture.display())),
+            };
+            let report = check(&lab, &session, &answers);
+            if *format == OutputFormat::Json {
+                writeln!(out, "{}", serde_json::to_string(&report)?)?;
+            } else {
+                writeln!(
+                    out,
+                    "{}: {} of {} ({} questions)",
+                    lab.title,
+                    report.score,
+                    report.max,
+                    report.questions.len()
+                )?;
+                for q in &report.questions {
+                    let status = serde_json::to_value(q.status)?.as_str().unwrap_or_default().to_string();
+                    writeln!(out, "  {:<22} {:<11} {}", q.id, status, q.feedback)?;
+                }
+            }
+            Ok(0)
+        }
+        LabCommand::Validate { paths } => {
+            let ids: Vec<String> = if paths.is_empty() {
+                Lab::bundled().into_iter().map(|l| l.map(|l| l.id).unwrap_or_else(|e| e.file)).collect()
+            } else {
+                paths.clone()
+            };
+            let mut bad = 0;
+            for id in &ids {
+                let problems = crate::lab::validate(id);
+                if problems.is_empty() {
+                    writeln!(out, "ok   {id}")?;
+                } else {
+                    bad += 1;
+                    for p in problems {
+                        writeln!(out, "FAIL {p}")?;
+                    }
+                }
+            }
+            Ok(i32::from(bad > 0))
+        }
+    }
+}
+
+fn refuse(message: &str) -> anyhow::Result<i32> {
+    eprintln!("wirelab: {message}");
+    Ok(2)
+}
+
+fn show_json(lab: &Lab) -> serde_json::Value {
+    json!({
+        "id": lab.id, "title": lab.title, "summary": lab.summary, "minutes": lab.minutes, "level": lab.level,
+        "glossary": lab.glossary,
+        "steps": lab.steps.iter().map(|s| json!({
+            "title": s.title, "text": s.text,
+            "questions": s.questions.iter().map(|q| json!({
+                "id": q.id, "prompt": q.prompt, "kind": kind_name(&q.kind), "hints": q.hints,
+                "choices": match &q.kind {
+                    Kind::Choice { choices } => choices.iter().map(|c| json!({"id": c.id, "text": c.text})).collect(),
+                    Kind::Order { items } => items.iter().map(|c| json!({"id": c.id, "text": c.text})).collect(),
+                    _ => Vec::new(),
+                },
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn kind_name(k: &Kind) -> &'static str {
+    match k {
+        Kind::Value { .. } => "value",
+        Kind::PickPacket { .. } => "pick-packet",
+        Kind::PickField { .. } => "pick-field",
+        Kind::Order { .. } => "order",
+        Kind::Choice { .. } => "choice",
+        Kind::FreeText => "free-text",
+    }
+}
+
+fn show_text(lab: &Lab) -> String {
+    let mut s = format!(
+        "{}\n{}\n\n{} ({} minutes)\n",
+        lab.title,
+        "=".repeat(lab.title.chars().count()),
+        lab.summary,
+        lab.minutes
+    );
+    for (i, step) in lab.steps.iter().enumerate() {
+        s.push_str(&format!("\n{}. {}\n\n{}\n", i + 1, step.title, step.text.trim()));
+        for q in &step.questions {
+            s.push_str(&format!("\n  [{}] ({}) {}\n", q.id, kind_name(&q.kind), q.prompt));
+            match &q.kind {
+                Kind::Choice { choices } => {
+                    for c in choices {
+                        s.push_str(&format!("      {}: {}\n", c.id, c.text));
+                    }
+                }
+                Kind::Order { items } => {
+                    for c in items {
+                        s.push_str(&format!("      {}: {}\n", c.id, c.text));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    s
+}

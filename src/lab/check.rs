@@ -1,0 +1,343 @@
+//! Checking a student's answers against the capture they made.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::{Value as Json, json};
+
+use super::query::{Found, matching};
+use super::{Kind, Lab, Question};
+use crate::model::Dissection;
+use crate::session::Session;
+
+/// Answers as `answers.json` holds them: question id → answer.
+pub type Answers = BTreeMap<String, Json>;
+
+/// Answers files bigger than this are refused.
+pub const MAX_ANSWERS_BYTES: usize = 1 << 20;
+
+/// One answer, as read from JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    Text(String),
+    Number(f64),
+    /// Pick the field: a field name, in a frame or anywhere the question allows.
+    Field {
+        frame: Option<u64>,
+        field: String,
+    },
+    List(Vec<String>),
+}
+
+impl Answer {
+    /// Reads one answer; None for an empty one (unanswered).
+    pub fn from_json(v: &Json) -> Option<Answer> {
+        match v {
+            Json::String(s) if s.trim().is_empty() => None,
+            Json::String(s) => Some(Answer::Text(s.trim().to_string())),
+            Json::Number(n) => n.as_f64().map(Answer::Number),
+            Json::Array(a) if a.is_empty() => None,
+            Json::Array(a) => Some(Answer::List(
+                a.iter().map(|x| x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string())).collect(),
+            )),
+            Json::Object(o) => Some(Answer::Field {
+                frame: o.get("frame").and_then(Json::as_u64),
+                field: o.get("field").and_then(Json::as_str)?.to_string(),
+            }),
+            _ => None,
+        }
+    }
+
+    fn text(&self) -> String {
+        match self {
+            Answer::Text(t) => t.clone(),
+            Answer::Number(n) if n.fract() == 0.0 && n.abs() < 1e15 => format!("{}", *n as i64),
+            Answer::Number(n) => n.to_string(),
+            Answer::Field { field, .. } => field.clone(),
+            Answer::List(l) => l.join(","),
+        }
+    }
+
+    fn number(&self) -> Option<f64> {
+        match self {
+            Answer::Number(n) => Some(*n),
+            Answer::Text(t) => t.parse().ok(),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Correct,
+    Incorrect,
+    Unanswered,
+    /// Free text: kept for the teacher.
+    Ungraded,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct QuestionReport {
+    pub id: String,
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<Json>,
+    pub frames: Vec<u64>,
+    pub feedback: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub lab: String,
+    pub score: u32,
+    pub max: u32,
+    pub provenance: &'static str,
+    pub questions: Vec<QuestionReport>,
+}
+
+/// What a question's right answer is on this capture.
+pub(crate) enum Expected {
+    Found(Found),
+    /// The item ids in the order the packets show, with their first frames.
+    Order(Vec<(String, u64)>),
+    Choice,
+    Nothing,
+}
+
+pub(crate) fn expected(q: &Question, s: &Session) -> Result<Expected, String> {
+    Ok(match &q.kind {
+        Kind::Value { answer, .. } | Kind::PickPacket { answer } => Expected::Found(answer.run(s)?),
+        Kind::PickField { field, filter } => {
+            let filter = filter.clone().unwrap_or_else(|| field.clone());
+            Expected::Found(Found::Frames(matching(s, &filter)?)).only_if_any(&filter)?
+        }
+        Kind::Order { items } => {
+            let mut placed = Vec::new();
+            for i in items {
+                let first = matching(s, &i.filter)?
+                    .first()
+                    .copied()
+                    .ok_or_else(|| format!("no frame matches \"{}\" (item \"{}\")", i.filter, i.id))?;
+                placed.push((i.id.clone(), first));
+            }
+            placed.sort_by_key(|(_, f)| *f);
+            Expected::Order(placed)
+        }
+        Kind::Choice { .. } => Expected::Choice,
+        Kind::FreeText => Expected::Nothing,
+    })
+}
+
+impl Expected {
+    fn only_if_any(self, filter: &str) -> Result<Expected, String> {
+        match &self {
+            Expected::Found(Found::Frames(f)) if f.is_empty() => Err(format!("no frame matches \"{filter}\"")),
+            _ => Ok(self),
+        }
+    }
+}
+
+/// Checks every question of a lab against a capture.
+pub fn check(lab: &Lab, s: &Session, answers: &Answers) -> Report {
+    let mut questions = Vec::new();
+    let (mut score, mut max) = (0, 0);
+    for q in lab.questions() {
+        let r = check_one(q, s, answers.get(&q.id).and_then(Answer::from_json));
+        if r.status != Status::Ungraded {
+            max += 1;
+        }
+        if r.status == Status::Correct {
+            score += 1;
+        }
+        questions.push(r);
+    }
+    Report { lab: lab.id.clone(), score, max, provenance: "not-checked", questions }
+}
+
+fn check_one(q: &Question, s: &Session, answer: Option<Answer>) -> QuestionReport {
+    let mut r = QuestionReport {
+        id: q.id.clone(),
+        status: Status::Unanswered,
+        expected: None,
+        frames: Vec::new(),
+        feedback: String::new(),
+    };
+    let exp = match expected(q, s) {
+        Ok(e) => e,
+        Err(e) => {
+            // The capture cannot answer it (not the student's fault if the
+            // capture is of another kind, but nothing can be scored).
+            r.status = if answer.is_some() { Status::Incorrect } else { Status::Unanswered };
+            r.feedback = format!("this capture cannot answer the question: {e}");
+            return r;
+        }
+    };
+    if let Kind::FreeText = q.kind {
+        r.status = Status::Ungraded;
+        r.feedback = "kept for your teacher".into();
+        return r;
+    }
+    let Some(answer) = answer else {
+        r.frames = frames_of(&exp);
+        return r;
+    };
+    let (right, why) = judge(q, s, &exp, &answer);
+    // A lab that does not reveal answers does not say the value either.
+    let why = if q.reveal || matches!(q.kind, Kind::Choice { .. } | Kind::Order { .. }) { why } else { String::new() };
+    r.status = if right { Status::Correct } else { Status::Incorrect };
+    r.frames = frames_of(&exp);
+    if q.reveal {
+        r.expected = reveal(&exp, q);
+    }
+    r.feedback = if right { "correct".into() } else { wrong_feedback(q, s, &exp, &why) };
+    r
+}
+
+fn frames_of(e: &Expected) -> Vec<u64> {
+    match e {
+        Expected::Found(f) => f.frames(),
+        Expected::Order(items) => items.iter().map(|(_, f)| *f).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn reveal(e: &Expected, q: &Question) -> Option<Json> {
+    Some(match e {
+        Expected::Found(Found::Field { text, .. }) => json!(text),
+        Expected::Found(Found::Number { value, .. }) => json!(value),
+        Expected::Found(Found::Text { value, .. }) => json!(value),
+        Expected::Found(Found::Frame(n)) => json!(n),
+        Expected::Found(Found::Frames(f)) => match &q.kind {
+            Kind::PickField { field, .. } => json!({ "field": field, "frames": f }),
+            _ => json!(f),
+        },
+        Expected::Order(items) => json!(items.iter().map(|(id, _)| id).collect::<Vec<_>>()),
+        Expected::Choice => match &q.kind {
+            Kind::Choice { choices } => json!(choices.iter().filter(|c| c.correct).map(|c| &c.id).collect::<Vec<_>>()),
+            _ => return None,
+        },
+        Expected::Nothing => return None,
+    })
+}
+
+/// Whether the answer is right, and (when wrong) a short reason.
+fn judge(q: &Question, s: &Session, e: &Expected, a: &Answer) -> (bool, String) {
+    match (e, &q.kind) {
+        (Expected::Found(Found::Field { frame, field, occurrence, text }), Kind::Value { tolerance, .. }) => {
+            // The display filter's rules: numbers, value names, addresses, bytes.
+            let mut d = Dissection::default();
+            let ok = s.number(*frame, &mut d).is_some_and(|bytes| {
+                d.find_all(bytes, field).nth(*occurrence).is_some_and(|f| {
+                    f.equals(&a.text())
+                        || (*tolerance > 0.0
+                            && f.value()
+                                .as_u64()
+                                .zip(a.number())
+                                .is_some_and(|(v, x)| (v as f64 - x).abs() <= *tolerance))
+                })
+            });
+            (ok, format!("the capture says {text}"))
+        }
+        (Expected::Found(Found::Number { value, .. }), Kind::Value { tolerance, .. }) => {
+            let ok = a.number().is_some_and(|x| (x - value).abs() <= tolerance.max(1e-9));
+            (ok, format!("the capture says {}", trim_num(*value)))
+        }
+        (Expected::Found(Found::Text { value, .. }), _) => {
+            (a.text() == *value, "not the value the packets give".into())
+        }
+        (Expected::Found(Found::Frame(n)), _) => (a.number() == Some(*n as f64), format!("not frame {}", a.text())),
+        (Expected::Found(Found::Frames(f)), Kind::PickField { field, .. }) => match a {
+            Answer::Field { frame, field: got } => {
+                let in_frame = frame.is_none_or(|n| f.contains(&n));
+                (got == field && in_frame, format!("{got} is not the field asked for"))
+            }
+            Answer::Text(got) => (got == field, format!("{got} is not the field asked for")),
+            _ => (false, "pick a field".into()),
+        },
+        (Expected::Found(Found::Frames(f)), _) => {
+            (a.number().is_some_and(|n| f.contains(&(n as u64))), "not one of them".into())
+        }
+        (Expected::Order(items), _) => {
+            let want: Vec<&str> = items.iter().map(|(id, _)| id.as_str()).collect();
+            match a {
+                Answer::List(got) => (
+                    got.iter().map(String::as_str).eq(want.iter().copied()),
+                    "not in the order the packets show".into(),
+                ),
+                _ => (false, "an order is a list of item ids".into()),
+            }
+        }
+        (Expected::Choice, Kind::Choice { choices }) => {
+            let got = a.text();
+            match choices.iter().find(|c| c.id == got) {
+                Some(c) => (c.correct, c.feedback.clone()),
+                None => (false, format!("there is no choice \"{got}\"")),
+            }
+        }
+        _ => (false, "this kind of answer does not fit the question".into()),
+    }
+}
+
+/// A wrong answer's feedback: the question's own words, why, and the frames
+/// and fields that decide it.
+fn wrong_feedback(q: &Question, s: &Session, e: &Expected, why: &str) -> String {
+    let mut parts = Vec::new();
+    if !q.feedback.is_empty() {
+        parts.push(q.feedback.clone());
+    }
+    if !why.is_empty() {
+        parts.push(why.to_string());
+    }
+    let cite = match e {
+        Expected::Found(Found::Field { frame, field, .. }) => format!("see frame {frame}, `{field}`"),
+        Expected::Found(f) => match f.frames().as_slice() {
+            [] => String::new(),
+            [one] => format!("see frame {one}"),
+            many => format!("see frames {}", list(many)),
+        },
+        Expected::Order(items) => format!(
+            "the packets show {}",
+            items.iter().map(|(id, f)| format!("{id} (frame {f})")).collect::<Vec<_>>().join(", then ")
+        ),
+        Expected::Choice => match &q.kind {
+            Kind::Choice { choices } => choices
+                .iter()
+                .find(|c| c.correct)
+                .and_then(|c| c.evidence.as_deref())
+                .and_then(|f| matching(s, f).ok())
+                .filter(|f| !f.is_empty())
+                .map(|f| format!("see frames {}", list(&f)))
+                .unwrap_or_default(),
+            _ => String::new(),
+        },
+        Expected::Nothing => String::new(),
+    };
+    if !cite.is_empty() {
+        parts.push(cite);
+    }
+    parts.iter().map(|p| p.trim_end_matches('.')).collect::<Vec<_>>().join("; ")
+}
+
+fn list(frames: &[u64]) -> String {
+    let shown: Vec<String> = frames.iter().take(8).map(u64::to_string).collect();
+    if frames.len() > 8 { format!("{}, … ({} in all)", shown.join(", "), frames.len()) } else { shown.join(", ") }
+}
+
+fn trim_num(v: f64) -> String {
+    if v.fract() == 0.0 { format!("{}", v as i64) } else { format!("{v:.6}") }
+}
+
+/// Reads `answers.json`: a JSON object of question id → answer, at most 1 MiB.
+pub fn read_answers(path: &std::path::Path) -> Result<Answers, String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if meta.len() > MAX_ANSWERS_BYTES as u64 {
+        return Err(format!("{}: larger than {} KiB", path.display(), MAX_ANSWERS_BYTES >> 10));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if text.trim().is_empty() {
+        return Ok(Answers::new());
+    }
+    serde_json::from_str(&text)
+        .map_err(|e| format!("{}: not an answers file (a JSON object of question id → answer): {e}", path.display()))
+}

@@ -1,0 +1,364 @@
+//! Guided labs: lab files (TOML, `labs/*.toml`, documented in
+//! `labs/README.md`), questions whose right answers are computed from the
+//! capture the student looks at, and the check of a student's answers.
+//!
+//! A question never stores its answer (a multiple choice is the exception):
+//! it says how to compute it from the packets, with a small query language
+//! built on the display filters ([`query`]). So every student's right answer
+//! is their own, and a capture made elsewhere (Wireshark, the official
+//! socket.io) works as well as wirelab's own. Part of the library: no GUI;
+//! the CLI (`wirelab lab …`) and the window are two front ends.
+
+pub mod check;
+pub mod query;
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+pub use check::{Answer, Answers, QuestionReport, Report, Status, check};
+pub use query::{Query, Which};
+
+/// The labs that ship with wirelab, by file name.
+pub const BUNDLED: [(&str, &str); 3] = [
+    ("tcp-handshake.toml", include_str!("../../labs/tcp-handshake.toml")),
+    ("websocket-handshake.toml", include_str!("../../labs/websocket-handshake.toml")),
+    ("socketio-uses-http.toml", include_str!("../../labs/socketio-uses-http.toml")),
+];
+
+/// Lab files bigger than this are refused (they come from people).
+pub const MAX_LAB_BYTES: usize = 256 << 10;
+
+/// One lab, as its file says.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lab {
+    pub id: String,
+    pub title: String,
+    pub summary: String,
+    pub minutes: u32,
+    #[serde(default)]
+    pub level: String,
+    /// Glossary words the lab uses.
+    #[serde(default)]
+    pub glossary: Vec<String>,
+    pub traffic: Traffic,
+    pub steps: Vec<Step>,
+}
+
+/// The traffic a lab looks at: what the student makes, and the bundled
+/// capture to fall back on (also the reference `lab validate` checks against).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Traffic {
+    /// Demo servers to start (`echo`, `chat`, `tcp`, `udp`).
+    #[serde(default)]
+    pub servers: Vec<String>,
+    /// The scenario that makes the traffic (`wirelab scenario --list`).
+    #[serde(default)]
+    pub scenario: Option<String>,
+    /// The capture filter for a live capture (BPF).
+    #[serde(default)]
+    pub capture_filter: Option<String>,
+    /// A bundled capture (path from the repository root).
+    pub reference: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub title: String,
+    /// Explanation, in Markdown.
+    #[serde(default)]
+    pub text: String,
+    #[serde(default)]
+    pub actions: Vec<Action>,
+    #[serde(default)]
+    pub questions: Vec<Question>,
+}
+
+/// Something the window can do for the student at this step.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "do", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Action {
+    StartServer {
+        server: String,
+    },
+    StopServer {
+        server: String,
+    },
+    RunScenario {
+        scenario: String,
+    },
+    StartCapture,
+    StopCapture,
+    OpenCapture {
+        path: String,
+    },
+    /// Show only the frames matching a display filter.
+    Select {
+        filter: String,
+    },
+    /// Highlight a field in the selected frame.
+    Highlight {
+        field: String,
+    },
+}
+
+// (No deny_unknown_fields here: serde cannot combine it with `flatten`;
+// `Kind` denies them instead, and sees every key the question does not.)
+#[derive(Debug, Clone, Deserialize)]
+pub struct Question {
+    pub id: String,
+    pub prompt: String,
+    #[serde(flatten)]
+    pub kind: Kind,
+    #[serde(default)]
+    pub hints: Vec<String>,
+    /// Said after a wrong answer, before the frames that decide it.
+    #[serde(default)]
+    pub feedback: String,
+    /// May the check show the expected answer?
+    #[serde(default = "yes")]
+    pub reveal: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The kinds of question, each with how its right answer is found.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Kind {
+    /// A text or a number; numbers may allow a tolerance.
+    Value {
+        answer: Query,
+        #[serde(default)]
+        tolerance: f64,
+    },
+    /// The frame the student selects.
+    PickPacket { answer: Query },
+    /// The field the student selects (in one of the frames the query finds).
+    PickField {
+        field: String,
+        #[serde(default)]
+        filter: Option<String>,
+    },
+    /// Put items in the order the packets show.
+    Order { items: Vec<OrderItem> },
+    /// A multiple choice: the one kind whose answer is in the file.
+    Choice { choices: Vec<Choice> },
+    /// Kept for the teacher, never scored.
+    FreeText,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderItem {
+    pub id: String,
+    pub text: String,
+    /// The item's place is that of the first frame matching this filter.
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Choice {
+    pub id: String,
+    pub text: String,
+    #[serde(default)]
+    pub correct: bool,
+    /// Why this choice is wrong (or right), citing the packets.
+    #[serde(default)]
+    pub feedback: String,
+    /// Frames that show it: a display filter, evaluated on the capture.
+    #[serde(default)]
+    pub evidence: Option<String>,
+}
+
+/// A lab file that cannot be used, with where and what to change.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}: {message}")]
+pub struct LabError {
+    pub file: String,
+    pub line: usize,
+    pub message: String,
+}
+
+impl Lab {
+    /// Parses a lab file's text; `file` names it in errors.
+    pub fn parse(file: &str, text: &str) -> Result<Lab, LabError> {
+        if text.len() > MAX_LAB_BYTES {
+            return Err(LabError {
+                file: file.into(),
+                line: 1,
+                message: format!(
+                    "the file is {} KiB; a lab file may be at most {} KiB",
+                    text.len() >> 10,
+                    MAX_LAB_BYTES >> 10
+                ),
+            });
+        }
+        let lab: Lab = toml::from_str(text).map_err(|e| LabError {
+            file: file.into(),
+            line: e.span().map(|s| line_of(text, s.start)).unwrap_or(1),
+            message: e.message().trim().to_string(),
+        })?;
+        lab.check_static(file, text)?;
+        Ok(lab)
+    }
+
+    /// Reads a lab: a bundled one by id, or a file path.
+    pub fn load(id_or_path: &str) -> Result<Lab, LabError> {
+        for (name, text) in BUNDLED {
+            if name.strip_suffix(".toml") == Some(id_or_path) {
+                return Lab::parse(&format!("labs/{name}"), text);
+            }
+        }
+        let path = Path::new(id_or_path);
+        if path.extension().is_some_and(|e| e == "toml") {
+            let err = |m: String| LabError { file: id_or_path.into(), line: 1, message: m };
+            let meta = std::fs::metadata(path).map_err(|e| err(format!("cannot read it: {e}")))?;
+            if meta.len() > MAX_LAB_BYTES as u64 {
+                return Err(err(format!("the file is larger than {} KiB", MAX_LAB_BYTES >> 10)));
+            }
+            let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read it: {e}")))?;
+            return Lab::parse(id_or_path, &text);
+        }
+        let ids: Vec<&str> = BUNDLED.iter().filter_map(|(n, _)| n.strip_suffix(".toml")).collect();
+        Err(LabError {
+            file: id_or_path.into(),
+            line: 0,
+            message: format!("no lab \"{id_or_path}\"; the labs are: {} (or give a .toml file)", ids.join(", ")),
+        })
+    }
+
+    /// Every bundled lab.
+    pub fn bundled() -> Vec<Result<Lab, LabError>> {
+        BUNDLED.iter().map(|(name, text)| Lab::parse(&format!("labs/{name}"), text)).collect()
+    }
+
+    pub fn questions(&self) -> impl Iterator<Item = &Question> {
+        self.steps.iter().flat_map(|s| s.questions.iter())
+    }
+
+    /// The bundled reference capture, from the repository root or beside the binary.
+    pub fn reference_path(&self) -> PathBuf {
+        let here = Path::new(env!("CARGO_MANIFEST_DIR")).join(&self.traffic.reference);
+        if here.exists() { here } else { PathBuf::from(&self.traffic.reference) }
+    }
+
+    /// Checks what can be checked without a capture: unique ids, filters
+    /// that parse, fields and notes that exist, a correct choice.
+    fn check_static(&self, file: &str, text: &str) -> Result<(), LabError> {
+        let at = |needle: &str| text.find(needle).map(|p| line_of(text, p)).unwrap_or(1);
+        let fail = |needle: &str, message: String| Err(LabError { file: file.into(), line: at(needle), message });
+        let mut ids = std::collections::HashSet::new();
+        for q in self.questions() {
+            if !ids.insert(q.id.as_str()) {
+                return fail(&format!("id = \"{}\"", q.id), format!("two questions have the id \"{}\"", q.id));
+            }
+            let needle = format!("id = \"{}\"", q.id);
+            let filter_ok = |f: &str| -> Result<(), LabError> {
+                crate::filter::Filter::parse(f).map(|_| ()).map_err(|e| LabError {
+                    file: file.into(),
+                    line: at(f),
+                    message: format!("question \"{}\": the filter \"{f}\" does not parse: {e}", q.id),
+                })
+            };
+            match &q.kind {
+                Kind::Value { answer, .. } | Kind::PickPacket { answer } => {
+                    for f in answer.filters() {
+                        filter_ok(f)?;
+                    }
+                    if let Some(name) = answer.field()
+                        && !known_name(name)
+                    {
+                        return fail(
+                            &needle,
+                            format!("question \"{}\": no field \"{name}\" (`wirelab fields` lists them)", q.id),
+                        );
+                    }
+                }
+                Kind::PickField { field, filter } => {
+                    if !known_name(field) {
+                        return fail(&needle, format!("question \"{}\": no field \"{field}\"", q.id));
+                    }
+                    if let Some(f) = filter {
+                        filter_ok(f)?;
+                    }
+                }
+                Kind::Order { items } => {
+                    if items.len() < 2 {
+                        return fail(
+                            &needle,
+                            format!("question \"{}\": an order question needs two items or more", q.id),
+                        );
+                    }
+                    for i in items {
+                        filter_ok(&i.filter)?;
+                    }
+                }
+                Kind::Choice { choices } => {
+                    if !choices.iter().any(|c| c.correct) {
+                        return fail(&needle, format!("question \"{}\": no choice is marked correct = true", q.id));
+                    }
+                    for f in choices.iter().filter_map(|c| c.evidence.as_deref()) {
+                        filter_ok(f)?;
+                    }
+                }
+                Kind::FreeText => {}
+            }
+        }
+        for a in self.steps.iter().flat_map(|s| &s.actions) {
+            match a {
+                Action::Select { filter } => filter_ok_plain(file, text, filter)?,
+                Action::Highlight { field } if !known_name(field) => {
+                    return fail(field, format!("the action highlights \"{field}\", which is not a field"));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+fn filter_ok_plain(file: &str, text: &str, f: &str) -> Result<(), LabError> {
+    crate::filter::Filter::parse(f).map(|_| ()).map_err(|e| LabError {
+        file: file.into(),
+        line: text.find(f).map(|p| line_of(text, p)).unwrap_or(1),
+        message: format!("the filter \"{f}\" does not parse: {e}"),
+    })
+}
+
+/// A field or note name the dissectors declare.
+fn known_name(name: &str) -> bool {
+    crate::dissect::all_fields().any(|f| f.name == name) || crate::dissect::all_notes().any(|n| n.name == name)
+}
+
+/// 1-based line of a byte offset.
+fn line_of(text: &str, at: usize) -> usize {
+    text.get(..at.min(text.len())).map(|t| t.matches('\n').count() + 1).unwrap_or(1)
+}
+
+/// `lab validate`: parses the file and answers every question on its
+/// reference capture. Returns the problems found (empty: the lab is good).
+pub fn validate(id_or_path: &str) -> Vec<String> {
+    let lab = match Lab::load(id_or_path) {
+        Ok(l) => l,
+        Err(e) => return vec![e.to_string()],
+    };
+    let path = lab.reference_path();
+    let session = match crate::session::Session::open(&path) {
+        Ok(s) => s,
+        Err(e) => return vec![format!("{}: its reference capture {}: {e}", lab.id, path.display())],
+    };
+    let mut problems = Vec::new();
+    for q in lab.questions() {
+        if let Err(e) = check::expected(q, &session) {
+            problems.push(format!("{}: question \"{}\" cannot be answered on {}: {e}", lab.id, q.id, path.display()));
+        }
+    }
+    problems
+}

@@ -1,0 +1,248 @@
+//! The lab engine: lab files, questions whose right answers are computed
+//! from the capture (checked here against answers derived with tshark, an
+//! independent tool), every question kind with a right and a wrong answer,
+//! captures made by other programs, hostile lab files and answers.
+
+use std::path::Path;
+
+use serde_json::{Value as Json, json};
+use wirelab::lab::{Answers, Lab, Status, check};
+use wirelab::session::Session;
+
+use crate::support::{root, tshark, wirelab_bin};
+
+/// The first value tshark gives for a field in frames matching a filter.
+fn tshark_first(capture: &Path, filter: &str, field: &str) -> String {
+    let out = tshark().arg("-r").arg(capture).args(["-Y", filter, "-T", "fields", "-e", field]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or_default().trim().to_string()
+}
+
+fn tshark_count(capture: &Path, filter: &str) -> usize {
+    let out =
+        tshark().arg("-r").arg(capture).args(["-Y", filter, "-T", "fields", "-e", "frame.number"]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).lines().count()
+}
+
+fn answers(v: Json) -> Answers {
+    serde_json::from_value(v).unwrap()
+}
+
+fn statuses(lab: &str, capture: &Path, a: Json) -> Vec<(String, Status)> {
+    let lab = Lab::load(lab).unwrap();
+    let s = Session::open(capture).unwrap();
+    check(&lab, &s, &answers(a)).questions.into_iter().map(|q| (q.id, q.status)).collect()
+}
+
+fn all(r: &[(String, Status)], want: Status) -> bool {
+    r.iter().all(|(_, s)| *s == want || *s == Status::Ungraded)
+}
+
+#[test]
+fn the_bundled_labs_validate_and_hold_the_required_questions() {
+    let out = wirelab_bin().args(["lab", "validate"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    for (lab, required) in [
+        ("tcp-handshake", &["client-isn", "synack-frame"][..]),
+        ("websocket-handshake", &["accept-key"][..]),
+        ("socketio-uses-http", &["sid", "upgrade-frame"][..]),
+    ] {
+        let l = Lab::load(lab).unwrap();
+        assert_eq!(l.id, lab);
+        assert!(l.questions().count() >= 3);
+        for id in required {
+            assert!(l.questions().any(|q| q.id == *id), "{lab} has no question {id}");
+        }
+    }
+    let out = wirelab_bin().args(["lab", "list", "--format", "json"]).output().unwrap();
+    let list: Json = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(list.as_array().unwrap().iter().any(|l| l["id"] == "tcp-handshake" && l["questions"] == 7));
+}
+
+#[test]
+fn tcp_handshake_answers_derived_with_tshark_score_full_marks_and_wrong_ones_zero() {
+    let cap = root().join("captures/scenario-tcp-vs-udp.pcap");
+    let syn = "tcp.flags.syn == 1 && tcp.flags.ack == 0";
+    let synack = "tcp.flags.syn == 1 && tcp.flags.ack == 1";
+    let right = json!({
+        "client-isn": tshark_first(&cap, syn, "tcp.seq_raw").parse::<u64>().unwrap(),   // value (number)
+        "synack-frame": tshark_first(&cap, synack, "frame.number").parse::<u64>().unwrap(), // pick the packet
+        "synack-acknowledges": tshark_first(&cap, synack, "tcp.ack_raw"),              // value (as text)
+        "handshake-order": ["syn", "synack", "ack"],                                   // order
+        "fin-count": tshark_count(&cap, "tcp.flags.fin == 1"),                         // count
+        "fin-means": "done-sending",                                                   // choice
+        "handshake-notes": "anything",                                                 // free text
+    });
+    let r = statuses("tcp-handshake", &cap, right);
+    assert!(all(&r, Status::Correct), "{r:?}");
+    assert!(r.iter().any(|(id, s)| id == "handshake-notes" && *s == Status::Ungraded));
+    let wrong = json!({
+        "client-isn": 1, "synack-frame": 1, "synack-acknowledges": "0", "handshake-order": ["synack", "syn", "ack"],
+        "fin-count": 99, "fin-means": "connection-gone",
+    });
+    let r = statuses("tcp-handshake", &cap, wrong);
+    assert!(all(&r, Status::Incorrect), "{r:?}");
+    let r = statuses("tcp-handshake", &cap, json!({}));
+    assert!(all(&r, Status::Unanswered), "{r:?}");
+}
+
+#[test]
+fn websocket_handshake_the_accept_key_tshark_reads_is_the_right_answer() {
+    let cap = root().join("captures/scenario-echo-basics.pcap");
+    let accept = tshark_first(&cap, "http.response.code == 101", "websocket.accept");
+    let accept = if accept.is_empty() {
+        tshark_first(&cap, "http.response.code == 101", "http.sec_websocket_accept")
+    } else {
+        accept
+    };
+    assert_eq!(accept.len(), 28, "{accept:?}");
+    let frame: u64 = tshark_first(&cap, "http.response.code == 101", "frame.number").parse().unwrap();
+    let right = json!({
+        "upgrade-response": frame,
+        "accept-key": accept,
+        "accept-computed": accept, // named computation: base64(SHA-1(key + GUID))
+        "distinct-from-http": "starts-as-http",
+    });
+    assert!(all(&statuses("websocket-handshake", &cap, right), Status::Correct));
+    let wrong = json!({
+        "upgrade-response": frame + 1,
+        "accept-key": accept.to_lowercase(),
+        "accept-computed": "dGhlIHNhbXBsZSBub25jZQ==",
+        "distinct-from-http": "unrelated",
+    });
+    let r = statuses("websocket-handshake", &cap, wrong);
+    assert!(all(&r, Status::Incorrect), "{r:?}");
+}
+
+/// The sid as the open packet's JSON says it, read from tshark's view of the
+/// HTTP bodies and WebSocket payloads.
+fn sid_by_tshark(cap: &Path) -> String {
+    let out = tshark()
+        .arg("-r")
+        .arg(cap)
+        .args(["-Y", "frame contains \"\\\"sid\\\"\"", "-T", "fields", "-e", "frame.number"])
+        .output()
+        .unwrap();
+    let first: u64 = String::from_utf8_lossy(&out.stdout).lines().next().unwrap().trim().parse().unwrap();
+    let out = tshark().arg("-r").arg(cap).args(["-Y", &format!("frame.number == {first}"), "-x"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    // The hex dump's ASCII column: find "sid":" and take the string.
+    let ascii: String = text.lines().filter_map(|l| l.get(56..)).collect::<Vec<_>>().join("");
+    let at = ascii.find("\"sid\":\"").expect("a sid in the dump") + 7;
+    ascii[at..].split('"').next().unwrap().to_string()
+}
+
+#[test]
+fn socketio_uses_http_works_on_the_official_servers_capture_and_on_ours() {
+    // One capture made by the official Node socket.io server and client,
+    // one by wirelab's own chat and scenario: each has its own right answers.
+    let mut sids = Vec::new();
+    for cap in [root().join("captures/socketio-node.pcap"), root().join("captures/scenario-chat-polling-upgrade.pcap")]
+    {
+        let sid = sid_by_tshark(&cap);
+        let upgrade: u64 = {
+            let s = Session::open(&cap).unwrap();
+            let mut d = wirelab::model::Dissection::default();
+            (1..=s.len() as u64)
+                .find(|n| {
+                    s.number(*n, &mut d).is_some_and(|b| d.find(b, "engineio.type").is_some_and(|f| f.equals("5")))
+                })
+                .unwrap()
+        };
+        let right = json!({
+            "sid": sid,
+            "uses-http": "yes-then-upgrades",
+            "polling-posts": tshark_count(&cap, "http.request.method == \"POST\""),
+            "upgrade-frame": upgrade,
+            "upgrade-order": ["open", "probe", "upgrade"],
+            "sid-field": "engineio.sid",
+        });
+        let r = statuses("socketio-uses-http", &cap, right);
+        assert!(all(&r, Status::Correct), "{}: {r:?}", cap.display());
+        let wrong = json!({
+            "sid": "not-the-sid", "uses-http": "no-one-directional", "polling-posts": 1000, "upgrade-frame": 1,
+            "upgrade-order": ["probe", "open", "upgrade"], "sid-field": {"frame": 1, "field": "engineio.type"},
+        });
+        let r = statuses("socketio-uses-http", &cap, wrong);
+        assert!(all(&r, Status::Incorrect), "{}: {r:?}", cap.display());
+        sids.push(sid);
+    }
+    assert_ne!(sids[0], sids[1], "each capture has its own session id");
+}
+
+#[test]
+fn check_reports_json_with_frames_and_feedback_that_cite_the_packets() {
+    let dir = tempfile::tempdir().unwrap();
+    let answers = dir.path().join("answers.json");
+    std::fs::write(&answers, r#"{"client-isn": 7, "fin-means": "connection-gone"}"#).unwrap();
+    let out = wirelab_bin()
+        .args(["lab", "check", "tcp-handshake", "--format", "json", "--capture"])
+        .arg(root().join("captures/scenario-tcp-vs-udp.pcap"))
+        .arg("--answers")
+        .arg(&answers)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: Json = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((r["lab"].as_str(), r["score"].as_u64(), r["max"].as_u64()), (Some("tcp-handshake"), Some(0), Some(6)));
+    assert_eq!(r["provenance"], "not-checked");
+    let isn = r["questions"].as_array().unwrap().iter().find(|q| q["id"] == "client-isn").unwrap();
+    assert_eq!(isn["status"], "incorrect");
+    assert_eq!(isn["frames"], json!([1]));
+    assert!(isn["feedback"].as_str().unwrap().contains("frame 1, `tcp.seq_raw`"), "{isn}");
+    assert!(isn["expected"].is_string());
+    let choice = r["questions"].as_array().unwrap().iter().find(|q| q["id"] == "fin-means").unwrap();
+    assert!(choice["feedback"].as_str().unwrap().contains("RST"), "{choice}");
+}
+
+#[test]
+fn broken_lab_files_and_answers_get_a_clear_error_with_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read_to_string(root().join("labs/tcp-handshake.toml")).unwrap();
+    let cases = [
+        (good.replacen("minutes = 15", "minutes = \"fifteen\"", 1), "invalid type"),
+        (good.replacen("kind = \"value\"", "kind = \"guess\"", 1), "unknown variant"),
+        (good.replacen("answer = { field = \"tcp.seq_raw\"", "anwser = { field = \"tcp.seq_raw\"", 1), "anwser"),
+        (good.replacen("tcp.flags.syn == 1 && tcp.flags.ack == 0\" }", "tcp.flags.syn == \" }", 1), "does not parse"),
+        (good.replace("field = \"tcp.seq_raw\"", "field = \"tcp.sequence\""), "\"tcp.sequence\""),
+        (good.replacen("id = \"synack-frame\"", "id = \"client-isn\"", 1), "two questions"),
+    ];
+    for (i, (text, want)) in cases.iter().enumerate() {
+        assert_ne!(text, &good, "case {i} changed nothing");
+        let p = dir.path().join(format!("bad{i}.toml"));
+        std::fs::write(&p, text).unwrap();
+        let e = Lab::load(p.to_str().unwrap()).unwrap_err();
+        assert!(e.message.contains(want), "case {i}: {e}");
+        assert!(e.line > 1, "case {i}: no line in {e}");
+        let out = wirelab_bin().args(["lab", "validate"]).arg(&p).output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("{}:{}:", p.display(), e.line)));
+    }
+    // Answers that are not JSON, a capture that is not one: exit 2 with the reason.
+    let bad = dir.path().join("answers.json");
+    std::fs::write(&bad, "{not json").unwrap();
+    let out = wirelab_bin()
+        .args(["lab", "check", "tcp-handshake", "--capture"])
+        .arg(root().join("captures/scenario-tcp-vs-udp.pcap"))
+        .arg("--answers")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not an answers file"));
+    std::fs::write(&bad, "{}").unwrap();
+    let out = wirelab_bin()
+        .args(["lab", "check", "tcp-handshake", "--capture"])
+        .arg(&bad)
+        .arg("--answers")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = wirelab_bin().args(["lab", "show", "no-such-lab"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the labs are: tcp-handshake"));
+    // A lab checked against a capture of another kind: questions it cannot
+    // answer say so, nothing panics.
+    let r = statuses("socketio-uses-http", &root().join("captures/scenario-tcp-vs-udp.pcap"), json!({"sid": "x"}));
+    assert!(r.iter().any(|(id, s)| id == "sid" && *s == Status::Incorrect));
+}
