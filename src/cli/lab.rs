@@ -39,6 +39,18 @@ pub enum LabCommand {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
     },
+    /// Grade a folder of submissions: one folder per student (named by the
+    /// student id) with capture.pcap (or .pcapng) and answers.json; one CSV
+    /// row per student.
+    Grade {
+        id: String,
+        dir: PathBuf,
+        /// Write the CSV here (default: standard output).
+        #[arg(long)]
+        csv: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
     /// Every lab file parses, every filter, field and note exists, and every
     /// question can be answered on the lab's reference capture.
     Validate {
@@ -119,6 +131,55 @@ pub fn lab(args: &LabArgs) -> anyhow::Result<i32> {
                     let status = serde_json::to_value(q.status)?.as_str().unwrap_or_default().to_string();
                     writeln!(out, "  {:<22} {:<11} {}", q.id, status, q.feedback)?;
                 }
+            }
+            Ok(0)
+        }
+        LabCommand::Grade { id, dir, csv, format } => {
+            let lab = match Lab::load(id) {
+                Ok(l) => l,
+                Err(e) => return refuse(&e.to_string()),
+            };
+            let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                indicatif::ProgressBar::new(0)
+            } else {
+                indicatif::ProgressBar::hidden()
+            };
+            let rows = match crate::lab::grade(&lab, dir, |k, n| {
+                bar.set_length(n as u64);
+                bar.set_position(k as u64);
+            }) {
+                Ok(r) => r,
+                Err(e) => return refuse(&e),
+            };
+            bar.finish_and_clear();
+            if *format == OutputFormat::Json {
+                writeln!(out, "{}", serde_json::to_string(&rows)?)?;
+            }
+            let mut text = String::from("student,score,max,provenance,error");
+            for q in lab.questions() {
+                text.push(',');
+                text.push_str(&csv_cell(&q.id));
+            }
+            text.push('\n');
+            for r in &rows {
+                text.push_str(&format!(
+                    "{},{},{},{},{}",
+                    csv_cell(&r.student),
+                    r.score,
+                    r.max,
+                    r.provenance,
+                    csv_cell(&r.error)
+                ));
+                for (_, st) in &r.statuses {
+                    text.push(',');
+                    text.push_str(serde_json::to_value(st)?.as_str().unwrap_or_default());
+                }
+                text.push('\n');
+            }
+            match csv {
+                Some(p) => std::fs::write(p, &text)?,
+                None if *format == OutputFormat::Text => write!(out, "{text}")?,
+                None => {}
             }
             Ok(0)
         }
@@ -207,4 +268,9 @@ fn show_text(lab: &Lab) -> String {
         }
     }
     s
+}
+
+/// A CSV cell: quoted when it holds a comma, a quote or a line break.
+fn csv_cell(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
 }

@@ -362,3 +362,70 @@ pub fn validate(id_or_path: &str) -> Vec<String> {
     }
     problems
 }
+
+/// One student's row of `lab grade`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct GradeRow {
+    pub student: String,
+    pub score: u32,
+    pub max: u32,
+    pub provenance: &'static str,
+    /// Why this submission could not be (fully) checked; empty when it was.
+    pub error: String,
+    /// Each question's status, in the lab's order.
+    pub statuses: Vec<(String, Status)>,
+}
+
+/// Grades every student folder in `dir` (named by the student id, holding
+/// `capture.pcap` or `capture.pcapng` and `answers.json`). A missing or
+/// damaged file is that student's row with an error, never a crash and
+/// never a student left out. Only the folders directly in `dir` are read,
+/// and symbolic links are not followed.
+pub fn grade(lab: &Lab, dir: &Path, mut progress: impl FnMut(usize, usize)) -> Result<Vec<GradeRow>, String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut students: Vec<(String, PathBuf)> = entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+        .collect();
+    students.sort();
+    let total = students.len();
+    let mut rows = Vec::new();
+    for (k, (student, folder)) in students.into_iter().enumerate() {
+        progress(k, total);
+        let mut row = GradeRow {
+            student,
+            score: 0,
+            max: 0,
+            provenance: "not-checked",
+            error: String::new(),
+            statuses: Vec::new(),
+        };
+        let capture = ["capture.pcap", "capture.pcapng"].iter().map(|n| folder.join(n)).find(|p| p.is_file());
+        let answers = check::read_answers(&folder.join("answers.json"));
+        match (capture, answers) {
+            (None, _) => row.error = "no capture.pcap or capture.pcapng".into(),
+            (Some(_), Err(e)) => row.error = e.replace(&*folder.to_string_lossy(), &row.student),
+            (Some(c), Ok(a)) => match crate::session::Session::open(&c) {
+                Err(e) => row.error = format!("the capture cannot be read: {e}"),
+                Ok(s) => {
+                    if let Some(d) = s.damage() {
+                        row.error = format!("the capture is damaged ({d}); checked up to there");
+                    }
+                    let r = check(lab, &s, &a);
+                    row.score = r.score;
+                    row.max = r.max;
+                    row.provenance = r.provenance;
+                    row.statuses = r.questions.into_iter().map(|q| (q.id, q.status)).collect();
+                }
+            },
+        }
+        if row.statuses.is_empty() {
+            row.statuses = lab.questions().map(|q| (q.id.clone(), Status::Unanswered)).collect();
+            row.max = lab.questions().filter(|q| !matches!(q.kind, Kind::FreeText)).count() as u32;
+        }
+        rows.push(row);
+    }
+    progress(total, total);
+    Ok(rows)
+}

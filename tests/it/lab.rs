@@ -246,3 +246,73 @@ fn broken_lab_files_and_answers_get_a_clear_error_with_the_line() {
     let r = statuses("socketio-uses-http", &root().join("captures/scenario-tcp-vs-udp.pcap"), json!({"sid": "x"}));
     assert!(r.iter().any(|(id, s)| id == "sid" && *s == Status::Incorrect));
 }
+
+#[test]
+fn grade_gives_every_student_a_row_whatever_they_handed_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let cap = root().join("captures/scenario-tcp-vs-udp.pcap");
+    let syn = "tcp.flags.syn == 1 && tcp.flags.ack == 0";
+    let isn = tshark_first(&cap, syn, "tcp.seq_raw");
+    let student = |name: &str, capture: Option<&[u8]>, answers: Option<&str>| {
+        let d = dir.path().join(name);
+        std::fs::create_dir(&d).unwrap();
+        if let Some(c) = capture {
+            std::fs::write(d.join("capture.pcap"), c).unwrap();
+        }
+        if let Some(a) = answers {
+            std::fs::write(d.join("answers.json"), a).unwrap();
+        }
+    };
+    let bytes = std::fs::read(&cap).unwrap();
+    student("ana", Some(&bytes), Some(&format!(r#"{{"client-isn": {isn}, "fin-means": "done-sending"}}"#)));
+    student("ben", Some(&bytes), Some(r#"{"client-isn": 1, "fin-means": "resend"}"#));
+    student("cy", Some(&bytes[..bytes.len() / 2]), Some(&format!(r#"{{"client-isn": {isn}}}"#)));
+    student("dee", Some(&bytes), None);
+    student("eve", Some(&bytes), Some("{oops"));
+    student("fay", None, Some("{}"));
+    student("gus", Some(b"not a capture at all"), Some("{}"));
+    // A link to a folder outside is not followed.
+    std::os::unix::fs::symlink("/etc", dir.path().join("zz-outside")).unwrap();
+    let csv = dir.path().join("grades.csv");
+    let out =
+        wirelab_bin().args(["lab", "grade", "tcp-handshake"]).arg(dir.path()).arg("--csv").arg(&csv).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let rows: Vec<Vec<String>> = text.lines().map(split_csv).collect();
+    assert_eq!(rows[0][..5], ["student", "score", "max", "provenance", "error"]);
+    assert_eq!(rows[0][5], "client-isn");
+    let row = |name: &str| rows.iter().find(|r| r[0] == name).unwrap_or_else(|| panic!("no row for {name}: {text}"));
+    assert_eq!(rows.len(), 1 + 7, "{text}");
+    assert_eq!((row("ana")[1].as_str(), row("ana")[2].as_str(), row("ana")[4].as_str()), ("2", "6", ""));
+    assert_eq!(row("ana")[5], "correct");
+    assert_eq!((row("ben")[1].as_str(), row("ben")[5].as_str()), ("0", "incorrect"));
+    // Half a file: graded on what is there, and said so.
+    assert!(row("cy")[4].contains("damaged"), "{:?}", row("cy"));
+    assert_eq!(row("cy")[5], "correct");
+    for (name, why) in
+        [("dee", "answers.json"), ("eve", "not an answers file"), ("fay", "no capture"), ("gus", "cannot be read")]
+    {
+        assert!(row(name)[4].contains(why), "{name}: {:?}", row(name));
+        assert_eq!(row(name)[1], "0");
+    }
+    assert!(rows.iter().all(|r| r[0] != "zz-outside"));
+}
+
+/// Splits one CSV line (quoted cells may hold commas).
+fn split_csv(line: &str) -> Vec<String> {
+    let (mut cells, mut cur, mut quoted) = (Vec::new(), String::new(), false);
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => cells.push(std::mem::take(&mut cur)),
+            _ => cur.push(c),
+        }
+    }
+    cells.push(cur);
+    cells
+}
