@@ -6,13 +6,22 @@ use std::path::PathBuf;
 use serde_json::json;
 
 use super::OutputFormat;
-use crate::lab::{Kind, Lab, check, check::read_answers};
+use crate::lab::{CourseKey, Kind, Lab, check, check::read_answers, provenance};
 use crate::session::Session;
 
 #[derive(clap::Args, Debug)]
 pub struct LabArgs {
     #[command(subcommand)]
     pub command: LabCommand,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum KeyCommand {
+    /// A new random course key, written to FILE (never overwritten).
+    New {
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -36,8 +45,31 @@ pub enum LabCommand {
         capture: PathBuf,
         #[arg(long)]
         answers: PathBuf,
+        /// The student whose capture this should be (with --key: is their token in it?).
+        #[arg(long)]
+        student: Option<String>,
+        /// The course key (`wirelab lab key new`).
+        #[arg(long)]
+        key: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
+    },
+    /// Run a lab's traffic without the window (its servers and scripted
+    /// clients, recorded when this computer allows capturing), marked with
+    /// the student's token; writes DIR/capture.pcap and an empty DIR/answers.json.
+    Run {
+        id: String,
+        #[arg(long)]
+        student: String,
+        #[arg(long)]
+        key: Option<PathBuf>,
+        #[arg(long)]
+        write: PathBuf,
+    },
+    /// Course keys: `wirelab lab key new --out FILE` makes one for a class.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
     },
     /// Grade a folder of submissions: one folder per student (named by the
     /// student id) with capture.pcap (or .pcapng) and answers.json; one CSV
@@ -45,6 +77,9 @@ pub enum LabCommand {
     Grade {
         id: String,
         dir: PathBuf,
+        /// The course key: is each student's token in their capture?
+        #[arg(long)]
+        key: Option<PathBuf>,
         /// Write the CSV here (default: standard output).
         #[arg(long)]
         csv: Option<PathBuf>,
@@ -102,7 +137,11 @@ pub fn lab(args: &LabArgs) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
-        LabCommand::Check { id, capture, answers, format } => {
+        LabCommand::Check { id, capture, answers, student, key, format } => {
+            let key = match key.as_deref().map(CourseKey::read).transpose() {
+                Ok(k) => k,
+                Err(e) => return refuse(&e),
+            };
             let lab = match Lab::load(id) {
                 Ok(l) => l,
                 Err(e) => return refuse(&e.to_string()),
@@ -115,7 +154,8 @@ pub fn lab(args: &LabArgs) -> anyhow::Result<i32> {
                 Ok(s) => s,
                 Err(e) => return refuse(&format!("{}: {e}", capture.display())),
             };
-            let report = check(&lab, &session, &answers);
+            let mut report = check(&lab, &session, &answers);
+            report.provenance = provenance(&session, key.as_ref(), student.as_deref());
             if *format == OutputFormat::Json {
                 writeln!(out, "{}", serde_json::to_string(&report)?)?;
             } else {
@@ -134,7 +174,11 @@ pub fn lab(args: &LabArgs) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
-        LabCommand::Grade { id, dir, csv, format } => {
+        LabCommand::Grade { id, dir, key, csv, format } => {
+            let key = match key.as_deref().map(CourseKey::read).transpose() {
+                Ok(k) => k,
+                Err(e) => return refuse(&e),
+            };
             let lab = match Lab::load(id) {
                 Ok(l) => l,
                 Err(e) => return refuse(&e.to_string()),
@@ -144,7 +188,7 @@ pub fn lab(args: &LabArgs) -> anyhow::Result<i32> {
             } else {
                 indicatif::ProgressBar::hidden()
             };
-            let rows = match crate::lab::grade(&lab, dir, |k, n| {
+            let rows = match crate::lab::grade(&lab, dir, key.as_ref(), |k, n| {
                 bar.set_length(n as u64);
                 bar.set_position(k as u64);
             }) {
@@ -182,6 +226,68 @@ pub fn lab(args: &LabArgs) -> anyhow::Result<i32> {
                 None => {}
             }
             Ok(0)
+        }
+        LabCommand::Key { command: KeyCommand::New { out: path } } => {
+            use std::io::Write as _;
+            let mut f = match std::fs::OpenOptions::new().write(true).create_new(true).open(path) {
+                Ok(f) => f,
+                Err(e) => return refuse(&format!("{}: {e} (a key file is never overwritten)", path.display())),
+            };
+            writeln!(f, "{}", CourseKey::new_random().to_hex())?;
+            writeln!(
+                out,
+                "wrote a new course key to {}; give it to the class, keep a copy for grading",
+                path.display()
+            )?;
+            Ok(0)
+        }
+        LabCommand::Run { id, student, key, write } => {
+            let lab = match Lab::load(id) {
+                Ok(l) => l,
+                Err(e) => return refuse(&e.to_string()),
+            };
+            let key = match key.as_deref().map(CourseKey::read).transpose() {
+                Ok(k) => k,
+                Err(e) => return refuse(&e),
+            };
+            let Some(scenario) = lab.traffic.scenario.clone() else {
+                return refuse(&format!(
+                    "lab {} has no scenario to run; open its capture {}",
+                    lab.id, lab.traffic.reference
+                ));
+            };
+            if student.trim().is_empty() || student.len() > 64 {
+                return refuse("a student id is 1 to 64 characters");
+            }
+            std::fs::create_dir_all(write)?;
+            let answers = write.join("answers.json");
+            if !answers.exists() {
+                std::fs::write(&answers, "{}\n")?;
+            }
+            let token = key.as_ref().map(|k| k.token(student)).unwrap_or_else(|| format!("student {student}"));
+            let capture = write.join("capture.pcap");
+            match crate::serve::scenario::run_signed(&scenario, Some(capture.clone()), Some(&token)) {
+                Ok(o) => {
+                    for l in &o.lines {
+                        writeln!(out, "{l}")?;
+                    }
+                    writeln!(
+                        out,
+                        "recorded {} frames to {}; answers go in {}",
+                        o.frames,
+                        capture.display(),
+                        answers.display()
+                    )?;
+                    Ok(0)
+                }
+                Err(e) => {
+                    // Without capture rights, say so: the lab then uses its bundled capture.
+                    refuse(&format!(
+                        "{e:#}; without capturing, open the lab's bundled capture {}",
+                        lab.traffic.reference
+                    ))
+                }
+            }
         }
         LabCommand::Validate { paths } => {
             let ids: Vec<String> = if paths.is_empty() {

@@ -381,7 +381,12 @@ pub struct GradeRow {
 /// damaged file is that student's row with an error, never a crash and
 /// never a student left out. Only the folders directly in `dir` are read,
 /// and symbolic links are not followed.
-pub fn grade(lab: &Lab, dir: &Path, mut progress: impl FnMut(usize, usize)) -> Result<Vec<GradeRow>, String> {
+pub fn grade(
+    lab: &Lab,
+    dir: &Path,
+    key: Option<&CourseKey>,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<Vec<GradeRow>, String> {
     let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut students: Vec<(String, PathBuf)> = entries
         .flatten()
@@ -415,7 +420,7 @@ pub fn grade(lab: &Lab, dir: &Path, mut progress: impl FnMut(usize, usize)) -> R
                     let r = check(lab, &s, &a);
                     row.score = r.score;
                     row.max = r.max;
-                    row.provenance = r.provenance;
+                    row.provenance = provenance(&s, key, Some(&row.student));
                     row.statuses = r.questions.into_iter().map(|q| (q.id, q.status)).collect();
                 }
             },
@@ -428,4 +433,66 @@ pub fn grade(lab: &Lab, dir: &Path, mut progress: impl FnMut(usize, usize)) -> R
     }
     progress(total, total);
     Ok(rows)
+}
+
+/// A course key: 32 random bytes, kept by the teacher as 64 hex digits.
+#[derive(Clone)]
+pub struct CourseKey([u8; 32]);
+
+impl CourseKey {
+    pub fn new_random() -> CourseKey {
+        CourseKey(rand::random())
+    }
+
+    pub fn to_hex(&self) -> String {
+        crate::model::hex(&self.0)
+    }
+
+    /// Reads a key file (64 hex digits).
+    pub fn read(path: &Path) -> Result<CourseKey, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let hex = text.trim();
+        let bytes: Option<Vec<u8>> = (hex.len() == 64)
+            .then(|| (0..32).map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()).collect())
+            .flatten();
+        match bytes.and_then(|b| <[u8; 32]>::try_from(b).ok()) {
+            Some(k) => Ok(CourseKey(k)),
+            None => Err(format!(
+                "{}: not a course key (64 hex digits; `wirelab lab key new --out FILE` makes one)",
+                path.display()
+            )),
+        }
+    }
+
+    /// The token a student's traffic carries: it names neither the key nor,
+    /// readably, the student, and another student's token differs.
+    pub fn token(&self, student: &str) -> String {
+        use sha1::Digest as _;
+        let mut h = sha1::Sha1::new();
+        h.update(self.0);
+        h.update([0u8]);
+        h.update(student.as_bytes());
+        let first = h.finalize();
+        let mut h = sha1::Sha1::new();
+        h.update(self.0);
+        h.update(first);
+        format!("wl-{}", &crate::model::hex(&h.finalize())[..16])
+    }
+}
+
+/// Whether a capture carries the student's token: anywhere in a frame's
+/// bytes or in what wirelab derived from them (unmasked, reassembled,
+/// decompressed). `"verified"`, `"missing"`, or `"not-checked"` without a key.
+pub fn provenance(s: &crate::session::Session, key: Option<&CourseKey>, student: Option<&str>) -> &'static str {
+    let (Some(key), Some(student)) = (key, student) else { return "not-checked" };
+    let token = key.token(student);
+    let needle = token.as_bytes();
+    let has = |b: &[u8]| b.windows(needle.len()).any(|w| w == needle);
+    let mut found = false;
+    s.scan(|d, bytes| {
+        if !found && (has(bytes) || d.sources.iter().any(|src| has(&src.bytes))) {
+            found = true;
+        }
+    });
+    if found { "verified" } else { "missing" }
 }

@@ -316,3 +316,81 @@ fn split_csv(line: &str) -> Vec<String> {
     cells.push(cur);
     cells
 }
+
+/// Right answers for tcp-handshake, derived from a capture with tshark.
+fn tcp_handshake_answers(cap: &Path) -> Json {
+    let syn = "tcp.flags.syn == 1 && tcp.flags.ack == 0";
+    let synack = "tcp.flags.syn == 1 && tcp.flags.ack == 1";
+    json!({
+        "client-isn": tshark_first(cap, syn, "tcp.seq_raw"),
+        "synack-frame": tshark_first(cap, synack, "frame.number").parse::<u64>().unwrap(),
+        "synack-acknowledges": tshark_first(cap, synack, "tcp.ack_raw"),
+        "handshake-order": ["syn", "synack", "ack"],
+        "fin-count": tshark_count(cap, "tcp.flags.fin == 1"),
+        "fin-means": "done-sending",
+    })
+}
+
+#[test]
+fn two_students_run_a_lab_with_a_course_key_and_each_capture_is_theirs_alone() {
+    if !crate::support::may_capture("lab run") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("course.key");
+    assert!(wirelab_bin().args(["lab", "key", "new", "--out"]).arg(&key).status().unwrap().success());
+    for s in ["ana", "ben"] {
+        let out = wirelab_bin()
+            .args(["lab", "run", "tcp-handshake", "--student", s, "--key"])
+            .arg(&key)
+            .arg("--write")
+            .arg(dir.path().join(s))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(std::fs::read_to_string(dir.path().join(s).join("answers.json")).unwrap().trim(), "{}");
+    }
+    let check_as = |student: &str, capture_of: &str, answers: &Json| -> Json {
+        let a = dir.path().join(format!("{student}-answers.json"));
+        std::fs::write(&a, answers.to_string()).unwrap();
+        let out = wirelab_bin()
+            .args(["lab", "check", "tcp-handshake", "--format", "json", "--student", student, "--key"])
+            .arg(&key)
+            .arg("--capture")
+            .arg(dir.path().join(capture_of).join("capture.pcap"))
+            .arg("--answers")
+            .arg(&a)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let ana_right = tcp_handshake_answers(&dir.path().join("ana/capture.pcap"));
+    let ben_right = tcp_handshake_answers(&dir.path().join("ben/capture.pcap"));
+    assert_ne!(ana_right["client-isn"], ben_right["client-isn"], "each student's right answer is their own");
+    let r = check_as("ana", "ana", &ana_right);
+    assert_eq!(
+        (r["score"].as_u64(), r["max"].as_u64(), r["provenance"].as_str()),
+        (Some(6), Some(6), Some("verified"))
+    );
+    let r = check_as("ben", "ben", &ben_right);
+    assert_eq!((r["score"].as_u64(), r["provenance"].as_str()), (Some(6), Some("verified")));
+    // Ana hands in Ben's capture: graded on it, but not hers.
+    let r = check_as("ana", "ben", &ben_right);
+    assert_eq!(r["provenance"], "missing");
+    // Ana's answers on Ben's capture: her initial sequence number is not his.
+    let r = check_as("ana", "ben", &ana_right);
+    assert!(r["score"].as_u64().unwrap() < 6);
+    let wrong = json!({"client-isn": 1, "synack-frame": 1, "synack-acknowledges": "1", "handshake-order": ["ack", "syn", "synack"], "fin-count": 0, "fin-means": "resend"});
+    assert_eq!(check_as("ana", "ana", &wrong)["score"], 0);
+    // Grading the folder with the key: one row each, provenance verified.
+    let out =
+        wirelab_bin().args(["lab", "grade", "tcp-handshake"]).arg(dir.path()).arg("--key").arg(&key).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.lines().any(|l| l.starts_with("ana,0,6,verified,")), "{text}");
+}
