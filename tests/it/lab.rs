@@ -394,3 +394,80 @@ fn two_students_run_a_lab_with_a_course_key_and_each_capture_is_theirs_alone() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.lines().any(|l| l.starts_with("ana,0,6,verified,")), "{text}");
 }
+
+/// Every query form, each with a right answer (from tshark) and a wrong one,
+/// on the capture with real random loss.
+#[test]
+fn every_query_form_against_tshark_with_a_right_and_a_wrong_answer() {
+    let cap = root().join("captures/tcp-random-loss-veth.pcap");
+    let lab = r#"
+id = "query-forms"
+title = "every query form"
+summary = "test"
+minutes = 1
+[traffic]
+reference = "captures/tcp-random-loss-veth.pcap"
+[[steps]]
+title = "all"
+[[steps.questions]]
+id = "last-win"
+kind = "value"
+prompt = "?"
+answer = { field = "tcp.window_size_value", filter = "tcp.analysis.window_update", which = "last" }
+[[steps.questions]]
+id = "second-dup"
+kind = "value"
+prompt = "?"
+answer = { field = "tcp.ack_raw", filter = "tcp.analysis.duplicate_ack", which = 2 }
+[[steps.questions]]
+id = "any-retransmission"
+kind = "pick-packet"
+prompt = "?"
+answer = { frames = "tcp.analysis.retransmission" }
+[[steps.questions]]
+id = "last-retransmission"
+kind = "pick-packet"
+prompt = "?"
+answer = { frame = "last", filter = "tcp.analysis.retransmission" }
+[[steps.questions]]
+id = "window-fulls"
+kind = "value"
+prompt = "?"
+answer = { count = "tcp.analysis.window_full" }
+[[steps.questions]]
+id = "syn-to-synack"
+kind = "value"
+prompt = "?"
+answer = { seconds_between = ["tcp.flags.syn == 1 && tcp.flags.ack == 0", "tcp.flags.syn == 1 && tcp.flags.ack == 1"] }
+tolerance = 0.000001
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("query-forms.toml");
+    std::fs::write(&file, lab).unwrap();
+    let lab = Lab::load(file.to_str().unwrap()).unwrap();
+    let s = Session::open(&cap).unwrap();
+    let all_of = |filter: &str, field: &str| -> Vec<String> {
+        let out = tshark().arg("-r").arg(&cap).args(["-Y", filter, "-T", "fields", "-e", field]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| l.trim().to_string()).collect()
+    };
+    let retrans = all_of("tcp.analysis.retransmission", "frame.number");
+    let t = |f: &str| tshark_first(&cap, f, "frame.time_epoch").parse::<f64>().unwrap();
+    let gap = t("tcp.flags.syn == 1 && tcp.flags.ack == 1") - t("tcp.flags.syn == 1 && tcp.flags.ack == 0");
+    let right = json!({
+        "last-win": all_of("tcp.analysis.window_update", "tcp.window_size_value").last().unwrap(),
+        "second-dup": all_of("tcp.analysis.duplicate_ack", "tcp.ack_raw")[1],
+        "any-retransmission": retrans[retrans.len() / 2].parse::<u64>().unwrap(),
+        "last-retransmission": retrans.last().unwrap().parse::<u64>().unwrap(),
+        "window-fulls": tshark_count(&cap, "tcp.analysis.window_full"),
+        "syn-to-synack": format!("{gap:.9}"),
+    });
+    let r = check(&lab, &s, &answers(right));
+    assert_eq!((r.score, r.max), (6, 6), "{:#?}", r.questions);
+    let wrong = json!({
+        "last-win": "1", "second-dup": "1", "any-retransmission": 1, "last-retransmission": retrans[0].parse::<u64>().unwrap(),
+        "window-fulls": 0, "syn-to-synack": gap + 0.5,
+    });
+    let r = check(&lab, &s, &answers(wrong));
+    assert_eq!(r.score, 0, "{:#?}", r.questions);
+    assert!(r.questions.iter().all(|q| !q.frames.is_empty() && !q.feedback.is_empty()), "{:#?}", r.questions);
+}
