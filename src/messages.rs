@@ -198,12 +198,16 @@ impl Correlator {
             _ => (None, None),
         };
         let mut answered = None;
-        if let Some((s, k)) = answers
-            && let Some(q) = self.open.get_mut(&(s, k, other))
-            && !q.is_empty()
-        {
-            // HTTP answers the oldest question; everything else the latest.
-            answered = if e.kind == MsgKind::HttpResponse { Some(q.remove(0)) } else { q.pop() };
+        if let Some((s, k)) = answers {
+            let key = (s, k, other);
+            if let Some(q) = self.open.get_mut(&key) {
+                // HTTP answers the oldest question; everything else the latest.
+                answered = if e.kind == MsgKind::HttpResponse && !q.is_empty() { Some(q.remove(0)) } else { q.pop() };
+                if q.is_empty() {
+                    // Answered questions cost nothing (a million-frame capture has many).
+                    self.open.remove(&key);
+                }
+            }
         }
         if let Some((s, k)) = asks {
             self.open.entry((s, k, from)).or_default().push(i);

@@ -2,8 +2,9 @@
 //! checkpoints of the dissector's state, so that afterwards any frame can be
 //! dissected *in context* — with the same `tcp.stream`, relative numbers,
 //! reassembled PDUs, WebSocket (compression included) and Socket.IO state as
-//! the full pass gave it — by re-dissecting at most [`CHECKPOINT_EVERY`]
-//! frames from the nearest checkpoint. Wireshark keeps per-frame results of
+//! the full pass gave it — by re-dissecting the frames since the nearest
+//! checkpoint (at most [`CHECKPOINT_EVERY`], or more on captures whose state
+//! is big: all checkpoints together stay within [`CHECKPOINT_BUDGET`]). Wireshark keeps per-frame results of
 //! its first pass; a checkpoint is cheaper for big captures and exact by
 //! construction (it *is* the state the full pass had).
 //!
@@ -22,25 +23,58 @@ use crate::model::{AppEvent, Dissection, FrameMeta};
 /// Frames between two checkpoints: the most a random access re-dissects.
 pub const CHECKPOINT_EVERY: usize = 4096;
 
-/// The dissector's state before every `every`-th frame of a capture.
+/// What all checkpoints of one capture may hold together. A capture with a
+/// lot of state (tens of thousands of connections) gets fewer checkpoints,
+/// further apart, instead of more memory.
+pub const CHECKPOINT_BUDGET: usize = 128 << 20;
+
+/// The dissector's state before some frames of a capture: every `every`-th
+/// at first; when their total size passes the budget, every other one is
+/// dropped and the spacing doubles (so they stay evenly spread).
 #[derive(Clone)]
 pub struct Checkpoints {
     every: usize,
-    /// `saved[k]`: the state before frame `k * every` (0-based).
-    saved: Vec<Arc<Dissector>>,
+    /// (frame index, state before it, its size in bytes), in frame order.
+    saved: Vec<(usize, Arc<Dissector>, usize)>,
+    bytes: usize,
+    budget: usize,
 }
 
 impl Checkpoints {
     pub fn new(every: usize) -> Checkpoints {
-        Checkpoints { every: every.max(1), saved: Vec::new() }
+        Checkpoints::with_budget(every, CHECKPOINT_BUDGET)
+    }
+
+    /// Checkpoints that together hold at most about `budget` bytes.
+    pub fn with_budget(every: usize, budget: usize) -> Checkpoints {
+        Checkpoints { every: every.max(1), saved: Vec::new(), bytes: 0, budget }
+    }
+
+    /// Bytes the checkpoints hold, roughly.
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 
     /// Call before dissecting frame `index` (0-based, in capture order) with
     /// `dis`: keeps a copy of its state when a checkpoint falls due.
     pub fn before(&mut self, index: usize, dis: &Dissector) {
-        if index.is_multiple_of(self.every) && index / self.every == self.saved.len() {
-            self.saved.push(Arc::new(dis.clone()));
+        if !index.is_multiple_of(self.every) || self.saved.last().is_some_and(|(i, _, _)| *i >= index) {
+            return;
         }
+        let size = dis.heap_bytes() + std::mem::size_of::<Dissector>();
+        self.saved.push((index, Arc::new(dis.clone()), size));
+        self.bytes += size;
+        while self.bytes > self.budget && self.saved.len() > 1 {
+            self.every = self.every.saturating_mul(2);
+            let every = self.every;
+            self.saved.retain(|(i, _, _)| i.is_multiple_of(every));
+            self.bytes = self.saved.iter().map(|(_, _, s)| s).sum();
+        }
+    }
+
+    /// Frames between checkpoints now (at least [`CHECKPOINT_EVERY`]).
+    pub fn spacing(&self) -> usize {
+        self.every
     }
 
     /// Dissects frame `n` (0-based) as the full pass did: from the nearest
@@ -53,9 +87,11 @@ impl Checkpoints {
         frame: impl Fn(usize) -> Option<(FrameMeta, &'a [u8])>,
         out: &mut Dissection,
     ) -> bool {
-        let Some(base) = self.saved.get(n / self.every) else { return false };
+        // The last checkpoint at or before n.
+        let k = self.saved.partition_point(|(i, _, _)| *i <= n);
+        let Some((start, base, _)) = k.checked_sub(1).and_then(|k| self.saved.get(k)) else { return false };
         let mut dis = Dissector::clone(base);
-        for i in (n / self.every) * self.every..=n {
+        for i in *start..=n {
             let Some((meta, bytes)) = frame(i) else { return false };
             dis.dissect(meta, bytes, out);
         }

@@ -173,6 +173,16 @@ pub struct Conversations {
     pub udp: Vec<UdpStream>,
 }
 
+impl Conversations {
+    /// Heap bytes held, roughly (for the session's checkpoint budget).
+    pub fn heap_bytes(&self) -> usize {
+        let key = std::mem::size_of::<(Endpoint, Endpoint)>() + 8;
+        self.tcp.capacity() * std::mem::size_of::<TcpStream>()
+            + self.udp.capacity() * std::mem::size_of::<UdpStream>()
+            + (self.tcp_index.capacity() + self.udp_index.capacity()) * key
+    }
+}
+
 fn gt(a: u32, b: u32) -> bool {
     (a.wrapping_sub(b) as i32) > 0
 }

@@ -106,6 +106,11 @@ impl Dissector {
         &self.conv
     }
 
+    /// Heap bytes its state holds, roughly: what a checkpoint (a clone) costs.
+    pub fn heap_bytes(&self) -> usize {
+        self.conv.heap_bytes() + self.apps.heap_bytes()
+    }
+
     /// Dissects one frame into `out` (cleared first, allocations reused).
     pub fn dissect(&mut self, meta: FrameMeta, data: &[u8], out: &mut Dissection) {
         out.clear();

@@ -100,3 +100,38 @@ fn the_session_numbers_frames_like_wireshark_and_keeps_the_messages() {
     assert!(s.number(0, &mut d).is_none());
     assert!(s.messages().iter().any(|m| m.kind() == wirelab::model::MsgKind::SioAck && m.answers.is_some()));
 }
+
+#[test]
+fn checkpoints_stay_within_their_budget_and_keep_every_frame_exact() {
+    use wirelab::session::Checkpoints;
+    // Many short connections (a replayed HTTP exchange): the state grows
+    // with every connection, so checkpoints must thin out, not pile up.
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("many.pcap");
+    let status = std::process::Command::new("python3")
+        .arg(root().join("scripts/gen-big-capture.py"))
+        .args(["20000"])
+        .arg(&big)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let cap = Capture::open(&big).unwrap();
+    let frames: Vec<_> = cap.frames().map(|f| f.map(|f| (f.meta, f.data.into_owned())).unwrap()).collect();
+    let budget = 256 << 10;
+    let mut cps = Checkpoints::with_budget(64, budget);
+    let mut full = Dissector::new();
+    let mut fulls = Vec::new();
+    let mut d = Dissection::default();
+    for (i, (meta, bytes)) in frames.iter().enumerate() {
+        cps.before(i, &full);
+        full.dissect(*meta, bytes, &mut d);
+        fulls.push(digest(&d, bytes));
+    }
+    assert!(cps.bytes() <= budget, "{} bytes held", cps.bytes());
+    assert!(cps.spacing() > 64, "the spacing grew: {}", cps.spacing());
+    let mut b = Dissection::default();
+    for n in (0..frames.len()).step_by(97).chain([frames.len() - 1]) {
+        assert!(cps.dissect(n, |i| frames.get(i).map(|(m, x)| (*m, x.as_slice())), &mut b));
+        assert_eq!(digest(&b, &frames[n].1), fulls[n], "frame {}", n + 1);
+    }
+}

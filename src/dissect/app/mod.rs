@@ -100,6 +100,18 @@ pub struct Apps {
     streams: Vec<Option<Box<AppStream>>>,
 }
 
+impl Apps {
+    /// Heap bytes held, roughly (for the session's checkpoint budget).
+    pub fn heap_bytes(&self) -> usize {
+        let per = |s: &AppStream| {
+            std::mem::size_of::<AppStream>()
+                + s.dirs.iter().map(|d| d.buf.capacity() + d.ooo_bytes + d.origin.len() * 24).sum::<usize>()
+                + s.ws.heap_bytes()
+        };
+        self.streams.capacity() * 8 + self.streams.iter().flatten().map(|s| per(s)).sum::<usize>()
+    }
+}
+
 /// A TCP segment with payload, as the TCP dissector hands it over.
 pub struct Segment {
     pub stream: u32,

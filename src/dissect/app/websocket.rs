@@ -122,6 +122,12 @@ pub struct WsConn {
 }
 
 impl WsConn {
+    /// Heap bytes held (for the session's checkpoint budget).
+    pub fn heap_bytes(&self) -> usize {
+        let inflaters = self.inflaters.iter().flatten().count() * std::mem::size_of::<InflateState>();
+        inflaters + self.partial.iter().flatten().map(|p| p.data.capacity() + p.frames.capacity() * 8).sum::<usize>()
+    }
+
     /// Reads the server's Sec-WebSocket-Extensions.
     pub fn set_extensions(&mut self, header: Option<&[u8]>) {
         let Some(h) = header else { return };
