@@ -43,6 +43,26 @@ fn main() {
         wirelab::cli::peak_rss_kib().unwrap_or(0),
         file / 1024
     );
+    // A selected frame of a big capture is dissected again, in context, from
+    // the nearest checkpoint: how long that takes (worst: just before one).
+    if let Some(l) = app.state.doc.loaded.as_ref() {
+        let mut worst: f64 = 0.0;
+        let mut all = Vec::new();
+        for k in 1..=20usize {
+            let i = (rows.max(1) * k / 20).saturating_sub(1);
+            let t = Instant::now();
+            let ok = l.detail(i).is_some();
+            let ms = t.elapsed().as_secs_f64() * 1e3;
+            assert!(ok, "frame {i} has no detail");
+            worst = worst.max(ms);
+            all.push(ms);
+        }
+        all.sort_by(f64::total_cmp);
+        println!(
+            "a selected frame dissected in context from its checkpoint: median {:.1} ms, max {worst:.1} ms",
+            all[all.len() / 2]
+        );
+    }
     let mut h = Harness::builder().with_size([1280.0, 860.0]).build_ui_state(|ui, app: &mut App| app.ui(ui), app);
     h.run();
     let t = Instant::now();

@@ -26,7 +26,7 @@ pub const CHECKPOINT_EVERY: usize = 4096;
 /// What all checkpoints of one capture may hold together. A capture with a
 /// lot of state (tens of thousands of connections) gets fewer checkpoints,
 /// further apart, instead of more memory.
-pub const CHECKPOINT_BUDGET: usize = 128 << 20;
+pub const CHECKPOINT_BUDGET: usize = 48 << 20;
 
 /// The dissector's state before some frames of a capture: every `every`-th
 /// at first; when their total size passes the budget, every other one is
