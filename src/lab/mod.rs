@@ -260,6 +260,12 @@ impl Lab {
                 return fail(&format!("id = \"{}\"", q.id), format!("two questions have the id \"{}\"", q.id));
             }
             let needle = format!("id = \"{}\"", q.id);
+            if q.hints.is_empty() && !matches!(q.kind, Kind::FreeText) {
+                return fail(
+                    &needle,
+                    format!("question \"{}\" has no hints: give at least one (hints = [\"…\"])", q.id),
+                );
+            }
             let filter_ok = |f: &str| -> Result<(), LabError> {
                 crate::filter::Filter::parse(f).map(|_| ()).map_err(|e| LabError {
                     file: file.into(),

@@ -205,6 +205,7 @@ fn broken_lab_files_and_answers_get_a_clear_error_with_the_line() {
         (good.replacen("tcp.flags.syn == 1 && tcp.flags.ack == 0\" }", "tcp.flags.syn == \" }", 1), "does not parse"),
         (good.replace("field = \"tcp.seq_raw\"", "field = \"tcp.sequence\""), "\"tcp.sequence\""),
         (good.replacen("id = \"synack-frame\"", "id = \"client-isn\"", 1), "two questions"),
+        (good.replacen("hints = [\"Both the SYN and the ACK flag are set in it.\"]\n", "", 1), "has no hints"),
     ];
     for (i, (text, want)) in cases.iter().enumerate() {
         assert_ne!(text, &good, "case {i} changed nothing");
@@ -413,31 +414,37 @@ title = "all"
 id = "last-win"
 kind = "value"
 prompt = "?"
+hints = ["h"]
 answer = { field = "tcp.window_size_value", filter = "tcp.analysis.window_update", which = "last" }
 [[steps.questions]]
 id = "second-dup"
 kind = "value"
 prompt = "?"
+hints = ["h"]
 answer = { field = "tcp.ack_raw", filter = "tcp.analysis.duplicate_ack", which = 2 }
 [[steps.questions]]
 id = "any-retransmission"
 kind = "pick-packet"
 prompt = "?"
+hints = ["h"]
 answer = { frames = "tcp.analysis.retransmission" }
 [[steps.questions]]
 id = "last-retransmission"
 kind = "pick-packet"
 prompt = "?"
+hints = ["h"]
 answer = { frame = "last", filter = "tcp.analysis.retransmission" }
 [[steps.questions]]
 id = "window-fulls"
 kind = "value"
 prompt = "?"
+hints = ["h"]
 answer = { count = "tcp.analysis.window_full" }
 [[steps.questions]]
 id = "syn-to-synack"
 kind = "value"
 prompt = "?"
+hints = ["h"]
 answer = { seconds_between = ["tcp.flags.syn == 1 && tcp.flags.ack == 0", "tcp.flags.syn == 1 && tcp.flags.ack == 1"] }
 tolerance = 0.000001
 "#;
