@@ -138,13 +138,9 @@ pub fn lab(args: &LabArgs) -> anyhow::Result<i32> {
             Ok(0)
         }
         LabCommand::Check { id, capture, answers, student, key, format } => {
-            let key = match key.as_deref().map(CourseKey::read).transpose() {
-                Ok(k) => k,
+            let (lab, key) = match lab_and_key(id, key.as_deref()) {
+                Ok(x) => x,
                 Err(e) => return refuse(&e),
-            };
-            let lab = match Lab::load(id) {
-                Ok(l) => l,
-                Err(e) => return refuse(&e.to_string()),
             };
             let answers = match read_answers(answers) {
                 Ok(a) => a,
@@ -175,13 +171,9 @@ pub fn lab(args: &LabArgs) -> anyhow::Result<i32> {
             Ok(0)
         }
         LabCommand::Grade { id, dir, key, csv, format } => {
-            let key = match key.as_deref().map(CourseKey::read).transpose() {
-                Ok(k) => k,
+            let (lab, key) = match lab_and_key(id, key.as_deref()) {
+                Ok(x) => x,
                 Err(e) => return refuse(&e),
-            };
-            let lab = match Lab::load(id) {
-                Ok(l) => l,
-                Err(e) => return refuse(&e.to_string()),
             };
             let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
                 indicatif::ProgressBar::new(0)
@@ -242,12 +234,8 @@ pub fn lab(args: &LabArgs) -> anyhow::Result<i32> {
             Ok(0)
         }
         LabCommand::Run { id, student, key, write } => {
-            let lab = match Lab::load(id) {
-                Ok(l) => l,
-                Err(e) => return refuse(&e.to_string()),
-            };
-            let key = match key.as_deref().map(CourseKey::read).transpose() {
-                Ok(k) => k,
+            let (lab, key) = match lab_and_key(id, key.as_deref()) {
+                Ok(x) => x,
                 Err(e) => return refuse(&e),
             };
             let Some(scenario) = lab.traffic.scenario.clone() else {
@@ -310,6 +298,13 @@ pub fn lab(args: &LabArgs) -> anyhow::Result<i32> {
             Ok(i32::from(bad > 0))
         }
     }
+}
+
+/// The lab and the course key a command names.
+fn lab_and_key(id: &str, key: Option<&std::path::Path>) -> Result<(Lab, Option<CourseKey>), String> {
+    let lab = Lab::load(id).map_err(|e| e.to_string())?;
+    let key = key.map(CourseKey::read).transpose()?;
+    Ok((lab, key))
 }
 
 fn refuse(message: &str) -> anyhow::Result<i32> {
