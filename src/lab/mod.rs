@@ -20,10 +20,14 @@ pub use check::{Answer, Answers, QuestionReport, Report, Status, check};
 pub use query::{Query, Which};
 
 /// The labs that ship with wirelab, by file name.
-pub const BUNDLED: [(&str, &str); 3] = [
+pub const BUNDLED: [(&str, &str); 7] = [
+    ("osi-layers.toml", include_str!("../../labs/osi-layers.toml")),
     ("tcp-handshake.toml", include_str!("../../labs/tcp-handshake.toml")),
     ("websocket-handshake.toml", include_str!("../../labs/websocket-handshake.toml")),
+    ("websocket-frames.toml", include_str!("../../labs/websocket-frames.toml")),
     ("socketio-uses-http.toml", include_str!("../../labs/socketio-uses-http.toml")),
+    ("client-emits.toml", include_str!("../../labs/client-emits.toml")),
+    ("compression.toml", include_str!("../../labs/compression.toml")),
 ];
 
 /// Lab files bigger than this are refused (they come from people).
