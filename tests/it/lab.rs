@@ -241,7 +241,7 @@ fn broken_lab_files_and_answers_get_a_clear_error_with_the_line() {
     assert_eq!(out.status.code(), Some(2));
     let out = wirelab_bin().args(["lab", "show", "no-such-lab"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("the labs are: tcp-handshake"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the labs are: osi-layers, tcp-handshake"));
     // A lab checked against a capture of another kind: questions it cannot
     // answer say so, nothing panics.
     let r = statuses("socketio-uses-http", &root().join("captures/scenario-tcp-vs-udp.pcap"), json!({"sid": "x"}));
