@@ -251,34 +251,65 @@ fn echo_server_serves_a_thousand_concurrent_connections() {
     assert!(s.echo_stats.connections.load(std::sync::atomic::Ordering::Relaxed) >= 1000);
 }
 
-#[test]
-fn autobahn_cases_all_pass_against_the_echo_server() {
-    let s = start(&[Kind::Echo], |_| {});
-    let addr = s.addr(Kind::Echo).unwrap();
+/// Runs kosoku (Autobahn's fuzzing-client cases) against `addr`, only the
+/// `cases` given (all when empty); returns each case's (behavior,
+/// behaviorClose) and kosoku's output.
+fn kosoku(addr: &str, cases: &[String]) -> (std::collections::BTreeMap<String, (String, String)>, String) {
     let dir = tempfile::tempdir().unwrap();
     let mut c = python();
     // kosoku has no `__main__`; call what its console script calls, so the
     // test does not depend on where pip put that script.
     let main = "import sys; from kosoku._cli import main; sys.argv[0] = 'kosoku'; sys.exit(main())";
-    c.args(["-c", main, &addr.to_string(), "-p", "2", "-o"]).arg(dir.path());
-    let out = run_ok(c, "kosoku (Autobahn's fuzzing-client cases)");
-    let index: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("index.json")).expect("kosoku wrote index.json"))
-            .unwrap();
-    let cases = index.as_object().unwrap().values().next().unwrap().as_object().unwrap();
+    c.args(["-c", main, addr, "-p", if cases.is_empty() { "2" } else { "1" }, "-o"]).arg(dir.path());
+    for id in cases {
+        c.args(["-i", id]);
+    }
+    let out = c.output().unwrap_or_else(|e| panic!("kosoku: cannot run: {e}"));
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let index: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("index.json")).unwrap_or_else(|_| panic!("kosoku wrote no index.json:\n{text}")),
+    )
+    .unwrap();
+    let results = index.as_object().unwrap().values().next().unwrap().as_object().unwrap();
+    let got = results
+        .iter()
+        .map(|(id, r)| {
+            let f = |k: &str| r[k].as_str().unwrap_or("?").to_string();
+            (id.clone(), (f("behavior"), f("behaviorClose")))
+        })
+        .collect();
+    (got, text)
+}
+
+#[test]
+fn autobahn_cases_all_pass_against_the_echo_server() {
+    let s = start(&[Kind::Echo], |_| {});
+    let addr = s.addr(Kind::Echo).unwrap().to_string();
+    let (cases, out) = kosoku(&addr, &[]);
     assert!(cases.len() > 500, "only {} cases ran:\n{out}", cases.len());
     for group in ["12.", "13."] {
         assert!(cases.keys().any(|k| k.starts_with(group)), "no compression cases {group}*");
     }
-    let mut bad = Vec::new();
-    for (id, r) in cases {
-        let b = r["behavior"].as_str().unwrap_or("?");
-        let bc = r["behaviorClose"].as_str().unwrap_or("?");
-        if !["OK", "NON-STRICT", "INFORMATIONAL"].contains(&b) || !["OK", "INFORMATIONAL"].contains(&bc) {
-            bad.push(format!("{id}: {b}/{bc}"));
-        }
+    let behaves = |b: &str| ["OK", "NON-STRICT", "INFORMATIONAL"].contains(&b);
+    let closes = |c: &str| ["OK", "INFORMATIONAL"].contains(&c);
+    // What the server did must be right in every case, on the first run.
+    let wrong: Vec<String> =
+        cases.iter().filter(|(_, (b, _))| !behaves(b)).map(|(id, (b, c))| format!("{id}: {b}/{c}")).collect();
+    assert!(wrong.is_empty(), "{} Autobahn cases failed: {wrong:?}", wrong.len());
+    // The closing handshake is judged against Autobahn's own timeouts, which
+    // a machine busy with the rest of the suite can miss: a case whose only
+    // fault is the close is run again on its own, and must pass then.
+    let late: Vec<String> = cases.iter().filter(|(_, (_, c))| !closes(c)).map(|(id, _)| id.clone()).collect();
+    if !late.is_empty() {
+        eprintln!("Autobahn: {} cases closed late under load, run again alone: {late:?}", late.len());
+        let (again, out) = kosoku(&addr, &late);
+        let bad: Vec<String> = late
+            .iter()
+            .filter(|id| again.get(*id).is_none_or(|(b, c)| !behaves(b) || !closes(c)))
+            .map(|id| format!("{id}: {:?}", again.get(id)))
+            .collect();
+        assert!(bad.is_empty(), "{} Autobahn cases failed twice: {bad:?}\n{out}", bad.len());
     }
-    assert!(bad.is_empty(), "{} Autobahn cases failed: {bad:?}", bad.len());
 }
 
 /// Runs a tests/js script against a fresh chat server; it must print `done`.
