@@ -66,15 +66,16 @@ impl Demos {
     }
 
     /// Runs a scenario on a thread, recording it to a temporary pcap when
-    /// this process may capture.
-    pub fn run_scenario(&mut self, name: &str) {
+    /// this process may capture; with a token (a lab with the student's
+    /// course key), the traffic ends with it.
+    pub fn run_scenario(&mut self, name: &str, token: Option<String>) {
         if self.running.is_some() {
             return;
         }
         let (tx, rx) = channel();
         let n = name.to_string();
         let spawned = std::thread::Builder::new().name("wirelab-scenario".into()).spawn(move || {
-            let _ = tx.send(run_scenario(&n));
+            let _ = tx.send(run_scenario(&n, token.as_deref()));
         });
         if spawned.is_ok() {
             self.running = Some((name.to_string(), rx));
@@ -163,18 +164,18 @@ impl Demos {
     }
 }
 
-fn run_scenario(name: &str) -> Result<ScenarioDone, String> {
+fn run_scenario(name: &str, token: Option<&str>) -> Result<ScenarioDone, String> {
     // A new file each run: the window maps the capture it shows, so an
     // earlier recording must never be rewritten under it.
     static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let path = std::env::temp_dir().join(format!("wirelab-{name}-{}-{run}.pcap", std::process::id()));
-    match scenario::run(name, Some(path.clone())) {
+    match scenario::run_signed(name, Some(path.clone()), token) {
         Ok(o) => Ok(ScenarioDone { name: name.into(), lines: o.lines, recording: Ok(path) }),
         // No capture rights: the scenario still runs, unrecorded, and says why.
         Err(e) if matches!(e.downcast_ref(), Some(crate::capture::CaptureError::Permission { .. })) => {
             let why = format!("{:#}", e.root_cause());
-            scenario::run(name, None)
+            scenario::run_signed(name, None, token)
                 .map(|o| ScenarioDone { name: name.into(), lines: o.lines, recording: Err(why) })
                 .map_err(|e| format!("{e:#}"))
         }

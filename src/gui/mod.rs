@@ -8,6 +8,7 @@
 mod bytes;
 mod conversation;
 mod demos;
+mod lab;
 mod layers;
 mod loader;
 mod packets;
@@ -21,6 +22,7 @@ use crate::filter::{Filter, FilterError};
 use crate::model::Dissection;
 
 pub use demos::{Demos, ScenarioDone};
+pub use lab::LabPanel;
 pub use loader::{Event, Loaded};
 
 /// The capture the window opens on: the Socket.IO chat traffic.
@@ -34,11 +36,23 @@ pub struct Settings {
     pub dark: bool,
     pub zoom: f32,
     pub recent: Vec<PathBuf>,
+    /// The welcome has been seen (the first screen offers the labs until then).
+    pub welcomed: bool,
+    /// The student's id and course key, entered once for every lab.
+    pub student: String,
+    pub course_key: String,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { dark: true, zoom: 1.0, recent: Vec::new() }
+        Self {
+            dark: true,
+            zoom: 1.0,
+            recent: Vec::new(),
+            welcomed: false,
+            student: String::new(),
+            course_key: String::new(),
+        }
     }
 }
 
@@ -83,6 +97,29 @@ pub enum Command {
     SetRecovery(bool),
     RunScenario(String),
     ShowReport(bool),
+    /// The lab panel on or off.
+    ShowLabs(bool),
+    /// Open a lab (index into the bundled labs), or go back to the list.
+    OpenLab(Option<usize>),
+    /// Go to a step of the open lab.
+    LabStep(usize),
+    /// An answer to a question of the open lab.
+    LabAnswer(String, serde_json::Value),
+    /// Show the next hint of a question.
+    LabHint(String),
+    /// Check the open lab's answers against the capture shown.
+    LabCheck,
+    LabAction(crate::lab::Action),
+    /// Write the submission folder for the teacher.
+    LabExport,
+    SetStudent(String),
+    SetCourseKey(String),
+    /// Select the first field of this name in the selected frame.
+    HighlightField(String),
+    /// Look a word up in the glossary.
+    ShowTerm(String),
+    /// Close the welcome.
+    Welcomed,
 }
 
 /// Everything the panels show, in three parts: the document (the open
@@ -103,6 +140,8 @@ pub struct State {
 pub struct Document {
     pub loaded: Option<Loaded>,
     pub load_progress: Option<(String, f32)>,
+    /// The file shown, when it is a file (not the built-in capture or a live one).
+    pub path: Option<PathBuf>,
     /// A live capture is adding frames to it.
     pub capturing: bool,
 }
@@ -135,6 +174,7 @@ pub struct Panels {
     pub toolbar: ToolbarView,
     pub conversation: ConversationView,
     pub live: LiveUi,
+    pub lab: LabPanel,
 }
 
 /// What is typed in the toolbar's boxes.
@@ -164,6 +204,8 @@ pub struct App {
     /// The interface list, being read on a thread (probing each interface
     /// with libpcap can take a while; the window must not wait for it).
     interfaces_job: Option<std::sync::mpsc::Receiver<Vec<String>>>,
+    /// A lab check running on a thread.
+    check_job: Option<std::sync::mpsc::Receiver<Result<crate::lab::Report, String>>>,
 }
 
 /// DejaVu Sans as a fallback font: arrows (→ ⇄), the ellipsis and accented
@@ -196,6 +238,7 @@ impl App {
                         follow: true,
                         stats: None,
                     },
+                    lab: LabPanel::new(&settings),
                 },
                 error: None,
                 notice: None,
@@ -209,6 +252,7 @@ impl App {
             applied_zoom: 1.0,
             live: None,
             interfaces_job: None,
+            check_job: None,
         };
         let (tx, rx) = std::sync::mpsc::channel();
         let listed = std::thread::Builder::new().name("wirelab-interfaces".into()).spawn(move || {
@@ -231,9 +275,10 @@ impl App {
         match Capture::open(&path) {
             Ok(c) => {
                 self.settings.recent.retain(|p| p != &path);
-                self.settings.recent.insert(0, path);
+                self.settings.recent.insert(0, path.clone());
                 self.settings.recent.truncate(8);
                 self.start_loading(Arc::new(c));
+                self.state.doc.path = Some(path);
             }
             Err(e) => self.state.error = Some(e.to_string()),
         }
@@ -241,6 +286,7 @@ impl App {
 
     fn start_loading(&mut self, cap: Arc<Capture>) {
         self.state.doc.loaded = None;
+        self.state.doc.path = None;
         self.state.view.matching.clear();
         self.state.view.visible.clear();
         self.state.view.selected = None;
@@ -250,9 +296,14 @@ impl App {
         self.loader = Some(loader::Job::start(cap));
     }
 
+    /// Asks for a command, applied at the next frame (as a click would).
+    pub fn push_command(&mut self, cmd: Command) {
+        self.commands.push(cmd);
+    }
+
     /// Waits until loading and filtering are done (tests and screenshots).
     pub fn wait_idle(&mut self) {
-        while self.loader.is_some() || self.filter_job.is_some() {
+        while self.loader.is_some() || self.filter_job.is_some() || self.check_job.is_some() {
             self.poll();
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
@@ -283,6 +334,7 @@ impl App {
                 self.loader = None;
                 self.state.doc.loaded =
                     Some(Loaded::live(format!("live capture on {}", self.state.panels.live.interface)));
+                self.state.doc.path = None;
                 self.state.view.matching.clear();
                 self.state.view.visible.clear();
                 self.state.view.selected = None;
@@ -355,8 +407,42 @@ impl App {
                 Err(std::sync::mpsc::TryRecvError::Disconnected) => self.interfaces_job = None,
             }
         }
+        let was_running = self.demos.running().is_some();
         if let Some(e) = self.demos.poll(&mut self.commands) {
             self.state.error = Some(e);
+        }
+        // A lab's scenario that could not be recorded: the lab goes on with
+        // its bundled capture, and says so.
+        if was_running
+            && self.demos.running().is_none()
+            && let Some(Err(why)) = self.demos.report.as_ref().map(|r| &r.recording)
+            && let Some(reference) = self.state.panels.lab.lab().map(|l| l.traffic.reference.clone())
+        {
+            self.state.panels.lab.fallback = Some(format!("this computer does not let wirelab capture: {why}"));
+            self.commands.push(Command::LabAction(crate::lab::Action::OpenCapture { path: reference }));
+        }
+        if let Some(rx) = &self.check_job {
+            match rx.try_recv() {
+                Ok(result) => {
+                    self.check_job = None;
+                    self.state.panels.lab.checking = false;
+                    match result {
+                        Ok(report) => {
+                            let statuses: Vec<(String, crate::lab::Status)> =
+                                report.questions.iter().map(|q| (q.id.clone(), q.status)).collect();
+                            self.lab_progress(|p| p.checked = statuses.into_iter().collect());
+                            self.state.panels.lab.report = Some(report);
+                        }
+                        Err(e) => self.state.error = Some(format!("cannot check: {e}")),
+                    }
+                }
+                Err(std::sync::mpsc::TryRecvError::Empty) => {}
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                    self.check_job = None;
+                    self.state.panels.lab.checking = false;
+                    self.state.error = Some("the check stopped unexpectedly".into());
+                }
+            }
         }
         if let Some(job) = &self.loader {
             match job.poll() {
@@ -420,14 +506,140 @@ impl App {
     fn save(&self, path: &std::path::Path) -> std::io::Result<usize> {
         let Some(l) = &self.state.doc.loaded else { return Ok(0) };
         let shown = &self.state.view.matching;
-        let linktype = if l.is_empty() { 1 } else { l.meta(0).linktype };
-        let mut w = crate::file::PcapFileWriter::new(std::fs::File::create(path)?, linktype, 262_144)?;
-        for &i in shown {
-            let m = l.meta(i);
-            w.write(m.ts_sec, m.ts_nsec, m.len, l.bytes(i))?;
-        }
-        w.flush()?;
+        write_pcap(l, shown.iter().copied(), std::fs::File::create(path)?)?;
         Ok(shown.len())
+    }
+
+    /// Every frame of the open capture, as a pcap in memory (what a lab
+    /// checks and what a submission holds).
+    fn whole_pcap(&self) -> Option<Vec<u8>> {
+        let l = self.state.doc.loaded.as_ref()?;
+        let mut out = Vec::new();
+        write_pcap(l, 0..l.len(), &mut out).ok()?;
+        Some(out)
+    }
+
+    /// The course key the student entered, if it is one.
+    fn course_key(&self) -> Option<crate::lab::CourseKey> {
+        crate::lab::CourseKey::from_hex(&self.settings.course_key).ok()
+    }
+
+    /// The token the student's traffic carries, when they gave an id and a key.
+    fn token(&self) -> Option<String> {
+        let student = self.settings.student.trim();
+        (!student.is_empty()).then(|| self.course_key().map(|k| k.token(student))).flatten()
+    }
+
+    /// Checks the open lab's answers against the capture shown, on a thread.
+    fn lab_check(&mut self) {
+        let Some(lab) = self.state.panels.lab.lab().cloned() else { return };
+        let Some(pcap) = self.whole_pcap() else {
+            self.state.error = Some("open a capture (or make traffic) before checking".into());
+            return;
+        };
+        let answers = self.state.panels.lab.progress(&lab.id).0.answers.clone();
+        let (key, student) = (self.course_key(), self.settings.student.trim().to_string());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new().name("wirelab-lab-check".into()).spawn(move || {
+            let result = Capture::from_bytes(pcap, "lab check").map_err(|e| e.to_string()).map(|cap| {
+                let s = crate::session::Session::index(Arc::new(cap), crate::session::CHECKPOINT_EVERY);
+                let mut r = crate::lab::check(&lab, &s, &answers);
+                r.provenance =
+                    crate::lab::provenance(&s, key.as_ref(), Some(student.as_str()).filter(|s| !s.is_empty()));
+                r
+            });
+            let _ = tx.send(result);
+        });
+        match spawned {
+            Ok(_) => {
+                self.check_job = Some(rx);
+                self.state.panels.lab.checking = true;
+            }
+            Err(e) => self.state.error = Some(format!("cannot start the check: {e}")),
+        }
+    }
+
+    fn lab_export(&mut self) {
+        let Some(lab) = self.state.panels.lab.lab().map(|l| l.id.clone()) else { return };
+        let student = self.settings.student.trim().to_string();
+        if student.is_empty() {
+            self.state.error = Some("enter your student id (under Hand in) before exporting".into());
+            return;
+        }
+        let Some(pcap) = self.whole_pcap() else {
+            self.state.error = Some("there is no capture to hand in yet".into());
+            return;
+        };
+        let answers = self.state.panels.lab.progress(&lab).0.answers.clone();
+        let dir = PathBuf::from(self.state.panels.lab.export_text.trim()).join(&lab);
+        match crate::lab::progress::write_submission(&dir, &student, &pcap, &answers) {
+            Ok(folder) => {
+                self.state.notice = Some(format!(
+                    "submission written to {} (your teacher runs: wirelab lab grade {lab} {})",
+                    folder.display(),
+                    dir.display()
+                ))
+            }
+            Err(e) => self.state.error = Some(e),
+        }
+    }
+
+    /// Does what a lab step's button says.
+    fn lab_action(&mut self, a: crate::lab::Action) {
+        use crate::lab::Action;
+        let kind = |name: &str| crate::serve::Kind::ALL.into_iter().find(|k| k.name() == name);
+        match a {
+            Action::StartServer { server } | Action::StopServer { server } if kind(&server).is_none() => {
+                self.state.error = Some(format!("the lab names a server \"{server}\" wirelab does not have"))
+            }
+            Action::StartServer { server } => {
+                if let Some(k) = kind(&server) {
+                    self.apply(Command::Server(k, true));
+                }
+            }
+            Action::StopServer { server } => {
+                if let Some(k) = kind(&server) {
+                    self.apply(Command::Server(k, false));
+                }
+            }
+            Action::RunScenario { scenario } => {
+                self.state.error = None;
+                self.state.panels.lab.fallback = None;
+                let token = self.token();
+                self.demos.run_scenario(&scenario, token);
+            }
+            Action::StartCapture => {
+                if let Some(f) = self.state.panels.lab.lab().and_then(|l| l.traffic.capture_filter.clone()) {
+                    self.state.panels.live.filter = f;
+                }
+                self.start_capture();
+            }
+            Action::StopCapture => self.apply(Command::StopCapture),
+            Action::OpenCapture { path } => self.open(crate::lab::bundled_path(&path)),
+            Action::Select { filter } => self.apply_filter(filter),
+            Action::Highlight { field } => self.highlight_field(&field),
+        }
+    }
+
+    /// Selects the first field of this name in the selected frame.
+    fn highlight_field(&mut self, name: &str) {
+        let Some((d, _)) = &self.state.view.detail else { return };
+        match d.fields.iter().position(|f| f.def.name == name) {
+            Some(i) => {
+                self.state.view.selected_field = Some(i);
+                self.state.view.source = d.fields[i].span.source;
+            }
+            None => self.state.notice = Some(format!("the selected frame has no {name}")),
+        }
+    }
+
+    /// Applies a change to the open lab's progress and saves it.
+    fn lab_progress(&mut self, change: impl FnOnce(&mut crate::lab::progress::Progress)) {
+        let Some(id) = self.state.panels.lab.lab().map(|l| l.id.clone()) else { return };
+        change(self.state.panels.lab.progress(&id).0);
+        if let Err(e) = self.state.panels.lab.save() {
+            self.state.error = Some(e);
+        }
     }
 
     /// The display order: the matching frames, sorted by the chosen column.
@@ -513,9 +725,31 @@ impl App {
             Command::SetRecovery(on) => self.demos.recovery = on,
             Command::RunScenario(name) => {
                 self.state.error = None;
-                self.demos.run_scenario(&name);
+                let token = self.token();
+                self.demos.run_scenario(&name, token);
             }
             Command::ShowReport(show) => self.demos.show_report = show,
+            Command::ShowLabs(on) => self.state.panels.lab.shown = on,
+            Command::OpenLab(i) => {
+                self.state.panels.lab.shown = true;
+                if let Some(e) = self.state.panels.lab.open(i) {
+                    self.state.error = Some(e);
+                }
+            }
+            Command::LabStep(k) => self.lab_progress(|p| p.step = k),
+            Command::LabAnswer(q, v) => self.lab_progress(|p| {
+                p.checked.remove(&q);
+                p.answers.insert(q, v);
+            }),
+            Command::LabHint(q) => self.lab_progress(|p| *p.hints.entry(q).or_default() += 1),
+            Command::LabCheck => self.lab_check(),
+            Command::LabAction(a) => self.lab_action(a),
+            Command::LabExport => self.lab_export(),
+            Command::SetStudent(s) => self.settings.student = s,
+            Command::SetCourseKey(k) => self.settings.course_key = k,
+            Command::HighlightField(f) => self.highlight_field(&f),
+            Command::ShowTerm(_) => {}
+            Command::Welcomed => self.settings.welcomed = true,
         }
     }
 
@@ -556,6 +790,11 @@ impl App {
                 }
             });
         });
+        if self.state.panels.lab.shown {
+            egui::Panel::left("lab").resizable(true).default_size(400.0).min_size(260.0).show(ui, |ui| {
+                lab::lab_ui(ui, &mut self.state, &mut cmds);
+            });
+        }
         egui::Panel::right("conversation").resizable(true).default_size(340.0).show(ui, |ui| {
             egui::ScrollArea::vertical()
                 .id_salt("conversation")
@@ -564,9 +803,15 @@ impl App {
         let scroll = self.state.view.scroll_to.take();
         egui::CentralPanel::default().show(ui, |ui| packets::packets_ui(ui, &self.state, scroll, &mut cmds));
         demos::report_ui(&ctx, &self.demos, &mut cmds);
+        if !self.settings.welcomed {
+            lab::welcome_ui(&ctx, &self.state.panels.lab, &mut cmds);
+        }
         // Ctrl+O: the file dialog.
         if ctx.input(|i| i.modifiers.command && i.key_pressed(egui::Key::O)) {
             cmds.push(Command::OpenDialog);
+        }
+        if ctx.input(|i| i.key_pressed(egui::Key::F2)) {
+            cmds.push(Command::ShowLabs(!self.state.panels.lab.shown));
         }
         // Ctrl+F: to the filter bar.
         if ctx.input(|i| i.modifiers.command && i.key_pressed(egui::Key::F)) {
@@ -586,6 +831,10 @@ impl App {
                 }
             }
         }
+        // What a command changed is drawn on the next frame.
+        if !cmds.is_empty() {
+            ctx.request_repaint();
+        }
         for c in cmds {
             self.apply(c);
         }
@@ -594,6 +843,7 @@ impl App {
             || self.live.is_some()
             || self.demos.busy()
             || self.interfaces_job.is_some()
+            || self.check_job.is_some()
         {
             ctx.request_repaint_after(std::time::Duration::from_millis(30));
         }
@@ -604,6 +854,10 @@ impl App {
             ui.horizontal(|ui| {
                 ui.strong("wirelab");
                 ui.separator();
+                let labs = self.state.panels.lab.shown;
+                if ui.selectable_label(labs, "Labs").on_hover_text("Guided labs (F2)").clicked() {
+                    cmds.push(Command::ShowLabs(!labs));
+                }
                 if ui.button("Open…").on_hover_text("Choose a capture file (Ctrl O)").clicked() {
                     cmds.push(Command::OpenDialog);
                 }
@@ -747,6 +1001,17 @@ impl App {
             }
         });
     }
+}
+
+/// Writes frames of a capture, in the order given, as pcap.
+fn write_pcap(l: &Loaded, frames: impl Iterator<Item = usize>, out: impl std::io::Write) -> std::io::Result<()> {
+    let linktype = if l.is_empty() { 1 } else { l.meta(0).linktype };
+    let mut w = crate::file::PcapFileWriter::new(out, linktype, 262_144)?;
+    for i in frames {
+        let m = l.meta(i);
+        w.write(m.ts_sec, m.ts_nsec, m.len, l.bytes(i))?;
+    }
+    w.flush()
 }
 
 struct EframeApp(App);

@@ -10,6 +10,7 @@
 //! the CLI (`wirelab lab …`) and the window are two front ends.
 
 pub mod check;
+pub mod progress;
 pub mod query;
 
 use std::path::{Path, PathBuf};
@@ -82,7 +83,7 @@ pub struct Step {
 }
 
 /// Something the window can do for the student at this step.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "do", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Action {
     StartServer {
@@ -249,8 +250,7 @@ impl Lab {
 
     /// The bundled reference capture, from the repository root or beside the binary.
     pub fn reference_path(&self) -> PathBuf {
-        let here = Path::new(env!("CARGO_MANIFEST_DIR")).join(&self.traffic.reference);
-        if here.exists() { here } else { PathBuf::from(&self.traffic.reference) }
+        bundled_path(&self.traffic.reference)
     }
 
     /// Checks what can be checked without a capture: unique ids, filters
@@ -331,6 +331,24 @@ impl Lab {
             }
         }
         Ok(())
+    }
+}
+
+/// A file a lab names (a capture), from the repository root when it is
+/// there, else as given (relative to where wirelab runs).
+pub fn bundled_path(rel: &str) -> PathBuf {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+    if here.exists() { here } else { PathBuf::from(rel) }
+}
+
+impl Question {
+    /// The field a question is about, if it names one: the feedback links to it.
+    pub fn field(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Value { answer, .. } | Kind::PickPacket { answer } => answer.field(),
+            Kind::PickField { field, .. } => Some(field),
+            _ => None,
+        }
     }
 }
 
@@ -461,16 +479,18 @@ impl CourseKey {
     /// Reads a key file (64 hex digits).
     pub fn read(path: &Path) -> Result<CourseKey, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        CourseKey::from_hex(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// A key as its 64 hex digits (surrounding spaces are ignored).
+    pub fn from_hex(text: &str) -> Result<CourseKey, String> {
         let hex = text.trim();
         let bytes: Option<Vec<u8>> = (hex.len() == 64)
             .then(|| (0..32).map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()).collect())
             .flatten();
         match bytes.and_then(|b| <[u8; 32]>::try_from(b).ok()) {
             Some(k) => Ok(CourseKey(k)),
-            None => Err(format!(
-                "{}: not a course key (64 hex digits; `wirelab lab key new --out FILE` makes one)",
-                path.display()
-            )),
+            None => Err("not a course key (64 hex digits; `wirelab lab key new --out FILE` makes one)".into()),
         }
     }
 

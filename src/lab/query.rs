@@ -7,6 +7,7 @@
 //! answer = { frame = "first", filter = "tcp.flags.syn == 1 && tcp.flags.ack == 1" }        # a frame number
 //! answer = { frames = "tcp.analysis.retransmission" }                                      # a set of frames
 //! answer = { count = "websocket.mask == 1" }                                               # how many frames
+//! answer = { distinct = "tcp.stream", filter = "websocket" }                               # how many different values
 //! answer = { seconds_between = ["tcp.flags.syn == 1", "websocket"] }                       # first to first
 //! answer = { compute = "websocket-accept", filter = "http.sec_websocket_key" }             # a named computation
 //! ```
@@ -72,6 +73,12 @@ pub enum Query {
     Count {
         count: String,
     },
+    /// How many different values a field takes in the matching frames
+    /// (connections: `tcp.stream`; clients: `tcp.srcport`).
+    Distinct {
+        distinct: String,
+        filter: String,
+    },
     SecondsBetween {
         seconds_between: [String; 2],
     },
@@ -120,6 +127,7 @@ impl Query {
             Query::Field { filter, .. } | Query::Frame { filter, .. } | Query::Compute { filter, .. } => vec![filter],
             Query::Frames { frames } => vec![frames],
             Query::Count { count } => vec![count],
+            Query::Distinct { filter, .. } => vec![filter],
             Query::SecondsBetween { seconds_between } => seconds_between.iter().map(String::as_str).collect(),
         }
     }
@@ -127,7 +135,7 @@ impl Query {
     /// The field it reads, if it reads one.
     pub fn field(&self) -> Option<&str> {
         match self {
-            Query::Field { field, .. } => Some(field),
+            Query::Field { field, .. } | Query::Distinct { distinct: field, .. } => Some(field),
             _ => None,
         }
     }
@@ -149,6 +157,24 @@ impl Query {
             Query::Count { count } => {
                 let frames = matching(s, count)?;
                 Ok(Found::Number { value: frames.len() as f64, frames })
+            }
+            Query::Distinct { distinct, filter } => {
+                let f = Filter::parse(filter).map_err(|e| format!("the filter \"{filter}\": {e}"))?;
+                let mut seen = std::collections::HashSet::new();
+                let mut frames = Vec::new();
+                s.scan(|d, bytes| {
+                    if f.matches(d, bytes) {
+                        for v in d.find_all(bytes, distinct) {
+                            if seen.insert(v.text(usize::MAX)) {
+                                frames.push(d.meta.number);
+                            }
+                        }
+                    }
+                });
+                if frames.is_empty() {
+                    return Err(format!("no frame matching \"{filter}\" has the field {distinct}"));
+                }
+                Ok(Found::Number { value: seen.len() as f64, frames })
             }
             Query::SecondsBetween { seconds_between: [a, b] } => {
                 let fa = pick(&matching(s, a)?, Which::First, a)?;

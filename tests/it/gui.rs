@@ -12,7 +12,7 @@ fn harness(path: Option<std::path::PathBuf>) -> Harness<'static, App> {
 }
 
 fn harness_sized(path: Option<std::path::PathBuf>, size: [f32; 2]) -> Harness<'static, App> {
-    let mut app = App::new(path, Settings::default());
+    let mut app = App::new(path, Settings { welcomed: true, ..Settings::default() });
     app.wait_idle();
     let mut h = Harness::builder().with_size(size).build_ui_state(|ui, app: &mut App| app.ui(ui), app);
     h.run();
@@ -378,4 +378,145 @@ fn a_scenario_runs_from_the_toolbar_and_its_capture_opens() {
         let why = report.recording.as_ref().expect_err("no capture rights");
         assert!(why.contains("CAP_NET_RAW") || why.contains("permission"), "{why}");
     }
+}
+
+/// A window whose lab progress lives in `dir`.
+fn lab_harness(dir: &std::path::Path, settings: Settings) -> Harness<'static, App> {
+    let mut app = App::new(None, settings);
+    app.state.panels.lab.dir = dir.to_path_buf();
+    app.wait_idle();
+    let mut h = Harness::builder().with_size([1400.0, 1400.0]).build_ui_state(|ui, app: &mut App| app.ui(ui), app);
+    h.run();
+    h
+}
+
+fn welcomed() -> Settings {
+    Settings { welcomed: true, ..Settings::default() }
+}
+
+#[test]
+fn the_first_screen_offers_the_first_lab_and_one_click_opens_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = lab_harness(dir.path(), Settings::default());
+    h.get_by_label("Welcome to wirelab");
+    h.get_by_label_contains("▶ Start the first lab:").click();
+    h.run();
+    let app = h.state();
+    assert!(app.settings.welcomed, "the welcome is not shown again");
+    assert!(app.state.panels.lab.shown);
+    assert_eq!(app.state.panels.lab.lab().map(|l| l.id.as_str()), Some("osi-layers"));
+    h.get_by_label("Step 1 of 4".replace('4', &app.state.panels.lab.lab().unwrap().steps.len().to_string()).as_str());
+    assert!(h.query_by_label("Welcome to wirelab").is_none());
+}
+
+#[test]
+fn a_lab_is_answered_checked_against_the_packets_and_its_feedback_links_select_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = lab_harness(dir.path(), welcomed());
+    h.get_by_label("Labs").click();
+    h.run();
+    h.get_by_label_contains("The TCP handshake: three").click();
+    h.run();
+    h.get_by_label("Use the bundled capture").click();
+    settle(&mut h);
+    let reference = support::root().join("captures/scenario-tcp-vs-udp.pcap");
+    assert_eq!(h.state().state.doc.path.as_deref(), Some(reference.as_path()));
+    h.get_by_label_contains("You are looking at the bundled capture");
+    h.get_by_label("Next ▶").click();
+    h.run();
+    h.get_by_label("Step 2 of 3");
+
+    // A value: the client's initial sequence number, as tshark reads it.
+    let syn = "tcp.flags.syn == 1 && tcp.flags.ack == 0";
+    let isn = support::tshark_first(&reference, syn, "tcp.seq_raw");
+    let syn_frame: usize = support::tshark_first(&reference, syn, "frame.number").parse().unwrap();
+    let lab = wirelab::lab::Lab::load("tcp-handshake").unwrap();
+    let isn_prompt = lab.questions().find(|q| q.id == "client-isn").unwrap().prompt.clone();
+    let isn_box = h.get_by_role_and_label(egui::accesskit::Role::TextInput, &isn_prompt);
+    isn_box.focus();
+    isn_box.type_text("12345");
+    h.run();
+
+    // Pick the packet: a wrong frame first (frame 1).
+    let first_row = h.state().state.view.visible[0];
+    h.state_mut().push_command(wirelab::gui::Command::Select(first_row));
+    h.run();
+    h.get_by_label("Use the selected packet (frame 1)").click();
+    h.run();
+    h.get_by_label("✔ Check my answers").click();
+    settle(&mut h);
+    assert_eq!(h.get_all_by_label("✘ not yet").count(), 2, "both answers are wrong");
+
+    // The feedback's link selects the frame and highlights the field.
+    h.get_by_label(&format!("frame {syn_frame}, tcp.seq_raw")).click();
+    h.run();
+    let st = &h.state().state;
+    assert_eq!(st.view.selected, Some(syn_frame - 1));
+    let (d, _) = st.view.detail.as_ref().unwrap();
+    assert_eq!(d.fields[st.view.selected_field.expect("a field is highlighted")].def.name, "tcp.seq_raw");
+
+    // Now the right answers.
+    let isn_box = h.get_by_role_and_label(egui::accesskit::Role::TextInput, &isn_prompt);
+    isn_box.set_text_value_accesskit(&isn);
+    h.run();
+    let synack: usize =
+        support::tshark_first(&reference, "tcp.flags.syn == 1 && tcp.flags.ack == 1", "frame.number").parse().unwrap();
+    h.state_mut().push_command(wirelab::gui::Command::Select(synack - 1));
+    h.run();
+    h.get_by_label(&format!("Use the selected packet (frame {synack})")).click();
+    h.run();
+    h.get_by_label("✔ Check my answers").click();
+    settle(&mut h);
+    let report = h.state().state.panels.lab.report.clone();
+    assert_eq!(h.query_all_by_label("✔ right").count(), 2, "both answers are right now: {report:?}");
+
+    // Progress survives a restart: the step, the answers, the last check.
+    drop(h);
+    let saved = wirelab::lab::progress::Progress::load(dir.path(), "tcp-handshake").unwrap();
+    assert_eq!(saved.step, 1);
+    assert_eq!(saved.answers["client-isn"], serde_json::json!(isn));
+    assert_eq!(saved.answers["synack-frame"], serde_json::json!(synack));
+    assert_eq!(saved.correct(), 2);
+    let mut h = lab_harness(dir.path(), welcomed());
+    h.get_by_label("Labs").click();
+    h.run();
+    h.get_by_label_contains("2 answered, 2 right");
+    h.get_by_label_contains("The TCP handshake: three").click();
+    h.run();
+    h.get_by_label("Step 2 of 3");
+    let isn_box = h.get_by_role_and_label(egui::accesskit::Role::TextInput, &isn_prompt);
+    assert_eq!(isn_box.value().as_deref(), Some(isn.as_str()));
+}
+
+#[test]
+fn an_exported_submission_is_what_lab_grade_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let mut h = lab_harness(dir.path(), welcomed());
+    h.state_mut().push_command(wirelab::gui::Command::OpenLab(Some(0)));
+    h.run();
+    h.get_by_label("Use the bundled capture").click();
+    settle(&mut h);
+    h.get_by_label("Hand in").click();
+    h.run();
+    h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Student id:").set_text_value_accesskit("ana-42");
+    h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Save into:")
+        .set_text_value_accesskit(&out.path().display().to_string());
+    h.run();
+    h.get_by_label("Export my submission").click();
+    h.run();
+    let folder = out.path().join("osi-layers").join("ana-42");
+    assert!(folder.join("capture.pcap").is_file(), "{:?}", h.state().state.error);
+    assert!(folder.join("answers.json").is_file());
+    // tshark reads the capture; `lab grade` grades the folder.
+    let frames = h.state().state.doc.loaded.as_ref().unwrap().len();
+    let out_tshark = support::tshark().arg("-r").arg(folder.join("capture.pcap")).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out_tshark.stdout).lines().count(), frames);
+    let lab = wirelab::lab::Lab::load("osi-layers").unwrap();
+    let rows = wirelab::lab::grade(&lab, &out.path().join("osi-layers"), None, |_, _| {}).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].student, "ana-42");
+    assert!(rows[0].error.is_empty(), "{}", rows[0].error);
+    assert_eq!(rows[0].score, 0, "nothing was answered");
+    assert!(rows[0].max >= 3);
 }

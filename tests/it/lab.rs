@@ -9,13 +9,7 @@ use serde_json::{Value as Json, json};
 use wirelab::lab::{Answers, Lab, Status, check};
 use wirelab::session::Session;
 
-use crate::support::{root, tshark, wirelab_bin};
-
-/// The first value tshark gives for a field in frames matching a filter.
-fn tshark_first(capture: &Path, filter: &str, field: &str) -> String {
-    let out = tshark().arg("-r").arg(capture).args(["-Y", filter, "-T", "fields", "-e", field]).output().unwrap();
-    String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or_default().trim().to_string()
-}
+use crate::support::{root, tshark, tshark_first, wirelab_bin};
 
 fn tshark_count(capture: &Path, filter: &str) -> usize {
     let out =

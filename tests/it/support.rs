@@ -54,6 +54,12 @@ pub fn tshark() -> Command {
     c
 }
 
+/// The first value tshark gives for a field in frames matching a filter.
+pub fn tshark_first(capture: &Path, filter: &str, field: &str) -> String {
+    let out = tshark().arg("-r").arg(capture).args(["-Y", filter, "-T", "fields", "-e", field]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or_default().trim().to_string()
+}
+
 pub fn wirelab_bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_wirelab"))
 }

@@ -1,0 +1,539 @@
+//! The lab panel: the list of labs with the student's progress, and an open
+//! lab beside the packets — the step's text (Markdown), buttons for its
+//! actions, its questions, Check, and feedback whose frames and fields are
+//! links. What the student does becomes `Command`s; the app saves progress
+//! and runs checks on a thread.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use egui_commonmark::{CommonMarkCache, CommonMarkViewer};
+use serde_json::{Value as Json, json};
+
+use crate::lab::progress::Progress;
+use crate::lab::{Action, Answer, Kind, Lab, Question, Report, Status};
+
+use super::{Command, Settings, State};
+
+/// The lab panel's own state.
+pub struct LabPanel {
+    /// The panel is shown.
+    pub shown: bool,
+    /// The bundled labs (those that parse; the others are in `broken`).
+    pub labs: Vec<Lab>,
+    pub broken: Vec<String>,
+    /// Index into `labs` of the open lab.
+    pub current: Option<usize>,
+    /// Where progress is saved (one JSON file per lab).
+    pub dir: PathBuf,
+    progress: HashMap<String, Progress>,
+    /// The last check of the open lab, with the capture it was made on.
+    pub report: Option<Report>,
+    pub checking: bool,
+    /// What is typed in the answer boxes, by question id.
+    drafts: HashMap<String, String>,
+    pub student_text: String,
+    pub key_text: String,
+    /// Where submissions are written (a folder per student inside).
+    pub export_text: String,
+    /// Why the window fell back to the bundled capture, when it did.
+    pub fallback: Option<String>,
+    markdown: CommonMarkCache,
+}
+
+impl LabPanel {
+    pub fn new(settings: &Settings) -> LabPanel {
+        let (mut labs, mut broken) = (Vec::new(), Vec::new());
+        for l in Lab::bundled() {
+            match l {
+                Ok(l) => labs.push(l),
+                Err(e) => broken.push(e.to_string()),
+            }
+        }
+        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+        LabPanel {
+            shown: false,
+            labs,
+            broken,
+            current: None,
+            dir: crate::lab::progress::default_dir(),
+            progress: HashMap::new(),
+            report: None,
+            checking: false,
+            drafts: HashMap::new(),
+            student_text: settings.student.clone(),
+            key_text: settings.course_key.clone(),
+            export_text: home.join("wirelab-submissions").display().to_string(),
+            fallback: None,
+            markdown: CommonMarkCache::default(),
+        }
+    }
+
+    pub fn lab(&self) -> Option<&Lab> {
+        self.current.and_then(|i| self.labs.get(i))
+    }
+
+    /// A lab's progress, read from its file the first time. A file that
+    /// cannot be read is set aside and reported in the error.
+    pub fn progress(&mut self, id: &str) -> (&mut Progress, Option<String>) {
+        let mut error = None;
+        if !self.progress.contains_key(id) {
+            let p = Progress::load(&self.dir, id).unwrap_or_else(|e| {
+                error = Some(e);
+                Progress::default()
+            });
+            self.progress.insert(id.to_string(), p);
+        }
+        (self.progress.entry(id.to_string()).or_default(), error)
+    }
+
+    /// Saves the open lab's progress.
+    pub fn save(&mut self) -> Result<(), String> {
+        let Some(id) = self.lab().map(|l| l.id.clone()) else { return Ok(()) };
+        let (p, _) = self.progress(&id);
+        let p = p.clone();
+        p.save(&self.dir, &id)
+    }
+
+    /// Opens a lab (or goes back to the list): its answers fill the boxes.
+    pub fn open(&mut self, index: Option<usize>) -> Option<String> {
+        self.current = index.filter(|i| *i < self.labs.len());
+        self.report = None;
+        self.drafts.clear();
+        let id = self.lab()?.id.clone();
+        let (p, error) = self.progress(&id);
+        let drafts: Vec<(String, String)> = p
+            .answers
+            .iter()
+            .filter_map(|(q, v)| {
+                v.as_str().map(|s| (q.clone(), s.to_string())).or(v.as_f64().map(|n| (q.clone(), n.to_string())))
+            })
+            .collect();
+        self.drafts.extend(drafts);
+        error
+    }
+}
+
+const GREEN: egui::Color32 = egui::Color32::from_rgb(80, 180, 100);
+const RED: egui::Color32 = egui::Color32::from_rgb(230, 80, 80);
+const AMBER: egui::Color32 = egui::Color32::from_rgb(220, 160, 60);
+
+/// The panel: the list of labs, or the open lab (its step scrolls; the
+/// step buttons and Check stay at the bottom, always on screen).
+pub fn lab_ui(ui: &mut egui::Ui, state: &mut State, cmds: &mut Vec<Command>) {
+    if state.panels.lab.current.is_none() {
+        egui::ScrollArea::vertical().id_salt("lab-list").show(ui, |ui| list_ui(ui, &mut state.panels.lab, cmds));
+        return;
+    }
+    let selected = selection(state);
+    let on_reference =
+        state.doc.path.as_ref().zip(state.panels.lab.lab()).is_some_and(|(p, l)| {
+            p.canonicalize().ok().is_some_and(|p| l.reference_path().canonicalize().ok() == Some(p))
+        });
+    let panel = &mut state.panels.lab;
+    egui::Panel::bottom("lab-nav").show(ui, |ui| nav_ui(ui, panel, cmds));
+    egui::ScrollArea::vertical().id_salt("lab-step").show(ui, |ui| open_ui(ui, panel, selected, on_reference, cmds));
+}
+
+/// Back, next, and Check.
+fn nav_ui(ui: &mut egui::Ui, panel: &mut LabPanel, cmds: &mut Vec<Command>) {
+    let Some(lab) = panel.lab() else { return };
+    let (id, steps) = (lab.id.clone(), lab.steps.len());
+    let step = panel.progress(&id).0.step.min(steps.saturating_sub(1));
+    ui.add_space(4.0);
+    ui.horizontal(|ui| {
+        if ui.add_enabled(step > 0, egui::Button::new("◀ Back")).clicked() {
+            cmds.push(Command::LabStep(step - 1));
+        }
+        ui.label(format!("Step {} of {steps}", step + 1));
+        if ui.add_enabled(step + 1 < steps, egui::Button::new("Next ▶")).clicked() {
+            cmds.push(Command::LabStep(step + 1));
+        }
+    });
+    ui.horizontal(|ui| {
+        let label = if panel.checking { "Checking…" } else { "✔ Check my answers" };
+        if ui
+            .add_enabled(!panel.checking, egui::Button::new(label))
+            .on_hover_text("Compare your answers with the packets you are looking at")
+            .clicked()
+        {
+            cmds.push(Command::LabCheck);
+        }
+        if let Some(r) = &panel.report {
+            ui.label(format!("{} of {} right", r.score, r.max));
+            match r.provenance {
+                "verified" => ui.colored_label(GREEN, "your token is in this capture"),
+                "missing" => ui.colored_label(AMBER, "your token is not in this capture"),
+                _ => ui.label(""),
+            };
+        }
+    });
+    ui.add_space(4.0);
+}
+
+/// The selected frame's number and the selected field's name.
+fn selection(state: &State) -> (Option<u64>, Option<String>) {
+    let frame = state.view.selected.map(|i| i as u64 + 1);
+    let field = state
+        .view
+        .detail
+        .as_ref()
+        .zip(state.view.selected_field)
+        .and_then(|((d, _), f)| d.fields.get(f).map(|f| f.def.name.to_string()));
+    (frame, field)
+}
+
+fn list_ui(ui: &mut egui::Ui, panel: &mut LabPanel, cmds: &mut Vec<Command>) {
+    ui.heading("Labs");
+    ui.label("Each lab asks a question from the course and answers it with packets you make yourself.");
+    ui.add_space(6.0);
+    let labs: Vec<(String, String, u32, usize)> =
+        panel.labs.iter().map(|l| (l.id.clone(), l.title.clone(), l.minutes, l.questions().count())).collect();
+    for (i, (id, title, minutes, questions)) in labs.into_iter().enumerate() {
+        let (p, _) = panel.progress(&id);
+        let (answered, correct) = (p.answered(), p.correct());
+        ui.group(|ui| {
+            ui.set_width(ui.available_width());
+            ui.horizontal(|ui| {
+                if ui.button(format!("{}. {title}", i + 1)).on_hover_text(format!("Open the lab {id}")).clicked() {
+                    cmds.push(Command::OpenLab(Some(i)));
+                }
+            });
+            ui.horizontal(|ui| {
+                ui.weak(format!("{minutes} min · {questions} questions"));
+                ui.weak(format!("· {answered} answered, {correct} right"));
+            });
+            ui.add(egui::ProgressBar::new(correct as f32 / questions.max(1) as f32).desired_height(4.0));
+        });
+    }
+    for b in &panel.broken {
+        ui.colored_label(RED, b);
+    }
+}
+
+fn open_ui(
+    ui: &mut egui::Ui,
+    panel: &mut LabPanel,
+    (frame, field): (Option<u64>, Option<String>),
+    on_reference: bool,
+    cmds: &mut Vec<Command>,
+) {
+    let Some(lab) = panel.lab().cloned() else { return };
+    let step_count = lab.steps.len();
+    let step = panel.progress(&lab.id).0.step.min(step_count.saturating_sub(1));
+    ui.horizontal(|ui| {
+        if ui.button("☰ All labs").clicked() {
+            cmds.push(Command::OpenLab(None));
+        }
+        ui.weak(format!("{} min", lab.minutes));
+    });
+    ui.heading(&lab.title);
+    ui.label(&lab.summary);
+    if !lab.glossary.is_empty() {
+        ui.horizontal_wrapped(|ui| {
+            ui.weak("Words:");
+            for w in &lab.glossary {
+                if ui.small_button(w).on_hover_text("Look it up in the glossary").clicked() {
+                    cmds.push(Command::ShowTerm(w.clone()));
+                }
+            }
+        });
+    }
+    if on_reference {
+        let why = panel.fallback.clone().unwrap_or_else(|| "you opened it".into());
+        ui.colored_label(
+            AMBER,
+            format!(
+                "You are looking at the bundled capture {} ({why}), not traffic you made. \
+                 The answers are checked against it all the same.",
+                lab.traffic.reference
+            ),
+        );
+    }
+    ui.separator();
+    let Some(s) = lab.steps.get(step) else { return };
+    ui.strong(format!("{}. {}", step + 1, s.title));
+    CommonMarkViewer::new().show(ui, &mut panel.markdown, &s.text);
+    actions_ui(ui, &lab, &s.actions, cmds);
+    for q in &s.questions {
+        ui.add_space(6.0);
+        ui.group(|ui| {
+            ui.set_width(ui.available_width());
+            question_ui(ui, panel, &lab.id, q, frame, field.as_deref(), cmds);
+        });
+    }
+    ui.separator();
+    submission_ui(ui, panel, cmds);
+}
+
+/// The step's actions as buttons. A scenario records its own capture, so
+/// a step that runs one does not show separate capture buttons.
+fn actions_ui(ui: &mut egui::Ui, lab: &Lab, actions: &[Action], cmds: &mut Vec<Command>) {
+    let runs_scenario = actions.iter().any(|a| matches!(a, Action::RunScenario { .. }));
+    ui.horizontal_wrapped(|ui| {
+        for a in actions {
+            let (label, hover) = match a {
+                Action::StartServer { server } => {
+                    (format!("▶ Start the {server} server"), "A demo server on this computer".to_string())
+                }
+                Action::StopServer { server } => (format!("■ Stop the {server} server"), String::new()),
+                Action::RunScenario { scenario } => (
+                    format!("▶ Make the traffic ({scenario})"),
+                    "Runs the scripted clients, records their packets and opens the recording".to_string(),
+                ),
+                Action::StartCapture | Action::StopCapture if runs_scenario => continue,
+                Action::StartCapture => {
+                    ("● Start capturing".into(), lab.traffic.capture_filter.clone().unwrap_or_default())
+                }
+                Action::StopCapture => ("■ Stop capturing".into(), String::new()),
+                Action::OpenCapture { path } => (format!("Open {path}"), String::new()),
+                Action::Select { filter } => (format!("Show only: {filter}"), "Sets the display filter".into()),
+                Action::Highlight { field } => (format!("Highlight {field}"), "In the selected packet".into()),
+            };
+            let b = ui.button(label);
+            let b = if hover.is_empty() { b } else { b.on_hover_text(hover) };
+            if b.clicked() {
+                cmds.push(Command::LabAction(a.clone()));
+            }
+        }
+        if ui
+            .button("Use the bundled capture")
+            .on_hover_text(format!("Open {} instead of making traffic", lab.traffic.reference))
+            .clicked()
+        {
+            cmds.push(Command::LabAction(Action::OpenCapture { path: lab.traffic.reference.clone() }));
+        }
+    });
+}
+
+fn question_ui(
+    ui: &mut egui::Ui,
+    panel: &mut LabPanel,
+    lab: &str,
+    q: &Question,
+    frame: Option<u64>,
+    field: Option<&str>,
+    cmds: &mut Vec<Command>,
+) {
+    let prompt = ui.label(egui::RichText::new(&q.prompt).strong());
+    let answer = panel.progress(lab).0.answers.get(&q.id).cloned();
+    let answer_cmd = |v: Json| Command::LabAnswer(q.id.clone(), v);
+    match &q.kind {
+        Kind::Value { .. } | Kind::FreeText => {
+            let draft = panel.drafts.entry(q.id.clone()).or_default();
+            let edit = if matches!(q.kind, Kind::FreeText) {
+                egui::TextEdit::multiline(draft).desired_rows(3)
+            } else {
+                egui::TextEdit::singleline(draft)
+            };
+            let r = ui
+                .add(edit.hint_text("your answer").desired_width(f32::INFINITY).id_salt(("answer", &q.id)))
+                .labelled_by(prompt.id);
+            if r.changed() {
+                cmds.push(answer_cmd(json!(draft.trim())));
+            }
+        }
+        Kind::PickPacket { .. } => {
+            ui.horizontal(|ui| {
+                let label = match frame {
+                    Some(n) => format!("Use the selected packet (frame {n})"),
+                    None => "Select a packet first".into(),
+                };
+                if ui.add_enabled(frame.is_some(), egui::Button::new(label)).clicked()
+                    && let Some(n) = frame
+                {
+                    cmds.push(answer_cmd(json!(n)));
+                }
+                if let Some(n) = answer.as_ref().and_then(Json::as_u64)
+                    && ui.link(format!("your answer: frame {n}")).clicked()
+                {
+                    cmds.push(Command::Select(n as usize - 1));
+                }
+            });
+        }
+        Kind::PickField { .. } => {
+            ui.horizontal_wrapped(|ui| {
+                let label = match (frame, field) {
+                    (Some(n), Some(f)) => format!("Use the selected field ({f} in frame {n})"),
+                    _ => "Click a field in the layer view first".into(),
+                };
+                if ui.add_enabled(field.is_some(), egui::Button::new(label)).clicked()
+                    && let (Some(n), Some(f)) = (frame, field)
+                {
+                    cmds.push(answer_cmd(json!({ "frame": n, "field": f })));
+                }
+                if let Some(Answer::Field { frame: Some(n), field: f }) = answer.as_ref().and_then(Answer::from_json)
+                    && ui.link(format!("your answer: {f} in frame {n}")).clicked()
+                {
+                    cmds.push(Command::Select(n as usize - 1));
+                    cmds.push(Command::HighlightField(f));
+                }
+            });
+        }
+        Kind::Choice { choices } => {
+            let picked = answer.as_ref().and_then(Json::as_str).map(str::to_string);
+            for c in choices {
+                if ui.radio(picked.as_deref() == Some(c.id.as_str()), &c.text).clicked() {
+                    cmds.push(answer_cmd(json!(c.id)));
+                }
+            }
+        }
+        Kind::Order { items } => {
+            let mut order: Vec<String> = answer
+                .as_ref()
+                .and_then(Json::as_array)
+                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+                .filter(|o: &Vec<String>| o.len() == items.len() && items.iter().all(|i| o.contains(&i.id)))
+                .unwrap_or_else(|| items.iter().map(|i| i.id.clone()).collect());
+            ui.weak("Drag the items, or use the arrows, to put them in the order the packets show.");
+            let mut moved = None;
+            let dnd_id = egui::Id::unique(("order", &q.id));
+            for (k, id) in order.iter().enumerate() {
+                let text = items.iter().find(|i| &i.id == id).map(|i| i.text.as_str()).unwrap_or(id);
+                let row = ui.horizontal(|ui| {
+                    if ui.add_enabled(k > 0, egui::Button::new("↑").small()).clicked() {
+                        moved = Some((k, k - 1));
+                    }
+                    if ui.add_enabled(k + 1 < items.len(), egui::Button::new("↓").small()).clicked() {
+                        moved = Some((k, k + 1));
+                    }
+                    ui.dnd_drag_source(dnd_id.with(k), k, |ui| ui.label(format!("{}. {text}", k + 1)));
+                });
+                if let Some(from) = row.response.dnd_release_payload::<usize>() {
+                    moved = Some((*from, k));
+                }
+            }
+            if let Some((from, to)) = moved
+                && from != to
+            {
+                let item = order.remove(from);
+                order.insert(to, item);
+                cmds.push(answer_cmd(json!(order)));
+            }
+        }
+    }
+    // Hints, on request, one at a time.
+    let shown = panel.progress(lab).0.hints.get(&q.id).copied().unwrap_or(0).min(q.hints.len());
+    for h in &q.hints[..shown] {
+        ui.label(egui::RichText::new(format!("Hint: {h}")).italics());
+    }
+    if shown < q.hints.len() && ui.small_button(format!("Hint ({} of {})", shown + 1, q.hints.len())).clicked() {
+        cmds.push(Command::LabHint(q.id.clone()));
+    }
+    feedback_ui(ui, panel, q, cmds);
+}
+
+/// The last check's verdict on one question, with its frames as links.
+fn feedback_ui(ui: &mut egui::Ui, panel: &LabPanel, q: &Question, cmds: &mut Vec<Command>) {
+    let Some(r) = panel.report.as_ref().and_then(|r| r.questions.iter().find(|x| x.id == q.id)) else { return };
+    let (mark, color) = match r.status {
+        Status::Correct => ("✔ right", GREEN),
+        Status::Incorrect => ("✘ not yet", RED),
+        Status::Unanswered => ("no answer yet", AMBER),
+        Status::Ungraded => ("kept for your teacher", ui.visuals().text_color()),
+    };
+    ui.horizontal_wrapped(|ui| {
+        ui.colored_label(color, mark);
+        if r.status != Status::Correct && !r.feedback.is_empty() {
+            ui.label(&r.feedback);
+        }
+    });
+    if r.status == Status::Correct || r.status == Status::Ungraded || r.frames.is_empty() {
+        return;
+    }
+    ui.horizontal_wrapped(|ui| {
+        ui.weak("Look at:");
+        for &n in r.frames.iter().take(12) {
+            let label = match q.field() {
+                Some(f) => format!("frame {n}, {f}"),
+                None => format!("frame {n}"),
+            };
+            if ui.link(label).on_hover_text("Select it in the packet list").clicked() {
+                cmds.push(Command::Select(n as usize - 1));
+                if let Some(f) = q.field() {
+                    cmds.push(Command::HighlightField(f.to_string()));
+                }
+            }
+        }
+    });
+}
+
+fn submission_ui(ui: &mut egui::Ui, panel: &mut LabPanel, cmds: &mut Vec<Command>) {
+    egui::CollapsingHeader::new("Hand in").id_salt("hand-in").show(ui, |ui| {
+        ui.label("Your teacher grades a folder with your capture and your answers.");
+        egui::Grid::new("student").num_columns(2).show(ui, |ui| {
+            let l = ui.label("Student id:");
+            if ui
+                .add(egui::TextEdit::singleline(&mut panel.student_text).desired_width(200.0))
+                .labelled_by(l.id)
+                .changed()
+            {
+                cmds.push(Command::SetStudent(panel.student_text.trim().to_string()));
+            }
+            ui.end_row();
+            let l = ui.label("Course key:");
+            if ui
+                .add(egui::TextEdit::singleline(&mut panel.key_text).desired_width(200.0).password(true))
+                .labelled_by(l.id)
+                .on_hover_text("From your teacher (64 hex digits); optional. With it, your traffic carries your token.")
+                .changed()
+            {
+                cmds.push(Command::SetCourseKey(panel.key_text.trim().to_string()));
+            }
+            ui.end_row();
+            let l = ui.label("Save into:");
+            ui.add(egui::TextEdit::singleline(&mut panel.export_text).desired_width(200.0)).labelled_by(l.id);
+            ui.end_row();
+        });
+        if ui
+            .button("Export my submission")
+            .on_hover_text("Writes <folder>/<lab>/<student id>/ with capture.pcap and answers.json")
+            .clicked()
+        {
+            cmds.push(Command::LabExport);
+        }
+    });
+}
+
+/// The first screen of a first run: the labs, one click away.
+pub fn welcome_ui(ctx: &egui::Context, panel: &LabPanel, cmds: &mut Vec<Command>) {
+    egui::Window::new("Welcome to wirelab")
+        .collapsible(false)
+        .resizable(false)
+        .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
+        .show(ctx, |ui| {
+            ui.set_max_width(460.0);
+            ui.label(
+                "wirelab shows what really crosses the network when a program talks: every byte of every \
+                 packet, placed on its layer — from the TCP handshake up to the Socket.IO event.",
+            );
+            ui.add_space(4.0);
+            ui.label(
+                "The labs walk you through it: you start a small server, make traffic, look at your own \
+                 packets, and answer questions that are checked against them.",
+            );
+            ui.add_space(8.0);
+            if let Some(first) = panel.labs.first() {
+                let start = ui.add(
+                    egui::Button::new(egui::RichText::new(format!("▶ Start the first lab: {}", first.title)).strong())
+                        .min_size(egui::vec2(ui.available_width(), 32.0)),
+                );
+                if start.clicked() {
+                    cmds.push(Command::OpenLab(Some(0)));
+                    cmds.push(Command::Welcomed);
+                }
+                ui.weak(format!("{} minutes · {}", first.minutes, first.summary));
+            }
+            ui.add_space(8.0);
+            ui.horizontal(|ui| {
+                if ui.button(format!("See all {} labs", panel.labs.len())).clicked() {
+                    cmds.push(Command::ShowLabs(true));
+                    cmds.push(Command::Welcomed);
+                }
+                if ui.button("Just show me the packets").clicked() {
+                    cmds.push(Command::Welcomed);
+                }
+            });
+            ui.weak("The labs are always under Labs in the toolbar (F2).");
+        });
+}
