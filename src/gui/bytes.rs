@@ -57,10 +57,26 @@ pub fn bytes_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) -> Op
         .and_then(|i| d.fields.get(i))
         .filter(|f| f.span.source == state.view.source)
         .map(|f| f.span.range());
+    // The glossary term's fields, highlighted in their own colour.
+    let term: Vec<std::ops::Range<usize>> = state
+        .panels
+        .glossary
+        .chosen()
+        .map(|t| {
+            d.fields
+                .iter()
+                .filter(|f| f.span.source == state.view.source && t.fields.iter().any(|n| n == f.def.name))
+                .map(|f| f.span.range())
+                .collect()
+        })
+        .unwrap_or_default();
     // The hovered field's explanation, above the rows so it stays in view.
     let explained = state.view.hovered_field.and_then(|i| d.fields.get(i));
     ui.label(match explained {
-        Some(f) => format!("{} ({}): {}", f.def.label, f.def.name, f.def.explain),
+        Some(f) => {
+            let terms = super::glossary::terms_text(f.def.name);
+            format!("{} ({}): {} {terms}", f.def.label, f.def.name, f.def.explain)
+        }
         None => "Hover a byte to see its field; click it to select the field.".to_string(),
     });
     ui.separator();
@@ -83,6 +99,8 @@ pub fn bytes_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) -> Op
                     let mut t = RichText::new(format!("{b:02x} ")).text_style(mono.clone());
                     if sel.as_ref().is_some_and(|s| s.contains(&at)) {
                         t = t.background_color(Color32::from_rgb(240, 200, 40)).color(Color32::BLACK);
+                    } else if term.iter().any(|r| r.contains(&at)) {
+                        t = t.background_color(Color32::from_rgb(80, 200, 230)).color(Color32::BLACK);
                     } else if osi > 0 {
                         t = t.background_color(Color32::from_rgba_unmultiplied(r, g, bl, 60));
                     }

@@ -74,7 +74,10 @@ fn layer_ui(ui: &mut egui::Ui, d: &Dissection, bytes: &[u8], li: usize, state: &
             let f = fr.field();
             let text = format!("{}{}: {}", "    ".repeat(usize::from(f.depth)), f.def.label, fr.text(24));
             let selected = state.view.selected_field == Some(index) || state.view.hovered_field == Some(index);
-            let r = ui.selectable_label(selected, text).on_hover_text(format!("{}\n\n{}", f.def.name, f.def.explain));
+            let terms = super::glossary::terms_text(f.def.name);
+            let r = ui
+                .selectable_label(selected, text)
+                .on_hover_text(format!("{}\n\n{}\n\n{terms}", f.def.name, f.def.explain).trim_end().to_string());
             if r.clicked() {
                 cmds.push(Command::SelectField(Some(index)));
                 if f.span.source != state.view.source {

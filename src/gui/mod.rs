@@ -8,6 +8,7 @@
 mod bytes;
 mod conversation;
 mod demos;
+mod glossary;
 mod lab;
 mod layers;
 mod loader;
@@ -22,6 +23,7 @@ use crate::filter::{Filter, FilterError};
 use crate::model::Dissection;
 
 pub use demos::{Demos, ScenarioDone};
+pub use glossary::GlossaryView;
 pub use lab::LabPanel;
 pub use loader::{Event, Loaded};
 
@@ -41,6 +43,8 @@ pub struct Settings {
     /// The student's id and course key, entered once for every lab.
     pub student: String,
     pub course_key: String,
+    /// Glossary terms already seen in the student's packets.
+    pub seen_terms: std::collections::BTreeSet<String>,
 }
 
 impl Default for Settings {
@@ -52,6 +56,7 @@ impl Default for Settings {
             welcomed: false,
             student: String::new(),
             course_key: String::new(),
+            seen_terms: Default::default(),
         }
     }
 }
@@ -120,6 +125,8 @@ pub enum Command {
     ShowTerm(String),
     /// Close the welcome.
     Welcomed,
+    /// What the right-hand panel shows.
+    RightTab(RightTab),
 }
 
 /// Everything the panels show, in three parts: the document (the open
@@ -175,6 +182,16 @@ pub struct Panels {
     pub conversation: ConversationView,
     pub live: LiveUi,
     pub lab: LabPanel,
+    pub glossary: GlossaryView,
+    pub right: RightTab,
+}
+
+/// The right-hand panel: the conversation, or the glossary.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RightTab {
+    #[default]
+    Conversation,
+    Glossary,
 }
 
 /// What is typed in the toolbar's boxes.
@@ -239,6 +256,8 @@ impl App {
                         stats: None,
                     },
                     lab: LabPanel::new(&settings),
+                    glossary: GlossaryView::default(),
+                    right: RightTab::default(),
                 },
                 error: None,
                 notice: None,
@@ -500,6 +519,17 @@ impl App {
         self.state.view.selected_field = None;
         self.state.view.source = 0;
         self.state.view.detail = loaded.detail(index);
+        // The glossary's words this packet shows.
+        if let Some((d, _)) = &self.state.view.detail {
+            let g = crate::glossary::Glossary::bundled();
+            for f in &d.fields {
+                for t in g.terms_of_field(f.def.name) {
+                    if !self.settings.seen_terms.contains(&t.term) {
+                        self.settings.seen_terms.insert(t.term.clone());
+                    }
+                }
+            }
+        }
     }
 
     /// Writes the frames shown, in capture order, to a pcap file.
@@ -748,7 +778,17 @@ impl App {
             Command::SetStudent(s) => self.settings.student = s,
             Command::SetCourseKey(k) => self.settings.course_key = k,
             Command::HighlightField(f) => self.highlight_field(&f),
-            Command::ShowTerm(_) => {}
+            Command::ShowTerm(word) => {
+                let g = crate::glossary::Glossary::bundled();
+                match g.terms.iter().position(|t| t.is_named(&word)) {
+                    Some(i) => {
+                        self.state.panels.glossary.term = Some(i);
+                        self.state.panels.right = RightTab::Glossary;
+                    }
+                    None => self.state.notice = Some(format!("\"{word}\" is not in the glossary")),
+                }
+            }
+            Command::RightTab(t) => self.state.panels.right = t,
             Command::Welcomed => self.settings.welcomed = true,
         }
     }
@@ -796,9 +836,26 @@ impl App {
             });
         }
         egui::Panel::right("conversation").resizable(true).default_size(340.0).show(ui, |ui| {
-            egui::ScrollArea::vertical()
-                .id_salt("conversation")
-                .show(ui, |ui| conversation::conversation_ui(ui, &self.state, &mut cmds));
+            ui.horizontal(|ui| {
+                for (tab, label) in [(RightTab::Conversation, "Conversation"), (RightTab::Glossary, "Glossary")] {
+                    if ui.selectable_label(self.state.panels.right == tab, label).clicked() {
+                        cmds.push(Command::RightTab(tab));
+                    }
+                }
+            });
+            ui.separator();
+            match self.state.panels.right {
+                RightTab::Conversation => {
+                    egui::ScrollArea::vertical()
+                        .id_salt("conversation")
+                        .show(ui, |ui| conversation::conversation_ui(ui, &self.state, &mut cmds));
+                }
+                RightTab::Glossary => {
+                    egui::ScrollArea::vertical().id_salt("glossary").show(ui, |ui| {
+                        glossary::glossary_ui(ui, &mut self.state, &self.settings.seen_terms, &mut cmds)
+                    });
+                }
+            }
         });
         let scroll = self.state.view.scroll_to.take();
         egui::CentralPanel::default().show(ui, |ui| packets::packets_ui(ui, &self.state, scroll, &mut cmds));

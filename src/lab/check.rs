@@ -190,7 +190,7 @@ fn check_one(q: &Question, s: &Session, answer: Option<Answer>) -> QuestionRepor
     if q.reveal {
         r.expected = reveal(&exp, q);
     }
-    r.feedback = if right { "correct".into() } else { wrong_feedback(q, s, &exp, &why) };
+    r.feedback = if right { "correct".into() } else { wrong_feedback(q, s, &exp, &why, &answer) };
     r
 }
 
@@ -281,7 +281,7 @@ fn judge(q: &Question, s: &Session, e: &Expected, a: &Answer) -> (bool, String) 
 
 /// A wrong answer's feedback: the question's own words, why, and the frames
 /// and fields that decide it.
-fn wrong_feedback(q: &Question, s: &Session, e: &Expected, why: &str) -> String {
+fn wrong_feedback(q: &Question, s: &Session, e: &Expected, why: &str, answer: &Answer) -> String {
     let mut parts = Vec::new();
     if !q.feedback.is_empty() {
         parts.push(q.feedback.clone());
@@ -300,10 +300,13 @@ fn wrong_feedback(q: &Question, s: &Session, e: &Expected, why: &str) -> String 
             "the packets show {}",
             items.iter().map(|(id, f)| format!("{id} (frame {f})")).collect::<Vec<_>>().join(", then ")
         ),
+        // The frames that disprove the choice picked, else those that
+        // show the right one.
         Expected::Choice => match &q.kind {
             Kind::Choice { choices } => choices
                 .iter()
-                .find(|c| c.correct)
+                .find(|c| c.id == answer.text() && c.evidence.is_some())
+                .or_else(|| choices.iter().find(|c| c.correct))
                 .and_then(|c| c.evidence.as_deref())
                 .and_then(|f| matching(s, f).ok())
                 .filter(|f| !f.is_empty())

@@ -21,13 +21,20 @@ pub use check::{Answer, Answers, QuestionReport, Report, Status, check};
 pub use query::{Query, Which};
 
 /// The labs that ship with wirelab, by file name.
-pub const BUNDLED: [(&str, &str); 7] = [
+pub const BUNDLED: [(&str, &str); 14] = [
     ("osi-layers.toml", include_str!("../../labs/osi-layers.toml")),
+    ("sockets-and-ports.toml", include_str!("../../labs/sockets-and-ports.toml")),
     ("tcp-handshake.toml", include_str!("../../labs/tcp-handshake.toml")),
+    ("tcp-vs-udp.toml", include_str!("../../labs/tcp-vs-udp.toml")),
     ("websocket-handshake.toml", include_str!("../../labs/websocket-handshake.toml")),
     ("websocket-frames.toml", include_str!("../../labs/websocket-frames.toml")),
+    ("bidirectional.toml", include_str!("../../labs/bidirectional.toml")),
     ("socketio-uses-http.toml", include_str!("../../labs/socketio-uses-http.toml")),
     ("client-emits.toml", include_str!("../../labs/client-emits.toml")),
+    ("server-emits.toml", include_str!("../../labs/server-emits.toml")),
+    ("missed-events.toml", include_str!("../../labs/missed-events.toml")),
+    ("rooms-and-namespaces.toml", include_str!("../../labs/rooms-and-namespaces.toml")),
+    ("message-queues.toml", include_str!("../../labs/message-queues.toml")),
     ("compression.toml", include_str!("../../labs/compression.toml")),
 ];
 
@@ -320,6 +327,13 @@ impl Lab {
                 }
                 Kind::FreeText => {}
             }
+        }
+        let glossary = crate::glossary::Glossary::bundled();
+        if let Some(w) = self.glossary.iter().find(|w| glossary.find(w).is_none()) {
+            return fail(
+                &format!("\"{w}\""),
+                format!("the glossary word \"{w}\" is not in labs/glossary.toml (add it there, or use a term it has)"),
+            );
         }
         for a in self.steps.iter().flat_map(|s| &s.actions) {
             match a {

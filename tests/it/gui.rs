@@ -520,3 +520,31 @@ fn an_exported_submission_is_what_lab_grade_reads() {
     assert_eq!(rows[0].score, 0, "nothing was answered");
     assert!(rows[0].max >= 3);
 }
+
+#[test]
+fn a_glossary_word_highlights_its_fields_in_the_selected_packet_and_works_out_its_derivation() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = lab_harness(dir.path(), welcomed());
+    // The frame shown at start is a Socket.IO event: it has a socket (address and port).
+    assert!(h.state().settings.seen_terms.contains("socket"), "{:?}", h.state().settings.seen_terms);
+    h.get_by_label("Glossary").click();
+    h.run();
+    h.get_by_label_contains("Seen in your packets:");
+    h.get_by_label("socket").click();
+    h.run();
+    assert_eq!(h.state().state.panels.glossary.chosen().map(|t| t.term.as_str()), Some("socket"));
+    h.get_by_label("tcp.srcport").click();
+    h.run();
+    let st = &h.state().state;
+    let (d, _) = st.view.detail.as_ref().unwrap();
+    assert_eq!(d.fields[st.view.selected_field.expect("the link selects the field")].def.name, "tcp.srcport");
+
+    // Unmasking, worked out on a masked client frame.
+    type_filter(&mut h, "websocket.mask == 1 && socketio.event");
+    let first = h.state().state.view.visible[0];
+    h.state_mut().push_command(wirelab::gui::Command::Select(first));
+    h.state_mut().push_command(wirelab::gui::Command::ShowTerm("mask".into()));
+    h.run();
+    h.get_by_label("Worked out from the selected packet:");
+    h.get_all_by_label_contains("XOR key[0]").next().expect("the first byte unmasked");
+}

@@ -50,6 +50,62 @@ fn the_bundled_labs_validate_and_hold_the_required_questions() {
     let out = wirelab_bin().args(["lab", "list", "--format", "json"]).output().unwrap();
     let list: Json = serde_json::from_slice(&out.stdout).unwrap();
     assert!(list.as_array().unwrap().iter().any(|l| l["id"] == "tcp-handshake" && l["questions"] == 7));
+    // The fourteen labs of the curriculum, in its order, each with three
+    // questions or more and a reference capture that answers all of them.
+    let ids: Vec<&str> = list.as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        ids,
+        [
+            "osi-layers",
+            "sockets-and-ports",
+            "tcp-handshake",
+            "tcp-vs-udp",
+            "websocket-handshake",
+            "websocket-frames",
+            "bidirectional",
+            "socketio-uses-http",
+            "client-emits",
+            "server-emits",
+            "missed-events",
+            "rooms-and-namespaces",
+            "message-queues",
+            "compression",
+        ]
+    );
+    for l in Lab::bundled() {
+        let l = l.unwrap();
+        assert!(l.questions().count() >= 3, "{}", l.id);
+        assert!((10..=25).contains(&l.minutes), "{}: {} minutes", l.id, l.minutes);
+    }
+}
+
+/// How many different values tshark gives for a field in frames matching a filter.
+fn tshark_distinct(capture: &Path, filter: &str, field: &str) -> usize {
+    let out = tshark().arg("-r").arg(capture).args(["-Y", filter, "-T", "fields", "-e", field]).output().unwrap();
+    let values: std::collections::BTreeSet<String> =
+        String::from_utf8_lossy(&out.stdout).lines().flat_map(|l| l.split(',')).map(str::to_string).collect();
+    values.len()
+}
+
+#[test]
+fn distinct_counts_what_tshark_counts_a_broadcast_is_one_frame_per_recipient() {
+    // server-emits: the connections a broadcast went out on.
+    let cap = root().join("captures/scenario-chat-rooms.pcap");
+    let want = tshark_distinct(
+        &cap,
+        "websocket.mask == 0 && websocket.payload.text contains \"hello everyone\"",
+        "tcp.stream",
+    );
+    assert!(want >= 2, "a broadcast to several clients");
+    let got = statuses("server-emits", &cap, json!({ "broadcast-recipients": want }));
+    assert!(got.contains(&("broadcast-recipients".into(), Status::Correct)), "{got:?}");
+    let got = statuses("server-emits", &cap, json!({ "broadcast-recipients": want + 1 }));
+    assert!(got.contains(&("broadcast-recipients".into(), Status::Incorrect)), "{got:?}");
+    // sockets-and-ports: UDP client sockets, one source port each.
+    let cap = root().join("captures/scenario-tcp-vs-udp.pcap");
+    let want = tshark_distinct(&cap, "udp && data.data contains 57:4c:01:01", "udp.srcport");
+    let got = statuses("sockets-and-ports", &cap, json!({ "udp-client-sockets": want }));
+    assert!(got.contains(&("udp-client-sockets".into(), Status::Correct)), "{got:?}");
 }
 
 #[test]
@@ -235,7 +291,9 @@ fn broken_lab_files_and_answers_get_a_clear_error_with_the_line() {
     assert_eq!(out.status.code(), Some(2));
     let out = wirelab_bin().args(["lab", "show", "no-such-lab"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("the labs are: osi-layers, tcp-handshake"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("the labs are: osi-layers, sockets-and-ports, tcp-handshake")
+    );
     // A lab checked against a capture of another kind: questions it cannot
     // answer say so, nothing panics.
     let r = statuses("socketio-uses-http", &root().join("captures/scenario-tcp-vs-udp.pcap"), json!({"sid": "x"}));

@@ -11,6 +11,7 @@
 //! - `coverage`: every captured byte belongs to a field; spans stay in bounds.
 //! - `messages`: events paired with their answers, TCP connections as messages, `follow --by session`.
 //! - `session`: the capture session: any frame dissected from a checkpoint equals the full pass.
+//! - `glossary`: the glossary file is whole and checked; each derivation agrees with the bytes an independent program sent.
 //! - `lab`: the lab engine: bundled labs validate; answers derived with tshark score full marks, wrong ones zero; hostile lab files and answers.
 //! - `cli`: the `wirelab` binary's commands and exit codes.
 //! - `gui`: the window through egui_kittest: rows, layers, field and byte selection, the filter bar, a snapshot.
@@ -27,6 +28,7 @@ mod fieldref;
 mod fieldtypes;
 mod files;
 mod filter;
+mod glossary;
 mod goldens;
 mod gui;
 mod lab;
