@@ -9,7 +9,7 @@ use crate::model::Dissection;
 
 use super::{Command, State};
 
-const TINTS: [(u8, u8, u8); 7] =
+pub(super) const TINTS: [(u8, u8, u8); 7] =
     [(120, 120, 120), (90, 150, 230), (90, 200, 140), (170, 130, 230), (230, 200, 80), (240, 150, 80), (240, 100, 110)];
 
 /// The deepest field covering byte `at` of `source`.

@@ -4,6 +4,7 @@
 
 use crate::model::{Dissection, OSI_NAMES};
 
+use super::bytes::TINTS;
 use super::{Command, State};
 
 fn tcpip_of(osi: u8) -> &'static str {
@@ -30,6 +31,10 @@ pub fn layers_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
         ui.label("Select a frame to see its layers.");
         return;
     };
+    egui::CollapsingHeader::new("Encapsulation: each layer's header wraps the layer above")
+        .id_salt("encapsulation")
+        .default_open(true)
+        .show(ui, |ui| encapsulation_ui(ui, d, cmds));
     egui::Grid::new("osi-tcpip").num_columns(2).striped(true).spacing([12.0, 6.0]).show(ui, |ui| {
         ui.strong("OSI model");
         ui.strong("TCP/IP model · headers in this frame");
@@ -131,6 +136,102 @@ fn json_ui(ui: &mut egui::Ui, key: &str, v: &serde_json::Value, id: egui::Id, bu
                 break;
             }
             json_ui(ui, &k, x, id.with(&k), budget);
+        }
+    });
+}
+
+/// Each layer's parent in the picture: the layer just before it, unless
+/// that one or one of its ancestors already carries a layer of the same
+/// protocol — then this is a sibling of it (two WebSocket frames in one
+/// segment, two Engine.IO packets in one polling body).
+fn parents(d: &Dissection) -> Vec<Option<usize>> {
+    let shown: Vec<usize> = (0..d.layers.len()).filter(|&i| d.layers[i].proto.name != "frame").collect();
+    let mut out: Vec<Option<usize>> = vec![None; d.layers.len()];
+    for (k, &i) in shown.iter().enumerate() {
+        let Some(&prev) = k.checked_sub(1).and_then(|j| shown.get(j)) else { continue };
+        let name = d.layers[i].proto.name;
+        let mut at = Some(prev);
+        let mut found = None;
+        while let Some(a) = at {
+            if shown[..k].iter().any(|&c| out[c] == Some(a) && d.layers[c].proto.name == name) {
+                found = Some(a);
+                break;
+            }
+            at = out[a];
+        }
+        // A protocol seen before but not under any ancestor: a sibling at the top.
+        let top_sibling =
+            found.is_none() && shown[..k].iter().any(|&c| out[c].is_none() && d.layers[c].proto.name == name);
+        out[i] = if top_sibling { None } else { Some(found.unwrap_or(prev)) };
+    }
+    out
+}
+
+/// A layer's own bytes (its span, less the bytes of its descendants inside
+/// it) and the bytes of everything it carries.
+fn sizes(d: &Dissection, parent: &[Option<usize>], i: usize) -> (u32, u32) {
+    let span = d.layers[i].span;
+    let mut covered = vec![false; span.len as usize];
+    let mut stack: Vec<usize> = (0..d.layers.len()).filter(|&c| parent[c] == Some(i)).collect();
+    let mut carried = 0;
+    for &c in &stack {
+        let (own, more) = sizes(d, parent, c);
+        carried += own + more;
+    }
+    while let Some(c) = stack.pop() {
+        let s = d.layers[c].span;
+        if s.source == span.source {
+            for at in s.offset.max(span.offset)..s.end().min(span.end()) as u32 {
+                if let Some(x) = covered.get_mut((at - span.offset) as usize) {
+                    *x = true;
+                }
+            }
+        }
+        stack.extend((0..d.layers.len()).filter(|&g| parent[g] == Some(c)));
+    }
+    (covered.iter().filter(|c| !**c).count() as u32, carried)
+}
+
+/// The textbook picture: nested boxes, the outermost layer's header around
+/// everything above it, with sizes in bytes. Clicking a box selects its header.
+fn encapsulation_ui(ui: &mut egui::Ui, d: &Dissection, cmds: &mut Vec<Command>) {
+    let parent = parents(d);
+    let roots: Vec<usize> =
+        (0..d.layers.len()).filter(|&i| d.layers[i].proto.name != "frame" && parent[i].is_none()).collect();
+    for r in roots {
+        layer_box_ui(ui, d, &parent, r, cmds);
+    }
+    ui.weak("No trailer: IP packets have none, and the Ethernet checksum (FCS) is removed by the network card before capture.");
+}
+
+fn layer_box_ui(ui: &mut egui::Ui, d: &Dissection, parent: &[Option<usize>], i: usize, cmds: &mut Vec<Command>) {
+    let l = &d.layers[i];
+    let children: Vec<usize> = (0..d.layers.len()).filter(|&c| parent[c] == Some(i)).collect();
+    let (own, carried) = sizes(d, parent, i);
+    let (r, g, b) = TINTS[usize::from(l.proto.osi.saturating_sub(1)).min(6)];
+    let fill = egui::Color32::from_rgba_unmultiplied(r, g, b, 40);
+    let stroke = egui::Stroke::new(1.0, egui::Color32::from_rgb(r, g, b));
+    egui::Frame::group(ui.style()).fill(fill).stroke(stroke).inner_margin(4.0).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        let derived = if l.span.source != 0 && parent[i].is_some_and(|p| d.layers[p].span.source != l.span.source) {
+            let name =
+                d.sources.get(usize::from(l.span.source) - 1).map(|s| s.name.as_ref()).unwrap_or("derived bytes");
+            format!(" · read from {name}")
+        } else {
+            String::new()
+        };
+        let text = if children.is_empty() {
+            format!("L{} {} · {} B{derived}", l.proto.osi, l.proto.label, l.span.len)
+        } else {
+            format!("L{} {} header · {own} B  (carries {carried} B){derived}", l.proto.osi, l.proto.label)
+        };
+        let r = ui.add(egui::Label::new(egui::RichText::new(text).strong()).sense(egui::Sense::click()));
+        if r.on_hover_text(l.proto.explain).clicked() && l.fields.start < l.fields.end {
+            cmds.push(Command::SelectField(Some(l.fields.start as usize)));
+            cmds.push(Command::SetSource(l.span.source));
+        }
+        for c in children {
+            layer_box_ui(ui, d, parent, c, cmds);
         }
     });
 }

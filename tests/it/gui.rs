@@ -2,7 +2,7 @@
 //! typing, and image snapshots rendered headless (wgpu on the CPU).
 
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use wirelab::gui::{App, Settings};
 
 use crate::support;
@@ -66,7 +66,7 @@ fn clicking_a_socketio_row_shows_its_layers_and_a_field_click_highlights_its_byt
     assert!(h.query_all_by_label_contains("JSON: object").next().is_some(), "no JSON tree for the arguments");
     assert!(h.query_all_by_label_contains("\"text\": \"").next().is_some(), "the tree shows the message's text");
     // Click the event name: its bytes are selected, in the unmasked data.
-    h.get_by_label_contains("Event: chat message").click();
+    h.get_by_label_contains("Event: chat message").click_accesskit();
     h.run();
     let st = &h.state().state;
     let (d, bytes) = st.view.detail.as_ref().unwrap();
@@ -547,4 +547,35 @@ fn a_glossary_word_highlights_its_fields_in_the_selected_packet_and_works_out_it
     h.run();
     h.get_by_label("Worked out from the selected packet:");
     h.get_all_by_label_contains("XOR key[0]").next().expect("the first byte unmasked");
+}
+
+#[test]
+fn the_encapsulation_picture_nests_each_header_around_the_layer_above_with_sizes_that_add_up() {
+    let mut h = harness(None);
+    // A server's Socket.IO event over WebSocket.
+    type_filter(&mut h, "websocket.mask == 0 && socketio.event");
+    let first = h.state().state.view.visible[0];
+    h.state_mut().push_command(wirelab::gui::Command::Select(first));
+    h.run();
+    let st = &h.state().state;
+    let len = st.doc.loaded.as_ref().unwrap().bytes(first).len();
+    h.get_by_label(&format!("L2 Ethernet II header · 14 B  (carries {} B)", len - 14));
+    h.get_by_label(&format!("L3 Internet Protocol Version 4 header · 20 B  (carries {} B)", len - 34));
+    let tcp = h
+        .get_by_label_contains("L4 Transmission Control Protocol header · ")
+        .accesskit_node()
+        .value()
+        .unwrap_or_default();
+    let ws = h.get_by_label_contains("L5 WebSocket header · ").accesskit_node().value().unwrap_or_default();
+    let eio = h.get_by_label_contains("L6 Engine.IO header · 1 B").accesskit_node().value().unwrap_or_default();
+    let sio = h.get_by_label_contains("L7 Socket.IO · ").accesskit_node().value().unwrap_or_default();
+    let num =
+        |s: &str, after: &str| -> usize { s.split(after).nth(1).unwrap().split(' ').next().unwrap().parse().unwrap() };
+    // Each header's bytes plus what it carries is what its parent carries.
+    let (tcp_h, tcp_c) = (num(&tcp, "header · "), num(&tcp, "(carries "));
+    assert_eq!(tcp_h + tcp_c, len - 34, "{tcp}");
+    let (ws_h, ws_c) = (num(&ws, "header · "), num(&ws, "(carries "));
+    assert_eq!(ws_h + ws_c, tcp_c, "{ws}");
+    assert_eq!(1 + num(&eio, "(carries "), ws_c, "{eio}");
+    assert_eq!(num(&sio, "Socket.IO · "), ws_c - 1, "{sio}");
 }

@@ -45,3 +45,25 @@ fn the_dissection_core_knows_nothing_of_gui_async_or_capture() {
         }
     }
 }
+
+#[test]
+fn the_lab_engine_and_the_glossary_know_nothing_of_the_window_or_the_cli() {
+    let mut files = Vec::new();
+    rust_files(&support::root().join("src/lab"), &mut files);
+    files.push(support::root().join("src/glossary.rs"));
+    assert!(files.len() >= 5, "lab files not found: {files:?}");
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap_or_default();
+        for (i, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            for word in ["egui", "eframe", "crate::gui", "crate::cli"] {
+                assert!(
+                    !code.contains(word),
+                    "{}:{}: the lab engine must not use `{word}`: {line}",
+                    f.display(),
+                    i + 1
+                );
+            }
+        }
+    }
+}
