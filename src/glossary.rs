@@ -64,7 +64,7 @@ impl Glossary {
     /// `see` entries that name terms, OSI layers 1–7.
     pub fn parse(file: &str, text: &str) -> Result<Glossary, String> {
         let g: Glossary = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1).unwrap_or(1);
+            let line = e.span().map(|s| crate::lab::line_of(text, s.start)).unwrap_or(1);
             format!("{file}:{line}: {}", e.message().trim())
         })?;
         let mut names = std::collections::HashSet::new();
@@ -129,14 +129,9 @@ pub fn derive(how: Derive, d: &Dissection, frame: &[u8]) -> Result<Vec<String>, 
             let key =
                 d.find(frame, "websocket.masking_key").ok_or("select a masked WebSocket frame (one a client sent)")?;
             let k = key.bytes().to_vec();
-            let span = key.span();
-            let src = d.source_bytes(frame, span.source);
-            let masked = src.get(span.end()..).unwrap_or(&[]);
-            let len = d
-                .find(frame, "websocket.payload_length")
-                .and_then(|f| f.value().as_u64())
-                .unwrap_or(masked.len() as u64)
-                .min(masked.len() as u64) as usize;
+            // The masked payload as sent (this frame's only, whatever its length field's form).
+            let masked = d.find(frame, "websocket.masked_payload").map(|f| f.bytes().to_vec()).unwrap_or_default();
+            let len = masked.len();
             if k.len() != 4 {
                 return Err("this frame's masking key is incomplete");
             }
@@ -188,14 +183,16 @@ pub fn derive(how: Derive, d: &Dissection, frame: &[u8]) -> Result<Vec<String>, 
             let (syn, fin) = (flag("tcp.flags.syn"), flag("tcp.flags.fin"));
             let extra = u64::from(syn) + u64::from(fin);
             let mut out = vec![format!("seq = {seq} (relative), payload = {len} bytes")];
-            if extra > 0 {
-                out.push(format!("{} counts as one byte", if syn { "SYN" } else { "FIN" }));
+            match (syn, fin) {
+                (true, true) => out.push("SYN and FIN each count as one byte".into()),
+                (true, false) => out.push("SYN counts as one byte".into()),
+                (false, true) => out.push("FIN counts as one byte".into()),
+                (false, false) => {}
             }
+            let next = seq + len + extra;
+            let plus = if extra > 0 { format!(" + {extra}") } else { String::new() };
             out.push(format!(
-                "next seq = {seq} + {len}{} = {}: the other side acknowledges with ack = {} (RFC 9293 §3.4)",
-                if extra > 0 { " + 1" } else { "" },
-                seq + len + extra,
-                seq + len + extra
+                "next seq = {seq} + {len}{plus} = {next}: the other side acknowledges with ack = {next} (RFC 9293 §3.4)"
             ));
             Ok(out)
         }

@@ -93,7 +93,7 @@ fn term_ui(ui: &mut egui::Ui, state: &State, t: &Term, cmds: &mut Vec<Command>) 
             ui.label("In the selected packet:");
             let detail = state.view.detail.as_ref();
             for name in &t.fields {
-                let at = detail.and_then(|(d, _)| d.fields.iter().position(|f| f.def.name == name.as_str()));
+                let at = detail.and_then(|(d, b)| d.find(b, name)).map(|f| f.index);
                 match at {
                     Some(i) => {
                         if ui.link(name).on_hover_text("Select this field and its bytes").clicked() {

@@ -38,6 +38,12 @@ pub struct LabPanel {
     pub export_text: String,
     /// Why the window fell back to the bundled capture, when it did.
     pub fallback: Option<String>,
+    /// Progress files that could not be read, to tell the student (once).
+    pub load_errors: Vec<String>,
+    /// Labs whose progress file could not be read nor set aside: never written over.
+    unreadable: std::collections::HashSet<String>,
+    /// A lab's button started the running scenario.
+    pub awaiting_scenario: bool,
     markdown: CommonMarkCache,
 }
 
@@ -65,6 +71,9 @@ impl LabPanel {
             key_text: settings.course_key.clone(),
             export_text: home.join("wirelab-submissions").display().to_string(),
             fallback: None,
+            load_errors: Vec::new(),
+            unreadable: Default::default(),
+            awaiting_scenario: false,
             markdown: CommonMarkCache::default(),
         }
     }
@@ -74,34 +83,41 @@ impl LabPanel {
     }
 
     /// A lab's progress, read from its file the first time. A file that
-    /// cannot be read is set aside and reported in the error.
-    pub fn progress(&mut self, id: &str) -> (&mut Progress, Option<String>) {
-        let mut error = None;
+    /// cannot be read is set aside (or, if even that fails, left alone and
+    /// never written over); either way the student is told.
+    pub fn progress(&mut self, id: &str) -> &mut Progress {
         if !self.progress.contains_key(id) {
             let p = Progress::load(&self.dir, id).unwrap_or_else(|e| {
-                error = Some(e);
+                if crate::lab::progress::file(&self.dir, id).is_ok_and(|f| f.exists()) {
+                    self.unreadable.insert(id.to_string());
+                }
+                self.load_errors.push(e);
                 Progress::default()
             });
             self.progress.insert(id.to_string(), p);
         }
-        (self.progress.entry(id.to_string()).or_default(), error)
+        self.progress.entry(id.to_string()).or_default()
     }
 
-    /// Saves the open lab's progress.
-    pub fn save(&mut self) -> Result<(), String> {
-        let Some(id) = self.lab().map(|l| l.id.clone()) else { return Ok(()) };
-        let (p, _) = self.progress(&id);
-        let p = p.clone();
-        p.save(&self.dir, &id)
+    /// Saves a lab's progress.
+    pub fn save(&mut self, id: &str) -> Result<(), String> {
+        if self.unreadable.contains(id) {
+            return Err(format!(
+                "your earlier progress in {} could not be read, so wirelab does not write over it",
+                self.dir.display()
+            ));
+        }
+        let p = self.progress(id).clone();
+        p.save(&self.dir, id)
     }
 
     /// Opens a lab (or goes back to the list): its answers fill the boxes.
-    pub fn open(&mut self, index: Option<usize>) -> Option<String> {
+    pub fn open(&mut self, index: Option<usize>) {
         self.current = index.filter(|i| *i < self.labs.len());
         self.report = None;
         self.drafts.clear();
-        let id = self.lab()?.id.clone();
-        let (p, error) = self.progress(&id);
+        let Some(id) = self.lab().map(|l| l.id.clone()) else { return };
+        let p = self.progress(&id);
         let drafts: Vec<(String, String)> = p
             .answers
             .iter()
@@ -110,8 +126,19 @@ impl LabPanel {
             })
             .collect();
         self.drafts.extend(drafts);
-        error
     }
+}
+
+/// A frame number (from 1) as a row index; 0 and numbers past memory are none.
+fn frame_index(n: u64) -> Option<usize> {
+    n.checked_sub(1).and_then(|i| usize::try_from(i).ok())
+}
+
+/// What is dragged in an order question: which question, which row.
+#[derive(Clone)]
+struct OrderDrag {
+    question: String,
+    row: usize,
 }
 
 const GREEN: egui::Color32 = egui::Color32::from_rgb(80, 180, 100);
@@ -139,7 +166,7 @@ pub fn lab_ui(ui: &mut egui::Ui, state: &mut State, cmds: &mut Vec<Command>) {
 fn nav_ui(ui: &mut egui::Ui, panel: &mut LabPanel, cmds: &mut Vec<Command>) {
     let Some(lab) = panel.lab() else { return };
     let (id, steps) = (lab.id.clone(), lab.steps.len());
-    let step = panel.progress(&id).0.step.min(steps.saturating_sub(1));
+    let step = panel.progress(&id).step.min(steps.saturating_sub(1));
     ui.add_space(4.0);
     ui.horizontal(|ui| {
         if ui.add_enabled(step > 0, egui::Button::new("◀ Back")).clicked() {
@@ -190,7 +217,7 @@ fn list_ui(ui: &mut egui::Ui, panel: &mut LabPanel, cmds: &mut Vec<Command>) {
     let labs: Vec<(String, String, u32, usize)> =
         panel.labs.iter().map(|l| (l.id.clone(), l.title.clone(), l.minutes, l.questions().count())).collect();
     for (i, (id, title, minutes, questions)) in labs.into_iter().enumerate() {
-        let (p, _) = panel.progress(&id);
+        let p = panel.progress(&id);
         let (answered, correct) = (p.answered(), p.correct());
         ui.group(|ui| {
             ui.set_width(ui.available_width());
@@ -220,7 +247,7 @@ fn open_ui(
 ) {
     let Some(lab) = panel.lab().cloned() else { return };
     let step_count = lab.steps.len();
-    let step = panel.progress(&lab.id).0.step.min(step_count.saturating_sub(1));
+    let step = panel.progress(&lab.id).step.min(step_count.saturating_sub(1));
     ui.horizontal(|ui| {
         if ui.button("☰ All labs").clicked() {
             cmds.push(Command::OpenLab(None));
@@ -316,7 +343,7 @@ fn question_ui(
     cmds: &mut Vec<Command>,
 ) {
     let prompt = ui.label(egui::RichText::new(&q.prompt).strong());
-    let answer = panel.progress(lab).0.answers.get(&q.id).cloned();
+    let answer = panel.progress(lab).answers.get(&q.id).cloned();
     let answer_cmd = |v: Json| Command::LabAnswer(q.id.clone(), v);
     match &q.kind {
         Kind::Value { .. } | Kind::FreeText => {
@@ -346,8 +373,9 @@ fn question_ui(
                 }
                 if let Some(n) = answer.as_ref().and_then(Json::as_u64)
                     && ui.link(format!("your answer: frame {n}")).clicked()
+                    && let Some(i) = frame_index(n)
                 {
-                    cmds.push(Command::Select(n as usize - 1));
+                    cmds.push(Command::Select(i));
                 }
             });
         }
@@ -364,8 +392,9 @@ fn question_ui(
                 }
                 if let Some(Answer::Field { frame: Some(n), field: f }) = answer.as_ref().and_then(Answer::from_json)
                     && ui.link(format!("your answer: {f} in frame {n}")).clicked()
+                    && let Some(i) = frame_index(n)
                 {
-                    cmds.push(Command::Select(n as usize - 1));
+                    cmds.push(Command::Select(i));
                     cmds.push(Command::HighlightField(f));
                 }
             });
@@ -397,10 +426,15 @@ fn question_ui(
                     if ui.add_enabled(k + 1 < items.len(), egui::Button::new("↓").small()).clicked() {
                         moved = Some((k, k + 1));
                     }
-                    ui.dnd_drag_source(dnd_id.with(k), k, |ui| ui.label(format!("{}. {text}", k + 1)));
+                    let payload = OrderDrag { question: q.id.clone(), row: k };
+                    ui.dnd_drag_source(dnd_id.with(k), payload, |ui| ui.label(format!("{}. {text}", k + 1)));
                 });
-                if let Some(from) = row.response.dnd_release_payload::<usize>() {
-                    moved = Some((*from, k));
+                // Only a row of this question, dropped here, moves.
+                if let Some(d) = row.response.dnd_release_payload::<OrderDrag>()
+                    && d.question == q.id
+                    && d.row < order.len()
+                {
+                    moved = Some((d.row, k));
                 }
             }
             if let Some((from, to)) = moved
@@ -413,7 +447,7 @@ fn question_ui(
         }
     }
     // Hints, on request, one at a time.
-    let shown = panel.progress(lab).0.hints.get(&q.id).copied().unwrap_or(0).min(q.hints.len());
+    let shown = panel.progress(lab).hints.get(&q.id).copied().unwrap_or(0).min(q.hints.len());
     for h in &q.hints[..shown] {
         ui.label(egui::RichText::new(format!("Hint: {h}")).italics());
     }
@@ -448,8 +482,10 @@ fn feedback_ui(ui: &mut egui::Ui, panel: &LabPanel, q: &Question, cmds: &mut Vec
                 Some(f) => format!("frame {n}, {f}"),
                 None => format!("frame {n}"),
             };
-            if ui.link(label).on_hover_text("Select it in the packet list").clicked() {
-                cmds.push(Command::Select(n as usize - 1));
+            if ui.link(label).on_hover_text("Select it in the packet list").clicked()
+                && let Some(i) = frame_index(n)
+            {
+                cmds.push(Command::Select(i));
                 if let Some(f) = q.field() {
                     cmds.push(Command::HighlightField(f.to_string()));
                 }

@@ -140,17 +140,19 @@ fn json_ui(ui: &mut egui::Ui, key: &str, v: &serde_json::Value, id: egui::Id, bu
     });
 }
 
-/// Each layer's parent in the picture: the layer just before it, unless
-/// that one or one of its ancestors already carries a layer of the same
-/// protocol — then this is a sibling of it (two WebSocket frames in one
-/// segment, two Engine.IO packets in one polling body).
+/// Each layer's parent in the picture: the layer just before it, unless it
+/// is a message-level protocol (OSI 5 and up) that one of those ancestors
+/// already carries — then this is a sibling (two WebSocket frames in one
+/// segment, two Engine.IO packets in one polling body). A repeated lower
+/// layer is carried, not a sibling (the IP header an ICMP error quotes).
 fn parents(d: &Dissection) -> Vec<Option<usize>> {
     let shown: Vec<usize> = (0..d.layers.len()).filter(|&i| d.layers[i].proto.name != "frame").collect();
     let mut out: Vec<Option<usize>> = vec![None; d.layers.len()];
     for (k, &i) in shown.iter().enumerate() {
         let Some(&prev) = k.checked_sub(1).and_then(|j| shown.get(j)) else { continue };
         let name = d.layers[i].proto.name;
-        let mut at = Some(prev);
+        let message_level = d.layers[i].proto.osi >= 5;
+        let mut at = message_level.then_some(prev);
         let mut found = None;
         while let Some(a) = at {
             if shown[..k].iter().any(|&c| out[c] == Some(a) && d.layers[c].proto.name == name) {
@@ -160,8 +162,9 @@ fn parents(d: &Dissection) -> Vec<Option<usize>> {
             at = out[a];
         }
         // A protocol seen before but not under any ancestor: a sibling at the top.
-        let top_sibling =
-            found.is_none() && shown[..k].iter().any(|&c| out[c].is_none() && d.layers[c].proto.name == name);
+        let top_sibling = message_level
+            && found.is_none()
+            && shown[..k].iter().any(|&c| out[c].is_none() && d.layers[c].proto.name == name);
         out[i] = if top_sibling { None } else { Some(found.unwrap_or(prev)) };
     }
     out
@@ -177,6 +180,23 @@ fn sizes(d: &Dissection, parent: &[Option<usize>], i: usize) -> (u32, u32) {
     for &c in &stack {
         let (own, more) = sizes(d, parent, c);
         carried += own + more;
+    }
+    // What it carries in derived bytes (unmasked, decompressed) is its
+    // payload field here: that is not header either.
+    if stack.iter().any(|&c| d.layers[c].span.source != span.source) {
+        let l = &d.layers[i];
+        let payload = (l.fields.start as usize..l.fields.end as usize)
+            .filter_map(|f| d.fields.get(f))
+            .filter(|f| f.span.source == span.source && f.def.name.ends_with("payload"))
+            .map(|f| f.span)
+            .max_by_key(|s| s.len);
+        if let Some(p) = payload {
+            for at in p.offset.max(span.offset)..p.end().min(span.end()) as u32 {
+                if let Some(x) = covered.get_mut((at - span.offset) as usize) {
+                    *x = true;
+                }
+            }
+        }
     }
     while let Some(c) = stack.pop() {
         let s = d.layers[c].span;
@@ -214,8 +234,7 @@ fn layer_box_ui(ui: &mut egui::Ui, d: &Dissection, parent: &[Option<usize>], i: 
     egui::Frame::group(ui.style()).fill(fill).stroke(stroke).inner_margin(4.0).show(ui, |ui| {
         ui.set_width(ui.available_width());
         let derived = if l.span.source != 0 && parent[i].is_some_and(|p| d.layers[p].span.source != l.span.source) {
-            let name =
-                d.sources.get(usize::from(l.span.source) - 1).map(|s| s.name.as_ref()).unwrap_or("derived bytes");
+            let name = d.source_name(l.span.source);
             format!(" · read from {name}")
         } else {
             String::new()

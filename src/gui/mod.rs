@@ -222,7 +222,7 @@ pub struct App {
     /// with libpcap can take a while; the window must not wait for it).
     interfaces_job: Option<std::sync::mpsc::Receiver<Vec<String>>>,
     /// A lab check running on a thread.
-    check_job: Option<std::sync::mpsc::Receiver<Result<crate::lab::Report, String>>>,
+    check_job: Option<std::sync::mpsc::Receiver<Result<(crate::lab::Report, crate::lab::Answers), String>>>,
 }
 
 /// DejaVu Sans as a fallback font: arrows (→ ⇄), the ellipsis and accented
@@ -306,6 +306,8 @@ impl App {
     fn start_loading(&mut self, cap: Arc<Capture>) {
         self.state.doc.loaded = None;
         self.state.doc.path = None;
+        // Feedback on another capture would point at the wrong frames.
+        self.state.panels.lab.report = None;
         self.state.view.matching.clear();
         self.state.view.visible.clear();
         self.state.view.selected = None;
@@ -354,6 +356,7 @@ impl App {
                 self.state.doc.loaded =
                     Some(Loaded::live(format!("live capture on {}", self.state.panels.live.interface)));
                 self.state.doc.path = None;
+                self.state.panels.lab.report = None;
                 self.state.view.matching.clear();
                 self.state.view.visible.clear();
                 self.state.view.selected = None;
@@ -427,13 +430,19 @@ impl App {
             }
         }
         let was_running = self.demos.running().is_some();
-        if let Some(e) = self.demos.poll(&mut self.commands) {
+        let failed = self.demos.poll(&mut self.commands);
+        let finished = was_running && self.demos.running().is_none();
+        let from_lab = finished && std::mem::take(&mut self.state.panels.lab.awaiting_scenario);
+        if let Some(e) = &failed {
+            self.state.error = Some(e.clone());
+        }
+        for e in self.state.panels.lab.load_errors.drain(..) {
             self.state.error = Some(e);
         }
         // A lab's scenario that could not be recorded: the lab goes on with
         // its bundled capture, and says so.
-        if was_running
-            && self.demos.running().is_none()
+        if from_lab
+            && failed.is_none()
             && let Some(Err(why)) = self.demos.report.as_ref().map(|r| &r.recording)
             && let Some(reference) = self.state.panels.lab.lab().map(|l| l.traffic.reference.clone())
         {
@@ -446,11 +455,24 @@ impl App {
                     self.check_job = None;
                     self.state.panels.lab.checking = false;
                     match result {
-                        Ok(report) => {
-                            let statuses: Vec<(String, crate::lab::Status)> =
-                                report.questions.iter().map(|q| (q.id.clone(), q.status)).collect();
-                            self.lab_progress(|p| p.checked = statuses.into_iter().collect());
-                            self.state.panels.lab.report = Some(report);
+                        Ok((report, checked)) => {
+                            // The lab checked (the student may have opened
+                            // another since); an answer changed during the
+                            // check keeps no stale verdict.
+                            let panel = &mut self.state.panels.lab;
+                            let p = panel.progress(&report.lab);
+                            p.checked = report
+                                .questions
+                                .iter()
+                                .filter(|q| p.answers.get(&q.id) == checked.get(&q.id))
+                                .map(|q| (q.id.clone(), q.status))
+                                .collect();
+                            if let Err(e) = panel.save(&report.lab) {
+                                self.state.error = Some(e);
+                            }
+                            if panel.lab().is_some_and(|l| l.id == report.lab) {
+                                panel.report = Some(report);
+                            }
                         }
                         Err(e) => self.state.error = Some(format!("cannot check: {e}")),
                     }
@@ -522,7 +544,7 @@ impl App {
         // The glossary's words this packet shows.
         if let Some((d, _)) = &self.state.view.detail {
             let g = crate::glossary::Glossary::bundled();
-            for f in &d.fields {
+            for f in d.fields.iter().filter(|f| f.value != crate::model::Value::Bool(false)) {
                 for t in g.terms_of_field(f.def.name) {
                     if !self.settings.seen_terms.contains(&t.term) {
                         self.settings.seen_terms.insert(t.term.clone());
@@ -563,20 +585,29 @@ impl App {
     /// Checks the open lab's answers against the capture shown, on a thread.
     fn lab_check(&mut self) {
         let Some(lab) = self.state.panels.lab.lab().cloned() else { return };
-        let Some(pcap) = self.whole_pcap() else {
+        // A file is indexed on the thread as it is; a live capture is written out first.
+        let source = match &self.state.doc.loaded {
+            Some(l) if !self.state.doc.capturing && l.cap.is_some() => l.cap.clone().map(Ok),
+            _ => self.whole_pcap().map(Err),
+        };
+        let Some(source) = source else {
             self.state.error = Some("open a capture (or make traffic) before checking".into());
             return;
         };
-        let answers = self.state.panels.lab.progress(&lab.id).0.answers.clone();
+        let answers = self.state.panels.lab.progress(&lab.id).answers.clone();
         let (key, student) = (self.course_key(), self.settings.student.trim().to_string());
         let (tx, rx) = std::sync::mpsc::channel();
         let spawned = std::thread::Builder::new().name("wirelab-lab-check".into()).spawn(move || {
-            let result = Capture::from_bytes(pcap, "lab check").map_err(|e| e.to_string()).map(|cap| {
-                let s = crate::session::Session::index(Arc::new(cap), crate::session::CHECKPOINT_EVERY);
+            let cap = match source {
+                Ok(cap) => Ok(cap),
+                Err(pcap) => Capture::from_bytes(pcap, "lab check").map(Arc::new).map_err(|e| e.to_string()),
+            };
+            let result = cap.map(|cap| {
+                let s = crate::session::Session::index(cap, crate::session::CHECKPOINT_EVERY);
                 let mut r = crate::lab::check(&lab, &s, &answers);
                 r.provenance =
                     crate::lab::provenance(&s, key.as_ref(), Some(student.as_str()).filter(|s| !s.is_empty()));
-                r
+                (r, answers)
             });
             let _ = tx.send(result);
         });
@@ -600,7 +631,7 @@ impl App {
             self.state.error = Some("there is no capture to hand in yet".into());
             return;
         };
-        let answers = self.state.panels.lab.progress(&lab).0.answers.clone();
+        let answers = self.state.panels.lab.progress(&lab).answers.clone();
         let dir = PathBuf::from(self.state.panels.lab.export_text.trim()).join(&lab);
         match crate::lab::progress::write_submission(&dir, &student, &pcap, &answers) {
             Ok(folder) => {
@@ -636,6 +667,7 @@ impl App {
                 self.state.error = None;
                 self.state.panels.lab.fallback = None;
                 let token = self.token();
+                self.state.panels.lab.awaiting_scenario = true;
                 self.demos.run_scenario(&scenario, token);
             }
             Action::StartCapture => {
@@ -653,11 +685,11 @@ impl App {
 
     /// Selects the first field of this name in the selected frame.
     fn highlight_field(&mut self, name: &str) {
-        let Some((d, _)) = &self.state.view.detail else { return };
-        match d.fields.iter().position(|f| f.def.name == name) {
-            Some(i) => {
-                self.state.view.selected_field = Some(i);
-                self.state.view.source = d.fields[i].span.source;
+        let Some((d, bytes)) = &self.state.view.detail else { return };
+        match d.find(bytes, name) {
+            Some(f) => {
+                self.state.view.selected_field = Some(f.index);
+                self.state.view.source = f.span().source;
             }
             None => self.state.notice = Some(format!("the selected frame has no {name}")),
         }
@@ -666,8 +698,8 @@ impl App {
     /// Applies a change to the open lab's progress and saves it.
     fn lab_progress(&mut self, change: impl FnOnce(&mut crate::lab::progress::Progress)) {
         let Some(id) = self.state.panels.lab.lab().map(|l| l.id.clone()) else { return };
-        change(self.state.panels.lab.progress(&id).0);
-        if let Err(e) = self.state.panels.lab.save() {
+        change(self.state.panels.lab.progress(&id));
+        if let Err(e) = self.state.panels.lab.save(&id) {
             self.state.error = Some(e);
         }
     }
@@ -762,9 +794,7 @@ impl App {
             Command::ShowLabs(on) => self.state.panels.lab.shown = on,
             Command::OpenLab(i) => {
                 self.state.panels.lab.shown = true;
-                if let Some(e) = self.state.panels.lab.open(i) {
-                    self.state.error = Some(e);
-                }
+                self.state.panels.lab.open(i);
             }
             Command::LabStep(k) => self.lab_progress(|p| p.step = k),
             Command::LabAnswer(q, v) => self.lab_progress(|p| {
@@ -776,7 +806,14 @@ impl App {
             Command::LabAction(a) => self.lab_action(a),
             Command::LabExport => self.lab_export(),
             Command::SetStudent(s) => self.settings.student = s,
-            Command::SetCourseKey(k) => self.settings.course_key = k,
+            Command::SetCourseKey(k) => {
+                // Said now, not discovered at grading: a mistyped key signs nothing.
+                self.state.error = match crate::lab::CourseKey::from_hex(&k) {
+                    Err(e) if !k.is_empty() => Some(format!("the course key: {e}")),
+                    _ => None,
+                };
+                self.settings.course_key = k;
+            }
             Command::HighlightField(f) => self.highlight_field(&f),
             Command::ShowTerm(word) => {
                 let g = crate::glossary::Glossary::bundled();

@@ -348,11 +348,17 @@ impl Lab {
     }
 }
 
-/// A file a lab names (a capture), from the repository root when it is
-/// there, else as given (relative to where wirelab runs).
+/// A file a lab names (a capture): from the source tree wirelab was built
+/// in, beside the binary, or in `../share/wirelab` beside it (an installed
+/// wirelab); else as given, relative to where wirelab runs.
 pub fn bundled_path(rel: &str) -> PathBuf {
-    let here = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
-    if here.exists() { here } else { PathBuf::from(rel) }
+    let exe_dir = std::env::current_exe().ok().and_then(|p| p.parent().map(Path::to_path_buf));
+    let candidates = [
+        Some(Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()),
+        exe_dir.clone(),
+        exe_dir.map(|d| d.join("../share/wirelab")),
+    ];
+    candidates.into_iter().flatten().map(|d| d.join(rel)).find(|p| p.exists()).unwrap_or_else(|| PathBuf::from(rel))
 }
 
 impl Question {
@@ -380,7 +386,7 @@ fn known_name(name: &str) -> bool {
 }
 
 /// 1-based line of a byte offset.
-fn line_of(text: &str, at: usize) -> usize {
+pub(crate) fn line_of(text: &str, at: usize) -> usize {
     text.get(..at.min(text.len())).map(|t| t.matches('\n').count() + 1).unwrap_or(1)
 }
 

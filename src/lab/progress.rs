@@ -68,16 +68,34 @@ impl Progress {
         let path = file(dir, lab)?;
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let text = serde_json::to_vec_pretty(self).map_err(|e| e.to_string())?;
-        let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, text)
-            .and_then(|()| std::fs::rename(&tmp, &path))
-            .map_err(|e| format!("cannot save your progress to {}: {e}", path.display()))
+        if text.len() > MAX_ANSWERS_BYTES {
+            return Err(format!(
+                "your answers are larger than {} KiB and were not saved: shorten the longest free-text answer",
+                MAX_ANSWERS_BYTES >> 10
+            ));
+        }
+        write_whole(&path, &text).map_err(|e| format!("cannot save your progress to {}: {e}", path.display()))
     }
 }
 
-fn file(dir: &Path, lab: &str) -> Result<PathBuf, String> {
+/// Writes a file whole: to a temporary name beside it, then renamed into
+/// place, so a reader never sees half of it. The temporary file is created
+/// new (never through an existing file or link).
+fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
+/// The file a lab's progress is kept in.
+pub fn file(dir: &Path, lab: &str) -> Result<PathBuf, String> {
     if !safe_name(lab) {
-        return Err(format!("\"{lab}\" cannot name a file (letters, digits, '-', '_' and '.' only)"));
+        return Err(format!("\"{lab}\" cannot name a file (letters, digits, '-', '_', '.' and '@' only)"));
     }
     Ok(dir.join(format!("{lab}.json")))
 }
@@ -116,10 +134,7 @@ pub fn write_submission(dir: &Path, student: &str, pcap: &[u8], answers: &Answer
     let answers = serde_json::to_vec_pretty(answers).map_err(|e| e.to_string())?;
     for (name, bytes) in [("capture.pcap", pcap), ("answers.json", &answers[..])] {
         let path = folder.join(name);
-        let tmp = folder.join(format!(".{name}.tmp"));
-        std::fs::write(&tmp, bytes)
-            .and_then(|()| std::fs::rename(&tmp, &path))
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        write_whole(&path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     Ok(folder)
 }

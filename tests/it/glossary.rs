@@ -138,3 +138,26 @@ fn next_seq_is_what_tshark_computes_and_the_peer_acknowledges() {
     assert_eq!(nxt, ack);
     assert!(steps.last().unwrap().contains(&format!("= {nxt}:")), "{steps:?} vs {nxt}");
 }
+
+#[test]
+fn a_syn_counts_one_and_a_long_message_is_unmasked_from_its_own_bytes() {
+    let (d, bytes) = frame("captures/websocket-python.pcap", 1);
+    let steps = derive(Derive::NextSeq, &d, &bytes).unwrap();
+    assert!(steps.iter().any(|l| l == "SYN counts as one byte"), "{steps:?}");
+    assert!(steps.last().unwrap().contains("0 + 0 + 1 = 1"), "{steps:?}");
+    // The 70,000-byte message: its length is in the 64-bit field, not the 7 bits.
+    let cap = root().join("captures/websocket-python.pcap");
+    let s = Session::open(&cap).unwrap();
+    let f = wirelab::filter::Filter::parse("websocket.mask == 1 && websocket.payload_length == 127").unwrap();
+    let mut found = None;
+    s.scan(|d, b| {
+        if found.is_none() && f.matches(d, b) {
+            found = Some(d.meta.number);
+        }
+    });
+    let (d, bytes) = frame("captures/websocket-python.pcap", found.expect("a masked frame with a 64-bit length"));
+    let steps = derive(Derive::Unmask, &d, &bytes).unwrap();
+    let masked = d.find(&bytes, "websocket.masked_payload").unwrap().bytes().len();
+    assert!(masked > 1000);
+    assert!(steps.last().unwrap().contains(&format!("all {masked} bytes")), "{steps:?}");
+}

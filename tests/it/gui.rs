@@ -549,33 +549,91 @@ fn a_glossary_word_highlights_its_fields_in_the_selected_packet_and_works_out_it
     h.get_all_by_label_contains("XOR key[0]").next().expect("the first byte unmasked");
 }
 
-#[test]
-fn the_encapsulation_picture_nests_each_header_around_the_layer_above_with_sizes_that_add_up() {
-    let mut h = harness(None);
-    // A server's Socket.IO event over WebSocket.
-    type_filter(&mut h, "websocket.mask == 0 && socketio.event");
+/// The encapsulation picture's boxes for the first frame matching a filter:
+/// (label, own bytes, carried bytes), outermost first.
+fn encapsulation(h: &mut Harness<'static, App>, filter: &str) -> (usize, Vec<(String, usize, usize)>) {
+    h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Filter:").set_text_value_accesskit(filter);
+    settle(h);
+    assert_eq!(h.state().state.view.filter_text, filter);
     let first = h.state().state.view.visible[0];
     h.state_mut().push_command(wirelab::gui::Command::Select(first));
     h.run();
-    let st = &h.state().state;
-    let len = st.doc.loaded.as_ref().unwrap().bytes(first).len();
-    h.get_by_label(&format!("L2 Ethernet II header · 14 B  (carries {} B)", len - 14));
-    h.get_by_label(&format!("L3 Internet Protocol Version 4 header · 20 B  (carries {} B)", len - 34));
-    let tcp = h
-        .get_by_label_contains("L4 Transmission Control Protocol header · ")
-        .accesskit_node()
-        .value()
-        .unwrap_or_default();
-    let ws = h.get_by_label_contains("L5 WebSocket header · ").accesskit_node().value().unwrap_or_default();
-    let eio = h.get_by_label_contains("L6 Engine.IO header · 1 B").accesskit_node().value().unwrap_or_default();
-    let sio = h.get_by_label_contains("L7 Socket.IO · ").accesskit_node().value().unwrap_or_default();
-    let num =
-        |s: &str, after: &str| -> usize { s.split(after).nth(1).unwrap().split(' ').next().unwrap().parse().unwrap() };
-    // Each header's bytes plus what it carries is what its parent carries.
-    let (tcp_h, tcp_c) = (num(&tcp, "header · "), num(&tcp, "(carries "));
-    assert_eq!(tcp_h + tcp_c, len - 34, "{tcp}");
-    let (ws_h, ws_c) = (num(&ws, "header · "), num(&ws, "(carries "));
-    assert_eq!(ws_h + ws_c, tcp_c, "{ws}");
-    assert_eq!(1 + num(&eio, "(carries "), ws_c, "{eio}");
-    assert_eq!(num(&sio, "Socket.IO · "), ws_c - 1, "{sio}");
+    let len = h.state().state.doc.loaded.as_ref().unwrap().bytes(first).len();
+    let num = |s: &str, after: &str| -> Option<usize> { s.split(after).nth(1)?.split(' ').next()?.parse().ok() };
+    let boxes = h
+        .get_all_by_label_contains(" B")
+        .filter_map(|n| n.accesskit_node().value())
+        .filter(|v| v.starts_with('L') && v.chars().nth(1).is_some_and(|c| c.is_ascii_digit()) && v.contains(" · "))
+        .map(|v| {
+            let own = num(&v, "header · ").or_else(|| num(v.split(" · read from").next().unwrap(), " · ")).unwrap();
+            let carried = num(&v, "(carries ").unwrap_or(0);
+            (v, own, carried)
+        })
+        .collect();
+    (len, boxes)
+}
+
+#[test]
+fn the_encapsulation_picture_nests_each_header_around_the_layer_above_with_sizes_that_add_up() {
+    let mut h = harness_sized(None, [1280.0, 1800.0]);
+    // A server's Socket.IO event: every header in the frame itself.
+    let (len, boxes) = encapsulation(&mut h, "websocket.mask == 0 && socketio.event");
+    let names: Vec<&str> = boxes.iter().map(|(v, _, _)| v.split(" · ").next().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "L2 Ethernet II header",
+            "L3 Internet Protocol Version 4 header",
+            "L4 Transmission Control Protocol header",
+            "L5 WebSocket header",
+            "L6 Engine.IO header",
+            "L7 Socket.IO"
+        ],
+        "{boxes:?}"
+    );
+    // Each box's own bytes plus what it carries is what its parent carries.
+    for w in boxes.windows(2) {
+        assert_eq!(w[1].1 + w[1].2, w[0].2, "{boxes:?}");
+    }
+    assert_eq!(boxes[0].1 + boxes[0].2, len, "{boxes:?}");
+    assert_eq!((boxes[0].1, boxes[1].1), (14, 20));
+
+    // A client's masked frame: the masking key is header; what it carries
+    // was unmasked, and is counted once.
+    let (len, boxes) = encapsulation(&mut h, "websocket.mask == 1 && socketio.event");
+    assert_eq!(boxes[0].1 + boxes[0].2, len, "{boxes:?}");
+    let ws = boxes.iter().find(|b| b.0.starts_with("L5 WebSocket header")).unwrap();
+    assert_eq!(ws.1, 2 + 4, "FIN/opcode/length and the masking key: {boxes:?}");
+    assert!(boxes.iter().any(|b| b.0.contains("read from Unmasked data")), "{boxes:?}");
+}
+
+#[test]
+fn an_icmp_error_carries_the_ip_header_it_quotes_inside_it() {
+    let mut h = harness_sized(Some(support::root().join("captures/http-over-loopback.pcap")), [1280.0, 1800.0]);
+    let (len, boxes) = encapsulation(&mut h, "icmp.type == 3");
+    let names: Vec<&str> = boxes.iter().map(|(v, _, _)| v.split(" · ").next().unwrap()).collect();
+    // The quoted IP header is inside the ICMP message, not beside the outer one.
+    let icmp = names.iter().position(|n| n.contains("ICMP") || n.contains("Control Message")).expect("an ICMP box");
+    assert!(names[icmp + 1..].iter().any(|n| n.starts_with("L3 Internet Protocol")), "{names:?}");
+    assert_eq!(boxes[0].1 + boxes[0].2, len, "{boxes:?}");
+}
+
+#[test]
+fn a_saved_answer_of_frame_zero_or_a_damaged_progress_file_breaks_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("osi-layers.json"), b"{\"step\": [").unwrap();
+    std::fs::write(dir.path().join("tcp-handshake.json"), br#"{"step": 1, "answers": {"synack-frame": 0}}"#).unwrap();
+    let mut h = lab_harness(dir.path(), welcomed());
+    h.get_by_label("Labs").click();
+    h.run();
+    h.run();
+    let e = h.state().state.error.clone().unwrap_or_default();
+    assert!(e.contains("could not be read") && e.contains(".damaged"), "{e}");
+    assert!(dir.path().join("osi-layers.json.damaged").is_file(), "the damaged file is kept");
+    h.get_by_label_contains("The TCP handshake: three").click();
+    h.run();
+    let before = h.state().state.view.selected;
+    h.get_by_label("your answer: frame 0").click();
+    h.run();
+    assert_eq!(h.state().state.view.selected, before, "frame 0 selects nothing");
 }
