@@ -15,6 +15,7 @@ pub mod filter;
 pub mod glossary;
 pub mod gui;
 pub mod lab;
+pub mod ladder;
 pub mod messages;
 pub mod model;
 pub mod serve;

@@ -61,6 +61,36 @@ pub enum Command {
     Scenario(serve::ScenarioArgs),
     /// Guided labs: list, show, check answers against a capture, validate lab files.
     Lab(lab::LabArgs),
+    /// The ladder diagram of a conversation: one lane per endpoint, one
+    /// arrow per message, as aligned text, Mermaid or SVG.
+    Ladder(LadderArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct LadderArgs {
+    /// The capture file to read.
+    pub file: PathBuf,
+    /// Only this TCP connection (`tcp.stream`).
+    #[arg(long, conflicts_with = "session")]
+    pub stream: Option<u32>,
+    /// Only this Engine.IO session (its sid): all its connections, polling then WebSocket.
+    #[arg(long)]
+    pub session: Option<String>,
+    /// How deep: each level shows its messages and those of the levels above.
+    #[arg(long, value_enum, default_value_t = crate::ladder::Level::Tcp)]
+    pub level: crate::ladder::Level,
+    #[arg(long, value_enum, default_value_t = LadderFormat::Text)]
+    pub format: LadderFormat,
+    /// Write to this file instead of the terminal.
+    #[arg(short = 'o', long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LadderFormat {
+    Text,
+    Mermaid,
+    Svg,
 }
 
 #[derive(clap::Args, Debug)]
@@ -201,6 +231,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Client(args)) => serve::client(&args),
         Some(Command::Scenario(args)) => serve::scenario(&args),
         Some(Command::Lab(args)) => lab::lab(&args),
+        Some(Command::Ladder(args)) => ladder(&args),
         Some(Command::Fields) => {
             let mut out = std::io::stdout().lock();
             for f in crate::dissect::all_fields() {
@@ -216,6 +247,33 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
     }
+}
+
+fn ladder(args: &LadderArgs) -> anyhow::Result<i32> {
+    let s = crate::session::Session::open(&args.file)?;
+    if let Some(d) = s.damage() {
+        eprintln!("wirelab: {}: damaged ({d}); the ladder shows the frames before it", args.file.display());
+    }
+    let scope = crate::ladder::Scope { stream: args.stream, session: args.session.clone() };
+    let l = crate::ladder::build(&s, &scope, args.level);
+    if l.arrows.is_empty() {
+        eprintln!(
+            "wirelab: no messages in that scope (try another --level, --stream or --session; `wirelab follow` lists them)"
+        );
+        return Ok(1);
+    }
+    let text = match args.format {
+        LadderFormat::Text => l.text(),
+        LadderFormat::Mermaid => l.mermaid(),
+        LadderFormat::Svg => l.svg(),
+    };
+    match &args.out {
+        Some(path) => {
+            std::fs::write(path, text).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?
+        }
+        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+    }
+    Ok(0)
 }
 
 fn progress_bar(cap: &Capture) -> indicatif::ProgressBar {

@@ -13,6 +13,7 @@
 //! - `session`: the capture session: any frame dissected from a checkpoint equals the full pass.
 //! - `glossary`: the glossary file is whole and checked; each derivation agrees with the bytes an independent program sent.
 //! - `lab`: the lab engine: bundled labs validate; answers derived with tshark score full marks, wrong ones zero; hostile lab files and answers.
+//! - `ladder`: the ladder diagram: lanes and arrows from the session's messages; text, Mermaid and SVG (rendered by rsvg-convert); one arrow per WebSocket message as tshark counts them.
 //! - `cli`: the `wirelab` binary's commands and exit codes.
 //! - `gui`: the window through egui_kittest: rows, layers, field and byte selection, the filter bar, a snapshot.
 //! - `layering`: the dissection core does not depend on GUI, async or capture crates.
@@ -32,6 +33,7 @@ mod glossary;
 mod goldens;
 mod gui;
 mod lab;
+mod ladder;
 mod layering;
 mod live;
 mod messages;

@@ -1,0 +1,129 @@
+//! The ladder diagram: built from the session's messages, exported as
+//! text, Mermaid and SVG (rendered here by rsvg-convert, an independent
+//! SVG renderer), with one arrow per WebSocket message as tshark counts them.
+
+use std::process::Command;
+
+use wirelab::ladder::{Level, Scope, build};
+use wirelab::model::MsgKind;
+use wirelab::session::Session;
+
+use crate::support::{root, tshark, wirelab_bin};
+
+fn ladder(args: &[&str]) -> String {
+    let out = wirelab_bin().arg("ladder").arg(root().join("captures/socketio-node.pcap")).args(args).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn the_text_ladder_draws_each_message_between_its_two_lanes() {
+    let text = ladder(&["--stream", "3"]);
+    assert!(text.contains("C1 = client 127.0.0.1:40050") && text.contains("S1 = server 127.0.0.1:9102"), "{text}");
+    let rows: Vec<&str> = text.lines().filter(|l| l.contains("(frame")).collect();
+    // The same messages `follow` tells for that connection, in the same order.
+    let follow = wirelab_bin()
+        .arg("follow")
+        .arg(root().join("captures/socketio-node.pcap"))
+        .args(["--stream", "3"])
+        .output()
+        .unwrap();
+    let follow = String::from_utf8(follow.stdout).unwrap();
+    let told = follow.lines().filter(|l| l.trim_start().starts_with("frame")).count();
+    assert_eq!(rows.len(), told, "{text}\n{follow}");
+    // The client's event goes right, the server's ACK comes back left.
+    let event = rows.iter().find(|r| r.contains("EVENT / ack=0")).unwrap();
+    assert!(event.contains("│────▶│"), "{event}");
+    let ack = rows.iter().find(|r| r.contains("ACK / ack=0")).unwrap();
+    assert!(ack.contains("│◀────│"), "{ack}");
+    // A level leaves out what is below it.
+    let sio = ladder(&["--stream", "3", "--level", "socketio"]);
+    assert!(!sio.contains("SYN") && !sio.contains("101 Switching") && sio.contains("EVENT / ack=0"), "{sio}");
+}
+
+#[test]
+fn a_whole_engineio_session_is_one_ladder_across_its_connections() {
+    let s = Session::open(&root().join("captures/socketio-node.pcap")).unwrap();
+    let sid = "nc9V8Ft8QO8LtaqzAAAA";
+    let l = build(&s, &Scope { session: Some(sid.into()), ..Scope::default() }, Level::Engineio);
+    // Polling (the open packet), then the WebSocket (probe, upgrade, events): several client sockets, one server.
+    let clients = l.lanes.iter().filter(|x| x.name.starts_with("client")).count();
+    assert!(clients >= 2, "{:?}", l.lanes);
+    assert_eq!(l.lanes.last().unwrap().name, "server 127.0.0.1:9102");
+    let kinds: Vec<MsgKind> = l.arrows.iter().map(|a| a.kind).collect();
+    let pos = |k: MsgKind| kinds.iter().position(|x| *x == k).unwrap_or_else(|| panic!("no {k:?}: {kinds:?}"));
+    assert!(pos(MsgKind::EioOpen) < pos(MsgKind::EioProbe) && pos(MsgKind::EioProbe) < pos(MsgKind::EioUpgrade));
+    // An answer points at what it answers.
+    let ack = l.arrows.iter().find(|a| a.kind == MsgKind::SioAck).unwrap();
+    let asked = &l.arrows[ack.answers.expect("the ACK answers an EVENT")];
+    assert_eq!(asked.kind, MsgKind::SioEvent);
+    assert_eq!((asked.from, asked.to), (ack.to, ack.from), "the answer goes back the way the question came");
+}
+
+#[test]
+fn one_arrow_per_websocket_message_as_tshark_counts_them() {
+    let cap = root().join("captures/websocket-python.pcap");
+    let s = Session::open(&cap).unwrap();
+    let l = build(&s, &Scope::default(), Level::Websocket);
+    let ws = l
+        .arrows
+        .iter()
+        .filter(|a| {
+            matches!(a.kind, MsgKind::WsText | MsgKind::WsBinary | MsgKind::WsPing | MsgKind::WsPong | MsgKind::WsClose)
+        })
+        .count();
+    // A message ends at a frame with FIN set; tshark lists every frame's FIN bit.
+    let out =
+        tshark().arg("-r").arg(&cap).args(["-Y", "websocket", "-T", "fields", "-e", "websocket.fin"]).output().unwrap();
+    let fins = String::from_utf8_lossy(&out.stdout).split([',', '\n']).filter(|v| *v == "1" || *v == "True").count();
+    assert!(fins > 5);
+    assert_eq!(ws, fins);
+}
+
+#[test]
+fn mermaid_and_svg_exports_are_well_formed_and_the_svg_renders() {
+    let m = ladder(&["--stream", "3", "--format", "mermaid"]);
+    let mut lines = m.lines();
+    assert_eq!(lines.next(), Some("sequenceDiagram"));
+    let participants = m.lines().filter(|l| l.trim_start().starts_with("participant ")).count();
+    assert_eq!(participants, 2, "{m}");
+    let arrows: Vec<&str> = m.lines().filter(|l| l.contains("->>") || l.contains("--)")).collect();
+    assert!(arrows.len() > 10);
+    for a in &arrows {
+        // Mermaid ends a statement at ';': message texts carry it as an entity.
+        assert!(!a.replace("#59;", "").replace("#35;", "").contains(';'), "{a}");
+        assert!(a.trim_start().starts_with('C') || a.trim_start().starts_with('S'), "{a}");
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("ladder.svg");
+    let out = wirelab_bin()
+        .arg("ladder")
+        .arg(root().join("captures/socketio-node.pcap"))
+        .args(["--session", "nc9V8Ft8QO8LtaqzAAAA", "--format", "svg", "-o"])
+        .arg(&svg)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(text.starts_with("<svg") && text.trim_end().ends_with("</svg>"));
+    let png = dir.path().join("ladder.png");
+    let r = Command::new("rsvg-convert").arg(&svg).arg("-o").arg(&png).output();
+    let r = r.expect("rsvg-convert is installed by scripts/install-deps --test (librsvg2-bin)");
+    assert!(r.status.success(), "rsvg-convert: {}", String::from_utf8_lossy(&r.stderr));
+    let bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&bytes[1..4], b"PNG");
+    assert!(bytes.len() > 10_000, "a real picture, not an empty page");
+}
+
+#[test]
+fn nothing_in_scope_is_a_clear_error() {
+    let out = wirelab_bin()
+        .arg("ladder")
+        .arg(root().join("captures/socketio-node.pcap"))
+        .args(["--session", "no-such-session"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no messages in that scope"));
+}
