@@ -39,6 +39,8 @@ pub fn conversation_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>
         .iter()
         .enumerate()
         .filter(|(_, e)| if by_session { e.session == session } else { u64::from(e.stream) == stream })
+        // During a replay, only the past.
+        .filter(|(_, e)| !state.panels.replay.on || e.frame < state.panels.replay.cursor)
         .collect();
     if shown.is_empty() {
         ui.label(format!("TCP stream {stream}: no messages."));

@@ -56,6 +56,8 @@ impl Row {
 pub struct Event {
     /// Index of the frame that completed it.
     pub frame: usize,
+    /// Index of the first frame that carried it (the SYN of a TCP open).
+    pub first: usize,
     pub stream: u32,
     pub from_client: Option<bool>,
     pub kind: crate::model::MsgKind,
@@ -267,8 +269,10 @@ impl Loaded {
                 }
             }
             let session = links.session.map(|sid| self.intern_session(sid));
+            let first = e.frames.first().map(|f| (*f as usize).saturating_sub(1)).unwrap_or(n).min(n);
             self.events.push(Event {
                 frame: n,
+                first,
                 stream: e.stream,
                 from_client: e.from_client,
                 kind: e.kind,

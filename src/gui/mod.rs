@@ -13,6 +13,7 @@ mod lab;
 mod layers;
 mod loader;
 mod packets;
+mod replay;
 mod texts;
 
 use std::path::PathBuf;
@@ -26,6 +27,7 @@ pub use demos::{Demos, ScenarioDone};
 pub use glossary::GlossaryView;
 pub use lab::LabPanel;
 pub use loader::{Event, Loaded};
+pub use replay::{ReplayCmd, ReplayView};
 
 /// The capture the window opens on: the Socket.IO chat traffic.
 pub const DEFAULT_CAPTURE: &[u8] = include_bytes!("../../captures/socketio-node.pcap");
@@ -127,6 +129,10 @@ pub enum Command {
     Welcomed,
     /// What the right-hand panel shows.
     RightTab(RightTab),
+    /// Replay in time.
+    Replay(ReplayCmd),
+    /// The student's guess while a replay waits before a message.
+    ReplayGuess(String),
 }
 
 /// Everything the panels show, in three parts: the document (the open
@@ -184,6 +190,7 @@ pub struct Panels {
     pub lab: LabPanel,
     pub glossary: GlossaryView,
     pub right: RightTab,
+    pub replay: ReplayView,
 }
 
 /// The right-hand panel: the conversation, or the glossary.
@@ -192,6 +199,8 @@ pub enum RightTab {
     #[default]
     Conversation,
     Glossary,
+    /// What each side knows at the replay's cursor.
+    State,
 }
 
 /// What is typed in the toolbar's boxes.
@@ -258,6 +267,7 @@ impl App {
                     lab: LabPanel::new(&settings),
                     glossary: GlossaryView::default(),
                     right: RightTab::default(),
+                    replay: ReplayView::default(),
                 },
                 error: None,
                 notice: None,
@@ -747,7 +757,11 @@ impl App {
     fn apply(&mut self, cmd: Command) {
         match cmd {
             Command::Open(p) => self.open(p),
-            Command::Select(i) => self.select(i),
+            Command::Select(i) => {
+                // Picking a packet during a replay stops following the newest.
+                self.state.panels.replay.follow = false;
+                self.select(i);
+            }
             Command::SelectField(f) => self.state.view.selected_field = f,
             Command::SetFilter(t) => self.apply_filter(t),
             Command::SetSource(s) => self.state.view.source = s,
@@ -826,6 +840,23 @@ impl App {
                 }
             }
             Command::RightTab(t) => self.state.panels.right = t,
+            Command::Replay(c) => {
+                if let ReplayCmd::On(true) = c {
+                    // A replay runs in capture order.
+                    self.state.view.sort = None;
+                    self.apply_sort();
+                    self.state.panels.replay.cursor = 0;
+                    self.state.panels.right = RightTab::State;
+                }
+                let moves = !matches!(c, ReplayCmd::On(_) | ReplayCmd::Predict(_) | ReplayCmd::CompressGaps(_));
+                if moves {
+                    self.state.panels.replay.follow = true;
+                }
+                if let Some(i) = self.state.panels.replay.apply(c, self.state.doc.loaded.as_ref()) {
+                    self.select(i);
+                }
+            }
+            Command::ReplayGuess(g) => self.state.panels.replay.guess = g,
             Command::Welcomed => self.settings.welcomed = true,
         }
     }
@@ -854,7 +885,21 @@ impl App {
             self.commands.push(Command::Open(p));
         }
         let mut cmds = std::mem::take(&mut self.commands);
+        if self.state.panels.replay.on
+            && let Some(l) = &self.state.doc.loaded
+        {
+            let (newest, next) = self.state.panels.replay.tick(l);
+            if let Some(i) = newest {
+                self.select(i);
+            }
+            if let Some(d) = next {
+                ctx.request_repaint_after(d);
+            }
+        }
         self.toolbar_ui(ui, &mut cmds);
+        if self.state.panels.replay.on {
+            egui::Panel::top("replay").show(ui, |ui| replay::replay_ui(ui, &self.state, &mut cmds));
+        }
         egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
         egui::Panel::bottom("detail").resizable(true).default_size(420.0).min_size(160.0).show(ui, |ui| {
             ui.columns(2, |cols| {
@@ -874,7 +919,11 @@ impl App {
         }
         egui::Panel::right("conversation").resizable(true).default_size(340.0).show(ui, |ui| {
             ui.horizontal(|ui| {
-                for (tab, label) in [(RightTab::Conversation, "Conversation"), (RightTab::Glossary, "Glossary")] {
+                let mut tabs = vec![(RightTab::Conversation, "Conversation"), (RightTab::Glossary, "Glossary")];
+                if self.state.panels.replay.on {
+                    tabs.push((RightTab::State, "At the cursor"));
+                }
+                for (tab, label) in tabs {
                     if ui.selectable_label(self.state.panels.right == tab, label).clicked() {
                         cmds.push(Command::RightTab(tab));
                     }
@@ -886,6 +935,11 @@ impl App {
                     egui::ScrollArea::vertical()
                         .id_salt("conversation")
                         .show(ui, |ui| conversation::conversation_ui(ui, &self.state, &mut cmds));
+                }
+                RightTab::State => {
+                    egui::ScrollArea::vertical()
+                        .id_salt("replay-state")
+                        .show(ui, |ui| replay::state_ui(ui, &self.state));
                 }
                 RightTab::Glossary => {
                     egui::ScrollArea::vertical().id_salt("glossary").show(ui, |ui| {
@@ -910,6 +964,33 @@ impl App {
         // Ctrl+F: to the filter bar.
         if ctx.input(|i| i.modifiers.command && i.key_pressed(egui::Key::F)) {
             ctx.memory_mut(|m| m.request_focus(egui::Id::unique("wirelab-filter-box")));
+        }
+        // Replay keys, when no text has focus: space plays and pauses,
+        // arrows step (with Shift: a message), Home and End jump.
+        if self.state.panels.replay.on && !ctx.egui_wants_keyboard_input() {
+            let n = self.state.doc.loaded.as_ref().map(Loaded::len).unwrap_or(0);
+            let r = &self.state.panels.replay;
+            ctx.input(|i| {
+                let step = if i.modifiers.shift { ReplayCmd::StepMessage } else { ReplayCmd::StepFrame };
+                if i.key_pressed(egui::Key::Space) {
+                    cmds.push(Command::Replay(ReplayCmd::Play(!r.playing)));
+                }
+                if i.key_pressed(egui::Key::ArrowRight) {
+                    cmds.push(Command::Replay(step(1)));
+                }
+                if i.key_pressed(egui::Key::ArrowLeft) {
+                    cmds.push(Command::Replay(step(-1)));
+                }
+                if i.key_pressed(egui::Key::Home) {
+                    cmds.push(Command::Replay(ReplayCmd::Seek(0)));
+                }
+                if i.key_pressed(egui::Key::End) {
+                    cmds.push(Command::Replay(ReplayCmd::Seek(n)));
+                }
+            });
+        }
+        if !ctx.egui_wants_keyboard_input() && ctx.input(|i| i.key_pressed(egui::Key::R) && !i.modifiers.any()) {
+            cmds.push(Command::Replay(ReplayCmd::On(!self.state.panels.replay.on)));
         }
         // Keyboard: up and down move the selection when no text has focus.
         if !ctx.egui_wants_keyboard_input() {
@@ -938,6 +1019,7 @@ impl App {
             || self.demos.busy()
             || self.interfaces_job.is_some()
             || self.check_job.is_some()
+            || self.state.panels.replay.playing
         {
             ctx.request_repaint_after(std::time::Duration::from_millis(30));
         }
@@ -948,6 +1030,14 @@ impl App {
             ui.horizontal(|ui| {
                 ui.strong("wirelab");
                 ui.separator();
+                let replaying = self.state.panels.replay.on;
+                if ui
+                    .selectable_label(replaying, "Replay")
+                    .on_hover_text("Play the capture back in time: every panel shows only what has happened (R)")
+                    .clicked()
+                {
+                    cmds.push(Command::Replay(ReplayCmd::On(!replaying)));
+                }
                 let labs = self.state.panels.lab.shown;
                 if ui.selectable_label(labs, "Labs").on_hover_text("Guided labs (F2)").clicked() {
                     cmds.push(Command::ShowLabs(!labs));

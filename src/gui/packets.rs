@@ -42,8 +42,15 @@ pub fn packets_ui(ui: &mut egui::Ui, state: &State, scroll_to: Option<usize>, cm
         }
     }
     let row_h = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
+    // During a replay, only what has happened (the list is in capture order then).
+    let rows: &[usize] = if state.panels.replay.on {
+        let r = &state.panels.replay;
+        &state.view.visible[..state.view.visible.partition_point(|&i| i < r.cursor)]
+    } else {
+        &state.view.visible
+    };
     let mut table = TableBuilder::new(ui);
-    if let Some(pos) = scroll_to.and_then(|i| state.view.visible.iter().position(|v| *v == i)) {
+    if let Some(pos) = scroll_to.and_then(|i| rows.iter().position(|v| *v == i)) {
         table = table.scroll_to_row(pos, Some(egui::Align::Center));
     }
     table
@@ -77,8 +84,8 @@ pub fn packets_ui(ui: &mut egui::Ui, state: &State, scroll_to: Option<usize>, cm
             }
         })
         .body(|body| {
-            body.rows(row_h, state.view.visible.len(), |mut row| {
-                let i = state.view.visible[row.index()];
+            body.rows(row_h, rows.len(), |mut row| {
+                let i = rows[row.index()];
                 row.set_selected(state.view.selected == Some(i));
                 let protocol = loaded.protocol(i);
                 let bg = protocol_color(protocol, dark);

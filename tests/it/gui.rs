@@ -637,3 +637,88 @@ fn a_saved_answer_of_frame_zero_or_a_damaged_progress_file_breaks_nothing() {
     h.run();
     assert_eq!(h.state().state.view.selected, before, "frame 0 selects nothing");
 }
+
+/// Rows the packet list shows, by their Info text.
+fn shown_infos(h: &Harness<'static, App>) -> Vec<String> {
+    let st = &h.state().state;
+    let l = st.doc.loaded.as_ref().unwrap();
+    let r = &st.panels.replay;
+    st.view.visible.iter().filter(|&&i| !r.on || i < r.cursor).map(|&i| l.info(i)).collect()
+}
+
+#[test]
+fn a_replay_shows_only_the_past_steps_by_message_and_scrubs_back() {
+    let mut h = harness_sized(None, [1280.0, 1000.0]);
+    h.get_by_label("Replay").click();
+    h.run();
+    assert!(h.state().state.panels.replay.on);
+    assert_eq!(h.state().state.panels.replay.cursor, 0);
+    assert!(h.query_all_by_label_contains("Socket.IO EVENT").next().is_none(), "nothing has happened yet");
+
+    // The handshake of the first connection, one packet at a time: the state follows it.
+    h.get_by_label("▶").click();
+    h.run();
+    h.get_by_label("▶").click();
+    h.run();
+    assert_eq!(h.state().state.panels.replay.cursor, 2);
+    h.get_by_label("TCP stream 0: client SYN-SENT, server SYN-RECEIVED");
+    h.get_by_label("▶").click();
+    h.run();
+    h.get_by_label("TCP stream 0: client ESTABLISHED, server ESTABLISHED");
+
+    // One message forward: the first HTTP request, and nothing after it.
+    h.get_by_label("msg ▶").click();
+    h.run();
+    let st = &h.state().state;
+    let cursor = st.panels.replay.cursor;
+    let l = st.doc.loaded.as_ref().unwrap();
+    let newest = cursor - 1;
+    assert!(l.info(newest).starts_with("GET /socket.io/"), "{}", l.info(newest));
+    assert_eq!(st.view.selected, Some(newest), "the views follow the newest packet");
+    let infos = shown_infos(&h);
+    assert_eq!(infos.len(), cursor);
+    assert!(!infos.iter().any(|i| i.contains("200 OK")), "the answer has not happened yet: {infos:?}");
+    assert!(h.query_all_by_label_contains("200 OK").next().is_none());
+
+    // Back in time with the keyboard: the request is gone again.
+    h.key_press_modifiers(egui::Modifiers::SHIFT, egui::Key::ArrowLeft);
+    h.run();
+    assert!(h.state().state.panels.replay.cursor < cursor);
+    assert!(!shown_infos(&h).iter().any(|i| i.starts_with("GET /socket.io/")));
+    // End shows everything.
+    h.key_press(egui::Key::End);
+    h.run();
+    assert_eq!(shown_infos(&h).len(), 405);
+}
+
+#[test]
+fn a_replay_can_pause_before_each_message_for_a_prediction() {
+    let mut h = harness_sized(None, [1280.0, 1000.0]);
+    h.state_mut().push_command(wirelab::gui::Command::Replay(wirelab::gui::ReplayCmd::On(true)));
+    h.state_mut().push_command(wirelab::gui::Command::Replay(wirelab::gui::ReplayCmd::Predict(true)));
+    h.state_mut().push_command(wirelab::gui::Command::Replay(wirelab::gui::ReplayCmd::Speed(10.0)));
+    h.run();
+    h.get_by_label("▶ Play").click();
+    // Played in real time (10×, gaps capped): wait for the pause, not for a fixed time.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while h.state().state.panels.replay.asking.is_none() {
+        assert!(std::time::Instant::now() < deadline, "the replay never paused before a message");
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    h.run();
+    let (cursor, asking) = {
+        let r = &h.state().state.panels.replay;
+        (r.cursor, r.asking.unwrap())
+    };
+    let frame = h.state().state.doc.loaded.as_ref().unwrap().events[asking].frame;
+    assert_eq!(frame, cursor, "paused just before the frame that completes the message");
+    assert!(!h.state().state.panels.replay.playing);
+    h.get_by_label("Predict: what comes next, and from whom?");
+    h.get_by_label("Show me").click();
+    h.run();
+    let r = &h.state().state.panels.replay;
+    // The message happened; the replay went on (and may already wait before the next one).
+    assert!(r.cursor > frame, "the message is shown");
+    assert!(r.playing || r.asking.is_some_and(|k| k > asking), "the replay goes on");
+}
