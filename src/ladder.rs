@@ -138,7 +138,11 @@ pub fn build(s: &Session, scope: &Scope, level: Level) -> Ladder {
     let mut t0 = None;
     for (i, m) in messages.iter().enumerate() {
         let e = &m.event;
-        if Level::of(e.kind) < level
+        // The 101 that answers a WebSocket handshake belongs to the WebSocket.
+        let upgrade_answer = e.kind == MsgKind::HttpResponse
+            && m.answers.and_then(|q| messages.get(q)).is_some_and(|q| q.event.kind == MsgKind::WsHandshake);
+        let own = if upgrade_answer { Level::Websocket } else { Level::of(e.kind) };
+        if own < level
             || scope.stream.is_some_and(|st| st != e.stream)
             || scope.session.as_ref().is_some_and(|sid| m.session.as_ref() != Some(sid))
         {

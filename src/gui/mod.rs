@@ -10,6 +10,7 @@ mod conversation;
 mod demos;
 mod glossary;
 mod lab;
+mod ladder;
 mod layers;
 mod loader;
 mod packets;
@@ -133,6 +134,12 @@ pub enum Command {
     Replay(ReplayCmd),
     /// The student's guess while a replay waits before a message.
     ReplayGuess(String),
+    /// How deep the ladder goes.
+    LadderLevel(crate::ladder::Level),
+    /// Show (or fold again) the frames that carried a message in the ladder.
+    LadderUnfold(usize),
+    /// Write the ladder shown as an SVG file.
+    LadderExport,
 }
 
 /// Everything the panels show, in three parts: the document (the open
@@ -191,6 +198,7 @@ pub struct Panels {
     pub glossary: GlossaryView,
     pub right: RightTab,
     pub replay: ReplayView,
+    pub ladder: ladder::LadderView,
 }
 
 /// The right-hand panel: the conversation, or the glossary.
@@ -201,6 +209,8 @@ pub enum RightTab {
     Glossary,
     /// What each side knows at the replay's cursor.
     State,
+    /// The ladder diagram of the selected connection or session.
+    Ladder,
 }
 
 /// What is typed in the toolbar's boxes.
@@ -268,6 +278,7 @@ impl App {
                     glossary: GlossaryView::default(),
                     right: RightTab::default(),
                     replay: ReplayView::default(),
+                    ladder: ladder::LadderView::default(),
                 },
                 error: None,
                 notice: None,
@@ -334,7 +345,17 @@ impl App {
 
     /// Waits until loading and filtering are done (tests and screenshots).
     pub fn wait_idle(&mut self) {
-        while self.loader.is_some() || self.filter_job.is_some() || self.check_job.is_some() {
+        while self.loader.is_some()
+            || self.filter_job.is_some()
+            || self.check_job.is_some()
+            || self.state.panels.ladder.job.is_some()
+        {
+            if let Some((key, rx)) = &self.state.panels.ladder.job
+                && let Ok(l) = rx.recv_timeout(std::time::Duration::from_millis(5))
+            {
+                self.state.panels.ladder.built = Some((key.clone(), l));
+                self.state.panels.ladder.job = None;
+            }
             self.poll();
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
@@ -857,6 +878,24 @@ impl App {
                 }
             }
             Command::ReplayGuess(g) => self.state.panels.replay.guess = g,
+            Command::LadderLevel(l) => self.state.panels.ladder.level = l,
+            Command::LadderUnfold(m) => {
+                let u = &mut self.state.panels.ladder.unfolded;
+                if !u.remove(&m) {
+                    u.insert(m);
+                }
+            }
+            Command::LadderExport => match &self.state.panels.ladder.built {
+                Some((_, l)) => {
+                    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+                    let path = home.join("wirelab-ladder.svg");
+                    match std::fs::write(&path, l.svg()) {
+                        Ok(()) => self.state.notice = Some(format!("ladder written to {}", path.display())),
+                        Err(e) => self.state.error = Some(format!("cannot write {}: {e}", path.display())),
+                    }
+                }
+                None => self.state.error = Some("there is no ladder to export yet".into()),
+            },
             Command::Welcomed => self.settings.welcomed = true,
         }
     }
@@ -896,6 +935,22 @@ impl App {
                 ctx.request_repaint_after(d);
             }
         }
+        if self.state.panels.right == RightTab::Ladder
+            && let Ok(key) = ladder::wanted(&self.state)
+        {
+            let panel = &self.state.panels.ladder;
+            let have = panel.built.as_ref().is_some_and(|(k, _)| *k == key);
+            let coming = panel.job.as_ref().is_some_and(|(k, _)| *k == key);
+            if !have && !coming {
+                self.state.panels.ladder.job = ladder::start(&self.state, key);
+            }
+        }
+        if let Some((key, rx)) = &self.state.panels.ladder.job
+            && let Ok(l) = rx.try_recv()
+        {
+            self.state.panels.ladder.built = Some((key.clone(), l));
+            self.state.panels.ladder.job = None;
+        }
         self.toolbar_ui(ui, &mut cmds);
         if self.state.panels.replay.on {
             egui::Panel::top("replay").show(ui, |ui| replay::replay_ui(ui, &self.state, &mut cmds));
@@ -917,9 +972,13 @@ impl App {
                 lab::lab_ui(ui, &mut self.state, &mut cmds);
             });
         }
-        egui::Panel::right("conversation").resizable(true).default_size(340.0).show(ui, |ui| {
+        egui::Panel::right("conversation").resizable(true).default_size(380.0).show(ui, |ui| {
             ui.horizontal(|ui| {
-                let mut tabs = vec![(RightTab::Conversation, "Conversation"), (RightTab::Glossary, "Glossary")];
+                let mut tabs = vec![
+                    (RightTab::Conversation, "Conversation"),
+                    (RightTab::Ladder, "Ladder"),
+                    (RightTab::Glossary, "Glossary"),
+                ];
                 if self.state.panels.replay.on {
                     tabs.push((RightTab::State, "At the cursor"));
                 }
@@ -935,6 +994,11 @@ impl App {
                     egui::ScrollArea::vertical()
                         .id_salt("conversation")
                         .show(ui, |ui| conversation::conversation_ui(ui, &self.state, &mut cmds));
+                }
+                RightTab::Ladder => {
+                    egui::ScrollArea::both()
+                        .id_salt("ladder")
+                        .show(ui, |ui| ladder::ladder_ui(ui, &self.state, &mut cmds));
                 }
                 RightTab::State => {
                     egui::ScrollArea::vertical()
@@ -1020,6 +1084,7 @@ impl App {
             || self.interfaces_job.is_some()
             || self.check_job.is_some()
             || self.state.panels.replay.playing
+            || self.state.panels.ladder.job.is_some()
         {
             ctx.request_repaint_after(std::time::Duration::from_millis(30));
         }

@@ -722,3 +722,70 @@ fn a_replay_can_pause_before_each_message_for_a_prediction() {
     assert!(r.cursor > frame, "the message is shown");
     assert!(r.playing || r.asking.is_some_and(|k| k > asking), "the replay goes on");
 }
+
+/// Opens the ladder tab on the selected packet and waits for it to be drawn.
+fn open_ladder(h: &mut Harness<'static, App>) {
+    h.get_by_label("Ladder").click();
+    // One frame takes the click, the next starts building on a thread.
+    h.step();
+    h.step();
+    h.state_mut().wait_idle();
+    h.run();
+    assert!(h.state().state.panels.ladder.built.is_some(), "the ladder was built");
+}
+
+#[test]
+fn the_ladder_of_a_socketio_session_draws_its_messages_and_a_click_selects_one() {
+    let mut h = harness_sized(None, [1600.0, 1200.0]);
+    type_filter(&mut h, "websocket.mask == 1 && socketio.event");
+    let first = h.state().state.view.visible[0];
+    h.state_mut().push_command(wirelab::gui::Command::Select(first));
+    h.state_mut().push_command(wirelab::gui::Command::BySession(true));
+    h.run();
+    open_ladder(&mut h);
+    let (key, n) = {
+        let (k, l) = h.state().state.panels.ladder.built.clone().unwrap();
+        (k, l.arrows.len())
+    };
+    assert!(key.session.is_some(), "the whole Engine.IO session: {key:?}");
+    // Polling, then the upgrade: the open packet and the probe are both on it.
+    h.get_all_by_label_contains("arrow: open {").next().expect("the Engine.IO open, over polling");
+    h.get_by_label("arrow: ping probe");
+    h.get_by_label("arrow: upgrade");
+    assert!(n > 10);
+    h.snapshot("ladder_socketio_session");
+    // A click on an arrow selects the frame that carried it.
+    h.get_by_label("arrow: upgrade").click_accesskit();
+    h.run();
+    let st = &h.state().state;
+    let info = st.doc.loaded.as_ref().unwrap().info(st.view.selected.unwrap());
+    assert!(info.contains("upgrade"), "{info}");
+
+    // During a replay the ladder shows only the past.
+    h.state_mut().push_command(wirelab::gui::Command::Replay(wirelab::gui::ReplayCmd::On(true)));
+    h.run();
+    let upgrade_frame = h.state().state.view.selected.unwrap();
+    h.state_mut().push_command(wirelab::gui::Command::Replay(wirelab::gui::ReplayCmd::Seek(upgrade_frame)));
+    // Keep the event's frame selected, so the ladder stays on its session.
+    h.state_mut().push_command(wirelab::gui::Command::Select(first));
+    h.state_mut().push_command(wirelab::gui::Command::RightTab(wirelab::gui::RightTab::Ladder));
+    h.step();
+    h.step();
+    h.state_mut().wait_idle();
+    h.run();
+    assert!(h.query_by_label("arrow: ping probe").is_some(), "the probe came before the upgrade");
+    assert!(h.query_by_label("arrow: upgrade").is_none(), "the upgrade has not happened yet");
+    h.get_by_label_contains("more messages after the cursor");
+}
+
+#[test]
+fn the_ladder_of_a_websocket_echo() {
+    let mut h = harness_sized(Some(support::root().join("captures/websocket-python.pcap")), [1400.0, 1400.0]);
+    h.state_mut().push_command(wirelab::gui::Command::Select(7));
+    h.state_mut().push_command(wirelab::gui::Command::LadderLevel(wirelab::ladder::Level::Websocket));
+    h.run();
+    open_ladder(&mut h);
+    h.get_all_by_label_contains("arrow: GET /chat").next().expect("the handshake request");
+    h.get_all_by_label_contains("arrow: 101 Switching Protocols").next().expect("the 101");
+    h.snapshot("ladder_websocket_echo");
+}

@@ -1,0 +1,233 @@
+//! The ladder panel: the selected connection (or its whole Engine.IO
+//! session) as a ladder diagram — one lane per endpoint, one arrow per
+//! message, Δt on the left — built by [`crate::ladder`] on a thread. A click
+//! on an arrow selects its frame; the selected frame's arrow is highlighted;
+//! during a replay only past arrows are drawn, with the cursor as a red line.
+//! An arrow unfolds into the frames that carried it.
+
+use std::sync::mpsc::Receiver;
+
+use crate::ladder::{Ladder, Level, Scope};
+
+use super::{Command, State};
+
+/// What a ladder was built for: the capture, the scope, the level.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LadderKey {
+    pub capture: String,
+    pub stream: Option<u32>,
+    pub session: Option<String>,
+    pub level: Level,
+}
+
+pub struct LadderView {
+    pub level: Level,
+    pub built: Option<(LadderKey, Ladder)>,
+    pub job: Option<(LadderKey, Receiver<Ladder>)>,
+    /// Arrows unfolded into their frames (by message index).
+    pub unfolded: std::collections::BTreeSet<usize>,
+}
+
+impl Default for LadderView {
+    fn default() -> Self {
+        LadderView { level: Level::Engineio, built: None, job: None, unfolded: Default::default() }
+    }
+}
+
+/// The ladder the panel should show now, if the capture allows one.
+pub fn wanted(state: &State) -> Result<LadderKey, &'static str> {
+    let l = state.doc.loaded.as_ref().ok_or("Open a capture.")?;
+    if l.cap.is_none() || state.doc.capturing {
+        return Err("A live capture gets its ladder once it is saved and opened (or replay a scenario's recording).");
+    }
+    let (d, _) = state.view.detail.as_ref().ok_or("Select a packet of a TCP connection.")?;
+    let stream = d
+        .field("tcp.stream")
+        .and_then(|f| f.value.as_u64())
+        .ok_or("The selected packet is not part of a TCP connection.")? as u32;
+    let session = state
+        .panels
+        .conversation
+        .by_session
+        .then(|| l.events.iter().filter(|e| e.stream == stream).find_map(|e| e.session))
+        .flatten()
+        .and_then(|s| l.sessions.get(s as usize).cloned());
+    Ok(LadderKey {
+        capture: format!("{}:{}", l.name, l.len()),
+        stream: session.is_none().then_some(stream),
+        session,
+        level: state.panels.ladder.level,
+    })
+}
+
+/// Starts building a ladder on a thread.
+pub fn start(state: &State, key: LadderKey) -> Option<(LadderKey, Receiver<Ladder>)> {
+    let cap = state.doc.loaded.as_ref()?.cap.clone()?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let k = key.clone();
+    std::thread::Builder::new()
+        .name("wirelab-ladder".into())
+        .spawn(move || {
+            let s = crate::session::Session::index(cap, crate::session::CHECKPOINT_EVERY);
+            let scope = Scope { stream: k.stream, session: k.session.clone() };
+            let _ = tx.send(crate::ladder::build(&s, &scope, k.level));
+        })
+        .ok()?;
+    Some((key, rx))
+}
+
+const ROW: f32 = 30.0;
+const LEFT: f32 = 70.0;
+
+pub fn ladder_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
+    ui.horizontal(|ui| {
+        egui::ComboBox::from_label("level").selected_text(level_name(state.panels.ladder.level)).show_ui(ui, |ui| {
+            for l in [Level::Socketio, Level::Engineio, Level::Websocket, Level::Http, Level::Tcp] {
+                if ui.selectable_label(state.panels.ladder.level == l, level_name(l)).clicked() {
+                    cmds.push(Command::LadderLevel(l));
+                }
+            }
+        });
+        if ui.button("Export SVG").on_hover_text("Writes the ladder as an SVG file (opens in any browser)").clicked() {
+            cmds.push(Command::LadderExport);
+        }
+    });
+    let key = match wanted(state) {
+        Ok(k) => k,
+        Err(why) => {
+            ui.label(why);
+            return;
+        }
+    };
+    let Some((built_for, ladder)) = state.panels.ladder.built.as_ref().filter(|(k, _)| *k == key) else {
+        ui.label("Drawing the ladder…");
+        return;
+    };
+    let _ = built_for;
+    ui.weak(match &key.session {
+        Some(sid) => format!("Engine.IO session {sid}, all its connections"),
+        None => format!("TCP stream {}", key.stream.unwrap_or_default()),
+    });
+    let r = &state.panels.replay;
+    let past = |a: &crate::ladder::Arrow| !r.on || a.frames.last().is_some_and(|&f| (f as usize) <= r.cursor);
+    let shown: Vec<&crate::ladder::Arrow> = ladder.arrows.iter().filter(|a| past(a)).collect();
+    // The lanes share the panel's width (a wider panel shows longer labels).
+    let lanes = ladder.lanes.len().max(1);
+    let width = ui.available_width().max(LEFT + 60.0 * lanes as f32);
+    let lane_w = (width - LEFT) / lanes as f32;
+    // Lane headers.
+    let (head, _) = ui.allocate_exact_size(egui::vec2(width, 34.0), egui::Sense::hover());
+    let p = ui.painter_at(head);
+    let text = ui.visuals().text_color();
+    let x = |rect: egui::Rect, lane: usize| rect.left() + LEFT + lane_w * (lane as f32 + 0.5);
+    for (i, lane) in ladder.lanes.iter().enumerate() {
+        p.text(
+            egui::pos2(x(head, i), head.top() + 2.0),
+            egui::Align2::CENTER_TOP,
+            &lane.short,
+            egui::FontId::proportional(13.0),
+            text,
+        );
+        p.text(
+            egui::pos2(x(head, i), head.top() + 18.0),
+            egui::Align2::CENTER_TOP,
+            // The port tells the sockets apart (the address is the same on loopback).
+            format!(":{}", lane.name.rsplit(':').next().unwrap_or(&lane.name)),
+            egui::FontId::proportional(10.0),
+            ui.visuals().weak_text_color(),
+        );
+    }
+    let selected = state.view.selected.map(|i| i as u64 + 1);
+    for a in &shown {
+        let unfolded = state.panels.ladder.unfolded.contains(&a.message);
+        let (rect, resp) = ui.allocate_exact_size(egui::vec2(width, ROW), egui::Sense::click());
+        let p = ui.painter_at(rect);
+        let mine = selected.is_some_and(|s| a.frames.contains(&s));
+        if mine {
+            p.rect_filled(rect, 2.0, ui.visuals().selection.bg_fill.gamma_multiply(0.5));
+        }
+        for i in 0..lanes {
+            p.line_segment(
+                [egui::pos2(x(rect, i), rect.top()), egui::pos2(x(rect, i), rect.bottom())],
+                egui::Stroke::new(1.0, ui.visuals().weak_text_color()),
+            );
+        }
+        p.text(
+            egui::pos2(rect.left() + 2.0, rect.top() + 4.0),
+            egui::Align2::LEFT_TOP,
+            format!("+{:.1} ms", a.dt * 1000.0),
+            egui::FontId::monospace(10.0),
+            ui.visuals().weak_text_color(),
+        );
+        let color = if a.retransmitted { egui::Color32::from_rgb(220, 80, 80) } else { text };
+        let y = rect.top() + 20.0;
+        let y2 = if a.slanted() { y + 7.0 } else { y };
+        let (x1, x2) = (x(rect, a.from), x(rect, a.to));
+        let stroke = egui::Stroke::new(1.5, color);
+        if a.slanted() {
+            p.add(egui::Shape::dashed_line(&[egui::pos2(x1, y), egui::pos2(x2, y2)], stroke, 5.0, 3.0));
+        } else {
+            p.line_segment([egui::pos2(x1, y), egui::pos2(x2, y2)], stroke);
+        }
+        let dir = if x2 >= x1 { 1.0 } else { -1.0 };
+        p.add(egui::Shape::convex_polygon(
+            vec![egui::pos2(x2, y2), egui::pos2(x2 - dir * 8.0, y2 - 4.0), egui::pos2(x2 - dir * 8.0, y2 + 4.0)],
+            color,
+            egui::Stroke::NONE,
+        ));
+        let room = (lane_w * a.from.abs_diff(a.to).max(1) as f32 / 6.0) as usize;
+        let label: String = if a.label.chars().count() > room {
+            a.label.chars().take(room.saturating_sub(1)).chain(std::iter::once('…')).collect()
+        } else {
+            a.label.clone()
+        };
+        p.text(
+            egui::pos2((x1 + x2) / 2.0, y - 3.0),
+            egui::Align2::CENTER_BOTTOM,
+            label,
+            egui::FontId::proportional(11.0),
+            text,
+        );
+        resp.widget_info(|| egui::WidgetInfo::labeled(egui::WidgetType::Button, true, format!("arrow: {}", a.label)));
+        let resp = resp.on_hover_text(format!(
+            "{}\nframes {}{}\nClick: select it · double-click: show the frames that carried it",
+            a.label,
+            a.frames.iter().map(u64::to_string).collect::<Vec<_>>().join(", "),
+            if a.retransmitted { " (retransmitted)" } else { "" }
+        ));
+        if resp.double_clicked() {
+            cmds.push(Command::LadderUnfold(a.message));
+        } else if resp.clicked()
+            && let Some(&f) = a.frames.last()
+            && let Some(i) = (f as usize).checked_sub(1)
+        {
+            cmds.push(Command::Select(i));
+        }
+        if unfolded && let Some(l) = &state.doc.loaded {
+            for &f in &a.frames {
+                let i = (f as usize).saturating_sub(1);
+                if ui.link(format!("      frame {f}: {}", l.info(i))).clicked() {
+                    cmds.push(Command::Select(i));
+                }
+            }
+        }
+    }
+    if r.on && shown.len() < ladder.arrows.len() {
+        let (rect, _) = ui.allocate_exact_size(egui::vec2(width, 6.0), egui::Sense::hover());
+        ui.painter().line_segment(
+            [egui::pos2(rect.left(), rect.center().y), egui::pos2(rect.right(), rect.center().y)],
+            egui::Stroke::new(2.0, egui::Color32::RED),
+        );
+        ui.weak(format!("{} more messages after the cursor", ladder.arrows.len() - shown.len()));
+    }
+}
+
+fn level_name(l: Level) -> &'static str {
+    match l {
+        Level::Socketio => "Socket.IO",
+        Level::Engineio => "Engine.IO and up",
+        Level::Websocket => "WebSocket and up",
+        Level::Http => "HTTP and up",
+        Level::Tcp => "everything, TCP too",
+    }
+}
