@@ -188,7 +188,7 @@ pub fn ladder_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
             egui::FontId::proportional(11.0),
             text,
         );
-        resp.widget_info(|| egui::WidgetInfo::labeled(egui::WidgetType::Button, true, format!("arrow: {}", a.label)));
+        resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, format!("arrow: {}", a.label)));
         let resp = resp.on_hover_text(format!(
             "{}\nframes {}{}\nClick: select it · double-click: show the frames that carried it",
             a.label,
