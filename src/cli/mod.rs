@@ -32,6 +32,9 @@ pub enum Command {
     Gui {
         /// A capture to open instead of the built-in one.
         file: Option<PathBuf>,
+        /// Start replaying it at once, with the ladder open.
+        #[arg(long)]
+        replay: bool,
     },
     /// Dissect a capture file (pcap or pcapng): one line per frame, or the
     /// whole tree with --verbose, or JSON Lines with --format json.
@@ -208,8 +211,8 @@ pub struct DissectArgs {
 /// Runs the command line; returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
-        None => gui(None),
-        Some(Command::Gui { file }) => gui(file),
+        None => gui(None, false),
+        Some(Command::Gui { file, replay }) => gui(file, replay),
         Some(Command::Dissect(args)) => {
             let cap = match &args.file {
                 Some(f) => Capture::open(f)?,
@@ -733,7 +736,7 @@ fn follow_sessions(all: &[crate::messages::Message], args: &FollowArgs, out: &mu
 }
 
 /// Opens the window; without a display, says so and prints the capture as text.
-fn gui(file: Option<PathBuf>) -> anyhow::Result<i32> {
+fn gui(file: Option<PathBuf>, replay: bool) -> anyhow::Result<i32> {
     let has_display = std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();
     if !has_display {
         eprintln!(
@@ -756,6 +759,6 @@ fn gui(file: Option<PathBuf>) -> anyhow::Result<i32> {
             },
         );
     }
-    crate::gui::run(file)?;
+    crate::gui::run(file, replay)?;
     Ok(0)
 }

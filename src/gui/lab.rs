@@ -316,6 +316,11 @@ fn actions_ui(ui: &mut egui::Ui, lab: &Lab, actions: &[Action], cmds: &mut Vec<C
                 Action::OpenCapture { path } => (format!("Open {path}"), String::new()),
                 Action::Select { filter } => (format!("Show only: {filter}"), "Sets the display filter".into()),
                 Action::Highlight { field } => (format!("Highlight {field}"), "In the selected packet".into()),
+                Action::Replay { predict: true } => (
+                    "▶ Replay it, predicting each message".into(),
+                    "Plays the capture back and pauses before each message: guess what comes next".into(),
+                ),
+                Action::Replay { predict: false } => ("▶ Replay it".into(), "Plays the capture back in time".into()),
             };
             let b = ui.button(label);
             let b = if hover.is_empty() { b } else { b.on_hover_text(hover) };

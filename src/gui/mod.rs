@@ -48,6 +48,8 @@ pub struct Settings {
     pub course_key: String,
     /// Glossary terms already seen in the student's packets.
     pub seen_terms: std::collections::BTreeSet<String>,
+    /// Where each capture's replay was left (by path).
+    pub replay_at: std::collections::BTreeMap<String, usize>,
 }
 
 impl Default for Settings {
@@ -60,6 +62,7 @@ impl Default for Settings {
             student: String::new(),
             course_key: String::new(),
             seen_terms: Default::default(),
+            replay_at: Default::default(),
         }
     }
 }
@@ -538,6 +541,9 @@ impl App {
                                 .find(|e| e.kind == crate::model::MsgKind::SioEvent)
                                 .map(|e| e.frame)
                                 .unwrap_or(0);
+                            if self.state.panels.replay.on {
+                                self.state.panels.replay.loaded(&loaded);
+                            }
                             self.state.doc.loaded = Some(loaded);
                             if !self.state.view.visible.is_empty() {
                                 self.select(first);
@@ -711,6 +717,11 @@ impl App {
             Action::OpenCapture { path } => self.open(crate::lab::bundled_path(&path)),
             Action::Select { filter } => self.apply_filter(filter),
             Action::Highlight { field } => self.highlight_field(&field),
+            Action::Replay { predict } => {
+                for c in [ReplayCmd::On(true), ReplayCmd::Seek(0), ReplayCmd::Predict(predict), ReplayCmd::Play(true)] {
+                    self.apply(Command::Replay(c));
+                }
+            }
         }
     }
 
@@ -862,11 +873,13 @@ impl App {
             }
             Command::RightTab(t) => self.state.panels.right = t,
             Command::Replay(c) => {
+                let key = self.state.doc.path.as_ref().map(|p| p.display().to_string());
                 if let ReplayCmd::On(true) = c {
-                    // A replay runs in capture order.
+                    // A replay runs in capture order, from where this capture was left.
                     self.state.view.sort = None;
                     self.apply_sort();
-                    self.state.panels.replay.cursor = 0;
+                    self.state.panels.replay.cursor =
+                        key.as_ref().and_then(|k| self.settings.replay_at.get(k)).copied().unwrap_or(0);
                     self.state.panels.right = RightTab::State;
                 }
                 let moves = !matches!(c, ReplayCmd::On(_) | ReplayCmd::Predict(_) | ReplayCmd::CompressGaps(_));
@@ -875,6 +888,9 @@ impl App {
                 }
                 if let Some(i) = self.state.panels.replay.apply(c, self.state.doc.loaded.as_ref()) {
                     self.select(i);
+                }
+                if let Some(k) = key {
+                    self.settings.replay_at.insert(k, self.state.panels.replay.cursor);
                 }
             }
             Command::ReplayGuess(g) => self.state.panels.replay.guess = g,
@@ -1275,7 +1291,7 @@ impl eframe::App for EframeApp {
 }
 
 /// Opens the window.
-pub fn run(capture: Option<PathBuf>) -> anyhow::Result<()> {
+pub fn run(capture: Option<PathBuf>, replay: bool) -> anyhow::Result<()> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("wirelab")
@@ -1287,8 +1303,22 @@ pub fn run(capture: Option<PathBuf>) -> anyhow::Result<()> {
         "wirelab",
         options,
         Box::new(move |cc| {
-            let settings = cc.storage.and_then(|s| eframe::get_value(s, "settings")).unwrap_or_default();
-            Ok(Box::new(EframeApp(App::new(capture, settings))))
+            let mut settings: Settings = cc.storage.and_then(|s| eframe::get_value(s, "settings")).unwrap_or_default();
+            if replay {
+                // Asked for a replay: straight to it.
+                settings.welcomed = true;
+            }
+            let mut app = App::new(capture, settings);
+            if replay {
+                for c in [
+                    Command::Replay(ReplayCmd::On(true)),
+                    Command::RightTab(RightTab::Ladder),
+                    Command::Replay(ReplayCmd::Play(true)),
+                ] {
+                    app.push_command(c);
+                }
+            }
+            Ok(Box::new(EframeApp(app)))
         }),
     )
     .map_err(|e| {

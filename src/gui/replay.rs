@@ -37,6 +37,8 @@ pub struct ReplayView {
     anchor: Option<(Instant, f64)>,
     /// The newest frame follows the cursor unless the student selected another.
     pub follow: bool,
+    /// Frames the packet list calls retransmissions (for the scrubber's marks).
+    retransmissions: Vec<usize>,
 }
 
 impl Default for ReplayView {
@@ -53,6 +55,7 @@ impl Default for ReplayView {
             times: Vec::new(),
             anchor: None,
             follow: true,
+            retransmissions: Vec::new(),
         }
     }
 }
@@ -89,6 +92,22 @@ impl ReplayView {
             t.push(acc);
         }
         self.times = t;
+        // Marks for retransmissions, read from the info column (small captures:
+        // the column is decompressed row by row).
+        self.retransmissions = if l.len() <= 200_000 {
+            (0..l.len()).filter(|&i| l.info(i).contains("Retransmission")).collect()
+        } else {
+            Vec::new()
+        };
+    }
+
+    /// A capture finished loading (or another opened) while replaying.
+    pub fn loaded(&mut self, l: &Loaded) {
+        self.compute_times(l);
+        self.cursor = self.cursor.min(l.len());
+        if self.playing {
+            self.anchor = Some((Instant::now(), self.time_at(self.cursor)));
+        }
     }
 
     pub fn time_at(&self, cursor: usize) -> f64 {
@@ -324,6 +343,15 @@ fn scrubber_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
             p.line_segment([egui::pos2(x, rect.top()), egui::pos2(x, rect.top() + 7.0)], egui::Stroke::new(2.0, color));
         }
     }
+    for &f in &r.retransmissions {
+        if let Some(&t) = r.times.get(f) {
+            let x = x_of(t);
+            p.line_segment(
+                [egui::pos2(x, rect.bottom() - 7.0), egui::pos2(x, rect.bottom())],
+                egui::Stroke::new(2.0, egui::Color32::from_rgb(190, 90, 220)),
+            );
+        }
+    }
     // The cursor.
     let x = x_of(r.time_at(r.cursor));
     p.line_segment(
@@ -337,7 +365,9 @@ fn scrubber_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
         let c = r.times.partition_point(|&x| x <= t);
         cmds.push(Command::Replay(ReplayCmd::Seek(c.min(n))));
     }
-    resp.on_hover_text("Click or drag to move in time. Marks: green handshakes, orange upgrades, red closes.");
+    resp.on_hover_text(
+        "Click or drag to move in time. Marks: green handshakes, orange upgrades, red closes, purple (below) retransmissions.",
+    );
 }
 
 /// What each side knows at the cursor: TCP connection states, WebSocket

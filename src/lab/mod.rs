@@ -115,6 +115,12 @@ pub enum Action {
     Highlight {
         field: String,
     },
+    /// Replay the capture from the start; with `predict`, pause before each
+    /// message and ask what comes next.
+    Replay {
+        #[serde(default)]
+        predict: bool,
+    },
 }
 
 // (No deny_unknown_fields here: serde cannot combine it with `flatten`;

@@ -172,13 +172,27 @@ fn the_bytes_view_lays_out_only_the_rows_on_screen() {
 /// a screenshot shows it.
 #[test]
 fn the_binary_opens_a_window_under_xvfb() {
+    xvfb_window(&[], "screenshot.png");
+}
+
+#[test]
+fn the_real_window_replays_a_capture_with_the_ladder_open() {
+    let cap = support::root().join("captures/socketio-node.pcap");
+    xvfb_window(&["gui".as_ref(), cap.as_os_str(), "--replay".as_ref()], "screenshot-replay.png");
+}
+
+/// Runs the real binary under Xvfb with these arguments, checks that it
+/// draws and keeps running, and (with WIRELAB_SCREENSHOT) keeps the picture
+/// as `assets/<name>`.
+fn xvfb_window(args: &[&std::ffi::OsStr], name: &str) {
     use std::process::{Command, Stdio};
     if Command::new("Xvfb").arg("-help").stderr(Stdio::null()).status().is_err() {
         assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true: Xvfb is needed (scripts/test installs it)");
         eprintln!("SKIPPED: Xvfb is not installed");
         return;
     }
-    let n = 90 + std::process::id() % 9;
+    // A display of its own per test (two run at once).
+    let n = 90 + (std::process::id() + name.len() as u32) % 9;
     let display = format!(":{n}");
     let mut xvfb = Command::new("Xvfb")
         .args([display.as_str(), "-screen", "0", "1280x860x24"])
@@ -193,6 +207,7 @@ fn the_binary_opens_a_window_under_xvfb() {
     }
     let home = tempfile::tempdir().unwrap();
     let mut app = support::wirelab_bin()
+        .args(args)
         .env("DISPLAY", &display)
         .env_remove("WAYLAND_DISPLAY")
         .env("HOME", home.path())
@@ -230,7 +245,7 @@ fn the_binary_opens_a_window_under_xvfb() {
     assert!(still_running, "the window closed by itself");
     assert!(bright > 0.03, "the screen stayed black (mean {bright})");
     if std::env::var_os("WIRELAB_SCREENSHOT").is_some() {
-        std::fs::copy(&shot, support::root().join("assets/screenshot.png")).unwrap();
+        std::fs::copy(&shot, support::root().join("assets").join(name)).unwrap();
     }
 }
 
@@ -788,4 +803,18 @@ fn the_ladder_of_a_websocket_echo() {
     h.get_all_by_label_contains("arrow: GET /chat").next().expect("the handshake request");
     h.get_all_by_label_contains("arrow: 101 Switching Protocols").next().expect("the 101");
     h.snapshot("ladder_websocket_echo");
+}
+
+#[test]
+fn a_lab_step_can_start_a_replay_that_asks_for_predictions() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = lab_harness(dir.path(), welcomed());
+    h.state_mut().push_command(wirelab::gui::Command::OpenLab(Some(2)));
+    h.state_mut().push_command(wirelab::gui::Command::LabStep(1));
+    h.run();
+    assert_eq!(h.state().state.panels.lab.lab().map(|l| l.id.as_str()), Some("tcp-handshake"));
+    h.get_by_label("▶ Replay it, predicting each message").click();
+    h.run();
+    let r = &h.state().state.panels.replay;
+    assert!(r.on && r.predict && (r.playing || r.asking.is_some()), "replaying with predictions");
 }
