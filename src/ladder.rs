@@ -34,7 +34,9 @@ impl Level {
             EioOpen | EioClose | EioPing | EioPong | EioProbe | EioProbeAnswer | EioUpgrade | EioNoop | EioBinary => {
                 Level::Engineio
             }
-            SioConnect | SioDisconnect | SioConnectError | SioEvent | SioAck | SioAttachment => Level::Socketio,
+            // Application messages: always shown.
+            SioConnect | SioDisconnect | SioConnectError | SioEvent | SioAck | SioAttachment | DemoRequest
+            | DemoReply => Level::Socketio,
         }
     }
 }

@@ -187,6 +187,8 @@ impl Correlator {
             MsgKind::EioPong => (None, Some((scope, "ping".into()))),
             MsgKind::EioProbe => (Some((stream_scope, "probe".into())), None),
             MsgKind::EioProbeAnswer => (None, Some((stream_scope, "probe".into()))),
+            MsgKind::DemoRequest => (e.ack_id.map(|n| (stream_scope.clone(), format!("demo {n}"))), None),
+            MsgKind::DemoReply => (None, e.ack_id.map(|n| (stream_scope.clone(), format!("demo {n}")))),
             MsgKind::WsPing => (Some((stream_scope, "ws-ping".into())), None),
             MsgKind::WsPong => (None, Some((stream_scope, "ws-ping".into()))),
             // The first close (or FIN) asks; the other side's answers it.

@@ -52,6 +52,7 @@ pub fn all_fields() -> impl Iterator<Item = &'static FieldDef> {
         app::ALL,
         app::http::ALL,
         app::websocket::ALL,
+        app::demo::ALL,
         app::engineio::ALL,
         app::engineio::sio::ALL,
     ]
@@ -78,6 +79,7 @@ pub fn all_notes() -> impl Iterator<Item = &'static NoteDef> {
         app::ALL_NOTES,
         app::http::ALL_NOTES,
         app::websocket::ALL_NOTES,
+        app::demo::ALL_NOTES,
         app::engineio::ALL_NOTES,
         app::engineio::sio::ALL_NOTES,
     ]

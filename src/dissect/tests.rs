@@ -263,3 +263,61 @@ fn every_note_is_declared_once_under_its_protocol() {
     assert_eq!(sev("tcp.analysis.window_update"), Some(Severity::Info));
     assert_eq!(sev("tcp.analysis.keep_alive"), Some(Severity::Info));
 }
+
+#[rustfmt::skip]
+const UDP_DEMO_REQUEST: &[u8] = &[
+    // Ethernet II
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // eth.dst
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // eth.src
+    0x08, 0x00,                         // eth.type: IPv4
+    // IPv4
+    0x45, 0x00,                         // version 4, IHL 5; DSCP/ECN 0
+    0x00, 0x33,                         // total length 51 (20 + 8 + 23)
+    0x00, 0x01, 0x40, 0x00,             // identification 1; DF
+    0x40, 0x11,                         // TTL 64; protocol UDP
+    0x00, 0x00,                         // header checksum (not checked here)
+    0x7f, 0x00, 0x00, 0x01,             // source 127.0.0.1
+    0x7f, 0x00, 0x00, 0x01,             // destination 127.0.0.1
+    // UDP
+    0xc3, 0x50,                         // source port 50000
+    0x23, 0x2c,                         // destination port 9004
+    0x00, 0x1f,                         // length 31 (8 + 23)
+    0x00, 0x00,                         // checksum: none
+    // wirelab demo protocol
+    0x57, 0x4c,                         // demo.magic "WL"
+    0x01,                               // demo.version 1
+    0x01,                               // demo.kind 1: request
+    0x00, 0x00, 0x00, 0x07,             // demo.seq 7
+    0x00, 0x06, 0x0a, 0x3c, 0x2f, 0x1a, 0x00, 0x00, // demo.sent_time (µs since 1970)
+    0x00, 0x00, 0x00, 0x03,             // demo.length 3
+    0x61, 0x62, 0x63,                   // demo.payload "abc"
+];
+
+#[test]
+fn a_demo_request_over_udp_is_dissected_field_by_field() {
+    let d = run(1, UDP_DEMO_REQUEST);
+    assert_eq!(get(&d, "demo.magic"), (Value::Bytes, 42, 2));
+    assert_eq!(get(&d, "demo.version"), (Value::U(1), 44, 1));
+    assert_eq!(get(&d, "demo.kind"), (Value::U(1), 45, 1));
+    assert_eq!(get(&d, "demo.seq"), (Value::U(7), 46, 4));
+    assert_eq!(get(&d, "demo.sent_time"), (Value::U(0x0006_0a3c_2f1a_0000), 50, 8));
+    assert_eq!(get(&d, "demo.length"), (Value::U(3), 58, 4));
+    assert_eq!(get(&d, "demo.payload"), (Value::Bytes, 62, 3));
+    assert_eq!(d.summary.protocol, "Demo");
+    assert_eq!(d.summary.info, "Demo request seq=7 len=3");
+    assert!(d.field("data.data").is_none(), "the payload is the demo message, not undissected data");
+    // The layout the servers build messages with is the one the dissector reads.
+    let built = super::app::demo::request(7, 3);
+    assert_eq!(&built[..8], &UDP_DEMO_REQUEST[42..50]);
+    assert_eq!(&built[16..], &UDP_DEMO_REQUEST[58..]);
+}
+
+#[test]
+fn a_short_demo_datagram_says_it_is_incomplete() {
+    let mut bytes = UDP_DEMO_REQUEST[..52].to_vec();
+    bytes[17] = 38; // IPv4 total length: 20 + 8 + 10
+    bytes[39] = 18; // UDP length: 8 + 10
+    let d = run(1, &bytes);
+    assert!(d.notes.iter().any(|n| n.def.name == "demo.expert.truncated"), "{:?}", d.notes);
+    assert!(d.field("demo.seq").is_none());
+}

@@ -122,6 +122,13 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize, end: usize, net: &NetInfo) -> usi
     cx.end_layer(layer, 8);
     cx.set_protocol("UDP");
     cx.set_info(format_args!("{sport} \u{2192} {dport} Len={payload}"));
-    data::bytes(cx, offset + 8, dgram_end);
+    let body = cx.data.get(offset + 8..dgram_end.min(cx.data.len())).unwrap_or(&[]);
+    if super::app::demo::looks_like(body) {
+        // The UDP demo server's messages: one per datagram.
+        let at = super::At { bytes: body, source: 0, base: offset + 8 };
+        super::app::demo::dissect(cx, at, None);
+    } else {
+        data::bytes(cx, offset + 8, dgram_end);
+    }
     dgram_end
 }

@@ -442,6 +442,10 @@ pub enum MsgKind {
     SioEvent,
     SioAck,
     SioAttachment,
+    /// A request of wirelab's demo protocol (its seq in `ack_id`).
+    DemoRequest,
+    /// The demo server's reply, answering the request with the same seq.
+    DemoReply,
 }
 
 impl MsgKind {
@@ -475,6 +479,8 @@ impl MsgKind {
             SioEvent => "sio-event",
             SioAck => "sio-ack",
             SioAttachment => "sio-attachment",
+            DemoRequest => "demo-request",
+            DemoReply => "demo-reply",
         }
     }
     pub fn is_tcp(self) -> bool {
@@ -511,7 +517,8 @@ pub struct AppEvent {
     pub time: f64,
     /// Socket.IO: the namespace (`/` when none is written).
     pub nsp: Option<String>,
-    /// Socket.IO: the acknowledgement id of an EVENT or ACK.
+    /// Socket.IO: the acknowledgement id of an EVENT or ACK; the demo
+    /// protocol: the message's sequence number.
     pub ack_id: Option<u64>,
     /// Engine.IO session id: in an open packet, or a request's `sid=` parameter.
     pub sid: Option<String>,

@@ -411,3 +411,42 @@ fn a_gap_the_capture_never_filled_is_reported_and_the_stream_resynchronises() {
     let texts: Vec<String> = delivered(&c).into_iter().map(|b| String::from_utf8(b).unwrap()).collect();
     assert_eq!(texts, ["one", "", "two", "three"]);
 }
+
+#[test]
+fn demo_messages_are_found_in_the_tcp_byte_stream_whatever_the_segment_boundaries() {
+    // Three requests in one byte stream, cut so that one message spans two
+    // segments and one segment holds the end of one and the start of another.
+    let mut stream = Vec::new();
+    for seq in 0..3u32 {
+        stream.extend(wirelab::dissect::app::demo::request(seq, 40));
+    }
+    let mut c = Conn::new();
+    for chunk in [&stream[..15], &stream[15..75], &stream[75..]] {
+        c.send(0, chunk);
+    }
+    // The server answers the second request.
+    let mut reply = wirelab::dissect::app::demo::request(1, 40);
+    wirelab::dissect::app::demo::make_reply(&mut reply);
+    c.send(1, &reply);
+    let events: Vec<(MsgKind, Option<u64>)> =
+        c.events().iter().filter(|e| !e.kind.is_tcp()).map(|e| (e.kind, e.ack_id)).collect();
+    assert_eq!(
+        events,
+        [
+            (MsgKind::DemoRequest, Some(0)),
+            (MsgKind::DemoRequest, Some(1)),
+            (MsgKind::DemoRequest, Some(2)),
+            (MsgKind::DemoReply, Some(1))
+        ]
+    );
+    // The first request was completed by the second segment, from a reassembled source.
+    let seq = c.frames[3].find(&c.bytes[3], "demo.seq").expect("the first message completes in frame 4");
+    assert_eq!(seq.value().as_u64(), Some(0));
+    assert!(seq.source_name().starts_with("Reassembled TCP"), "{}", seq.source_name());
+    // Messages of the session API: the reply answers its request.
+    let all: Vec<AppEvent> = c.frames.iter().flat_map(|d| d.events.iter().cloned()).collect();
+    let m = wirelab::messages::correlate(all);
+    let reply = m.iter().position(|m| m.kind() == MsgKind::DemoReply).unwrap();
+    let asked = m[reply].answers.expect("the reply answers a request");
+    assert_eq!((m[asked].kind(), m[asked].event.ack_id), (MsgKind::DemoRequest, Some(1)));
+}

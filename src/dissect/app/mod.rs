@@ -11,6 +11,7 @@
 //! segments is dissected on the frame that completes it, in a "reassembled"
 //! data source, as Wireshark does. Memory per direction is bounded.
 
+pub mod demo;
 pub mod engineio;
 pub mod http;
 pub mod websocket;
@@ -53,6 +54,8 @@ pub enum Proto {
     Unknown,
     Http,
     WebSocket,
+    /// wirelab's demo protocol (the TCP demo server's messages).
+    Demo,
     /// Not decoded: shown as data, not buffered.
     Data,
 }
@@ -347,6 +350,12 @@ fn detect(other_is_websocket: bool, buf: &[u8], ports: (u16, u16)) -> Proto {
     if buf.len() < 8 && STARTS.iter().any(|m| m.starts_with(buf)) {
         return Proto::Unknown;
     }
+    if demo::looks_like(buf) {
+        return Proto::Demo;
+    }
+    if buf.len() < 2 && demo::MAGIC.starts_with(buf) {
+        return Proto::Unknown;
+    }
     if other_is_websocket
         || (WEBSOCKET_PORTS.contains(&ports.0) || WEBSOCKET_PORTS.contains(&ports.1))
             && websocket::looks_like_frame(buf)
@@ -376,6 +385,7 @@ fn direct(
         let len = match st.proto[dir] {
             Proto::Http => http::pdu_len(bytes),
             Proto::WebSocket => websocket::pdu_len(bytes),
+            Proto::Demo => demo::pdu_len(bytes),
             _ => return from,
         };
         let n = match len {
@@ -407,6 +417,7 @@ fn process(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, seg: &Segment, in_fr
         let len = match st.proto[dir] {
             Proto::Http => http::pdu_len(&st.dirs[dir].buf),
             Proto::WebSocket => websocket::pdu_len(&st.dirs[dir].buf),
+            Proto::Demo => demo::pdu_len(&st.dirs[dir].buf),
             Proto::Data | Proto::Unknown => PduLen::NotMine,
         };
         let n = match len {
@@ -536,6 +547,7 @@ fn dissect_pdu(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
     match st.proto[dir] {
         Proto::Http => http::dissect(cx, st, dir, at),
         Proto::WebSocket => websocket::dissect(cx, st, dir, at),
+        Proto::Demo => demo::dissect(cx, at, Some(dir)),
         _ => {}
     }
 }
