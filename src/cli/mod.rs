@@ -67,6 +67,43 @@ pub enum Command {
     /// The ladder diagram of a conversation: one lane per endpoint, one
     /// arrow per message, as aligned text, Mermaid or SVG.
     Ladder(LadderArgs),
+    /// The same messages over TCP and UDP through the same impairment
+    /// (loss in the kernel when allowed), recorded and measured from the packets.
+    Compare(CompareArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CompareArgs {
+    /// Messages per transport.
+    #[arg(long, default_value_t = 100)]
+    pub count: u32,
+    /// Payload bytes per message (besides the 20-byte header).
+    #[arg(long, default_value_t = 64)]
+    pub size: usize,
+    /// Messages per second.
+    #[arg(long, default_value_t = 200.0)]
+    pub rate: f64,
+    /// Probability that a packet is dropped (0.1 = 10%): in the kernel for both
+    /// transports when wirelab may add nftables rules, else in the UDP server only.
+    #[arg(long, default_value_t = 0.0)]
+    pub loss: f64,
+    /// Probability that the UDP server sends a reply twice.
+    #[arg(long, default_value_t = 0.0)]
+    pub duplicate: f64,
+    /// Probability that the UDP server holds a reply back behind the next.
+    #[arg(long, default_value_t = 0.0)]
+    pub reorder: f64,
+    /// Delay the UDP server adds to each reply, milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub delay: u64,
+    /// Seed: the same seed drops the same packets (by position) and makes the same UDP impairments.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    /// Keep the recording of both transports here (pcap).
+    #[arg(short = 'w', long)]
+    pub write: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -235,6 +272,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Scenario(args)) => serve::scenario(&args),
         Some(Command::Lab(args)) => lab::lab(&args),
         Some(Command::Ladder(args)) => ladder(&args),
+        Some(Command::Compare(args)) => compare(&args),
         Some(Command::Fields) => {
             let mut out = std::io::stdout().lock();
             for f in crate::dissect::all_fields() {
@@ -250,6 +288,38 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
     }
+}
+
+fn compare(args: &CompareArgs) -> anyhow::Result<i32> {
+    for (name, p) in [("loss", args.loss), ("duplicate", args.duplicate), ("reorder", args.reorder)] {
+        if !(0.0..=1.0).contains(&p) {
+            anyhow::bail!("--{name} is a probability between 0 and 1 (0.1 = 10%), not {p}");
+        }
+    }
+    if args.count == 0 || args.rate <= 0.0 {
+        anyhow::bail!("--count and --rate must be more than 0");
+    }
+    let cfg = crate::serve::compare::CompareConfig {
+        count: args.count,
+        size: args.size,
+        rate: args.rate,
+        loss: args.loss,
+        duplicate: args.duplicate,
+        reorder: args.reorder,
+        delay: std::time::Duration::from_millis(args.delay),
+        seed: args.seed,
+        write: args.write.clone(),
+    };
+    let c = crate::serve::compare::run(&cfg)?;
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &c)?;
+            writeln!(out)?;
+        }
+        OutputFormat::Text => write!(out, "{}", c.text())?,
+    }
+    Ok(0)
 }
 
 fn ladder(args: &LadderArgs) -> anyhow::Result<i32> {

@@ -42,6 +42,9 @@ pub struct Report {
     pub bad_replies: u32,
     pub rtt_us: Percentiles,
     pub elapsed_s: f64,
+    /// When each message's reply first reached the client (µs since 1970), by seq.
+    #[serde(skip)]
+    pub received_at_us: Vec<Option<u64>>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -97,6 +100,7 @@ struct Tally {
     reordered: u32,
     bad: u32,
     rtts: Vec<u64>,
+    received_at: Vec<Option<u64>>,
 }
 
 impl Tally {
@@ -109,6 +113,7 @@ impl Tally {
             reordered: 0,
             bad: 0,
             rtts: Vec::with_capacity(count as usize),
+            received_at: vec![None; count as usize],
         }
     }
 
@@ -131,7 +136,11 @@ impl Tally {
             self.reordered += 1;
         }
         self.max_seq = Some(self.max_seq.map_or(h.seq, |m| m.max(h.seq)));
-        self.rtts.push(demo::now_us().saturating_sub(h.sent_us));
+        let now = demo::now_us();
+        self.rtts.push(now.saturating_sub(h.sent_us));
+        if let Some(at) = self.received_at.get_mut(h.seq as usize) {
+            *at = Some(now);
+        }
     }
 
     fn done(&self) -> bool {
@@ -155,6 +164,7 @@ pub async fn run(cfg: &ClientConfig) -> anyhow::Result<Report> {
         reordered: tally.reordered,
         bad_replies: tally.bad,
         rtt_us: Percentiles::of(tally.rtts),
+        received_at_us: tally.received_at,
         elapsed_s: start.elapsed().as_secs_f64(),
     })
 }
@@ -207,7 +217,14 @@ async fn udp(cfg: &ClientConfig) -> anyhow::Result<Tally> {
                 Err(e) => return Err(e.into()),
             },
             _ = send_due => {
-                sock.send(&demo::request(next, cfg.size)).await?;
+                match sock.send(&demo::request(next, cfg.size)).await {
+                    // A firewall rule dropped it on the way out (wirelab compare's
+                    // kernel loss): like a datagram lost on a wire, it is gone.
+                    Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {}
+                    r => {
+                        r?;
+                    }
+                }
                 next += 1;
             }
             _ = give_up => break,

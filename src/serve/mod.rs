@@ -7,6 +7,7 @@
 
 pub mod chat;
 pub mod client;
+pub mod compare;
 pub mod demo;
 pub mod echo;
 pub mod scenario;

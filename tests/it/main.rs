@@ -14,6 +14,7 @@
 //! - `glossary`: the glossary file is whole and checked; each derivation agrees with the bytes an independent program sent.
 //! - `lab`: the lab engine: bundled labs validate; answers derived with tshark score full marks, wrong ones zero; hostile lab files and answers.
 //! - `ladder`: the ladder diagram: lanes and arrows from the session's messages; text, Mermaid and SVG (rendered by rsvg-convert); one arrow per WebSocket message as tshark counts them.
+//! - `compare`: `wirelab compare` with real loss in the kernel (root): TCP delivers all in order by retransmitting, as tshark sees it; UDP loses.
 //! - `cli`: the `wirelab` binary's commands and exit codes.
 //! - `gui`: the window through egui_kittest: rows, layers, field and byte selection, the filter bar, a snapshot.
 //! - `layering`: the dissection core does not depend on GUI, async or capture crates.
@@ -24,6 +25,7 @@
 mod app;
 mod capture;
 mod cli;
+mod compare;
 mod coverage;
 mod fieldref;
 mod fieldtypes;

@@ -1,0 +1,422 @@
+//! `wirelab compare`: the same numbered demo messages over TCP and over UDP,
+//! through the same impairment, recorded, and measured from the packets.
+//!
+//! Loss happens in the kernel, so TCP really loses segments and really
+//! retransmits: an nftables table (its own, removed at the end) drops
+//! packets of the two demo ports on loopback. TCP segments drop in the input
+//! hook, after the capture saw them (the recording is the sender's view:
+//! the lost segment, then its retransmission, as tshark flags it); UDP
+//! datagrams drop in the output hook, before the capture (the recording
+//! shows what crossed the wire; the sender is told nothing, as on a real
+//! network). Delivery is what the receiving program saw: the clients note
+//! when each reply reached them. Which packets drop is decided
+//! by a packet counter and a set of slots drawn from the seed
+//! (`numgen inc mod 100 vmap {…}`), so the same seed drops the same
+//! positions. Duplication, reordering and delay stay in the UDP server (the
+//! kernel cannot do them without netem). Without CAP_NET_ADMIN the loss goes
+//! to the UDP server too, and the report says TCP was not impaired, and why.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use rand::{Rng as _, SeedableRng as _};
+use serde::Serialize;
+
+use super::client::{ClientConfig, Transport};
+use super::transport::Impairment;
+use super::{Kind, ServeConfig, Servers};
+use crate::capture::{CaptureConfig, CaptureEvent, CaptureHandle};
+use crate::session::Session;
+
+#[derive(Debug, Clone)]
+pub struct CompareConfig {
+    pub count: u32,
+    pub size: usize,
+    /// Messages per second.
+    pub rate: f64,
+    pub loss: f64,
+    pub duplicate: f64,
+    pub reorder: f64,
+    pub delay: Duration,
+    pub seed: u64,
+    /// Keep the recording here (else a temporary file).
+    pub write: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Latency {
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageResult {
+    pub seq: u32,
+    /// Seconds since the first packet of the recording.
+    pub sent: Option<f64>,
+    pub delivered: Option<f64>,
+    pub frames: Vec<u64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TransportResult {
+    pub sent: u32,
+    pub delivered: u32,
+    pub lost: u32,
+    pub duplicated: u32,
+    pub reordered: u32,
+    pub retransmissions: u32,
+    /// Round trip, request sent to reply delivered, milliseconds.
+    pub latency_ms: Latency,
+    /// How long replies waited, complete in the receiver's buffer, behind
+    /// an earlier lost segment (TCP's head-of-line blocking), milliseconds.
+    pub hol_blocking_ms: Latency,
+    pub messages: Vec<MessageResult>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Injected {
+    /// Loss was done by the kernel (nftables), for both transports.
+    pub kernel_loss: bool,
+    /// Why not, when it was not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why_not: Option<String>,
+    pub tcp_dropped: u64,
+    pub udp_dropped: u64,
+    pub udp_duplicated: u64,
+    pub udp_reordered: u64,
+    pub delay_ms: u64,
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    pub tcp: TransportResult,
+    pub udp: TransportResult,
+    pub injected: Injected,
+    /// The recording, when this process may capture.
+    pub recording: Option<PathBuf>,
+    pub notes: Vec<String>,
+}
+
+/// The counter slots (0..100) dropped for a loss probability and a seed:
+/// the same seed, the same slots.
+pub fn drop_slots(loss: f64, seed: u64) -> Vec<u32> {
+    let k = (loss.clamp(0.0, 1.0) * 100.0).round() as usize;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut all: Vec<u32> = (0..100).collect();
+    for i in 0..k {
+        let j = rng.random_range(i..100);
+        all.swap(i, j);
+    }
+    let mut slots = all[..k].to_vec();
+    slots.sort_unstable();
+    slots
+}
+
+/// An nftables table of our own, removed when dropped (also after a panic).
+struct KernelLoss {
+    table: String,
+}
+
+impl KernelLoss {
+    fn install(tcp: u16, udp: u16, loss: f64, seed: u64) -> Result<KernelLoss, String> {
+        let slots = drop_slots(loss, seed);
+        let table = format!("wirelab_compare_{}", std::process::id());
+        let vmap = |chain: &str| slots.iter().map(|s| format!("{s} : jump {chain}")).collect::<Vec<_>>().join(", ");
+        let rules = |iface: &str, proto: &str, port: u16, chain: &str| {
+            ["sport", "dport"]
+                .map(|dir| {
+                    format!("    {iface} \"lo\" {proto} {dir} {port} numgen inc mod 100 vmap {{ {} }}\n", vmap(chain))
+                })
+                .concat()
+        };
+        let script = format!(
+            "table inet {table} {{\n  chain drop_tcp {{\n    counter drop\n  }}\n  chain drop_udp {{\n    counter drop\n  }}\n  \
+             chain inp {{\n    type filter hook input priority 0; policy accept;\n{}  }}\n  \
+             chain out {{\n    type filter hook output priority 0; policy accept;\n{}  }}\n}}\n",
+            rules("iifname", "tcp", tcp, "drop_tcp"),
+            rules("oifname", "udp", udp, "drop_udp"),
+        );
+        let mut child = Command::new("nft")
+            .args(["-f", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("nft (Debian's nftables package) cannot run: {e}"))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            use std::io::Write as _;
+            stdin.write_all(script.as_bytes()).map_err(|e| e.to_string())?;
+        }
+        let out = child.wait_with_output().map_err(|e| e.to_string())?;
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            return Err(if err.contains("Operation not permitted") {
+                "adding an nftables rule needs CAP_NET_ADMIN (run as root, or give wirelab the capability)".into()
+            } else {
+                format!("nft refused the rules: {}", err.trim())
+            });
+        }
+        Ok(KernelLoss { table })
+    }
+
+    /// Packets each drop chain dropped: (tcp, udp).
+    fn counters(&self) -> (u64, u64) {
+        let read = |chain: &str| -> u64 {
+            let out = Command::new("nft").args(["-j", "list", "chain", "inet", &self.table, chain]).output();
+            let Ok(out) = out else { return 0 };
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+            v["nftables"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|x| x["rule"]["expr"].as_array())
+                .flatten()
+                .filter_map(|e| e["counter"]["packets"].as_u64())
+                .sum()
+        };
+        (read("drop_tcp"), read("drop_udp"))
+    }
+}
+
+impl Drop for KernelLoss {
+    fn drop(&mut self) {
+        let _ = Command::new("nft").args(["delete", "table", "inet", &self.table]).status();
+    }
+}
+
+fn percentiles(mut v: Vec<f64>) -> Latency {
+    if v.is_empty() {
+        return Latency::default();
+    }
+    v.sort_by(f64::total_cmp);
+    let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
+    Latency { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: v[v.len() - 1] }
+}
+
+/// Runs the comparison.
+pub fn run(cfg: &CompareConfig) -> anyhow::Result<Comparison> {
+    let mut notes = Vec::new();
+    let servers = Servers::start(&ServeConfig::any_port(), &[Kind::Tcp])?;
+    let tcp_addr = servers.addr(Kind::Tcp).context("the TCP demo server did not start")?;
+    // The UDP server's own impairment: loss too, only if the kernel cannot do it.
+    let probe = std::net::UdpSocket::bind("127.0.0.1:0").context("no free UDP port")?;
+    let udp_port = probe.local_addr()?.port();
+    drop(probe);
+    let kernel =
+        if cfg.loss > 0.0 { Some(KernelLoss::install(tcp_addr.port(), udp_port, cfg.loss, cfg.seed)) } else { None };
+    let (kernel_loss, why_not) = match &kernel {
+        Some(Ok(_)) => (true, None),
+        Some(Err(e)) => {
+            notes.push(format!(
+                "TCP was not impaired: {e}. The loss was applied by the UDP server alone, so only UDP lost messages."
+            ));
+            (false, Some(e.clone()))
+        }
+        None => (false, None),
+    };
+    let imp = Impairment {
+        loss: if kernel_loss { 0.0 } else { cfg.loss },
+        duplicate: cfg.duplicate,
+        reorder: cfg.reorder,
+        delay: cfg.delay,
+        seed: cfg.seed,
+    };
+    let mut ucfg = ServeConfig::any_port();
+    ucfg.ports[Kind::Udp as usize] = udp_port;
+    ucfg.impair = imp;
+    let udp_servers = Servers::start(&ucfg, &[Kind::Udp])?;
+    let udp_addr = udp_servers.addr(Kind::Udp).context("the UDP demo server did not start")?;
+
+    let path = cfg.write.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("wirelab-compare-{}-{}.pcap", std::process::id(), cfg.seed))
+    });
+    let capture = CaptureHandle::start(CaptureConfig {
+        filter: Some(format!("tcp port {} or udp port {}", tcp_addr.port(), udp_addr.port())),
+        output: Some(path.clone()),
+        ..CaptureConfig::default()
+    });
+    let capture = match capture {
+        Ok(h) => Some(h),
+        Err(e) => {
+            notes.push(format!("not recorded ({e}): the counts below are what the clients saw"));
+            None
+        }
+    };
+    let client = |t, server| ClientConfig {
+        transport: t,
+        server,
+        count: cfg.count,
+        size: cfg.size,
+        rate: cfg.rate,
+        linger: Duration::from_millis(500).max(cfg.delay * 4),
+    };
+    let tcp_report = servers.block_on(super::client::run(&client(Transport::Tcp, tcp_addr)))?;
+    let udp_report = servers.block_on(super::client::run(&client(Transport::Udp, udp_addr)))?;
+    let (tcp_dropped, udp_dropped) = match &kernel {
+        Some(Ok(k)) => k.counters(),
+        _ => (0, 0),
+    };
+    drop(kernel);
+    let recording = capture.and_then(|h| {
+        // The last FIN exchanges: what stop keeps was queued already.
+        std::thread::sleep(Duration::from_millis(100));
+        h.stop();
+        while let Ok(ev) = h.events().recv_timeout(Duration::from_secs(15)) {
+            if matches!(ev, CaptureEvent::Finished { .. } | CaptureEvent::Failed(_)) {
+                break;
+            }
+        }
+        Some(path)
+    });
+    let st = &udp_servers.transport_stats;
+    let injected = Injected {
+        kernel_loss,
+        why_not,
+        tcp_dropped,
+        udp_dropped: udp_dropped + st.dropped.load(std::sync::atomic::Ordering::Relaxed),
+        udp_duplicated: st.duplicated.load(std::sync::atomic::Ordering::Relaxed),
+        udp_reordered: st.reordered.load(std::sync::atomic::Ordering::Relaxed),
+        delay_ms: cfg.delay.as_millis() as u64,
+        seed: cfg.seed,
+    };
+    servers.stop();
+    udp_servers.stop();
+    let session = match &recording {
+        Some(p) => Some(Session::open(p).with_context(|| format!("cannot read the recording {}", p.display()))?),
+        None => None,
+    };
+    let tcp = measure(session.as_ref(), &tcp_report, cfg.count, true);
+    let udp = measure(session.as_ref(), &udp_report, cfg.count, false);
+    Ok(Comparison { tcp, udp, injected, recording, notes })
+}
+
+/// One transport: delivery as the receiving program saw it (the client's
+/// report), everything else from the recording's packets when there is one.
+fn measure(s: Option<&Session>, r: &super::client::Report, count: u32, tcp: bool) -> TransportResult {
+    let ms = |us: u64| us as f64 / 1000.0;
+    let mut out = TransportResult {
+        sent: count,
+        delivered: r.received,
+        lost: r.lost,
+        duplicated: r.duplicated,
+        reordered: r.reordered,
+        latency_ms: Latency {
+            p50: ms(r.rtt_us.p50),
+            p90: ms(r.rtt_us.p90),
+            p99: ms(r.rtt_us.p99),
+            max: ms(r.rtt_us.max),
+        },
+        ..TransportResult::default()
+    };
+    let Some(s) = s else {
+        out.messages =
+            (0..count).map(|seq| MessageResult { seq, sent: None, delivered: None, frames: Vec::new() }).collect();
+        return out;
+    };
+    let retrans = crate::filter::Filter::parse("tcp.analysis.retransmission || tcp.analysis.fast_retransmission").ok();
+    let t0 = s.raw(0).map(|(m, _)| m.time_f64()).unwrap_or(0.0);
+    let mut sent: HashMap<u32, f64> = HashMap::new();
+    let mut arrived: HashMap<u32, f64> = HashMap::new();
+    let mut frames: BTreeMap<u32, Vec<u64>> = BTreeMap::new();
+    s.scan(|d, b| {
+        let is_tcp = d.field("tcp.srcport").is_some();
+        if is_tcp != tcp || (!tcp && d.field("udp.srcport").is_none()) {
+            return;
+        }
+        if tcp && retrans.as_ref().is_some_and(|f| f.matches(d, b)) {
+            out.retransmissions += 1;
+        }
+        let time = d.meta.time_f64() - t0;
+        let kinds = d.find_all(b, "demo.kind").filter_map(|f| f.value().as_u64());
+        let seqs = d.find_all(b, "demo.seq").filter_map(|f| f.value().as_u64());
+        for (kind, seq) in kinds.zip(seqs) {
+            let seq = seq as u32;
+            frames.entry(seq).or_default().push(d.meta.number);
+            let first = if kind == 1 { &mut sent } else { &mut arrived };
+            first.entry(seq).or_insert(time);
+        }
+    });
+    let delivered = |seq: u32| -> Option<f64> {
+        r.received_at_us.get(seq as usize).copied().flatten().map(|us| us as f64 / 1e6 - t0)
+    };
+    // How long a reply waited, already on this machine, before the program
+    // could read it: behind a lost earlier segment (TCP delivers in order), or
+    // for its own lost copy to be sent again.
+    out.hol_blocking_ms = percentiles(
+        (0..count)
+            .filter_map(|q| Some((delivered(q)? - arrived.get(&q)?) * 1000.0))
+            .filter(|w| tcp && *w > 0.0)
+            .collect(),
+    );
+    out.messages = (0..count)
+        .map(|seq| MessageResult {
+            seq,
+            sent: sent.get(&seq).copied(),
+            delivered: delivered(seq),
+            frames: frames.get(&seq).cloned().unwrap_or_default(),
+        })
+        .collect();
+    out
+}
+
+impl Comparison {
+    pub fn text(&self) -> String {
+        let line = |name: &str, r: &TransportResult| {
+            format!(
+                "{name}: sent {}, delivered {}, lost {}, duplicated {}, reordered {}, retransmissions {}; \
+                 round trip p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms; waited behind a loss: max {:.2} ms",
+                r.sent,
+                r.delivered,
+                r.lost,
+                r.duplicated,
+                r.reordered,
+                r.retransmissions,
+                r.latency_ms.p50,
+                r.latency_ms.p90,
+                r.latency_ms.p99,
+                r.latency_ms.max,
+                r.hol_blocking_ms.max
+            )
+        };
+        let i = &self.injected;
+        let mut out = format!(
+            "{}\n{}\ninjected: {} (tcp {} packets, udp {} dropped), udp duplicated {}, reordered {}, delay {} ms, seed {}\n",
+            line("TCP", &self.tcp),
+            line("UDP", &self.udp),
+            if i.kernel_loss { "kernel loss" } else { "no kernel loss" },
+            i.tcp_dropped,
+            i.udp_dropped,
+            i.udp_duplicated,
+            i.udp_reordered,
+            i.delay_ms,
+            i.seed
+        );
+        if let Some(p) = &self.recording {
+            out.push_str(&format!("recorded in {}\n", p.display()));
+        }
+        for n in &self.notes {
+            out.push_str(&format!("note: {n}\n"));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_seed_drops_the_same_slots() {
+        assert_eq!(drop_slots(0.1, 7), drop_slots(0.1, 7));
+        assert_eq!(drop_slots(0.1, 7).len(), 10);
+        assert_ne!(drop_slots(0.1, 7), drop_slots(0.1, 8));
+        assert!(drop_slots(0.0, 7).is_empty());
+        assert_eq!(drop_slots(2.0, 7).len(), 100);
+    }
+}

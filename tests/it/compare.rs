@@ -1,0 +1,66 @@
+//! `wirelab compare`: the same messages over TCP and UDP through real loss in
+//! the kernel (nftables), recorded; the report is checked against the
+//! recording as tshark reads it.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value as Json;
+
+use crate::support::{may_capture, tshark, wirelab_bin};
+
+#[test]
+fn with_ten_percent_loss_tcp_delivers_everything_in_order_and_udp_loses() {
+    if !may_capture("compare") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("compare.pcap");
+    let out = wirelab_bin()
+        .args(["compare", "--count", "100", "--loss", "0.1", "--seed", "5", "--format", "json", "-w"])
+        .arg(&pcap)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let j: Json = serde_json::from_slice(&out.stdout).unwrap();
+    let (tcp, udp, inj) = (&j["tcp"], &j["udp"], &j["injected"]);
+    assert_eq!(inj["kernel_loss"], true, "{j:#}");
+    assert!(inj["tcp_dropped"].as_u64().unwrap() > 0 && inj["udp_dropped"].as_u64().unwrap() > 0, "{inj}");
+    // TCP: everything, in order, by retransmitting.
+    assert_eq!(
+        (tcp["sent"].as_u64(), tcp["delivered"].as_u64(), tcp["lost"].as_u64()),
+        (Some(100), Some(100), Some(0))
+    );
+    assert_eq!(tcp["reordered"], 0);
+    let tshark_retrans = {
+        let o = tshark().arg("-r").arg(&pcap).args(["-Y", "tcp.analysis.retransmission"]).output().unwrap();
+        String::from_utf8_lossy(&o.stdout).lines().count() as u64
+    };
+    assert!(tshark_retrans > 0, "the recording shows TCP retransmitting");
+    assert_eq!(tcp["retransmissions"].as_u64(), Some(tshark_retrans));
+    // UDP: what did not arrive is lost, and nothing resends it.
+    let delivered = udp["delivered"].as_u64().unwrap();
+    assert_eq!(delivered + udp["lost"].as_u64().unwrap(), 100);
+    assert!(udp["lost"].as_u64().unwrap() > 0);
+    // The replies the recording holds are the ones the client got (UDP drops before the wire).
+    let o = tshark().arg("-r").arg(&pcap).args(["-Y", "udp", "-T", "fields", "-e", "data.data"]).output().unwrap();
+    let replies: BTreeSet<u32> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter(|h| h.len() >= 16 && &h[6..8] == "02")
+        .map(|h| u32::from_str_radix(&h[8..16], 16).unwrap())
+        .collect();
+    assert_eq!(replies.len() as u64, delivered);
+    // One entry per message, with its frames; every TCP message delivered.
+    let msgs = tcp["messages"].as_array().unwrap();
+    assert_eq!(msgs.len(), 100);
+    assert!(msgs.iter().all(|m| m["delivered"].is_number() && !m["frames"].as_array().unwrap().is_empty()));
+    // The rules are gone.
+    let tables = std::process::Command::new("nft").args(["list", "tables"]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&tables.stdout).contains("wirelab_compare"));
+}
+
+#[test]
+fn bad_probabilities_are_refused_with_the_reason() {
+    let out = wirelab_bin().args(["compare", "--loss", "10"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--loss is a probability between 0 and 1"));
+}
