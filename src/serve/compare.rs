@@ -263,7 +263,7 @@ pub fn run(cfg: &CompareConfig) -> anyhow::Result<Comparison> {
         _ => (0, 0),
     };
     drop(kernel);
-    let recording = capture.and_then(|h| {
+    let recording = capture.map(|h| {
         // The last FIN exchanges: what stop keeps was queued already.
         std::thread::sleep(Duration::from_millis(100));
         h.stop();
@@ -272,7 +272,7 @@ pub fn run(cfg: &CompareConfig) -> anyhow::Result<Comparison> {
                 break;
             }
         }
-        Some(path)
+        path
     });
     let st = &udp_servers.transport_stats;
     let injected = Injected {
