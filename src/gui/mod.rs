@@ -6,6 +6,7 @@
 //! results over channels; the UI thread only drains them and never blocks.
 
 mod bytes;
+mod compare;
 mod conversation;
 mod demos;
 mod glossary;
@@ -24,6 +25,7 @@ use crate::file::Capture;
 use crate::filter::{Filter, FilterError};
 use crate::model::Dissection;
 
+pub use compare::{CompareView, Side};
 pub use demos::{Demos, ScenarioDone};
 pub use glossary::GlossaryView;
 pub use lab::LabPanel;
@@ -143,6 +145,12 @@ pub enum Command {
     LadderUnfold(usize),
     /// Write the ladder shown as an SVG file.
     LadderExport,
+    /// The TCP versus UDP panel on or off.
+    ShowCompare(bool),
+    /// Run the comparison with the panel's knobs.
+    CompareRun,
+    /// Select the packets of one message of the comparison.
+    CompareSelect(Side, u32),
 }
 
 /// Everything the panels show, in three parts: the document (the open
@@ -202,6 +210,7 @@ pub struct Panels {
     pub right: RightTab,
     pub replay: ReplayView,
     pub ladder: ladder::LadderView,
+    pub compare: CompareView,
 }
 
 /// The right-hand panel: the conversation, or the glossary.
@@ -282,6 +291,7 @@ impl App {
                     right: RightTab::default(),
                     replay: ReplayView::default(),
                     ladder: ladder::LadderView::default(),
+                    compare: CompareView::default(),
                 },
                 error: None,
                 notice: None,
@@ -341,6 +351,30 @@ impl App {
         self.loader = Some(loader::Job::start(cap));
     }
 
+    /// A finished comparison: its result, and its recording in the packet list.
+    fn poll_compare(&mut self, cmds: &mut Vec<Command>) {
+        let Some(rx) = &self.state.panels.compare.job else { return };
+        match rx.try_recv() {
+            Ok(result) => {
+                self.state.panels.compare.job = None;
+                match result {
+                    Ok(c) => {
+                        if let Some(p) = &c.recording {
+                            cmds.push(Command::Open(p.clone()));
+                        }
+                        self.state.panels.compare.result = Some(c);
+                    }
+                    Err(e) => self.state.error = Some(format!("the comparison failed: {e}")),
+                }
+            }
+            Err(std::sync::mpsc::TryRecvError::Empty) => {}
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                self.state.panels.compare.job = None;
+                self.state.error = Some("the comparison stopped unexpectedly".into());
+            }
+        }
+    }
+
     /// Asks for a command, applied at the next frame (as a click would).
     pub fn push_command(&mut self, cmd: Command) {
         self.commands.push(cmd);
@@ -352,7 +386,13 @@ impl App {
             || self.filter_job.is_some()
             || self.check_job.is_some()
             || self.state.panels.ladder.job.is_some()
+            || self.state.panels.compare.job.is_some()
         {
+            let mut cmds = Vec::new();
+            self.poll_compare(&mut cmds);
+            for c in cmds {
+                self.apply(c);
+            }
             if let Some((key, rx)) = &self.state.panels.ladder.job
                 && let Ok(l) = rx.recv_timeout(std::time::Duration::from_millis(5))
             {
@@ -895,6 +935,20 @@ impl App {
             }
             Command::ReplayGuess(g) => self.state.panels.replay.guess = g,
             Command::LadderLevel(l) => self.state.panels.ladder.level = l,
+            Command::ShowCompare(on) => self.state.panels.compare.shown = on,
+            Command::CompareRun => {
+                if let Err(e) = self.state.panels.compare.start() {
+                    self.state.error = Some(e);
+                }
+            }
+            Command::CompareSelect(side, seq) => {
+                let r = self.state.panels.compare.result.as_ref();
+                let t = r.map(|r| if side == Side::Tcp { &r.tcp } else { &r.udp });
+                match t.and_then(|t| t.messages.iter().find(|m| m.seq == seq)).and_then(|m| m.frames.first()) {
+                    Some(&f) => self.select(f.saturating_sub(1) as usize),
+                    None => self.state.notice = Some(format!("message {seq} left no packets in the recording")),
+                }
+            }
             Command::LadderUnfold(m) => {
                 let u = &mut self.state.panels.ladder.unfolded;
                 if !u.remove(&m) {
@@ -967,6 +1021,7 @@ impl App {
             self.state.panels.ladder.built = Some((key.clone(), l));
             self.state.panels.ladder.job = None;
         }
+        self.poll_compare(&mut cmds);
         self.toolbar_ui(ui, &mut cmds);
         if self.state.panels.replay.on {
             egui::Panel::top("replay").show(ui, |ui| replay::replay_ui(ui, &self.state, &mut cmds));
@@ -1033,6 +1088,9 @@ impl App {
         demos::report_ui(&ctx, &self.demos, &mut cmds);
         if !self.settings.welcomed {
             lab::welcome_ui(&ctx, &self.state.panels.lab, &mut cmds);
+        }
+        if self.state.panels.compare.shown {
+            compare::compare_ui(&ctx, &mut self.state, &mut cmds);
         }
         // Ctrl+O: the file dialog.
         if ctx.input(|i| i.modifiers.command && i.key_pressed(egui::Key::O)) {
@@ -1101,6 +1159,7 @@ impl App {
             || self.check_job.is_some()
             || self.state.panels.replay.playing
             || self.state.panels.ladder.job.is_some()
+            || self.state.panels.compare.job.is_some()
         {
             ctx.request_repaint_after(std::time::Duration::from_millis(30));
         }
@@ -1118,6 +1177,14 @@ impl App {
                     .clicked()
                 {
                     cmds.push(Command::Replay(ReplayCmd::On(!replaying)));
+                }
+                let comparing = self.state.panels.compare.shown;
+                if ui
+                    .selectable_label(comparing, "TCP vs UDP")
+                    .on_hover_text("The same messages over both transports, with loss: plots side by side")
+                    .clicked()
+                {
+                    cmds.push(Command::ShowCompare(!comparing));
                 }
                 let labs = self.state.panels.lab.shown;
                 if ui.selectable_label(labs, "Labs").on_hover_text("Guided labs (F2)").clicked() {

@@ -818,3 +818,31 @@ fn a_lab_step_can_start_a_replay_that_asks_for_predictions() {
     let r = &h.state().state.panels.replay;
     assert!(r.on && r.predict && (r.playing || r.asking.is_some()), "replaying with predictions");
 }
+
+#[test]
+fn a_comparison_runs_from_its_panel_plots_both_transports_and_a_point_selects_its_packets() {
+    if !support::may_capture("gui compare") {
+        return;
+    }
+    let mut h = harness_sized(None, [1400.0, 1000.0]);
+    h.get_by_label("TCP vs UDP").click();
+    h.run();
+    h.state_mut().state.panels.compare.count = 40;
+    h.get_by_label("▶ Run").click();
+    h.step();
+    h.state_mut().wait_idle();
+    h.run();
+    let st = &h.state().state;
+    let r = st.panels.compare.result.as_ref().expect("the comparison finished");
+    assert_eq!(r.tcp.delivered, 40, "TCP delivers every message");
+    assert_eq!(st.doc.path.as_ref(), r.recording.as_ref(), "the recording is in the packet list");
+    // Both sides: their counts above their plots.
+    assert_eq!(h.query_all_by_label_contains("sent 40, delivered").count(), 2);
+    h.get_all_by_label_contains("sent 40, delivered 40, lost 0").next().expect("TCP lost nothing");
+    // A point of the TCP plot: message 5's packets.
+    h.state_mut().push_command(wirelab::gui::Command::CompareSelect(wirelab::gui::Side::Tcp, 5));
+    h.run();
+    let st = &h.state().state;
+    let info = st.doc.loaded.as_ref().unwrap().info(st.view.selected.unwrap());
+    assert!(info.contains("Demo request seq=5"), "{info}");
+}

@@ -1,0 +1,220 @@
+//! The TCP versus UDP panel: the knobs of `wirelab compare`, Run (on a
+//! thread), and side by side for each transport: every message's number
+//! against when it was delivered (TCP's stair-steps while it waits for a
+//! retransmission; UDP's gaps and out-of-order points), its latencies, and
+//! the counts. The recording opens in the packet list; a click on a point
+//! selects that message's packets.
+
+use std::sync::mpsc::Receiver;
+
+use egui_plot::{Bar, BarChart, Legend, Plot, Points};
+
+use crate::serve::compare::{CompareConfig, Comparison, TransportResult};
+
+use super::{Command, State};
+
+pub struct CompareView {
+    pub shown: bool,
+    pub count: u32,
+    pub size: usize,
+    pub rate: f64,
+    /// Percent.
+    pub loss: f64,
+    pub duplicate: f64,
+    pub reorder: f64,
+    pub delay_ms: u64,
+    pub seed: u64,
+    pub job: Option<Receiver<Result<Comparison, String>>>,
+    pub result: Option<Comparison>,
+}
+
+impl Default for CompareView {
+    fn default() -> Self {
+        CompareView {
+            shown: false,
+            count: 100,
+            size: 64,
+            rate: 200.0,
+            loss: 10.0,
+            duplicate: 0.0,
+            reorder: 0.0,
+            delay_ms: 0,
+            seed: 1,
+            job: None,
+            result: None,
+        }
+    }
+}
+
+impl CompareView {
+    /// Starts a comparison on a thread.
+    pub fn start(&mut self) -> Result<(), String> {
+        let cfg = CompareConfig {
+            count: self.count.max(1),
+            size: self.size,
+            rate: self.rate.max(1.0),
+            loss: (self.loss / 100.0).clamp(0.0, 1.0),
+            duplicate: (self.duplicate / 100.0).clamp(0.0, 1.0),
+            reorder: (self.reorder / 100.0).clamp(0.0, 1.0),
+            delay: std::time::Duration::from_millis(self.delay_ms),
+            seed: self.seed,
+            write: None,
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("wirelab-compare".into())
+            .spawn(move || {
+                let _ = tx.send(crate::serve::compare::run(&cfg).map_err(|e| format!("{e:#}")));
+            })
+            .map_err(|e| format!("cannot start the comparison: {e}"))?;
+        self.job = Some(rx);
+        Ok(())
+    }
+}
+
+/// Which transport's plot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    Tcp,
+    Udp,
+}
+
+pub fn compare_ui(ctx: &egui::Context, state: &mut State, cmds: &mut Vec<Command>) {
+    let mut open = state.panels.compare.shown;
+    egui::Window::new("TCP versus UDP").open(&mut open).default_size([960.0, 560.0]).show(ctx, |ui| {
+        let v = &mut state.panels.compare;
+        ui.label(
+            "The same numbered messages over TCP and over UDP, through the same loss. Loss happens in the kernel \
+             (so TCP really retransmits) when wirelab may add firewall rules; otherwise only UDP is impaired.",
+        );
+        ui.horizontal_wrapped(|ui| {
+            let l = ui.label("loss %");
+            ui.add(egui::Slider::new(&mut v.loss, 0.0..=50.0)).labelled_by(l.id);
+            let l = ui.label("duplicate %");
+            ui.add(egui::Slider::new(&mut v.duplicate, 0.0..=50.0)).labelled_by(l.id);
+            let l = ui.label("reorder %");
+            ui.add(egui::Slider::new(&mut v.reorder, 0.0..=50.0)).labelled_by(l.id);
+        });
+        ui.horizontal_wrapped(|ui| {
+            let l = ui.label("delay ms");
+            ui.add(egui::DragValue::new(&mut v.delay_ms).range(0..=1000)).labelled_by(l.id);
+            let l = ui.label("messages");
+            ui.add(egui::DragValue::new(&mut v.count).range(1..=10_000)).labelled_by(l.id);
+            let l = ui.label("per second");
+            ui.add(egui::DragValue::new(&mut v.rate).range(1.0..=10_000.0)).labelled_by(l.id);
+            let l = ui.label("seed");
+            ui.add(egui::DragValue::new(&mut v.seed)).labelled_by(l.id);
+            let running = v.job.is_some();
+            if ui.add_enabled(!running, egui::Button::new(if running { "Running…" } else { "▶ Run" })).clicked() {
+                cmds.push(Command::CompareRun);
+            }
+        });
+        let Some(r) = &state.panels.compare.result else { return };
+        for n in &r.notes {
+            ui.colored_label(egui::Color32::from_rgb(220, 160, 60), n);
+        }
+        let i = &r.injected;
+        ui.weak(format!(
+            "Injected: {} — TCP packets dropped {}, UDP dropped {}, duplicated {}, reordered {}, delay {} ms, seed {}",
+            if i.kernel_loss { "loss in the kernel" } else { "no loss in the kernel" },
+            i.tcp_dropped,
+            i.udp_dropped,
+            i.udp_duplicated,
+            i.udp_reordered,
+            i.delay_ms,
+            i.seed
+        ));
+        ui.columns(2, |cols| {
+            side_ui(&mut cols[0], Side::Tcp, &r.tcp, cmds);
+            side_ui(&mut cols[1], Side::Udp, &r.udp, cmds);
+        });
+    });
+    state.panels.compare.shown = open;
+}
+
+fn side_ui(ui: &mut egui::Ui, side: Side, r: &TransportResult, cmds: &mut Vec<Command>) {
+    let name = if side == Side::Tcp { "TCP" } else { "UDP" };
+    ui.heading(name);
+    ui.label(format!(
+        "sent {}, delivered {}, lost {}, duplicated {}, reordered {}, retransmissions {}",
+        r.sent, r.delivered, r.lost, r.duplicated, r.reordered, r.retransmissions
+    ));
+    ui.label(format!(
+        "round trip: median {:.2} ms, p99 {:.2} ms, max {:.2} ms{}",
+        r.latency_ms.p50,
+        r.latency_ms.p99,
+        r.latency_ms.max,
+        if side == Side::Tcp {
+            format!("; waited behind a loss: max {:.2} ms", r.hol_blocking_ms.max)
+        } else {
+            String::new()
+        }
+    ));
+    let delivered: Vec<[f64; 2]> =
+        r.messages.iter().filter_map(|m| Some([m.delivered? * 1000.0, f64::from(m.seq)])).collect();
+    let lost: Vec<[f64; 2]> = r
+        .messages
+        .iter()
+        .filter(|m| m.delivered.is_none())
+        .filter_map(|m| Some([m.sent? * 1000.0, f64::from(m.seq)]))
+        .collect();
+    let plot = Plot::new(("compare-seq", name))
+        .height(220.0)
+        .legend(Legend::default())
+        .x_axis_label("delivered at (ms)")
+        .y_axis_label("message number")
+        .allow_scroll(false)
+        .show(ui, |p| {
+            p.points(
+                Points::new("delivered", delivered.clone()).radius(2.5).color(egui::Color32::from_rgb(90, 150, 230)),
+            );
+            if !lost.is_empty() {
+                p.points(
+                    Points::new("lost (shown when sent)", lost.clone())
+                        .radius(3.5)
+                        .shape(egui_plot::MarkerShape::Cross)
+                        .color(egui::Color32::from_rgb(220, 80, 80)),
+                );
+            }
+            p.pointer_coordinate()
+        });
+    // A click selects the nearest message's packets.
+    if plot.response.clicked()
+        && let Some(at) = plot.inner
+    {
+        let nearest = r.messages.iter().min_by(|a, b| {
+            let d = |m: &crate::serve::compare::MessageResult| {
+                let x = m.delivered.or(m.sent).unwrap_or(0.0) * 1000.0;
+                let (dx, dy) = (x - at.x, f64::from(m.seq) - at.y);
+                dx * dx + dy * dy
+            };
+            d(a).total_cmp(&d(b))
+        });
+        if let Some(m) = nearest {
+            cmds.push(Command::CompareSelect(side, m.seq));
+        }
+    }
+    // The round trips, as a histogram.
+    let rtts: Vec<f64> =
+        r.messages.iter().filter_map(|m| Some((m.delivered? - m.sent?) * 1000.0)).filter(|x| *x >= 0.0).collect();
+    if !rtts.is_empty() {
+        let max = rtts.iter().copied().fold(0.0, f64::max).max(0.001);
+        let bins = 20;
+        let w = max / bins as f64;
+        let mut counts = vec![0u32; bins + 1];
+        for x in &rtts {
+            counts[((x / w) as usize).min(bins)] += 1;
+        }
+        let bars: Vec<Bar> = counts
+            .iter()
+            .enumerate()
+            .map(|(k, c)| Bar::new((k as f64 + 0.5) * w, f64::from(*c)).width(w * 0.9))
+            .collect();
+        Plot::new(("compare-rtt", name))
+            .height(120.0)
+            .x_axis_label("round trip (ms)")
+            .y_axis_label("messages")
+            .allow_scroll(false)
+            .show(ui, |p| p.bar_chart(BarChart::new("round trips", bars)));
+    }
+}
