@@ -276,6 +276,15 @@ for s in echo-basics echo-deflate chat-rooms chat-missed-events chat-polling-upg
 done
 }
 
-if [ $# -eq 0 ]; then set -- http ipv6 veth sll two loss randomloss ipopts slow websockets socketio scenarios; fi
+make_compare() {
+# 12. `wirelab compare`: the same 50 messages over TCP and UDP, with loss in
+#     the kernel (nftables, seeded), duplication, reordering and delay in the
+#     UDP server.
+cargo build --release -q
+target/release/wirelab compare --count 50 --rate 200 --loss 0.1 --duplicate 0.05 --reorder 0.1 --delay 5 --seed 7 \
+  --write "$out/compare-loss.pcap" >/dev/null
+}
+
+if [ $# -eq 0 ]; then set -- http ipv6 veth sll two loss randomloss ipopts slow websockets socketio scenarios compare; fi
 for c in "$@"; do "make_$c"; done
 echo "captures written to $out/"

@@ -321,6 +321,10 @@ fn actions_ui(ui: &mut egui::Ui, lab: &Lab, actions: &[Action], cmds: &mut Vec<C
                     "Plays the capture back and pauses before each message: guess what comes next".into(),
                 ),
                 Action::Replay { predict: false } => ("▶ Replay it".into(), "Plays the capture back in time".into()),
+                Action::Compare { loss, .. } => (
+                    format!("▶ Compare TCP and UDP ({:.0}% loss)", loss * 100.0),
+                    "Sends the same messages over both, through the same loss, and records them".into(),
+                ),
             };
             let b = ui.button(label);
             let b = if hover.is_empty() { b } else { b.on_hover_text(hover) };

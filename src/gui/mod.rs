@@ -757,6 +757,12 @@ impl App {
             Action::OpenCapture { path } => self.open(crate::lab::bundled_path(&path)),
             Action::Select { filter } => self.apply_filter(filter),
             Action::Highlight { field } => self.highlight_field(&field),
+            Action::Compare { loss, duplicate, reorder, delay_ms, count, seed } => {
+                let v = &mut self.state.panels.compare;
+                (v.loss, v.duplicate, v.reorder) = (loss * 100.0, duplicate * 100.0, reorder * 100.0);
+                (v.delay_ms, v.count, v.seed, v.shown) = (delay_ms, count, seed, true);
+                self.apply(Command::CompareRun);
+            }
             Action::Replay { predict } => {
                 for c in [ReplayCmd::On(true), ReplayCmd::Seek(0), ReplayCmd::Predict(predict), ReplayCmd::Play(true)] {
                     self.apply(Command::Replay(c));

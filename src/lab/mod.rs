@@ -121,6 +121,30 @@ pub enum Action {
         #[serde(default)]
         predict: bool,
     },
+    /// Run `wirelab compare` (TCP versus UDP) with these settings; its
+    /// recording becomes the capture the lab looks at. Probabilities 0–1.
+    Compare {
+        #[serde(default)]
+        loss: f64,
+        #[serde(default)]
+        duplicate: f64,
+        #[serde(default)]
+        reorder: f64,
+        #[serde(default)]
+        delay_ms: u64,
+        #[serde(default = "fifty")]
+        count: u32,
+        #[serde(default = "one")]
+        seed: u64,
+    },
+}
+
+fn fifty() -> u32 {
+    50
+}
+
+fn one() -> u64 {
+    1
 }
 
 // (No deny_unknown_fields here: serde cannot combine it with `flatten`;

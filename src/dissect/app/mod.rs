@@ -29,6 +29,7 @@ pub const MAX_PENDING: usize = 16 << 20;
 pub const MAX_OUT_OF_ORDER: usize = 4 << 20;
 
 fields! { proto = &super::tcp::TCP;
+    PAYLOAD: "tcp.payload" { label: "TCP payload", ty: Bytes, base: Hex(0), explain: "This segment's bytes, shown as they are: the receiver already had them (a retransmission), so they are not read again as a message." };
     SEGMENT_DATA: "tcp.segment_data" { label: "TCP segment data", ty: Bytes, base: Hex(0), explain: "Bytes of this segment that belong to a message spanning several segments; it is shown whole in the frame that completes it." };
     SEGMENTS: "tcp.segments" { label: "Reassembled TCP segments", ty: None, explain: "The segments whose bytes were joined to make this message (not on the wire)." };
     SEGMENT: "tcp.segment" { label: "Frame", ty: FrameNum, explain: "A frame that carried part of this message." };
@@ -202,11 +203,19 @@ fn handle(cx: &mut Cx<'_>, st: &mut AppStream, seg: &Segment) {
     let next = d.next_seq.unwrap_or(seg.seq);
     let skip = (next.wrapping_sub(seg.seq) as i32).max(0) as usize;
     if skip >= captured {
-        segment_data(
-            cx,
-            seg.payload.clone(),
-            Some((&ALREADY_DELIVERED, "retransmitted bytes that were already delivered: not delivered twice")),
-        );
+        // As Wireshark shows them: the segment's payload, not part of a message.
+        let r = seg.payload.clone();
+        if !r.is_empty() {
+            let layer = cx.begin_layer(&super::tcp::TCP, r.start);
+            cx.add(0, &PAYLOAD, Value::Bytes, r.start, r.len());
+            cx.end_layer(layer, r.len());
+            cx.note(
+                &ALREADY_DELIVERED,
+                r.start,
+                r.len(),
+                "retransmitted bytes that were already delivered: not delivered twice",
+            );
+        }
         return;
     }
     let start = seg.payload.start + skip;
