@@ -243,6 +243,10 @@ pub struct DissectArgs {
     /// (e.g. "websocket.opcode == 1 && ip.src == 127.0.0.1").
     #[arg(short = 'Y', long)]
     pub filter: Option<String>,
+    /// With --format json: leave out each field's explanation (the same
+    /// sentence in every frame; most of the output's bytes).
+    #[arg(long)]
+    pub no_explain: bool,
 }
 
 /// Runs the command line; returns the process exit code.
@@ -419,8 +423,12 @@ pub fn dissect(cap: &Capture, args: &DissectArgs) -> anyhow::Result<i32> {
         line.clear();
         match (args.format, args.verbose) {
             (OutputFormat::Json, _) => {
-                serde_json::to_writer(&mut out, &output::json_frame(&d, &frame.data))?;
-                out.write_all(b"\n")?;
+                if let Err(e) = output::write_json_frame(&mut out, &d, &frame.data, !args.no_explain) {
+                    if e.kind() == std::io::ErrorKind::BrokenPipe {
+                        return Ok(status);
+                    }
+                    return Err(e).context("writing output");
+                }
                 continue;
             }
             (OutputFormat::Text, true) => output::verbose(&d, &frame.data, &mut line),
@@ -826,6 +834,7 @@ fn gui(file: Option<PathBuf>, replay: bool) -> anyhow::Result<i32> {
                 count: None,
                 stats: false,
                 filter: None,
+                no_explain: false,
             },
         );
     }

@@ -94,6 +94,188 @@ fn field_line(f: &FieldRef<'_>, out: &mut String) {
     let _ = writeln!(out, "{indent}{bits}{}: {v}  ({}) {bytes}", f.def().label, f.def().name);
 }
 
+/// Writes one frame as a line of JSON, straight to `w`: the same bytes as
+/// `serde_json::to_writer(json_frame(…))` (keys in the same sorted order,
+/// scalars formatted and escaped by serde_json), without building a tree of
+/// values and maps per frame. `explain: false` leaves out the fields'
+/// explanations (`--no-explain`), most of the bytes of a frame.
+pub fn write_json_frame(
+    w: &mut impl std::io::Write,
+    d: &Dissection,
+    frame: &[u8],
+    explain: bool,
+) -> std::io::Result<()> {
+    let mut j = JsonOut { w, first: true };
+    j.open('{')?;
+    j.key("caplen")?;
+    j.num(u64::from(d.meta.caplen))?;
+    j.key("frame")?;
+    j.num(d.meta.number)?;
+    j.key("layers")?;
+    j.open('[')?;
+    for l in &d.layers {
+        j.item()?;
+        j.open('{')?;
+        j.key("fields")?;
+        j.open('[')?;
+        for i in l.fields.start as usize..l.fields.end as usize {
+            if let Some(f) = d.field_ref(frame, i).filter(|f| f.field().depth == 0) {
+                j.item()?;
+                j.field(&f, explain)?;
+            }
+        }
+        j.close(']')?;
+        j.key("len")?;
+        j.num(u64::from(l.span.len))?;
+        j.key("offset")?;
+        j.num(u64::from(l.span.offset))?;
+        j.key("osi")?;
+        j.num(u64::from(l.proto.osi))?;
+        j.key("protocol")?;
+        j.str(l.proto.name)?;
+        j.key("source")?;
+        j.str(d.source_name(l.span.source))?;
+        j.key("tcpip")?;
+        j.str(l.proto.tcpip.name())?;
+        j.close('}')?;
+    }
+    j.close(']')?;
+    j.key("len")?;
+    j.num(u64::from(d.meta.len))?;
+    j.key("linktype")?;
+    j.str(linktype_name(d.meta.linktype))?;
+    j.key("notes")?;
+    j.open('[')?;
+    for n in &d.notes {
+        j.item()?;
+        j.open('{')?;
+        j.key("layer")?;
+        j.str(n.layer)?;
+        j.key("len")?;
+        j.num(u64::from(n.span.len))?;
+        j.key("message")?;
+        j.str(&n.message)?;
+        j.key("name")?;
+        j.str(n.def.name)?;
+        j.key("offset")?;
+        j.num(u64::from(n.span.offset))?;
+        j.key("severity")?;
+        j.str(n.severity.name())?;
+        j.close('}')?;
+    }
+    j.close(']')?;
+    j.key("protocols")?;
+    j.str(&d.protocols())?;
+    j.key("summary")?;
+    j.open('{')?;
+    j.key("dst")?;
+    j.str(&d.summary.dst.to_string())?;
+    j.key("info")?;
+    j.str(&d.summary.info)?;
+    j.key("protocol")?;
+    j.str(d.summary.protocol)?;
+    j.key("src")?;
+    j.str(&d.summary.src.to_string())?;
+    j.close('}')?;
+    j.key("time")?;
+    j.scalar(&d.meta.time_f64())?;
+    j.close('}')?;
+    j.w.write_all(b"\n")
+}
+
+/// A small JSON writer: separators and nesting by hand, scalars by serde_json.
+struct JsonOut<'w, W: std::io::Write> {
+    w: &'w mut W,
+    /// No member or item written yet at this level.
+    first: bool,
+}
+
+impl<W: std::io::Write> JsonOut<'_, W> {
+    fn open(&mut self, c: char) -> std::io::Result<()> {
+        self.first = true;
+        self.w.write_all(&[c as u8])
+    }
+    fn close(&mut self, c: char) -> std::io::Result<()> {
+        self.first = false;
+        self.w.write_all(&[c as u8])
+    }
+    fn sep(&mut self) -> std::io::Result<()> {
+        if !std::mem::replace(&mut self.first, false) {
+            self.w.write_all(b",")?;
+        }
+        Ok(())
+    }
+    fn key(&mut self, k: &str) -> std::io::Result<()> {
+        self.sep()?;
+        self.str(k)?;
+        self.w.write_all(b":")
+    }
+    fn item(&mut self) -> std::io::Result<()> {
+        self.sep()
+    }
+    fn num(&mut self, v: u64) -> std::io::Result<()> {
+        let mut b = itoa::Buffer::new();
+        self.w.write_all(b.format(v).as_bytes())
+    }
+    fn str(&mut self, s: &str) -> std::io::Result<()> {
+        self.scalar(s)
+    }
+    fn scalar<T: serde::Serialize + ?Sized>(&mut self, v: &T) -> std::io::Result<()> {
+        serde_json::to_writer(&mut *self.w, v).map_err(std::io::Error::other)
+    }
+    fn field(&mut self, f: &FieldRef<'_>, explain: bool) -> std::io::Result<()> {
+        let (def, span) = (f.def(), f.span());
+        self.open('{')?;
+        if def.mask != 0 {
+            self.key("bitmask")?;
+            self.num(def.mask)?;
+        }
+        self.key("children")?;
+        self.open('[')?;
+        for c in f.children() {
+            self.item()?;
+            self.field(&c, explain)?;
+        }
+        self.close(']')?;
+        if explain {
+            self.key("explain")?;
+            self.str(def.explain)?;
+        }
+        self.key("label")?;
+        self.str(def.label)?;
+        self.key("len")?;
+        self.num(u64::from(span.len))?;
+        self.key("name")?;
+        self.str(def.name)?;
+        self.key("offset")?;
+        self.num(u64::from(span.offset))?;
+        if span.source != FRAME_SOURCE {
+            self.key("source")?;
+            self.str(f.source_name())?;
+        }
+        self.key("value")?;
+        match f.value() {
+            Value::None => self.w.write_all(b"null")?,
+            Value::U(v) => self.num(v)?,
+            Value::I(v) => self.scalar(&v)?,
+            Value::F(v) => self.scalar(&v)?,
+            Value::Bool(b) => self.w.write_all(if b { b"true" } else { b"false" })?,
+            Value::Text => self.str(&String::from_utf8_lossy(f.bytes()))?,
+            Value::Mac(_) | Value::Ipv4(_) | Value::Ipv6(_) | Value::Owned(_) | Value::Static(_) => {
+                self.str(&f.text(usize::MAX))?
+            }
+            Value::Bytes => self.str(&hex(f.bytes()))?,
+        }
+        if let Value::U(v) = f.value()
+            && let Some(n) = def.value_name(v)
+        {
+            self.key("value_name")?;
+            self.str(n)?;
+        }
+        self.close('}')
+    }
+}
+
 /// The JSON value of a field: numbers, booleans, strings, hex bytes.
 fn json_value(f: &FieldRef<'_>) -> Json {
     match f.value() {
