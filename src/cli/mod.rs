@@ -386,7 +386,8 @@ pub fn dissect(cap: &Capture, args: &DissectArgs) -> anyhow::Result<i32> {
     let mut dissector = Dissector::new();
     let mut d = Dissection::default();
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    // Large writes: stdout's own line buffering would look for a newline in each.
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
     let pb = progress_bar(cap);
     let mut line = String::new();
     let started = Instant::now();

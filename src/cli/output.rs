@@ -205,10 +205,12 @@ impl<W: std::io::Write> JsonOut<'_, W> {
         }
         Ok(())
     }
+    /// A key: ours, plain ASCII with nothing to escape.
     fn key(&mut self, k: &str) -> std::io::Result<()> {
         self.sep()?;
-        self.str(k)?;
-        self.w.write_all(b":")
+        self.w.write_all(b"\"")?;
+        self.w.write_all(k.as_bytes())?;
+        self.w.write_all(b"\":")
     }
     fn item(&mut self) -> std::io::Result<()> {
         self.sep()
@@ -218,7 +220,26 @@ impl<W: std::io::Write> JsonOut<'_, W> {
         self.w.write_all(b.format(v).as_bytes())
     }
     fn str(&mut self, s: &str) -> std::io::Result<()> {
-        self.scalar(s)
+        // Most strings (explanations, long text payloads) need no escaping:
+        // written as they are; the others as serde_json escapes them.
+        if s.bytes().fold(true, |ok, b| ok & (b >= 0x20 && b != b'"' && b != b'\\')) {
+            self.w.write_all(b"\"")?;
+            self.w.write_all(s.as_bytes())?;
+            self.w.write_all(b"\"")
+        } else {
+            self.scalar(s)
+        }
+    }
+    /// Bytes as a hex string: hex digits need no escaping, so they go out as they are.
+    fn hex(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        let mut buf = [0u8; 1024];
+        self.w.write_all(b"\"")?;
+        for chunk in bytes.chunks(buf.len() / 2) {
+            let out = &mut buf[..chunk.len() * 2];
+            crate::model::hex_into(chunk, out);
+            self.w.write_all(out)?;
+        }
+        self.w.write_all(b"\"")
     }
     fn scalar<T: serde::Serialize + ?Sized>(&mut self, v: &T) -> std::io::Result<()> {
         serde_json::to_writer(&mut *self.w, v).map_err(std::io::Error::other)
@@ -260,11 +281,14 @@ impl<W: std::io::Write> JsonOut<'_, W> {
             Value::I(v) => self.scalar(&v)?,
             Value::F(v) => self.scalar(&v)?,
             Value::Bool(b) => self.w.write_all(if b { b"true" } else { b"false" })?,
-            Value::Text => self.str(&String::from_utf8_lossy(f.bytes()))?,
+            Value::Text => match std::str::from_utf8(f.bytes()) {
+                Ok(text) => self.str(text)?,
+                Err(_) => self.str(&String::from_utf8_lossy(f.bytes()))?,
+            },
             Value::Mac(_) | Value::Ipv4(_) | Value::Ipv6(_) | Value::Owned(_) | Value::Static(_) => {
                 self.str(&f.text(usize::MAX))?
             }
-            Value::Bytes => self.str(&hex(f.bytes()))?,
+            Value::Bytes => self.hex(f.bytes())?,
         }
         if let Value::U(v) = f.value()
             && let Some(n) = def.value_name(v)

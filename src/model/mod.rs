@@ -11,7 +11,7 @@
 pub mod display;
 mod value;
 
-pub use value::{Value, format_mac, hex};
+pub use value::{Value, format_mac, hex, hex_into};
 
 use std::borrow::Cow;
 use std::ops::Range;

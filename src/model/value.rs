@@ -48,9 +48,19 @@ pub fn format_mac(m: &[u8; 6]) -> String {
 
 /// Lowercase hex of a byte string, no separators.
 pub fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
+    let mut out = vec![0u8; bytes.len() * 2];
+    hex_into(bytes, &mut out);
+    // Only ASCII hex digits were written.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Writes the lowercase hex digits of `bytes` into `out` (twice as long);
+/// a table lookup per byte, no formatting machinery (the JSON of a large
+/// payload is mostly this).
+pub fn hex_into(bytes: &[u8], out: &mut [u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (b, pair) in bytes.iter().zip(out.chunks_exact_mut(2)) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 0x0f)];
     }
-    s
 }
