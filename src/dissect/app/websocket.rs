@@ -271,7 +271,19 @@ pub fn dissect(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
     if masked && payload_end > pos {
         cx.add_at(0, &MASKED_PAYLOAD, Value::Bytes, &at, pos, payload_end - pos);
         let mut buf = cx.out.buffer();
-        buf.extend(b[pos..].iter().enumerate().map(|(i, x)| x ^ key[i & 3]));
+        // XOR four bytes at a time with the key (RFC 6455 §5.3).
+        let start = buf.len();
+        buf.extend_from_slice(&b[pos..]);
+        let k = u32::from_ne_bytes(key);
+        let mut words = buf[start..].chunks_exact_mut(4);
+        for c in &mut words {
+            if let Ok(four) = <[u8; 4]>::try_from(&*c) {
+                c.copy_from_slice(&(u32::from_ne_bytes(four) ^ k).to_ne_bytes());
+            }
+        }
+        for (i, x) in words.into_remainder().iter_mut().enumerate() {
+            *x ^= key[i];
+        }
         unmasked = buf;
         let id = cx.reserve_source("Unmasked data");
         unmask_id = Some(id);
