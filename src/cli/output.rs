@@ -77,21 +77,47 @@ pub fn verbose(d: &Dissection, frame: &[u8], out: &mut String) {
 }
 
 /// `Label: value  (name) [where: bytes]`; a field in a derived data source
-/// names it (`[Unmasked data 0..6: 3270726f6265]`).
+/// names it (`[Unmasked data 0..6: 3270726f6265]`). Written straight into
+/// `out`, without intermediate strings.
 fn field_line(f: &FieldRef<'_>, out: &mut String) {
     let span = f.span();
-    let indent = "  ".repeat(usize::from(f.field().depth) + 3);
-    let v = f.text(32);
-    let bits = f.bits().map(|b| format!("{b} = ")).unwrap_or_default();
-    let source = if span.source == FRAME_SOURCE { String::new() } else { format!("{} ", f.source_name()) };
-    let bytes = if f.is_derived() {
-        "(derived)".to_string()
-    } else if span.len <= 8 {
-        format!("[{source}{}..{}: {}]", span.offset, span.end(), hex(f.bytes()))
+    for _ in 0..usize::from(f.field().depth) + 3 {
+        out.push_str("  ");
+    }
+    if let Some(b) = f.bits() {
+        out.push_str(&b);
+        out.push_str(" = ");
+    }
+    out.push_str(f.def().label);
+    out.push_str(": ");
+    out.push_str(&f.text(32));
+    out.push_str("  (");
+    out.push_str(f.def().name);
+    out.push_str(") ");
+    if f.is_derived() {
+        out.push_str("(derived)");
     } else {
-        format!("[{source}{}..{}]", span.offset, span.end())
-    };
-    let _ = writeln!(out, "{indent}{bits}{}: {v}  ({}) {bytes}", f.def().label, f.def().name);
+        out.push('[');
+        if span.source != FRAME_SOURCE {
+            out.push_str(f.source_name());
+            out.push(' ');
+        }
+        let mut n = itoa::Buffer::new();
+        out.push_str(n.format(span.offset));
+        out.push_str("..");
+        out.push_str(n.format(span.end()));
+        if span.len <= 8 {
+            out.push_str(": ");
+            let mut digits = [0u8; 16];
+            let bytes = f.bytes();
+            let bytes = &bytes[..bytes.len().min(8)];
+            let d = &mut digits[..bytes.len() * 2];
+            crate::model::hex_into(bytes, d);
+            out.push_str(std::str::from_utf8(d).unwrap_or(""));
+        }
+        out.push(']');
+    }
+    out.push('\n');
 }
 
 /// Writes one frame as a line of JSON, straight to `w`: the same bytes as

@@ -49,7 +49,11 @@ pub(super) fn value_text(r: &FieldRef<'_>, max_bytes: usize) -> String {
         }
         Value::Text => {
             // Control characters written as escapes, as Wireshark does ("\r\n").
-            let t = String::from_utf8_lossy(r.bytes());
+            // At most `max_bytes * 8` characters are shown, and a character
+            // takes at most 4 bytes: decode no more than that (a 70 KB text
+            // payload shown as 32 characters need not be decoded whole).
+            let raw = r.bytes();
+            let t = String::from_utf8_lossy(&raw[..raw.len().min(max_bytes.saturating_mul(32).max(64))]);
             let cut = t.len() > max_bytes.saturating_mul(8);
             for c in t.chars().take(if cut { max_bytes * 8 } else { usize::MAX }) {
                 match c {
