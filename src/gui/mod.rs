@@ -1033,6 +1033,13 @@ impl App {
             egui::Panel::top("replay").show(ui, |ui| replay::replay_ui(ui, &self.state, &mut cmds));
         }
         egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
+        // The lab panel first: it takes the window's whole height on the left,
+        // beside the packets, layers and bytes.
+        if self.state.panels.lab.shown {
+            egui::Panel::left("lab").resizable(true).default_size(400.0).min_size(260.0).show(ui, |ui| {
+                lab::lab_ui(ui, &mut self.state, &mut cmds);
+            });
+        }
         egui::Panel::bottom("detail").resizable(true).default_size(420.0).min_size(160.0).show(ui, |ui| {
             ui.columns(2, |cols| {
                 egui::ScrollArea::vertical()
@@ -1044,11 +1051,6 @@ impl App {
                 }
             });
         });
-        if self.state.panels.lab.shown {
-            egui::Panel::left("lab").resizable(true).default_size(400.0).min_size(260.0).show(ui, |ui| {
-                lab::lab_ui(ui, &mut self.state, &mut cmds);
-            });
-        }
         egui::Panel::right("conversation").resizable(true).default_size(380.0).show(ui, |ui| {
             ui.horizontal(|ui| {
                 let mut tabs = vec![
