@@ -83,22 +83,8 @@ pub struct CompareArgs {
     /// Messages per second.
     #[arg(long, default_value_t = 200.0)]
     pub rate: f64,
-    /// Probability that a packet is dropped (0.1 = 10%): in the kernel for both
-    /// transports when wirelab may add nftables rules, else in the UDP server only.
-    #[arg(long, default_value_t = 0.0)]
-    pub loss: f64,
-    /// Probability that the UDP server sends a reply twice.
-    #[arg(long, default_value_t = 0.0)]
-    pub duplicate: f64,
-    /// Probability that the UDP server holds a reply back behind the next.
-    #[arg(long, default_value_t = 0.0)]
-    pub reorder: f64,
-    /// Delay the UDP server adds to each reply, milliseconds.
-    #[arg(long, default_value_t = 0)]
-    pub delay: u64,
-    /// Seed: the same seed drops the same packets (by position) and makes the same UDP impairments.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
+    #[command(flatten)]
+    pub impair: serve::ImpairArgs,
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
     /// Keep the recording of both transports here (pcap).
@@ -295,11 +281,6 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
 }
 
 fn compare(args: &CompareArgs) -> anyhow::Result<i32> {
-    for (name, p) in [("loss", args.loss), ("duplicate", args.duplicate), ("reorder", args.reorder)] {
-        if !(0.0..=1.0).contains(&p) {
-            anyhow::bail!("--{name} is a probability between 0 and 1 (0.1 = 10%), not {p}");
-        }
-    }
     if args.count == 0 || args.rate <= 0.0 {
         anyhow::bail!("--count and --rate must be more than 0");
     }
@@ -307,11 +288,7 @@ fn compare(args: &CompareArgs) -> anyhow::Result<i32> {
         count: args.count,
         size: args.size,
         rate: args.rate,
-        loss: args.loss,
-        duplicate: args.duplicate,
-        reorder: args.reorder,
-        delay: std::time::Duration::from_millis(args.delay),
-        seed: args.seed,
+        impair: args.impair.impairment()?,
         write: args.write.clone(),
     };
     let c = crate::serve::compare::run(&cfg)?;

@@ -43,21 +43,8 @@ pub struct ServeArgs {
     /// Echo: do not offer permessage-deflate.
     #[arg(long)]
     pub no_deflate: bool,
-    /// UDP: probability (0–1) that a reply is dropped.
-    #[arg(long, default_value_t = 0.0)]
-    pub loss: f64,
-    /// UDP: probability that a reply is sent twice.
-    #[arg(long, default_value_t = 0.0)]
-    pub duplicate: f64,
-    /// UDP: probability that a reply is held back so the next one overtakes it.
-    #[arg(long, default_value_t = 0.0)]
-    pub reorder: f64,
-    /// UDP: milliseconds every reply waits before it is sent.
-    #[arg(long, default_value_t = 0)]
-    pub delay_ms: u64,
-    /// UDP: seed of the impairment's random choices (same seed, same run).
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
+    #[command(flatten)]
+    pub impair: ImpairArgs,
 }
 
 #[derive(clap::Args, Debug)]
@@ -83,6 +70,41 @@ pub struct ClientArgs {
     pub linger_ms: u64,
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
+}
+
+/// The impairment knobs `serve` (the UDP server's own) and `compare` (loss
+/// in the kernel for both transports, the rest in the UDP server) share.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ImpairArgs {
+    /// Probability (0–1) that a packet is dropped: by the UDP server (serve),
+    /// or in the kernel for both transports when allowed (compare).
+    #[arg(long, default_value_t = 0.0)]
+    pub loss: f64,
+    /// Probability that the UDP server sends a reply twice.
+    #[arg(long, default_value_t = 0.0)]
+    pub duplicate: f64,
+    /// Probability that the UDP server holds a reply back so the next one overtakes it.
+    #[arg(long, default_value_t = 0.0)]
+    pub reorder: f64,
+    /// Milliseconds the UDP server waits before sending each reply.
+    #[arg(long = "delay", visible_alias = "delay-ms", default_value_t = 0)]
+    pub delay_ms: u64,
+    /// Seed of the random choices: the same seed, the same impairment.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+impl ImpairArgs {
+    /// The impairment, with each probability checked.
+    pub fn impairment(&self) -> anyhow::Result<Impairment> {
+        Ok(Impairment {
+            loss: check_probability("loss", self.loss)?,
+            duplicate: check_probability("duplicate", self.duplicate)?,
+            reorder: check_probability("reorder", self.reorder)?,
+            delay: Duration::from_millis(self.delay_ms),
+            seed: self.seed,
+        })
+    }
 }
 
 fn check_probability(name: &str, p: f64) -> anyhow::Result<f64> {
@@ -113,13 +135,7 @@ pub fn config(args: &ServeArgs) -> anyhow::Result<(ServeConfig, Vec<Kind>)> {
     }
     cfg.echo.deflate = !args.no_deflate;
     cfg.chat.recovery = args.recovery;
-    cfg.impair = Impairment {
-        loss: check_probability("loss", args.loss)?,
-        duplicate: check_probability("duplicate", args.duplicate)?,
-        reorder: check_probability("reorder", args.reorder)?,
-        delay: Duration::from_millis(args.delay_ms),
-        seed: args.seed,
-    };
+    cfg.impair = args.impair.impairment()?;
     Ok((cfg, kinds))
 }
 

@@ -86,10 +86,10 @@ pub struct Flow {
     /// The highest sequence number up to which this side's data is
     /// contiguous (Wireshark's `maxseqtobeacked`).
     pub max_seq_to_be_acked: Option<u32>,
-    /// Time of this side's last segment (Wireshark's `lastacktime`).
-    pub last_time: f64,
-    /// When `next_seq` last advanced (Wireshark's `nextseqtime`).
-    pub next_seq_time: f64,
+    /// Time of this side's last segment (Wireshark's `lastacktime`), ns.
+    pub last_time: i64,
+    /// When `next_seq` last advanced (Wireshark's `nextseqtime`), ns.
+    pub next_seq_time: i64,
     /// The last window this side sent came in a SYN (never scaled).
     pub window_in_syn: bool,
     pub bytes: u64,
@@ -106,15 +106,15 @@ pub struct TcpStream {
     /// Both SYNs seen: window scaling is known.
     pub first_frame: u64,
     pub last_frame: u64,
-    /// Round-trip time measured on the handshake, seconds.
-    pub handshake_rtt: Option<f64>,
-    /// Wireshark's iRTT: from the SYN to the ACK that completes the handshake.
-    pub initial_rtt: Option<f64>,
+    /// Round-trip time measured on the handshake, nanoseconds.
+    pub handshake_rtt: Option<i64>,
+    /// Wireshark's iRTT: from the SYN to the ACK that completes the handshake, ns.
+    pub initial_rtt: Option<i64>,
     /// Which end sent the SYN (0 or 1), when it was captured.
     pub client: Option<u8>,
     /// Frames of the latest SYN and SYN-ACK (0: not seen), for the "open" message.
     pub handshake_frames: [u64; 2],
-    syn_time: f64,
+    syn_time: i64,
 }
 
 #[derive(Clone, Debug)]
@@ -160,7 +160,10 @@ pub struct Segment {
     pub window: u16,
     pub len: u32,
     pub wscale: Option<u8>,
-    pub time: f64,
+    /// Capture time in nanoseconds since the epoch: exact, as Wireshark
+    /// compares times (an f64 of epoch seconds is off by hundreds of ns,
+    /// and the out-of-order test compares gaps of tens of µs on loopback).
+    pub time: i64,
     pub frame: u64,
 }
 
@@ -329,7 +332,7 @@ impl Conversations {
             // Not "not advanced" when it starts one byte early but adds data
             // (after a zero-window probe).
             let not_advanced = lt(seg.seq, next) && !(seg.len > 1 && next.wrapping_sub(1) == seg.seq);
-            let ooo_threshold = s.initial_rtt.filter(|r| *r > 0.0).unwrap_or(0.003);
+            let ooo_threshold = s.initial_rtt.filter(|r| *r > 0).unwrap_or(3_000_000);
             if seg.len > 0 && rev.last_ack.is_some_and(|ra| !gt(seg.seq.wrapping_add(seg.len), ra)) {
                 // Every byte was already acknowledged. Wireshark shows these
                 // as retransmissions too.
@@ -337,13 +340,13 @@ impl Conversations {
             } else if not_advanced
                 && rev.dup_acks >= 2
                 && rev.last_ack == Some(seg.seq)
-                && (0.0..0.02).contains(&(seg.time - rev.last_time))
+                && (0..20_000_000).contains(&(seg.time - rev.last_time))
             {
                 a |= analysis::FAST_RETRANSMISSION | analysis::RETRANSMISSION;
             } else if not_advanced
                 // Wireshark's time difference is unsigned: a frame stamped
                 // earlier (another interface's clock) is never "close".
-                && (0.0..ooo_threshold).contains(&(seg.time - fwd.next_seq_time))
+                && (0..ooo_threshold).contains(&(seg.time - fwd.next_seq_time))
                 && next != seg.seq.wrapping_add(seglen)
             {
                 a |= analysis::OUT_OF_ORDER;

@@ -288,7 +288,7 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize, end: usize, net: &NetInfo) -> usi
             window,
             len: payload_len as u32,
             wscale,
-            time: cx.out.meta.time_f64(),
+            time: cx.out.meta.ts_sec.saturating_mul(1_000_000_000).saturating_add(i64::from(cx.out.meta.ts_nsec)),
             frame: cx.out.meta.number,
         };
         Some(cx.conv.tcp(&seg))

@@ -10,20 +10,14 @@ use std::sync::mpsc::Receiver;
 use egui_plot::{Bar, BarChart, Legend, Plot, Points};
 
 use crate::serve::compare::{CompareConfig, Comparison, TransportResult};
+use crate::serve::transport::Impairment;
 
 use super::{Command, State};
 
 pub struct CompareView {
     pub shown: bool,
-    pub count: u32,
-    pub size: usize,
-    pub rate: f64,
-    /// Percent.
-    pub loss: f64,
-    pub duplicate: f64,
-    pub reorder: f64,
-    pub delay_ms: u64,
-    pub seed: u64,
+    /// The knobs: what `wirelab compare` takes.
+    pub cfg: CompareConfig,
     pub job: Option<Receiver<Result<Comparison, String>>>,
     pub result: Option<Comparison>,
 }
@@ -32,14 +26,13 @@ impl Default for CompareView {
     fn default() -> Self {
         CompareView {
             shown: false,
-            count: 100,
-            size: 64,
-            rate: 200.0,
-            loss: 10.0,
-            duplicate: 0.0,
-            reorder: 0.0,
-            delay_ms: 0,
-            seed: 1,
+            cfg: CompareConfig {
+                count: 100,
+                size: 64,
+                rate: 200.0,
+                impair: Impairment { loss: 0.1, ..Impairment::default() },
+                write: None,
+            },
             job: None,
             result: None,
         }
@@ -49,17 +42,7 @@ impl Default for CompareView {
 impl CompareView {
     /// Starts a comparison on a thread.
     pub fn start(&mut self) -> Result<(), String> {
-        let cfg = CompareConfig {
-            count: self.count.max(1),
-            size: self.size,
-            rate: self.rate.max(1.0),
-            loss: (self.loss / 100.0).clamp(0.0, 1.0),
-            duplicate: (self.duplicate / 100.0).clamp(0.0, 1.0),
-            reorder: (self.reorder / 100.0).clamp(0.0, 1.0),
-            delay: std::time::Duration::from_millis(self.delay_ms),
-            seed: self.seed,
-            write: None,
-        };
+        let cfg = self.cfg.clone();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::Builder::new()
             .name("wirelab-compare".into())
@@ -87,23 +70,27 @@ pub fn compare_ui(ctx: &egui::Context, state: &mut State, cmds: &mut Vec<Command
             "The same numbered messages over TCP and over UDP, through the same loss. Loss happens in the kernel \
              (so TCP really retransmits) when wirelab may add firewall rules; otherwise only UDP is impaired.",
         );
+        let percent = |v: f64, _: std::ops::RangeInclusive<usize>| format!("{:.0}%", v * 100.0);
         ui.horizontal_wrapped(|ui| {
-            let l = ui.label("loss %");
-            ui.add(egui::Slider::new(&mut v.loss, 0.0..=50.0)).labelled_by(l.id);
-            let l = ui.label("duplicate %");
-            ui.add(egui::Slider::new(&mut v.duplicate, 0.0..=50.0)).labelled_by(l.id);
-            let l = ui.label("reorder %");
-            ui.add(egui::Slider::new(&mut v.reorder, 0.0..=50.0)).labelled_by(l.id);
+            let imp = &mut v.cfg.impair;
+            for (name, p) in [("loss", &mut imp.loss), ("duplicate", &mut imp.duplicate), ("reorder", &mut imp.reorder)]
+            {
+                let l = ui.label(name);
+                ui.add(egui::Slider::new(p, 0.0..=0.5).custom_formatter(percent)).labelled_by(l.id);
+            }
         });
         ui.horizontal_wrapped(|ui| {
             let l = ui.label("delay ms");
-            ui.add(egui::DragValue::new(&mut v.delay_ms).range(0..=1000)).labelled_by(l.id);
+            let mut ms = v.cfg.impair.delay.as_millis() as u64;
+            if ui.add(egui::DragValue::new(&mut ms).range(0..=1000)).labelled_by(l.id).changed() {
+                v.cfg.impair.delay = std::time::Duration::from_millis(ms);
+            }
             let l = ui.label("messages");
-            ui.add(egui::DragValue::new(&mut v.count).range(1..=10_000)).labelled_by(l.id);
+            ui.add(egui::DragValue::new(&mut v.cfg.count).range(1..=10_000)).labelled_by(l.id);
             let l = ui.label("per second");
-            ui.add(egui::DragValue::new(&mut v.rate).range(1.0..=10_000.0)).labelled_by(l.id);
+            ui.add(egui::DragValue::new(&mut v.cfg.rate).range(1.0..=10_000.0)).labelled_by(l.id);
             let l = ui.label("seed");
-            ui.add(egui::DragValue::new(&mut v.seed)).labelled_by(l.id);
+            ui.add(egui::DragValue::new(&mut v.cfg.impair.seed)).labelled_by(l.id);
             let running = v.job.is_some();
             if ui.add_enabled(!running, egui::Button::new(if running { "Running…" } else { "▶ Run" })).clicked() {
                 cmds.push(Command::CompareRun);

@@ -759,8 +759,15 @@ impl App {
             Action::Highlight { field } => self.highlight_field(&field),
             Action::Compare { loss, duplicate, reorder, delay_ms, count, seed } => {
                 let v = &mut self.state.panels.compare;
-                (v.loss, v.duplicate, v.reorder) = (loss * 100.0, duplicate * 100.0, reorder * 100.0);
-                (v.delay_ms, v.count, v.seed, v.shown) = (delay_ms, count, seed, true);
+                v.shown = true;
+                v.cfg.count = count;
+                v.cfg.impair = crate::serve::transport::Impairment {
+                    loss,
+                    duplicate,
+                    reorder,
+                    delay: std::time::Duration::from_millis(delay_ms),
+                    seed,
+                };
                 self.apply(Command::CompareRun);
             }
             Action::Replay { predict } => {
@@ -1331,7 +1338,10 @@ impl App {
                 ui.label(format!("Opening {name}…"));
                 ui.add(egui::ProgressBar::new(*f).show_percentage().desired_width(240.0));
             } else if let Some(l) = &self.state.doc.loaded {
-                ui.label(format!("{} — {} frames", l.name, l.len()));
+                // The file's name (the whole path on hover): the same wherever the file lives.
+                let short = std::path::Path::new(&l.name).file_name().map(|n| n.to_string_lossy().into_owned());
+                ui.label(format!("{} — {} frames", short.as_deref().unwrap_or(&l.name), l.len()))
+                    .on_hover_text(&l.name);
             }
             if let Some(n) = &self.state.notice {
                 ui.label(n);

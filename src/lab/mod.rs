@@ -371,6 +371,18 @@ impl Lab {
                 Action::Highlight { field } if !known_name(field) => {
                     return fail(field, format!("the action highlights \"{field}\", which is not a field"));
                 }
+                Action::Compare { loss, duplicate, reorder, .. } => {
+                    for (name, p) in [("loss", loss), ("duplicate", duplicate), ("reorder", reorder)] {
+                        if !(0.0..=1.0).contains(p) {
+                            return fail(
+                                "do = \"compare\"",
+                                format!(
+                                    "the compare action's {name} is a probability from 0 to 1 (0.1 = 10%), not {p}"
+                                ),
+                            );
+                        }
+                    }
+                }
                 _ => {}
             }
         }

@@ -37,11 +37,9 @@ pub struct CompareConfig {
     pub size: usize,
     /// Messages per second.
     pub rate: f64,
-    pub loss: f64,
-    pub duplicate: f64,
-    pub reorder: f64,
-    pub delay: Duration,
-    pub seed: u64,
+    /// Loss goes to the kernel for both transports when allowed; the rest
+    /// (and the loss, when not) to the UDP server.
+    pub impair: Impairment,
     /// Keep the recording here (else a temporary file).
     pub write: Option<PathBuf>,
 }
@@ -208,8 +206,9 @@ pub fn run(cfg: &CompareConfig) -> anyhow::Result<Comparison> {
     let probe = std::net::UdpSocket::bind("127.0.0.1:0").context("no free UDP port")?;
     let udp_port = probe.local_addr()?.port();
     drop(probe);
+    let want = cfg.impair;
     let kernel =
-        if cfg.loss > 0.0 { Some(KernelLoss::install(tcp_addr.port(), udp_port, cfg.loss, cfg.seed)) } else { None };
+        if want.loss > 0.0 { Some(KernelLoss::install(tcp_addr.port(), udp_port, want.loss, want.seed)) } else { None };
     let (kernel_loss, why_not) = match &kernel {
         Some(Ok(_)) => (true, None),
         Some(Err(e)) => {
@@ -220,13 +219,7 @@ pub fn run(cfg: &CompareConfig) -> anyhow::Result<Comparison> {
         }
         None => (false, None),
     };
-    let imp = Impairment {
-        loss: if kernel_loss { 0.0 } else { cfg.loss },
-        duplicate: cfg.duplicate,
-        reorder: cfg.reorder,
-        delay: cfg.delay,
-        seed: cfg.seed,
-    };
+    let imp = Impairment { loss: if kernel_loss { 0.0 } else { want.loss }, ..want };
     let mut ucfg = ServeConfig::any_port();
     ucfg.ports[Kind::Udp as usize] = udp_port;
     ucfg.impair = imp;
@@ -234,7 +227,7 @@ pub fn run(cfg: &CompareConfig) -> anyhow::Result<Comparison> {
     let udp_addr = udp_servers.addr(Kind::Udp).context("the UDP demo server did not start")?;
 
     let path = cfg.write.clone().unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("wirelab-compare-{}-{}.pcap", std::process::id(), cfg.seed))
+        std::env::temp_dir().join(format!("wirelab-compare-{}-{}.pcap", std::process::id(), want.seed))
     });
     let capture = CaptureHandle::start(CaptureConfig {
         filter: Some(format!("tcp port {} or udp port {}", tcp_addr.port(), udp_addr.port())),
@@ -254,7 +247,7 @@ pub fn run(cfg: &CompareConfig) -> anyhow::Result<Comparison> {
         count: cfg.count,
         size: cfg.size,
         rate: cfg.rate,
-        linger: Duration::from_millis(500).max(cfg.delay * 4),
+        linger: Duration::from_millis(500).max(want.delay * 4),
     };
     let tcp_report = servers.block_on(super::client::run(&client(Transport::Tcp, tcp_addr)))?;
     let udp_report = servers.block_on(super::client::run(&client(Transport::Udp, udp_addr)))?;
@@ -282,8 +275,8 @@ pub fn run(cfg: &CompareConfig) -> anyhow::Result<Comparison> {
         udp_dropped: udp_dropped + st.dropped.load(std::sync::atomic::Ordering::Relaxed),
         udp_duplicated: st.duplicated.load(std::sync::atomic::Ordering::Relaxed),
         udp_reordered: st.reordered.load(std::sync::atomic::Ordering::Relaxed),
-        delay_ms: cfg.delay.as_millis() as u64,
-        seed: cfg.seed,
+        delay_ms: want.delay.as_millis() as u64,
+        seed: want.seed,
     };
     servers.stop();
     udp_servers.stop();

@@ -833,7 +833,7 @@ fn a_comparison_runs_from_its_panel_plots_both_transports_and_a_point_selects_it
     let mut h = harness_sized(None, [1400.0, 1000.0]);
     h.get_by_label("TCP vs UDP").click();
     h.run();
-    h.state_mut().state.panels.compare.count = 40;
+    h.state_mut().state.panels.compare.cfg.count = 40;
     h.get_by_label("▶ Run").click();
     h.step();
     h.state_mut().wait_idle();

@@ -256,6 +256,11 @@ fn broken_lab_files_and_answers_get_a_clear_error_with_the_line() {
         (good.replace("field = \"tcp.seq_raw\"", "field = \"tcp.sequence\""), "\"tcp.sequence\""),
         (good.replacen("id = \"synack-frame\"", "id = \"client-isn\"", 1), "two questions"),
         (good.replacen("hints = [\"Both the SYN and the ACK flag are set in it.\"]\n", "", 1), "has no hints"),
+        (
+            good.replacen("{ do = \"replay\", predict = true }", "{ do = \"compare\", loss = 10 }", 1),
+            "a probability from 0 to 1",
+        ),
+        (good.replacen("glossary = [", "glossary = [\"flux capacitor\", ", 1), "not in labs/glossary.toml"),
     ];
     for (i, (text, want)) in cases.iter().enumerate() {
         assert_ne!(text, &good, "case {i} changed nothing");
