@@ -12,8 +12,11 @@ use wirelab::session::Session;
 fn session() -> &'static Session {
     static S: OnceLock<Session> = OnceLock::new();
     S.get_or_init(|| {
-        Session::open(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../captures/scenario-tcp-vs-udp.pcap")))
-            .expect("the bundled capture opens")
+        Session::open(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../captures/scenario-tcp-vs-udp.pcap"
+        )))
+        .expect("the bundled capture opens")
     })
 }
 

@@ -31,7 +31,9 @@ struct Conn {
 impl Conn {
     fn segment(&mut self, dir: usize, seq: u32, payload: &[u8], syn: bool) {
         let (sp, dp) = if dir == 0 { (50_000, 9002) } else { (9002, 50_000) };
-        let mut b = etherparse::PacketBuilder::ethernet2([0; 6], [0; 6]).ipv4([127, 0, 0, 1], [127, 0, 0, 1], 64).tcp(sp, dp, seq, 1024);
+        let mut b = etherparse::PacketBuilder::ethernet2([0; 6], [0; 6])
+            .ipv4([127, 0, 0, 1], [127, 0, 0, 1], 64)
+            .tcp(sp, dp, seq, 1024);
         if syn {
             b = b.syn();
         } else {
@@ -42,7 +44,14 @@ impl Conn {
             return;
         }
         self.n += 1;
-        let meta = FrameMeta { number: self.n, ts_sec: 1, ts_nsec: 0, len: v.len() as u32, caplen: v.len() as u32, linktype: 1 };
+        let meta = FrameMeta {
+            number: self.n,
+            ts_sec: 1,
+            ts_nsec: 0,
+            len: v.len() as u32,
+            caplen: v.len() as u32,
+            linktype: 1,
+        };
         self.dis.dissect(meta, &v, &mut self.d);
         for l in &self.d.layers {
             let len = self.d.source_bytes(&v, l.span.source).len();

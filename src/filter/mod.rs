@@ -152,12 +152,15 @@ fn lex(s: &str) -> Result<Vec<(usize, Tok)>, FilterError> {
                             i += 1;
                             break;
                         }
+                        // An escape takes the whole next character, however
+                        // many bytes it has ("\é"), so `i` stays on a boundary.
                         Some(b'\\') if i + 1 < b.len() => {
-                            v.push(b[i + 1] as char);
-                            i += 2;
+                            let ch = s.get(i + 1..).and_then(|t| t.chars().next()).unwrap_or('?');
+                            v.push(ch);
+                            i += 1 + ch.len_utf8();
                         }
                         Some(_) => {
-                            let ch = s[i..].chars().next().unwrap_or('?');
+                            let ch = s.get(i..).and_then(|t| t.chars().next()).unwrap_or('?');
                             v.push(ch);
                             i += ch.len_utf8();
                         }

@@ -154,3 +154,16 @@ fn tcp_analysis_flags_agree_with_tshark_frame_by_frame() {
         assert!(!ours(&lossy, &format!("tcp.analysis.{flag}")).is_empty(), "the lossy capture has no {flag}");
     }
 }
+
+/// Found by `scripts/fuzz.sh 300 filter`: a backslash before a character of
+/// more than one byte left the parser inside that character, and slicing
+/// there panicked — typing `"\é"` in the filter box crashed the window.
+#[test]
+fn an_escape_before_a_multibyte_character_does_not_panic() {
+    let crash = b"ttio.nsp \"\0\0\0\0\0\0\0io.nsp == \\\x87t 53)";
+    let _ = wirelab::filter::Filter::parse(&String::from_utf8_lossy(crash));
+    let f = wirelab::filter::Filter::parse("socketio.nsp == \"\\é\"").expect("an escaped é is an é");
+    let none = support::dissect_file(&support::root().join("captures/socketio-node.pcap"));
+    assert!(none.iter().all(|x| !f.matches(&x.d, &x.bytes)), "no namespace is called é");
+    assert!(wirelab::filter::Filter::parse("http.request.uri contains \"\\\"\"").is_ok(), "an escaped quote");
+}
