@@ -100,17 +100,7 @@ pub fn compare_ui(ctx: &egui::Context, state: &mut State, cmds: &mut Vec<Command
         for n in &r.notes {
             ui.colored_label(egui::Color32::from_rgb(220, 160, 60), n);
         }
-        let i = &r.injected;
-        ui.weak(format!(
-            "Injected: {} — TCP packets dropped {}, UDP dropped {}, duplicated {}, reordered {}, delay {} ms, seed {}",
-            if i.kernel_loss { "loss in the kernel" } else { "no loss in the kernel" },
-            i.tcp_dropped,
-            i.udp_dropped,
-            i.udp_duplicated,
-            i.udp_reordered,
-            i.delay_ms,
-            i.seed
-        ));
+        ui.weak(format!("Injected: {}", r.injected.text()));
         ui.columns(2, |cols| {
             side_ui(&mut cols[0], Side::Tcp, &r.tcp, cmds);
             side_ui(&mut cols[1], Side::Udp, &r.udp, cmds);

@@ -358,6 +358,22 @@ fn measure(s: Option<&Session>, r: &super::client::Report, count: u32, tcp: bool
     out
 }
 
+impl Injected {
+    /// What the impairment did, in one line.
+    pub fn text(&self) -> String {
+        format!(
+            "{} (TCP packets dropped {}, UDP dropped {}), UDP duplicated {}, reordered {}, delay {} ms, seed {}",
+            if self.kernel_loss { "loss in the kernel" } else { "no loss in the kernel" },
+            self.tcp_dropped,
+            self.udp_dropped,
+            self.udp_duplicated,
+            self.udp_reordered,
+            self.delay_ms,
+            self.seed
+        )
+    }
+}
+
 impl Comparison {
     pub fn text(&self) -> String {
         let line = |name: &str, r: &TransportResult| {
@@ -377,19 +393,8 @@ impl Comparison {
                 r.hol_blocking_ms.max
             )
         };
-        let i = &self.injected;
-        let mut out = format!(
-            "{}\n{}\ninjected: {} (tcp {} packets, udp {} dropped), udp duplicated {}, reordered {}, delay {} ms, seed {}\n",
-            line("TCP", &self.tcp),
-            line("UDP", &self.udp),
-            if i.kernel_loss { "kernel loss" } else { "no kernel loss" },
-            i.tcp_dropped,
-            i.udp_dropped,
-            i.udp_duplicated,
-            i.udp_reordered,
-            i.delay_ms,
-            i.seed
-        );
+        let mut out =
+            format!("{}\n{}\ninjected: {}\n", line("TCP", &self.tcp), line("UDP", &self.udp), self.injected.text());
         if let Some(p) = &self.recording {
             out.push_str(&format!("recorded in {}\n", p.display()));
         }
