@@ -247,7 +247,9 @@ pub fn run(cfg: &CompareConfig) -> anyhow::Result<Comparison> {
         count: cfg.count,
         size: cfg.size,
         rate: cfg.rate,
-        linger: Duration::from_millis(500).max(want.delay * 4),
+        // Generous: a late reply under load still counts (the run waits this
+        // long only when some UDP reply never comes).
+        linger: Duration::from_secs(2).max(want.delay * 4),
     };
     let tcp_report = servers.block_on(super::client::run(&client(Transport::Tcp, tcp_addr)))?;
     let udp_report = servers.block_on(super::client::run(&client(Transport::Udp, udp_addr)))?;
