@@ -1,19 +1,25 @@
-//! Live capture with libpcap (the `pcap` crate), on its own thread.
+//! Live capture with libpcap, through the capture helper ([`helper`],
+//! the `wirelab-capture` binary): the only part of wirelab that holds
+//! privileges. This process holds none.
 //!
-//! [`CaptureHandle::start`] opens the interface at once (so a missing
-//! privilege is reported before anything else happens), then a thread reads
-//! packets, writes every one of them to a pcap file (the one asked for, or a
-//! spool file), and hands them to the consumer in batches over a bounded
-//! channel. The consumer never blocks the capture: when it falls behind,
+//! [`CaptureHandle::start`] starts the helper and waits until it has opened
+//! the interface (so a missing privilege is reported before anything else
+//! happens), then a thread reads the pcap stream it writes, writes every
+//! frame to a pcap file (the one asked for, or a spool file), and hands
+//! them to the consumer in batches over a bounded channel. The consumer never blocks the capture: when it falls behind,
 //! batches it has not taken are not queued (they stay in the file) and are
 //! counted, so memory stays bounded however long the capture runs.
 
+pub mod helper;
 pub mod interfaces;
 
 use std::fs::File;
+use std::io::{BufRead as _, BufReader, Read as _};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
@@ -29,8 +35,10 @@ pub const DEFAULT_FILTER: &str = "port 9001 or port 9002 or port 9003 or port 90
 pub enum CaptureError {
     #[error(
         "wirelab may not capture on {interface}: {detail}.\n\
-Capturing needs the CAP_NET_RAW and CAP_NET_ADMIN capabilities. Either run it as root:\n    sudo {exe} capture …\n\
-or grant them to this binary once:\n    sudo setcap cap_net_raw,cap_net_admin=eip {exe}\n\
+Capturing goes through wirelab's capture helper, {exe}, the only part of wirelab that needs\n\
+the CAP_NET_RAW and CAP_NET_ADMIN capabilities (the window never does). Either join the\n\
+`wirelab` group, which the Debian package sets up (then log out and in again):\n    sudo adduser $USER wirelab\n\
+or grant the helper the two capabilities once:\n    sudo setcap cap_net_raw,cap_net_admin=eip {exe}\n\
 Everything else (opening capture files, the demo servers, labs on bundled captures) works without them."
     )]
     Permission { interface: String, detail: String, exe: String },
@@ -153,53 +161,108 @@ pub struct CaptureHandle {
     pub output: PathBuf,
 }
 
-fn classify(interface: &str, e: pcap::Error) -> CaptureError {
-    let detail = e.to_string();
-    let lower = detail.to_lowercase();
-    if lower.contains("permission") || lower.contains("operation not permitted") {
-        let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "wirelab".into());
-        CaptureError::Permission { interface: interface.into(), detail, exe }
-    } else if lower.contains("no such device") || lower.contains("doesn't exist") {
-        CaptureError::NoSuchInterface { interface: interface.into(), detail }
-    } else {
-        CaptureError::Other { interface: interface.into(), detail }
+/// Where the capture helper is: `$WIRELAB_CAPTURE_HELPER`, else beside
+/// this program (an installed `wirelab`, or `target/*/wirelab`), else one
+/// folder up (a test binary in `target/*/deps`), else on the `PATH`.
+pub fn helper_path() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("WIRELAB_CAPTURE_HELPER") {
+        return Some(PathBuf::from(p));
     }
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?;
+    let near = [dir.join(helper::NAME), dir.parent().map(|d| d.join(helper::NAME)).unwrap_or_default()];
+    near.into_iter().find(|p| p.is_file()).or_else(|| {
+        std::env::var_os("PATH")?.to_str()?.split(':').map(|d| Path::new(d).join(helper::NAME)).find(|p| p.is_file())
+    })
+}
+
+/// The helper, or an error that says how to get it.
+fn find_helper(interface: &str) -> Result<PathBuf, CaptureError> {
+    helper_path().ok_or_else(|| CaptureError::Other {
+        interface: interface.into(),
+        detail: format!(
+            "the capture helper {} is not installed beside wirelab nor on the PATH (`cargo build` builds it; \
+             the Debian package installs it)",
+            helper::NAME
+        ),
+    })
 }
 
 impl CaptureHandle {
+    /// Starts the capture helper and waits until it has opened the
+    /// interface (so a missing privilege or a bad filter is reported here),
+    /// then a thread reads what it captures.
     pub fn start(cfg: CaptureConfig) -> Result<CaptureHandle, CaptureError> {
         let iface = cfg.interface.clone();
-        let mut cap = pcap::Capture::from_device(iface.as_str())
-            .map_err(|e| classify(&iface, e))?
-            .snaplen(cfg.snaplen)
-            .buffer_size(cfg.buffer_size)
-            // libpcap's read timeout only runs once a packet has arrived: on an
-            // idle interface a blocking read waits forever. So the handle is
-            // non-blocking and `wait_readable` polls with our own timeout,
-            // which bounds the time to stop.
-            .immediate_mode(true)
-            .timeout(50)
-            .precision(pcap::Precision::Nano)
-            .open()
-            .map_err(|e| classify(&iface, e))?
-            .setnonblock()
-            .map_err(|e| classify(&iface, e))?;
-        if let Some(f) = cfg.filter.as_deref().filter(|f| !f.trim().is_empty()) {
-            cap.filter(f, true).map_err(|e| CaptureError::BadFilter { filter: f.into(), detail: e.to_string() })?;
-        }
-        let linktype = cap.get_datalink().0 as u32;
+        let helper = find_helper(&iface)?;
         let output = match &cfg.output {
             Some(p) => p.clone(),
             None => std::env::temp_dir().join(format!("wirelab-capture-{}-{}.pcap", std::process::id(), unique())),
         };
         let file =
             File::create(&output).map_err(|err| CaptureError::File { path: output.display().to_string(), err })?;
+        let mut cmd = Command::new(&helper);
+        cmd.args(["capture", "-i", &iface, "-s", &cfg.snaplen.to_string(), "-B", &cfg.buffer_size.to_string()]);
+        if let Some(f) = cfg.filter.as_deref().filter(|f| !f.trim().is_empty()) {
+            cmd.args(["-f", f]);
+        }
+        if let Some(c) = cfg.count {
+            cmd.args(["-c", &c.to_string()]);
+        }
+        let mut child =
+            cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().map_err(|e| {
+                CaptureError::Other {
+                    interface: iface.clone(),
+                    detail: format!("cannot start the capture helper {}: {e}", helper.display()),
+                }
+            })?;
+        let (Some(stdin), Some(stdout), Some(stderr)) = (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        else {
+            return Err(CaptureError::Other { interface: iface, detail: "the capture helper has no pipes".into() });
+        };
+        // The helper's stderr: counters, and what went wrong.
+        let counters = Arc::new(Mutex::new(HelperLog::default()));
+        let c2 = counters.clone();
+        let log_thread = std::thread::spawn(move || {
+            for l in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let Ok(mut c) = c2.lock() else { break };
+                match parse_stats(&l) {
+                    Some(s) => c.stats = s,
+                    None => c.lines.push(l.trim_start_matches(&format!("{}: ", helper::NAME)).to_string()),
+                }
+            }
+        });
+        let mut stdout = BufReader::with_capacity(1 << 20, stdout);
+        let mut header = [0u8; 24];
+        let header = match stdout.read_exact(&mut header) {
+            Ok(()) => PipeHeader::parse(&header),
+            Err(_) => None,
+        };
+        let Some(header) = header else {
+            // It ended before the capture opened: say why.
+            drop(stdin);
+            let code = child.wait().ok().and_then(|s| s.code());
+            let _ = log_thread.join();
+            let detail = counters.lock().map(|c| c.lines.join("; ")).unwrap_or_default();
+            let _ = std::fs::remove_file(&output);
+            let exe = helper.display().to_string();
+            return Err(match code {
+                Some(helper::EXIT_PERMISSION) => CaptureError::Permission { interface: iface, detail, exe },
+                Some(helper::EXIT_NO_SUCH_INTERFACE) => CaptureError::NoSuchInterface { interface: iface, detail },
+                Some(helper::EXIT_BAD_FILTER) => {
+                    CaptureError::BadFilter { filter: cfg.filter.clone().unwrap_or_default(), detail }
+                }
+                _ => CaptureError::Other { interface: iface, detail },
+            });
+        };
+        let linktype = header.linktype;
         let (tx, rx) = sync_channel(cfg.queued_batches.max(1));
         let stop = Arc::new(AtomicBool::new(false));
         let stop2 = stop.clone();
+        let pipe = Pipe { child, stdin: Some(stdin), stdout, header, log: counters, log_thread: Some(log_thread) };
         let thread = std::thread::Builder::new()
             .name("wirelab-capture".into())
-            .spawn(move || run(cap, cfg, file, linktype, tx, stop2))
+            .spawn(move || run(pipe, cfg, file, tx, stop2))
             .map_err(|e| CaptureError::Other { interface: iface.clone(), detail: e.to_string() })?;
         Ok(CaptureHandle { stop, events: rx, thread: Some(thread), linktype, output })
     }
@@ -246,15 +309,91 @@ fn unique() -> u64 {
     N.fetch_add(1, Ordering::Relaxed)
 }
 
-fn run(
-    mut cap: pcap::Capture<pcap::Active>,
-    cfg: CaptureConfig,
-    file: File,
+/// What the helper said on stderr.
+#[derive(Default)]
+struct HelperLog {
+    /// received, dropped, if_dropped.
+    stats: (u64, u64, u64),
+    lines: Vec<String>,
+}
+
+fn parse_stats(l: &str) -> Option<(u64, u64, u64)> {
+    let mut it = l.strip_prefix("stats ")?.split(' ').map(|kv| kv.split_once('=')?.1.parse::<u64>().ok());
+    Some((it.next()??, it.next()??, it.next()??))
+}
+
+/// The pcap header the helper wrote: byte order, time resolution, link type.
+#[derive(Clone, Copy)]
+struct PipeHeader {
+    big_endian: bool,
+    nanos: bool,
     linktype: u32,
-    tx: SyncSender<CaptureEvent>,
-    stop: Arc<AtomicBool>,
-) {
+}
+
+impl PipeHeader {
+    fn parse(h: &[u8; 24]) -> Option<PipeHeader> {
+        let (big_endian, nanos) = match h[..4] {
+            [0xa1, 0xb2, 0xc3, 0xd4] => (true, false),
+            [0xd4, 0xc3, 0xb2, 0xa1] => (false, false),
+            [0xa1, 0xb2, 0x3c, 0x4d] => (true, true),
+            [0x4d, 0x3c, 0xb2, 0xa1] => (false, true),
+            _ => return None,
+        };
+        let p = PipeHeader { big_endian, nanos, linktype: 0 };
+        Some(PipeHeader { linktype: p.u32(&h[20..24]), ..p })
+    }
+    fn u32(&self, b: &[u8]) -> u32 {
+        let b: [u8; 4] = b.try_into().unwrap_or_default();
+        if self.big_endian { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) }
+    }
+}
+
+/// The running helper, as the capture thread sees it.
+struct Pipe {
+    child: Child,
+    /// Closed to ask the helper to stop.
+    stdin: Option<ChildStdin>,
+    stdout: BufReader<ChildStdout>,
+    header: PipeHeader,
+    log: Arc<Mutex<HelperLog>>,
+    log_thread: Option<JoinHandle<()>>,
+}
+
+impl Pipe {
+    /// Waits up to `ms` for bytes from the helper; true when some are there.
+    fn readable(&self, ms: i32) -> bool {
+        use std::os::fd::AsRawFd;
+        if !self.stdout.buffer().is_empty() {
+            return true;
+        }
+        let mut fd = libc::pollfd { fd: self.stdout.get_ref().as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd, for the duration of the call.
+        unsafe { libc::poll(&mut fd, 1, ms) > 0 }
+    }
+
+    /// The next record, into `data`; `None` at the end of the stream.
+    fn next(&mut self, data: &mut Vec<u8>) -> std::io::Result<Option<(i64, u32, u32)>> {
+        let mut h = [0u8; 16];
+        match self.stdout.read_exact(&mut h) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+            Err(e) => return Err(e),
+        }
+        let hd = self.header;
+        let (sec, frac, incl, orig) = (hd.u32(&h[0..4]), hd.u32(&h[4..8]), hd.u32(&h[8..12]), hd.u32(&h[12..16]));
+        if incl > 1 << 24 {
+            return Err(std::io::Error::other(format!("the helper sent a record of {incl} bytes")));
+        }
+        data.resize(incl as usize, 0);
+        self.stdout.read_exact(data)?;
+        let ns = if hd.nanos { frac } else { frac.saturating_mul(1000) };
+        Ok(Some((i64::from(sec), ns.min(999_999_999), orig)))
+    }
+}
+
+fn run(mut pipe: Pipe, cfg: CaptureConfig, file: File, tx: SyncSender<CaptureEvent>, stop: Arc<AtomicBool>) {
     let mut stats = CaptureStats::default();
+    let linktype = pipe.header.linktype;
     let mut writer = match PcapFileWriter::new(file, linktype, cfg.snaplen.max(0) as u32) {
         Ok(w) => w,
         Err(e) => {
@@ -269,93 +408,87 @@ fn run(
     let mut reason = StopReason::Asked;
     let mut number = 0u64;
     let mut write_failed = false;
-    // Asked to stop, the thread still takes what the kernel has already
-    // queued (everything sent before `stop`), for at most this long.
-    const LAST_READS: Duration = Duration::from_millis(500);
-    let mut stopping: Option<Instant> = None;
+    let mut data = Vec::new();
     loop {
-        if stopping.is_none() && stop.load(Ordering::Relaxed) {
-            stopping = Some(Instant::now());
-        }
-        if stopping.is_some_and(|t| t.elapsed() >= LAST_READS) {
-            break;
+        if pipe.stdin.is_some() {
+            if cfg.duration.is_some_and(|d| started.elapsed() >= d) {
+                reason = StopReason::Duration;
+                stop.store(true, Ordering::Relaxed);
+            }
+            if stop.load(Ordering::Relaxed) {
+                // End of input tells the helper to stop; it sends what the
+                // kernel has queued, then ends its output.
+                pipe.stdin = None;
+            }
         }
         if cfg.count.is_some_and(|c| number >= c) {
             reason = StopReason::Count;
             break;
         }
-        if cfg.duration.is_some_and(|d| started.elapsed() >= d) {
-            reason = StopReason::Duration;
-            break;
-        }
-        match cap.next_packet() {
-            Ok(p) => {
-                number += 1;
-                stats.captured += 1;
-                let meta = FrameMeta {
-                    number,
-                    ts_sec: p.header.ts.tv_sec,
-                    ts_nsec: p.header.ts.tv_usec.clamp(0, 999_999_999) as u32,
-                    len: p.header.len,
-                    caplen: p.header.caplen,
-                    linktype,
-                };
-                if !write_failed && let Err(e) = writer.write(meta.ts_sec, meta.ts_nsec, meta.len, p.data) {
-                    write_failed = true;
-                    let _ = tx.try_send(CaptureEvent::Failed(format!("writing the capture file failed: {e}")));
+        if pipe.readable(POLL_MS) {
+            match pipe.next(&mut data) {
+                Ok(Some((ts_sec, ts_nsec, len))) => {
+                    number += 1;
+                    stats.captured += 1;
+                    let meta = FrameMeta { number, ts_sec, ts_nsec, len, caplen: data.len() as u32, linktype };
+                    if !write_failed && let Err(e) = writer.write(ts_sec, ts_nsec, len, &data) {
+                        write_failed = true;
+                        let _ = tx.try_send(CaptureEvent::Failed(format!("writing the capture file failed: {e}")));
+                    }
+                    let start = batch.bytes.len();
+                    batch.bytes.extend_from_slice(&data);
+                    batch.frames.push((meta, start..batch.bytes.len()));
                 }
-                let start = batch.bytes.len();
-                batch.bytes.extend_from_slice(p.data);
-                batch.frames.push((meta, start..batch.bytes.len()));
-            }
-            Err(pcap::Error::TimeoutExpired) if stopping.is_some() => break,
-            Err(pcap::Error::TimeoutExpired) => wait_readable(&cap, POLL_MS),
-            Err(e) => {
-                let _ = tx.try_send(CaptureEvent::Failed(format!("reading packets failed: {e}")));
-                reason = StopReason::Error;
-                break;
+                Ok(None) => break,
+                Err(e) => {
+                    let _ = tx.try_send(CaptureEvent::Failed(format!("reading from the capture helper failed: {e}")));
+                    reason = StopReason::Error;
+                    break;
+                }
             }
         }
         if batch.len() >= cfg.batch_frames || (last_batch.elapsed() >= cfg.batch_interval && !batch.is_empty()) {
-            hand_over(&mut batch, &mut writer, &mut cap, &mut stats, &tx, write_failed);
+            hand_over(&mut batch, &mut writer, &pipe.log, &mut stats, &tx, write_failed);
             last_batch = Instant::now();
         } else if last_batch.elapsed() >= cfg.batch_interval {
             let _ = writer.flush();
             last_batch = Instant::now();
         }
     }
-    hand_over(&mut batch, &mut writer, &mut cap, &mut stats, &tx, write_failed);
+    // The helper ends (after a count, it already has); its last counters follow.
+    pipe.stdin = None;
+    let status = pipe.child.wait();
+    if let Some(t) = pipe.log_thread.take() {
+        let _ = t.join();
+    }
+    if reason != StopReason::Count
+        && let Ok(s) = status
+        && !s.success()
+    {
+        let why = pipe.log.lock().map(|l| l.lines.join("; ")).unwrap_or_default();
+        let _ = tx.try_send(CaptureEvent::Failed(format!("the capture helper stopped ({s}): {why}")));
+        reason = StopReason::Error;
+    }
+    hand_over(&mut batch, &mut writer, &pipe.log, &mut stats, &tx, write_failed);
     let _ = writer.flush();
     drop(writer);
     let _ = tx.send(CaptureEvent::Finished { stats, reason });
 }
 
-/// How long the capture thread sleeps when no packet is waiting.
+/// How long the capture thread waits for the helper before it looks at its flags.
 const POLL_MS: i32 = 20;
-
-/// Waits until the capture handle has packets, or `ms` milliseconds.
-fn wait_readable(cap: &pcap::Capture<pcap::Active>, ms: i32) {
-    use std::os::fd::AsRawFd;
-    let mut fd = libc::pollfd { fd: cap.as_raw_fd(), events: libc::POLLIN, revents: 0 };
-    // SAFETY: one valid pollfd, for the duration of the call.
-    unsafe {
-        libc::poll(&mut fd, 1, ms);
-    }
-}
 
 fn hand_over(
     batch: &mut Batch,
     writer: &mut PcapFileWriter<File>,
-    cap: &mut pcap::Capture<pcap::Active>,
+    log: &Mutex<HelperLog>,
     stats: &mut CaptureStats,
     tx: &SyncSender<CaptureEvent>,
     write_failed: bool,
 ) {
     let _ = writer.flush();
-    if let Ok(s) = cap.stats() {
-        stats.kernel_received = u64::from(s.received);
-        stats.kernel_dropped = u64::from(s.dropped);
-        stats.interface_dropped = u64::from(s.if_dropped);
+    if let Ok(l) = log.lock() {
+        (stats.kernel_received, stats.kernel_dropped, stats.interface_dropped) = l.stats;
     }
     if batch.is_empty() {
         return;

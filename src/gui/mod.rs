@@ -1284,7 +1284,7 @@ impl App {
                     }
                 } else if ui
                     .button("● Start capture")
-                    .on_hover_text("Capture live traffic (needs root or the setcap capabilities)")
+                    .on_hover_text("Capture live traffic (through the capture helper, wirelab-capture, which needs the wirelab group or its setcap capabilities)")
                     .clicked()
                 {
                     cmds.push(Command::StartCapture);

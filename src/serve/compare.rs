@@ -22,7 +22,6 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use rand::{Rng as _, SeedableRng as _};
 use serde::Serialize;
 
 use super::client::{ClientConfig, Transport};
@@ -102,89 +101,74 @@ pub struct Comparison {
     pub notes: Vec<String>,
 }
 
-/// The counter slots (0..100) dropped for a loss probability and a seed:
-/// the same seed, the same slots.
-pub fn drop_slots(loss: f64, seed: u64) -> Vec<u32> {
-    let k = (loss.clamp(0.0, 1.0) * 100.0).round() as usize;
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let mut all: Vec<u32> = (0..100).collect();
-    for i in 0..k {
-        let j = rng.random_range(i..100);
-        all.swap(i, j);
-    }
-    let mut slots = all[..k].to_vec();
-    slots.sort_unstable();
-    slots
-}
-
-/// An nftables table of our own, removed when dropped (also after a panic).
+/// Loss in the kernel, by the capture helper (`wirelab-capture loss`): its
+/// nftables table goes away with it, however this process ends.
 struct KernelLoss {
-    table: String,
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    stdout: std::io::BufReader<std::process::ChildStdout>,
 }
 
 impl KernelLoss {
     fn install(tcp: u16, udp: u16, loss: f64, seed: u64) -> Result<KernelLoss, String> {
-        let slots = drop_slots(loss, seed);
-        let table = format!("wirelab_compare_{}", std::process::id());
-        let vmap = |chain: &str| slots.iter().map(|s| format!("{s} : jump {chain}")).collect::<Vec<_>>().join(", ");
-        let rules = |iface: &str, proto: &str, port: u16, chain: &str| {
-            ["sport", "dport"]
-                .map(|dir| {
-                    format!("    {iface} \"lo\" {proto} {dir} {port} numgen inc mod 100 vmap {{ {} }}\n", vmap(chain))
-                })
-                .concat()
-        };
-        let script = format!(
-            "table inet {table} {{\n  chain drop_tcp {{\n    counter drop\n  }}\n  chain drop_udp {{\n    counter drop\n  }}\n  \
-             chain inp {{\n    type filter hook input priority 0; policy accept;\n{}  }}\n  \
-             chain out {{\n    type filter hook output priority 0; policy accept;\n{}  }}\n}}\n",
-            rules("iifname", "tcp", tcp, "drop_tcp"),
-            rules("oifname", "udp", udp, "drop_udp"),
-        );
-        let mut child = Command::new("nft")
-            .args(["-f", "-"])
-            .stdin(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
+        use std::io::{BufRead as _, Read as _};
+        use std::process::Stdio;
+        let helper = crate::capture::helper_path()
+            .ok_or("the capture helper wirelab-capture is not installed beside wirelab nor on the PATH")?;
+        let mut child = Command::new(&helper)
+            .args(["loss", "--tcp-port", &tcp.to_string(), "--udp-port", &udp.to_string()])
+            .args(["--probability", &loss.to_string(), "--seed", &seed.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| format!("nft (Debian's nftables package) cannot run: {e}"))?;
-        if let Some(mut stdin) = child.stdin.take() {
-            use std::io::Write as _;
-            stdin.write_all(script.as_bytes()).map_err(|e| e.to_string())?;
+            .map_err(|e| format!("cannot start the capture helper {}: {e}", helper.display()))?;
+        let (stdin, stdout) = (child.stdin.take(), child.stdout.take().ok_or("the capture helper has no output")?);
+        let mut k = KernelLoss { child, stdin, stdout: std::io::BufReader::new(stdout) };
+        let mut line = String::new();
+        let _ = k.stdout.read_line(&mut line);
+        if line.starts_with("ready") {
+            return Ok(k);
         }
-        let out = child.wait_with_output().map_err(|e| e.to_string())?;
-        if !out.status.success() {
-            let err = String::from_utf8_lossy(&out.stderr);
-            return Err(if err.contains("Operation not permitted") {
-                "adding an nftables rule needs CAP_NET_ADMIN (run as root, or give wirelab the capability)".into()
-            } else {
-                format!("nft refused the rules: {}", err.trim())
-            });
+        k.stdin = None;
+        let code = k.child.wait().ok().and_then(|s| s.code());
+        let mut err = String::new();
+        if let Some(mut e) = k.child.stderr.take() {
+            let _ = e.read_to_string(&mut err);
         }
-        Ok(KernelLoss { table })
+        let err = err.trim().trim_start_matches("wirelab-capture: ");
+        Err(if code == Some(crate::capture::helper::EXIT_PERMISSION) {
+            format!(
+                "{err}: the capture helper needs it (join the wirelab group, or `sudo setcap \
+                 cap_net_raw,cap_net_admin=eip {}`)",
+                helper.display()
+            )
+        } else {
+            format!("the capture helper could not add the loss: {err}")
+        })
     }
 
-    /// Packets each drop chain dropped: (tcp, udp).
-    fn counters(&self) -> (u64, u64) {
-        let read = |chain: &str| -> u64 {
-            let out = Command::new("nft").args(["-j", "list", "chain", "inet", &self.table, chain]).output();
-            let Ok(out) = out else { return 0 };
-            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-            v["nftables"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|x| x["rule"]["expr"].as_array())
-                .flatten()
-                .filter_map(|e| e["counter"]["packets"].as_u64())
-                .sum()
+    /// Packets each transport's drop rule dropped: (tcp, udp).
+    fn counters(&mut self) -> (u64, u64) {
+        use std::io::{BufRead as _, Write as _};
+        let Some(stdin) = self.stdin.as_mut() else { return (0, 0) };
+        if writeln!(stdin, "counters").and_then(|_| stdin.flush()).is_err() {
+            return (0, 0);
+        }
+        let mut line = String::new();
+        let _ = self.stdout.read_line(&mut line);
+        let n = |key: &str| -> u64 {
+            line.split_whitespace().find_map(|kv| kv.strip_prefix(key)?.parse().ok()).unwrap_or(0)
         };
-        (read("drop_tcp"), read("drop_udp"))
+        (n("tcp="), n("udp="))
     }
 }
 
 impl Drop for KernelLoss {
     fn drop(&mut self) {
-        let _ = Command::new("nft").args(["delete", "table", "inet", &self.table]).status();
+        // End of input: the helper ends, and its table with it.
+        self.stdin = None;
+        let _ = self.child.wait();
     }
 }
 
@@ -207,7 +191,7 @@ pub fn run(cfg: &CompareConfig) -> anyhow::Result<Comparison> {
     let udp_port = probe.local_addr()?.port();
     drop(probe);
     let want = cfg.impair;
-    let kernel =
+    let mut kernel =
         if want.loss > 0.0 { Some(KernelLoss::install(tcp_addr.port(), udp_port, want.loss, want.seed)) } else { None };
     let (kernel_loss, why_not) = match &kernel {
         Some(Ok(_)) => (true, None),
@@ -253,7 +237,7 @@ pub fn run(cfg: &CompareConfig) -> anyhow::Result<Comparison> {
     };
     let tcp_report = servers.block_on(super::client::run(&client(Transport::Tcp, tcp_addr)))?;
     let udp_report = servers.block_on(super::client::run(&client(Transport::Udp, udp_addr)))?;
-    let (tcp_dropped, udp_dropped) = match &kernel {
+    let (tcp_dropped, udp_dropped) = match &mut kernel {
         Some(Ok(k)) => k.counters(),
         _ => (0, 0),
     };
@@ -404,19 +388,5 @@ impl Comparison {
             out.push_str(&format!("note: {n}\n"));
         }
         out
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_same_seed_drops_the_same_slots() {
-        assert_eq!(drop_slots(0.1, 7), drop_slots(0.1, 7));
-        assert_eq!(drop_slots(0.1, 7).len(), 10);
-        assert_ne!(drop_slots(0.1, 7), drop_slots(0.1, 8));
-        assert!(drop_slots(0.0, 7).is_empty());
-        assert_eq!(drop_slots(2.0, 7).len(), 100);
     }
 }

@@ -1,8 +1,9 @@
 //! Live capture with wirelab's own engine (libpcap), interfaces, and packets
 //! built by hand. These need root; see `support::may_capture`.
 
-use std::io::{Read, Write};
+use std::io::{BufRead as _, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -276,39 +277,119 @@ fn ctrl_c_keeps_every_packet_and_sigkill_leaves_a_readable_file() {
 }
 
 #[test]
-fn without_privileges_capture_says_how_to_grant_them_and_files_still_work() {
+fn without_privileges_capture_names_the_helper_and_files_still_work() {
     if !support::may_capture("the privilege message") {
         return;
     }
-    // Run the real binary as `nobody`.
-    let exe = env!("CARGO_BIN_EXE_wirelab");
-    let dir = tempfile::tempdir().unwrap();
-    let copy = dir.path().join("wirelab");
-    std::fs::copy(exe, &copy).unwrap();
-    for p in [dir.path(), copy.as_path()] {
-        Command::new("chmod").arg("755").arg(p).status().unwrap();
-    }
-    let as_nobody = |args: &[&str]| {
-        Command::new("setpriv")
-            .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--inh-caps=-all", "--"])
-            .arg(&copy)
-            .args(args)
-            .output()
-            .unwrap()
-    };
-    let out = as_nobody(&["capture", "-c", "1"]);
+    // The real binaries, run as `nobody`: the helper has no capability yet.
+    let (dir, wirelab, helper) = installed_copy();
+    let out = as_nobody(&wirelab, &["capture", "-c", "1"]).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(77), "{err}");
-    assert!(
-        err.contains("sudo setcap cap_net_raw,cap_net_admin=eip") && err.contains(&copy.display().to_string()),
-        "{err}"
-    );
+    let grant = format!("sudo setcap cap_net_raw,cap_net_admin=eip {}", helper.display());
+    assert!(err.contains(&grant), "the message names the helper, not the window: {err}");
     let pcap = dir.path().join("http.pcap");
     std::fs::copy(support::root().join("captures/http-over-loopback.pcap"), &pcap).unwrap();
     Command::new("chmod").arg("644").arg(&pcap).status().unwrap();
-    let out = as_nobody(&["dissect", pcap.to_str().unwrap()]);
+    let out = as_nobody(&wirelab, &["dissect", pcap.to_str().unwrap()]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 16);
+}
+
+#[test]
+fn a_user_captures_through_the_helper_while_wirelab_itself_holds_no_capability() {
+    if !support::may_capture("capture through the helper") {
+        return;
+    }
+    let (dir, wirelab, helper) = installed_copy();
+    let st = Command::new("setcap").arg("cap_net_raw,cap_net_admin=eip").arg(&helper).status().unwrap();
+    assert!(st.success(), "setcap (libcap2-bin) works here");
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = sock.local_addr().unwrap().port();
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    assert!(Command::new("chown").arg("nobody").arg(&out_dir).status().unwrap().success());
+    let file = out_dir.join("three.pcap");
+    let mut child = as_nobody(&wirelab, &["capture", "-q", "-c", "3", "-f", &format!("udp dst port {port}"), "-w"])
+        .arg(&file)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    // "capturing on …" comes once the helper has the interface open.
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    assert!(line.contains("capturing on lo"), "{line}");
+    let caps = |pid: u32| {
+        let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        s.lines().filter(|l| l.starts_with("CapPrm:") || l.starts_with("CapEff:")).map(String::from).collect::<Vec<_>>()
+    };
+    assert_eq!(caps(child.id()), ["CapPrm:\t0000000000000000", "CapEff:\t0000000000000000"], "wirelab has none");
+    // The helper dropped its own after opening the interface.
+    let helper_pid = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .find(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/status"))
+                .is_ok_and(|s| s.lines().any(|l| l == format!("PPid:\t{}", child.id())))
+        })
+        .expect("the helper runs as wirelab's child");
+    assert_eq!(caps(helper_pid), ["CapPrm:\t0000000000000000", "CapEff:\t0000000000000000"], "the helper dropped them");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        assert!(std::time::Instant::now() < deadline, "the capture never saw three datagrams");
+        sock.send_to(b"hello", ("127.0.0.1", port)).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let mut rest = String::new();
+    err.read_to_string(&mut rest).unwrap();
+    assert!(child.wait().unwrap().success(), "{rest}");
+    let out = support::tshark().arg("-r").arg(&file).args(["-T", "fields", "-e", "udp.dstport"]).output().unwrap();
+    let p = port.to_string();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().collect::<Vec<_>>(), [p.as_str(); 3]);
+}
+
+#[test]
+fn the_helper_refuses_bad_arguments_before_opening_anything() {
+    let helper = env!("CARGO_BIN_EXE_wirelab-capture");
+    for (args, says) in [
+        (&["capture", "-i", "eth0 -w /etc/passwd"][..], "is not an interface name"),
+        (&["capture", "-i", "../lo"][..], "is not an interface name"),
+        (&["capture", "--snaplen", "0"][..], "snapshot length 0"),
+        (&["capture", "--count", "0"][..], "count must be at least 1"),
+        (&["capture", "--duration", "NaN"][..], "is not a number of seconds"),
+        (&["loss", "--tcp-port", "0", "--udp-port", "9", "--probability", "0.1"][..], "ports must be between 1"),
+        (&["loss", "--tcp-port", "9", "--udp-port", "9", "--probability", "10"][..], "not between 0 and 1"),
+        (&["capture", "--what"][..], "unexpected argument"),
+    ] {
+        let out = Command::new(helper).args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}
+
+/// wirelab and its helper, copied into a folder `nobody` may read.
+fn installed_copy() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut out = Vec::new();
+    for exe in [env!("CARGO_BIN_EXE_wirelab"), env!("CARGO_BIN_EXE_wirelab-capture")] {
+        let copy = dir.path().join(Path::new(exe).file_name().unwrap());
+        std::fs::copy(exe, &copy).unwrap();
+        out.push(copy);
+    }
+    for p in std::iter::once(dir.path()).chain(out.iter().map(PathBuf::as_path)) {
+        Command::new("chmod").arg("755").arg(p).status().unwrap();
+    }
+    let helper = out.pop().unwrap();
+    (dir, out.pop().unwrap(), helper)
+}
+
+fn as_nobody(exe: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new("setpriv");
+    c.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--inh-caps=-all", "--"]).arg(exe).args(args);
+    c
 }
 
 #[test]

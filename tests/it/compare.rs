@@ -55,7 +55,40 @@ fn with_ten_percent_loss_tcp_delivers_everything_in_order_and_udp_loses() {
     assert!(msgs.iter().all(|m| m["delivered"].is_number() && !m["frames"].as_array().unwrap().is_empty()));
     // The rules are gone.
     let tables = std::process::Command::new("nft").args(["list", "tables"]).output().unwrap();
-    assert!(!String::from_utf8_lossy(&tables.stdout).contains("wirelab_compare"));
+    assert!(!String::from_utf8_lossy(&tables.stdout).contains("wirelab_loss"));
+}
+
+#[test]
+fn the_helpers_loss_rules_are_gone_after_it_is_killed_with_sigkill() {
+    if !may_capture("the loss rules after SIGKILL") {
+        return;
+    }
+    use std::io::BufRead as _;
+    let mut helper = std::process::Command::new(env!("CARGO_BIN_EXE_wirelab-capture"))
+        .args(["loss", "--tcp-port", "40999", "--udp-port", "40998", "--probability", "0.5", "--seed", "1"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    std::io::BufReader::new(helper.stdout.take().unwrap()).read_line(&mut ready).unwrap();
+    let table = ready.trim().strip_prefix("ready table inet ").expect("the helper says which table").to_string();
+    let tables = || {
+        let o = std::process::Command::new("nft").args(["list", "tables"]).output().unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    assert!(tables().contains(&table), "{}", tables());
+    // Its rules drop only the two ports, on loopback.
+    let o = std::process::Command::new("nft").args(["list", "table", "inet", &table]).output().unwrap();
+    let rules = String::from_utf8_lossy(&o.stdout);
+    assert!(rules.contains("flags owner") && rules.contains("tcp dport 40999") && rules.contains("udp sport 40998"));
+    helper.kill().unwrap(); // SIGKILL: no handler runs
+    helper.wait().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while tables().contains(&table) {
+        assert!(std::time::Instant::now() < deadline, "the table outlived its helper: {}", tables());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 #[test]
