@@ -280,9 +280,12 @@ make_compare() {
 # 12. `wirelab compare`: the same 50 messages over TCP and UDP, with loss in
 #     the kernel (nftables, seeded), duplication, reordering and delay in the
 #     UDP server.
+#     compare-loss.json is its report (`wirelab gui --comparison` shows it),
+#     naming the recording relative to itself.
 cargo build --release -q
-target/release/wirelab compare --count 50 --rate 200 --loss 0.1 --duplicate 0.05 --reorder 0.1 --delay 5 --seed 7 \
-  --write "$out/compare-loss.pcap" >/dev/null
+bin="$PWD/target/release/wirelab"
+( cd "$out" && "$bin" compare --count 50 --rate 200 --loss 0.1 --duplicate 0.05 --reorder 0.1 --delay 5 --seed 7 \
+  --format json --write compare-loss.pcap >compare-loss.json )
 }
 
 if [ $# -eq 0 ]; then set -- http ipv6 veth sll two loss randomloss ipopts slow websockets socketio scenarios compare; fi

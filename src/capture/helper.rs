@@ -406,7 +406,14 @@ fn loss(tcp: u16, udp: u16, probability: f64, seed: u64, stop: Arc<AtomicBool>) 
     // nothing else; then this process drops everything.
     let _ = caps::raise(None, caps::CapSet::Inheritable, caps::Capability::CAP_NET_ADMIN);
     let _ = caps::raise(None, caps::CapSet::Ambient, caps::Capability::CAP_NET_ADMIN);
-    let mut child = Command::new("nft")
+    // A fixed path and an empty environment: the caller's PATH must not
+    // choose the program that runs with this right.
+    let nft = ["/usr/sbin/nft", "/sbin/nft"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).is_file())
+        .ok_or_else(|| Fail(EXIT_FAILED, "nft is not installed (Debian's nftables package)".into()))?;
+    let mut child = Command::new(nft)
+        .env_clear()
         .arg("-i")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -35,6 +35,9 @@ pub enum Command {
         /// Start replaying it at once, with the ladder open.
         #[arg(long)]
         replay: bool,
+        /// Show a comparison saved by `wirelab compare --format json` (and its recording).
+        #[arg(long, value_name = "JSON")]
+        comparison: Option<PathBuf>,
     },
     /// Dissect a capture file (pcap or pcapng): one line per frame, or the
     /// whole tree with --verbose, or JSON Lines with --format json.
@@ -238,8 +241,8 @@ pub struct DissectArgs {
 /// Runs the command line; returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
-        None => gui(None, false),
-        Some(Command::Gui { file, replay }) => gui(file, replay),
+        None => gui(None, false, None),
+        Some(Command::Gui { file, replay, comparison }) => gui(file, replay, comparison),
         Some(Command::Dissect(args)) => {
             let cap = match &args.file {
                 Some(f) => Capture::open(f)?,
@@ -792,7 +795,7 @@ fn follow_sessions(all: &[crate::messages::Message], args: &FollowArgs, out: &mu
 }
 
 /// Opens the window; without a display, says so and prints the capture as text.
-fn gui(file: Option<PathBuf>, replay: bool) -> anyhow::Result<i32> {
+fn gui(file: Option<PathBuf>, replay: bool, comparison: Option<PathBuf>) -> anyhow::Result<i32> {
     let has_display = std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();
     if !has_display {
         eprintln!(
@@ -816,6 +819,6 @@ fn gui(file: Option<PathBuf>, replay: bool) -> anyhow::Result<i32> {
             },
         );
     }
-    crate::gui::run(file, replay)?;
+    crate::gui::run(file, replay, comparison)?;
     Ok(0)
 }

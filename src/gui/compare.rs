@@ -7,9 +7,9 @@
 
 use std::sync::mpsc::Receiver;
 
-use egui_plot::{Bar, BarChart, Legend, Plot, Points};
+use egui_plot::{Bar, BarChart, Legend, Plot, PlotPoint, PlotTransform, Points};
 
-use crate::serve::compare::{CompareConfig, Comparison, TransportResult};
+use crate::serve::compare::{CompareConfig, Comparison, MessageResult, TransportResult};
 use crate::serve::transport::Impairment;
 
 use super::{Command, State};
@@ -20,6 +20,9 @@ pub struct CompareView {
     pub cfg: CompareConfig,
     pub job: Option<Receiver<Result<Comparison, String>>>,
     pub result: Option<Comparison>,
+    /// Where each transport's delivery plot was last drawn (TCP, UDP): a
+    /// pointer's position is matched to the nearest point on screen.
+    pub plots: [Option<PlotTransform>; 2],
 }
 
 impl Default for CompareView {
@@ -35,6 +38,7 @@ impl Default for CompareView {
             },
             job: None,
             result: None,
+            plots: [None, None],
         }
     }
 }
@@ -53,6 +57,39 @@ impl CompareView {
         self.job = Some(rx);
         Ok(())
     }
+
+    /// Opens a comparison saved with `wirelab compare --format json` (and
+    /// its recording), on a thread, as if it had just run.
+    pub fn open(&mut self, path: std::path::PathBuf) -> Result<(), String> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("wirelab-compare-open".into())
+            .spawn(move || {
+                let _ = tx.send(crate::serve::compare::load(&path).map_err(|e| format!("{e:#}")));
+            })
+            .map_err(|e| format!("cannot read the comparison: {e}"))?;
+        self.shown = true;
+        self.job = Some(rx);
+        Ok(())
+    }
+
+    /// The screen position of one message's point (delivered, or lost: when sent).
+    pub fn point_on_screen(&self, side: Side, seq: u32) -> Option<egui::Pos2> {
+        let t = side.of(self.result.as_ref()?);
+        let m = t.messages.iter().find(|m| m.seq == seq)?;
+        Some(self.plots[side as usize]?.position_from_point(&point_of(m, origin(t))?))
+    }
+}
+
+/// When a transport's first message was sent (s): its plots count from there.
+fn origin(t: &TransportResult) -> f64 {
+    t.messages.iter().filter_map(|m| m.sent).reduce(f64::min).unwrap_or(0.0)
+}
+
+/// Where a message is plotted: its delivery time, or (lost) its send time,
+/// in ms after the transport's first message was sent.
+fn point_of(m: &MessageResult, origin: f64) -> Option<PlotPoint> {
+    Some(PlotPoint::new((m.delivered.or(m.sent)? - origin) * 1000.0, f64::from(m.seq)))
 }
 
 /// Which transport's plot.
@@ -60,6 +97,12 @@ impl CompareView {
 pub enum Side {
     Tcp,
     Udp,
+}
+
+impl Side {
+    fn of(self, r: &Comparison) -> &TransportResult {
+        if self == Side::Tcp { &r.tcp } else { &r.udp }
+    }
 }
 
 pub fn compare_ui(ctx: &egui::Context, state: &mut State, cmds: &mut Vec<Command>) {
@@ -101,20 +144,32 @@ pub fn compare_ui(ctx: &egui::Context, state: &mut State, cmds: &mut Vec<Command
             ui.colored_label(egui::Color32::from_rgb(220, 160, 60), n);
         }
         ui.weak(format!("Injected: {}", r.injected.text()));
+        let mut plots = [None, None];
         ui.columns(2, |cols| {
-            side_ui(&mut cols[0], Side::Tcp, &r.tcp, cmds);
-            side_ui(&mut cols[1], Side::Udp, &r.udp, cmds);
+            plots[0] = side_ui(&mut cols[0], Side::Tcp, &r.tcp, cmds);
+            plots[1] = side_ui(&mut cols[1], Side::Udp, &r.udp, cmds);
         });
+        state.panels.compare.plots = plots;
     });
     state.panels.compare.shown = open;
 }
 
-fn side_ui(ui: &mut egui::Ui, side: Side, r: &TransportResult, cmds: &mut Vec<Command>) {
+fn side_ui(ui: &mut egui::Ui, side: Side, r: &TransportResult, cmds: &mut Vec<Command>) -> Option<PlotTransform> {
     let name = if side == Side::Tcp { "TCP" } else { "UDP" };
     ui.heading(name);
     ui.label(format!(
-        "sent {}, delivered {}, lost {}, duplicated {}, reordered {}, retransmissions {}",
-        r.sent, r.delivered, r.lost, r.duplicated, r.reordered, r.retransmissions
+        "sent {}, delivered {}, lost {}, duplicated {}, reordered {}, retransmissions {}{}",
+        r.sent,
+        r.delivered,
+        r.lost,
+        r.duplicated,
+        r.reordered,
+        r.retransmissions,
+        if r.retransmitted.is_empty() {
+            String::new()
+        } else {
+            format!(" as Wireshark flags them ({} segments sent again)", r.retransmitted.len())
+        }
     ));
     ui.label(format!(
         "round trip: median {:.2} ms, p99 {:.2} ms, max {:.2} ms{}",
@@ -127,18 +182,14 @@ fn side_ui(ui: &mut egui::Ui, side: Side, r: &TransportResult, cmds: &mut Vec<Co
             String::new()
         }
     ));
-    let delivered: Vec<[f64; 2]> =
-        r.messages.iter().filter_map(|m| Some([m.delivered? * 1000.0, f64::from(m.seq)])).collect();
-    let lost: Vec<[f64; 2]> = r
-        .messages
-        .iter()
-        .filter(|m| m.delivered.is_none())
-        .filter_map(|m| Some([m.sent? * 1000.0, f64::from(m.seq)]))
-        .collect();
+    let t0 = origin(r);
+    let xy = |m: &MessageResult| point_of(m, t0).map(|p| [p.x, p.y]);
+    let delivered: Vec<[f64; 2]> = r.messages.iter().filter(|m| m.delivered.is_some()).filter_map(xy).collect();
+    let lost: Vec<[f64; 2]> = r.messages.iter().filter(|m| m.delivered.is_none()).filter_map(xy).collect();
     let plot = Plot::new(("compare-seq", name))
         .height(220.0)
         .legend(Legend::default())
-        .x_axis_label("delivered at (ms)")
+        .x_axis_label("reply delivered (ms after the first request)")
         .y_axis_label("message number")
         .allow_scroll(false)
         .show(ui, |p| {
@@ -153,23 +204,36 @@ fn side_ui(ui: &mut egui::Ui, side: Side, r: &TransportResult, cmds: &mut Vec<Co
                         .color(egui::Color32::from_rgb(220, 80, 80)),
                 );
             }
-            p.pointer_coordinate()
         });
-    // A click selects the nearest message's packets.
+    // The message under the pointer: the nearest point on screen, within 12 points.
+    let t = plot.transform;
+    let under = |pos: egui::Pos2| {
+        r.messages
+            .iter()
+            .filter_map(|m| Some((m, t.position_from_point(&point_of(m, t0)?).distance(pos))))
+            .filter(|(_, d)| *d <= 12.0)
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(m, _)| m)
+    };
+    let hovered = plot.response.hover_pos().and_then(under);
+    if let Some(m) = hovered {
+        let ms = |t: Option<f64>| t.map(|t| format!("{:.1} ms", t * 1000.0)).unwrap_or_else(|| "never".into());
+        let frames: Vec<String> = m.frames.iter().map(u64::to_string).collect();
+        plot.response.clone().on_hover_text(format!(
+            "message {}: sent at {}, reply delivered at {}; frames {} (click to select)",
+            m.seq,
+            ms(m.sent),
+            ms(m.delivered),
+            if frames.is_empty() { "none".into() } else { frames.join(", ") }
+        ));
+    }
     if plot.response.clicked()
-        && let Some(at) = plot.inner
+        && let Some(m) = plot.response.interact_pointer_pos().and_then(under)
     {
-        let nearest = r.messages.iter().min_by(|a, b| {
-            let d = |m: &crate::serve::compare::MessageResult| {
-                let x = m.delivered.or(m.sent).unwrap_or(0.0) * 1000.0;
-                let (dx, dy) = (x - at.x, f64::from(m.seq) - at.y);
-                dx * dx + dy * dy
-            };
-            d(a).total_cmp(&d(b))
-        });
-        if let Some(m) = nearest {
-            cmds.push(Command::CompareSelect(side, m.seq));
-        }
+        cmds.push(Command::CompareSelect(side, m.seq));
+    }
+    if !r.retransmitted.is_empty() {
+        retransmissions_ui(ui, r, cmds);
     }
     // The round trips, as a histogram.
     let rtts: Vec<f64> =
@@ -194,4 +258,57 @@ fn side_ui(ui: &mut egui::Ui, side: Side, r: &TransportResult, cmds: &mut Vec<Co
             .allow_scroll(false)
             .show(ui, |p| p.bar_chart(BarChart::new("round trips", bars)));
     }
+    Some(t)
+}
+
+/// Each retransmission, as links: the segment it repeats and the injected drop behind it.
+fn retransmissions_ui(ui: &mut egui::Ui, r: &TransportResult, cmds: &mut Vec<Command>) {
+    let link = |ui: &mut egui::Ui, frame: u64, cmds: &mut Vec<Command>| {
+        if ui.link(format!("frame {frame}")).clicked() {
+            cmds.push(Command::Select(frame.saturating_sub(1) as usize));
+        }
+    };
+    egui::CollapsingHeader::new(format!(
+        "Sent again ({} segments): what each repeats, and why",
+        r.retransmitted.len()
+    ))
+        .id_salt("compare-retransmissions")
+        .show(ui, |ui| {
+            egui::ScrollArea::vertical().max_height(110.0).show(ui, |ui| {
+                for x in &r.retransmitted {
+                    ui.horizontal_wrapped(|ui| {
+                        link(ui, x.frame, cmds);
+                        match x.repeats {
+                            Some(f) => {
+                                ui.label("repeats");
+                                link(ui, f, cmds);
+                            }
+                            None => {
+                                ui.label("repeats a segment sent before the recording began");
+                            }
+                        }
+                        match x.cause {
+                            Some(c) if Some(c) == x.repeats => {
+                                ui.label("which the firewall dropped");
+                            }
+                            Some(c) => {
+                                ui.label("because the firewall dropped");
+                                link(ui, c, cmds);
+                            }
+                            None => {
+                                ui.label("(no injected drop before it)");
+                            }
+                        }
+                        let wireshark = match x.flagged.as_deref() {
+                            Some("tcp.analysis.out_of_order") => "Out-Of-Order (it came within a round trip)",
+                            Some("tcp.analysis.fast_retransmission") => "Fast Retransmission",
+                            Some("tcp.analysis.spurious_retransmission") => "Spurious Retransmission",
+                            Some(_) => "Retransmission",
+                            None => "nothing",
+                        };
+                        ui.weak(format!("— Wireshark calls it {wireshark}"));
+                    });
+                }
+            });
+        });
 }

@@ -151,6 +151,8 @@ pub enum Command {
     CompareRun,
     /// Select the packets of one message of the comparison.
     CompareSelect(Side, u32),
+    /// Show a comparison saved with `wirelab compare --format json`, and its recording.
+    CompareOpen(PathBuf),
 }
 
 /// Everything the panels show, in three parts: the document (the open
@@ -361,6 +363,10 @@ impl App {
                     Ok(c) => {
                         if let Some(p) = &c.recording {
                             cmds.push(Command::Open(p.clone()));
+                        }
+                        if c.asked.count > 0 {
+                            // The knobs that give it again.
+                            self.state.panels.compare.cfg = c.asked.config();
                         }
                         self.state.panels.compare.result = Some(c);
                     }
@@ -954,6 +960,11 @@ impl App {
                     self.state.error = Some(e);
                 }
             }
+            Command::CompareOpen(path) => {
+                if let Err(e) = self.state.panels.compare.open(path) {
+                    self.state.error = Some(e);
+                }
+            }
             Command::CompareSelect(side, seq) => {
                 let r = self.state.panels.compare.result.as_ref();
                 let t = r.map(|r| if side == Side::Tcp { &r.tcp } else { &r.udp });
@@ -1376,7 +1387,7 @@ impl eframe::App for EframeApp {
 }
 
 /// Opens the window.
-pub fn run(capture: Option<PathBuf>, replay: bool) -> anyhow::Result<()> {
+pub fn run(capture: Option<PathBuf>, replay: bool, comparison: Option<PathBuf>) -> anyhow::Result<()> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("wirelab")
@@ -1389,11 +1400,14 @@ pub fn run(capture: Option<PathBuf>, replay: bool) -> anyhow::Result<()> {
         options,
         Box::new(move |cc| {
             let mut settings: Settings = cc.storage.and_then(|s| eframe::get_value(s, "settings")).unwrap_or_default();
-            if replay {
-                // Asked for a replay: straight to it.
+            if replay || comparison.is_some() {
+                // Asked for a replay or a comparison: straight to it.
                 settings.welcomed = true;
             }
             let mut app = App::new(capture, settings);
+            if let Some(c) = comparison {
+                app.push_command(Command::CompareOpen(c));
+            }
             if replay {
                 for c in [
                     Command::Replay(ReplayCmd::On(true)),

@@ -22,7 +22,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::client::{ClientConfig, Transport};
 use super::transport::Impairment;
@@ -43,7 +43,7 @@ pub struct CompareConfig {
     pub write: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Latency {
     pub p50: f64,
     pub p90: f64,
@@ -51,7 +51,7 @@ pub struct Latency {
     pub max: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MessageResult {
     pub seq: u32,
     /// Seconds since the first packet of the recording.
@@ -60,7 +60,7 @@ pub struct MessageResult {
     pub frames: Vec<u64>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct TransportResult {
     pub sent: u32,
     pub delivered: u32,
@@ -74,9 +74,37 @@ pub struct TransportResult {
     /// an earlier lost segment (TCP's head-of-line blocking), milliseconds.
     pub hol_blocking_ms: Latency,
     pub messages: Vec<MessageResult>,
+    /// Each segment that repeats data sent before, the segment it repeats
+    /// and the drop behind it (TCP, from the recording).
+    #[serde(default)]
+    pub retransmitted: Vec<Retransmission>,
+    /// Frames of the recording the firewall dropped, worked out from its
+    /// packet counter and the seed (TCP: its segments drop after the
+    /// capture saw them; UDP's drop before, so they are not recorded).
+    #[serde(default)]
+    pub dropped_frames: Vec<u64>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+/// A TCP segment that carries data sent before (a retransmission, whatever
+/// tshark's heuristics call it), linked to what it repeats and why.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Retransmission {
+    /// The repeating segment's frame.
+    pub frame: u64,
+    /// The latest earlier frame of the same direction with the same sequence number.
+    pub repeats: Option<u64>,
+    /// The injected drop that made it necessary: the repeated frame when the
+    /// firewall dropped it, else the latest dropped frame the other way (an
+    /// acknowledgement that never arrived), else the latest this way.
+    pub cause: Option<u64>,
+    /// What Wireshark's analysis calls it: `tcp.analysis.retransmission`,
+    /// `…fast_retransmission`, `…spurious_retransmission`, or
+    /// `…out_of_order` (a repeat that came within a round trip of the
+    /// segment before it, which Wireshark takes for reordering).
+    pub flagged: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Injected {
     /// Loss was done by the kernel (nftables), for both transports.
     pub kernel_loss: bool,
@@ -91,7 +119,7 @@ pub struct Injected {
     pub seed: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Comparison {
     pub tcp: TransportResult,
     pub udp: TransportResult,
@@ -99,6 +127,41 @@ pub struct Comparison {
     /// The recording, when this process may capture.
     pub recording: Option<PathBuf>,
     pub notes: Vec<String>,
+    /// What was asked for.
+    #[serde(default)]
+    pub asked: Asked,
+}
+
+/// The settings of a comparison, as given (probabilities from 0 to 1).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Asked {
+    pub count: u32,
+    pub size: usize,
+    pub rate: f64,
+    pub loss: f64,
+    pub duplicate: f64,
+    pub reorder: f64,
+    pub delay_ms: u64,
+    pub seed: u64,
+}
+
+impl Asked {
+    /// The settings that give this comparison again.
+    pub fn config(&self) -> CompareConfig {
+        CompareConfig {
+            count: self.count,
+            size: self.size,
+            rate: self.rate,
+            impair: Impairment {
+                loss: self.loss,
+                duplicate: self.duplicate,
+                reorder: self.reorder,
+                delay: Duration::from_millis(self.delay_ms),
+                seed: self.seed,
+            },
+            write: None,
+        }
+    }
 }
 
 /// Loss in the kernel, by the capture helper (`wirelab-capture loss`): its
@@ -270,14 +333,27 @@ pub fn run(cfg: &CompareConfig) -> anyhow::Result<Comparison> {
         Some(p) => Some(Session::open(p).with_context(|| format!("cannot read the recording {}", p.display()))?),
         None => None,
     };
-    let tcp = measure(session.as_ref(), &tcp_report, cfg.count, true);
-    let udp = measure(session.as_ref(), &udp_report, cfg.count, false);
-    Ok(Comparison { tcp, udp, injected, recording, notes })
+    let slots = if kernel_loss { crate::capture::helper::drop_slots(want.loss, want.seed) } else { Vec::new() };
+    let tcp = measure(session.as_ref(), &tcp_report, cfg.count, Some((tcp_addr.port(), &slots)));
+    let udp = measure(session.as_ref(), &udp_report, cfg.count, None);
+    let asked = Asked {
+        count: cfg.count,
+        size: cfg.size,
+        rate: cfg.rate,
+        loss: want.loss,
+        duplicate: want.duplicate,
+        reorder: want.reorder,
+        delay_ms: want.delay.as_millis() as u64,
+        seed: want.seed,
+    };
+    Ok(Comparison { tcp, udp, injected, recording, notes, asked })
 }
 
 /// One transport: delivery as the receiving program saw it (the client's
 /// report), everything else from the recording's packets when there is one.
-fn measure(s: Option<&Session>, r: &super::client::Report, count: u32, tcp: bool) -> TransportResult {
+/// `tcp` is the TCP server's port and the slots the firewall drops (empty
+/// without loss in the kernel); `None` measures UDP.
+fn measure(s: Option<&Session>, r: &super::client::Report, count: u32, tcp: Option<(u16, &[u32])>) -> TransportResult {
     let ms = |us: u64| us as f64 / 1000.0;
     let mut out = TransportResult {
         sent: count,
@@ -303,13 +379,44 @@ fn measure(s: Option<&Session>, r: &super::client::Report, count: u32, tcp: bool
     let mut sent: HashMap<u32, f64> = HashMap::new();
     let mut arrived: HashMap<u32, f64> = HashMap::new();
     let mut frames: BTreeMap<u32, Vec<u64>> = BTreeMap::new();
+    // The firewall's packet counters, one per direction (to the server, from
+    // it), as its two rules count; the last frame each direction sent with a
+    // sequence number; the last dropped frame each way.
+    let mut counter = [0u32; 2];
+    let mut last_seq: HashMap<(usize, u64), u64> = HashMap::new();
+    let mut last_drop: [Option<u64>; 2] = [None; 2];
     s.scan(|d, b| {
         let is_tcp = d.field("tcp.srcport").is_some();
-        if is_tcp != tcp || (!tcp && d.field("udp.srcport").is_none()) {
+        if is_tcp != tcp.is_some() || (tcp.is_none() && d.field("udp.srcport").is_none()) {
             return;
         }
-        if tcp && retrans.as_ref().is_some_and(|f| f.matches(d, b)) {
-            out.retransmissions += 1;
+        if let Some((port, slots)) = tcp {
+            let n = d.meta.number;
+            let dir = usize::from(d.find(b, "tcp.dstport").and_then(|f| f.value().as_u64()) != Some(u64::from(port)));
+            let dropped = slots.contains(&(counter[dir] % 100));
+            counter[dir] += 1;
+            let seq = d.find(b, "tcp.seq_raw").and_then(|f| f.value().as_u64()).unwrap_or(0);
+            let carries = d.find(b, "tcp.len").and_then(|f| f.value().as_u64()).unwrap_or(0) > 0;
+            let flagged = retrans.as_ref().is_some_and(|f| f.matches(d, b));
+            if flagged {
+                out.retransmissions += 1;
+            }
+            let repeats = carries.then(|| last_seq.get(&(dir, seq)).copied()).flatten();
+            if flagged || repeats.is_some() {
+                let cause = repeats
+                    .filter(|r| out.dropped_frames.binary_search(r).is_ok())
+                    .or(last_drop[1 - dir])
+                    .or(last_drop[dir]);
+                let flagged = ANALYSIS_FLAGS.iter().find(|f| d.find(b, f).is_some()).map(|f| f.to_string());
+                out.retransmitted.push(Retransmission { frame: n, repeats, cause, flagged });
+            }
+            if dropped {
+                out.dropped_frames.push(n);
+                last_drop[dir] = Some(n);
+            }
+            if carries {
+                last_seq.insert((dir, seq), n);
+            }
         }
         let time = d.meta.time_f64() - t0;
         let kinds = d.find_all(b, "demo.kind").filter_map(|f| f.value().as_u64());
@@ -330,7 +437,7 @@ fn measure(s: Option<&Session>, r: &super::client::Report, count: u32, tcp: bool
     out.hol_blocking_ms = percentiles(
         (0..count)
             .filter_map(|q| Some((delivered(q)? - arrived.get(&q)?) * 1000.0))
-            .filter(|w| tcp && *w > 0.0)
+            .filter(|w| tcp.is_some() && *w > 0.0)
             .collect(),
     );
     out.messages = (0..count)
@@ -342,6 +449,26 @@ fn measure(s: Option<&Session>, r: &super::client::Report, count: u32, tcp: bool
         })
         .collect();
     out
+}
+
+/// Wireshark's names for a segment that repeats data, most specific first.
+const ANALYSIS_FLAGS: [&str; 4] = [
+    "tcp.analysis.spurious_retransmission",
+    "tcp.analysis.fast_retransmission",
+    "tcp.analysis.retransmission",
+    "tcp.analysis.out_of_order",
+];
+
+/// Reads a comparison saved with `wirelab compare --format json`; a
+/// relative recording is found beside the file.
+pub fn load(path: &std::path::Path) -> anyhow::Result<Comparison> {
+    let text = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut c: Comparison = serde_json::from_slice(&text)
+        .with_context(|| format!("{} is not a comparison saved by `wirelab compare --format json`", path.display()))?;
+    if let Some(r) = c.recording.as_mut().filter(|r| r.is_relative()) {
+        *r = path.parent().unwrap_or(std::path::Path::new(".")).join(&*r);
+    }
+    Ok(c)
 }
 
 impl Injected {

@@ -49,6 +49,43 @@ fn with_ten_percent_loss_tcp_delivers_everything_in_order_and_udp_loses() {
         .map(|h| u32::from_str_radix(&h[8..16], 16).unwrap())
         .collect();
     assert_eq!(replies.len() as u64, delivered);
+    // The firewall's drops, worked out from its packet counter and the seed,
+    // are exactly as many as it counted.
+    let dropped: BTreeSet<u64> = tcp["dropped_frames"].as_array().unwrap().iter().filter_map(Json::as_u64).collect();
+    assert_eq!(dropped.len() as u64, inj["tcp_dropped"].as_u64().unwrap(), "{}", tcp["dropped_frames"]);
+    // Each segment sent again repeats an earlier frame that went the same
+    // way with the same sequence number (as tshark reads them), and has an
+    // injected drop behind it; every retransmission tshark flags is one.
+    let o = tshark()
+        .arg("-r")
+        .arg(&pcap)
+        .args(["-Y", "tcp", "-T", "fields", "-e", "frame.number", "-e", "tcp.srcport", "-e", "tcp.seq_raw"])
+        .output()
+        .unwrap();
+    let seg: std::collections::HashMap<u64, (String, String)> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mut c = l.split('\t');
+            Some((c.next()?.parse().ok()?, (c.next()?.to_string(), c.next()?.to_string())))
+        })
+        .collect();
+    let links = tcp["retransmitted"].as_array().unwrap();
+    let again: BTreeSet<u64> = links.iter().filter_map(|x| x["frame"].as_u64()).collect();
+    let o = tshark()
+        .arg("-r")
+        .arg(&pcap)
+        .args(["-Y", "tcp.analysis.retransmission", "-T", "fields", "-e", "frame.number"])
+        .output()
+        .unwrap();
+    let flagged: BTreeSet<u64> = String::from_utf8_lossy(&o.stdout).lines().filter_map(|l| l.parse().ok()).collect();
+    assert!(flagged.is_subset(&again), "tshark's retransmissions {flagged:?} are among the segments sent again {again:?}");
+    for x in links {
+        let (f, r, c) = (x["frame"].as_u64().unwrap(), x["repeats"].as_u64(), x["cause"].as_u64());
+        let r = r.unwrap_or_else(|| panic!("frame {f} repeats nothing: {x}"));
+        assert!(r < f && seg[&r] == seg[&f], "frame {f} {:?} repeats frame {r} {:?}", seg[&f], seg[&r]);
+        let c = c.unwrap_or_else(|| panic!("no drop behind frame {f}"));
+        assert!(c < f && dropped.contains(&c), "{x}");
+    }
     // One entry per message, with its frames; every TCP message delivered.
     let msgs = tcp["messages"].as_array().unwrap();
     assert_eq!(msgs.len(), 100);

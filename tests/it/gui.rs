@@ -181,6 +181,12 @@ fn the_real_window_replays_a_capture_with_the_ladder_open() {
     xvfb_window(&["gui".as_ref(), cap.as_os_str(), "--replay".as_ref()], "screenshot-replay.png");
 }
 
+#[test]
+fn the_real_window_shows_a_saved_comparison_of_tcp_and_udp() {
+    let json = support::root().join("captures/compare-loss.json");
+    xvfb_window(&["gui".as_ref(), "--comparison".as_ref(), json.as_os_str()], "screenshot-compare.png");
+}
+
 /// Runs the real binary under Xvfb with these arguments, checks that it
 /// draws and keeps running, and (with WIRELAB_SCREENSHOT) keeps the picture
 /// as `assets/<name>`.
@@ -845,12 +851,68 @@ fn a_comparison_runs_from_its_panel_plots_both_transports_and_a_point_selects_it
     // Both sides: their counts above their plots.
     assert_eq!(h.query_all_by_label_contains("sent 40, delivered").count(), 2);
     h.get_all_by_label_contains("sent 40, delivered 40, lost 0").next().expect("TCP lost nothing");
-    // A point of the TCP plot: message 5's packets.
-    h.state_mut().push_command(wirelab::gui::Command::CompareSelect(wirelab::gui::Side::Tcp, 5));
-    h.run();
+    // A click on message 5's point in the TCP plot selects its first packet.
+    let at = st.panels.compare.point_on_screen(wirelab::gui::Side::Tcp, 5).expect("the TCP plot is drawn");
+    click_at(&mut h, at);
     let st = &h.state().state;
     let info = st.doc.loaded.as_ref().unwrap().info(st.view.selected.unwrap());
     assert!(info.contains("Demo request seq=5"), "{info}");
+}
+
+/// A real pointer click (move, press, release) at a point of the window.
+fn click_at<S>(h: &mut Harness<'_, S>, pos: egui::Pos2) {
+    let button = |pressed| egui::Event::PointerButton {
+        pos,
+        button: egui::PointerButton::Primary,
+        pressed,
+        modifiers: egui::Modifiers::NONE,
+    };
+    h.event(egui::Event::PointerMoved(pos));
+    h.run();
+    h.event(button(true));
+    h.step();
+    h.event(button(false));
+    h.run();
+}
+
+#[test]
+fn a_saved_comparison_shows_both_plots_and_links_each_retransmission_to_its_drop() {
+    let json = support::root().join("captures/compare-loss.json");
+    let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let mut h = harness_sized(None, [1400.0, 1000.0]);
+    h.state_mut().push_command(wirelab::gui::Command::CompareOpen(json.clone()));
+    h.run();
+    h.state_mut().wait_idle();
+    h.run();
+    let st = &h.state().state;
+    assert_eq!(st.doc.path.as_deref(), Some(support::root().join("captures/compare-loss.pcap").as_path()));
+    let r = st.panels.compare.result.as_ref().expect("the comparison is shown");
+    assert_eq!(u64::from(r.tcp.delivered), saved["tcp"]["delivered"].as_u64().unwrap());
+    let first = r.tcp.retransmitted.first().cloned().expect("the saved run retransmitted");
+    h.snapshot("compare_panel");
+    // The segments sent again, as links: the first one's drop selects that frame.
+    h.get_by_label_contains("Sent again (").click();
+    h.run();
+    let cause = first.cause.expect("a drop behind it");
+    h.get_all_by_label(&format!("frame {cause}")).next().expect("a link to the drop").click();
+    h.run();
+    assert_eq!(h.state().state.view.selected, Some(cause as usize - 1));
+    // A message's point: hovering names it, a click selects its packets.
+    let at = h.state().state.panels.compare.point_on_screen(wirelab::gui::Side::Udp, 3).expect("the UDP plot");
+    click_at(&mut h, at);
+    let st = &h.state().state;
+    let want = r_frames(&saved["udp"], 3);
+    assert_eq!(st.view.selected.map(|s| s as u64 + 1), want.first().copied(), "message 3's first packet");
+}
+
+fn r_frames(side: &serde_json::Value, seq: u64) -> Vec<u64> {
+    side["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["seq"].as_u64() == Some(seq))
+        .map(|m| m["frames"].as_array().unwrap().iter().filter_map(|f| f.as_u64()).collect())
+        .unwrap_or_default()
 }
 
 #[test]
