@@ -211,9 +211,17 @@ impl CaptureHandle {
         }
         let mut child =
             cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().map_err(|e| {
-                CaptureError::Other {
-                    interface: iface.clone(),
-                    detail: format!("cannot start the capture helper {}: {e}", helper.display()),
+                match e.kind() {
+                    // Installed by the package, only the group wirelab may run it.
+                    std::io::ErrorKind::PermissionDenied => CaptureError::Permission {
+                        interface: iface.clone(),
+                        detail: "you may not run the capture helper: you are not in the group that owns it".into(),
+                        exe: helper.display().to_string(),
+                    },
+                    _ => CaptureError::Other {
+                        interface: iface.clone(),
+                        detail: format!("cannot start the capture helper {}: {e}", helper.display()),
+                    },
                 }
             })?;
         let (Some(stdin), Some(stdout), Some(stderr)) = (child.stdin.take(), child.stdout.take(), child.stderr.take())

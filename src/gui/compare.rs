@@ -268,10 +268,7 @@ fn retransmissions_ui(ui: &mut egui::Ui, r: &TransportResult, cmds: &mut Vec<Com
             cmds.push(Command::Select(frame.saturating_sub(1) as usize));
         }
     };
-    egui::CollapsingHeader::new(format!(
-        "Sent again ({} segments): what each repeats, and why",
-        r.retransmitted.len()
-    ))
+    egui::CollapsingHeader::new(format!("Sent again ({} segments): what each repeats, and why", r.retransmitted.len()))
         .id_salt("compare-retransmissions")
         .show(ui, |ui| {
             egui::ScrollArea::vertical().max_height(110.0).show(ui, |ui| {

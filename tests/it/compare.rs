@@ -78,7 +78,10 @@ fn with_ten_percent_loss_tcp_delivers_everything_in_order_and_udp_loses() {
         .output()
         .unwrap();
     let flagged: BTreeSet<u64> = String::from_utf8_lossy(&o.stdout).lines().filter_map(|l| l.parse().ok()).collect();
-    assert!(flagged.is_subset(&again), "tshark's retransmissions {flagged:?} are among the segments sent again {again:?}");
+    assert!(
+        flagged.is_subset(&again),
+        "tshark's retransmissions {flagged:?} are among the segments sent again {again:?}"
+    );
     for x in links {
         let (f, r, c) = (x["frame"].as_u64().unwrap(), x["repeats"].as_u64(), x["cause"].as_u64());
         let r = r.unwrap_or_else(|| panic!("frame {f} repeats nothing: {x}"));
