@@ -47,28 +47,29 @@ impl CompareView {
     /// Starts a comparison on a thread.
     pub fn start(&mut self) -> Result<(), String> {
         let cfg = self.cfg.clone();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::Builder::new()
-            .name("wirelab-compare".into())
-            .spawn(move || {
-                let _ = tx.send(crate::serve::compare::run(&cfg).map_err(|e| format!("{e:#}")));
-            })
-            .map_err(|e| format!("cannot start the comparison: {e}"))?;
-        self.job = Some(rx);
-        Ok(())
+        self.spawn("wirelab-compare", move || crate::serve::compare::run(&cfg))
     }
 
     /// Opens a comparison saved with `wirelab compare --format json` (and
     /// its recording), on a thread, as if it had just run.
     pub fn open(&mut self, path: std::path::PathBuf) -> Result<(), String> {
+        self.shown = true;
+        self.spawn("wirelab-compare-open", move || crate::serve::compare::load(&path))
+    }
+
+    /// Runs `job` on a thread; its comparison arrives through `self.job`.
+    fn spawn(
+        &mut self,
+        name: &str,
+        job: impl FnOnce() -> anyhow::Result<Comparison> + Send + 'static,
+    ) -> Result<(), String> {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::Builder::new()
-            .name("wirelab-compare-open".into())
+            .name(name.into())
             .spawn(move || {
-                let _ = tx.send(crate::serve::compare::load(&path).map_err(|e| format!("{e:#}")));
+                let _ = tx.send(job().map_err(|e| format!("{e:#}")));
             })
-            .map_err(|e| format!("cannot read the comparison: {e}"))?;
-        self.shown = true;
+            .map_err(|e| format!("cannot start the comparison: {e}"))?;
         self.job = Some(rx);
         Ok(())
     }
@@ -158,13 +159,8 @@ fn side_ui(ui: &mut egui::Ui, side: Side, r: &TransportResult, cmds: &mut Vec<Co
     let name = if side == Side::Tcp { "TCP" } else { "UDP" };
     ui.heading(name);
     ui.label(format!(
-        "sent {}, delivered {}, lost {}, duplicated {}, reordered {}, retransmissions {}{}",
-        r.sent,
-        r.delivered,
-        r.lost,
-        r.duplicated,
-        r.reordered,
-        r.retransmissions,
+        "{}{}",
+        r.counts(),
         if r.retransmitted.is_empty() {
             String::new()
         } else {

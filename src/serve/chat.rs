@@ -125,6 +125,8 @@ pub struct ChatStats {
     pub messages: AtomicU64,
     pub replayed: AtomicU64,
     pub refused: AtomicU64,
+    /// Events refused because their socket sent too many too fast.
+    pub throttled: AtomicU64,
 }
 
 pub struct Chat {
@@ -136,6 +138,8 @@ pub struct Chat {
     /// live, and none falls between the two.
     logs: HashMap<&'static str, tokio::sync::Mutex<NsLog>>,
     nicks: Mutex<HashMap<Sid, String>>,
+    /// Each socket's token bucket: (tokens left, when last filled).
+    buckets: Mutex<HashMap<Sid, (f64, std::time::Instant)>>,
     pub stats: ChatStats,
 }
 
@@ -176,9 +180,18 @@ pub fn build(cfg: ChatConfig) -> (socketioxide::service::SocketIoService<PageSer
         io: OnceLock::new(),
         logs: NAMESPACES.iter().map(|n| (*n, tokio::sync::Mutex::new(NsLog::default()))).collect(),
         nicks: Mutex::new(HashMap::new()),
+        buckets: Mutex::new(HashMap::new()),
         stats: ChatStats::default(),
     });
-    let (svc, io) = SocketIo::builder().build_with_inner_svc(PageService);
+    use super::limits::CHAT_MAX_PAYLOAD;
+    let (svc, io) = SocketIo::builder()
+        // Over polling, and over WebSocket (which max_payload does not cover).
+        .max_payload(CHAT_MAX_PAYLOAD as u64)
+        .ws_max_message_size(CHAT_MAX_PAYLOAD)
+        .ws_max_frame_size(CHAT_MAX_PAYLOAD)
+        // A handshake that never connects a namespace is let go sooner.
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .build_with_inner_svc(PageService);
     for ns in NAMESPACES {
         let (chat, prepare) = (chat.clone(), chat.clone());
         let connected = move |s: SocketRef, TryData(auth): TryData<Value>| {
@@ -228,7 +241,12 @@ impl Chat {
         }
 
         let me = self.clone();
+        let throttle = me.clone();
         socket.on("join", async move |s: SocketRef, TryData(room): TryData<String>, ack: AckSender| {
+            if let Some(e) = throttle.throttled(&s) {
+                let _ = ack.send(&e);
+                return;
+            }
             match room.map_err(|_| ()).and_then(|r| Target::Room(r).single_room().ok_or(())) {
                 Ok(r) => {
                     s.join(r);
@@ -241,7 +259,12 @@ impl Chat {
                 }
             }
         });
+        let throttle = me.clone();
         socket.on("leave", async move |s: SocketRef, TryData(room): TryData<String>, ack: AckSender| {
+            if let Some(e) = throttle.throttled(&s) {
+                let _ = ack.send(&e);
+                return;
+            }
             if let Ok(r) = room
                 && r != s.id.to_string()
             {
@@ -251,6 +274,10 @@ impl Chat {
         });
         let nicks = me.clone();
         socket.on("nick", async move |s: SocketRef, TryData(name): TryData<String>, ack: AckSender| {
+            if let Some(e) = nicks.throttled(&s) {
+                let _ = ack.send(&e);
+                return;
+            }
             let name = name.unwrap_or_default();
             let name = name.trim();
             if name.is_empty() || name.chars().count() > 32 {
@@ -264,11 +291,18 @@ impl Chat {
         });
         let chat = me.clone();
         socket.on("chat message", async move |s: SocketRef, TryData(msg): TryData<Value>, ack: AckSender| {
-            let reply = chat.chat_message(&s, ns, msg.unwrap_or(Value::Null)).await;
+            let reply = match chat.throttled(&s) {
+                Some(e) => e,
+                None => chat.chat_message(&s, ns, msg.unwrap_or(Value::Null)).await,
+            };
             let _ = ack.send(&reply);
         });
         let refuse = me.clone();
         socket.on_fallback(async move |s: SocketRef, Event(ev): Event, ack: AckSender| {
+            if let Some(e) = refuse.throttled(&s) {
+                let _ = ack.send(&e);
+                return;
+            }
             refuse.stats.refused.fetch_add(1, Ordering::Relaxed);
             let error = if RESERVED_EVENTS.contains(&ev.as_str()) {
                 format!(
@@ -286,6 +320,9 @@ impl Chat {
             // socket.io itself makes the socket leave every room.
             if let Ok(mut n) = gone.nicks.lock() {
                 n.remove(&s.id);
+            }
+            if let Ok(mut b) = gone.buckets.lock() {
+                b.remove(&s.id);
             }
             if let Some(log) = gone.logs.get(ns) {
                 log.lock().await.recovering.remove(&s.id);
@@ -343,11 +380,37 @@ impl Chat {
         log.recovering.remove(&socket.id);
     }
 
+    /// `None` when the socket may send one more event now; else the ack
+    /// that refuses it. A token bucket per socket: `CHAT_EVENTS_PER_SECOND`
+    /// on average, bursts up to `CHAT_EVENT_BURST`.
+    fn throttled(&self, s: &SocketRef) -> Option<Value> {
+        use super::limits::{CHAT_EVENT_BURST, CHAT_EVENTS_PER_SECOND};
+        let now = std::time::Instant::now();
+        let mut b = self.buckets.lock().ok()?;
+        let (tokens, last) = b.entry(s.id).or_insert((CHAT_EVENT_BURST, now));
+        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * CHAT_EVENTS_PER_SECOND).min(CHAT_EVENT_BURST);
+        *last = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            return None;
+        }
+        self.stats.throttled.fetch_add(1, Ordering::Relaxed);
+        Some(json!({ "ok": false, "error": format!(
+            "too many events: this chat takes at most {CHAT_EVENTS_PER_SECOND} a second from one socket \
+             (bursts of {CHAT_EVENT_BURST}); this one was dropped"
+        ) }))
+    }
+
     /// Delivers one chat message as its `to` asks; returns the ack's value.
     async fn chat_message(&self, s: &SocketRef, ns: &'static str, msg: Value) -> Value {
         let Some(text) = msg["text"].as_str() else {
             return json!({ "ok": false, "error": "a chat message is an object with a \"text\" string, e.g. {\"text\":\"hi\",\"to\":\"all\"}" });
         };
+        if text.chars().count() > super::limits::CHAT_MAX_TEXT {
+            return json!({ "ok": false, "error": format!(
+                "a chat message's text is at most {} characters", super::limits::CHAT_MAX_TEXT
+            ) });
+        }
         let to = msg["to"].as_str().unwrap_or("all");
         let target = match to.parse::<Target>() {
             Ok(t) => t,

@@ -487,18 +487,23 @@ impl Injected {
     }
 }
 
+impl TransportResult {
+    /// "sent …, delivered …, lost …, duplicated …, reordered …, retransmissions …".
+    pub fn counts(&self) -> String {
+        format!(
+            "sent {}, delivered {}, lost {}, duplicated {}, reordered {}, retransmissions {}",
+            self.sent, self.delivered, self.lost, self.duplicated, self.reordered, self.retransmissions
+        )
+    }
+}
+
 impl Comparison {
     pub fn text(&self) -> String {
         let line = |name: &str, r: &TransportResult| {
             format!(
-                "{name}: sent {}, delivered {}, lost {}, duplicated {}, reordered {}, retransmissions {}; \
-                 round trip p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms; waited behind a loss: max {:.2} ms",
-                r.sent,
-                r.delivered,
-                r.lost,
-                r.duplicated,
-                r.reordered,
-                r.retransmissions,
+                "{name}: {}; round trip p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms; \
+                 waited behind a loss: max {:.2} ms",
+                r.counts(),
                 r.latency_ms.p50,
                 r.latency_ms.p90,
                 r.latency_ms.p99,

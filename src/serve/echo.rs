@@ -40,6 +40,8 @@ pub struct EchoStats {
     pub connections: AtomicU64,
     pub messages: AtomicU64,
     pub refused_handshakes: AtomicU64,
+    /// Connections closed because the client was silent too long or stopped reading.
+    pub timed_out: AtomicU64,
 }
 
 fn options(cfg: &EchoConfig) -> Options {
@@ -91,6 +93,9 @@ pub async fn handle(
         .flat_map(|v| v.split(','))
         .map(|o| o.trim().to_string())
         .filter(|o| o.split(';').next().is_some_and(|n| n.trim().eq_ignore_ascii_case("permessage-deflate")))
+        // Each offer costs a copy of the request: a header of thousands of
+        // offers must not cost thousands of copies.
+        .take(super::limits::MAX_EXTENSION_OFFERS)
         .collect();
     let mut copy = request_copy(&req, None);
     for offer in &offers {
@@ -324,12 +329,24 @@ where
     // Control frames (ping, pong, close) are answered by yawc itself. Sending
     // each reply before reading the next message is what bounds memory: a
     // client that never reads fills its socket buffer, then the server waits.
+    // A client silent for `IDLE`, or one that stops reading for
+    // `WRITE_TIMEOUT`, is let go.
+    use super::limits::{IDLE, WRITE_TIMEOUT};
     loop {
-        match ws.next_frame().await {
+        let Ok(next) = tokio::time::timeout(IDLE, ws.next_frame()).await else {
+            stats.timed_out.fetch_add(1, Ordering::Relaxed);
+            break;
+        };
+        match next {
             Ok(frame) if matches!(frame.opcode(), OpCode::Text | OpCode::Binary) => {
                 stats.messages.fetch_add(1, Ordering::Relaxed);
-                if ws.send(frame).await.is_err() {
-                    break;
+                match tokio::time::timeout(WRITE_TIMEOUT, ws.send(frame)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => break,
+                    Err(_) => {
+                        stats.timed_out.fetch_add(1, Ordering::Relaxed);
+                        break;
+                    }
                 }
             }
             // yawc answers ping and close frames itself; the next read after a close ends the loop.

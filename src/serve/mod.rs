@@ -237,7 +237,40 @@ fn bind_error(kind: Kind, addr: SocketAddr, e: std::io::Error) -> anyhow::Error 
     anyhow::anyhow!("cannot start the {} server on {addr}: {e}. {hint}", kind.name())
 }
 
-/// Accepts HTTP/1.1 connections (with upgrades) until told to stop.
+/// Bounds against hostile clients, for every server, in one place. The
+/// servers listen on 127.0.0.1 unless told otherwise; these keep one
+/// misbehaving (or malicious) client from taking the machine down with it.
+pub mod limits {
+    use std::time::Duration;
+    /// Connections one server serves at once; more wait in the kernel's backlog.
+    pub const MAX_CONNECTIONS: usize = 4096;
+    /// An HTTP request's line and headers must arrive whole within this long
+    /// (slowloris), also on a kept-alive connection waiting for its next request.
+    pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+    /// Request line and headers together (larger: 431 Request Header Fields Too Large).
+    pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+    /// A WebSocket or TCP demo connection that sends nothing for this long is closed.
+    pub const IDLE: Duration = Duration::from_secs(300);
+    /// A message's remaining bytes must arrive within this long once it has begun.
+    pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+    /// A reply not written within this long (a client that never reads) closes the connection.
+    pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+    /// WebSocket `permessage-deflate` offers looked at in one handshake.
+    pub const MAX_EXTENSION_OFFERS: usize = 8;
+    /// Socket.IO: the largest packet or WebSocket message a chat client may send.
+    pub const CHAT_MAX_PAYLOAD: usize = 100_000;
+    /// The longest chat message text, in characters.
+    pub const CHAT_MAX_TEXT: usize = 4096;
+    /// Events one chat socket may send: this many a second on average…
+    pub const CHAT_EVENTS_PER_SECOND: f64 = 50.0;
+    /// …with bursts of up to this many.
+    pub const CHAT_EVENT_BURST: f64 = 100.0;
+    /// UDP replies waiting for their delay; beyond it a reply is dropped (and counted).
+    pub const UDP_DELAY_QUEUE: usize = 4096;
+}
+
+/// Accepts HTTP/1.1 connections (with upgrades) until told to stop, at most
+/// `limits::MAX_CONNECTIONS` at once.
 async fn serve_http<S, F, B>(listener: TcpListener, mut stop: watch::Receiver<bool>, make: F)
 where
     F: Fn() -> S,
@@ -248,7 +281,9 @@ where
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(limits::MAX_CONNECTIONS));
     loop {
+        let Some(permit) = accept_slot(&slots, &mut stop).await else { break };
         let stream = tokio::select! {
             _ = stop.changed() => break,
             r = listener.accept() => match r {
@@ -265,9 +300,11 @@ where
         let svc = make();
         let mut stop = stop.clone();
         tokio::spawn(async move {
+            let _permit = permit;
             let conn = http1::Builder::new()
                 .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(Some(Duration::from_secs(30)))
+                .header_read_timeout(Some(limits::HEADER_TIMEOUT))
+                .max_buf_size(limits::MAX_HEADER_BYTES)
                 .serve_connection(TokioIo::new(stream), svc)
                 .with_upgrades();
             tokio::select! {
@@ -275,5 +312,16 @@ where
                 _ = stop.changed() => {}
             }
         });
+    }
+}
+
+/// Waits for a free connection slot (or the stop); `None` when stopping.
+pub(crate) async fn accept_slot(
+    slots: &std::sync::Arc<tokio::sync::Semaphore>,
+    stop: &mut watch::Receiver<bool>,
+) -> Option<tokio::sync::OwnedSemaphorePermit> {
+    tokio::select! {
+        _ = stop.changed() => None,
+        p = slots.clone().acquire_owned() => p.ok(),
     }
 }

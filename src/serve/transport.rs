@@ -60,6 +60,8 @@ pub struct TransportStats {
     pub duplicated: AtomicU64,
     pub reordered: AtomicU64,
     pub bad_input: AtomicU64,
+    /// TCP connections closed because the client was silent, slow or not reading.
+    pub timed_out: AtomicU64,
 }
 
 fn log_bad(stats: &TransportStats, what: std::fmt::Arguments) {
@@ -147,15 +149,18 @@ pub async fn run_udp(socket: UdpSocket, imp: Impairment, stats: Arc<TransportSta
     }
 }
 
-type Delayed = Option<(tokio::sync::mpsc::UnboundedSender<(tokio::time::Instant, Vec<u8>, SocketAddr)>, Duration)>;
+type Delayed = Option<(tokio::sync::mpsc::Sender<(tokio::time::Instant, Vec<u8>, SocketAddr)>, Duration)>;
 
 /// With a delay, replies go through one queue served in order, so the delay
-/// itself never reorders them (only the reorder switch does).
+/// itself never reorders them (only the reorder switch does). The queue holds
+/// at most `limits::UDP_DELAY_QUEUE` replies: a flood cannot grow it without
+/// bound (a reply that finds it full is dropped, and counted).
 fn delayer(socket: Arc<UdpSocket>, delay: Duration) -> Delayed {
     if delay.is_zero() {
         return None;
     }
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(tokio::time::Instant, Vec<u8>, SocketAddr)>();
+    let (tx, mut rx) =
+        tokio::sync::mpsc::channel::<(tokio::time::Instant, Vec<u8>, SocketAddr)>(super::limits::UDP_DELAY_QUEUE);
     tokio::spawn(async move {
         while let Some((due, msg, to)) = rx.recv().await {
             tokio::time::sleep_until(due).await;
@@ -171,7 +176,9 @@ fn send(socket: &UdpSocket, delayed: &Delayed, msg: Vec<u8>, to: SocketAddr, cop
         match delayed {
             Some((q, delay)) => {
                 let due = tokio::time::Instant::now() + *delay;
-                let _ = q.send((due, msg.clone(), to));
+                if q.try_send((due, msg.clone(), to)).is_err() {
+                    stats.dropped.fetch_add(1, Ordering::Relaxed);
+                }
             }
             // Loopback rarely pushes back; if it does, the reply is lost, as UDP may.
             None => {
@@ -182,7 +189,9 @@ fn send(socket: &UdpSocket, delayed: &Delayed, msg: Vec<u8>, to: SocketAddr, cop
 }
 
 pub async fn run_tcp(listener: TcpListener, stats: Arc<TransportStats>, mut stop: watch::Receiver<bool>) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(super::limits::MAX_CONNECTIONS));
     loop {
+        let Some(permit) = super::accept_slot(&slots, &mut stop).await else { break };
         let (stream, peer) = tokio::select! {
             _ = stop.changed() => break,
             r = listener.accept() => match r {
@@ -197,6 +206,7 @@ pub async fn run_tcp(listener: TcpListener, stats: Arc<TransportStats>, mut stop
         let stats = stats.clone();
         let stop = stop.clone();
         tokio::spawn(async move {
+            let _permit = permit;
             let mut stop = stop;
             tokio::select! {
                 _ = stop.changed() => {}
@@ -211,11 +221,17 @@ pub async fn run_tcp(listener: TcpListener, stats: Arc<TransportStats>, mut stop
 async fn tcp_connection(mut stream: TcpStream, stats: &TransportStats) -> Result<(), String> {
     let _ = stream.set_nodelay(true);
     let mut header = [0u8; demo::HEADER_LEN];
+    use super::limits::{BODY_TIMEOUT, IDLE, WRITE_TIMEOUT};
+    let late = |what: &str, t: Duration| format!("{what} did not come within {} s; closed", t.as_secs());
     loop {
-        match stream.read_exact(&mut header).await {
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
-            Err(e) => return Err(e.to_string()),
+        match tokio::time::timeout(IDLE, stream.read_exact(&mut header)).await {
+            Err(_) => {
+                stats.timed_out.fetch_add(1, Ordering::Relaxed);
+                return Err(late("a request", IDLE));
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+            Ok(Err(e)) => return Err(e.to_string()),
         }
         let h = demo::parse_header(&header).map_err(|e| e.to_string())?;
         if h.kind != demo::KIND_REQUEST {
@@ -224,13 +240,22 @@ async fn tcp_connection(mut stream: TcpStream, stats: &TransportStats) -> Result
         let mut msg = Vec::with_capacity(demo::HEADER_LEN + h.length as usize);
         msg.extend_from_slice(&header);
         msg.resize(demo::HEADER_LEN + h.length as usize, 0);
-        stream
-            .read_exact(&mut msg[demo::HEADER_LEN..])
+        tokio::time::timeout(BODY_TIMEOUT, stream.read_exact(&mut msg[demo::HEADER_LEN..]))
             .await
+            .map_err(|_| {
+                stats.timed_out.fetch_add(1, Ordering::Relaxed);
+                late(&format!("the rest of message {}", h.seq), BODY_TIMEOUT)
+            })?
             .map_err(|e| format!("payload of message {}: {e}", h.seq))?;
         stats.requests.fetch_add(1, Ordering::Relaxed);
         demo::make_reply(&mut msg);
-        stream.write_all(&msg).await.map_err(|e| e.to_string())?;
+        tokio::time::timeout(WRITE_TIMEOUT, stream.write_all(&msg))
+            .await
+            .map_err(|_| {
+                stats.timed_out.fetch_add(1, Ordering::Relaxed);
+                format!("the client did not read its reply within {} s; closed", WRITE_TIMEOUT.as_secs())
+            })?
+            .map_err(|e| e.to_string())?;
         stats.replies_sent.fetch_add(1, Ordering::Relaxed);
     }
 }

@@ -515,3 +515,206 @@ fn scenarios_run_and_record_what_the_lessons_need() {
     }
     support::assert_tshark_reads(&file, &frames.iter().map(|f| f.d.meta).collect::<Vec<_>>());
 }
+
+// ---- Hostile clients: each bound (serve::limits) and what it costs. ----
+
+/// Opens `n` connections that each send part of a request's headers and
+/// then nothing (slowloris).
+fn half_requests(port: u16, n: usize, head: &str) -> Vec<TcpStream> {
+    (0..n)
+        .map(|_| {
+            let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            c.write_all(head.as_bytes()).unwrap();
+            c
+        })
+        .collect()
+}
+
+/// Waits until the server has closed every one of them; returns how long it took.
+fn all_closed_by_the_server(conns: &mut [TcpStream], deadline: Duration) -> Duration {
+    let t = Instant::now();
+    for c in conns.iter_mut() {
+        c.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        let mut buf = [0u8; 4096];
+        loop {
+            assert!(t.elapsed() < deadline, "a half-sent request was still open after {deadline:?}");
+            match c.read(&mut buf) {
+                Ok(0) => break,
+                Ok(_) => {} // hyper may answer 408 before closing
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+                Err(_) => break, // reset: closed too
+            }
+        }
+    }
+    t.elapsed()
+}
+
+#[test]
+fn slowloris_on_the_echo_handshake_and_the_chat_polling_endpoint_is_cut_off_and_costs_little() {
+    let (mut echo, echo_port) = serve_process(&["echo", "--port", "0"]);
+    let (mut chat, chat_port) = serve_process(&["chat", "--port", "0"]);
+    let (echo_before, chat_before) = (rss_kib(echo.id()), rss_kib(chat.id()));
+    let n = 400;
+    let mut conns = half_requests(echo_port, n, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n");
+    conns.extend(half_requests(chat_port, n, "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n"));
+    std::thread::sleep(Duration::from_millis(500));
+    let (echo_held, chat_held) = (rss_kib(echo.id()), rss_kib(chat.id()));
+    // Meanwhile an honest client is still served.
+    let mut ok = TcpStream::connect(("127.0.0.1", chat_port)).unwrap();
+    ok.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    ok.write_all(b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    let _ = ok.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 200") && answer.contains("\"sid\""), "{answer}");
+    // Every half request is closed once the header timeout has passed.
+    let took = all_closed_by_the_server(&mut conns, wirelab::serve::limits::HEADER_TIMEOUT * 4);
+    eprintln!(
+        "slowloris: {n} half requests each; echo RSS {echo_before} -> {echo_held} KiB, chat RSS {chat_before} -> \
+         {chat_held} KiB while held; all closed {took:?} after the last check began"
+    );
+    for c in [&mut echo, &mut chat] {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    assert!(echo_held < echo_before + 32 * 1024 && chat_held < chat_before + 32 * 1024, "idle connections cost memory");
+}
+
+#[test]
+fn oversized_headers_get_431_and_thousands_of_extension_offers_are_answered_at_once() {
+    let s = start(&[Kind::Echo, Kind::Chat], |_| {});
+    for kind in [Kind::Echo, Kind::Chat] {
+        let mut c = TcpStream::connect(s.addr(kind).unwrap()).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let big = "a".repeat(wirelab::serve::limits::MAX_HEADER_BYTES * 2);
+        let _ = write!(c, "GET / HTTP/1.1\r\nHost: x\r\nX-Big: {big}\r\n\r\n");
+        let mut resp = String::new();
+        let _ = c.read_to_string(&mut resp);
+        assert!(resp.starts_with("HTTP/1.1 431"), "{kind:?}: {}", &resp[..resp.len().min(200)]);
+    }
+    // Thousands of deflate offers in one header: at most eight are looked at.
+    let offers = vec!["permessage-deflate; x"; 2000].join(", "); // 46 KB, under the header limit
+    let t = Instant::now();
+    let mut c = TcpStream::connect(s.addr(Kind::Echo).unwrap()).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        c,
+        "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Extensions: {offers}\r\n\r\n"
+    )
+    .unwrap();
+    let mut resp = vec![0u8; 4096];
+    let n = c.read(&mut resp).unwrap();
+    let resp = String::from_utf8_lossy(&resp[..n]);
+    assert!(resp.starts_with("HTTP/1.1 101"), "{resp}");
+    eprintln!("2000 extension offers answered in {:?}", t.elapsed());
+}
+
+#[test]
+fn a_flood_of_chat_events_is_throttled_and_an_oversized_message_closes_the_socket() {
+    use serde_json::json;
+    use wirelab::serve::limits::{CHAT_EVENT_BURST, CHAT_MAX_PAYLOAD};
+    use wirelab::serve::scenario::SioClient;
+    let s = start(&[Kind::Chat], |_| {});
+    let port = s.addr(Kind::Chat).unwrap().port();
+    s.block_on(async {
+        let mut c = SioClient::connect("flooder", port, &[("/", json!({}))]).await.unwrap();
+        let t = Instant::now();
+        let (mut ok, mut refused) = (0u32, 0u32);
+        for i in 0..400 {
+            let a =
+                c.emit_ack("/", "chat message", json!({ "text": format!("flood {i}"), "to": "self" })).await.unwrap();
+            if a["ok"] == true {
+                ok += 1;
+            } else {
+                assert!(a["error"].as_str().unwrap().contains("too many events"), "{a}");
+                refused += 1;
+            }
+        }
+        let secs = t.elapsed().as_secs_f64();
+        eprintln!("flood: 400 events in {secs:.2} s: {ok} taken, {refused} refused");
+        // The burst, plus what the rate refilled meanwhile (with room for rounding).
+        let allowed = CHAT_EVENT_BURST + secs * wirelab::serve::limits::CHAT_EVENTS_PER_SECOND + 2.0;
+        assert!(f64::from(ok) <= allowed && refused > 0, "{ok} taken in {secs:.2} s");
+        // A message above the size limit: the server closes the connection.
+        let huge = "x".repeat(CHAT_MAX_PAYLOAD * 2);
+        let r = tokio::time::timeout(Duration::from_secs(20), async {
+            let _ = c.emit("/", "chat message", json!({ "text": huge, "to": "self" })).await;
+            c.emit_ack("/", "nick", json!("after")).await
+        })
+        .await
+        .expect("the server answers or closes, never hangs");
+        assert!(r.is_err(), "the oversized message was taken: {r:?}");
+    });
+    assert!(s.chat.as_ref().unwrap().stats.throttled.load(std::sync::atomic::Ordering::Relaxed) > 0);
+}
+
+#[test]
+fn never_reading_clients_in_a_room_do_not_grow_the_chat_server() {
+    let (mut chat, port) = serve_process(&["chat", "--port", "0"]);
+    // Twenty clients connect over WebSocket, join the room, then never read.
+    let key = "dGhlIHNhbXBsZSBub25jZQ==";
+    let frame = |text: &str| {
+        let mask = [7u8, 1, 2, 3];
+        let mut f = vec![0x81, 0x80 | text.len() as u8];
+        f.extend_from_slice(&mask);
+        f.extend(text.bytes().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        f
+    };
+    let mut deaf: Vec<TcpStream> = (0..20)
+        .map(|_| {
+            let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            write!(
+                c,
+                "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\
+                 Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {key}\r\n\r\n"
+            )
+            .unwrap();
+            c.write_all(&frame("40")).unwrap();
+            c.write_all(&frame("420[\"join\",\"quiet\"]")).unwrap();
+            c
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let before = rss_kib(chat.id());
+    // One client sends 4 KiB messages to the room for five seconds, as fast as it is allowed.
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let (taken, bytes) = rt.block_on(async {
+        use serde_json::json;
+        let mut c = wirelab::serve::scenario::SioClient::connect("talker", port, &[("/", json!({}))]).await.unwrap();
+        let text = "y".repeat(4000);
+        let (mut taken, t) = (0u64, Instant::now());
+        while t.elapsed() < Duration::from_secs(5) {
+            let a = c.emit_ack("/", "chat message", json!({ "text": text, "to": "room:quiet" })).await.unwrap();
+            if a["ok"] == true || a.get("offset").is_some() {
+                taken += 1;
+            } else {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        (taken, taken * 4000 * 20)
+    });
+    let after = rss_kib(chat.id());
+    let _ = chat.kill();
+    let _ = chat.wait();
+    deaf.clear();
+    eprintln!(
+        "never-reading clients: {taken} messages of 4000 bytes for 20 deaf clients ({} MiB sent to them); \
+         chat RSS {before} -> {after} KiB",
+        bytes >> 20
+    );
+    assert!(taken > 100, "the talker was served ({taken} messages)");
+    assert!(after < before + 64 * 1024, "the chat buffered for clients that never read: {before} -> {after} KiB");
+}
+
+#[test]
+fn the_tcp_demo_server_refuses_a_huge_length_without_allocating_it() {
+    let s = start(&[Kind::Tcp], |_| {});
+    let mut c = TcpStream::connect(s.addr(Kind::Tcp).unwrap()).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut msg = wirelab::serve::demo::request(1, 0);
+    msg[16..20].copy_from_slice(&u32::MAX.to_be_bytes());
+    c.write_all(&msg).unwrap();
+    let mut buf = [0u8; 64];
+    assert!(matches!(c.read(&mut buf), Ok(0) | Err(_)), "the connection is closed, not answered");
+    assert!(s.transport_stats.bad_input.load(std::sync::atomic::Ordering::Relaxed) >= 1);
+}
