@@ -3,12 +3,13 @@
 //! capture` and `wirelab compare` start it and read what it writes; they
 //! hold no capability themselves.
 //!
-//! It does two things, and nothing else runs with its rights:
+//! It does three things, and nothing else runs with its rights:
 //! - `capture`: opens an interface, applies a BPF filter, drops every
 //!   capability, then writes pcap (nanosecond timestamps) to stdout or a
 //!   file until stdin closes, a count or a duration is reached, or it gets
 //!   SIGINT/SIGTERM. Counters go to stderr as `stats received=R dropped=D
 //!   if_dropped=I` lines.
+//! - `probe`: opens an interface and closes it (may this user capture there?).
 //! - `loss`: drops a seeded share of the packets of one TCP and one UDP
 //!   port on loopback, with an nftables table of its own, for the TCP versus
 //!   UDP comparison. The table is created with `flags owner` by an `nft -i`
@@ -78,6 +79,11 @@ enum Mode {
         #[arg(short, long)]
         write: Option<std::path::PathBuf>,
     },
+    /// Open the interface and close it at once: may this user capture on it?
+    Probe {
+        #[arg(short, long, default_value = "lo")]
+        interface: String,
+    },
     /// Drop a seeded share of one TCP and one UDP port's packets on loopback until stdin closes.
     Loss {
         #[arg(long)]
@@ -111,6 +117,7 @@ pub fn main() -> i32 {
         Mode::Capture { interface, filter, snaplen, buffer_size, count, duration, write } => {
             capture(&interface, &filter, snaplen, buffer_size, count, duration, write, stop)
         }
+        Mode::Probe { interface } => probe(&interface),
         Mode::Loss { tcp_port, udp_port, probability, seed } => loss(tcp_port, udp_port, probability, seed, stop),
     };
     match r {
@@ -139,6 +146,25 @@ pub fn check_interface(name: &str) -> Result<(), String> {
 
 fn bad(msg: String) -> Fail {
     Fail(EXIT_BAD_ARGUMENT, msg)
+}
+
+/// What libpcap said when it could not open an interface, with its exit code.
+fn open_err(e: pcap::Error) -> Fail {
+    let detail = e.to_string();
+    let lower = detail.to_lowercase();
+    if lower.contains("permission") || lower.contains("operation not permitted") {
+        Fail(EXIT_PERMISSION, detail)
+    } else if lower.contains("no such device") || lower.contains("doesn't exist") {
+        Fail(EXIT_NO_SUCH_INTERFACE, detail)
+    } else {
+        Fail(EXIT_FAILED, detail)
+    }
+}
+
+fn probe(interface: &str) -> Result<(), Fail> {
+    check_interface(interface).map_err(bad)?;
+    pcap::Capture::from_device(interface).and_then(|c| c.snaplen(64).timeout(1).open()).map_err(open_err)?;
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -170,17 +196,6 @@ fn capture(
             return Err(bad(format!("the duration {d} is not a number of seconds above 0")));
         }
         d => d.map(Duration::from_secs_f64),
-    };
-    let open_err = |e: pcap::Error| {
-        let detail = e.to_string();
-        let lower = detail.to_lowercase();
-        if lower.contains("permission") || lower.contains("operation not permitted") {
-            Fail(EXIT_PERMISSION, detail)
-        } else if lower.contains("no such device") || lower.contains("doesn't exist") {
-            Fail(EXIT_NO_SUCH_INTERFACE, detail)
-        } else {
-            Fail(EXIT_FAILED, detail)
-        }
     };
     let mut cap = pcap::Capture::from_device(interface)
         .map_err(open_err)?

@@ -1,5 +1,5 @@
 //! The machine's network interfaces (pnet), and whether wirelab can capture
-//! on each (libpcap).
+//! on each (the capture helper tries).
 
 use std::fmt::Write as _;
 
@@ -38,12 +38,21 @@ pub fn list() -> Vec<Interface> {
     v
 }
 
-/// Tries to open a capture on the interface, and closes it at once.
+/// Asks the capture helper to open the interface and close it at once
+/// (wirelab itself never opens one).
 fn probe(name: &str) -> Result<(), String> {
-    pcap::Capture::from_device(name)
-        .and_then(|c| c.snaplen(64).timeout(1).open())
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    let helper =
+        super::helper_path().ok_or_else(|| format!("the capture helper {} is missing", super::helper::NAME))?;
+    let out = std::process::Command::new(&helper)
+        .args(["probe", "-i", name])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run the capture helper {}: {e}", helper.display()))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let said = String::from_utf8_lossy(&out.stderr);
+    Err(said.trim().trim_start_matches(&format!("{}: ", super::helper::NAME)).to_string())
 }
 
 /// The interfaces as a readable table.

@@ -288,6 +288,9 @@ fn without_privileges_capture_names_the_helper_and_files_still_work() {
     assert_eq!(out.status.code(), Some(77), "{err}");
     let grant = format!("sudo setcap cap_net_raw,cap_net_admin=eip {}", helper.display());
     assert!(err.contains(&grant), "the message names the helper, not the window: {err}");
+    let list = as_nobody(&wirelab, &["interfaces"]).output().unwrap();
+    let list = String::from_utf8_lossy(&list.stdout);
+    assert!(lo_entry(&list).contains("capture: no ("), "{list}");
     let pcap = dir.path().join("http.pcap");
     std::fs::copy(support::root().join("captures/http-over-loopback.pcap"), &pcap).unwrap();
     Command::new("chmod").arg("644").arg(&pcap).status().unwrap();
@@ -304,6 +307,10 @@ fn a_user_captures_through_the_helper_while_wirelab_itself_holds_no_capability()
     let (dir, wirelab, helper) = installed_copy();
     let st = Command::new("setcap").arg("cap_net_raw,cap_net_admin=eip").arg(&helper).status().unwrap();
     assert!(st.success(), "setcap (libcap2-bin) works here");
+    // The helper opens interfaces for wirelab: `interfaces` says it may capture.
+    let list = as_nobody(&wirelab, &["interfaces"]).output().unwrap();
+    let list = String::from_utf8_lossy(&list.stdout);
+    assert!(lo_entry(&list).contains("capture: yes"), "{list}");
     let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let port = sock.local_addr().unwrap().port();
     let out_dir = dir.path().join("out");
@@ -368,6 +375,13 @@ fn the_helper_refuses_bad_arguments_before_opening_anything() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert!(err.contains(says), "{args:?}: {err}");
     }
+}
+
+/// The lines of `wirelab interfaces` about loopback.
+fn lo_entry(list: &str) -> String {
+    let mut lines = list.lines().skip_while(|l| !l.starts_with("lo: "));
+    let first = lines.next().expect("lo is listed");
+    std::iter::once(first).chain(lines.take_while(|l| l.starts_with(' '))).collect::<Vec<_>>().join("\n")
 }
 
 /// wirelab and its helper, copied into a folder `nobody` may read.
