@@ -70,6 +70,9 @@ struct Origin {
     len: usize,
 }
 
+/// The room an empty reassembly buffer keeps for its stream's next message.
+const KEEP_CAPACITY: usize = 16 << 10;
+
 #[derive(Clone, Default)]
 struct DirBuf {
     next_seq: Option<u32>,
@@ -487,6 +490,11 @@ fn process(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, seg: &Segment, in_fr
             PduLen::Len(n) => n,
         };
         if st.dirs[dir].buf.len() < n {
+            // Room for the rest of the message at once, not a chain of
+            // doublings; at most 1 MiB ahead of the bytes that came, so a
+            // length that lies costs no memory it has not sent.
+            let b = &mut st.dirs[dir].buf;
+            b.reserve((n - b.len()).min(1 << 20));
             return;
         }
         // Where the PDU's bytes are: one run of this frame, or several frames.
@@ -523,6 +531,12 @@ fn process(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, seg: &Segment, in_fr
         } else {
             d.buf.drain(..n).collect()
         };
+        if d.buf.is_empty() && d.buf.capacity() > KEEP_CAPACITY {
+            // A large buffer goes back to the allocator once empty: with
+            // thousands of streams, each keeping its largest message's room
+            // would grow memory (and fresh pages cost a fault each).
+            d.buf = Vec::new();
+        }
         match single {
             Some(off) => {
                 in_frame.push(off..off + n);
