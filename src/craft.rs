@@ -34,8 +34,9 @@ pub enum CraftError {
     #[error("the payload is too large for one IPv4 packet ({0} bytes; at most 65,507)")]
     TooLarge(usize),
     #[error(
-        "cannot open a raw socket to send it: {0}.\nSending hand-made packets needs CAP_NET_RAW: run as root, or \
-`sudo setcap cap_net_raw,cap_net_admin=eip {1}`. Building and printing works without it (--no-send)."
+        "cannot open a raw socket to send it: {0}.\nSending hand-made packets needs CAP_NET_RAW: run it as root \
+(`sudo {1} craft …`). wirelab itself is never given capabilities (only its capture helper is), so this one \
+command needs root. Building and printing works without it (--no-send)."
     )]
     Permission(std::io::Error, String),
     #[error("sending failed: {0}")]

@@ -321,3 +321,37 @@ fn a_short_demo_datagram_says_it_is_incomplete() {
     assert!(d.notes.iter().any(|n| n.def.name == "demo.expert.truncated"), "{:?}", d.notes);
     assert!(d.field("demo.seq").is_none());
 }
+
+#[test]
+fn a_preview_of_a_long_message_is_the_preview_of_its_whole_text() {
+    use super::app::preview;
+    // What the preview was before it looked only at the first bytes: the
+    // whole message decoded, then cut.
+    let whole = |b: &[u8], max: usize| {
+        let s = String::from_utf8_lossy(b);
+        if s.len() <= max {
+            return s.into_owned();
+        }
+        let mut end = max;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!("{}…", &s[..end])
+    };
+    let mut cases: Vec<Vec<u8>> = vec![b"short".to_vec(), "é".repeat(200).into_bytes(), "😀".repeat(100).into_bytes()];
+    for shift in 0..5 {
+        // Multi-byte characters across the cut, invalid bytes before and after it.
+        let mut v = vec![b'a'; shift];
+        v.extend("日本語テキスト".repeat(20).as_bytes());
+        cases.push(v.clone());
+        v.insert(10, 0xff);
+        cases.push(v.clone());
+        v.insert(60, 0xf0);
+        cases.push(v);
+    }
+    for b in &cases {
+        for max in [0, 1, 5, 32, 50, 100, 120] {
+            assert_eq!(preview(b, max), whole(b, max), "{max} {b:?}");
+        }
+    }
+}

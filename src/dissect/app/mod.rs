@@ -327,6 +327,10 @@ fn segment_data(cx: &mut Cx<'_>, r: Range<usize>, why: Option<(&'static NoteDef,
 /// The start of a message as text for a summary: at most `max` bytes, cut
 /// at a character boundary, with an ellipsis when cut.
 pub fn preview(b: &[u8], max: usize) -> String {
+    // Only the bytes the preview can show are decoded: every character that
+    // starts within the first `max` bytes ends within `max + 4`, so a large
+    // message costs no more than a small one.
+    let b = &b[..b.len().min(max + 4)];
     let s = match std::str::from_utf8(b) {
         Ok(s) => std::borrow::Cow::Borrowed(s),
         Err(_) => String::from_utf8_lossy(b),
