@@ -85,13 +85,14 @@ pub struct TransportResult {
     pub dropped_frames: Vec<u64>,
 }
 
-/// A TCP segment that carries data sent before (a retransmission, whatever
-/// tshark's heuristics call it), linked to what it repeats and why.
+/// A TCP segment that repeats sequence space sent before (a retransmission,
+/// whatever tshark's heuristics call it), linked to what it repeats and why.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Retransmission {
     /// The repeating segment's frame.
     pub frame: u64,
-    /// The latest earlier frame of the same direction with the same sequence number.
+    /// The latest earlier frame of the same direction whose sequence space
+    /// (data, SYN, FIN) holds this segment's first byte.
     pub repeats: Option<u64>,
     /// The injected drop that made it necessary: the repeated frame when the
     /// firewall dropped it, else the latest dropped frame the other way (an
@@ -383,7 +384,8 @@ fn measure(s: Option<&Session>, r: &super::client::Report, count: u32, tcp: Opti
     // it), as its two rules count; the last frame each direction sent with a
     // sequence number; the last dropped frame each way.
     let mut counter = [0u32; 2];
-    let mut last_seq: HashMap<(usize, u64), u64> = HashMap::new();
+    // Per direction: every segment that took sequence space (start, length, frame).
+    let mut sent_ranges: [Vec<(u64, u64, u64)>; 2] = [Vec::new(), Vec::new()];
     let mut last_drop: [Option<u64>; 2] = [None; 2];
     s.scan(|d, b| {
         let is_tcp = d.field("tcp.srcport").is_some();
@@ -395,13 +397,25 @@ fn measure(s: Option<&Session>, r: &super::client::Report, count: u32, tcp: Opti
             let dir = usize::from(d.find(b, "tcp.dstport").and_then(|f| f.value().as_u64()) != Some(u64::from(port)));
             let dropped = slots.contains(&(counter[dir] % 100));
             counter[dir] += 1;
-            let seq = d.find(b, "tcp.seq_raw").and_then(|f| f.value().as_u64()).unwrap_or(0);
-            let carries = d.find(b, "tcp.len").and_then(|f| f.value().as_u64()).unwrap_or(0) > 0;
+            let num = |name: &str| d.find(b, name).and_then(|f| f.value().as_u64()).unwrap_or(0);
+            let seq = num("tcp.seq_raw");
+            // Sequence space this segment takes: its data, and one for SYN or FIN.
+            let space = num("tcp.len") + num("tcp.flags.syn") + num("tcp.flags.fin");
             let flagged = retrans.as_ref().is_some_and(|f| f.matches(d, b));
             if flagged {
                 out.retransmissions += 1;
             }
-            let repeats = carries.then(|| last_seq.get(&(dir, seq)).copied()).flatten();
+            // The latest earlier segment this way whose sequence space holds
+            // this one's first byte (a repeat may start inside an earlier one).
+            let repeats = (space > 0)
+                .then(|| {
+                    sent_ranges[dir]
+                        .iter()
+                        .rev()
+                        .find(|(start, len, _)| (seq.wrapping_sub(*start) & 0xffff_ffff) < *len)
+                        .map(|r| r.2)
+                })
+                .flatten();
             if flagged || repeats.is_some() {
                 let cause = repeats
                     .filter(|r| out.dropped_frames.binary_search(r).is_ok())
@@ -414,8 +428,8 @@ fn measure(s: Option<&Session>, r: &super::client::Report, count: u32, tcp: Opti
                 out.dropped_frames.push(n);
                 last_drop[dir] = Some(n);
             }
-            if carries {
-                last_seq.insert((dir, seq), n);
+            if space > 0 {
+                sent_ranges[dir].push((seq, space, n));
             }
         }
         let time = d.meta.time_f64() - t0;
