@@ -881,7 +881,9 @@ fn a_saved_comparison_shows_both_plots_and_links_each_retransmission_to_its_drop
     let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let mut h = harness_sized(None, [1400.0, 1000.0]);
     h.state_mut().push_command(wirelab::gui::Command::CompareOpen(json.clone()));
-    h.run();
+    // One frame starts the reading thread; the window repaints until it
+    // ends, so wait for it rather than for the frames to settle.
+    h.step();
     h.state_mut().wait_idle();
     h.run();
     let st = &h.state().state;
