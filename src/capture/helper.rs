@@ -24,7 +24,7 @@
 //! privilege.
 
 use std::io::{BufRead as _, BufReader, Write};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -367,44 +367,92 @@ pub fn loss_commands(table: &str, tcp: u16, udp: u16, slots: &[u32]) -> Vec<Stri
     c
 }
 
-/// `nft -i`, holding the loss table.
+/// `nft -i`, holding the loss table. Its output and its complaints arrive
+/// on one channel, so a command that fails answers with its error instead
+/// of leaving a reader waiting for output that never comes.
 struct Nft {
     child: Child,
     stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
+    lines: std::sync::mpsc::Receiver<Result<String, String>>,
     table: String,
 }
 
+/// What one listing of the table shows.
+struct Listing {
+    tcp_dropped: u64,
+    udp_dropped: u64,
+    /// The `numgen` rules in it.
+    rules: usize,
+}
+
 impl Nft {
-    fn send(&mut self, line: &str) -> std::io::Result<()> {
-        writeln!(self.stdin, "{line}")?;
-        self.stdin.flush()
+    fn start(nft: &str) -> Result<Nft, Fail> {
+        let mut child = Command::new(nft)
+            .env_clear()
+            .arg("-i")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| Fail(EXIT_FAILED, format!("nft (Debian's nftables package) cannot run: {e}")))?;
+        let (Some(stdin), Some(stdout), Some(stderr)) = (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        else {
+            return Err(Fail(EXIT_FAILED, "nft has no pipes".into()));
+        };
+        let (tx, lines) = std::sync::mpsc::channel();
+        let tx2 = tx.clone();
+        std::thread::spawn(move || {
+            for l in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(Ok(l));
+            }
+        });
+        std::thread::spawn(move || {
+            for l in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx2.send(Err(l));
+            }
+        });
+        Ok(Nft { child, stdin, lines, table: format!("wirelab_loss_{}", std::process::id()) })
     }
 
-    /// Lists the table; returns (tcp, udp) dropped and whether it is whole.
-    fn counters(&mut self) -> Result<(u64, u64), String> {
+    fn send(&mut self, line: &str) -> Result<(), Fail> {
+        writeln!(self.stdin, "{line}")
+            .and_then(|_| self.stdin.flush())
+            .map_err(|e| Fail(EXIT_FAILED, format!("nft: {e}")))
+    }
+
+    /// Lists the table (nft answers after every command before it), or
+    /// returns nft's first complaint.
+    fn list(&mut self) -> Result<Listing, Fail> {
         let table = self.table.clone();
-        self.send(&format!("list table inet {table}")).map_err(|e| e.to_string())?;
-        let (mut chain, mut tcp, mut udp) = (String::new(), 0, 0);
-        let mut line = String::new();
+        self.send(&format!("list table inet {table}"))?;
+        let (mut chain, mut l) = (String::new(), Listing { tcp_dropped: 0, udp_dropped: 0, rules: 0 });
         loop {
-            line.clear();
-            if self.stdout.read_line(&mut line).map_err(|e| e.to_string())? == 0 {
-                return Err("nft ended".into());
-            }
+            // Generous: nft answers in milliseconds; a minute means it is stuck.
+            let line = match self.lines.recv_timeout(Duration::from_secs(60)) {
+                Ok(Ok(line)) => line,
+                Ok(Err(complaint)) => {
+                    return Err(if complaint.contains("Operation not permitted") {
+                        Fail(EXIT_PERMISSION, "adding nftables rules needs CAP_NET_ADMIN".into())
+                    } else {
+                        Fail(EXIT_FAILED, format!("nft refused the rules: {complaint}"))
+                    });
+                }
+                Err(_) => return Err(Fail(EXIT_FAILED, "nft stopped answering".into())),
+            };
             let t = line.trim();
             if let Some(name) = t.strip_prefix("chain ") {
                 chain = name.trim_end_matches(" {").to_string();
             }
+            l.rules += usize::from(t.contains("numgen inc mod 100"));
             if let Some(n) = t.strip_prefix("counter packets ").and_then(|r| r.split(' ').next()?.parse::<u64>().ok()) {
                 match chain.as_str() {
-                    "drop_tcp" => tcp += n,
-                    "drop_udp" => udp += n,
+                    "drop_tcp" => l.tcp_dropped += n,
+                    "drop_udp" => l.udp_dropped += n,
                     _ => {}
                 }
             }
             if line.starts_with('}') {
-                return Ok((tcp, udp));
+                return Ok(l);
             }
         }
     }
@@ -423,49 +471,30 @@ fn loss(tcp: u16, udp: u16, probability: f64, seed: u64, stop: Arc<AtomicBool>) 
     let _ = caps::raise(None, caps::CapSet::Ambient, caps::Capability::CAP_NET_ADMIN);
     // A fixed path and an empty environment: the caller's PATH must not
     // choose the program that runs with this right.
-    let nft = ["/usr/sbin/nft", "/sbin/nft"]
+    let path = ["/usr/sbin/nft", "/sbin/nft"]
         .into_iter()
         .find(|p| std::path::Path::new(p).is_file())
         .ok_or_else(|| Fail(EXIT_FAILED, "nft is not installed (Debian's nftables package)".into()))?;
-    let mut child = Command::new(nft)
-        .env_clear()
-        .arg("-i")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| Fail(EXIT_FAILED, format!("nft (Debian's nftables package) cannot run: {e}")))?;
+    let mut nft = Nft::start(path)?;
     drop_privileges()?;
-    let (Some(stdin), Some(stdout), Some(stderr)) = (child.stdin.take(), child.stdout.take(), child.stderr.take())
-    else {
-        return Err(Fail(EXIT_FAILED, "nft has no pipes".into()));
-    };
-    // nft's complaints, collected for the error message.
-    let errors = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    let e2 = errors.clone();
-    std::thread::spawn(move || {
-        for l in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Ok(mut v) = e2.lock() {
-                v.push(l);
-            }
-        }
-    });
-    let table = format!("wirelab_loss_{}", std::process::id());
-    let mut nft = Nft { child, stdin, stdout: BufReader::new(stdout), table: table.clone() };
-    for c in loss_commands(&table, tcp, udp, &drop_slots(probability, seed)) {
-        nft.send(&c).map_err(|e| Fail(EXIT_FAILED, format!("nft: {e}")))?;
+    let table = nft.table.clone();
+    let commands = loss_commands(&table, tcp, udp, &drop_slots(probability, seed));
+    for c in &commands {
+        nft.send(c)?;
     }
-    // Listing the table waits for every command before it.
-    let listed = nft.counters();
-    std::thread::sleep(Duration::from_millis(20));
-    let complaints = errors.lock().map(|v| v.join(" ")).unwrap_or_default();
-    if listed.is_err() || !complaints.is_empty() {
-        let _ = nft.child.kill();
-        return Err(if complaints.contains("Operation not permitted") {
-            Fail(EXIT_PERMISSION, "adding nftables rules needs CAP_NET_ADMIN".into())
-        } else {
-            Fail(EXIT_FAILED, format!("nft refused the rules: {complaints}"))
-        });
+    // Whole only if every rule is in: a refused rule shows as a missing one.
+    let want = commands.iter().filter(|c| c.contains("numgen")).count();
+    match nft.list() {
+        Ok(l) if l.rules == want => {}
+        Ok(l) => {
+            let _ = nft.child.kill();
+            let said: Vec<String> = nft.lines.try_iter().filter_map(Result::err).collect();
+            return Err(Fail(EXIT_FAILED, format!("nft took {} of the {want} rules: {}", l.rules, said.join(" "))));
+        }
+        Err(e) => {
+            let _ = nft.child.kill();
+            return Err(e);
+        }
     }
     println!("ready table inet {table}");
     let _ = std::io::stdout().flush();
@@ -481,8 +510,8 @@ fn loss(tcp: u16, udp: u16, probability: f64, seed: u64, stop: Arc<AtomicBool>) 
     while !stop.load(Ordering::Relaxed) {
         match rx.recv_timeout(Duration::from_millis(100)) {
             Ok(l) if l.trim() == "counters" => {
-                let (t, u) = nft.counters().map_err(|e| Fail(EXIT_FAILED, e))?;
-                println!("counters tcp={t} udp={u}");
+                let l = nft.list()?;
+                println!("counters tcp={} udp={}", l.tcp_dropped, l.udp_dropped);
                 let _ = std::io::stdout().flush();
             }
             Ok(l) => eprintln!("{NAME}: ignored {l:?} (only \"counters\" is understood)"),

@@ -358,6 +358,36 @@ fn a_user_captures_through_the_helper_while_wirelab_itself_holds_no_capability()
 }
 
 #[test]
+fn the_helpers_loss_without_the_network_admin_right_is_refused_at_once_not_hung() {
+    if !support::may_capture("the loss helper without its right") {
+        return;
+    }
+    // nft cannot add the table; its listing then prints nothing, and the
+    // helper used to wait for it forever.
+    let (_dir, _wirelab, helper) = installed_copy();
+    let mut child = as_nobody(&helper, &["loss", "--tcp-port", "4000", "--udp-port", "5000", "--probability", "0.1"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the helper is still waiting after 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert_eq!(status.code(), Some(77), "{err}");
+    assert!(err.contains("needs CAP_NET_ADMIN"), "{err}");
+}
+
+#[test]
 fn the_helper_refuses_bad_arguments_before_opening_anything() {
     let helper = env!("CARGO_BIN_EXE_wirelab-capture");
     for (args, says) in [
