@@ -530,6 +530,35 @@ fn half_requests(port: u16, n: usize, head: &str) -> Vec<TcpStream> {
         .collect()
 }
 
+/// Reads until `needle` has come (the socket's read timeout bounds each read).
+fn read_until(c: &mut TcpStream, needle: &[u8]) {
+    let (mut seen, mut buf) = (Vec::new(), [0u8; 4096]);
+    while !seen.windows(needle.len()).any(|w| w == needle) {
+        let n = c.read(&mut buf).unwrap_or_else(|e| panic!("waiting for {:?}: {e}", String::from_utf8_lossy(needle)));
+        assert!(
+            n > 0,
+            "closed while waiting for {:?}: {:?}",
+            String::from_utf8_lossy(needle),
+            String::from_utf8_lossy(&seen)
+        );
+        seen.extend_from_slice(&buf[..n]);
+    }
+}
+
+/// Waits for `what` (checked every 20 ms) for at most `limit`.
+fn wait_until(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !done() {
+        assert!(t.elapsed() < limit, "waited {limit:?} for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// How many files (sockets included) a process has open.
+fn open_files(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map(|d| d.count()).unwrap_or(0)
+}
+
 /// Waits until the server has closed every one of them; returns how long it took.
 fn all_closed_by_the_server(conns: &mut [TcpStream], deadline: Duration) -> Duration {
     let t = Instant::now();
@@ -557,11 +586,14 @@ fn slowloris_on_the_echo_handshake_and_the_chat_polling_endpoint_is_cut_off_and_
     let n = 400;
     let mut conns = half_requests(echo_port, n, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n");
     conns.extend(half_requests(chat_port, n, "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n"));
-    std::thread::sleep(Duration::from_millis(500));
+    // Measured once both servers hold every connection (their open files say so).
+    for server in [&echo, &chat] {
+        wait_until(Duration::from_secs(60), "the servers to accept the half requests", || open_files(server.id()) >= n);
+    }
     let (echo_held, chat_held) = (rss_kib(echo.id()), rss_kib(chat.id()));
     // Meanwhile an honest client is still served.
     let mut ok = TcpStream::connect(("127.0.0.1", chat_port)).unwrap();
-    ok.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    ok.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     ok.write_all(b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
     let mut answer = String::new();
     let _ = ok.read_to_string(&mut answer);
@@ -618,26 +650,35 @@ fn a_flood_of_chat_events_is_throttled_and_an_oversized_message_closes_the_socke
     let port = s.addr(Kind::Chat).unwrap().port();
     s.block_on(async {
         let mut c = SioClient::connect("flooder", port, &[("/", json!({}))]).await.unwrap();
+        // 400 events sent back to back, without waiting for each answer; then
+        // wait for the server to have taken or refused every one.
+        let stats = &s.chat.as_ref().unwrap().stats;
+        let count = |n: &std::sync::atomic::AtomicU64| n.load(std::sync::atomic::Ordering::Relaxed);
         let t = Instant::now();
-        let (mut ok, mut refused) = (0u32, 0u32);
         for i in 0..400 {
-            let a =
-                c.emit_ack("/", "chat message", json!({ "text": format!("flood {i}"), "to": "self" })).await.unwrap();
-            if a["ok"] == true {
-                ok += 1;
-            } else {
-                assert!(a["error"].as_str().unwrap().contains("too many events"), "{a}");
-                refused += 1;
-            }
+            c.emit("/", "chat message", json!({ "text": format!("flood {i}"), "to": "self" })).await.unwrap();
+        }
+        while count(&stats.messages) + count(&stats.throttled) < 400 {
+            assert!(t.elapsed() < Duration::from_secs(120), "the chat did not answer 400 events in 120 s");
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
         let secs = t.elapsed().as_secs_f64();
+        let (ok, refused) = (count(&stats.messages), count(&stats.throttled));
         eprintln!("flood: 400 events in {secs:.2} s: {ok} taken, {refused} refused");
         // The burst, plus what the rate refilled meanwhile (with room for rounding).
         let allowed = CHAT_EVENT_BURST + secs * wirelab::serve::limits::CHAT_EVENTS_PER_SECOND + 2.0;
-        assert!(f64::from(ok) <= allowed && refused > 0, "{ok} taken in {secs:.2} s");
+        assert!(ok as f64 <= allowed && refused > 0, "{ok} taken in {secs:.2} s");
+        // What a refused event's ack says (after another burst: the bucket is empty).
+        for i in 0..150 {
+            c.emit("/", "chat message", json!({ "text": format!("again {i}"), "to": "self" })).await.unwrap();
+        }
+        let a = c.emit_ack("/", "chat message", json!({ "text": "one more", "to": "self" })).await.unwrap();
+        if a["ok"] != true {
+            assert!(a["error"].as_str().unwrap().contains("too many events"), "{a}");
+        }
         // A message above the size limit: the server closes the connection.
         let huge = "x".repeat(CHAT_MAX_PAYLOAD * 2);
-        let r = tokio::time::timeout(Duration::from_secs(20), async {
+        let r = tokio::time::timeout(Duration::from_secs(60), async {
             let _ = c.emit("/", "chat message", json!({ "text": huge, "to": "self" })).await;
             c.emit_ack("/", "nick", json!("after")).await
         })
@@ -663,27 +704,33 @@ fn never_reading_clients_in_a_room_do_not_grow_the_chat_server() {
     let mut deaf: Vec<TcpStream> = (0..20)
         .map(|_| {
             let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+            // Step by step, as a client does: each packet once the one before is answered.
             write!(
                 c,
                 "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\
                  Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {key}\r\n\r\n"
             )
             .unwrap();
+            read_until(&mut c, b"\"sid\"");
             c.write_all(&frame("40")).unwrap();
+            read_until(&mut c, b"40{");
             c.write_all(&frame("420[\"join\",\"quiet\"]")).unwrap();
+            // The join's acknowledgement (ack 0: "430[…"); after it, never read again.
+            read_until(&mut c, b"430[");
             c
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(500));
     let before = rss_kib(chat.id());
-    // One client sends 4 KiB messages to the room for five seconds, as fast as it is allowed.
+    // One client sends 300 messages of 4 KiB to the room, as fast as it is allowed.
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let (taken, bytes) = rt.block_on(async {
         use serde_json::json;
         let mut c = wirelab::serve::scenario::SioClient::connect("talker", port, &[("/", json!({}))]).await.unwrap();
         let text = "y".repeat(4000);
         let (mut taken, t) = (0u64, Instant::now());
-        while t.elapsed() < Duration::from_secs(5) {
+        while taken < 300 {
+            assert!(t.elapsed() < Duration::from_secs(120), "only {taken} messages taken in 120 s");
             let a = c.emit_ack("/", "chat message", json!({ "text": text, "to": "room:quiet" })).await.unwrap();
             if a["ok"] == true || a.get("offset").is_some() {
                 taken += 1;
