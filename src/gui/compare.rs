@@ -101,7 +101,8 @@ pub enum Side {
 }
 
 impl Side {
-    fn of(self, r: &Comparison) -> &TransportResult {
+    /// This transport's results.
+    pub fn of(self, r: &Comparison) -> &TransportResult {
         if self == Side::Tcp { &r.tcp } else { &r.udp }
     }
 }

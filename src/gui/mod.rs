@@ -967,7 +967,7 @@ impl App {
             }
             Command::CompareSelect(side, seq) => {
                 let r = self.state.panels.compare.result.as_ref();
-                let t = r.map(|r| if side == Side::Tcp { &r.tcp } else { &r.udp });
+                let t = r.map(|r| side.of(r));
                 match t.and_then(|t| t.messages.iter().find(|m| m.seq == seq)).and_then(|m| m.frames.first()) {
                     Some(&f) => self.select(f.saturating_sub(1) as usize),
                     None => self.state.notice = Some(format!("message {seq} left no packets in the recording")),
