@@ -347,8 +347,23 @@ fn progress_bar(cap: &Capture) -> indicatif::ProgressBar {
     pb
 }
 
+/// Frames per batch handed from the dissecting thread to the writing one.
+const BATCH: usize = 64;
+/// Dissections in use at once, between both threads: eight batches: the dissecting thread never waits for them while the writer keeps up.
+const POOL: usize = 8 * BATCH;
+
+/// Dissected frames on their way to the writer, with their bytes.
+struct Batch<'a> {
+    dissections: Vec<Dissection>,
+    frames: Vec<std::borrow::Cow<'a, [u8]>>,
+}
+
 /// Dissects every frame of `cap` and prints them; a damaged file prints all
 /// complete frames, then the error, and exits with status 2.
+///
+/// Two threads share the work: this one reads, dissects and filters; the
+/// other formats and writes, in frame order. Batches of dissections go one
+/// way and come back emptied, so their allocations are reused.
 pub fn dissect(cap: &Capture, args: &DissectArgs) -> anyhow::Result<i32> {
     let filter = match args.filter.as_deref().map(crate::filter::Filter::parse).transpose() {
         Ok(f) => f,
@@ -364,71 +379,107 @@ pub fn dissect(cap: &Capture, args: &DissectArgs) -> anyhow::Result<i32> {
     };
     let mut matched = 0u64;
     let mut dissector = Dissector::new();
-    let mut d = Dissection::default();
-    let stdout = std::io::stdout();
-    // Large writes: stdout's own line buffering would look for a newline in each.
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
     let pb = progress_bar(cap);
-    let mut line = String::new();
     let started = Instant::now();
     let mut frames = 0u64;
     let mut bytes = 0u64;
     let mut status = 0;
-    for item in cap.frames() {
-        let frame = match item {
-            Ok(f) => f,
-            Err(e) => {
-                out.flush()?;
-                pb.finish_and_clear();
-                eprintln!("wirelab: {}: {e}", cap.name());
-                status = 2;
+    let written = std::thread::scope(|scope| -> anyhow::Result<()> {
+        let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Batch<'_>>(4);
+        let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<Dissection>>();
+        let writer = (!args.stats).then(|| scope.spawn(move || write_batches(full_rx, empty_tx, args)));
+        let mut batch = Batch { dissections: Vec::new(), frames: Vec::with_capacity(BATCH) };
+        // Dissections come back from the writer; at most `POOL` exist.
+        let mut spare: Vec<Dissection> = Vec::new();
+        let mut made = 0;
+        let mut scratch = Dissection::default();
+        for item in cap.frames() {
+            let frame = match item {
+                Ok(f) => f,
+                Err(e) => {
+                    pb.finish_and_clear();
+                    if !batch.frames.is_empty() {
+                        let _ = full_tx.send(std::mem::replace(
+                            &mut batch,
+                            Batch { dissections: Vec::new(), frames: Vec::new() },
+                        ));
+                    }
+                    drop(full_tx);
+                    // The frames before the damage are printed before the error.
+                    let done = writer.map(|w| w.join());
+                    eprintln!("wirelab: {}: {e}", cap.name());
+                    status = 2;
+                    return match done {
+                        Some(Ok(r)) => r,
+                        Some(Err(_)) => Err(anyhow::anyhow!("the writing thread failed")),
+                        None => Ok(()),
+                    };
+                }
+            };
+            if args.count.is_some_and(|c| frames >= c) {
                 break;
             }
-        };
-        if args.count.is_some_and(|c| frames >= c) {
-            break;
-        }
-        frames += 1;
-        bytes += frame.data.len() as u64;
-        if frames.is_multiple_of(65536) {
-            pb.set_position(frame.file_offset);
-        }
-        dissector.dissect(frame.meta, &frame.data, &mut d);
-        if filter.as_ref().is_some_and(|f| !f.matches(&d, &frame.data)) {
-            continue;
-        }
-        matched += 1;
-        if args.stats {
-            continue;
-        }
-        line.clear();
-        match (args.format, args.verbose) {
-            (OutputFormat::Json, _) => {
-                if let Err(e) = output::write_json_frame(&mut out, &d, &frame.data, !args.no_explain) {
-                    if e.kind() == std::io::ErrorKind::BrokenPipe {
-                        return Ok(status);
-                    }
-                    return Err(e).context("writing output");
+            frames += 1;
+            bytes += frame.data.len() as u64;
+            if frames.is_multiple_of(65536) {
+                pb.set_position(frame.file_offset);
+            }
+            if args.stats {
+                dissector.dissect(frame.meta, &frame.data, &mut scratch);
+                if filter.as_ref().is_none_or(|f| f.matches(&scratch, &frame.data)) {
+                    matched += 1;
                 }
                 continue;
             }
-            (OutputFormat::Text, true) => output::verbose(&d, &frame.data, &mut line),
-            (OutputFormat::Text, false) => {
-                output::summary_line(&d, &mut line);
-                line.push('\n');
+            if spare.is_empty() {
+                // Dissections the writer gave back come first: their
+                // allocations are warm, and few dissections mean few caches
+                // to fill. A new one only while the writer keeps them all.
+                if let Ok(v) = empty_rx.try_recv() {
+                    spare = v;
+                } else if made < POOL {
+                    spare.push(Dissection::default());
+                    made += 1;
+                } else {
+                    match empty_rx.recv() {
+                        Ok(v) => spare = v,
+                        Err(_) => break,
+                    }
+                }
+            }
+            let mut d = spare.pop().unwrap_or_default();
+            dissector.dissect(frame.meta, &frame.data, &mut d);
+            if filter.as_ref().is_some_and(|f| !f.matches(&d, &frame.data)) {
+                spare.push(d);
+                continue;
+            }
+            matched += 1;
+            batch.dissections.push(d);
+            batch.frames.push(frame.data);
+            if batch.frames.len() == BATCH {
+                let next = Batch { dissections: Vec::with_capacity(BATCH), frames: Vec::with_capacity(BATCH) };
+                if full_tx.send(std::mem::replace(&mut batch, next)).is_err() {
+                    // The writer stopped: the reader went away, or writing failed.
+                    break;
+                }
             }
         }
-        if let Err(e) = out.write_all(line.as_bytes()) {
-            if e.kind() == std::io::ErrorKind::BrokenPipe {
-                return Ok(status);
-            }
-            return Err(e).context("writing output");
+        pb.finish_and_clear();
+        if !batch.frames.is_empty() {
+            let _ = full_tx.send(batch);
         }
-    }
-    pb.finish_and_clear();
+        drop(full_tx);
+        match writer.map(|w| w.join()) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err(anyhow::anyhow!("the writing thread failed")),
+            None => Ok(()),
+        }
+    });
+    written?;
     if args.stats {
         let secs = started.elapsed().as_secs_f64();
         let peak = peak_rss_kib();
+        let mut out = std::io::stdout().lock();
         writeln!(out, "frames: {frames}")?;
         if filter.is_some() {
             writeln!(out, "matching_frames: {matched}")?;
@@ -447,11 +498,48 @@ pub fn dissect(cap: &Capture, args: &DissectArgs) -> anyhow::Result<i32> {
             writeln!(out, "rss_anon_kib: {kib}")?;
         }
     }
-    match out.flush() {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
-        _ => {}
-    }
     Ok(status)
+}
+
+/// The writing half of `dissect`: formats each batch's frames in order and
+/// sends the emptied dissections back. A reader that goes away (broken
+/// pipe) ends it quietly; the dissecting thread then stops at its next send.
+fn write_batches(
+    full: std::sync::mpsc::Receiver<Batch<'_>>,
+    empty: std::sync::mpsc::Sender<Vec<Dissection>>,
+    args: &DissectArgs,
+) -> anyhow::Result<()> {
+    let stdout = std::io::stdout();
+    // Large writes: stdout's own line buffering would look for a newline in each.
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+    let mut line = String::new();
+    let quiet_pipe = |e: std::io::Error| -> anyhow::Result<()> {
+        if e.kind() == std::io::ErrorKind::BrokenPipe { Ok(()) } else { Err(e).context("writing output") }
+    };
+    for mut batch in full {
+        for (d, frame) in batch.dissections.iter().zip(&batch.frames) {
+            line.clear();
+            match (args.format, args.verbose) {
+                (OutputFormat::Json, _) => {
+                    if let Err(e) = output::write_json_frame(&mut out, d, frame, !args.no_explain) {
+                        return quiet_pipe(e);
+                    }
+                    continue;
+                }
+                (OutputFormat::Text, true) => output::verbose(d, frame, &mut line),
+                (OutputFormat::Text, false) => {
+                    output::summary_line(d, &mut line);
+                    line.push('\n');
+                }
+            }
+            if let Err(e) = out.write_all(line.as_bytes()) {
+                return quiet_pipe(e);
+            }
+        }
+        batch.frames.clear();
+        let _ = empty.send(std::mem::take(&mut batch.dissections));
+    }
+    out.flush().or_else(quiet_pipe)
 }
 
 /// Peak resident memory of this process (Linux), in KiB. It includes the

@@ -221,6 +221,9 @@ macro_rules! fields {
 pub type SourceId = u16;
 pub const FRAME_SOURCE: SourceId = 0;
 
+/// The largest data-source buffer a [`Dissection`] keeps for reuse.
+const SPARE_MAX: usize = 16 << 10;
+
 /// Bytes in a data source. Sub-byte fields take their mask from the def.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Span {
@@ -553,7 +556,11 @@ impl Dissection {
         self.summary.protocol = "";
         self.summary.info.clear();
         for src in self.sources.drain(..) {
-            if self.spare.len() < 16 {
+            // Small buffers are kept for the next frame; a big one goes back
+            // to the allocator, which hands the same warm memory to the next
+            // big message whichever dissection it lands in (the `dissect`
+            // command keeps hundreds of dissections in flight).
+            if self.spare.len() < 16 && src.bytes.capacity() <= SPARE_MAX {
                 let mut b = src.bytes;
                 b.clear();
                 self.spare.push(b);

@@ -529,12 +529,14 @@ fn process(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, seg: &Segment, in_fr
         }
         cx.pdu_frames.clear();
         cx.pdu_frames.extend_from_slice(&frames);
-        let pdu: Vec<u8> = if single.is_some() {
-            d.buf.drain(..n);
-            Vec::new()
-        } else {
-            d.buf.drain(..n).collect()
-        };
+        // A reassembled message goes into a buffer the dissection kept from
+        // earlier frames: fresh memory costs a page fault per 4 KiB.
+        let mut pdu: Vec<u8> = Vec::new();
+        if single.is_none() {
+            pdu = cx.out.buffer();
+            pdu.extend_from_slice(&d.buf[..n.min(d.buf.len())]);
+        }
+        d.buf.drain(..n.min(d.buf.len()));
         if d.buf.is_empty() && d.buf.capacity() > KEEP_CAPACITY {
             // A large buffer goes back to the allocator once empty: with
             // thousands of streams, each keeping its largest message's room
