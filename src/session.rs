@@ -77,6 +77,14 @@ impl Checkpoints {
         self.every
     }
 
+    /// The state saved nearest before frame `n` (at or before it): the frame
+    /// it was saved before, and a copy to dissect on from there.
+    pub fn state_before(&self, n: usize) -> Option<(usize, Dissector)> {
+        let k = self.saved.partition_point(|(i, _, _)| *i <= n);
+        let (start, base, _) = self.saved.get(k.checked_sub(1)?)?;
+        Some((*start, Dissector::clone(base)))
+    }
+
     /// Dissects frame `n` (0-based) as the full pass did: from the nearest
     /// checkpoint at or before it, re-dissecting the frames in between.
     /// `frame(i)` gives frame `i`'s metadata and bytes. False when `n` is past
@@ -87,11 +95,8 @@ impl Checkpoints {
         frame: impl Fn(usize) -> Option<(FrameMeta, &'a [u8])>,
         out: &mut Dissection,
     ) -> bool {
-        // The last checkpoint at or before n.
-        let k = self.saved.partition_point(|(i, _, _)| *i <= n);
-        let Some((start, base, _)) = k.checked_sub(1).and_then(|k| self.saved.get(k)) else { return false };
-        let mut dis = Dissector::clone(base);
-        for i in *start..=n {
+        let Some((start, mut dis)) = self.state_before(n) else { return false };
+        for i in start..=n {
             let Some((meta, bytes)) = frame(i) else { return false };
             dis.dissect(meta, bytes, out);
         }

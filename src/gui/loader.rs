@@ -77,7 +77,6 @@ pub struct Loaded {
     /// Frame bytes not readable in place: live frames, and any the reader had to copy.
     arena: Vec<u8>,
     addrs: Vec<Addr>,
-    addr_index: HashMap<Addr, u32>,
     protocols: Vec<&'static str>,
     infos: TextStore,
     /// Time of the first frame, for the relative time column.
@@ -92,19 +91,19 @@ pub struct Loaded {
     event_texts: TextStore,
     /// Engine.IO session ids, interned.
     pub sessions: Vec<String>,
-    session_index: HashMap<String, u32>,
-    correlator: Correlator,
 }
 
 impl Loaded {
-    fn empty(name: String, cap: Option<Arc<Capture>>, keep: bool) -> Loaded {
+    /// An empty capture, that `Part`s from a [`Builder`] are added to: a
+    /// file's while it loads, a live capture's as frames come. `keep`: keep
+    /// every dissection (small captures), until there are too many.
+    pub fn new(name: String, cap: Option<Arc<Capture>>, keep: bool) -> Loaded {
         Loaded {
             name,
             cap,
             rows: Vec::new(),
             arena: Vec::new(),
             addrs: Vec::new(),
-            addr_index: HashMap::new(),
             protocols: Vec::new(),
             infos: TextStore::default(),
             t0: None,
@@ -114,14 +113,54 @@ impl Loaded {
             events: Vec::new(),
             event_texts: TextStore::default(),
             sessions: Vec::new(),
-            session_index: HashMap::new(),
-            correlator: Correlator::default(),
         }
     }
 
     /// An empty capture that live frames are added to.
     pub fn live(name: String) -> Loaded {
-        Loaded::empty(name, None, true)
+        Loaded::new(name, None, true)
+    }
+
+    /// Adds what a [`Builder`] made since its last part.
+    pub fn append(&mut self, p: Part) {
+        self.rows.extend_from_slice(&p.rows);
+        self.arena.extend_from_slice(&p.arena);
+        self.addrs.extend_from_slice(&p.addrs);
+        if !p.protocols.is_empty() {
+            self.protocols = p.protocols;
+        }
+        self.infos.append(p.infos);
+        self.events.extend_from_slice(&p.events);
+        self.event_texts.append(p.event_texts);
+        self.sessions.extend(p.sessions);
+        for (j, s) in p.session_of {
+            if let Some(e) = self.events.get_mut(j) {
+                e.session = Some(s);
+            }
+        }
+        if let Some(c) = p.checkpoints {
+            self.checkpoints = c;
+        }
+        self.t0 = self.t0.or(p.t0);
+        if p.damage.is_some() {
+            self.damage = p.damage;
+        }
+        if !p.keep_dissections {
+            self.dissections = None;
+        } else if let Some(all) = &mut self.dissections
+            && !p.dissections.is_empty()
+        {
+            Arc::make_mut(all).extend(p.dissections);
+        }
+    }
+
+    /// Gives back the room kept for growth: call when no more parts come.
+    pub fn finish(&mut self) {
+        self.rows.shrink_to_fit();
+        self.events.shrink_to_fit();
+        self.arena.shrink_to_fit();
+        self.addrs.shrink_to_fit();
+        release_free_memory();
     }
 
     pub fn len(&self) -> usize {
@@ -190,12 +229,6 @@ impl Loaded {
         found.then_some((d, bytes))
     }
 
-    /// Call with the dissector before it dissects the next frame (the one
-    /// `push` will add): keeps a checkpoint when one falls due.
-    pub fn before_next(&mut self, dis: &Dissector) {
-        self.checkpoints.before(self.rows.len(), dis);
-    }
-
     /// Heap bytes held for the rows (not the file, not kept dissections):
     /// the figure behind "bytes per frame".
     pub fn heap_bytes(&self) -> usize {
@@ -206,37 +239,116 @@ impl Loaded {
             + self.event_texts.heap_bytes()
             + self.addrs.capacity() * std::mem::size_of::<Addr>() * 2
     }
+}
+
+/// What a [`Builder`] made since its last part, for [`Loaded::append`].
+/// Its rows and events come in whole blocks of packed texts (except the
+/// last part), so the window's texts are moved, not packed again.
+#[derive(Default)]
+pub struct Part {
+    rows: Vec<Row>,
+    arena: Vec<u8>,
+    /// Addresses first seen in these rows, in order of their index.
+    addrs: Vec<Addr>,
+    /// The whole protocol table (it is short).
+    protocols: Vec<&'static str>,
+    infos: TextStore,
+    events: Vec<Event>,
+    event_texts: TextStore,
+    sessions: Vec<String>,
+    /// Events sent in an earlier part whose Engine.IO session is now known.
+    session_of: Vec<(usize, u32)>,
+    checkpoints: Option<Checkpoints>,
+    dissections: Vec<Dissection>,
+    keep_dissections: bool,
+    t0: Option<i64>,
+    damage: Option<String>,
+}
+
+/// Turns dissected frames into packet-list rows and messages, on the thread
+/// that dissects them (the loading thread for a file; the window's for a
+/// live capture), and hands them over in [`Part`]s. It keeps what spans
+/// frames: the interning tables, the message correlator, the checkpoints.
+pub struct Builder {
+    part: Part,
+    /// What earlier parts held: `part`'s rows, arena bytes, addresses,
+    /// events and sessions are numbered from these.
+    rows_sent: usize,
+    arena_sent: u64,
+    events_sent: usize,
+    addr_index: HashMap<Addr, u32>,
+    session_index: HashMap<String, u32>,
+    protocols: Vec<&'static str>,
+    correlator: Correlator,
+    checkpoints: Checkpoints,
+    /// A checkpoint was kept (or thinned out) since the last part.
+    checkpoints_changed: bool,
+    t0: Option<i64>,
+    keep: bool,
+}
+
+impl Builder {
+    /// `keep`: as for [`Loaded::new`].
+    pub fn new(keep: bool) -> Builder {
+        Builder {
+            part: Part { keep_dissections: keep, ..Part::default() },
+            rows_sent: 0,
+            arena_sent: 0,
+            events_sent: 0,
+            addr_index: HashMap::new(),
+            session_index: HashMap::new(),
+            protocols: Vec::new(),
+            correlator: Correlator::default(),
+            checkpoints: Checkpoints::new(CHECKPOINT_EVERY),
+            checkpoints_changed: false,
+            t0: None,
+            keep,
+        }
+    }
+
+    /// Frames pushed so far.
+    pub fn frames(&self) -> usize {
+        self.rows_sent + self.part.rows.len()
+    }
+
+    /// Call with the dissector before it dissects the next frame (the one
+    /// `push` will add): keeps a checkpoint when one falls due.
+    pub fn before_next(&mut self, dis: &Dissector) {
+        let before = self.checkpoints.bytes();
+        self.checkpoints.before(self.frames(), dis);
+        self.checkpoints_changed |= self.checkpoints.bytes() != before;
+    }
 
     fn intern_session(&mut self, sid: String) -> u32 {
         if let Some(i) = self.session_index.get(&sid) {
             return *i;
         }
-        let i = self.sessions.len() as u32;
-        self.sessions.push(sid.clone());
+        let i = self.session_index.len() as u32;
+        self.part.sessions.push(sid.clone());
         self.session_index.insert(sid, i);
         i
     }
 
     fn intern_addr(&mut self, a: Addr) -> u32 {
-        let next = self.addrs.len() as u32;
+        let next = self.addr_index.len() as u32;
         *self.addr_index.entry(a).or_insert_with(|| {
-            self.addrs.push(a);
+            self.part.addrs.push(a);
             next
         })
     }
 
     /// Adds a dissected frame; `file_offset` when its bytes can be read in
     /// place from the file, else they are copied.
-    fn push(&mut self, bytes: &[u8], file_offset: Option<u64>, d: &Dissection) {
-        let n = self.rows.len();
+    pub fn push(&mut self, bytes: &[u8], file_offset: Option<u64>, d: &Dissection) {
+        let n = self.frames();
         let m = d.meta;
         let ts_ns = m.ts_sec.saturating_mul(1_000_000_000).saturating_add(i64::from(m.ts_nsec));
         self.t0.get_or_insert(ts_ns);
         let (data, in_arena) = match file_offset {
             Some(o) => (o, false),
             None => {
-                self.arena.extend_from_slice(bytes);
-                ((self.arena.len() - bytes.len()) as u64, true)
+                self.part.arena.extend_from_slice(bytes);
+                (self.arena_sent + (self.part.arena.len() - bytes.len()) as u64, true)
             }
         };
         let protocol = match self.protocols.iter().position(|p| *p == d.summary.protocol) {
@@ -248,7 +360,7 @@ impl Loaded {
             None => 0,
         } as u8;
         let (src, dst) = (self.intern_addr(d.summary.src), self.intern_addr(d.summary.dst));
-        self.rows.push(Row {
+        self.part.rows.push(Row {
             ts_ns,
             data,
             len: m.len,
@@ -259,18 +371,23 @@ impl Loaded {
             protocol,
             in_arena,
         });
-        self.infos.push(&d.summary.info);
+        self.part.infos.push(&d.summary.info);
         for e in &d.events {
             let (links, resolved) = self.correlator.push(e);
             for (j, sid) in resolved {
                 let s = self.intern_session(sid);
-                if let Some(x) = self.events.get_mut(j) {
-                    x.session = Some(s);
+                match j.checked_sub(self.events_sent) {
+                    Some(k) => {
+                        if let Some(x) = self.part.events.get_mut(k) {
+                            x.session = Some(s);
+                        }
+                    }
+                    None => self.part.session_of.push((j, s)),
                 }
             }
             let session = links.session.map(|sid| self.intern_session(sid));
             let first = e.frames.first().map(|f| (*f as usize).saturating_sub(1)).unwrap_or(n).min(n);
-            self.events.push(Event {
+            self.part.events.push(Event {
                 frame: n,
                 first,
                 stream: e.stream,
@@ -280,88 +397,158 @@ impl Loaded {
                 answers: links.answers.map(|a| a as u32),
                 session,
             });
-            self.event_texts.push(&e.text);
+            self.part.event_texts.push(&e.text);
         }
-        if let Some(all) = &mut self.dissections {
-            if all.len() < KEEP_DISSECTIONS {
-                Arc::make_mut(all).push(d.clone());
+        if self.keep {
+            if n < KEEP_DISSECTIONS {
+                self.part.dissections.push(d.clone());
             } else {
-                self.dissections = None;
+                self.keep = false;
+                self.part.keep_dissections = false;
+                self.part.dissections = Vec::new();
             }
         }
     }
 
-    /// Adds a frame captured live, already dissected.
-    pub fn push_live(&mut self, bytes: &[u8], d: &Dissection) {
-        self.push(bytes, None, d);
+    /// What was pushed since the last part. `all: false` leaves the rows and
+    /// events of a block not yet full for the next part.
+    pub fn take(&mut self, all: bool) -> Part {
+        let (rows, infos, events, event_texts) = if all {
+            (
+                std::mem::take(&mut self.part.rows),
+                std::mem::take(&mut self.part.infos),
+                std::mem::take(&mut self.part.events),
+                std::mem::take(&mut self.part.event_texts),
+            )
+        } else {
+            let infos = self.part.infos.take_packed();
+            let rest = self.part.rows.split_off(infos.len().min(self.part.rows.len()));
+            let rows = std::mem::replace(&mut self.part.rows, rest);
+            let event_texts = self.part.event_texts.take_packed();
+            let rest = self.part.events.split_off(event_texts.len().min(self.part.events.len()));
+            let events = std::mem::replace(&mut self.part.events, rest);
+            (rows, infos, events, event_texts)
+        };
+        self.rows_sent += rows.len();
+        self.events_sent += events.len();
+        self.arena_sent += self.part.arena.len() as u64;
+        let fresh = std::mem::take(&mut self.checkpoints_changed);
+        Part {
+            rows,
+            arena: std::mem::take(&mut self.part.arena),
+            addrs: std::mem::take(&mut self.part.addrs),
+            protocols: self.protocols.clone(),
+            infos,
+            events,
+            event_texts,
+            sessions: std::mem::take(&mut self.part.sessions),
+            session_of: std::mem::take(&mut self.part.session_of),
+            checkpoints: fresh.then(|| self.checkpoints.clone()),
+            dissections: std::mem::take(&mut self.part.dissections),
+            keep_dissections: self.part.keep_dissections,
+            t0: self.t0,
+            damage: self.part.damage.take(),
+        }
     }
 }
 
-pub enum Progress {
-    Running(f32),
-    Done(Box<Result<Loaded, String>>),
+/// What a loading job handed over since the last poll.
+pub struct Polled {
+    /// How much of the file is read, 0 to 1.
+    pub fraction: f32,
+    pub parts: Vec<Part>,
+    /// No more parts will come; `Err` when the thread stopped unexpectedly.
+    pub done: Option<Result<(), String>>,
 }
 
-/// Reading and dissecting a capture on a thread.
+enum Msg {
+    Part(Box<Part>),
+    Done,
+}
+
+/// How often the loading thread hands rows to the window.
+const PART_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Reading and dissecting a capture on a thread, handing its rows over in
+/// parts as it goes: the window shows the first ones at once.
 pub struct Job {
     progress: Arc<AtomicU32>,
-    rx: Receiver<Result<Loaded, String>>,
+    rx: Receiver<Msg>,
 }
 
 impl Job {
+    /// Starts loading; the rows go to a `Loaded::new` of the same capture
+    /// (`keep`: [`Job::keeps`]).
     pub fn start(cap: Arc<Capture>) -> Job {
         let progress = Arc::new(AtomicU32::new(0));
         let (tx, rx) = channel();
         let p = progress.clone();
         std::thread::Builder::new()
             .name("wirelab-load".into())
-            .spawn(move || {
-                let _ = tx.send(load(cap, &p));
-            })
+            .spawn(move || load(&cap, &p, &tx))
             .ok();
         Job { progress, rx }
     }
 
-    pub fn poll(&self) -> Progress {
-        match self.rx.try_recv() {
-            Ok(r) => Progress::Done(Box::new(r)),
-            Err(TryRecvError::Empty) => Progress::Running(self.progress.load(Ordering::Relaxed) as f32 / 1000.0),
-            Err(TryRecvError::Disconnected) => Progress::Done(Box::new(Err("loading stopped unexpectedly".into()))),
-        }
+    /// Whether a capture's dissections are all kept: small captures keep
+    /// them (instant details, exact context); big ones dissect the selected
+    /// frame again instead, to save memory.
+    pub fn keeps(cap: &Capture) -> bool {
+        cap.len() <= KEEP_BELOW_BYTES
+    }
+
+    pub fn poll(&self) -> Polled {
+        let mut parts = Vec::new();
+        let done = loop {
+            match self.rx.try_recv() {
+                Ok(Msg::Part(p)) => parts.push(*p),
+                Ok(Msg::Done) => break Some(Ok(())),
+                Err(TryRecvError::Empty) => break None,
+                Err(TryRecvError::Disconnected) => break Some(Err("loading stopped unexpectedly".to_string())),
+            }
+        };
+        Polled { fraction: self.progress.load(Ordering::Relaxed) as f32 / 1000.0, parts, done }
     }
 }
 
-fn load(cap: Arc<Capture>, progress: &AtomicU32) -> Result<Loaded, String> {
+/// The loading thread: dissects every frame, sends a part as soon as the
+/// first rows are ready and then every `PART_EVERY`. Stops early when the
+/// window no longer listens (another file was opened).
+fn load(cap: &Capture, progress: &AtomicU32, tx: &std::sync::mpsc::Sender<Msg>) {
     let mut dis = Dissector::new();
     let mut d = Dissection::default();
-    // Small captures keep every dissection (instant details, exact context);
-    // big ones re-dissect the selected frame instead, to save memory.
-    let mut loaded = Loaded::empty(cap.name().to_string(), Some(cap.clone()), cap.len() <= KEEP_BELOW_BYTES);
+    let mut b = Builder::new(Job::keeps(cap));
     let total = cap.len().max(1) as f64;
+    let mut sent_at: Option<std::time::Instant> = None;
     for (n, item) in cap.frames().enumerate() {
         let f = match item {
             Ok(f) => f,
             Err(e) => {
-                loaded.damage = Some(e.to_string());
+                b.part.damage = Some(e.to_string());
                 break;
             }
         };
-        if n % 4096 == 0 {
+        if n % 256 == 0 && n > 0 {
             progress.store((f.file_offset as f64 / total * 1000.0) as u32, Ordering::Relaxed);
+            if sent_at.is_none_or(|t| t.elapsed() >= PART_EVERY) {
+                if tx.send(Msg::Part(Box::new(b.take(false)))).is_err() {
+                    return;
+                }
+                sent_at = Some(std::time::Instant::now());
+            }
         }
-        loaded.before_next(&dis);
+        b.before_next(&dis);
         dis.dissect(f.meta, &f.data, &mut d);
-        loaded.push(&f.data, f.data_offset(&cap), &d);
+        b.push(&f.data, f.data_offset(cap), &d);
     }
-    // The rows stay for the whole session: no growth slack. The dissector's
-    // connection tables are done with; give their memory back to the system.
-    loaded.rows.shrink_to_fit();
-    loaded.events.shrink_to_fit();
-    loaded.arena.shrink_to_fit();
+    // The dissector's connection tables are done with: free them before
+    // the window gives memory back to the system (`Loaded::finish`).
     drop((dis, d));
-    release_free_memory();
+    let last = b.take(true);
+    drop(b);
     progress.store(1000, Ordering::Relaxed);
-    Ok(loaded)
+    let _ = tx.send(Msg::Part(Box::new(last)));
+    let _ = tx.send(Msg::Done);
 }
 
 /// Returns freed heap pages to the system (glibc keeps them otherwise, and
@@ -375,49 +562,68 @@ fn release_free_memory() {
     }
 }
 
-/// Filtering on a thread.
+/// Filtering on a thread: the frames from `from` to those loaded when it
+/// starts (a capture still loading gets another job for the rest).
 pub struct FilterJob {
-    rx: Receiver<Vec<usize>>,
+    rx: Receiver<Filtered>,
+}
+
+/// The frames of `from..to` that match, in capture order.
+pub struct Filtered {
+    pub from: usize,
+    pub to: usize,
+    pub matching: Vec<usize>,
 }
 
 impl FilterJob {
-    pub fn start(loaded: &Loaded, filter: Filter) -> FilterJob {
+    pub fn start(loaded: &Loaded, filter: Filter, from: usize) -> FilterJob {
         let (tx, rx) = channel();
-        let kept = loaded.dissections.clone();
+        let to = loaded.len();
+        let from = from.min(to);
+        let kept = loaded.dissections.clone().filter(|all| all.len() >= to);
+        // Without kept dissections, the frames are dissected again, from
+        // the saved state nearest before `from`.
+        let (start, dis) = match &kept {
+            Some(_) => (from, None),
+            None => match loaded.checkpoints.state_before(from) {
+                Some((start, dis)) => (start, Some(dis)),
+                None => (0, Some(Dissector::new())),
+            },
+        };
         let cap = loaded.cap.clone();
         // What the thread needs to find each frame's bytes: the rows (40
         // bytes each) and the copied bytes, if any; the file is shared.
-        let rows = loaded.rows.clone();
-        let metas: Vec<FrameMeta> =
-            if kept.is_none() { (0..rows.len()).map(|i| loaded.meta(i)).collect() } else { Vec::new() };
-        let arena = loaded.arena.clone();
+        let rows = loaded.rows[start..to].to_vec();
+        let metas: Vec<FrameMeta> = if kept.is_none() { (start..to).map(|i| loaded.meta(i)).collect() } else { Vec::new() };
+        let arena = if rows.iter().any(|r| r.in_arena) { loaded.arena.clone() } else { Vec::new() };
         std::thread::Builder::new()
             .name("wirelab-filter".into())
             .spawn(move || {
-                let bytes = |i: usize| rows[i].bytes(&arena, cap.as_deref());
-                let visible: Vec<usize> = match kept {
-                    Some(all) => (0..all.len()).filter(|&i| filter.matches(&all[i], bytes(i))).collect(),
-                    None => {
-                        let mut dis = Dissector::new();
+                let bytes = |i: usize| rows[i - start].bytes(&arena, cap.as_deref());
+                let matching: Vec<usize> = match (kept, dis) {
+                    (Some(all), _) => (from..to).filter(|&i| filter.matches(&all[i], bytes(i))).collect(),
+                    (None, dis) => {
+                        let mut dis = dis.unwrap_or_default();
                         let mut d = Dissection::default();
                         let mut v = Vec::new();
-                        for (i, meta) in metas.iter().enumerate() {
+                        for (k, meta) in metas.iter().enumerate() {
+                            let i = start + k;
                             let b = bytes(i);
                             dis.dissect(*meta, b, &mut d);
-                            if filter.matches(&d, b) {
+                            if i >= from && filter.matches(&d, b) {
                                 v.push(i);
                             }
                         }
                         v
                     }
                 };
-                let _ = tx.send(visible);
+                let _ = tx.send(Filtered { from, to, matching });
             })
             .ok();
         FilterJob { rx }
     }
 
-    pub fn poll(&self) -> Option<Vec<usize>> {
+    pub fn poll(&self) -> Option<Filtered> {
         self.rx.try_recv().ok()
     }
 }

@@ -187,6 +187,10 @@ pub struct View {
     pub filtering: bool,
     /// The frames that pass the filter (indices into the rows), in capture order.
     pub matching: Vec<usize>,
+    /// The frames before this one were tested by the filter: `matching`
+    /// holds those that passed. Frames added later (a file still loading, a
+    /// live capture) are tested as they come.
+    pub filtered_to: usize,
     /// The same frames in display order (after the sort).
     pub visible: Vec<usize>,
     /// Packet-list order: column and ascending, or capture order.
@@ -247,10 +251,12 @@ pub struct App {
     pub demos: Demos,
     loader: Option<loader::Job>,
     filter_job: Option<loader::FilterJob>,
+    /// When the list was last sorted while a file loads.
+    sorted_at: Option<std::time::Instant>,
     commands: Vec<Command>,
     fonts_installed: bool,
     applied_zoom: f32,
-    live: Option<(crate::capture::CaptureHandle, crate::dissect::Dissector)>,
+    live: Option<(crate::capture::CaptureHandle, crate::dissect::Dissector, loader::Builder)>,
     /// The interface list, being read on a thread (probing each interface
     /// with libpcap can take a while; the window must not wait for it).
     interfaces_job: Option<std::sync::mpsc::Receiver<Vec<String>>>,
@@ -302,6 +308,7 @@ impl App {
             demos: Demos::default(),
             loader: None,
             filter_job: None,
+            sorted_at: None,
             commands: Vec::new(),
             fonts_installed: false,
             applied_zoom: 1.0,
@@ -349,7 +356,11 @@ impl App {
         self.state.view.selected = None;
         self.state.view.detail = None;
         self.state.error = None;
+        self.state.view.filtered_to = 0;
         self.state.doc.load_progress = Some((cap.name().to_string(), 0.0));
+        // The table exists at once and grows as the loading thread hands
+        // its rows over (`take_parts`).
+        self.state.doc.loaded = Some(Loaded::new(cap.name().to_string(), Some(cap.clone()), loader::Job::keeps(&cap)));
         self.loader = Some(loader::Job::start(cap));
     }
 
@@ -444,7 +455,7 @@ impl App {
                 self.state.error = None;
                 self.state.panels.live.stats = None;
                 self.state.doc.capturing = true;
-                self.live = Some((h, crate::dissect::Dissector::new()));
+                self.live = Some((h, crate::dissect::Dissector::new(), loader::Builder::new(true)));
             }
             Err(e) => self.state.error = Some(e.to_string()),
         }
@@ -453,7 +464,7 @@ impl App {
     /// Adds the frames a live capture handed over.
     fn poll_live(&mut self) {
         use crate::capture::CaptureEvent;
-        let Some((h, dis)) = &mut self.live else { return };
+        let Some((h, dis, builder)) = &mut self.live else { return };
         let filter = if self.state.view.filter_error.is_none() {
             Filter::parse(&self.state.view.filter_text).ok()
         } else {
@@ -466,14 +477,16 @@ impl App {
                 Ok(CaptureEvent::Batch(b)) => {
                     let Some(loaded) = &mut self.state.doc.loaded else { break };
                     for (meta, bytes) in b.iter() {
-                        loaded.before_next(dis);
+                        builder.before_next(dis);
                         dis.dissect(meta, bytes, &mut d);
-                        loaded.push_live(bytes, &d);
+                        builder.push(bytes, None, &d);
                         if filter.as_ref().is_none_or(|f| f.matches(&d, bytes)) {
-                            self.state.view.matching.push(loaded.len() - 1);
-                            self.state.view.visible.push(loaded.len() - 1);
+                            self.state.view.matching.push(builder.frames() - 1);
+                            self.state.view.visible.push(builder.frames() - 1);
                         }
                     }
+                    loaded.append(builder.take(true));
+                    self.state.view.filtered_to = loaded.len();
                     if self.state.panels.live.follow
                         && let Some(&last) = self.state.view.visible.last()
                     {
@@ -566,50 +579,121 @@ impl App {
             }
         }
         if let Some(job) = &self.loader {
-            match job.poll() {
-                loader::Progress::Running(f) => {
-                    if let Some(p) = &mut self.state.doc.load_progress {
-                        p.1 = f;
-                    }
-                }
-                loader::Progress::Done(result) => {
+            let polled = job.poll();
+            if let Some(p) = &mut self.state.doc.load_progress {
+                p.1 = polled.fraction;
+            }
+            let more = !polled.parts.is_empty();
+            if more {
+                self.take_parts(polled.parts);
+            }
+            match polled.done {
+                Some(Ok(())) => self.loading_done(),
+                Some(Err(e)) => {
                     self.loader = None;
                     self.state.doc.load_progress = None;
-                    match *result {
-                        Ok(loaded) => {
-                            self.state.view.matching = (0..loaded.len()).collect();
-                            self.state.view.visible = self.state.view.matching.clone();
-                            // Open on something worth looking at: the first
-                            // Socket.IO event, else the first frame.
-                            let first = loaded
-                                .events
-                                .iter()
-                                .find(|e| e.kind == crate::model::MsgKind::SioEvent)
-                                .map(|e| e.frame)
-                                .unwrap_or(0);
-                            if self.state.panels.replay.on {
-                                self.state.panels.replay.loaded(&loaded);
-                            }
-                            self.state.doc.loaded = Some(loaded);
-                            if !self.state.view.visible.is_empty() {
-                                self.select(first);
-                            }
-                            let text = self.state.view.filter_text.clone();
-                            if !text.is_empty() {
-                                self.apply_filter(text);
-                            }
-                        }
-                        Err(e) => self.state.error = Some(e),
-                    }
+                    self.state.error = Some(e);
                 }
+                None if more => self.resort_while_loading(),
+                None => {}
             }
         }
         if let Some(job) = &self.filter_job
-            && let Some(visible) = job.poll()
+            && let Some(done) = job.poll()
         {
             self.filter_job = None;
+            // A result for frames already tested (an older filter) is dropped.
+            if done.from == self.state.view.filtered_to {
+                self.state.view.matching.extend(done.matching);
+                self.state.view.filtered_to = done.to;
+            }
+            if !self.filter_more() {
+                self.state.view.filtering = false;
+                self.apply_sort();
+            } else if self.state.view.sort.is_none() {
+                self.state.view.visible.clone_from(&self.state.view.matching);
+            }
+        }
+    }
+
+    /// Adds rows the loading thread handed over, and shows those that pass
+    /// the filter.
+    fn take_parts(&mut self, parts: Vec<loader::Part>) {
+        let Some(loaded) = &mut self.state.doc.loaded else { return };
+        let before = loaded.len();
+        for p in parts {
+            loaded.append(p);
+        }
+        let after = loaded.len();
+        let view = &mut self.state.view;
+        if view.filter_text.trim().is_empty() || view.filter_error.is_some() {
+            if view.filtered_to == before {
+                view.matching.extend(before..after);
+                view.filtered_to = after;
+                if view.sort.is_none() {
+                    view.visible.extend(before..after);
+                }
+            }
+        } else {
+            self.filter_more();
+        }
+        if self.state.view.selected.is_none() && before == 0 && after > 0 {
+            self.select(0);
+        }
+    }
+
+    /// Starts filtering the frames the filter has not seen yet, if there
+    /// are any; false when every frame has been tested.
+    fn filter_more(&mut self) -> bool {
+        if self.filter_job.is_some() {
+            return true;
+        }
+        let Some(loaded) = &self.state.doc.loaded else { return false };
+        let view = &self.state.view;
+        if view.filter_text.trim().is_empty() || view.filter_error.is_some() {
+            return false;
+        }
+        if view.filtered_to >= loaded.len() {
+            // More frames are coming: the filter goes on with them.
+            return self.loader.is_some();
+        }
+        let Ok(f) = Filter::parse(&view.filter_text) else { return false };
+        self.filter_job = Some(loader::FilterJob::start(loaded, f, view.filtered_to));
+        true
+    }
+
+    /// While a file loads with a sorted list, the new rows are sorted in now
+    /// and then: the sort takes time on big tables, so at most once a second.
+    fn resort_while_loading(&mut self) {
+        if self.state.view.sort.is_none() || self.filter_job.is_some() {
+            return;
+        }
+        if self.sorted_at.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(1)) {
+            self.apply_sort();
+            self.sorted_at = Some(std::time::Instant::now());
+        }
+    }
+
+    /// The whole file is read: the last rows are in.
+    fn loading_done(&mut self) {
+        self.loader = None;
+        self.state.doc.load_progress = None;
+        self.sorted_at = None;
+        let Some(loaded) = &mut self.state.doc.loaded else { return };
+        loaded.finish();
+        if self.state.panels.replay.on {
+            self.state.panels.replay.loaded(loaded);
+        }
+        // Open on something worth looking at: the first Socket.IO event,
+        // unless the student already picked a frame while it loaded.
+        let first = loaded.events.iter().find(|e| e.kind == crate::model::MsgKind::SioEvent).map(|e| e.frame);
+        if let Some(first) = first
+            && self.state.view.selected.is_none_or(|s| s == 0)
+        {
+            self.select(first);
+        }
+        if !self.filter_more() {
             self.state.view.filtering = false;
-            self.state.view.matching = visible;
             self.apply_sort();
         }
     }
@@ -832,14 +916,17 @@ impl App {
             Ok(f) => {
                 self.state.view.filter_error = None;
                 let Some(loaded) = &self.state.doc.loaded else { return };
+                self.filter_job = None;
                 if text.trim().is_empty() {
                     self.state.view.matching = (0..loaded.len()).collect();
-                    self.filter_job = None;
+                    self.state.view.filtered_to = loaded.len();
                     self.state.view.filtering = false;
                     self.apply_sort();
                 } else {
                     self.state.view.filtering = true;
-                    self.filter_job = Some(loader::FilterJob::start(loaded, f));
+                    self.state.view.matching.clear();
+                    self.state.view.filtered_to = 0;
+                    self.filter_job = Some(loader::FilterJob::start(loaded, f, 0));
                 }
             }
         }
@@ -874,7 +961,7 @@ impl App {
                 self.apply_sort();
             }
             Command::StopCapture => {
-                if let Some((h, _)) = &self.live {
+                if let Some((h, _, _)) = &self.live {
                     h.stop();
                 }
             }
@@ -1346,8 +1433,12 @@ impl App {
     fn status_ui(&self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
             if let Some((name, f)) = &self.state.doc.load_progress {
-                ui.label(format!("Opening {name}…"));
+                let short = std::path::Path::new(name).file_name().map(|n| n.to_string_lossy().into_owned());
+                ui.label(format!("Reading {}…", short.as_deref().unwrap_or(name))).on_hover_text(name);
                 ui.add(egui::ProgressBar::new(*f).show_percentage().desired_width(240.0));
+                // The rows read so far are already in the list.
+                let n = self.state.doc.loaded.as_ref().map(Loaded::len).unwrap_or(0);
+                ui.label(format!("{n} frames so far"));
             } else if let Some(l) = &self.state.doc.loaded {
                 // The file's name (the whole path on hover): the same wherever the file lives.
                 let short = std::path::Path::new(&l.name).file_name().map(|n| n.to_string_lossy().into_owned());

@@ -84,6 +84,34 @@ impl TextStore {
         Some(blk)
     }
 
+    /// Texts held.
+    pub fn len(&self) -> usize {
+        self.packed.len() * BLOCK + self.open.ends.len()
+    }
+
+    /// Takes the full (packed) blocks out, leaving the open one: a store of
+    /// `BLOCK`-multiple texts that [`TextStore::append`] adds without
+    /// unpacking them.
+    pub fn take_packed(&mut self) -> TextStore {
+        TextStore { packed: std::mem::take(&mut self.packed), ..TextStore::default() }
+    }
+
+    /// Adds another store's texts after this one's. Packed blocks are moved
+    /// as they are when this store's open block is empty; otherwise each
+    /// text is pushed again.
+    pub fn append(&mut self, other: TextStore) {
+        if self.open.ends.is_empty() {
+            self.packed.extend(other.packed);
+            for k in 0..other.open.ends.len() {
+                self.push(other.open.get(k));
+            }
+        } else {
+            for i in 0..other.len() {
+                self.push(&other.get(i));
+            }
+        }
+    }
+
     /// Bytes held, compressed and open (for the memory figures).
     pub fn heap_bytes(&self) -> usize {
         self.packed.iter().map(|p| p.len() + std::mem::size_of::<Box<[u8]>>()).sum::<usize>()
@@ -102,6 +130,31 @@ fn deflate(raw: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn appended_stores_read_as_one_whether_blocks_move_or_texts_are_pushed_again() {
+        let texts: Vec<String> = (0..1000).map(|i| format!("text {i} {}", "x".repeat(i % 7))).collect();
+        // A writer that hands over its full blocks now and then, as the
+        // loading thread does, then everything at the end.
+        let (mut whole, mut writer) = (TextStore::default(), TextStore::default());
+        for (i, t) in texts.iter().enumerate() {
+            writer.push(t);
+            if i % 300 == 299 {
+                whole.append(writer.take_packed());
+            }
+        }
+        whole.append(std::mem::take(&mut writer));
+        assert_eq!(whole.len(), texts.len());
+        // A store whose open block is not empty takes texts one by one.
+        let mut odd = TextStore::default();
+        odd.push("first");
+        odd.append(whole);
+        assert_eq!(odd.len(), texts.len() + 1);
+        assert_eq!(odd.get(0), "first");
+        for (i, t) in texts.iter().enumerate() {
+            assert_eq!(&odd.get(i + 1), t, "text {i}");
+        }
+    }
 
     #[test]
     fn texts_come_back_across_blocks_and_the_open_one() {

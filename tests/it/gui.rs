@@ -932,3 +932,84 @@ fn the_lab_panel_snapshot() {
     h.run();
     h.snapshot("lab_panel");
 }
+
+/// A capture over the size up to which the window keeps every dissection
+/// (so frames are found again from checkpoints), made by the benchmark
+/// script from the bundled WebSocket capture.
+fn big_capture(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("big.pcap");
+    let status = std::process::Command::new("python3")
+        .arg(support::root().join("scripts/gen-big-capture.py"))
+        .arg("5400")
+        .arg(&path)
+        .arg(support::root().join("captures/websocket-python.pcap"))
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("python3 runs");
+    assert!(status.success());
+    let size = std::fs::metadata(&path).expect("the capture was written").len();
+    assert!(size > 16 << 20, "{size} bytes: too small to leave the keep-everything path");
+    path
+}
+
+#[test]
+fn a_big_capture_shows_rows_while_it_loads_and_filter_and_sort_keep_up_with_the_growing_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = big_capture(dir.path());
+    // What the filter must find: a plain pass over the whole file.
+    let filter = wirelab::filter::Filter::parse("websocket.opcode == 1").unwrap();
+    let mut expected = Vec::new();
+    let mut k = 0;
+    wirelab::session::Session::open(&path).unwrap().scan(|d, bytes| {
+        if filter.matches(d, bytes) {
+            expected.push(k);
+        }
+        k += 1;
+    });
+    assert!(expected.len() > 500, "{} text frames", expected.len());
+
+    let mut app = App::new(None, welcomed());
+    app.wait_idle();
+    let mut h = Harness::builder().with_size([1280.0, 860.0]).build_ui_state(|ui, app: &mut App| app.ui(ui), app);
+    h.run();
+    h.state_mut().push_command(wirelab::gui::Command::Open(path.clone()));
+    // Frames are drawn while the file is still being read: some rows are in
+    // the list, and the status bar says how far the reading got.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        h.step();
+        let st = &h.state().state;
+        let n = st.doc.loaded.as_ref().map(|l| l.len()).unwrap_or(0);
+        assert!(st.doc.load_progress.is_some(), "the file was read before any of its rows were shown ({n} rows)");
+        if n > 0 && st.view.visible.len() == n {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no rows after 120 s");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    h.step();
+    h.get_by_label_contains("frames so far");
+    h.get_all_by_label_contains("WebSocket").next().expect("a row of the file on screen");
+    // A filter and a sort given while the rest is still loading.
+    assert!(h.state().state.doc.load_progress.is_some());
+    h.state_mut().push_command(wirelab::gui::Command::SetFilter("websocket.opcode == 1".into()));
+    h.state_mut().push_command(wirelab::gui::Command::Sort(5));
+    h.step();
+    h.state_mut().wait_idle();
+    h.step();
+    let st = &h.state().state;
+    let loaded = st.doc.loaded.as_ref().unwrap();
+    assert!(st.doc.load_progress.is_none());
+    assert_eq!(loaded.len(), k, "every frame is in the list");
+    assert_eq!(st.view.matching, expected, "the filter saw every frame, once, in order");
+    let mut sorted = expected.clone();
+    sorted.sort_by_key(|&i| loaded.meta(i).len);
+    assert_eq!(st.view.visible, sorted, "sorted by length, ties in capture order");
+    // Frames found again from a checkpoint, as the full pass dissected them.
+    let last = *expected.last().unwrap();
+    let (d, _) = loaded.detail(last).expect("the last text frame");
+    assert!(d.fields.iter().any(|f| f.def.name == "websocket.opcode"));
+    // The rows cost under 100 bytes a frame beside the mapped file.
+    let per_frame = (loaded.heap_bytes() + (st.view.matching.capacity() + st.view.visible.capacity()) * 8) / k;
+    assert!(per_frame < 100, "{per_frame} bytes a frame");
+}
