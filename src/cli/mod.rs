@@ -358,6 +358,38 @@ struct Batch<'a> {
     frames: Vec<std::borrow::Cow<'a, [u8]>>,
 }
 
+/// What the writing thread gets, in frame order.
+enum Work<'a> {
+    /// Frames for it to format.
+    Frames(Batch<'a>),
+    /// Frames the dissecting thread formatted itself, because the writer
+    /// was behind (its queue full): formatting is shared by both cores.
+    Text(Vec<u8>),
+}
+
+/// A batch's output, appended to `buf` (text lines, or JSON Lines).
+fn format_batch(batch: &Batch<'_>, args: &DissectArgs, buf: Vec<u8>) -> Vec<u8> {
+    let frames = batch.dissections.iter().zip(&batch.frames);
+    if args.format == OutputFormat::Json {
+        let mut buf = buf;
+        for (d, frame) in frames {
+            // Writing to a Vec cannot fail.
+            let _ = output::write_json_frame(&mut buf, d, frame, !args.no_explain);
+        }
+        return buf;
+    }
+    let mut text = String::from_utf8(buf).unwrap_or_default();
+    for (d, frame) in frames {
+        if args.verbose {
+            output::verbose(d, frame, &mut text);
+        } else {
+            output::summary_line(d, &mut text);
+            text.push('\n');
+        }
+    }
+    text.into_bytes()
+}
+
 /// Dissects every frame of `cap` and prints them; a damaged file prints all
 /// complete frames, then the error, and exits with status 2.
 ///
@@ -385,13 +417,15 @@ pub fn dissect(cap: &Capture, args: &DissectArgs) -> anyhow::Result<i32> {
     let mut bytes = 0u64;
     let mut status = 0;
     let written = std::thread::scope(|scope| -> anyhow::Result<()> {
-        let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Batch<'_>>(4);
+        let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Work<'_>>(4);
         let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<Dissection>>();
         let writer = (!args.stats).then(|| scope.spawn(move || write_batches(full_rx, empty_tx, args)));
         let mut batch = Batch { dissections: Vec::new(), frames: Vec::with_capacity(BATCH) };
         // Dissections come back from the writer; at most `POOL` exist.
         let mut spare: Vec<Dissection> = Vec::new();
         let mut made = 0;
+        // The size of the largest batch of text formatted here.
+        let mut text_room = 0;
         let mut scratch = Dissection::default();
         for item in cap.frames() {
             let frame = match item {
@@ -399,10 +433,10 @@ pub fn dissect(cap: &Capture, args: &DissectArgs) -> anyhow::Result<i32> {
                 Err(e) => {
                     pb.finish_and_clear();
                     if !batch.frames.is_empty() {
-                        let _ = full_tx.send(std::mem::replace(
+                        let _ = full_tx.send(Work::Frames(std::mem::replace(
                             &mut batch,
                             Batch { dissections: Vec::new(), frames: Vec::new() },
-                        ));
+                        )));
                     }
                     drop(full_tx);
                     // The frames before the damage are printed before the error.
@@ -458,7 +492,19 @@ pub fn dissect(cap: &Capture, args: &DissectArgs) -> anyhow::Result<i32> {
             batch.frames.push(frame.data);
             if batch.frames.len() == BATCH {
                 let next = Batch { dissections: Vec::with_capacity(BATCH), frames: Vec::with_capacity(BATCH) };
-                if full_tx.send(std::mem::replace(&mut batch, next)).is_err() {
+                let full = std::mem::replace(&mut batch, next);
+                let sent = match full_tx.try_send(Work::Frames(full)) {
+                    Ok(()) => Ok(()),
+                    Err(std::sync::mpsc::TrySendError::Full(Work::Frames(mut full))) => {
+                        // The writer is behind: format this batch here.
+                        let text = format_batch(&full, args, Vec::with_capacity(text_room));
+                        text_room = text_room.max(text.len());
+                        spare.append(&mut full.dissections);
+                        full_tx.send(Work::Text(text)).map_err(|_| ())
+                    }
+                    Err(_) => Err(()),
+                };
+                if sent.is_err() {
                     // The writer stopped: the reader went away, or writing failed.
                     break;
                 }
@@ -466,7 +512,7 @@ pub fn dissect(cap: &Capture, args: &DissectArgs) -> anyhow::Result<i32> {
         }
         pb.finish_and_clear();
         if !batch.frames.is_empty() {
-            let _ = full_tx.send(batch);
+            let _ = full_tx.send(Work::Frames(batch));
         }
         drop(full_tx);
         match writer.map(|w| w.join()) {
@@ -505,39 +551,34 @@ pub fn dissect(cap: &Capture, args: &DissectArgs) -> anyhow::Result<i32> {
 /// sends the emptied dissections back. A reader that goes away (broken
 /// pipe) ends it quietly; the dissecting thread then stops at its next send.
 fn write_batches(
-    full: std::sync::mpsc::Receiver<Batch<'_>>,
+    work: std::sync::mpsc::Receiver<Work<'_>>,
     empty: std::sync::mpsc::Sender<Vec<Dissection>>,
     args: &DissectArgs,
 ) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     // Large writes: stdout's own line buffering would look for a newline in each.
     let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
-    let mut line = String::new();
     let quiet_pipe = |e: std::io::Error| -> anyhow::Result<()> {
         if e.kind() == std::io::ErrorKind::BrokenPipe { Ok(()) } else { Err(e).context("writing output") }
     };
-    for mut batch in full {
-        for (d, frame) in batch.dissections.iter().zip(&batch.frames) {
-            line.clear();
-            match (args.format, args.verbose) {
-                (OutputFormat::Json, _) => {
-                    if let Err(e) = output::write_json_frame(&mut out, d, frame, !args.no_explain) {
-                        return quiet_pipe(e);
-                    }
-                    continue;
+    let mut buf = Vec::new();
+    for w in work {
+        match w {
+            Work::Frames(mut batch) => {
+                buf.clear();
+                buf = format_batch(&batch, args, buf);
+                if let Err(e) = out.write_all(&buf) {
+                    return quiet_pipe(e);
                 }
-                (OutputFormat::Text, true) => output::verbose(d, frame, &mut line),
-                (OutputFormat::Text, false) => {
-                    output::summary_line(d, &mut line);
-                    line.push('\n');
-                }
+                batch.frames.clear();
+                let _ = empty.send(std::mem::take(&mut batch.dissections));
             }
-            if let Err(e) = out.write_all(line.as_bytes()) {
-                return quiet_pipe(e);
+            Work::Text(text) => {
+                if let Err(e) = out.write_all(&text) {
+                    return quiet_pipe(e);
+                }
             }
         }
-        batch.frames.clear();
-        let _ = empty.send(std::mem::take(&mut batch.dissections));
     }
     out.flush().or_else(quiet_pipe)
 }
