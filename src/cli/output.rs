@@ -32,10 +32,11 @@ pub fn verbose(d: &Dissection, frame: &[u8], out: &mut String) {
         d.meta.caplen,
         linktype_name(d.meta.linktype)
     );
+    let mut n = itoa::Buffer::new();
     for osi in 1..=7u8 {
-        let layers: Vec<_> = d.layers.iter().filter(|l| l.proto.osi == osi).collect();
+        let mut layers = d.layers.iter().filter(|l| l.proto.osi == osi).peekable();
         let name = OSI_NAMES[usize::from(osi - 1)];
-        if layers.is_empty() {
+        if layers.peek().is_none() {
             let why = match osi {
                 5 | 6 => {
                     "nothing in this frame: TCP/IP has no separate session or presentation header; applications do this work themselves"
@@ -47,15 +48,22 @@ pub fn verbose(d: &Dissection, frame: &[u8], out: &mut String) {
             continue;
         }
         for l in layers {
-            let _ = writeln!(
-                out,
-                "  L{osi} {name} | TCP/IP {}: {} [{}] bytes {}..{}",
-                l.proto.tcpip.name(),
-                l.proto.label,
-                l.proto.name,
-                l.span.offset,
-                l.span.end()
-            );
+            // "  L{osi} {name} | TCP/IP {}: {} [{}] bytes {}..{}", piece by piece.
+            out.push_str("  L");
+            out.push(char::from(b'0' + osi));
+            out.push(' ');
+            out.push_str(name);
+            out.push_str(" | TCP/IP ");
+            out.push_str(l.proto.tcpip.name());
+            out.push_str(": ");
+            out.push_str(l.proto.label);
+            out.push_str(" [");
+            out.push_str(l.proto.name);
+            out.push_str("] bytes ");
+            out.push_str(n.format(l.span.offset));
+            out.push_str("..");
+            out.push_str(n.format(l.span.end()));
+            out.push('\n');
             for index in l.fields.start as usize..l.fields.end as usize {
                 if let Some(f) = d.field_ref(frame, index) {
                     field_line(&f, out);
@@ -84,13 +92,10 @@ fn field_line(f: &FieldRef<'_>, out: &mut String) {
     for _ in 0..usize::from(f.field().depth) + 3 {
         out.push_str("  ");
     }
-    if let Some(b) = f.bits() {
-        out.push_str(&b);
-        out.push_str(" = ");
-    }
+    f.bits_into(out);
     out.push_str(f.def().label);
     out.push_str(": ");
-    out.push_str(&f.text(32));
+    f.text_into(32, out);
     out.push_str("  (");
     out.push_str(f.def().name);
     out.push_str(") ");

@@ -8,15 +8,19 @@ use super::{Base, FieldRef, Value, format_mac, hex};
 /// (`6 (TCP)`); byte strings longer than `max_bytes` are shortened.
 /// (Called as [`FieldRef::text`].)
 pub(super) fn value_text(r: &FieldRef<'_>, max_bytes: usize) -> String {
-    let (d, f) = (r.d, r.field());
     let mut s = String::new();
+    value_text_into(r, max_bytes, &mut s);
+    s
+}
+
+/// [`value_text`], appended to `s` (`-V` writes a million of them).
+pub(super) fn value_text_into(r: &FieldRef<'_>, max_bytes: usize, s: &mut String) {
+    let (d, f) = (r.d, r.field());
     match &f.value {
         Value::None => {}
         Value::U(v) => {
             match f.def.base {
-                Base::Dec => {
-                    let _ = write!(s, "{v}");
-                }
+                Base::Dec => s.push_str(itoa::Buffer::new().format(*v)),
                 Base::Hex(w) => {
                     let _ = write!(s, "0x{v:0w$x}", w = usize::from(w));
                 }
@@ -25,9 +29,7 @@ pub(super) fn value_text(r: &FieldRef<'_>, max_bytes: usize) -> String {
                 let _ = write!(s, " ({n})");
             }
         }
-        Value::I(v) => {
-            let _ = write!(s, "{v}");
-        }
+        Value::I(v) => s.push_str(itoa::Buffer::new().format(*v)),
         Value::F(v) => {
             let _ = write!(s, "{v:.9}");
         }
@@ -70,21 +72,27 @@ pub(super) fn value_text(r: &FieldRef<'_>, max_bytes: usize) -> String {
         Value::Owned(i) => s.push_str(d.strings.get(*i as usize).map(String::as_str).unwrap_or("")),
         Value::Static(t) => s.push_str(t),
     }
-    s
 }
 
 /// A bit mask drawn over a field's bytes, Wireshark style: `.... ..1.`.
 /// (Called as [`FieldRef::bits`].)
 pub(super) fn bit_pattern(mask: u64, bytes: &[u8]) -> Option<String> {
+    let mut s = String::new();
+    bit_pattern_into(mask, bytes, &mut s).then_some(s)
+}
+
+/// [`bit_pattern`], appended to `s`; false (nothing written) when the
+/// field has no mask.
+pub(super) fn bit_pattern_into(mask: u64, bytes: &[u8], s: &mut String) -> bool {
     if mask == 0 || bytes.is_empty() {
-        return None;
+        return false;
     }
     let bits = bytes.len() * 8;
     let mut v = 0u64;
     for b in bytes.iter().take(8) {
         v = (v << 8) | u64::from(*b);
     }
-    let mut s = String::with_capacity(bits + bits / 4);
+    s.reserve(bits + bits / 4);
     for i in (0..bits).rev() {
         let bit = 1u64 << i;
         s.push(if mask & bit == 0 {
@@ -98,5 +106,5 @@ pub(super) fn bit_pattern(mask: u64, bytes: &[u8]) -> Option<String> {
             s.push(' ');
         }
     }
-    Some(s)
+    true
 }

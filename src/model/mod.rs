@@ -703,6 +703,16 @@ impl<'a> FieldRef<'a> {
     pub fn bits(&self) -> Option<String> {
         display::bit_pattern(self.def().mask, self.bytes())
     }
+    /// [`FieldRef::text`], appended to `out`.
+    pub fn text_into(&self, max_bytes: usize, out: &mut String) {
+        display::value_text_into(self, max_bytes, out)
+    }
+    /// [`FieldRef::bits`] and `" = "`, appended to `out`, for sub-byte fields.
+    pub fn bits_into(&self, out: &mut String) {
+        if display::bit_pattern_into(self.def().mask, self.bytes(), out) {
+            out.push_str(" = ");
+        }
+    }
     /// The direct children of this field, in order.
     pub fn children(&self) -> impl Iterator<Item = FieldRef<'a>> + 'a {
         let me = *self;
