@@ -550,6 +550,16 @@ pub fn dissect(cap: &Capture, args: &DissectArgs) -> anyhow::Result<i32> {
 /// The writing half of `dissect`: formats each batch's frames in order and
 /// sends the emptied dissections back. A reader that goes away (broken
 /// pipe) ends it quietly; the dissecting thread then stops at its next send.
+/// Writes a batch's text: small ones through the buffer, big ones (a batch
+/// of `-V` or JSON) straight to the output, without copying them first.
+fn write_text(out: &mut std::io::BufWriter<impl Write>, text: &[u8]) -> std::io::Result<()> {
+    if text.len() >= 64 << 10 {
+        out.flush()?;
+        return out.get_mut().write_all(text);
+    }
+    out.write_all(text)
+}
+
 fn write_batches(
     work: std::sync::mpsc::Receiver<Work<'_>>,
     empty: std::sync::mpsc::Sender<Vec<Dissection>>,
@@ -567,14 +577,14 @@ fn write_batches(
             Work::Frames(mut batch) => {
                 buf.clear();
                 buf = format_batch(&batch, args, buf);
-                if let Err(e) = out.write_all(&buf) {
+                if let Err(e) = write_text(&mut out, &buf) {
                     return quiet_pipe(e);
                 }
                 batch.frames.clear();
                 let _ = empty.send(std::mem::take(&mut batch.dissections));
             }
             Work::Text(text) => {
-                if let Err(e) = out.write_all(&text) {
+                if let Err(e) = write_text(&mut out, &text) {
                     return quiet_pipe(e);
                 }
             }

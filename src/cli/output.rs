@@ -113,12 +113,8 @@ fn field_line(f: &FieldRef<'_>, out: &mut String) {
         out.push_str(n.format(span.end()));
         if span.len <= 8 {
             out.push_str(": ");
-            let mut digits = [0u8; 16];
             let bytes = f.bytes();
-            let bytes = &bytes[..bytes.len().min(8)];
-            let d = &mut digits[..bytes.len() * 2];
-            crate::model::hex_into(bytes, d);
-            out.push_str(std::str::from_utf8(d).unwrap_or(""));
+            crate::model::push_hex(&bytes[..bytes.len().min(8)], out);
         }
         out.push(']');
     }

@@ -21,9 +21,7 @@ pub(super) fn value_text_into(r: &FieldRef<'_>, max_bytes: usize, s: &mut String
         Value::U(v) => {
             match f.def.base {
                 Base::Dec => s.push_str(itoa::Buffer::new().format(*v)),
-                Base::Hex(w) => {
-                    let _ = write!(s, "0x{v:0w$x}", w = usize::from(w));
-                }
+                Base::Hex(w) => super::value::push_hex_number(*v, usize::from(w), s),
             }
             if let Some(n) = f.def.value_name(*v) {
                 let _ = write!(s, " ({n})");

@@ -11,7 +11,7 @@
 pub mod display;
 mod value;
 
-pub use value::{Value, format_mac, hex, hex_into};
+pub use value::{Value, format_mac, hex, hex_into, push_hex};
 
 use std::borrow::Cow;
 use std::ops::Range;

@@ -58,9 +58,50 @@ pub fn hex(bytes: &[u8]) -> String {
 /// a table lookup per byte, no formatting machinery (the JSON of a large
 /// payload is mostly this).
 pub fn hex_into(bytes: &[u8], out: &mut [u8]) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     for (b, pair) in bytes.iter().zip(out.chunks_exact_mut(2)) {
         pair[0] = DIGITS[usize::from(b >> 4)];
         pair[1] = DIGITS[usize::from(b & 0x0f)];
+    }
+}
+
+const DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// Appends the lowercase hex digits of `bytes` to `out`.
+pub fn push_hex(bytes: &[u8], out: &mut String) {
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+}
+
+/// Appends `0x` and `v` in lowercase hex, zero-padded to `width` digits:
+/// `format!("0x{v:0width$x}")` without the formatting machinery.
+pub fn push_hex_number(v: u64, width: usize, out: &mut String) {
+    out.push_str("0x");
+    let digits = (64 - v.leading_zeros() as usize).div_ceil(4).max(1);
+    for _ in digits..width {
+        out.push('0');
+    }
+    for i in (0..digits).rev() {
+        out.push(char::from(DIGITS[((v >> (i * 4)) & 0xf) as usize]));
+    }
+}
+
+#[cfg(test)]
+mod hex_tests {
+    use super::*;
+
+    #[test]
+    fn hex_numbers_read_as_the_formatter_writes_them() {
+        for v in [0u64, 1, 0xf, 0x10, 0xabc, 0xffff, 0x1_0000, u64::MAX] {
+            for w in [0usize, 1, 2, 4, 8, 16, 20] {
+                let mut s = String::new();
+                push_hex_number(v, w, &mut s);
+                assert_eq!(s, format!("0x{v:0w$x}"));
+            }
+        }
+        let mut s = String::new();
+        push_hex(&[0x00, 0x7f, 0xab], &mut s);
+        assert_eq!(s, hex(&[0x00, 0x7f, 0xab]));
     }
 }
