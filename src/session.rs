@@ -62,7 +62,10 @@ impl Checkpoints {
             return;
         }
         let size = dis.heap_bytes() + std::mem::size_of::<Dissector>();
-        self.saved.push((index, Arc::new(dis.clone()), size));
+        // A frame found again from here is wanted whole: with its tree.
+        let mut saved = dis.clone();
+        saved.set_tree(true);
+        self.saved.push((index, Arc::new(saved), size));
         self.bytes += size;
         while self.bytes > self.budget && self.saved.len() > 1 {
             self.every = self.every.saturating_mul(2);

@@ -411,6 +411,8 @@ pub fn dissect(cap: &Capture, args: &DissectArgs) -> anyhow::Result<i32> {
     };
     let mut matched = 0u64;
     let mut dissector = Dissector::new();
+    // Summary lines and --stats need no protocol tree, unless a filter reads it.
+    dissector.set_tree(filter.is_some() || args.verbose || args.format == OutputFormat::Json);
     let pb = progress_bar(cap);
     let started = Instant::now();
     let mut frames = 0u64;

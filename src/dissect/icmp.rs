@@ -2,6 +2,7 @@
 
 pub mod v4 {
     use super::super::checksum::{self, Check, STATUS_NAMES};
+    use super::super::linktype::NetInfo;
     use super::super::{Cx, data};
     use crate::model::{Protocol, TcpIpLayer, Value};
     use crate::{fields, notes};
@@ -50,7 +51,7 @@ pub mod v4 {
         CHECKSUM_BAD: "icmp.checksum_bad" { severity: Error, cite: "RFC 792", explain: "The checksum does not match the message's bytes: something changed them on the way. A host drops such a message, so a ping with a bad checksum gets no reply." };
     }
 
-    pub fn dissect(cx: &mut Cx<'_>, offset: usize, end: usize) -> usize {
+    pub fn dissect(cx: &mut Cx<'_>, offset: usize, end: usize, net: &NetInfo) -> usize {
         let bytes = cx.data.get(offset..end.min(cx.data.len())).unwrap_or(&[]);
         if let Err(e) = Icmpv4Slice::from_slice(bytes) {
             cx.truncated(&TRUNCATED, "ICMP header", offset, e.required_len);
@@ -75,14 +76,7 @@ pub mod v4 {
                     cx.add(0, &DATA, Value::Bytes, offset + 8, end - offset - 8);
                 }
                 cx.end_layer(layer, end - offset);
-                let ttl = cx
-                    .out
-                    .fields
-                    .iter()
-                    .rev()
-                    .find(|f| f.def.name == "ip.ttl")
-                    .and_then(|f| f.value.as_u64())
-                    .unwrap_or(0);
+                let ttl = net.ttl;
                 cx.set_info(format_args!(
                     "{name}  id=0x{id:04x}, seq={seq}/{}, ttl={ttl}",
                     (seq >> 8) | ((seq & 0xff) << 8)

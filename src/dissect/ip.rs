@@ -177,7 +177,8 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize) -> usize {
     let proto = hdr.protocol().0;
     let frag_off = usize::from(hdr.fragments_offset().value()) * 8;
     let more = hdr.more_fragments();
-    let mut net = NetInfo { is_v6: false, src: [0; 16], dst: [0; 16], fragment: more || frag_off > 0 };
+    let ttl = hdr.ttl();
+    let mut net = NetInfo { is_v6: false, src: [0; 16], dst: [0; 16], fragment: more || frag_off > 0, ttl };
     net.src[..4].copy_from_slice(&src);
     net.dst[..4].copy_from_slice(&dst);
     let start = offset + hlen;

@@ -166,7 +166,7 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize) -> usize {
         data::bytes(cx, at, end);
         return end;
     }
-    let mut net = NetInfo { is_v6: true, src, dst, fragment };
+    let mut net = NetInfo { is_v6: true, src, dst, fragment, ttl: hdr.hop_limit() };
     net.fragment = fragment;
     let upper_end = ip_proto(cx, next, at, end, &net);
     if upper_end == at {

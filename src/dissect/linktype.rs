@@ -97,7 +97,7 @@ pub fn ip_proto(cx: &mut Cx<'_>, proto: u8, offset: usize, end: usize, net: &Net
     match proto {
         6 => tcp::dissect(cx, offset, end, net),
         17 => udp::dissect(cx, offset, end, net),
-        1 if !net.is_v6 => icmp::v4::dissect(cx, offset, end),
+        1 if !net.is_v6 => icmp::v4::dissect(cx, offset, end, net),
         58 if net.is_v6 => icmp::v6::dissect(cx, offset, end, net),
         _ => offset,
     }
@@ -112,6 +112,8 @@ pub struct NetInfo {
     /// Set when this packet is a fragment: the transport header may be
     /// absent or incomplete, and checksums can't be verified.
     pub fragment: bool,
+    /// The IPv4 time to live, or the IPv6 hop limit.
+    pub ttl: u8,
 }
 
 impl NetInfo {

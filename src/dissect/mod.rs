@@ -96,11 +96,23 @@ pub struct Dissector {
     apps: app::Apps,
     first_ts: Option<(i64, u32)>,
     prev_ts: Option<(i64, u32)>,
+    /// Build no protocol tree above the frame layer (see `set_tree`).
+    no_tree: bool,
 }
 
 impl Dissector {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// With `false`, frames are dissected for their summary, messages and
+    /// conversations only: the protocol layers are recorded but not their
+    /// fields (the frame layer's are always there). Summary lines, `--stats`
+    /// and the window's first pass over a big file need no more; filters,
+    /// `-V`, JSON and labs do. The same state either way, so a checkpoint
+    /// taken without the tree dissects on with it.
+    pub fn set_tree(&mut self, on: bool) {
+        self.no_tree = !on;
     }
 
     /// Conversation table built so far.
@@ -128,8 +140,10 @@ impl Dissector {
             stream: 0,
             client: None,
             pdu_frames: smallvec::SmallVec::new(),
+            tree: true,
         };
         frame::dissect(&mut cx, first, prev);
+        cx.tree = !self.no_tree;
         linktype::dissect(&mut cx, meta.linktype, 0);
         let n = cx.out.fields.len() as u32;
         for l in &mut cx.out.layers {
@@ -165,6 +179,8 @@ pub struct Cx<'a> {
     /// True inside an ICMP error's quoted packet: no conversation tracking,
     /// no summary changes.
     pub inner: bool,
+    /// Fields are recorded (`Dissector::set_tree`).
+    tree: bool,
 }
 
 /// Dissects a layer: the header is recorded into `out` as it is parsed.
@@ -199,7 +215,9 @@ impl Cx<'_> {
 
     /// Adds a field at `depth`.
     pub fn add(&mut self, depth: u8, def: &'static FieldDef, value: Value, offset: usize, len: usize) {
-        self.out.fields.push(Field { def, value, span: Span::new(offset, len), depth });
+        if self.tree {
+            self.out.fields.push(Field { def, value, span: Span::new(offset, len), depth });
+        }
     }
 
     /// Adds an unsigned field read from the frame's bytes (big-endian),
@@ -248,7 +266,9 @@ impl Cx<'_> {
 
     /// Adds a field whose bytes are in `at`'s data source.
     pub fn add_at(&mut self, depth: u8, def: &'static FieldDef, value: Value, at: &At<'_>, offset: usize, len: usize) {
-        self.out.fields.push(Field { def, value, span: at.span(offset, len), depth });
+        if self.tree {
+            self.out.fields.push(Field { def, value, span: at.span(offset, len), depth });
+        }
     }
 
     /// Adds an unsigned big-endian field from `at`'s bytes.

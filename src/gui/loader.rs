@@ -517,7 +517,12 @@ impl Job {
 fn load(cap: &Capture, progress: &AtomicU32, tx: &std::sync::mpsc::Sender<Msg>) {
     let mut dis = Dissector::new();
     let mut d = Dissection::default();
-    let mut b = Builder::new(Job::keeps(cap));
+    let keep = Job::keeps(cap);
+    // The rows need the summary and messages only; kept dissections are
+    // shown whole. Frames of a big file are dissected again, with their
+    // tree, when selected or filtered.
+    dis.set_tree(keep);
+    let mut b = Builder::new(keep);
     let total = cap.len().max(1) as f64;
     let mut sent_at: Option<std::time::Instant> = None;
     for (n, item) in cap.frames().enumerate() {
