@@ -347,10 +347,16 @@ fn progress_bar(cap: &Capture) -> indicatif::ProgressBar {
     pb
 }
 
-/// Frames per batch handed from the dissecting thread to the writing one.
+/// Frames per batch handed from the dissecting thread to the writing one,
+/// for `-V` and JSON: their dissections are big, and fewer of them stay in
+/// the caches.
 const BATCH: usize = 64;
-/// Dissections in use at once, between both threads: eight batches: the dissecting thread never waits for them while the writer keeps up.
-const POOL: usize = 8 * BATCH;
+/// The same for summary lines: small dissections, quick to format; a
+/// bigger batch wakes the writer less often.
+const SUMMARY_BATCH: usize = 512;
+/// Dissections in use at once, between both threads: eight batches, so the
+/// dissecting thread never waits for them while the writer keeps up.
+const POOL_BATCHES: usize = 8;
 
 /// Dissected frames on their way to the writer, with their bytes.
 struct Batch<'a> {
@@ -422,8 +428,9 @@ pub fn dissect(cap: &Capture, args: &DissectArgs) -> anyhow::Result<i32> {
         let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Work<'_>>(4);
         let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<Dissection>>();
         let writer = (!args.stats).then(|| scope.spawn(move || write_batches(full_rx, empty_tx, args)));
-        let mut batch = Batch { dissections: Vec::new(), frames: Vec::with_capacity(BATCH) };
-        // Dissections come back from the writer; at most `POOL` exist.
+        let size = if args.verbose || args.format == OutputFormat::Json { BATCH } else { SUMMARY_BATCH };
+        let mut batch = Batch { dissections: Vec::new(), frames: Vec::with_capacity(size) };
+        // Dissections come back from the writer; at most `POOL_BATCHES` batches of them exist.
         let mut spare: Vec<Dissection> = Vec::new();
         let mut made = 0;
         // The size of the largest batch of text formatted here.
@@ -473,7 +480,7 @@ pub fn dissect(cap: &Capture, args: &DissectArgs) -> anyhow::Result<i32> {
                 // to fill. A new one only while the writer keeps them all.
                 if let Ok(v) = empty_rx.try_recv() {
                     spare = v;
-                } else if made < POOL {
+                } else if made < POOL_BATCHES * size {
                     spare.push(Dissection::default());
                     made += 1;
                 } else {
@@ -492,8 +499,8 @@ pub fn dissect(cap: &Capture, args: &DissectArgs) -> anyhow::Result<i32> {
             matched += 1;
             batch.dissections.push(d);
             batch.frames.push(frame.data);
-            if batch.frames.len() == BATCH {
-                let next = Batch { dissections: Vec::with_capacity(BATCH), frames: Vec::with_capacity(BATCH) };
+            if batch.frames.len() == size {
+                let next = Batch { dissections: Vec::with_capacity(size), frames: Vec::with_capacity(size) };
                 let full = std::mem::replace(&mut batch, next);
                 let sent = match full_tx.try_send(Work::Frames(full)) {
                     Ok(()) => Ok(()),

@@ -7,19 +7,86 @@ use serde_json::{Map, Value as Json, json};
 use crate::dissect::linktype::linktype_name;
 use crate::model::{Dissection, FRAME_SOURCE, FieldRef, OSI_NAMES, Value, hex};
 
-/// One tshark-like summary line.
+/// One tshark-like summary line:
+/// `{number:>6} {time:>11.6} {src:>15} → {dst:<15} {protocol:<8} {len:>5} {info}`,
+/// written piece by piece (a million lines are written in well under a
+/// second; the formatting machinery is kept for the time alone).
 pub fn summary_line(d: &Dissection, out: &mut String) {
     let rel = d
-        .field("frame.time_relative")
+        .fields
+        .iter()
+        .find(|f| std::ptr::eq(f.def, &crate::dissect::frame::TIME_RELATIVE))
         .and_then(|f| if let Value::F(t) = f.value { Some(t) } else { None })
         .unwrap_or(0.0);
-    let src = d.summary.src.to_string();
-    let dst = d.summary.dst.to_string();
-    let _ = write!(
-        out,
-        "{:>6} {:>11.6} {:>15} \u{2192} {:<15} {:<8} {:>5} {}",
-        d.meta.number, rel, src, dst, d.summary.protocol, d.meta.len, d.summary.info
-    );
+    let mut n = itoa::Buffer::new();
+    let at = out.len();
+    out.push_str(n.format(d.meta.number));
+    pad_left(out, at, 6);
+    out.push(' ');
+    let at = out.len();
+    let _ = write!(out, "{rel:.6}");
+    pad_left(out, at, 11);
+    out.push(' ');
+    let at = out.len();
+    push_addr(&d.summary.src, out);
+    pad_left(out, at, 15);
+    out.push_str(" \u{2192} ");
+    let at = out.len();
+    push_addr(&d.summary.dst, out);
+    pad_right(out, at, 15);
+    out.push(' ');
+    let at = out.len();
+    out.push_str(d.summary.protocol);
+    pad_right(out, at, 8);
+    out.push(' ');
+    let at = out.len();
+    out.push_str(n.format(d.meta.len));
+    pad_left(out, at, 5);
+    out.push(' ');
+    out.push_str(&d.summary.info);
+}
+
+/// Pads what was written to `out` since `at` on the left to `width`
+/// characters (`{:>width}`).
+fn pad_left(out: &mut String, at: usize, width: usize) {
+    let have = chars_since(out, at);
+    if have < width {
+        out.insert_str(at, &SPACES[..(width - have).min(SPACES.len())]);
+    }
+}
+
+/// Pads what was written to `out` since `at` on the right (`{:<width}`).
+fn pad_right(out: &mut String, at: usize, width: usize) {
+    let have = chars_since(out, at);
+    if have < width {
+        out.push_str(&SPACES[..(width - have).min(SPACES.len())]);
+    }
+}
+
+const SPACES: &str = "                ";
+
+/// Characters written to `out` since `at` (bytes, when they are ASCII).
+fn chars_since(out: &str, at: usize) -> usize {
+    let seg = out.get(at..).unwrap_or("");
+    if seg.is_ascii() { seg.len() } else { seg.chars().count() }
+}
+
+/// An address as `Display` writes it; IPv4 without the formatting machinery.
+fn push_addr(a: &crate::model::Addr, out: &mut String) {
+    match a {
+        crate::model::Addr::Ipv4(b) => {
+            let mut n = itoa::Buffer::new();
+            for (i, octet) in b.iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                out.push_str(n.format(*octet));
+            }
+        }
+        other => {
+            let _ = write!(out, "{other}");
+        }
+    }
 }
 
 /// The whole tree, grouped by OSI layer, each field with its bytes.
