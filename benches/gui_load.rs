@@ -76,9 +76,12 @@ fn main() {
         held as f64 / rows.max(1) as f64,
         std::mem::size_of::<usize>()
     );
+    let checkpoints = app.state.doc.loaded.as_ref().map(|l| l.checkpoint_bytes()).unwrap_or(0);
     println!(
-        "anonymous memory after loading: {anon} KiB = {:.0} bytes per frame (RSS before opening: {rss0} KiB)",
-        anon as f64 * 1024.0 / rows.max(1) as f64
+        "anonymous memory after loading: {anon} KiB = {:.0} bytes per frame (RSS before opening: {rss0} KiB), \
+         of which the checkpoints (a fixed budget, not per frame) {} KiB",
+        anon as f64 * 1024.0 / rows.max(1) as f64,
+        checkpoints / 1024
     );
     println!(
         "peak RSS while loading: {} KiB (includes the file's pages, {} KiB, mapped and read)",

@@ -229,6 +229,11 @@ impl Loaded {
         found.then_some((d, bytes))
     }
 
+    /// Heap bytes the checkpoints hold (within `session::CHECKPOINT_BUDGET`).
+    pub fn checkpoint_bytes(&self) -> usize {
+        self.checkpoints.bytes()
+    }
+
     /// Heap bytes held for the rows (not the file, not kept dissections):
     /// the figure behind "bytes per frame".
     pub fn heap_bytes(&self) -> usize {
