@@ -15,9 +15,10 @@ fn main() {
     let path = std::env::args().skip(1).find(|a| !a.starts_with('-')).unwrap_or_else(|| "/tmp/wirelab-1m.pcap".into());
     let rss0 = wirelab::cli::peak_rss_kib().unwrap_or(0);
     // The window first, then the file opened in it, as a student does.
-    let mut h = Harness::builder()
-        .with_size([1280.0, 860.0])
-        .build_ui_state(|ui, app: &mut App| app.ui(ui), App::new(None, Settings { welcomed: true, ..Settings::default() }));
+    let mut h = Harness::builder().with_size([1280.0, 860.0]).build_ui_state(
+        |ui, app: &mut App| app.ui(ui),
+        App::new(None, Settings { welcomed: true, ..Settings::default() }),
+    );
     h.run();
     h.state_mut().wait_idle();
     h.state_mut().push_command(wirelab::gui::Command::Open(path.clone().into()));

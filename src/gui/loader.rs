@@ -488,10 +488,7 @@ impl Job {
         let progress = Arc::new(AtomicU32::new(0));
         let (tx, rx) = channel();
         let p = progress.clone();
-        std::thread::Builder::new()
-            .name("wirelab-load".into())
-            .spawn(move || load(&cap, &p, &tx))
-            .ok();
+        std::thread::Builder::new().name("wirelab-load".into()).spawn(move || load(&cap, &p, &tx)).ok();
         Job { progress, rx }
     }
 
@@ -604,7 +601,8 @@ impl FilterJob {
         // What the thread needs to find each frame's bytes: the rows (40
         // bytes each) and the copied bytes, if any; the file is shared.
         let rows = loaded.rows[start..to].to_vec();
-        let metas: Vec<FrameMeta> = if kept.is_none() { (start..to).map(|i| loaded.meta(i)).collect() } else { Vec::new() };
+        let metas: Vec<FrameMeta> =
+            if kept.is_none() { (start..to).map(|i| loaded.meta(i)).collect() } else { Vec::new() };
         let arena = if rows.iter().any(|r| r.in_arena) { loaded.arena.clone() } else { Vec::new() };
         std::thread::Builder::new()
             .name("wirelab-filter".into())
