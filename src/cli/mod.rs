@@ -354,9 +354,10 @@ const BATCH: usize = 64;
 /// The same for summary lines: small dissections, quick to format; a
 /// bigger batch wakes the writer less often.
 const SUMMARY_BATCH: usize = 512;
-/// Dissections in use at once, between both threads: eight batches, so the
-/// dissecting thread never waits for them while the writer keeps up.
-const POOL_BATCHES: usize = 8;
+/// Dissections in use at once, between both threads: eight batches of
+/// `BATCH`, so the dissecting thread never waits for them while the writer
+/// keeps up (each dissection keeps a few small buffers: this bounds them).
+const POOL: usize = 8 * BATCH;
 
 /// Dissected frames on their way to the writer, with their bytes.
 struct Batch<'a> {
@@ -430,7 +431,7 @@ pub fn dissect(cap: &Capture, args: &DissectArgs) -> anyhow::Result<i32> {
         let writer = (!args.stats).then(|| scope.spawn(move || write_batches(full_rx, empty_tx, args)));
         let size = if args.verbose || args.format == OutputFormat::Json { BATCH } else { SUMMARY_BATCH };
         let mut batch = Batch { dissections: Vec::new(), frames: Vec::with_capacity(size) };
-        // Dissections come back from the writer; at most `POOL_BATCHES` batches of them exist.
+        // Dissections come back from the writer; at most `POOL` (two batches of summary lines) exist.
         let mut spare: Vec<Dissection> = Vec::new();
         let mut made = 0;
         // The size of the largest batch of text formatted here.
@@ -480,7 +481,7 @@ pub fn dissect(cap: &Capture, args: &DissectArgs) -> anyhow::Result<i32> {
                 // to fill. A new one only while the writer keeps them all.
                 if let Ok(v) = empty_rx.try_recv() {
                     spare = v;
-                } else if made < POOL_BATCHES * size {
+                } else if made < POOL.max(2 * size) {
                     spare.push(Dissection::default());
                     made += 1;
                 } else {
@@ -534,31 +535,36 @@ pub fn dissect(cap: &Capture, args: &DissectArgs) -> anyhow::Result<i32> {
     if args.stats {
         let secs = started.elapsed().as_secs_f64();
         let peak = peak_rss_kib();
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "frames: {frames}")?;
-        if filter.is_some() {
-            writeln!(out, "matching_frames: {matched}")?;
-        }
-        writeln!(out, "bytes: {bytes}")?;
-        writeln!(out, "seconds: {secs:.3}")?;
-        writeln!(out, "frames_per_second: {:.0}", frames as f64 / secs.max(1e-9))?;
-        writeln!(out, "megabytes_per_second: {:.1}", bytes as f64 / 1e6 / secs.max(1e-9))?;
-        writeln!(out, "tcp_streams: {}", dissector.conversations().tcp.len())?;
-        writeln!(out, "udp_streams: {}", dissector.conversations().udp.len())?;
-        if let Some(kib) = peak {
-            writeln!(out, "peak_rss_kib: {kib}")?;
-        }
-        // Resident memory that is not the memory-mapped capture file.
-        if let Some(kib) = proc_status_kib("RssAnon:") {
-            writeln!(out, "rss_anon_kib: {kib}")?;
+        let report = || -> std::io::Result<()> {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "frames: {frames}")?;
+            if filter.is_some() {
+                writeln!(out, "matching_frames: {matched}")?;
+            }
+            writeln!(out, "bytes: {bytes}")?;
+            writeln!(out, "seconds: {secs:.3}")?;
+            writeln!(out, "frames_per_second: {:.0}", frames as f64 / secs.max(1e-9))?;
+            writeln!(out, "megabytes_per_second: {:.1}", bytes as f64 / 1e6 / secs.max(1e-9))?;
+            writeln!(out, "tcp_streams: {}", dissector.conversations().tcp.len())?;
+            writeln!(out, "udp_streams: {}", dissector.conversations().udp.len())?;
+            if let Some(kib) = peak {
+                writeln!(out, "peak_rss_kib: {kib}")?;
+            }
+            // Resident memory that is not the memory-mapped capture file.
+            if let Some(kib) = proc_status_kib("RssAnon:") {
+                writeln!(out, "rss_anon_kib: {kib}")?;
+            }
+            out.flush()
+        };
+        // A reader that goes away (`| head -1`) ends it quietly.
+        match report() {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e).context("writing output"),
+            _ => {}
         }
     }
     Ok(status)
 }
 
-/// The writing half of `dissect`: formats each batch's frames in order and
-/// sends the emptied dissections back. A reader that goes away (broken
-/// pipe) ends it quietly; the dissecting thread then stops at its next send.
 /// Writes a batch's text: small ones through the buffer, big ones (a batch
 /// of `-V` or JSON) straight to the output, without copying them first.
 fn write_text(out: &mut std::io::BufWriter<impl Write>, text: &[u8]) -> std::io::Result<()> {
@@ -569,6 +575,9 @@ fn write_text(out: &mut std::io::BufWriter<impl Write>, text: &[u8]) -> std::io:
     out.write_all(text)
 }
 
+/// The writing half of `dissect`: formats each batch's frames in order and
+/// sends the emptied dissections back. A reader that goes away (broken
+/// pipe) ends it quietly; the dissecting thread then stops at its next send.
 fn write_batches(
     work: std::sync::mpsc::Receiver<Work<'_>>,
     empty: std::sync::mpsc::Sender<Vec<Dissection>>,

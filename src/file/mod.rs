@@ -245,9 +245,12 @@ impl<'a> Frames<'a> {
         }
         let from = self.mapped_to.max(at) & !0xfff;
         let len = READ_AHEAD.min(self.all.len() - from);
+        #[cfg(target_os = "linux")]
         if map.advise_range(memmap2::Advice::PopulateRead, from, len).is_err() {
             self.map = None;
         }
+        #[cfg(not(target_os = "linux"))]
+        let _ = map;
         self.mapped_to = from + len;
     }
 

@@ -191,6 +191,10 @@ pub struct View {
     /// holds those that passed. Frames added later (a file still loading, a
     /// live capture) are tested as they come.
     pub filtered_to: usize,
+    /// The filter `matching` holds the result of: the last valid text typed
+    /// (while the box holds an invalid one, frames still coming are tested
+    /// with this).
+    pub filter_applied: String,
     /// The same frames in display order (after the sort).
     pub visible: Vec<usize>,
     /// Packet-list order: column and ascending, or capture order.
@@ -253,6 +257,9 @@ pub struct App {
     filter_job: Option<loader::FilterJob>,
     /// When the list was last sorted while a file loads.
     sorted_at: Option<std::time::Instant>,
+    /// The selection is the first frame, picked when the first rows came,
+    /// not by the student: when loading ends, a better one replaces it.
+    auto_selected: bool,
     commands: Vec<Command>,
     fonts_installed: bool,
     applied_zoom: f32,
@@ -309,6 +316,7 @@ impl App {
             loader: None,
             filter_job: None,
             sorted_at: None,
+            auto_selected: false,
             commands: Vec::new(),
             fonts_installed: false,
             applied_zoom: 1.0,
@@ -346,17 +354,31 @@ impl App {
         }
     }
 
-    fn start_loading(&mut self, cap: Arc<Capture>) {
+    /// Forgets what was shown of the previous capture, before another opens
+    /// (a file, or a live capture): its rows, selection, lab feedback and
+    /// any filtering or loading still running for it. The filter text stays
+    /// and applies to the new frames.
+    fn reset_document(&mut self) {
+        self.loader = None;
+        self.filter_job = None;
+        self.sorted_at = None;
         self.state.doc.loaded = None;
         self.state.doc.path = None;
+        self.state.doc.load_progress = None;
         // Feedback on another capture would point at the wrong frames.
         self.state.panels.lab.report = None;
-        self.state.view.matching.clear();
-        self.state.view.visible.clear();
-        self.state.view.selected = None;
-        self.state.view.detail = None;
+        let view = &mut self.state.view;
+        view.matching.clear();
+        view.visible.clear();
+        view.filtered_to = 0;
+        view.filtering = !view.filter_applied.trim().is_empty();
+        view.selected = None;
+        view.detail = None;
         self.state.error = None;
-        self.state.view.filtered_to = 0;
+    }
+
+    fn start_loading(&mut self, cap: Arc<Capture>) {
+        self.reset_document();
         self.state.doc.load_progress = Some((cap.name().to_string(), 0.0));
         // The table exists at once and grows as the loading thread hands
         // its rows over (`take_parts`).
@@ -443,16 +465,10 @@ impl App {
         };
         match CaptureHandle::start(cfg) {
             Ok(h) => {
-                self.loader = None;
+                self.reset_document();
+                self.state.view.filtering = false;
                 self.state.doc.loaded =
                     Some(Loaded::live(format!("live capture on {}", self.state.panels.live.interface)));
-                self.state.doc.path = None;
-                self.state.panels.lab.report = None;
-                self.state.view.matching.clear();
-                self.state.view.visible.clear();
-                self.state.view.selected = None;
-                self.state.view.detail = None;
-                self.state.error = None;
                 self.state.panels.live.stats = None;
                 self.state.doc.capturing = true;
                 self.live = Some((h, crate::dissect::Dissector::new(), loader::Builder::new(true)));
@@ -465,28 +481,31 @@ impl App {
     fn poll_live(&mut self) {
         use crate::capture::CaptureEvent;
         let Some((h, dis, builder)) = &mut self.live else { return };
-        let filter = if self.state.view.filter_error.is_none() {
-            Filter::parse(&self.state.view.filter_text).ok()
-        } else {
-            None
-        };
+        let filter = Filter::parse(&self.state.view.filter_applied).ok();
+        // New frames are tested here, as they are dissected, unless a
+        // filter job is still testing earlier ones: then they wait for it.
+        let inline = self.filter_job.is_none();
         let mut finished = false;
         let mut d = Dissection::default();
         for _ in 0..64 {
             match h.events().try_recv() {
                 Ok(CaptureEvent::Batch(b)) => {
                     let Some(loaded) = &mut self.state.doc.loaded else { break };
+                    let view = &mut self.state.view;
+                    let tested = inline && view.filtered_to == loaded.len();
                     for (meta, bytes) in b.iter() {
                         builder.before_next(dis);
                         dis.dissect(meta, bytes, &mut d);
                         builder.push(bytes, None, &d);
-                        if filter.as_ref().is_none_or(|f| f.matches(&d, bytes)) {
-                            self.state.view.matching.push(builder.frames() - 1);
-                            self.state.view.visible.push(builder.frames() - 1);
+                        if tested && filter.as_ref().is_none_or(|f| f.matches(&d, bytes)) {
+                            view.matching.push(builder.frames() - 1);
+                            view.visible.push(builder.frames() - 1);
                         }
                     }
                     loaded.append(builder.take(true));
-                    self.state.view.filtered_to = loaded.len();
+                    if tested {
+                        view.filtered_to = loaded.len();
+                    }
                     if self.state.panels.live.follow
                         && let Some(&last) = self.state.view.visible.last()
                     {
@@ -506,6 +525,10 @@ impl App {
         if finished {
             self.live = None;
             self.state.doc.capturing = false;
+        }
+        if !inline {
+            // A filter job runs: it goes on with the new frames when done.
+            self.filter_more();
         }
     }
 
@@ -612,6 +635,8 @@ impl App {
                 self.apply_sort();
             } else if self.state.view.sort.is_none() {
                 self.state.view.visible.clone_from(&self.state.view.matching);
+            } else {
+                self.resort_while_loading();
             }
         }
     }
@@ -626,7 +651,7 @@ impl App {
         }
         let after = loaded.len();
         let view = &mut self.state.view;
-        if view.filter_text.trim().is_empty() || view.filter_error.is_some() {
+        if view.filter_applied.trim().is_empty() {
             if view.filtered_to == before {
                 view.matching.extend(before..after);
                 view.filtered_to = after;
@@ -639,6 +664,7 @@ impl App {
         }
         if self.state.view.selected.is_none() && before == 0 && after > 0 {
             self.select(0);
+            self.auto_selected = true;
         }
     }
 
@@ -650,14 +676,14 @@ impl App {
         }
         let Some(loaded) = &self.state.doc.loaded else { return false };
         let view = &self.state.view;
-        if view.filter_text.trim().is_empty() || view.filter_error.is_some() {
+        if view.filter_applied.trim().is_empty() {
             return false;
         }
         if view.filtered_to >= loaded.len() {
             // More frames are coming: the filter goes on with them.
             return self.loader.is_some();
         }
-        let Ok(f) = Filter::parse(&view.filter_text) else { return false };
+        let Ok(f) = Filter::parse(&view.filter_applied) else { return false };
         self.filter_job = Some(loader::FilterJob::start(loaded, f, view.filtered_to));
         true
     }
@@ -665,7 +691,7 @@ impl App {
     /// While a file loads with a sorted list, the new rows are sorted in now
     /// and then: the sort takes time on big tables, so at most once a second.
     fn resort_while_loading(&mut self) {
-        if self.state.view.sort.is_none() || self.filter_job.is_some() {
+        if self.state.view.sort.is_none() {
             return;
         }
         if self.sorted_at.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(1)) {
@@ -688,10 +714,11 @@ impl App {
         // unless the student already picked a frame while it loaded.
         let first = loaded.events.iter().find(|e| e.kind == crate::model::MsgKind::SioEvent).map(|e| e.frame);
         if let Some(first) = first
-            && self.state.view.selected.is_none_or(|s| s == 0)
+            && (self.auto_selected || self.state.view.selected.is_none())
         {
             self.select(first);
         }
+        self.auto_selected = false;
         if !self.filter_more() {
             self.state.view.filtering = false;
             self.apply_sort();
@@ -915,6 +942,7 @@ impl App {
             Err(e) => self.state.view.filter_error = Some(e),
             Ok(f) => {
                 self.state.view.filter_error = None;
+                self.state.view.filter_applied = text.clone();
                 let Some(loaded) = &self.state.doc.loaded else { return };
                 self.filter_job = None;
                 if text.trim().is_empty() {
@@ -938,6 +966,7 @@ impl App {
             Command::Select(i) => {
                 // Picking a packet during a replay stops following the newest.
                 self.state.panels.replay.follow = false;
+                self.auto_selected = false;
                 self.select(i);
             }
             Command::SelectField(f) => self.state.view.selected_field = f,

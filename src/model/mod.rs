@@ -360,6 +360,28 @@ pub enum Addr {
     Ipv6([u8; 16]),
 }
 
+impl Addr {
+    /// Appends the address as `Display` writes it; IPv4 (most rows) without
+    /// the formatting machinery.
+    pub fn push_to(&self, out: &mut String) {
+        match self {
+            Addr::Ipv4(b) => {
+                let mut n = itoa::Buffer::new();
+                for (i, octet) in b.iter().enumerate() {
+                    if i > 0 {
+                        out.push('.');
+                    }
+                    out.push_str(n.format(*octet));
+                }
+            }
+            other => {
+                use std::fmt::Write as _;
+                let _ = write!(out, "{other}");
+            }
+        }
+    }
+}
+
 impl std::fmt::Display for Addr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -48,10 +48,9 @@ pub fn format_mac(m: &[u8; 6]) -> String {
 
 /// Lowercase hex of a byte string, no separators.
 pub fn hex(bytes: &[u8]) -> String {
-    let mut out = vec![0u8; bytes.len() * 2];
-    hex_into(bytes, &mut out);
-    // Only ASCII hex digits were written.
-    String::from_utf8(out).unwrap_or_default()
+    let mut out = String::with_capacity(bytes.len() * 2);
+    push_hex(bytes, &mut out);
+    out
 }
 
 /// Writes the lowercase hex digits of `bytes` into `out` (twice as long);

@@ -990,9 +990,14 @@ fn a_big_capture_shows_rows_while_it_loads_and_filter_and_sort_keep_up_with_the_
     h.step();
     h.get_by_label_contains("frames so far");
     h.get_all_by_label_contains("WebSocket").next().expect("a row of the file on screen");
-    // A filter and a sort given while the rest is still loading.
+    // A filter typed while the rest is still loading, keystroke by
+    // keystroke (another filter first, then text that does not parse yet),
+    // and a sort.
     assert!(h.state().state.doc.load_progress.is_some());
-    h.state_mut().push_command(wirelab::gui::Command::SetFilter("websocket.opcode == 1".into()));
+    for text in ["websocket.opcode == 2", "websocket.opcode ==", "websocket.opcode == 1"] {
+        h.state_mut().push_command(wirelab::gui::Command::SetFilter(text.into()));
+        h.step();
+    }
     h.state_mut().push_command(wirelab::gui::Command::Sort(5));
     h.step();
     h.state_mut().wait_idle();
