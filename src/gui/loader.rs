@@ -635,3 +635,58 @@ impl FilterJob {
         self.rx.try_recv().ok()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A capture loaded in many small parts reads as the same capture loaded
+    /// in one: rows, texts, addresses, messages with their answers and
+    /// Engine.IO sessions (found after some of their messages were sent).
+    #[test]
+    fn parts_add_up_to_the_whole_capture() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/captures/socketio-node.pcap");
+        let cap = Arc::new(Capture::open(std::path::Path::new(path)).expect("bundled capture"));
+        // `all`: each part takes everything pushed (a live capture's parts),
+        // else only whole blocks of texts (a file's).
+        let load = |every: usize, all: bool| {
+            let mut loaded = Loaded::new("t".into(), Some(cap.clone()), false);
+            let (mut dis, mut d, mut b) = (Dissector::new(), Dissection::default(), Builder::new(false));
+            for (n, f) in cap.frames().enumerate() {
+                let f = f.expect("frame");
+                if n % every == every - 1 {
+                    loaded.append(b.take(all));
+                }
+                b.before_next(&dis);
+                dis.dissect(f.meta, &f.data, &mut d);
+                b.push(&f.data, f.data_offset(&cap), &d);
+            }
+            loaded.append(b.take(true));
+            loaded
+        };
+        let whole = load(usize::MAX, true);
+        assert!(whole.len() > 256 && !whole.events.is_empty(), "{} frames", whole.len());
+        assert!(!whole.sessions.is_empty(), "the capture has Engine.IO sessions");
+        for parts in [load(7, false), load(7, true), load(300, false)] {
+            same(&parts, &whole);
+        }
+    }
+
+    fn same(parts: &Loaded, whole: &Loaded) {
+        assert_eq!(parts.len(), whole.len());
+        for i in 0..whole.len() {
+            assert_eq!(
+                (parts.src(i), parts.dst(i), parts.protocol(i), parts.info(i), parts.bytes(i)),
+                (whole.src(i), whole.dst(i), whole.protocol(i), whole.info(i), whole.bytes(i)),
+                "frame {i}"
+            );
+        }
+        assert_eq!(parts.events.len(), whole.events.len());
+        for (k, (a, b)) in parts.events.iter().zip(&whole.events).enumerate() {
+            assert_eq!(format!("{a:?}"), format!("{b:?}"), "message {k}");
+            assert_eq!(parts.event_text(k), whole.event_text(k), "message {k}");
+        }
+        assert_eq!(parts.sessions, whole.sessions);
+        assert!(whole.events.iter().any(|e| e.session.is_some()), "messages carry their sessions");
+    }
+}
