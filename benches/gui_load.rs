@@ -33,7 +33,6 @@ fn main() {
     while h.state().state.doc.load_progress.is_some() || first_rows.is_none() {
         let n = shown(&h);
         if n > 0 {
-            first_rows.get_or_insert((t.elapsed().as_secs_f64() * 1e3, n));
             let i = (loading_frames.len() * 997) % n;
             h.state_mut().state.view.scroll_to = Some(i);
         }
@@ -41,6 +40,9 @@ fn main() {
         h.step();
         if n > 0 {
             loading_frames.push(f.elapsed().as_secs_f64() * 1e3);
+        } else if shown(&h) > 0 {
+            // This frame took the first rows and drew them.
+            first_rows = Some((t.elapsed().as_secs_f64() * 1e3, shown(&h)));
         }
         if t.elapsed().as_secs() > 300 {
             panic!("still loading after 300 s");

@@ -360,6 +360,7 @@ const SUMMARY_BATCH: usize = 512;
 const POOL: usize = 8 * BATCH;
 
 /// Dissected frames on their way to the writer, with their bytes.
+#[derive(Default)]
 struct Batch<'a> {
     dissections: Vec<Dissection>,
     frames: Vec<std::borrow::Cow<'a, [u8]>>,
@@ -431,7 +432,9 @@ pub fn dissect(cap: &Capture, args: &DissectArgs) -> anyhow::Result<i32> {
         let writer = (!args.stats).then(|| scope.spawn(move || write_batches(full_rx, empty_tx, args)));
         let size = if args.verbose || args.format == OutputFormat::Json { BATCH } else { SUMMARY_BATCH };
         let mut batch = Batch { dissections: Vec::new(), frames: Vec::with_capacity(size) };
-        // Dissections come back from the writer; at most `POOL` (two batches of summary lines) exist.
+        let mut damage = None;
+        // Dissections come back from the writer; at most `POOL`, or two
+        // batches of summary lines, exist.
         let mut spare: Vec<Dissection> = Vec::new();
         let mut made = 0;
         // The size of the largest batch of text formatted here.
@@ -441,23 +444,8 @@ pub fn dissect(cap: &Capture, args: &DissectArgs) -> anyhow::Result<i32> {
             let frame = match item {
                 Ok(f) => f,
                 Err(e) => {
-                    pb.finish_and_clear();
-                    if !batch.frames.is_empty() {
-                        let _ = full_tx.send(Work::Frames(std::mem::replace(
-                            &mut batch,
-                            Batch { dissections: Vec::new(), frames: Vec::new() },
-                        )));
-                    }
-                    drop(full_tx);
-                    // The frames before the damage are printed before the error.
-                    let done = writer.map(|w| w.join());
-                    eprintln!("wirelab: {}: {e}", cap.name());
-                    status = 2;
-                    return match done {
-                        Some(Ok(r)) => r,
-                        Some(Err(_)) => Err(anyhow::anyhow!("the writing thread failed")),
-                        None => Ok(()),
-                    };
+                    damage = Some(e);
+                    break;
                 }
             };
             if args.count.is_some_and(|c| frames >= c) {
@@ -525,11 +513,17 @@ pub fn dissect(cap: &Capture, args: &DissectArgs) -> anyhow::Result<i32> {
             let _ = full_tx.send(Work::Frames(batch));
         }
         drop(full_tx);
-        match writer.map(|w| w.join()) {
+        let written = match writer.map(|w| w.join()) {
             Some(Ok(r)) => r,
             Some(Err(_)) => Err(anyhow::anyhow!("the writing thread failed")),
             None => Ok(()),
+        };
+        // A damaged file: the frames before the damage are printed first.
+        if let Some(e) = damage {
+            eprintln!("wirelab: {}: {e}", cap.name());
+            status = 2;
         }
+        written
     });
     written?;
     if args.stats {

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use serde_json::{Map, Value as Json, json};
 
 use crate::dissect::linktype::linktype_name;
-use crate::model::{Dissection, FRAME_SOURCE, FieldRef, OSI_NAMES, Value, hex};
+use crate::model::{Dissection, FRAME_SOURCE, FieldRef, OSI_NAMES, Value, hex, push_num};
 
 /// One tshark-like summary line:
 /// `{number:>6} {time:>11.6} {src:>15} → {dst:<15} {protocol:<8} {len:>5} {info}`,
@@ -19,9 +19,8 @@ pub fn summary_line(d: &Dissection, out: &mut String) {
         .find(|f| std::ptr::eq(f.def, &crate::dissect::frame::TIME_RELATIVE))
         .and_then(|f| if let Value::F(t) = f.value { Some(t) } else { None })
         .unwrap_or(0.0);
-    let mut n = itoa::Buffer::new();
     let at = out.len();
-    out.push_str(n.format(d.meta.number));
+    push_num(out, d.meta.number);
     pad_left(out, at, 6);
     out.push(' ');
     let at = out.len();
@@ -41,7 +40,7 @@ pub fn summary_line(d: &Dissection, out: &mut String) {
     pad_right(out, at, 8);
     out.push(' ');
     let at = out.len();
-    out.push_str(n.format(d.meta.len));
+    push_num(out, d.meta.len);
     pad_left(out, at, 5);
     out.push(' ');
     out.push_str(&d.summary.info);
@@ -82,7 +81,6 @@ pub fn verbose(d: &Dissection, frame: &[u8], out: &mut String) {
         d.meta.caplen,
         linktype_name(d.meta.linktype)
     );
-    let mut n = itoa::Buffer::new();
     for osi in 1..=7u8 {
         let mut layers = d.layers.iter().filter(|l| l.proto.osi == osi).peekable();
         let name = OSI_NAMES[usize::from(osi - 1)];
@@ -110,9 +108,9 @@ pub fn verbose(d: &Dissection, frame: &[u8], out: &mut String) {
             out.push_str(" [");
             out.push_str(l.proto.name);
             out.push_str("] bytes ");
-            out.push_str(n.format(l.span.offset));
+            push_num(out, l.span.offset);
             out.push_str("..");
-            out.push_str(n.format(l.span.end()));
+            push_num(out, l.span.end());
             out.push('\n');
             for index in l.fields.start as usize..l.fields.end as usize {
                 if let Some(f) = d.field_ref(frame, index) {
@@ -157,10 +155,9 @@ fn field_line(f: &FieldRef<'_>, out: &mut String) {
             out.push_str(f.source_name());
             out.push(' ');
         }
-        let mut n = itoa::Buffer::new();
-        out.push_str(n.format(span.offset));
+        push_num(out, span.offset);
         out.push_str("..");
-        out.push_str(n.format(span.end()));
+        push_num(out, span.end());
         if span.len <= 8 {
             out.push_str(": ");
             let bytes = f.bytes();

@@ -398,8 +398,4 @@ pub fn array<const N: usize>(data: &[u8], offset: usize) -> Option<[u8; N]> {
     data.get(offset..offset.checked_add(N)?)?.try_into().ok()
 }
 
-/// Appends a number to a string without the formatting machinery (the
-/// summary line is built for every frame).
-pub fn push_num(s: &mut String, v: impl itoa::Integer) {
-    s.push_str(itoa::Buffer::new().format(v));
-}
+pub use crate::model::push_num;

@@ -672,6 +672,23 @@ mod tests {
         }
     }
 
+    /// The loading thread hands the first 256 rows over before it reads
+    /// on, then more parts, then says it is done: a window shows rows long
+    /// before a big file is read (whatever the two threads' timing).
+    #[test]
+    fn the_first_rows_come_in_a_part_of_their_own_before_the_rest() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/captures/socketio-node.pcap");
+        let cap = Arc::new(Capture::open(std::path::Path::new(path)).expect("bundled capture"));
+        let job = Job::start(cap.clone());
+        let mut sizes = Vec::new();
+        let wait = std::time::Duration::from_secs(120);
+        while let Msg::Part(p) = job.rx.recv_timeout(wait).expect("the loading thread answers") {
+            sizes.push(p.rows.len());
+        }
+        assert_eq!(sizes.first(), Some(&256), "parts: {sizes:?}");
+        assert_eq!(sizes.iter().sum::<usize>(), cap.frames().count(), "parts: {sizes:?}");
+    }
+
     fn same(parts: &Loaded, whole: &Loaded) {
         assert_eq!(parts.len(), whole.len());
         for i in 0..whole.len() {

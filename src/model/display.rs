@@ -20,14 +20,14 @@ pub(super) fn value_text_into(r: &FieldRef<'_>, max_bytes: usize, s: &mut String
         Value::None => {}
         Value::U(v) => {
             match f.def.base {
-                Base::Dec => s.push_str(itoa::Buffer::new().format(*v)),
+                Base::Dec => super::push_num(s, *v),
                 Base::Hex(w) => super::value::push_hex_number(*v, usize::from(w), s),
             }
             if let Some(n) = f.def.value_name(*v) {
                 let _ = write!(s, " ({n})");
             }
         }
-        Value::I(v) => s.push_str(itoa::Buffer::new().format(*v)),
+        Value::I(v) => super::push_num(s, *v),
         Value::F(v) => {
             let _ = write!(s, "{v:.9}");
         }

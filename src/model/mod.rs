@@ -11,7 +11,7 @@
 pub mod display;
 mod value;
 
-pub use value::{Value, format_mac, hex, hex_into, push_hex};
+pub use value::{Value, format_mac, hex, hex_into, push_hex, push_num};
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -366,12 +366,11 @@ impl Addr {
     pub fn push_to(&self, out: &mut String) {
         match self {
             Addr::Ipv4(b) => {
-                let mut n = itoa::Buffer::new();
                 for (i, octet) in b.iter().enumerate() {
                     if i > 0 {
                         out.push('.');
                     }
-                    out.push_str(n.format(*octet));
+                    push_num(out, *octet);
                 }
             }
             other => {

@@ -65,6 +65,12 @@ pub fn hex_into(bytes: &[u8], out: &mut [u8]) {
 
 const DIGITS: &[u8; 16] = b"0123456789abcdef";
 
+/// Appends a number to a string without the formatting machinery (the
+/// summary line is built for every frame).
+pub fn push_num(s: &mut String, v: impl itoa::Integer) {
+    s.push_str(itoa::Buffer::new().format(v));
+}
+
 /// Appends the lowercase hex digits of `bytes` to `out`.
 pub fn push_hex(bytes: &[u8], out: &mut String) {
     for b in bytes {
