@@ -24,7 +24,7 @@ pub fn summary_line(d: &Dissection, out: &mut String) {
     pad_left(out, at, 6);
     out.push(' ');
     let at = out.len();
-    let _ = write!(out, "{rel:.6}");
+    push_seconds(out, rel);
     pad_left(out, at, 11);
     out.push(' ');
     let at = out.len();
@@ -43,7 +43,26 @@ pub fn summary_line(d: &Dissection, out: &mut String) {
     push_num(out, d.meta.len);
     pad_left(out, at, 5);
     out.push(' ');
-    out.push_str(&d.summary.info);
+    d.summary.push_info(out);
+}
+
+/// Writes `{t:.6}`: seconds to the microsecond. Integer digits when `t`
+/// is clearly on one side of a half microsecond (`t * 1e6` is off by far less
+/// than 0.01 below 10^13 µs), the formatting machinery otherwise: the same
+/// text either way, without the float formatting for nearly every frame.
+fn push_seconds(out: &mut String, t: f64) {
+    let us = t * 1e6;
+    if t.is_sign_positive() && us < 1e13 && (us - us.floor() - 0.5).abs() > 0.01 {
+        let us = us.round() as u64;
+        push_num(out, us / 1_000_000);
+        out.push('.');
+        let frac = us % 1_000_000;
+        for div in [100_000, 10_000, 1_000, 100, 10, 1] {
+            out.push(char::from(b'0' + (frac / div % 10) as u8));
+        }
+    } else {
+        let _ = write!(out, "{t:.6}");
+    }
 }
 
 /// Pads what was written to `out` since `at` on the left to `width`
@@ -245,7 +264,7 @@ pub fn write_json_frame(
     j.key("dst")?;
     j.str(&d.summary.dst.to_string())?;
     j.key("info")?;
-    j.str(&d.summary.info)?;
+    j.str(&d.summary.info())?;
     j.key("protocol")?;
     j.str(d.summary.protocol)?;
     j.key("src")?;
@@ -428,7 +447,7 @@ pub fn json_frame(d: &Dissection, frame: &[u8]) -> Json {
             "src": d.summary.src.to_string(),
             "dst": d.summary.dst.to_string(),
             "protocol": d.summary.protocol,
-            "info": d.summary.info,
+            "info": d.summary.info(),
         },
         "layers": layers,
         "notes": notes,
@@ -457,4 +476,32 @@ fn json_field(f: &FieldRef<'_>) -> Json {
     m.insert("explain".into(), json!(def.explain));
     m.insert("children".into(), Json::Array(f.children().map(|c| json_field(&c)).collect()));
     Json::Object(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_seconds;
+
+    /// The time column is written without float formatting; it must read as
+    /// `{:.6}` would, on ties (odd multiples of 1/128 s lie exactly half a
+    /// microsecond off) and on the capture-made times (seconds plus ns).
+    #[test]
+    fn seconds_read_as_the_formatting_machinery_writes_them() {
+        let mut times =
+            vec![0.0, -0.0, -1e-10, 1e-7, 5e-7, 0.0078125, 0.0234375, 12.5, 1e7, 1e12, f64::NAN, f64::INFINITY];
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for i in 0..200_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let (s, ns) = (x % 100_000, (x >> 20) % 1_000_000_000);
+            times.push(s as f64 + ns as f64 * 1e-9);
+            times.push((i * 7_812_500) as f64 * 1e-9);
+        }
+        for t in times {
+            let mut got = String::new();
+            push_seconds(&mut got, t);
+            assert_eq!(got, format!("{t:.6}"), "for {t:e}");
+        }
+    }
 }

@@ -351,8 +351,9 @@ impl Cx<'_> {
     pub fn set_info(&mut self, info: std::fmt::Arguments<'_>) {
         if !self.inner {
             use std::fmt::Write;
-            self.out.summary.info.clear();
-            let _ = self.out.summary.info.write_fmt(info);
+            let text = self.out.summary.info_mut();
+            text.clear();
+            let _ = text.write_fmt(info);
         }
     }
 }

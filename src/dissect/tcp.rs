@@ -1,11 +1,10 @@
 //! TCP (RFC 9293), with options (RFC 7323, RFC 2018) and sequence analysis.
 
 use super::checksum::{self, Check, STATUS_NAMES};
-use super::conv::TcpVerdict;
 use super::conv::{Endpoint, Segment, TcpState, analysis as an, flags as fl};
 use super::linktype::NetInfo;
-use super::{Cx, data, push_num, read_be};
-use crate::model::{AppEvent, FieldDef, MsgKind, NoteDef, Protocol, TcpIpLayer, Value};
+use super::{Cx, data, read_be};
+use crate::model::{AppEvent, FieldDef, MsgKind, NoteDef, Protocol, TcpIpLayer, TcpLine, Value};
 use crate::{fields, notes};
 use etherparse::TcpHeaderSlice;
 use etherparse::err::tcp::HeaderSliceError;
@@ -334,9 +333,9 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize, end: usize, net: &NetInfo) -> usi
     let ck = if whole { checksum::check(Some((net, 6)), bytes, field::CHECKSUM.start) } else { Check::Unverifiable };
     cx.add(1, &CHECKSUM_STATUS, Value::U(ck.status()), offset + field::CHECKSUM.start, 2);
     cx.add(0, &URGENT_POINTER, Value::U(hdr.urgent_pointer().into()), offset + field::URGENT.start, 2);
-    let mut opts = OptSummary::default();
+    let mut line = TcpLine::default();
     if hlen > field::OPTIONS {
-        options(cx, offset + field::OPTIONS, offset + hlen, v.rev_base, &mut opts);
+        options(cx, offset + field::OPTIONS, offset + hlen, v.rev_base, &mut line);
     }
     if v.analysis != 0 {
         cx.add(0, &ANALYSIS, Value::None, offset, 0);
@@ -373,7 +372,20 @@ and on loopback no card ever does; this is normal, not an error",
     state_notes(cx, offset, hlen, fl8, &v);
 
     cx.set_protocol("TCP");
-    info_line(&mut cx.out.summary.info, sport, dport, flags, &v, payload_len, &opts);
+    // The info column, kept as numbers (`TcpLine`) and written when read.
+    let first = ANALYSIS_FIELDS.iter().find(|a| v.analysis & a.bit != 0);
+    cx.out.summary.set_tcp(TcpLine {
+        analysis: first.map(|a| a.label),
+        dup_ack: first.filter(|a| a.bit == an::DUPLICATE_ACK).map(|_| v.dup_ack_num),
+        sport,
+        dport,
+        flags,
+        seq: v.rel_seq,
+        ack: (flags & u16::from(fl::ACK) != 0).then_some(v.rel_ack),
+        window: v.window,
+        len: payload_len as u64,
+        ..line
+    });
 
     let pstart = offset + hlen;
     let pend = end.min(cx.data.len());
@@ -484,7 +496,7 @@ fn started_before_capture(cx: &mut Cx<'_>, offset: usize, hlen: usize, v: &super
 
 /// Walks the options TLVs (RFC 9293 §3.2). etherparse's iterator stops at an
 /// unknown kind and does not report offsets, so the walk is ours.
-fn options(cx: &mut Cx<'_>, start: usize, end: usize, rev_base: u32, summary: &mut OptSummary) {
+fn options(cx: &mut Cx<'_>, start: usize, end: usize, rev_base: u32, summary: &mut TcpLine) {
     cx.add(0, &OPTIONS, Value::Bytes, start, end - start);
     let d = 1;
     let mut at = start;
@@ -593,80 +605,4 @@ fn find_wscale(opts: &[u8]) -> Option<u8> {
         }
     }
     None
-}
-
-/// The options shown in the info column.
-#[derive(Default)]
-struct OptSummary {
-    mss: Option<u64>,
-    ws: Option<u64>,
-    sack_perm: bool,
-    ts: Option<(u64, u64)>,
-}
-
-/// The info column, as tshark writes it:
-/// `57814 → 8765 [SYN] Seq=0 Win=65495 Len=0 MSS=65495 SACK_PERM TSval=… TSecr=0 WS=1024`.
-fn info_line(info: &mut String, sport: u16, dport: u16, flags: u16, v: &TcpVerdict, len: usize, o: &OptSummary) {
-    info.clear();
-    if let Some(a) = ANALYSIS_FIELDS.iter().find(|a| v.analysis & a.bit != 0) {
-        info.push('[');
-        info.push_str(a.label);
-        if a.bit == an::DUPLICATE_ACK {
-            info.push_str(" #");
-            push_num(info, v.dup_ack_num);
-        }
-        info.push_str("] ");
-    }
-    push_num(info, sport);
-    info.push_str(" \u{2192} ");
-    push_num(info, dport);
-    info.push_str(" [");
-    let names: [(u16, &str); 9] = [
-        (0x002, "SYN"),
-        (0x001, "FIN"),
-        (0x004, "RST"),
-        (0x008, "PSH"),
-        (0x010, "ACK"),
-        (0x020, "URG"),
-        (0x040, "ECE"),
-        (0x080, "CWR"),
-        (0x100, "AE"),
-    ];
-    let mut first = true;
-    for (bit, name) in names {
-        if flags & bit != 0 {
-            if !first {
-                info.push_str(", ");
-            }
-            info.push_str(name);
-            first = false;
-        }
-    }
-    info.push_str("] Seq=");
-    push_num(info, v.rel_seq);
-    if flags & u16::from(fl::ACK) != 0 {
-        info.push_str(" Ack=");
-        push_num(info, v.rel_ack);
-    }
-    info.push_str(" Win=");
-    push_num(info, v.window);
-    info.push_str(" Len=");
-    push_num(info, len);
-    if let Some(m) = o.mss {
-        info.push_str(" MSS=");
-        push_num(info, m);
-    }
-    if o.sack_perm {
-        info.push_str(" SACK_PERM");
-    }
-    if let Some((a, b)) = o.ts {
-        info.push_str(" TSval=");
-        push_num(info, a);
-        info.push_str(" TSecr=");
-        push_num(info, b);
-    }
-    if let Some(w) = o.ws {
-        info.push_str(" WS=");
-        push_num(info, w);
-    }
 }

@@ -86,7 +86,7 @@ fn ethernet_ipv4_tcp_syn_values_and_spans() {
     assert_eq!(get(&d, "tcp.options.wscale.shift"), (Value::U(10), 73, 1));
     assert_eq!(get(&d, "tcp.options.wscale.multiplier").0, Value::U(1024));
     assert_eq!(d.summary.protocol, "TCP");
-    assert!(d.summary.info.starts_with("57814 \u{2192} 8765 [SYN] Seq=0 Win=65495 Len=0 MSS=65495 SACK_PERM"));
+    assert!(d.summary.info().starts_with("57814 \u{2192} 8765 [SYN] Seq=0 Win=65495 Len=0 MSS=65495 SACK_PERM"));
     assert!(d.notes.iter().any(|n| n.message.contains("checksum offload")));
     assert!(d.notes.iter().any(|n| n.message.contains("handshake 1/3") && n.def.name == "tcp.connection.syn"));
 }
@@ -150,7 +150,7 @@ fn udp_with_no_checksum_and_ethernet_padding() {
     assert_eq!(get(&d, "udp.stream").0, Value::U(0));
     assert_eq!(get(&d, "data.data"), (Value::Bytes, 42, 5));
     assert_eq!(get(&d, "eth.padding"), (Value::Bytes, 47, 27));
-    assert_eq!(d.summary.info, "50000 \u{2192} 9004 Len=5");
+    assert_eq!(d.summary.info(), "50000 \u{2192} 9004 Len=5");
     // The IP checksum was left zero: an error that says what it should be.
     assert_eq!(get(&d, "ip.checksum.status").0, Value::U(0));
 }
@@ -174,7 +174,7 @@ fn arp_request() {
     assert_eq!(get(&d, "arp.opcode"), (Value::U(1), 20, 2));
     assert_eq!(get(&d, "arp.src.proto_ipv4"), (Value::Ipv4([10, 213, 0, 1]), 28, 4));
     assert_eq!(get(&d, "arp.dst.proto_ipv4"), (Value::Ipv4([10, 213, 0, 2]), 38, 4));
-    assert_eq!(d.summary.info, "Who has 10.213.0.2? Tell 10.213.0.1");
+    assert_eq!(d.summary.info(), "Who has 10.213.0.2? Tell 10.213.0.1");
     assert_eq!(d.layers.last().unwrap().proto.osi, 2);
 }
 
@@ -304,7 +304,7 @@ fn a_demo_request_over_udp_is_dissected_field_by_field() {
     assert_eq!(get(&d, "demo.length"), (Value::U(3), 58, 4));
     assert_eq!(get(&d, "demo.payload"), (Value::Bytes, 62, 3));
     assert_eq!(d.summary.protocol, "Demo");
-    assert_eq!(d.summary.info, "Demo request seq=7 len=3");
+    assert_eq!(d.summary.info(), "Demo request seq=7 len=3");
     assert!(d.field("data.data").is_none(), "the payload is the demo message, not undissected data");
     // The layout the servers build messages with is the one the dissector reads.
     let built = super::app::demo::request(7, 3);

@@ -290,6 +290,8 @@ pub struct Builder {
     checkpoints_changed: bool,
     t0: Option<i64>,
     keep: bool,
+    /// The info column being written (`Summary::push_info`).
+    info: String,
 }
 
 impl Builder {
@@ -308,6 +310,7 @@ impl Builder {
             checkpoints_changed: false,
             t0: None,
             keep,
+            info: String::new(),
         }
     }
 
@@ -376,7 +379,9 @@ impl Builder {
             protocol,
             in_arena,
         });
-        self.part.infos.push(&d.summary.info);
+        self.info.clear();
+        d.summary.push_info(&mut self.info);
+        self.part.infos.push(&self.info);
         for e in &d.events {
             let (links, resolved) = self.correlator.push(e);
             for (j, sid) in resolved {

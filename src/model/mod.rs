@@ -399,7 +399,144 @@ pub struct Summary {
     pub dst: Addr,
     /// Protocol column: the highest protocol dissected (`TCP`).
     pub protocol: &'static str,
-    pub info: String,
+    /// The info column ([`Summary::info`]): text, or a TCP segment's numbers.
+    info: String,
+    tcp: Option<TcpLine>,
+}
+
+impl Summary {
+    /// The info column.
+    pub fn info(&self) -> Cow<'_, str> {
+        match &self.tcp {
+            Some(t) => {
+                let mut s = String::new();
+                t.write(&mut s);
+                Cow::Owned(s)
+            }
+            None => Cow::Borrowed(&self.info),
+        }
+    }
+
+    /// Appends the info column to `out`.
+    pub fn push_info(&self, out: &mut String) {
+        match &self.tcp {
+            Some(t) => t.write(out),
+            None => out.push_str(&self.info),
+        }
+    }
+
+    /// The info column's text, to replace (a TCP line set before is dropped).
+    pub fn info_mut(&mut self) -> &mut String {
+        self.tcp = None;
+        &mut self.info
+    }
+
+    /// Sets the info column to a TCP segment's line.
+    pub fn set_tcp(&mut self, line: TcpLine) {
+        self.info.clear();
+        self.tcp = Some(line);
+    }
+
+    fn clear(&mut self) {
+        self.src = Addr::None;
+        self.dst = Addr::None;
+        self.protocol = "";
+        self.info.clear();
+        self.tcp = None;
+    }
+}
+
+/// The info column of a TCP segment, kept as its numbers and written when
+/// read. It is most frames' line: kept this way, `--stats` never writes it,
+/// and `dissect` writes it on the thread that writes the output, not on the
+/// one that dissects.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TcpLine {
+    /// The first sequence-analysis finding (`TCP Retransmission`), and the
+    /// duplicate ACK's number when it is one.
+    pub analysis: Option<&'static str>,
+    pub dup_ack: Option<u32>,
+    pub sport: u16,
+    pub dport: u16,
+    /// The flag bits (9 of them, AE included).
+    pub flags: u16,
+    pub seq: u32,
+    /// The relative acknowledgment number, when the ACK flag is set.
+    pub ack: Option<u32>,
+    pub window: u64,
+    pub len: u64,
+    pub mss: Option<u64>,
+    pub sack_perm: bool,
+    pub ts: Option<(u64, u64)>,
+    pub ws: Option<u64>,
+}
+
+impl TcpLine {
+    /// Writes the line as tshark does:
+    /// `57814 → 8765 [SYN] Seq=0 Win=65495 Len=0 MSS=65495 SACK_PERM TSval=… TSecr=0 WS=1024`.
+    pub fn write(&self, info: &mut String) {
+        if let Some(label) = self.analysis {
+            info.push('[');
+            info.push_str(label);
+            if let Some(n) = self.dup_ack {
+                info.push_str(" #");
+                push_num(info, n);
+            }
+            info.push_str("] ");
+        }
+        push_num(info, self.sport);
+        info.push_str(" \u{2192} ");
+        push_num(info, self.dport);
+        info.push_str(" [");
+        const NAMES: [(u16, &str); 9] = [
+            (0x002, "SYN"),
+            (0x001, "FIN"),
+            (0x004, "RST"),
+            (0x008, "PSH"),
+            (0x010, "ACK"),
+            (0x020, "URG"),
+            (0x040, "ECE"),
+            (0x080, "CWR"),
+            (0x100, "AE"),
+        ];
+        let mut first = true;
+        for (bit, name) in NAMES {
+            if self.flags & bit != 0 {
+                if !first {
+                    info.push_str(", ");
+                }
+                info.push_str(name);
+                first = false;
+            }
+        }
+        info.push_str("] Seq=");
+        push_num(info, self.seq);
+        if let Some(a) = self.ack {
+            info.push_str(" Ack=");
+            push_num(info, a);
+        }
+        info.push_str(" Win=");
+        push_num(info, self.window);
+        info.push_str(" Len=");
+        push_num(info, self.len);
+        if let Some(m) = self.mss {
+            info.push_str(" MSS=");
+            push_num(info, m);
+        }
+        if self.sack_perm {
+            info.push_str(" SACK_PERM");
+        }
+        if let Some((a, b)) = self.ts {
+            info.push_str(" TSval=");
+            push_num(info, a);
+            info.push_str(" TSecr=");
+            push_num(info, b);
+        }
+        if let Some(w) = self.ws {
+            info.push_str(" WS=");
+            push_num(info, w);
+        }
+    }
 }
 
 /// A derived data source (reassembled, unmasked, decompressed bytes).
@@ -572,10 +709,7 @@ impl Dissection {
         self.layers.clear();
         self.fields.clear();
         self.notes.clear();
-        self.summary.src = Addr::None;
-        self.summary.dst = Addr::None;
-        self.summary.protocol = "";
-        self.summary.info.clear();
+        self.summary.clear();
         for src in self.sources.drain(..) {
             // Small buffers are kept for the next frame; a big one goes back
             // to the allocator, which hands the same warm memory to the next
