@@ -359,7 +359,8 @@ const SUMMARY_BATCH: usize = 512;
 /// keeps up (each dissection keeps a few small buffers: this bounds them).
 const POOL: usize = 8 * BATCH;
 
-/// Dissected frames on their way to the writer, with their bytes.
+/// Dissected frames on their way to the writer, with their bytes: the
+/// first `frames.len()` dissections are theirs (the rest are spare).
 #[derive(Default)]
 struct Batch<'a> {
     dissections: Vec<Dissection>,
@@ -431,12 +432,27 @@ pub fn dissect(cap: &Capture, args: &DissectArgs) -> anyhow::Result<i32> {
         let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<Dissection>>();
         let writer = (!args.stats).then(|| scope.spawn(move || write_batches(full_rx, empty_tx, args)));
         let size = if args.verbose || args.format == OutputFormat::Json { BATCH } else { SUMMARY_BATCH };
-        let mut batch = Batch { dissections: Vec::new(), frames: Vec::with_capacity(size) };
-        let mut damage = None;
-        // Dissections come back from the writer; at most `POOL`, or two
+        // Frames are dissected in place, in the batch's own dissections: a
+        // batch's vector goes to the writer and comes back whole, so no
+        // dissection is moved per frame. At most `POOL` dissections, or two
         // batches of summary lines, exist.
-        let mut spare: Vec<Dissection> = Vec::new();
         let mut made = 0;
+        let next_batch = |made: &mut usize| -> Option<Batch<'_>> {
+            // Dissections the writer gave back come first: their
+            // allocations are warm, and few dissections mean few caches
+            // to fill. New ones only while the writer keeps them all.
+            let dissections = match empty_rx.try_recv() {
+                Ok(v) => v,
+                Err(_) if *made + size <= POOL.max(2 * size) => {
+                    *made += size;
+                    Vec::with_capacity(size)
+                }
+                Err(_) => empty_rx.recv().ok()?,
+            };
+            Some(Batch { dissections, frames: Vec::with_capacity(size) })
+        };
+        let mut batch = next_batch(&mut made).unwrap_or_default();
+        let mut damage = None;
         // The size of the largest batch of text formatted here.
         let mut text_room = 0;
         let mut scratch = Dissection::default();
@@ -463,48 +479,35 @@ pub fn dissect(cap: &Capture, args: &DissectArgs) -> anyhow::Result<i32> {
                 }
                 continue;
             }
-            if spare.is_empty() {
-                // Dissections the writer gave back come first: their
-                // allocations are warm, and few dissections mean few caches
-                // to fill. A new one only while the writer keeps them all.
-                if let Ok(v) = empty_rx.try_recv() {
-                    spare = v;
-                } else if made < POOL.max(2 * size) {
-                    spare.push(Dissection::default());
-                    made += 1;
-                } else {
-                    match empty_rx.recv() {
-                        Ok(v) => spare = v,
-                        Err(_) => break,
-                    }
-                }
+            let i = batch.frames.len();
+            if i == batch.dissections.len() {
+                batch.dissections.push(Dissection::default());
             }
-            let mut d = spare.pop().unwrap_or_default();
-            dissector.dissect(frame.meta, &frame.data, &mut d);
-            if filter.as_ref().is_some_and(|f| !f.matches(&d, &frame.data)) {
-                spare.push(d);
+            let d = &mut batch.dissections[i];
+            dissector.dissect(frame.meta, &frame.data, d);
+            if filter.as_ref().is_some_and(|f| !f.matches(d, &frame.data)) {
+                // The next frame is dissected into the same place.
                 continue;
             }
             matched += 1;
-            batch.dissections.push(d);
             batch.frames.push(frame.data);
             if batch.frames.len() == size {
-                let next = Batch { dissections: Vec::with_capacity(size), frames: Vec::with_capacity(size) };
-                let full = std::mem::replace(&mut batch, next);
-                let sent = match full_tx.try_send(Work::Frames(full)) {
-                    Ok(()) => Ok(()),
+                let sent = match full_tx.try_send(Work::Frames(std::mem::take(&mut batch))) {
+                    Ok(()) => next_batch(&mut made).ok_or(()),
                     Err(std::sync::mpsc::TrySendError::Full(Work::Frames(mut full))) => {
-                        // The writer is behind: format this batch here.
+                        // The writer is behind: format this batch here, and
+                        // dissect on into the same dissections.
                         let text = format_batch(&full, args, Vec::with_capacity(text_room));
                         text_room = text_room.max(text.len());
-                        spare.append(&mut full.dissections);
-                        full_tx.send(Work::Text(text)).map_err(|_| ())
+                        full.frames.clear();
+                        full_tx.send(Work::Text(text)).map(|_| full).map_err(|_| ())
                     }
                     Err(_) => Err(()),
                 };
-                if sent.is_err() {
+                match sent {
+                    Ok(b) => batch = b,
                     // The writer stopped: the reader went away, or writing failed.
-                    break;
+                    Err(()) => break,
                 }
             }
         }
