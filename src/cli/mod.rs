@@ -3,6 +3,7 @@
 pub mod lab;
 pub mod output;
 pub mod serve;
+mod shards;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -418,6 +419,10 @@ pub fn dissect(cap: &Capture, args: &DissectArgs) -> anyhow::Result<i32> {
             return Ok(1);
         }
     };
+    if filter.is_none() && !args.verbose && args.format != OutputFormat::Json {
+        // No protocol tree, so no conversation numbers are shown: all cores.
+        return shards::dissect(cap, args);
+    }
     let mut matched = 0u64;
     let mut dissector = Dissector::new();
     // Summary lines and --stats need no protocol tree, unless a filter reads it.
@@ -530,36 +535,57 @@ pub fn dissect(cap: &Capture, args: &DissectArgs) -> anyhow::Result<i32> {
     });
     written?;
     if args.stats {
-        let secs = started.elapsed().as_secs_f64();
-        let peak = peak_rss_kib();
-        let report = || -> std::io::Result<()> {
-            let mut out = std::io::stdout().lock();
-            writeln!(out, "frames: {frames}")?;
-            if filter.is_some() {
-                writeln!(out, "matching_frames: {matched}")?;
-            }
-            writeln!(out, "bytes: {bytes}")?;
-            writeln!(out, "seconds: {secs:.3}")?;
-            writeln!(out, "frames_per_second: {:.0}", frames as f64 / secs.max(1e-9))?;
-            writeln!(out, "megabytes_per_second: {:.1}", bytes as f64 / 1e6 / secs.max(1e-9))?;
-            writeln!(out, "tcp_streams: {}", dissector.conversations().tcp.len())?;
-            writeln!(out, "udp_streams: {}", dissector.conversations().udp.len())?;
-            if let Some(kib) = peak {
-                writeln!(out, "peak_rss_kib: {kib}")?;
-            }
-            // Resident memory that is not the memory-mapped capture file.
-            if let Some(kib) = proc_status_kib("RssAnon:") {
-                writeln!(out, "rss_anon_kib: {kib}")?;
-            }
-            out.flush()
-        };
-        // A reader that goes away (`| head -1`) ends it quietly.
-        match report() {
-            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e).context("writing output"),
-            _ => {}
-        }
+        let conv = dissector.conversations();
+        let run = Run { frames, bytes, streams: (conv.tcp.len(), conv.udp.len()), started };
+        report_stats(&run, filter.is_some().then_some(matched))?;
     }
     Ok(status)
+}
+
+/// What a `dissect` run went through, for `--stats`.
+struct Run {
+    frames: u64,
+    bytes: u64,
+    /// TCP and UDP conversations.
+    streams: (usize, usize),
+    started: Instant,
+}
+
+/// Prints `--stats`: `matched` is the filter's count, when one was given.
+fn report_stats(run: &Run, matched: Option<u64>) -> anyhow::Result<()> {
+    let secs = run.started.elapsed().as_secs_f64();
+    let peak = peak_rss_kib();
+    let report = || -> std::io::Result<()> {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "frames: {}", run.frames)?;
+        if let Some(m) = matched {
+            writeln!(out, "matching_frames: {m}")?;
+        }
+        writeln!(out, "bytes: {}", run.bytes)?;
+        writeln!(out, "seconds: {secs:.3}")?;
+        writeln!(out, "frames_per_second: {:.0}", run.frames as f64 / secs.max(1e-9))?;
+        writeln!(out, "megabytes_per_second: {:.1}", run.bytes as f64 / 1e6 / secs.max(1e-9))?;
+        writeln!(out, "tcp_streams: {}", run.streams.0)?;
+        writeln!(out, "udp_streams: {}", run.streams.1)?;
+        if let Some(kib) = peak {
+            writeln!(out, "peak_rss_kib: {kib}")?;
+        }
+        // Resident memory that is not the memory-mapped capture file.
+        if let Some(kib) = proc_status_kib("RssAnon:") {
+            writeln!(out, "rss_anon_kib: {kib}")?;
+        }
+        out.flush()
+    };
+    // A reader that goes away (`| head -1`) ends it quietly.
+    match report() {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e).context("writing output"),
+        _ => Ok(()),
+    }
+}
+
+/// A reader that goes away (`| head`) ends the output quietly.
+fn quiet_pipe(e: std::io::Error) -> anyhow::Result<()> {
+    if e.kind() == std::io::ErrorKind::BrokenPipe { Ok(()) } else { Err(e).context("writing output") }
 }
 
 /// Writes a batch's text: small ones through the buffer, big ones (a batch
@@ -583,9 +609,6 @@ fn write_batches(
     let stdout = std::io::stdout();
     // Large writes: stdout's own line buffering would look for a newline in each.
     let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
-    let quiet_pipe = |e: std::io::Error| -> anyhow::Result<()> {
-        if e.kind() == std::io::ErrorKind::BrokenPipe { Ok(()) } else { Err(e).context("writing output") }
-    };
     let mut buf = Vec::new();
     for w in work {
         match w {

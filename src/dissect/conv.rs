@@ -31,6 +31,21 @@ fn key(a: Endpoint, b: Endpoint) -> (Endpoint, Endpoint) {
     if a <= b { (a, b) } else { (b, a) }
 }
 
+/// A hash of a conversation's two endpoints, the same in either direction:
+/// which conversation a frame belongs to ([`super::Dissector::flow`]).
+pub fn flow_hash(a: Endpoint, b: Endpoint) -> u64 {
+    let (a, b) = key(a, b);
+    let mut h = 0u64;
+    for e in [a, b] {
+        let [lo, hi] = [&e.addr[..8], &e.addr[8..]].map(|w| u64::from_le_bytes(w.try_into().unwrap_or_default()));
+        for w in [lo, hi, u64::from(e.port) | u64::from(e.is_v6) << 16] {
+            // FxHash's step: one multiply a word.
+            h = (h.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+    h
+}
+
 pub mod flags {
     pub const FIN: u8 = 0x01;
     pub const SYN: u8 = 0x02;

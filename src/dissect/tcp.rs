@@ -267,6 +267,12 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize, end: usize, net: &NetInfo) -> usi
     let fl8 = (flags & 0xff) as u8;
     let window = hdr.window_size();
     let payload_len = end - offset - hlen;
+    if cx.routing {
+        if !cx.inner {
+            cx.flow = Some(super::conv::flow_hash(endpoint(net, true, sport), endpoint(net, false, dport)));
+        }
+        return end;
+    }
 
     let layer = cx.begin_layer(&TCP, offset);
     cx.add(0, &SRCPORT, Value::U(sport.into()), offset, 2);

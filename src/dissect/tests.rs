@@ -355,3 +355,46 @@ fn a_preview_of_a_long_message_is_the_preview_of_its_whole_text() {
         }
     }
 }
+
+/// `Dissector::flow` reads the usual frame straight from its bytes: wherever
+/// the dissectors put a frame in a conversation, that shortcut must name the
+/// same one or leave the frame to them. (A frame they put in none needs no
+/// state; any answer will do.) On every bundled frame, and on each cut short
+/// at every length and with its fragment bits set, where a shortcut would be
+/// most likely to read past what the dissectors accept.
+#[test]
+fn a_frames_conversation_read_from_its_bytes_is_the_one_the_dissectors_find() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("captures");
+    let mut router = Dissector::new();
+    let mut scratch = Dissection::default();
+    let (mut checked, mut in_conversation) = (0, 0);
+    for e in std::fs::read_dir(dir).unwrap() {
+        let path = e.unwrap().path();
+        let Ok(cap) = crate::file::Capture::open(&path) else { continue };
+        for f in cap.frames().map_while(Result::ok) {
+            let mut variants = vec![f.data.to_vec()];
+            variants.extend((0..f.data.len()).map(|n| f.data[..n].to_vec()));
+            if f.data.len() > 21 {
+                let mut frag = f.data.to_vec();
+                frag[20] |= 0x20;
+                variants.push(frag);
+            }
+            for data in variants {
+                let by_dissecting = router.flow_by_dissecting(f.meta, &data, &mut scratch);
+                if let (Some(plain), Some(_)) = (super::plain_flow(f.meta.linktype, &data), by_dissecting) {
+                    assert_eq!(
+                        plain,
+                        by_dissecting,
+                        "{} frame {} ({} bytes)",
+                        path.display(),
+                        f.meta.number,
+                        data.len()
+                    );
+                    in_conversation += 1;
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 10_000 && in_conversation > 5_000, "{checked} {in_conversation}");
+}

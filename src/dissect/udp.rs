@@ -67,6 +67,14 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize, end: usize, net: &NetInfo) -> usi
     };
     let sport = hdr.source_port();
     let dport = hdr.destination_port();
+    if cx.routing {
+        if !cx.inner {
+            let src = Endpoint { addr: net.src, is_v6: net.is_v6, port: sport };
+            let dst = Endpoint { addr: net.dst, is_v6: net.is_v6, port: dport };
+            cx.flow = Some(super::conv::flow_hash(src, dst));
+        }
+        return end;
+    }
     let ulen = usize::from(hdr.length());
     let layer = cx.begin_layer(&UDP, offset);
     cx.add(0, &SRCPORT, Value::U(sport.into()), offset, 2);

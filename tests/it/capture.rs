@@ -484,7 +484,7 @@ fn a_hand_made_syn_meets_the_kernel() {
         got,
         vec![Some(0x002), Some(0x012), Some(0x004)],
         "{:?}",
-        ds.iter().map(|d| &d.summary.info).collect::<Vec<_>>()
+        ds.iter().map(|d| d.summary.info()).collect::<Vec<_>>()
     );
     // To a closed port: RST, ACK.
     let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();

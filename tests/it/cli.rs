@@ -153,3 +153,56 @@ fn follow_tells_the_story_of_a_websocket_connection() {
     let frag = msgs.iter().find(|m| m["text"] == "fragmented" && m["from"] == "client").unwrap();
     assert_eq!(frag["frames"].as_array().unwrap().len(), 4);
 }
+
+/// Summary lines and `--stats` are dissected on both cores, each thread
+/// owning some conversations; with a filter, one dissector sees every frame.
+/// Both must print the same, on every bundled capture (each link type,
+/// fragments, ICMP errors, damage) and on all the Ethernet ones merged into
+/// one capture by time, twice: thousands of frames of interleaved
+/// connections, many on the same ports, dealt over several rounds.
+#[test]
+fn summary_lines_split_between_threads_read_as_one_dissector_writes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let merged = dir.path().join("merged.pcap");
+    let mut frames = Vec::new();
+    for path in crate::support::captures() {
+        let cap = wirelab::file::Capture::open(&path).unwrap();
+        let all: Vec<_> = cap.frames().map_while(Result::ok).collect();
+        if all.first().is_none_or(|f| f.meta.linktype != 1) {
+            continue;
+        }
+        // Every capture starts at the same instant, and again 1.5 ms later,
+        // so their frames interleave.
+        let t0 = (all[0].meta.ts_sec, all[0].meta.ts_nsec);
+        for f in all {
+            let ns = (f.meta.ts_sec - t0.0) * 1_000_000_000 + i64::from(f.meta.ts_nsec) - i64::from(t0.1);
+            frames.push((ns, f.meta.len, f.data.to_vec()));
+            frames.push((ns + 1_500_000, f.meta.len, f.data.into_owned()));
+        }
+    }
+    frames.sort_by_key(|f| f.0);
+    assert!(frames.len() > 4 * 1024, "only {} frames", frames.len());
+    {
+        let mut w = wirelab::file::PcapFileWriter::new(std::fs::File::create(&merged).unwrap(), 1, 262_144).unwrap();
+        for (ns, len, data) in &frames {
+            let t = 1_700_000_000_000_000_000 + ns;
+            w.write(t / 1_000_000_000, (t % 1_000_000_000) as u32, *len, data).unwrap();
+        }
+    }
+    let mut files = crate::support::captures();
+    files.push(merged);
+    for f in files {
+        let run = |args: &[&str]| wirelab_bin().arg("dissect").args(args).arg(&f).output().unwrap();
+        let (split, one) = (run(&[]), run(&["-Y", "frame"]));
+        assert!(!split.stdout.is_empty(), "{}", f.display());
+        assert!(split.stdout == one.stdout, "{}: the summary lines differ", f.display());
+        assert_eq!((split.status.code(), &split.stderr), (one.status.code(), &one.stderr), "{}", f.display());
+        let streams = |o: std::process::Output| -> Vec<String> {
+            let text = String::from_utf8_lossy(&o.stdout).into_owned();
+            text.lines().filter(|l| l.contains("_streams:") || l.starts_with("frames:")).map(String::from).collect()
+        };
+        let (split, one) = (streams(run(&["--stats"])), streams(run(&["--stats", "-Y", "frame"])));
+        assert_eq!(split.len(), 3, "{}", f.display());
+        assert_eq!(split, one, "{}", f.display());
+    }
+}

@@ -21,7 +21,7 @@ fn microsecond_nanosecond_and_big_endian_pcap_read_identically() {
                 (a.d.meta.ts_sec, a.d.meta.ts_nsec, a.d.meta.len),
                 (b.d.meta.ts_sec, b.d.meta.ts_nsec, b.d.meta.len)
             );
-            assert_eq!(a.d.summary.info, b.d.summary.info);
+            assert_eq!(a.d.summary.info(), b.d.summary.info());
         }
     }
 }
@@ -37,7 +37,7 @@ fn null_and_raw_link_types_give_the_same_network_layers_as_ethernet() {
                 d.layers.iter().map(|l| l.proto.name).filter(|n| !matches!(*n, "frame" | "eth" | "null")).collect()
             };
             assert_eq!(names(&a.d), names(&b.d), "{other} frame {}", a.d.meta.number);
-            assert_eq!(a.d.summary.info, b.d.summary.info, "{other} frame {}", a.d.meta.number);
+            assert_eq!(a.d.summary.info(), b.d.summary.info(), "{other} frame {}", a.d.meta.number);
             if !link.is_empty() {
                 assert_eq!(b.d.layers[1].proto.name, link);
             }

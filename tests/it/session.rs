@@ -17,7 +17,7 @@ use crate::support::{self, root};
 /// layers, notes, summary, events, and the bytes of every data source.
 fn digest(d: &Dissection, bytes: &[u8]) -> String {
     let mut s = String::new();
-    let _ = write!(s, "{:?}|{}|{:?}|{:?}|", d.meta, d.summary.info, d.summary.src, d.summary.dst);
+    let _ = write!(s, "{:?}|{}|{:?}|{:?}|", d.meta, d.summary.info(), d.summary.src, d.summary.dst);
     for l in &d.layers {
         let _ = write!(s, "L{}{:?}{:?};", l.proto.name, l.span, l.fields);
     }
@@ -153,7 +153,7 @@ fn without_the_tree_summaries_and_messages_are_the_same_and_its_state_dissects_o
             with.dissect(f.meta, &f.data, &mut a);
             without.dissect(f.meta, &f.data, &mut b);
             let n = f.meta.number;
-            assert_eq!(a.summary.info, b.summary.info, "{}: frame {n}", path.display());
+            assert_eq!(a.summary.info(), b.summary.info(), "{}: frame {n}", path.display());
             assert_eq!(a.summary.protocol, b.summary.protocol, "{}: frame {n}", path.display());
             assert_eq!((a.summary.src, a.summary.dst), (b.summary.src, b.summary.dst), "{}: frame {n}", path.display());
             assert_eq!(format!("{:?}", a.events), format!("{:?}", b.events), "{}: frame {n}", path.display());
