@@ -403,9 +403,12 @@ fn format_batch(batch: &Batch<'_>, args: &DissectArgs, buf: Vec<u8>) -> Vec<u8> 
 /// Dissects every frame of `cap` and prints them; a damaged file prints all
 /// complete frames, then the error, and exits with status 2.
 ///
-/// Two threads share the work: this one reads, dissects and filters; the
-/// other formats and writes, in frame order. Batches of dissections go one
-/// way and come back emptied, so their allocations are reused.
+/// Without a filter, summary lines and `--stats` are dissected on every core
+/// ([`shards`]). Otherwise (a filter, `-V`, JSON: the protocol tree, whose
+/// `tcp.stream` numbers need one dissector seeing every frame) two threads
+/// share the work: this one reads, dissects and filters; the other formats
+/// and writes, in frame order. Batches of dissections go one way and come
+/// back emptied, so their allocations are reused.
 pub fn dissect(cap: &Capture, args: &DissectArgs) -> anyhow::Result<i32> {
     let filter = match args.filter.as_deref().map(crate::filter::Filter::parse).transpose() {
         Ok(f) => f,
@@ -425,8 +428,6 @@ pub fn dissect(cap: &Capture, args: &DissectArgs) -> anyhow::Result<i32> {
     }
     let mut matched = 0u64;
     let mut dissector = Dissector::new();
-    // Summary lines and --stats need no protocol tree, unless a filter reads it.
-    dissector.set_tree(filter.is_some() || args.verbose || args.format == OutputFormat::Json);
     let pb = progress_bar(cap);
     let started = Instant::now();
     let mut frames = 0u64;
