@@ -31,7 +31,7 @@ use crate::model::{Dissection, FrameMeta};
 /// Threads that dissect.
 const SHARDS: usize = 2;
 /// Frames dealt per round.
-const ROUND: usize = 1024;
+const ROUND: usize = 4096;
 
 /// A frame for a shard, with the clock it would have had.
 struct Job<'a> {
