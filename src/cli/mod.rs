@@ -403,12 +403,13 @@ fn format_batch(batch: &Batch<'_>, args: &DissectArgs, buf: Vec<u8>) -> Vec<u8> 
 /// Dissects every frame of `cap` and prints them; a damaged file prints all
 /// complete frames, then the error, and exits with status 2.
 ///
-/// Without a filter, summary lines and `--stats` are dissected on every core
-/// ([`shards`]). Otherwise (a filter, `-V`, JSON: the protocol tree, whose
-/// `tcp.stream` numbers need one dissector seeing every frame) two threads
-/// share the work: this one reads, dissects and filters; the other formats
-/// and writes, in frame order. Batches of dissections go one way and come
-/// back emptied, so their allocations are reused.
+/// Without a filter, summary lines and `--stats` are dissected by two
+/// threads that share out the conversations ([`shards`]). Otherwise (a
+/// filter, `-V`, JSON: the protocol tree, whose `tcp.stream` numbers need one
+/// dissector seeing every frame) two threads share the work: this one reads,
+/// dissects and filters; the other formats and writes, in frame order.
+/// Batches of dissections go one way and come back whole, so their
+/// allocations are reused.
 pub fn dissect(cap: &Capture, args: &DissectArgs) -> anyhow::Result<i32> {
     let filter = match args.filter.as_deref().map(crate::filter::Filter::parse).transpose() {
         Ok(f) => f,
@@ -423,16 +424,12 @@ pub fn dissect(cap: &Capture, args: &DissectArgs) -> anyhow::Result<i32> {
         }
     };
     if filter.is_none() && !args.verbose && args.format != OutputFormat::Json {
-        // No protocol tree, so no conversation numbers are shown: all cores.
+        // No protocol tree, so no conversation numbers are shown.
         return shards::dissect(cap, args);
     }
     let mut matched = 0u64;
     let mut dissector = Dissector::new();
-    let pb = progress_bar(cap);
-    let started = Instant::now();
-    let mut frames = 0u64;
-    let mut bytes = 0u64;
-    let mut status = 0;
+    let mut reading = Reading::new(cap, args.count);
     let written = std::thread::scope(|scope| -> anyhow::Result<()> {
         let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Work<'_>>(4);
         let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<Dissection>>();
@@ -458,26 +455,10 @@ pub fn dissect(cap: &Capture, args: &DissectArgs) -> anyhow::Result<i32> {
             Some(Batch { dissections, frames: Vec::with_capacity(size) })
         };
         let mut batch = next_batch(&mut made).unwrap_or_default();
-        let mut damage = None;
         // The size of the largest batch of text formatted here.
         let mut text_room = 0;
         let mut scratch = Dissection::default();
-        for item in cap.frames() {
-            let frame = match item {
-                Ok(f) => f,
-                Err(e) => {
-                    damage = Some(e);
-                    break;
-                }
-            };
-            if args.count.is_some_and(|c| frames >= c) {
-                break;
-            }
-            frames += 1;
-            bytes += frame.data.len() as u64;
-            if frames.is_multiple_of(65536) {
-                pb.set_position(frame.file_offset);
-            }
+        for frame in &mut reading {
             if args.stats {
                 dissector.dissect(frame.meta, &frame.data, &mut scratch);
                 if filter.as_ref().is_none_or(|f| f.matches(&scratch, &frame.data)) {
@@ -517,57 +498,113 @@ pub fn dissect(cap: &Capture, args: &DissectArgs) -> anyhow::Result<i32> {
                 }
             }
         }
-        pb.finish_and_clear();
+        reading.pb.finish_and_clear();
         if !batch.frames.is_empty() {
             let _ = full_tx.send(Work::Frames(batch));
         }
         drop(full_tx);
-        let written = match writer.map(|w| w.join()) {
-            Some(Ok(r)) => r,
-            Some(Err(_)) => Err(anyhow::anyhow!("the writing thread failed")),
-            None => Ok(()),
-        };
-        // A damaged file: the frames before the damage are printed first.
-        if let Some(e) = damage {
-            eprintln!("wirelab: {}: {e}", cap.name());
-            status = 2;
-        }
-        written
+        joined(writer)
     });
+    let status = reading.report_damage();
     written?;
     if args.stats {
         let conv = dissector.conversations();
-        let run = Run { frames, bytes, streams: (conv.tcp.len(), conv.udp.len()), started };
-        report_stats(&run, filter.is_some().then_some(matched))?;
+        report_stats(&reading, (conv.tcp.len(), conv.udp.len()), filter.is_some().then_some(matched))?;
     }
     Ok(status)
 }
 
-/// What a `dissect` run went through, for `--stats`.
-struct Run {
-    frames: u64,
-    bytes: u64,
-    /// TCP and UDP conversations.
-    streams: (usize, usize),
+/// The frames `dissect` goes through: the capture's, at most `-c` of them,
+/// counted as they go, the progress bar moved along. A damaged file ends
+/// them; its damage is printed after the output ([`Reading::report_damage`]).
+struct Reading<'a> {
+    cap: &'a Capture,
+    frames: crate::file::Frames<'a>,
+    limit: Option<u64>,
+    pb: indicatif::ProgressBar,
     started: Instant,
+    count: u64,
+    bytes: u64,
+    damage: Option<crate::file::FileError>,
 }
 
-/// Prints `--stats`: `matched` is the filter's count, when one was given.
-fn report_stats(run: &Run, matched: Option<u64>) -> anyhow::Result<()> {
-    let secs = run.started.elapsed().as_secs_f64();
+impl<'a> Reading<'a> {
+    fn new(cap: &'a Capture, limit: Option<u64>) -> Self {
+        let pb = progress_bar(cap);
+        let started = Instant::now();
+        Reading { cap, frames: cap.frames(), limit, pb, started, count: 0, bytes: 0, damage: None }
+    }
+
+    /// Prints the damage that ended the frames, if any (after every frame
+    /// before it was written); returns the exit status, 2 for a damaged file.
+    fn report_damage(&self) -> i32 {
+        match &self.damage {
+            Some(e) => {
+                eprintln!("wirelab: {}: {e}", self.cap.name());
+                2
+            }
+            None => 0,
+        }
+    }
+}
+
+impl<'a> Iterator for Reading<'a> {
+    type Item = crate::file::Frame<'a>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.limit.is_some_and(|c| self.count >= c) {
+            return None;
+        }
+        match self.frames.next()? {
+            Ok(frame) => {
+                self.count += 1;
+                self.bytes += frame.data.len() as u64;
+                if self.count.is_multiple_of(65536) {
+                    self.pb.set_position(frame.file_offset);
+                }
+                Some(frame)
+            }
+            Err(e) => {
+                self.damage = Some(e);
+                None
+            }
+        }
+    }
+}
+
+/// The writing thread's result, once it has finished.
+fn joined(writer: Option<std::thread::ScopedJoinHandle<'_, anyhow::Result<()>>>) -> anyhow::Result<()> {
+    match writer.map(|w| w.join()) {
+        Some(Ok(r)) => r,
+        Some(Err(_)) => Err(anyhow::anyhow!("the writing thread failed")),
+        None => Ok(()),
+    }
+}
+
+/// A buffered standard output for big writes (stdout's own line buffering
+/// would look for a newline in each).
+fn stdout_buffered() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
+    std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock())
+}
+
+/// Prints `--stats` for what `reading` went through: `streams` are the TCP
+/// and UDP conversations, `matched` the filter's count, when one was given.
+fn report_stats(reading: &Reading<'_>, streams: (usize, usize), matched: Option<u64>) -> anyhow::Result<()> {
+    let secs = reading.started.elapsed().as_secs_f64();
     let peak = peak_rss_kib();
+    let (frames, bytes) = (reading.count, reading.bytes);
     let report = || -> std::io::Result<()> {
         let mut out = std::io::stdout().lock();
-        writeln!(out, "frames: {}", run.frames)?;
+        writeln!(out, "frames: {frames}")?;
         if let Some(m) = matched {
             writeln!(out, "matching_frames: {m}")?;
         }
-        writeln!(out, "bytes: {}", run.bytes)?;
+        writeln!(out, "bytes: {bytes}")?;
         writeln!(out, "seconds: {secs:.3}")?;
-        writeln!(out, "frames_per_second: {:.0}", run.frames as f64 / secs.max(1e-9))?;
-        writeln!(out, "megabytes_per_second: {:.1}", run.bytes as f64 / 1e6 / secs.max(1e-9))?;
-        writeln!(out, "tcp_streams: {}", run.streams.0)?;
-        writeln!(out, "udp_streams: {}", run.streams.1)?;
+        writeln!(out, "frames_per_second: {:.0}", frames as f64 / secs.max(1e-9))?;
+        writeln!(out, "megabytes_per_second: {:.1}", bytes as f64 / 1e6 / secs.max(1e-9))?;
+        writeln!(out, "tcp_streams: {}", streams.0)?;
+        writeln!(out, "udp_streams: {}", streams.1)?;
         if let Some(kib) = peak {
             writeln!(out, "peak_rss_kib: {kib}")?;
         }
@@ -577,11 +614,7 @@ fn report_stats(run: &Run, matched: Option<u64>) -> anyhow::Result<()> {
         }
         out.flush()
     };
-    // A reader that goes away (`| head -1`) ends it quietly.
-    match report() {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e).context("writing output"),
-        _ => Ok(()),
-    }
+    report().or_else(quiet_pipe)
 }
 
 /// A reader that goes away (`| head`) ends the output quietly.
@@ -600,16 +633,14 @@ fn write_text(out: &mut std::io::BufWriter<impl Write>, text: &[u8]) -> std::io:
 }
 
 /// The writing half of `dissect`: formats each batch's frames in order and
-/// sends the emptied dissections back. A reader that goes away (broken
+/// sends the batch's dissections back. A reader that goes away (broken
 /// pipe) ends it quietly; the dissecting thread then stops at its next send.
 fn write_batches(
     work: std::sync::mpsc::Receiver<Work<'_>>,
     empty: std::sync::mpsc::Sender<Vec<Dissection>>,
     args: &DissectArgs,
 ) -> anyhow::Result<()> {
-    let stdout = std::io::stdout();
-    // Large writes: stdout's own line buffering would look for a newline in each.
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+    let mut out = stdout_buffered();
     let mut buf = Vec::new();
     for w in work {
         match w {

@@ -5,45 +5,54 @@ use std::fmt::Write as _;
 use serde_json::{Map, Value as Json, json};
 
 use crate::dissect::linktype::linktype_name;
-use crate::model::{Dissection, FRAME_SOURCE, FieldRef, OSI_NAMES, Value, hex, push_num};
+use crate::model::{Dissection, FRAME_SOURCE, FieldRef, OSI_NAMES, Summary, Value, hex, push_num};
 
 /// One tshark-like summary line:
 /// `{number:>6} {time:>11.6} {src:>15} → {dst:<15} {protocol:<8} {len:>5} {info}`,
 /// written piece by piece (a million lines are written in well under a
 /// second; the formatting machinery is kept for the time alone).
 pub fn summary_line(d: &Dissection, out: &mut String) {
+    summary_line_of(d.meta.number, relative_time(d), d.meta.len, &d.summary, out);
+}
+
+/// Seconds since the capture's first frame (the frame layer's field).
+pub fn relative_time(d: &Dissection) -> f64 {
     // By the field's definition, not its name: a hot path (a million lines).
-    let rel = d
-        .fields
+    d.fields
         .iter()
         .find(|f| std::ptr::eq(f.def, &crate::dissect::frame::TIME_RELATIVE))
         .and_then(|f| if let Value::F(t) = f.value { Some(t) } else { None })
-        .unwrap_or(0.0);
+        .unwrap_or(0.0)
+}
+
+/// [`summary_line`] from its parts: frame `number` of `len` bytes, `time`
+/// seconds after the first.
+pub fn summary_line_of(number: u64, time: f64, len: u32, summary: &Summary, out: &mut String) {
     let at = out.len();
-    push_num(out, d.meta.number);
+    push_num(out, number);
     pad_left(out, at, 6);
     out.push(' ');
     let at = out.len();
-    push_seconds(out, rel);
+    push_seconds(out, time);
     pad_left(out, at, 11);
     out.push(' ');
     let at = out.len();
-    d.summary.src.push_to(out);
+    summary.src.push_to(out);
     pad_left(out, at, 15);
     out.push_str(" \u{2192} ");
     let at = out.len();
-    d.summary.dst.push_to(out);
+    summary.dst.push_to(out);
     pad_right(out, at, 15);
     out.push(' ');
     let at = out.len();
-    out.push_str(d.summary.protocol);
+    out.push_str(summary.protocol);
     pad_right(out, at, 8);
     out.push(' ');
     let at = out.len();
-    push_num(out, d.meta.len);
+    push_num(out, len);
     pad_left(out, at, 5);
     out.push(' ');
-    d.summary.push_info(out);
+    summary.push_info(out);
 }
 
 /// Writes `{t:.6}`: seconds to the microsecond. Integer digits when `t`

@@ -1,13 +1,18 @@
-//! `dissect` without a protocol tree (summary lines, `--stats`), on every
-//! core: the capture's conversations are split between threads.
+//! `dissect` without a protocol tree (summary lines, `--stats`), with the
+//! capture's conversations shared out between two dissecting threads.
 //!
 //! Every state a dissector keeps belongs to one TCP connection or UDP flow
 //! (sequence analysis, reassembly, the application layers) or is the clock
 //! (the first and the previous frame's times). So this thread follows each
-//! frame to its conversation ([`Dissector::flow`]) and hands it to the shard
-//! that owns that conversation, with the clock; each shard dissects and
-//! formats its frames as a single dissector seeing them all would; a writer
-//! puts the lines back in frame order.
+//! frame to its conversation ([`Dissector::flow`]) and deals it, with its
+//! times, to the shard that owns that conversation; a frame in none goes to
+//! the shard with fewer frames in the round. Each shard dissects its frames
+//! as a single dissector seeing them all would, and hands back each frame's
+//! summary; a writer formats the lines in frame order. When the writer is
+//! behind (its queue from a shard is full), the shard formats that round's
+//! lines itself: with many conversations all three threads format, and when
+//! one conversation is most of the capture (one shard busy, the other idle)
+//! the writer formats beside it.
 //!
 //! Work goes in rounds of [`ROUND`] frames, and every shard answers every
 //! round (with no lines, if none of its frames were in it): the writer takes
@@ -21,88 +26,101 @@
 
 use std::borrow::Cow;
 use std::io::Write;
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, Sender, SyncSender, TrySendError, channel, sync_channel};
 
-use super::{DissectArgs, Run, output, progress_bar, quiet_pipe, report_stats, write_text};
-use crate::dissect::Dissector;
+use super::{DissectArgs, Reading, joined, output, quiet_pipe, report_stats, write_text};
+use crate::dissect::{Clock, Dissector, Times};
 use crate::file::Capture;
-use crate::model::{Dissection, FrameMeta};
+use crate::model::{Dissection, FrameMeta, Summary};
 
 /// Threads that dissect.
 const SHARDS: usize = 2;
-/// Frames dealt per round.
+/// Frames dealt per round (1,024 woke the threads often enough to cost 9%).
 const ROUND: usize = 4096;
 
-/// A frame for a shard, with the clock it would have had.
+/// A frame for a shard, with its times.
 struct Job<'a> {
     meta: FrameMeta,
     data: Cow<'a, [u8]>,
-    first: (i64, u32),
-    prev: (i64, u32),
+    times: Times,
 }
 
-/// A shard's summary lines for one round: line `i` is frame `numbers[i]`,
-/// `text[ends[i - 1]..ends[i]]`.
+/// What the writer needs of a dissected frame for its summary line.
 #[derive(Default)]
-struct Lines {
-    numbers: Vec<u64>,
-    ends: Vec<usize>,
-    text: String,
+struct Line {
+    number: u64,
+    time: f64,
+    len: u32,
+    summary: Summary,
+}
+
+/// A shard's lines for one round, in frame order. The writer sends each
+/// vector back, and the shard writes the next round over it: the lines'
+/// info texts keep their buffers.
+type Lines = Vec<Line>;
+
+/// A shard's answer to a round.
+enum Answer {
+    /// Lines for the writer to format.
+    Lines(Lines),
+    /// Lines the shard formatted, the writer being behind: line `i` is
+    /// frame `numbers[i]`, `text[ends[i - 1]..ends[i]]`.
+    Text { numbers: Vec<u64>, ends: Vec<usize>, text: String },
+}
+
+impl Answer {
+    fn number(&self, i: usize) -> Option<u64> {
+        match self {
+            Answer::Lines(l) => l.get(i).map(|l| l.number),
+            Answer::Text { numbers, .. } => numbers.get(i).copied(),
+        }
+    }
+
+    /// Appends line `i` to `out`.
+    fn write(&self, i: usize, out: &mut String) {
+        match self {
+            Answer::Lines(lines) => {
+                let l = &lines[i];
+                output::summary_line_of(l.number, l.time, l.len, &l.summary, out);
+                out.push('\n');
+            }
+            Answer::Text { ends, text, .. } => {
+                let start = i.checked_sub(1).map_or(0, |p| ends[p]);
+                out.push_str(&text[start..ends[i]]);
+            }
+        }
+    }
 }
 
 /// `dissect` for summary lines and `--stats` without a filter; returns the
 /// exit status (2: the file is damaged, its frames before the damage were
 /// printed).
 pub fn dissect(cap: &Capture, args: &DissectArgs) -> anyhow::Result<i32> {
-    let pb = progress_bar(cap);
-    let started = std::time::Instant::now();
-    let (mut frames, mut bytes) = (0u64, 0u64);
-    let mut damage = None;
-    let streams = std::thread::scope(|scope| -> anyhow::Result<(usize, usize)> {
+    let mut reading = Reading::new(cap, args.count);
+    let (written, streams) = std::thread::scope(|scope| {
         let mut inputs = Vec::new();
         let mut outputs = Vec::new();
         let mut shards = Vec::new();
         for _ in 0..SHARDS {
-            let (in_tx, in_rx) = sync_channel::<Vec<Job<'_>>>(4);
-            let (out_tx, out_rx) = sync_channel::<Lines>(4);
-            let out_tx = (!args.stats).then_some(out_tx);
-            shards.push(scope.spawn(move || shard(in_rx, out_tx)));
+            let (in_tx, in_rx) = sync_channel::<Vec<Job<'_>>>(2);
+            let (out_tx, out_rx) = sync_channel::<Answer>(2);
+            let (back_tx, back_rx) = channel::<Lines>();
+            let lines = (!args.stats).then_some((out_tx, back_rx));
+            shards.push(scope.spawn(move || shard(in_rx, lines)));
             inputs.push(in_tx);
-            outputs.push(out_rx);
+            outputs.push((out_rx, back_tx));
         }
         let writer = (!args.stats).then(|| scope.spawn(move || merge(outputs)));
 
         let mut router = Dissector::new();
         let mut scratch = Dissection::default();
+        let mut clock = Clock::default();
         let mut round: Vec<Vec<Job<'_>>> = (0..SHARDS).map(|_| Vec::new()).collect();
         let mut dealt = 0;
-        let (mut first, mut prev) = (None, None);
-        for item in cap.frames() {
-            let frame = match item {
-                Ok(f) => f,
-                Err(e) => {
-                    damage = Some(e);
-                    break;
-                }
-            };
-            if args.count.is_some_and(|c| frames >= c) {
-                break;
-            }
-            frames += 1;
-            bytes += frame.data.len() as u64;
-            if frames.is_multiple_of(65536) {
-                pb.set_position(frame.file_offset);
-            }
-            let now = (frame.meta.ts_sec, frame.meta.ts_nsec);
-            let first = *first.get_or_insert(now);
-            let prev = prev.replace(now).unwrap_or(first);
-            // A frame in no conversation needs no state: it goes to the
-            // shard with the fewest frames in this round.
-            let to = match router.flow(frame.meta, &frame.data, &mut scratch) {
-                Some(h) => (h >> 32) as usize % SHARDS,
-                None => (0..SHARDS).min_by_key(|&s| round[s].len()).unwrap_or(0),
-            };
-            round[to].push(Job { meta: frame.meta, data: frame.data, first, prev });
+        for frame in &mut reading {
+            let times = clock.tick(&frame.meta);
+            let to = shard_for(router.flow(frame.meta, &frame.data, &mut scratch), |s| round[s].len());
+            round[to].push(Job { meta: frame.meta, data: frame.data, times });
             dealt += 1;
             // A shard that stopped means the writer did (the reader went away).
             if dealt == ROUND {
@@ -112,33 +130,37 @@ pub fn dissect(cap: &Capture, args: &DissectArgs) -> anyhow::Result<i32> {
                 }
             }
         }
-        pb.finish_and_clear();
+        reading.pb.finish_and_clear();
         if dealt > 0 {
             deal(&mut round, &inputs);
         }
         drop(inputs);
         let mut streams = (0, 0);
+        let mut failed = Ok(());
         for s in shards {
-            let (tcp, udp) = s.join().map_err(|_| anyhow::anyhow!("a dissecting thread failed"))?;
-            streams = (streams.0 + tcp, streams.1 + udp);
+            match s.join() {
+                Ok((tcp, udp)) => streams = (streams.0 + tcp, streams.1 + udp),
+                Err(_) => failed = Err(anyhow::anyhow!("a dissecting thread failed")),
+            }
         }
-        match writer.map(|w| w.join()) {
-            Some(Ok(r)) => r?,
-            Some(Err(_)) => anyhow::bail!("the writing thread failed"),
-            None => {}
-        }
-        Ok(streams)
-    })?;
-    // A damaged file: the frames before the damage are printed first.
-    let mut status = 0;
-    if let Some(e) = damage {
-        eprintln!("wirelab: {}: {e}", cap.name());
-        status = 2;
-    }
+        (joined(writer).and(failed), streams)
+    });
+    let status = reading.report_damage();
+    written?;
     if args.stats {
-        report_stats(&Run { frames, bytes, streams, started }, None)?;
+        report_stats(&reading, streams, None)?;
     }
     Ok(status)
+}
+
+/// The shard a frame goes to: the one that owns its conversation `flow`,
+/// or, in none (it needs no state), the one with the fewest frames so far in
+/// the round.
+fn shard_for(flow: Option<u64>, frames_of: impl Fn(usize) -> usize) -> usize {
+    match flow {
+        Some(h) => (h >> 32) as usize % SHARDS,
+        None => (0..SHARDS).min_by_key(|&s| frames_of(s)).unwrap_or(0),
+    }
 }
 
 /// Sends each shard its frames of the round (none, to some).
@@ -147,29 +169,51 @@ fn deal<'a>(round: &mut [Vec<Job<'a>>], shards: &[SyncSender<Vec<Job<'a>>>]) -> 
 }
 
 /// One shard: dissects the frames dealt to it without a tree and, unless
-/// `lines` is `None` (`--stats`), writes their summary lines. Returns how
-/// many TCP and UDP conversations it followed.
-fn shard(jobs: Receiver<Vec<Job<'_>>>, lines: Option<SyncSender<Lines>>) -> (usize, usize) {
+/// `lines` is `None` (`--stats`), sends their lines, formatted if the writer
+/// is behind (and takes the vectors back). Returns how many TCP and UDP conversations it followed.
+fn shard(jobs: Receiver<Vec<Job<'_>>>, lines: Option<(SyncSender<Answer>, Receiver<Lines>)>) -> (usize, usize) {
     let mut dissector = Dissector::new();
     dissector.set_tree(false);
     let mut d = Dissection::default();
-    // The size of the largest round's text, to allocate the next at once.
+    // Lines this shard formatted itself, to write the next round over; the
+    // size of the largest text it formatted.
+    let mut spare = None;
     let mut room = 0;
     for round in jobs {
-        let mut out = Lines { text: String::with_capacity(room), ..Lines::default() };
-        for job in round {
-            dissector.set_clock(job.first, job.prev);
-            dissector.dissect(job.meta, &job.data, &mut d);
-            if lines.is_some() {
-                output::summary_line(&d, &mut out.text);
-                out.text.push('\n');
-                out.numbers.push(job.meta.number);
-                out.ends.push(out.text.len());
+        let mut out = lines.as_ref().map(|(_, back)| spare.take().or_else(|| back.try_recv().ok()).unwrap_or_default());
+        let n = round.len();
+        for (i, job) in round.into_iter().enumerate() {
+            dissector.dissect_at(job.times, job.meta, &job.data, &mut d);
+            if let Some(out) = &mut out {
+                if i == out.len() {
+                    out.push(Line::default());
+                }
+                let line = &mut out[i];
+                line.number = job.meta.number;
+                line.time = output::relative_time(&d);
+                line.len = job.meta.len;
+                line.summary.copy_from(&d.summary);
             }
         }
-        if let Some(tx) = &lines {
-            room = room.max(out.text.len());
-            if tx.send(out).is_err() {
+        if let (Some(mut out), Some((tx, _))) = (out, &lines) {
+            out.truncate(n);
+            let sent = match tx.try_send(Answer::Lines(out)) {
+                Err(TrySendError::Full(Answer::Lines(out))) => {
+                    let mut text = String::with_capacity(room);
+                    let (mut numbers, mut ends) = (Vec::with_capacity(n), Vec::with_capacity(n));
+                    for l in &out {
+                        output::summary_line_of(l.number, l.time, l.len, &l.summary, &mut text);
+                        text.push('\n');
+                        numbers.push(l.number);
+                        ends.push(text.len());
+                    }
+                    room = room.max(text.len());
+                    spare = Some(out);
+                    tx.send(Answer::Text { numbers, ends, text }).is_ok()
+                }
+                r => r.is_ok(),
+            };
+            if !sent {
                 break;
             }
         }
@@ -179,36 +223,65 @@ fn shard(jobs: Receiver<Vec<Job<'_>>>, lines: Option<SyncSender<Lines>>) -> (usi
 }
 
 /// Writes the shards' lines in frame order: one answer from each shard per
-/// round, merged by frame number.
-fn merge(shards: Vec<Receiver<Lines>>) -> anyhow::Result<()> {
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
-    let mut text = Vec::new();
+/// round, merged by frame number, and each vector of lines sent back.
+fn merge(shards: Vec<(Receiver<Answer>, Sender<Lines>)>) -> anyhow::Result<()> {
+    let mut out = super::stdout_buffered();
+    let mut text = String::new();
     'rounds: loop {
         let mut answers = Vec::with_capacity(shards.len());
-        for rx in &shards {
+        for (rx, _) in &shards {
             match rx.recv() {
-                Ok(l) => answers.push(l),
+                Ok(a) => answers.push(a),
                 Err(_) => break 'rounds,
             }
         }
         let mut next = vec![0; answers.len()];
         text.clear();
-        loop {
-            // The shard whose next line has the lowest frame number.
-            let pick = (0..answers.len())
-                .filter_map(|s| answers[s].numbers.get(next[s]).map(|n| (*n, s)))
-                .min()
-                .map(|(_, s)| s);
-            let Some(s) = pick else { break };
-            let a = &answers[s];
-            let start = next[s].checked_sub(1).map_or(0, |i| a.ends[i]);
-            text.extend_from_slice(&a.text.as_bytes()[start..a.ends[next[s]]]);
+        // The shard whose next line has the lowest frame number, in turn.
+        while let Some((_, s)) = (0..answers.len()).filter_map(|s| answers[s].number(next[s]).map(|n| (n, s))).min() {
+            answers[s].write(next[s], &mut text);
             next[s] += 1;
         }
-        if let Err(e) = write_text(&mut out, &text) {
+        for (answer, (_, back)) in answers.into_iter().zip(&shards) {
+            if let Answer::Lines(lines) = answer {
+                let _ = back.send(lines);
+            }
+        }
+        if let Err(e) = write_text(&mut out, text.as_bytes()) {
             return quiet_pipe(e);
         }
     }
     out.flush().or_else(quiet_pipe)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The point of the shards: a capture of many conversations keeps both
+    /// busy. (That the split changes no output is checked on every bundled
+    /// capture by an integration test.)
+    #[test]
+    fn the_conversations_of_a_capture_are_shared_out_between_the_shards() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/socketio-node.pcap");
+        let cap = Capture::open(&path).unwrap();
+        let mut router = Dissector::new();
+        let mut scratch = Dissection::default();
+        let mut frames = [0usize; SHARDS];
+        let mut owner = std::collections::HashMap::new();
+        for f in cap.frames().map_while(Result::ok) {
+            let flow = router.flow(f.meta, &f.data, &mut scratch);
+            let s = shard_for(flow, |s| frames[s]);
+            frames[s] += 1;
+            if let Some(h) = flow {
+                assert_eq!(*owner.entry(h).or_insert(s), s, "a conversation changed shards");
+            }
+        }
+        let least = frames.iter().min().copied().unwrap_or(0);
+        assert!(
+            owner.len() > 20 && least * 4 > frames.iter().sum::<usize>(),
+            "{frames:?} over {} conversations",
+            owner.len()
+        );
+    }
 }

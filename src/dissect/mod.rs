@@ -94,10 +94,34 @@ pub fn all_notes() -> impl Iterator<Item = &'static NoteDef> {
 pub struct Dissector {
     conv: Conversations,
     apps: app::Apps,
-    first_ts: Option<(i64, u32)>,
-    prev_ts: Option<(i64, u32)>,
+    clock: Clock,
     /// Build no protocol tree above the frame layer (see `set_tree`).
     no_tree: bool,
+}
+
+/// The times a frame is shown against: the capture's first frame's and the
+/// previous frame's (seconds, nanoseconds).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Times {
+    pub first: (i64, u32),
+    pub prev: (i64, u32),
+}
+
+/// Counts [`Times`] off the frames of a capture, in order.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Clock {
+    first: Option<(i64, u32)>,
+    prev: Option<(i64, u32)>,
+}
+
+impl Clock {
+    /// The times of `meta`'s frame, the next one of the capture.
+    pub fn tick(&mut self, meta: &FrameMeta) -> Times {
+        let now = (meta.ts_sec, meta.ts_nsec);
+        let first = *self.first.get_or_insert(now);
+        let prev = self.prev.replace(now).unwrap_or(first);
+        Times { first, prev }
+    }
 }
 
 impl Dissector {
@@ -125,21 +149,12 @@ impl Dissector {
         self.conv.heap_bytes() + self.apps.heap_bytes()
     }
 
-    /// For a dissector that is given only some of a capture's frames (one
-    /// of the threads `dissect` splits a capture between, by [`Self::flow`]):
-    /// call before each frame with the times of the capture's first frame and
-    /// of the frame just before this one, which it did not see.
-    pub fn set_clock(&mut self, first: (i64, u32), prev: (i64, u32)) {
-        self.first_ts = Some(first);
-        self.prev_ts = Some(prev);
-    }
-
     /// Which conversation the frame belongs to: a hash of its TCP
     /// connection's or UDP flow's endpoints, either direction ([`conv::flow_hash`]),
     /// or `None` when it is in none (such a frame needs no state from others).
     /// Frames are followed down the same path as [`Self::dissect`] takes, up
-    /// to the conversation table, which is left alone: so frames with the
-    /// same answer are exactly the frames that share state.
+    /// to the conversation table, which is left alone: so frames that share
+    /// state have the same answer.
     pub fn flow(&mut self, meta: FrameMeta, data: &[u8], scratch: &mut Dissection) -> Option<u64> {
         match plain_flow(meta.linktype, data) {
             Some(flow) => flow,
@@ -159,12 +174,19 @@ impl Dissector {
 
     /// Dissects one frame into `out` (cleared first, allocations reused).
     pub fn dissect(&mut self, meta: FrameMeta, data: &[u8], out: &mut Dissection) {
+        let times = self.clock.tick(&meta);
+        self.dissect_at(times, meta, data, out);
+    }
+
+    /// Dissects a frame with its `times` given: for a dissector that is given
+    /// only some of a capture's frames (one of the threads `dissect` splits a
+    /// capture between, by [`Self::flow`]), which the whole capture's
+    /// [`Clock`] has counted.
+    pub fn dissect_at(&mut self, times: Times, meta: FrameMeta, data: &[u8], out: &mut Dissection) {
         out.clear();
         out.meta = meta;
-        let first = *self.first_ts.get_or_insert((meta.ts_sec, meta.ts_nsec));
-        let prev = self.prev_ts.replace((meta.ts_sec, meta.ts_nsec)).unwrap_or(first);
         let mut cx = Cx::new(data, out, &mut self.conv, &mut self.apps);
-        frame::dissect(&mut cx, first, prev);
+        frame::dissect(&mut cx, times.first, times.prev);
         cx.tree = !self.no_tree;
         linktype::dissect(&mut cx, meta.linktype, 0);
         let n = cx.out.fields.len() as u32;

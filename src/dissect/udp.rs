@@ -67,10 +67,10 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize, end: usize, net: &NetInfo) -> usi
     };
     let sport = hdr.source_port();
     let dport = hdr.destination_port();
+    let src = Endpoint { addr: net.src, is_v6: net.is_v6, port: sport };
+    let dst = Endpoint { addr: net.dst, is_v6: net.is_v6, port: dport };
     if cx.routing {
         if !cx.inner {
-            let src = Endpoint { addr: net.src, is_v6: net.is_v6, port: sport };
-            let dst = Endpoint { addr: net.dst, is_v6: net.is_v6, port: dport };
             cx.flow = Some(super::conv::flow_hash(src, dst));
         }
         return end;
@@ -122,8 +122,6 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize, end: usize, net: &NetInfo) -> usi
         cx.end_layer(layer, 8);
         return offset + 8;
     }
-    let src = Endpoint { addr: net.src, is_v6: net.is_v6, port: sport };
-    let dst = Endpoint { addr: net.dst, is_v6: net.is_v6, port: dport };
     let payload = dgram_end.saturating_sub(offset + 8);
     let (stream, _) = cx.conv.udp(src, dst, payload as u64, cx.out.meta.number);
     cx.add(0, &STREAM, Value::U(stream.into()), offset, 0);

@@ -437,6 +437,15 @@ impl Summary {
         self.tcp = Some(line);
     }
 
+    /// Makes this a copy of `other`, reusing this one's text buffer.
+    pub fn copy_from(&mut self, other: &Summary) {
+        self.src = other.src;
+        self.dst = other.dst;
+        self.protocol = other.protocol;
+        self.info.clone_from(&other.info);
+        self.tcp = other.tcp;
+    }
+
     fn clear(&mut self) {
         self.src = Addr::None;
         self.dst = Addr::None;
@@ -448,8 +457,8 @@ impl Summary {
 
 /// The info column of a TCP segment, kept as its numbers and written when
 /// read. It is most frames' line: kept this way, `--stats` never writes it,
-/// and `dissect` writes it on the thread that writes the output, not on the
-/// one that dissects.
+/// and `dissect` writes it on the thread that writes the output, not on one
+/// that dissects.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TcpLine {
     /// The first sequence-analysis finding (`TCP Retransmission`), and the

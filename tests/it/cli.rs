@@ -154,12 +154,17 @@ fn follow_tells_the_story_of_a_websocket_connection() {
     assert_eq!(frag["frames"].as_array().unwrap().len(), 4);
 }
 
-/// Summary lines and `--stats` are dissected on both cores, each thread
-/// owning some conversations; with a filter, one dissector sees every frame.
-/// Both must print the same, on every bundled capture (each link type,
-/// fragments, ICMP errors, damage) and on all the Ethernet ones merged into
-/// one capture by time, six times over: thousands of frames of interleaved
-/// connections, many on the same ports, dealt over several rounds.
+/// Summary lines and `--stats` are dissected by two threads, each owning
+/// some conversations; with a filter, one dissector sees every frame. Both
+/// must print the same, on every bundled capture (each link type, fragments,
+/// ICMP errors) and on bigger ones that span several rounds of dealing
+/// (4,096 frames, `cli/shards.rs`):
+/// - all the Ethernet captures merged by time, six times over: interleaved
+///   connections, many on the same ports;
+/// - 20,000 frames of HTTP replayed on new ports (`gen-big-capture.py`):
+///   thousands of conversations;
+/// - the merged one cut mid-round (a damaged file: the frames before the
+///   damage, then the error, exit status 2), and read with `-c`.
 #[test]
 fn summary_lines_split_between_threads_read_as_one_dissector_writes_them() {
     const COPIES: i64 = 6;
@@ -183,7 +188,6 @@ fn summary_lines_split_between_threads_read_as_one_dissector_writes_them() {
         }
     }
     frames.sort_by_key(|f| f.0);
-    // Rounds are 4,096 frames (`cli/shards.rs`).
     assert!(frames.len() > 3 * 4096, "only {} frames", frames.len());
     {
         let mut w = wirelab::file::PcapFileWriter::new(std::fs::File::create(&merged).unwrap(), 1, 262_144).unwrap();
@@ -192,14 +196,34 @@ fn summary_lines_split_between_threads_read_as_one_dissector_writes_them() {
             w.write(t / 1_000_000_000, (t % 1_000_000_000) as u32, *len, data).unwrap();
         }
     }
-    let mut files = crate::support::captures();
-    files.push(merged);
-    for f in files {
-        let run = |args: &[&str]| wirelab_bin().arg("dissect").args(args).arg(&f).output().unwrap();
+    let bytes = std::fs::read(&merged).unwrap();
+    let cut = dir.path().join("cut.pcap");
+    std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap();
+    let replayed = dir.path().join("replayed.pcap");
+    let status = std::process::Command::new("python3")
+        .arg(root().join("scripts/gen-big-capture.py"))
+        .arg("20000")
+        .arg(&replayed)
+        .arg(root().join("captures/http-over-loopback.pcap"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let mut files: Vec<_> = crate::support::captures().into_iter().map(|f| (f, vec![])).collect();
+    files.push((merged.clone(), vec![]));
+    files.push((merged, vec!["-c", "5000"]));
+    files.push((replayed, vec![]));
+    files.push((cut.clone(), vec![]));
+    for (f, extra) in files {
+        let run = |args: &[&str]| wirelab_bin().arg("dissect").args(&extra).args(args).arg(&f).output().unwrap();
         let (split, one) = (run(&[]), run(&["-Y", "frame"]));
         assert!(!split.stdout.is_empty(), "{}", f.display());
-        assert!(split.stdout == one.stdout, "{}: the summary lines differ", f.display());
+        assert!(split.stdout == one.stdout, "{} {extra:?}: the summary lines differ", f.display());
         assert_eq!((split.status.code(), &split.stderr), (one.status.code(), &one.stderr), "{}", f.display());
+        if f == cut {
+            assert_eq!(split.status.code(), Some(2));
+            assert!(String::from_utf8_lossy(&split.stderr).contains("cut short"));
+        }
         let streams = |o: std::process::Output| -> Vec<String> {
             let text = String::from_utf8_lossy(&o.stdout).into_owned();
             text.lines().filter(|l| l.contains("_streams:") || l.starts_with("frames:")).map(String::from).collect()
@@ -207,5 +231,48 @@ fn summary_lines_split_between_threads_read_as_one_dissector_writes_them() {
         let (split, one) = (streams(run(&["--stats"])), streams(run(&["--stats", "-Y", "frame"])));
         assert_eq!(split.len(), 3, "{}", f.display());
         assert_eq!(split, one, "{}", f.display());
+    }
+}
+
+/// A reader that goes away (`| head`) ends `dissect` quietly, whichever
+/// thread is waiting on which: exit status 0, no error.
+#[test]
+fn dissect_ends_quietly_when_its_reader_goes_away() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.pcap");
+    let status = std::process::Command::new("python3")
+        .arg(root().join("scripts/gen-big-capture.py"))
+        .arg("200000")
+        .arg(&big)
+        .arg(root().join("captures/http-over-loopback.pcap"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for args in [&[][..], &["-V"][..], &["-Y", "tcp"][..]] {
+        let mut child = wirelab_bin()
+            .arg("dissect")
+            .args(args)
+            .arg(&big)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+        assert!(!first.is_empty(), "{args:?}");
+        // The pipe is closed here; a hang would fail the wait below.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(std::time::Instant::now() < deadline, "{args:?}: still running after its reader went away");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+        assert_eq!(status.code(), Some(0), "{args:?}: {err}");
+        assert!(err.is_empty(), "{args:?}: {err}");
     }
 }
