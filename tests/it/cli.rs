@@ -200,14 +200,7 @@ fn summary_lines_split_between_threads_read_as_one_dissector_writes_them() {
     let cut = dir.path().join("cut.pcap");
     std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap();
     let replayed = dir.path().join("replayed.pcap");
-    let status = std::process::Command::new("python3")
-        .arg(root().join("scripts/gen-big-capture.py"))
-        .arg("20000")
-        .arg(&replayed)
-        .arg(root().join("captures/http-over-loopback.pcap"))
-        .status()
-        .unwrap();
-    assert!(status.success());
+    crate::support::replayed_capture(20_000, &replayed, "http-over-loopback.pcap");
 
     let mut files: Vec<_> = crate::support::captures().into_iter().map(|f| (f, vec![])).collect();
     files.push((merged.clone(), vec![]));
@@ -241,14 +234,7 @@ fn dissect_ends_quietly_when_its_reader_goes_away() {
     use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
     let big = dir.path().join("big.pcap");
-    let status = std::process::Command::new("python3")
-        .arg(root().join("scripts/gen-big-capture.py"))
-        .arg("200000")
-        .arg(&big)
-        .arg(root().join("captures/http-over-loopback.pcap"))
-        .status()
-        .unwrap();
-    assert!(status.success());
+    crate::support::replayed_capture(200_000, &big, "http-over-loopback.pcap");
     for args in [&[][..], &["-V"][..], &["-Y", "tcp"][..]] {
         let mut child = wirelab_bin()
             .arg("dissect")

@@ -938,15 +938,7 @@ fn the_lab_panel_snapshot() {
 /// script from the bundled WebSocket capture.
 fn big_capture(dir: &std::path::Path) -> std::path::PathBuf {
     let path = dir.join("big.pcap");
-    let status = std::process::Command::new("python3")
-        .arg(support::root().join("scripts/gen-big-capture.py"))
-        .arg("5400")
-        .arg(&path)
-        .arg(support::root().join("captures/websocket-python.pcap"))
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("python3 runs");
-    assert!(status.success());
+    support::replayed_capture(5400, &path, "websocket-python.pcap");
     let size = std::fs::metadata(&path).expect("the capture was written").len();
     assert!(size > 16 << 20, "{size} bytes: too small to leave the keep-everything path");
     path

@@ -76,14 +76,7 @@ fn a_capture_larger_than_16_mib_keeps_its_context_at_every_frame() {
     // segments, replayed as new connections: checkpoints fall in the middle
     // of reassemblies. (Compression state is covered on the bundled
     // captures, with a checkpoint every 3 frames.)
-    let status = std::process::Command::new("python3")
-        .arg(root().join("scripts/gen-big-capture.py"))
-        .args(["5000"])
-        .arg(&big)
-        .arg(root().join("captures/websocket-python.pcap"))
-        .status()
-        .unwrap();
-    assert!(status.success());
+    crate::support::replayed_capture(5000, &big, "websocket-python.pcap");
     let cap = Arc::new(Capture::open(&big).unwrap());
     assert!(cap.len() > 16 << 20, "only {} bytes", cap.len());
     let n = check(cap, 64);
@@ -108,13 +101,7 @@ fn checkpoints_stay_within_their_budget_and_keep_every_frame_exact() {
     // with every connection, so checkpoints must thin out, not pile up.
     let dir = tempfile::tempdir().unwrap();
     let big = dir.path().join("many.pcap");
-    let status = std::process::Command::new("python3")
-        .arg(root().join("scripts/gen-big-capture.py"))
-        .args(["20000"])
-        .arg(&big)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    crate::support::replayed_capture(20_000, &big, "http-over-loopback.pcap");
     let cap = Capture::open(&big).unwrap();
     let frames: Vec<_> = cap.frames().map(|f| f.map(|f| (f.meta, f.data.into_owned())).unwrap()).collect();
     let budget = 256 << 10;

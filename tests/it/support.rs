@@ -21,6 +21,20 @@ pub fn captures() -> Vec<PathBuf> {
     v
 }
 
+/// Writes `out`: `frames` frames of `template` (a bundled capture) replayed
+/// as new connections, later in time (`scripts/gen-big-capture.py`).
+pub fn replayed_capture(frames: u32, out: &Path, template: &str) {
+    let status = Command::new("python3")
+        .arg(root().join("scripts/gen-big-capture.py"))
+        .arg(frames.to_string())
+        .arg(out)
+        .arg(root().join("captures").join(template))
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("python3 runs");
+    assert!(status.success(), "gen-big-capture.py failed");
+}
+
 /// A dissected frame with its bytes.
 pub struct Dissected {
     pub bytes: Vec<u8>,
