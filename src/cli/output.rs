@@ -28,29 +28,17 @@ pub fn relative_time(d: &Dissection) -> f64 {
 /// [`summary_line`] from its parts: frame `number` of `len` bytes, `time`
 /// seconds after the first.
 pub fn summary_line_of(number: u64, time: f64, len: u32, summary: &Summary, out: &mut String) {
-    let at = out.len();
-    push_num(out, number);
-    pad_left(out, at, 6);
+    column(out, 6, Align::Right, |o| push_num(o, number));
     out.push(' ');
-    let at = out.len();
-    push_seconds(out, time);
-    pad_left(out, at, 11);
+    column(out, 11, Align::Right, |o| push_seconds(o, time));
     out.push(' ');
-    let at = out.len();
-    summary.src.push_to(out);
-    pad_left(out, at, 15);
+    column(out, 15, Align::Right, |o| summary.src.push_to(o));
     out.push_str(" \u{2192} ");
-    let at = out.len();
-    summary.dst.push_to(out);
-    pad_right(out, at, 15);
+    column(out, 15, Align::Left, |o| summary.dst.push_to(o));
     out.push(' ');
-    let at = out.len();
-    out.push_str(summary.protocol);
-    pad_right(out, at, 8);
+    column(out, 8, Align::Left, |o| o.push_str(summary.protocol));
     out.push(' ');
-    let at = out.len();
-    push_num(out, len);
-    pad_left(out, at, 5);
+    column(out, 5, Align::Right, |o| push_num(o, len));
     out.push(' ');
     summary.push_info(out);
 }
@@ -74,20 +62,21 @@ fn push_seconds(out: &mut String, t: f64) {
     }
 }
 
-/// Pads what was written to `out` since `at` on the left to `width`
-/// characters (`{:>width}`).
-fn pad_left(out: &mut String, at: usize, width: usize) {
-    let have = chars_since(out, at);
-    if have < width {
-        out.insert_str(at, &SPACES[..(width - have).min(SPACES.len())]);
-    }
+enum Align {
+    Left,
+    Right,
 }
 
-/// Pads what was written to `out` since `at` on the right (`{:<width}`).
-fn pad_right(out: &mut String, at: usize, width: usize) {
-    let have = chars_since(out, at);
-    if have < width {
-        out.push_str(&SPACES[..(width - have).min(SPACES.len())]);
+/// A column: what `write` writes, padded with spaces to `width` characters
+/// (`{:<width}` or `{:>width}`).
+fn column(out: &mut String, width: usize, align: Align, write: impl FnOnce(&mut String)) {
+    let at = out.len();
+    write(out);
+    let pad = &SPACES[..width.saturating_sub(chars_since(out, at)).min(SPACES.len())];
+    match align {
+        _ if pad.is_empty() => {}
+        Align::Left => out.push_str(pad),
+        Align::Right => out.insert_str(at, pad),
     }
 }
 

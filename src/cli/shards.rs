@@ -54,6 +54,14 @@ struct Line {
     summary: Summary,
 }
 
+impl Line {
+    /// Appends the summary line and its newline to `out`.
+    fn write(&self, out: &mut String) {
+        output::summary_line_of(self.number, self.time, self.len, &self.summary, out);
+        out.push('\n');
+    }
+}
+
 /// A shard's lines for one round, in frame order. The writer sends each
 /// vector back, and the shard writes the next round over it: the lines'
 /// info texts keep their buffers.
@@ -79,11 +87,7 @@ impl Answer {
     /// Appends line `i` to `out`.
     fn write(&self, i: usize, out: &mut String) {
         match self {
-            Answer::Lines(lines) => {
-                let l = &lines[i];
-                output::summary_line_of(l.number, l.time, l.len, &l.summary, out);
-                out.push('\n');
-            }
+            Answer::Lines(lines) => lines[i].write(out),
             Answer::Text { ends, text, .. } => {
                 let start = i.checked_sub(1).map_or(0, |p| ends[p]);
                 out.push_str(&text[start..ends[i]]);
@@ -202,8 +206,7 @@ fn shard(jobs: Receiver<Vec<Job<'_>>>, lines: Option<(SyncSender<Answer>, Receiv
                     let mut text = String::with_capacity(room);
                     let (mut numbers, mut ends) = (Vec::with_capacity(n), Vec::with_capacity(n));
                     for l in &out {
-                        output::summary_line_of(l.number, l.time, l.len, &l.summary, &mut text);
-                        text.push('\n');
+                        l.write(&mut text);
                         numbers.push(l.number);
                         ends.push(text.len());
                     }

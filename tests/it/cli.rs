@@ -247,17 +247,18 @@ fn dissect_ends_quietly_when_its_reader_goes_away() {
         let mut first = String::new();
         std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
         assert!(!first.is_empty(), "{args:?}");
-        // The pipe is closed here; a hang would fail the wait below.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-        let status = loop {
-            if let Some(s) = child.try_wait().unwrap() {
-                break s;
-            }
-            assert!(std::time::Instant::now() < deadline, "{args:?}: still running after its reader went away");
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        };
-        let mut err = String::new();
-        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+        // The pipe is closed here; the process must end (a hang fails the
+        // generous wait below).
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let out = child.wait_with_output();
+            let _ = tx.send(out);
+        });
+        let out = rx
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .unwrap_or_else(|_| panic!("{args:?}: still running 120 s after its reader went away"))
+            .unwrap();
+        let (status, err) = (out.status, String::from_utf8_lossy(&out.stderr).into_owned());
         assert_eq!(status.code(), Some(0), "{args:?}: {err}");
         assert!(err.is_empty(), "{args:?}: {err}");
     }
