@@ -388,14 +388,17 @@ fn format_batch(batch: &Batch<'_>, args: &DissectArgs, buf: Vec<u8>) -> Vec<u8> 
         }
         return buf;
     }
+    if !args.verbose {
+        let mut buf = buf;
+        for (d, _) in frames {
+            output::summary_line(d, &mut buf);
+            buf.push(b'\n');
+        }
+        return buf;
+    }
     let mut text = String::from_utf8(buf).unwrap_or_default();
     for (d, frame) in frames {
-        if args.verbose {
-            output::verbose(d, frame, &mut text);
-        } else {
-            output::summary_line(d, &mut text);
-            text.push('\n');
-        }
+        output::verbose(d, frame, &mut text);
     }
     text.into_bytes()
 }
@@ -722,7 +725,7 @@ pub fn capture(args: &CaptureArgs) -> anyhow::Result<i32> {
     );
     let mut dissector = Dissector::new();
     let mut d = Dissection::default();
-    let mut line = String::new();
+    let mut line = Vec::new();
     let stdout = std::io::stdout();
     let mut out = std::io::LineWriter::new(stdout.lock());
     let mut status = 0;
@@ -736,8 +739,8 @@ pub fn capture(args: &CaptureArgs) -> anyhow::Result<i32> {
                     dissector.dissect(meta, bytes, &mut d);
                     line.clear();
                     output::summary_line(&d, &mut line);
-                    line.push('\n');
-                    if out.write_all(line.as_bytes()).is_err() {
+                    line.push(b'\n');
+                    if out.write_all(&line).is_err() {
                         handle.stop();
                     }
                 }
@@ -826,7 +829,7 @@ pub fn craft(args: &CraftArgs) -> anyhow::Result<i32> {
     );
     let Some(handle) = handle else { return Ok(1) };
     let mut dissector = Dissector::new();
-    let mut line = String::new();
+    let mut line = Vec::new();
     while let Ok(ev) = handle.events().recv() {
         match ev {
             CaptureEvent::Batch(b) => {
@@ -834,7 +837,7 @@ pub fn craft(args: &CraftArgs) -> anyhow::Result<i32> {
                     dissector.dissect(meta, bytes, &mut d);
                     line.clear();
                     output::summary_line(&d, &mut line);
-                    println!("{line}");
+                    println!("{}", String::from_utf8_lossy(&line));
                 }
             }
             CaptureEvent::Finished { .. } => break,

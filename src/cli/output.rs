@@ -5,17 +5,22 @@ use std::fmt::Write as _;
 use serde_json::{Map, Value as Json, json};
 
 use crate::dissect::linktype::linktype_name;
-use crate::model::{Dissection, FRAME_SOURCE, FieldRef, OSI_NAMES, Summary, Value, hex, push_num};
+use crate::model::{
+    Addr, Dissection, FRAME_SOURCE, FieldRef, OSI_NAMES, Summary, Value, decimal_len, fill_digits, hex, push_digits,
+    push_num,
+};
 
 /// One tshark-like summary line:
 /// `{number:>6} {time:>11.6} {src:>15} → {dst:<15} {protocol:<8} {len:>5} {info}`,
-/// written piece by piece (a million lines are written in well under a
-/// second; the formatting machinery is kept for the time alone).
-pub fn summary_line(d: &Dissection, out: &mut String) {
+/// written piece by piece into the output's bytes (a million lines are
+/// written in well under a second; the formatting machinery is kept for
+/// rare times and addresses).
+pub fn summary_line(d: &Dissection, out: &mut Vec<u8>) {
     summary_line_of(d.meta.number, relative_time(d), d.meta.len, &d.summary, out);
 }
 
-/// Seconds since the capture's first frame (the frame layer's field).
+/// Seconds since the capture's first frame (the frame layer's field, there
+/// with or without the tree).
 pub fn relative_time(d: &Dissection) -> f64 {
     // By the field's definition, not its name: a hot path (a million lines).
     d.fields
@@ -27,38 +32,63 @@ pub fn relative_time(d: &Dissection) -> f64 {
 
 /// [`summary_line`] from its parts: frame `number` of `len` bytes, `time`
 /// seconds after the first.
-pub fn summary_line_of(number: u64, time: f64, len: u32, summary: &Summary, out: &mut String) {
-    column(out, 6, Align::Right, |o| push_num(o, number));
-    out.push(' ');
-    column(out, 11, Align::Right, |o| push_seconds(o, time));
-    out.push(' ');
-    column(out, 15, Align::Right, |o| summary.src.push_to(o));
-    out.push_str(" \u{2192} ");
-    column(out, 15, Align::Left, |o| summary.dst.push_to(o));
-    out.push(' ');
-    column(out, 8, Align::Left, |o| o.push_str(summary.protocol));
-    out.push(' ');
-    column(out, 5, Align::Right, |o| push_num(o, len));
-    out.push(' ');
+pub fn summary_line_of(number: u64, time: f64, len: u32, summary: &Summary, out: &mut Vec<u8>) {
+    number_column(out, number, 6);
+    out.push(b' ');
+    seconds_column(out, time);
+    out.push(b' ');
+    addr_column(out, &summary.src, Align::Right);
+    out.extend_from_slice(" \u{2192} ".as_bytes());
+    addr_column(out, &summary.dst, Align::Left);
+    out.push(b' ');
+    column(out, 8, Align::Left, |o| o.extend_from_slice(summary.protocol.as_bytes()));
+    out.push(b' ');
+    number_column(out, len.into(), 5);
+    out.push(b' ');
     summary.push_info(out);
 }
 
-/// Writes `{t:.6}`: seconds to the microsecond. Integer digits when `t`
-/// is clearly on one side of a half microsecond (`t * 1e6` is off by far less
+/// `{n:>width}`.
+fn number_column(out: &mut Vec<u8>, n: u64, width: usize) {
+    spaces(out, width.saturating_sub(decimal_len(n)));
+    push_digits(out, n);
+}
+
+/// `{t:>11.6}`: seconds to the microsecond. Integer digits when `t` is
+/// clearly on one side of a half microsecond (`t * 1e6` is off by far less
 /// than 0.01 below 10^13 µs), the formatting machinery otherwise: the same
 /// text either way, without the float formatting for nearly every frame.
-fn push_seconds(out: &mut String, t: f64) {
+fn seconds_column(out: &mut Vec<u8>, t: f64) {
     let us = t * 1e6;
     if t.is_sign_positive() && us < 1e13 && (us - us.floor() - 0.5).abs() > 0.01 {
         let us = us.round() as u64;
-        push_num(out, us / 1_000_000);
-        out.push('.');
-        let frac = us % 1_000_000;
-        for div in [100_000, 10_000, 1_000, 100, 10, 1] {
-            out.push(char::from(b'0' + (frac / div % 10) as u8));
-        }
+        let secs = us / 1_000_000;
+        number_column(out, secs, 11 - 7);
+        out.push(b'.');
+        let at = out.len();
+        out.extend_from_slice(b"000000");
+        fill_digits(out.get_mut(at..).unwrap_or_default(), us % 1_000_000);
     } else {
-        let _ = write!(out, "{t:.6}");
+        column(out, 11, Align::Right, |o| {
+            let _ = std::io::Write::write_fmt(o, format_args!("{t:.6}"));
+        });
+    }
+}
+
+/// `{a:>15}` or `{a:<15}`; an IPv4 address (most rows) measured before it
+/// is written.
+fn addr_column(out: &mut Vec<u8>, a: &Addr, align: Align) {
+    const WIDTH: usize = 15;
+    let Addr::Ipv4(b) = a else {
+        return column(out, WIDTH, align, |o| a.push_to(o));
+    };
+    let pad = WIDTH.saturating_sub(3 + b.iter().map(|&o| decimal_len(o.into())).sum::<usize>());
+    if matches!(align, Align::Right) {
+        spaces(out, pad);
+    }
+    a.push_to(out);
+    if matches!(align, Align::Left) {
+        spaces(out, pad);
     }
 }
 
@@ -69,23 +99,25 @@ enum Align {
 
 /// A column: what `write` writes, padded with spaces to `width` characters
 /// (`{:<width}` or `{:>width}`).
-fn column(out: &mut String, width: usize, align: Align, write: impl FnOnce(&mut String)) {
+fn column(out: &mut Vec<u8>, width: usize, align: Align, write: impl FnOnce(&mut Vec<u8>)) {
     let at = out.len();
     write(out);
-    let pad = &SPACES[..width.saturating_sub(chars_since(out, at)).min(SPACES.len())];
+    // Characters: bytes that do not continue a UTF-8 sequence.
+    let chars = out.get(at..).unwrap_or_default().iter().filter(|&&b| (b as i8) >= -0x40).count();
+    let pad = width.saturating_sub(chars);
     match align {
-        _ if pad.is_empty() => {}
-        Align::Left => out.push_str(pad),
-        Align::Right => out.insert_str(at, pad),
+        Align::Left => spaces(out, pad),
+        Align::Right => {
+            out.splice(at..at, std::iter::repeat_n(b' ', pad));
+        }
     }
 }
 
-const SPACES: &str = "                ";
-
-/// Characters written to `out` since `at` (bytes, when they are ASCII).
-fn chars_since(out: &str, at: usize) -> usize {
-    let seg = out.get(at..).unwrap_or("");
-    if seg.is_ascii() { seg.len() } else { seg.chars().count() }
+/// Appends `n` spaces (at most 16): a store of fixed size, cut back.
+fn spaces(out: &mut Vec<u8>, n: usize) {
+    let at = out.len();
+    out.extend_from_slice(&[b' '; 16]);
+    out.truncate(at + n.min(16));
 }
 
 /// The whole tree, grouped by OSI layer, each field with its bytes.
@@ -478,7 +510,7 @@ fn json_field(f: &FieldRef<'_>) -> Json {
 
 #[cfg(test)]
 mod tests {
-    use super::push_seconds;
+    use super::seconds_column;
 
     /// The time column is written without float formatting; it must read as
     /// `{:.6}` would, on ties (odd multiples of 1/128 s lie exactly half a
@@ -497,9 +529,9 @@ mod tests {
             times.push((i * 7_812_500) as f64 * 1e-9);
         }
         for t in times {
-            let mut got = String::new();
-            push_seconds(&mut got, t);
-            assert_eq!(got, format!("{t:.6}"), "for {t:e}");
+            let mut got = Vec::new();
+            seconds_column(&mut got, t);
+            assert_eq!(String::from_utf8(got).unwrap(), format!("{t:>11.6}"), "for {t:e}");
         }
     }
 }

@@ -37,6 +37,10 @@ use crate::model::{Dissection, FrameMeta, Summary};
 const SHARDS: usize = 2;
 /// Frames dealt per round (1,024 woke the threads often enough to cost 9%).
 const ROUND: usize = 4096;
+/// A shard with at most this many of a round's frames formats their lines
+/// as it dissects them; one with more (one conversation is most of the
+/// capture) leaves them to the writer, so that formatting goes on beside it.
+const BUSY: usize = ROUND * 5 / 8;
 
 /// A frame for a shard, with its times.
 struct Job<'a> {
@@ -55,10 +59,9 @@ struct Line {
 }
 
 impl Line {
-    /// Appends the summary line and its newline to `out`.
-    fn write(&self, out: &mut String) {
+    /// Appends the summary line (without its newline) to `out`.
+    fn write(&self, out: &mut Vec<u8>) {
         output::summary_line_of(self.number, self.time, self.len, &self.summary, out);
-        out.push('\n');
     }
 }
 
@@ -67,30 +70,60 @@ impl Line {
 /// info texts keep their buffers.
 type Lines = Vec<Line>;
 
+/// Lines a shard formatted: line `i` is frame `numbers[i]`,
+/// `text[ends[i - 1]..ends[i]]`.
+#[derive(Default)]
+struct Formatted {
+    numbers: Vec<u64>,
+    ends: Vec<usize>,
+    text: Vec<u8>,
+}
+
+impl Formatted {
+    /// Room for `lines` lines of `bytes` in all.
+    fn with_capacity(lines: usize, bytes: usize) -> Self {
+        Formatted {
+            numbers: Vec::with_capacity(lines),
+            ends: Vec::with_capacity(lines),
+            text: Vec::with_capacity(bytes),
+        }
+    }
+
+    /// Appends frame `number`'s line, which `write` writes (without its newline).
+    fn push(&mut self, number: u64, write: impl FnOnce(&mut Vec<u8>)) {
+        write(&mut self.text);
+        self.text.push(b'\n');
+        self.numbers.push(number);
+        self.ends.push(self.text.len());
+    }
+}
+
 /// A shard's answer to a round.
 enum Answer {
     /// Lines for the writer to format.
     Lines(Lines),
-    /// Lines the shard formatted, the writer being behind: line `i` is
-    /// frame `numbers[i]`, `text[ends[i - 1]..ends[i]]`.
-    Text { numbers: Vec<u64>, ends: Vec<usize>, text: String },
+    /// Lines the shard formatted.
+    Text(Formatted),
 }
 
 impl Answer {
     fn number(&self, i: usize) -> Option<u64> {
         match self {
             Answer::Lines(l) => l.get(i).map(|l| l.number),
-            Answer::Text { numbers, .. } => numbers.get(i).copied(),
+            Answer::Text(f) => f.numbers.get(i).copied(),
         }
     }
 
     /// Appends line `i` to `out`.
-    fn write(&self, i: usize, out: &mut String) {
+    fn write(&self, i: usize, out: &mut Vec<u8>) {
         match self {
-            Answer::Lines(lines) => lines[i].write(out),
-            Answer::Text { ends, text, .. } => {
-                let start = i.checked_sub(1).map_or(0, |p| ends[p]);
-                out.push_str(&text[start..ends[i]]);
+            Answer::Lines(lines) => {
+                lines[i].write(out);
+                out.push(b'\n');
+            }
+            Answer::Text(f) => {
+                let start = i.checked_sub(1).map_or(0, |p| f.ends[p]);
+                out.extend_from_slice(&f.text[start..f.ends[i]]);
             }
         }
     }
@@ -173,52 +206,62 @@ fn deal<'a>(round: &mut [Vec<Job<'a>>], shards: &[SyncSender<Vec<Job<'a>>>]) -> 
 }
 
 /// One shard: dissects the frames dealt to it without a tree and, unless
-/// `lines` is `None` (`--stats`), sends their lines, formatted if the writer
-/// is behind (and takes the vectors back). Returns how many TCP and UDP conversations it followed.
+/// `lines` is `None` (`--stats`), sends their lines (and takes the vectors
+/// back). It formats a round's lines itself when it holds at most
+/// [`BUSY`] of the round's frames, or when the writer is behind; otherwise
+/// the writer formats them, beside it. Returns how many TCP and UDP
+/// conversations it followed.
 fn shard(jobs: Receiver<Vec<Job<'_>>>, lines: Option<(SyncSender<Answer>, Receiver<Lines>)>) -> (usize, usize) {
     let mut dissector = Dissector::new();
     dissector.set_tree(false);
     let mut d = Dissection::default();
-    // Lines this shard formatted itself, to write the next round over; the
-    // size of the largest text it formatted.
+    // Lines kept from a round formatted here, to write the next round over;
+    // the size of the largest text formatted here.
     let mut spare = None;
     let mut room = 0;
     for round in jobs {
-        let mut out = lines.as_ref().map(|(_, back)| spare.take().or_else(|| back.try_recv().ok()).unwrap_or_default());
+        let Some((tx, back)) = &lines else {
+            for job in round {
+                dissector.dissect_at(job.times, job.meta, &job.data, &mut d);
+            }
+            continue;
+        };
         let n = round.len();
-        for (i, job) in round.into_iter().enumerate() {
-            dissector.dissect_at(job.times, job.meta, &job.data, &mut d);
-            if let Some(out) = &mut out {
-                if i == out.len() {
-                    out.push(Line::default());
-                }
-                let line = &mut out[i];
+        let answer = if n <= BUSY {
+            let mut f = Formatted::with_capacity(n, room);
+            for job in round {
+                dissector.dissect_at(job.times, job.meta, &job.data, &mut d);
+                f.push(job.meta.number, |t| output::summary_line(&d, t));
+            }
+            room = room.max(f.text.len());
+            Answer::Text(f)
+        } else {
+            let mut out: Lines = spare.take().or_else(|| back.try_recv().ok()).unwrap_or_default();
+            out.resize_with(n, Line::default);
+            for (job, line) in round.into_iter().zip(&mut out) {
+                dissector.dissect_at(job.times, job.meta, &job.data, &mut d);
                 line.number = job.meta.number;
                 line.time = output::relative_time(&d);
                 line.len = job.meta.len;
                 line.summary.copy_from(&d.summary);
             }
-        }
-        if let (Some(mut out), Some((tx, _))) = (out, &lines) {
-            out.truncate(n);
-            let sent = match tx.try_send(Answer::Lines(out)) {
-                Err(TrySendError::Full(Answer::Lines(out))) => {
-                    let mut text = String::with_capacity(room);
-                    let (mut numbers, mut ends) = (Vec::with_capacity(n), Vec::with_capacity(n));
-                    for l in &out {
-                        l.write(&mut text);
-                        numbers.push(l.number);
-                        ends.push(text.len());
-                    }
-                    room = room.max(text.len());
-                    spare = Some(out);
-                    tx.send(Answer::Text { numbers, ends, text }).is_ok()
+            Answer::Lines(out)
+        };
+        let sent = match tx.try_send(answer) {
+            Err(TrySendError::Full(Answer::Lines(out))) => {
+                let mut f = Formatted::with_capacity(n, room);
+                for l in &out {
+                    f.push(l.number, |t| l.write(t));
                 }
-                r => r.is_ok(),
-            };
-            if !sent {
-                break;
+                room = room.max(f.text.len());
+                spare = Some(out);
+                tx.send(Answer::Text(f)).is_ok()
             }
+            Err(TrySendError::Full(text)) => tx.send(text).is_ok(),
+            r => r.is_ok(),
+        };
+        if !sent {
+            break;
         }
     }
     let conv = dissector.conversations();
@@ -229,7 +272,7 @@ fn shard(jobs: Receiver<Vec<Job<'_>>>, lines: Option<(SyncSender<Answer>, Receiv
 /// round, merged by frame number, and each vector of lines sent back.
 fn merge(shards: Vec<(Receiver<Answer>, Sender<Lines>)>) -> anyhow::Result<()> {
     let mut out = super::stdout_buffered();
-    let mut text = String::new();
+    let mut text = Vec::new();
     'rounds: loop {
         let mut answers = Vec::with_capacity(shards.len());
         for (rx, _) in &shards {
@@ -250,7 +293,7 @@ fn merge(shards: Vec<(Receiver<Answer>, Sender<Lines>)>) -> anyhow::Result<()> {
                 let _ = back.send(lines);
             }
         }
-        if let Err(e) = write_text(&mut out, text.as_bytes()) {
+        if let Err(e) = write_text(&mut out, &text) {
             return quiet_pipe(e);
         }
     }

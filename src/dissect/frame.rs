@@ -36,7 +36,8 @@ pub fn dissect(cx: &mut Cx<'_>, first: (i64, u32), prev: (i64, u32)) {
     let secs = |(s, ns): (i64, u32)| (m.ts_sec - s) as f64 + (m.ts_nsec as f64 - ns as f64) * 1e-9;
     cx.add(0, &NUMBER, Value::U(m.number), 0, 0);
     cx.add(0, &TIME_EPOCH, Value::F(t), 0, 0);
-    cx.add(0, &TIME_RELATIVE, Value::F(secs(first)), 0, 0);
+    // The summary line's time column: kept without the tree too.
+    cx.add_always(0, &TIME_RELATIVE, Value::F(secs(first)), 0, 0);
     cx.add(0, &TIME_DELTA, Value::F(secs(prev)), 0, 0);
     cx.add(0, &LEN, Value::U(m.len.into()), 0, 0);
     cx.add(0, &CAP_LEN, Value::U(m.caplen.into()), 0, 0);

@@ -1,7 +1,7 @@
 //! ICMP (RFC 792) and ICMPv6 (RFC 4443): the network layer's own messages.
 
 pub mod v4 {
-    use super::super::checksum::{self, Check, STATUS_NAMES};
+    use super::super::checksum::{Check, STATUS_NAMES};
     use super::super::linktype::NetInfo;
     use super::super::{Cx, data};
     use crate::model::{Protocol, TcpIpLayer, Value};
@@ -61,7 +61,7 @@ pub mod v4 {
         let ty = cx.uint(0, &TYPE, offset, 1);
         let code = cx.uint(0, &CODE, offset + 1, 1);
         cx.uint(0, &CHECKSUM, offset + 2, 2);
-        let ck = if end <= cx.data.len() && !cx.inner { checksum::check(None, bytes, 2) } else { Check::Unverifiable };
+        let ck = if end <= cx.data.len() && !cx.inner { cx.check(None, bytes, 2) } else { Check::Unverifiable };
         cx.add(1, &CHECKSUM_STATUS, Value::U(ck.status()), offset + 2, 2);
         if let Check::Bad { expected } = ck {
             cx.note(&CHECKSUM_BAD, offset + 2, 2, format!("bad checksum: it should be 0x{expected:04x}"));
@@ -125,7 +125,7 @@ pub mod v4 {
 }
 
 pub mod v6 {
-    use super::super::checksum::{self, Check, STATUS_NAMES};
+    use super::super::checksum::{Check, STATUS_NAMES};
     use super::super::linktype::NetInfo;
     use super::super::{Cx, data};
     use crate::model::{Protocol, TcpIpLayer, Value};
@@ -188,7 +188,7 @@ ARP does for IPv4. Like ICMP it serves the network layer.",
         let ck = if net.fragment || end > cx.data.len() || cx.inner {
             Check::Unverifiable
         } else {
-            checksum::check(Some((net, 58)), bytes, 2)
+            cx.check(Some((net, 58)), bytes, 2)
         };
         cx.add(1, &CHECKSUM_STATUS, Value::U(ck.status()), offset + 2, 2);
         if let Check::Bad { expected } = ck {

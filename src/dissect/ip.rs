@@ -1,6 +1,6 @@
 //! IPv4 (RFC 791).
 
-use super::checksum::{self, Check, STATUS_NAMES};
+use super::checksum::{Check, STATUS_NAMES};
 use super::linktype::{NetInfo, ip_proto};
 use super::{Cx, data, read_be};
 use crate::model::{Addr, Protocol, TcpIpLayer, Value};
@@ -126,7 +126,7 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize) -> usize {
     };
     let hlen = hdr.slice().len();
     fixed_fields(cx, offset);
-    let ck = checksum::check(None, hdr.slice(), field::CHECKSUM.start);
+    let ck = cx.check(None, hdr.slice(), field::CHECKSUM.start);
     if let Some(f) = cx.out.fields.iter_mut().rev().find(|f| std::ptr::eq(f.def, &CHECKSUM_STATUS)) {
         f.value = Value::U(ck.status());
     }

@@ -95,7 +95,7 @@ pub struct Dissector {
     conv: Conversations,
     apps: app::Apps,
     clock: Clock,
-    /// Build no protocol tree above the frame layer (see `set_tree`).
+    /// Build no protocol tree (see `set_tree`).
     no_tree: bool,
 }
 
@@ -131,7 +131,8 @@ impl Dissector {
 
     /// With `false`, frames are dissected for their summary, messages and
     /// conversations only: the protocol layers are recorded but not their
-    /// fields (the frame layer's are always there). Summary lines, `--stats`
+    /// fields (save `frame.time_relative`, the summary line's time), nor
+    /// notes, and checksums are not verified. Summary lines, `--stats`
     /// and the window's first pass over a big file need no more; filters,
     /// `-V`, JSON and labs do. The same state either way, so a checkpoint
     /// taken without the tree dissects on with it.
@@ -186,8 +187,8 @@ impl Dissector {
         out.clear();
         out.meta = meta;
         let mut cx = Cx::new(data, out, &mut self.conv, &mut self.apps);
-        frame::dissect(&mut cx, times.first, times.prev);
         cx.tree = !self.no_tree;
+        frame::dissect(&mut cx, times.first, times.prev);
         linktype::dissect(&mut cx, meta.linktype, 0);
         let n = cx.out.fields.len() as u32;
         for l in &mut cx.out.layers {
@@ -253,7 +254,7 @@ pub struct Cx<'a> {
     /// True inside an ICMP error's quoted packet: no conversation tracking,
     /// no summary changes.
     pub inner: bool,
-    /// Fields are recorded (`Dissector::set_tree`).
+    /// Fields and notes are recorded, checksums verified (`Dissector::set_tree`).
     tree: bool,
     /// Only the frame's conversation is asked for (`Dissector::flow`): TCP
     /// and UDP set `flow` and stop before the conversation table.
@@ -331,9 +332,23 @@ impl Cx<'_> {
         v
     }
 
+    /// Adds a field with or without the tree (the summary line's time).
+    pub fn add_always(&mut self, depth: u8, def: &'static FieldDef, value: Value, offset: usize, len: usize) {
+        self.out.fields.push(Field { def, value, span: Span::new(offset, len), depth });
+    }
+
     /// A note about bytes of the frame; `message` says what happened here.
+    /// Notes are part of the tree: none are recorded without it.
     pub fn note(&mut self, def: &'static NoteDef, offset: usize, len: usize, message: impl Into<Cow<'static, str>>) {
-        self.out.notes.push(Note::new(def, Span::new(offset, len), message.into()));
+        if self.tree {
+            self.out.notes.push(Note::new(def, Span::new(offset, len), message.into()));
+        }
+    }
+
+    /// Verifies a checksum ([`checksum::check`]). Its only readers, a field
+    /// and a note, are part of the tree: without it, it is not computed.
+    pub fn check(&self, net: Option<(&linktype::NetInfo, u8)>, bytes: &[u8], field_at: usize) -> checksum::Check {
+        if self.tree { checksum::check(net, bytes, field_at) } else { checksum::Check::Unverifiable }
     }
 
     /// Records that the frame ends before a header does (`def` is the
@@ -390,7 +405,9 @@ impl Cx<'_> {
         len: usize,
         message: impl Into<Cow<'static, str>>,
     ) {
-        self.out.notes.push(Note::new(def, at.span(offset, len), message.into()));
+        if self.tree {
+            self.out.notes.push(Note::new(def, at.span(offset, len), message.into()));
+        }
     }
 
     /// Reserves a new data source; fill it with [`Cx::fill_source`].

@@ -1,6 +1,6 @@
 //! TCP (RFC 9293), with options (RFC 7323, RFC 2018) and sequence analysis.
 
-use super::checksum::{self, Check, STATUS_NAMES};
+use super::checksum::{Check, STATUS_NAMES};
 use super::conv::{Endpoint, Segment, TcpState, analysis as an, flags as fl};
 use super::linktype::NetInfo;
 use super::{Cx, data, read_be};
@@ -336,7 +336,7 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize, end: usize, net: &NetInfo) -> usi
     }
     cx.add(0, &CHECKSUM, Value::U(hdr.checksum().into()), offset + field::CHECKSUM.start, 2);
     let whole = end <= cx.data.len() && !net.fragment && !cx.inner;
-    let ck = if whole { checksum::check(Some((net, 6)), bytes, field::CHECKSUM.start) } else { Check::Unverifiable };
+    let ck = if whole { cx.check(Some((net, 6)), bytes, field::CHECKSUM.start) } else { Check::Unverifiable };
     cx.add(1, &CHECKSUM_STATUS, Value::U(ck.status()), offset + field::CHECKSUM.start, 2);
     cx.add(0, &URGENT_POINTER, Value::U(hdr.urgent_pointer().into()), offset + field::URGENT.start, 2);
     let mut line = TcpLine::default();

@@ -1,6 +1,6 @@
 //! UDP (RFC 768).
 
-use super::checksum::{self, Check, STATUS_NAMES};
+use super::checksum::{Check, STATUS_NAMES};
 use super::conv::Endpoint;
 use super::linktype::NetInfo;
 use super::{Cx, data};
@@ -101,7 +101,7 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize, end: usize, net: &NetInfo) -> usi
     let ck = if stored == 0 && !net.is_v6 {
         None
     } else if ulen == avail && end <= cx.data.len() && !net.fragment && !cx.inner {
-        Some(checksum::check(Some((net, 17)), bytes, 6))
+        Some(cx.check(Some((net, 17)), bytes, 6))
     } else {
         Some(Check::Unverifiable)
     };

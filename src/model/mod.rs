@@ -11,7 +11,7 @@
 pub mod display;
 mod value;
 
-pub use value::{Value, format_mac, hex, hex_into, push_hex, push_num};
+pub use value::{Text, Value, decimal_len, fill_digits, format_mac, hex, hex_into, push_digits, push_hex, push_num};
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -363,20 +363,17 @@ pub enum Addr {
 impl Addr {
     /// Appends the address as `Display` writes it; IPv4 (most rows) without
     /// the formatting machinery.
-    pub fn push_to(&self, out: &mut String) {
+    pub fn push_to(&self, out: &mut impl Text) {
         match self {
             Addr::Ipv4(b) => {
                 for (i, octet) in b.iter().enumerate() {
                     if i > 0 {
-                        out.push('.');
+                        out.push_text(".");
                     }
-                    push_num(out, *octet);
+                    out.push_u64((*octet).into());
                 }
             }
-            other => {
-                use std::fmt::Write as _;
-                let _ = write!(out, "{other}");
-            }
+            other => out.push_text(&other.to_string()),
         }
     }
 }
@@ -418,10 +415,10 @@ impl Summary {
     }
 
     /// Appends the info column to `out`.
-    pub fn push_info(&self, out: &mut String) {
+    pub fn push_info(&self, out: &mut impl Text) {
         match &self.tcp {
             Some(t) => t.write(out),
-            None => out.push_str(&self.info),
+            None => out.push_text(&self.info),
         }
     }
 
@@ -483,20 +480,20 @@ pub struct TcpLine {
 impl TcpLine {
     /// Writes the line as tshark does:
     /// `57814 → 8765 [SYN] Seq=0 Win=65495 Len=0 MSS=65495 SACK_PERM TSval=… TSecr=0 WS=1024`.
-    pub fn write(&self, info: &mut String) {
+    pub fn write(&self, info: &mut impl Text) {
         if let Some(label) = self.analysis {
-            info.push('[');
-            info.push_str(label);
+            info.push_text("[");
+            info.push_text(label);
             if let Some(n) = self.dup_ack {
-                info.push_str(" #");
-                push_num(info, n);
+                info.push_text(" #");
+                info.push_u64(n.into());
             }
-            info.push_str("] ");
+            info.push_text("] ");
         }
-        push_num(info, self.sport);
-        info.push_str(" \u{2192} ");
-        push_num(info, self.dport);
-        info.push_str(" [");
+        info.push_u64(self.sport.into());
+        info.push_text(" \u{2192} ");
+        info.push_u64(self.dport.into());
+        info.push_text(" [");
         const NAMES: [(u16, &str); 9] = [
             (0x002, "SYN"),
             (0x001, "FIN"),
@@ -512,38 +509,38 @@ impl TcpLine {
         for (bit, name) in NAMES {
             if self.flags & bit != 0 {
                 if !first {
-                    info.push_str(", ");
+                    info.push_text(", ");
                 }
-                info.push_str(name);
+                info.push_text(name);
                 first = false;
             }
         }
-        info.push_str("] Seq=");
-        push_num(info, self.seq);
+        info.push_text("] Seq=");
+        info.push_u64(self.seq.into());
         if let Some(a) = self.ack {
-            info.push_str(" Ack=");
-            push_num(info, a);
+            info.push_text(" Ack=");
+            info.push_u64(a.into());
         }
-        info.push_str(" Win=");
-        push_num(info, self.window);
-        info.push_str(" Len=");
-        push_num(info, self.len);
+        info.push_text(" Win=");
+        info.push_u64(self.window);
+        info.push_text(" Len=");
+        info.push_u64(self.len);
         if let Some(m) = self.mss {
-            info.push_str(" MSS=");
-            push_num(info, m);
+            info.push_text(" MSS=");
+            info.push_u64(m);
         }
         if self.sack_perm {
-            info.push_str(" SACK_PERM");
+            info.push_text(" SACK_PERM");
         }
         if let Some((a, b)) = self.ts {
-            info.push_str(" TSval=");
-            push_num(info, a);
-            info.push_str(" TSecr=");
-            push_num(info, b);
+            info.push_text(" TSval=");
+            info.push_u64(a);
+            info.push_text(" TSecr=");
+            info.push_u64(b);
         }
         if let Some(w) = self.ws {
-            info.push_str(" WS=");
-            push_num(info, w);
+            info.push_text(" WS=");
+            info.push_u64(w);
         }
     }
 }

@@ -71,6 +71,71 @@ pub fn push_num(s: &mut String, v: impl itoa::Integer) {
     s.push_str(itoa::Buffer::new().format(v));
 }
 
+/// Where text is written piece by piece: a `String`, or the bytes of an
+/// output buffer, into which numbers are written in place ([`push_digits`]).
+pub trait Text {
+    fn push_text(&mut self, s: &str);
+    fn push_u64(&mut self, n: u64);
+}
+
+impl Text for String {
+    fn push_text(&mut self, s: &str) {
+        self.push_str(s);
+    }
+    fn push_u64(&mut self, n: u64) {
+        push_num(self, n);
+    }
+}
+
+impl Text for Vec<u8> {
+    fn push_text(&mut self, s: &str) {
+        self.extend_from_slice(s.as_bytes());
+    }
+    fn push_u64(&mut self, n: u64) {
+        push_digits(self, n);
+    }
+}
+
+/// How many decimal digits `n` has.
+pub fn decimal_len(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |l| l as usize + 1)
+}
+
+/// Appends the decimal digits of `n` to `out`, written in place: a store of
+/// twenty zeros of fixed size, cut back to the number's length and filled
+/// from the right. (Copying each number's digits from a buffer of their own
+/// cost a call to `memcpy` per number, most of a summary line's time.)
+pub fn push_digits(out: &mut Vec<u8>, n: u64) {
+    let at = out.len();
+    out.extend_from_slice(&[b'0'; 20]);
+    out.truncate(at + decimal_len(n));
+    fill_digits(out.get_mut(at..).unwrap_or_default(), n);
+}
+
+/// Writes the low digits of `n` right-aligned into `d`, two at a time; the
+/// bytes to their left are left as they are.
+pub fn fill_digits(d: &mut [u8], mut n: u64) {
+    let mut i = d.len();
+    while n >= 100 && i >= 2 {
+        let r = (n % 100) as usize * 2;
+        n /= 100;
+        i -= 2;
+        d[i..i + 2].copy_from_slice(&PAIRS[r..r + 2]);
+    }
+    if n >= 10 && i >= 2 {
+        let r = n as usize * 2;
+        d[i - 2..i].copy_from_slice(&PAIRS[r..r + 2]);
+    } else if i >= 1 {
+        d[i - 1] = b'0' + (n % 10) as u8;
+    }
+}
+
+const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
 /// Appends the lowercase hex digits of `bytes` to `out`.
 pub fn push_hex(bytes: &[u8], out: &mut String) {
     for b in bytes {
@@ -95,6 +160,29 @@ pub fn push_hex_number(v: u64, width: usize, out: &mut String) {
 #[cfg(test)]
 mod hex_tests {
     use super::*;
+
+    #[test]
+    fn digits_written_in_place_read_as_the_formatter_writes_them() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut values = vec![0, 1, 9, 10, 99, 100, 101, 999, 1000, u64::MAX, u64::MAX / 10];
+        for p in 0..20 {
+            values.extend([10u64.pow(p) - 1, 10u64.pow(p), 10u64.pow(p) + 1]);
+        }
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            values.extend([x, x >> (x % 64)]);
+        }
+        for v in values {
+            let mut out = b"x".to_vec();
+            push_digits(&mut out, v);
+            assert_eq!(out, format!("x{v}").into_bytes());
+            let mut six = *b"000000";
+            fill_digits(&mut six, v % 1_000_000);
+            assert_eq!(six, *format!("{:06}", v % 1_000_000).as_bytes());
+        }
+    }
 
     #[test]
     fn hex_numbers_read_as_the_formatter_writes_them() {

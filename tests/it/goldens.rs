@@ -26,11 +26,12 @@ fn check(name: &str, actual: &str) {
 #[test]
 fn summary_lines_of_every_capture() {
     for path in support::captures() {
-        let mut text = String::new();
+        let mut text = Vec::new();
         for f in support::dissect_file(&path) {
             wirelab::cli::output::summary_line(&f.d, &mut text);
-            text.push('\n');
+            text.push(b'\n');
         }
+        let text = String::from_utf8(text).expect("summary lines are UTF-8");
         check(&format!("{}.txt", path.file_name().unwrap().to_string_lossy()), &text);
     }
 }

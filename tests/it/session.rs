@@ -125,8 +125,9 @@ fn checkpoints_stay_within_their_budget_and_keep_every_frame_exact() {
 
 /// A dissector without the protocol tree (summary lines, `--stats`, the
 /// window's first pass over a big file) gives every frame the same summary
-/// and messages as one with it, keeps the frame layer's fields, and leaves
-/// a state that dissects on exactly (a checkpoint taken from it).
+/// and messages as one with it, keeps the frame's time since the first and
+/// no other field and no note, and leaves a state that dissects on exactly
+/// (a checkpoint taken from it).
 #[test]
 fn without_the_tree_summaries_and_messages_are_the_same_and_its_state_dissects_on_exactly() {
     for path in support::captures() {
@@ -134,7 +135,7 @@ fn without_the_tree_summaries_and_messages_are_the_same_and_its_state_dissects_o
         let (mut with, mut without) = (Dissector::new(), Dissector::new());
         without.set_tree(false);
         let (mut a, mut b) = (Dissection::default(), Dissection::default());
-        let mut fields_left_out = 0;
+        let (mut fields_left_out, mut notes_left_out) = (0, 0);
         for f in cap.frames() {
             let f = f.unwrap();
             with.dissect(f.meta, &f.data, &mut a);
@@ -145,10 +146,12 @@ fn without_the_tree_summaries_and_messages_are_the_same_and_its_state_dissects_o
             assert_eq!((a.summary.src, a.summary.dst), (b.summary.src, b.summary.dst), "{}: frame {n}", path.display());
             assert_eq!(format!("{:?}", a.events), format!("{:?}", b.events), "{}: frame {n}", path.display());
             assert!(b.field("frame.time_relative").is_some(), "the frame layer keeps its fields");
-            assert!(b.fields.iter().all(|f| f.def.name.starts_with("frame.")), "{}: frame {n}", path.display());
+            assert!(b.fields.iter().all(|f| f.def.name == "frame.time_relative"), "{}: frame {n}", path.display());
+            assert!(b.notes.is_empty(), "{}: frame {n}: notes are part of the tree", path.display());
             fields_left_out += a.fields.len() - b.fields.len();
+            notes_left_out += a.notes.len();
         }
-        assert!(fields_left_out > 0, "{}: the tree was built anyway", path.display());
+        assert!(fields_left_out > 0 && notes_left_out > 0, "{}: the tree was built anyway", path.display());
         // The tree-less state, cloned and switched back, dissects the next
         // frames as the full pass does.
         let mut again = without.clone();
