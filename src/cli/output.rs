@@ -33,6 +33,15 @@ pub fn relative_time(d: &Dissection) -> f64 {
 /// [`summary_line`] from its parts: frame `number` of `len` bytes, `time`
 /// seconds after the first.
 pub fn summary_line_of(number: u64, time: f64, len: u32, summary: &Summary, out: &mut Vec<u8>) {
+    match fixed_columns(number, time, len, summary) {
+        Some(columns) => out.extend_from_slice(&columns),
+        None => columns(number, time, len, summary, out),
+    }
+    summary.push_info(out);
+}
+
+/// The columns before the info, each padded to its width.
+fn columns(number: u64, time: f64, len: u32, summary: &Summary, out: &mut Vec<u8>) {
     number_column(out, number, 6);
     out.push(b' ');
     seconds_column(out, time);
@@ -45,7 +54,61 @@ pub fn summary_line_of(number: u64, time: f64, len: u32, summary: &Summary, out:
     out.push(b' ');
     number_column(out, len.into(), 5);
     out.push(b' ');
-    summary.push_info(out);
+}
+
+/// Bytes of the columns before the info when each fits its width.
+const FIXED: usize = 70;
+
+/// [`columns`] for nearly every line, where each column fits its width (an
+/// IPv4 address each way, a frame number of six digits, up to 9,999
+/// seconds, a protocol of eight letters at most): a template of spaces of
+/// fixed size, each value written in its place, copied out whole. `None`
+/// for any other line.
+fn fixed_columns(number: u64, time: f64, len: u32, s: &Summary) -> Option<[u8; FIXED]> {
+    let (Addr::Ipv4(src), Addr::Ipv4(dst)) = (s.src, s.dst) else { return None };
+    let us = whole_micros(time)?;
+    let (secs, len) = (us / 1_000_000, u64::from(len));
+    if number > 999_999 || secs > 9_999 || len > 99_999 || s.protocol.len() > 8 {
+        return None;
+    }
+    let mut b = [b' '; FIXED];
+    fill_digits(&mut b[..6], number);
+    fill_digits(&mut b[7..11], secs);
+    b[11] = b'.';
+    b[12..18].copy_from_slice(b"000000");
+    fill_digits(&mut b[12..18], us % 1_000_000);
+    let (src, n) = ipv4_text(src);
+    b[34 - n..34].copy_from_slice(&src[..n]);
+    b[35..38].copy_from_slice("\u{2192}".as_bytes());
+    let (dst, n) = ipv4_text(dst);
+    b[39..39 + n].copy_from_slice(&dst[..n]);
+    b[55..55 + s.protocol.len()].copy_from_slice(s.protocol.as_bytes());
+    fill_digits(&mut b[64..69], len);
+    Some(b)
+}
+
+/// An IPv4 address as text (its first `.1` bytes).
+fn ipv4_text(a: [u8; 4]) -> ([u8; 15], usize) {
+    let mut t = [0; 15];
+    let mut at = 0;
+    for (i, octet) in a.into_iter().enumerate() {
+        if i > 0 {
+            t[at] = b'.';
+            at += 1;
+        }
+        let n = decimal_len(octet.into());
+        fill_digits(&mut t[at..at + n], octet.into());
+        at += n;
+    }
+    (t, at)
+}
+
+/// `t` in whole microseconds, when `{t:.6}` writes just that: `t` is
+/// clearly on one side of a half microsecond (`t * 1e6` is off by far less
+/// than 0.01 below 10^13 µs).
+fn whole_micros(t: f64) -> Option<u64> {
+    let us = t * 1e6;
+    (t.is_sign_positive() && us < 1e13 && (us - us.floor() - 0.5).abs() > 0.01).then(|| us.round() as u64)
 }
 
 /// `{n:>width}`.
@@ -54,14 +117,12 @@ fn number_column(out: &mut Vec<u8>, n: u64, width: usize) {
     push_digits(out, n);
 }
 
-/// `{t:>11.6}`: seconds to the microsecond. Integer digits when `t` is
-/// clearly on one side of a half microsecond (`t * 1e6` is off by far less
-/// than 0.01 below 10^13 µs), the formatting machinery otherwise: the same
-/// text either way, without the float formatting for nearly every frame.
+/// `{t:>11.6}`: seconds to the microsecond. Integer digits when they are
+/// what `{t:.6}` writes ([`whole_micros`]), the formatting machinery
+/// otherwise: the same text either way, without the float formatting for
+/// nearly every frame.
 fn seconds_column(out: &mut Vec<u8>, t: f64) {
-    let us = t * 1e6;
-    if t.is_sign_positive() && us < 1e13 && (us - us.floor() - 0.5).abs() > 0.01 {
-        let us = us.round() as u64;
+    if let Some(us) = whole_micros(t) {
         let secs = us / 1_000_000;
         number_column(out, secs, 11 - 7);
         out.push(b'.');
@@ -510,7 +571,50 @@ fn json_field(f: &FieldRef<'_>) -> Json {
 
 #[cfg(test)]
 mod tests {
-    use super::seconds_column;
+    use super::{Addr, Summary, columns, fixed_columns, seconds_column};
+
+    /// The template the columns are written into reads as the formatting
+    /// machinery writes them, at each column's widest and narrowest, and
+    /// leaves to the general path every line that does not fit it.
+    #[test]
+    fn fixed_columns_read_as_the_formatting_machinery_writes_them() {
+        let addrs = [
+            Addr::Ipv4([127, 0, 0, 1]),
+            Addr::Ipv4([255, 255, 255, 255]),
+            Addr::Ipv4([0, 0, 0, 0]),
+            Addr::Ipv4([10, 99, 100, 9]),
+            Addr::Ipv6([0xfe; 16]),
+            Addr::Mac([1, 2, 3, 4, 5, 6]),
+            Addr::None,
+        ];
+        let mut fitted = 0;
+        for number in [0, 1, 9, 10, 99_999, 999_999, 1_000_000, 12_345_678] {
+            for time in [0.0, 0.000014, 9.5, 62.504529, 999.999999, 9_999.999_999, 10_000.0, 123_456.5, 0.0078125] {
+                for len in [0, 60, 99_999, 100_000, u32::MAX] {
+                    for (i, src) in addrs.iter().enumerate() {
+                        let dst = addrs[(i + number as usize) % addrs.len()];
+                        for protocol in ["", "TCP", "Socket.IO", "WebSocket", "HTTP/JSON"] {
+                            let mut summary = Summary::default();
+                            (summary.src, summary.dst, summary.protocol) = (*src, dst, protocol);
+                            let mut general = Vec::new();
+                            columns(number, time, len, &summary, &mut general);
+                            let want = format!(
+                                "{number:>6} {time:>11.6} {:>15} \u{2192} {:<15} {protocol:<8} {len:>5} ",
+                                src.to_string(),
+                                dst.to_string()
+                            );
+                            assert_eq!(String::from_utf8(general).unwrap(), want);
+                            if let Some(fixed) = fixed_columns(number, time, len, &summary) {
+                                assert_eq!(String::from_utf8(fixed.to_vec()).unwrap(), want);
+                                fitted += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(fitted > 500, "{fitted} lines fitted the template");
+    }
 
     /// The time column is written without float formatting; it must read as
     /// `{:.6}` would, on ties (odd multiples of 1/128 s lie exactly half a
