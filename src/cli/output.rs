@@ -89,26 +89,45 @@ fn fixed_columns(number: u64, time: f64, len: u32, s: &Summary) -> Option<[u8; F
 
 /// An IPv4 address as text (its first `.1` bytes).
 fn ipv4_text(a: [u8; 4]) -> ([u8; 15], usize) {
-    let mut t = [0; 15];
+    let mut t = [b'.'; 15];
     let mut at = 0;
-    for (i, octet) in a.into_iter().enumerate() {
-        if i > 0 {
-            t[at] = b'.';
-            at += 1;
-        }
-        let n = decimal_len(octet.into());
-        fill_digits(&mut t[at..at + n], octet.into());
-        at += n;
+    for octet in a {
+        let (digits, n) = OCTETS[usize::from(octet)];
+        t[at..at + 3].copy_from_slice(&digits);
+        at += usize::from(n) + 1;
     }
-    (t, at)
+    (t, at - 1)
 }
+
+/// Each octet's digits (three bytes, the first `.1` of them the number) and
+/// how many there are: a table instead of a division per digit.
+const OCTETS: [([u8; 3], u8); 256] = {
+    let mut table = [([b'.'; 3], 0); 256];
+    let mut v = 0;
+    while v < 256 {
+        let (h, t, u) = ((v / 100) as u8, (v / 10 % 10) as u8, (v % 10) as u8);
+        table[v] = match v {
+            0..=9 => ([b'0' + u, b'.', b'.'], 1),
+            10..=99 => ([b'0' + t, b'0' + u, b'.'], 2),
+            _ => ([b'0' + h, b'0' + t, b'0' + u], 3),
+        };
+        v += 1;
+    }
+    table
+};
 
 /// `t` in whole microseconds, when `{t:.6}` writes just that: `t` is
 /// clearly on one side of a half microsecond (`t * 1e6` is off by far less
 /// than 0.01 below 10^13 µs).
 fn whole_micros(t: f64) -> Option<u64> {
     let us = t * 1e6;
-    (t.is_sign_positive() && us < 1e13 && (us - us.floor() - 0.5).abs() > 0.01).then(|| us.round() as u64)
+    if !(t.is_sign_positive() && us < 1e13) {
+        return None;
+    }
+    // Rounded by hand: `floor` and `round` are calls into libm here.
+    let whole = us as u64;
+    let frac = us - whole as f64;
+    ((frac - 0.5).abs() > 0.01).then_some(whole + u64::from(frac > 0.5))
 }
 
 /// `{n:>width}`.
