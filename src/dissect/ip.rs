@@ -220,6 +220,10 @@ fn name_of(proto: u8) -> &'static str {
 
 /// Adds every fixed-header field whose bytes were captured.
 fn fixed_fields(cx: &mut Cx<'_>, o: usize) {
+    // Fields and nothing else: nothing to do without the tree.
+    if !cx.tree {
+        return;
+    }
     let have = cx.data.len().saturating_sub(o);
     let fits = |r: usize| r <= have;
     if fits(1) {

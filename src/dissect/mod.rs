@@ -497,10 +497,13 @@ impl<'b> At<'b> {
 /// and shifts the result down to the mask's lowest bit. Missing bytes read as
 /// zero: callers check lengths first.
 pub fn read_be(data: &[u8], offset: usize, len: usize, mask: u64) -> u64 {
-    let mut v: u64 = 0;
-    for i in 0..len.min(8) {
-        v = (v << 8) | u64::from(data.get(offset + i).copied().unwrap_or(0));
-    }
+    // The usual widths at once, when the bytes are all there.
+    let mut v = match (len, data.get(offset..)) {
+        (1, Some(&[a, ..])) => u64::from(a),
+        (2, Some(&[a, b, ..])) => u64::from(u16::from_be_bytes([a, b])),
+        (4, Some(&[a, b, c, d, ..])) => u64::from(u32::from_be_bytes([a, b, c, d])),
+        _ => (0..len.min(8)).fold(0, |v, i| (v << 8) | u64::from(data.get(offset + i).copied().unwrap_or(0))),
+    };
     if mask != 0 {
         v = (v & mask) >> mask.trailing_zeros();
     }

@@ -190,8 +190,12 @@ fn text(cx: &mut Cx<'_>, depth: u8, def: &'static FieldDef, at: &At<'_>, part: &
     cx.add_at(depth, def, Value::Text, at, off, part.len());
 }
 
-/// Header lines: a line node each, with the known header's own field.
+/// Header lines: a line node each, with the known header's own field (no
+/// more than fields: nothing to do without the tree).
 fn header_lines(cx: &mut Cx<'_>, at: &At<'_>, headers: &[httparse::Header<'_>], line_def: &'static FieldDef) {
+    if !cx.tree {
+        return;
+    }
     for h in headers {
         let start = offset_in(at.bytes, h.name.as_bytes());
         let vstart = offset_in(at.bytes, h.value);
