@@ -33,9 +33,8 @@ pub fn relative_time(d: &Dissection) -> f64 {
 /// [`summary_line`] from its parts: frame `number` of `len` bytes, `time`
 /// seconds after the first.
 pub fn summary_line_of(number: u64, time: f64, len: u32, summary: &Summary, out: &mut Vec<u8>) {
-    match fixed_columns(number, time, len, summary) {
-        Some(columns) => out.extend_from_slice(&columns),
-        None => columns(number, time, len, summary, out),
+    if !fixed_columns(number, time, len, summary, out) {
+        columns(number, time, len, summary, out);
     }
     summary.push_info(out);
 }
@@ -62,45 +61,55 @@ const FIXED: usize = 70;
 /// [`columns`] for nearly every line, where each column fits its width (an
 /// IPv4 address each way, a frame number of six digits, up to 9,999
 /// seconds, a protocol of eight letters at most): a template of spaces of
-/// fixed size, each value written in its place, copied out whole. `None`
-/// for any other line.
-fn fixed_columns(number: u64, time: f64, len: u32, s: &Summary) -> Option<[u8; FIXED]> {
-    let (Addr::Ipv4(src), Addr::Ipv4(dst)) = (s.src, s.dst) else { return None };
-    let us = whole_micros(time)?;
+/// fixed size appended to `out`, each value then written in its place.
+/// `false` (and nothing written) for any other line.
+fn fixed_columns(number: u64, time: f64, len: u32, s: &Summary, out: &mut Vec<u8>) -> bool {
+    let (Addr::Ipv4(src), Addr::Ipv4(dst), Some(us)) = (s.src, s.dst, whole_micros(time)) else { return false };
     let (secs, len) = (us / 1_000_000, u64::from(len));
     if number > 999_999 || secs > 9_999 || len > 99_999 || s.protocol.len() > 8 {
-        return None;
+        return false;
     }
-    let mut b = [b' '; FIXED];
+    let at = out.len();
+    out.extend_from_slice(&[b' '; FIXED]);
+    let Ok(b) = <&mut [u8; FIXED]>::try_from(&mut out[at..]) else { return true };
     fill_digits(&mut b[..6], number);
     fill_digits(&mut b[7..11], secs);
     b[11] = b'.';
     b[12..18].copy_from_slice(b"000000");
     fill_digits(&mut b[12..18], us % 1_000_000);
-    let (src, n) = ipv4_text(src);
-    b[34 - n..34].copy_from_slice(&src[..n]);
+    put_ipv4(b, 34 - ipv4_len(src), src);
     b[35..38].copy_from_slice("\u{2192}".as_bytes());
-    let (dst, n) = ipv4_text(dst);
-    b[39..39 + n].copy_from_slice(&dst[..n]);
+    put_ipv4(b, 39, dst);
     b[55..55 + s.protocol.len()].copy_from_slice(s.protocol.as_bytes());
     fill_digits(&mut b[64..69], len);
-    Some(b)
+    true
 }
 
-/// An IPv4 address as text (its first `.1` bytes).
-fn ipv4_text(a: [u8; 4]) -> ([u8; 15], usize) {
-    let mut t = [b'.'; 15];
-    let mut at = 0;
-    for octet in a {
-        let (digits, n) = OCTETS[usize::from(octet)];
-        t[at..at + 3].copy_from_slice(&digits);
-        at += usize::from(n) + 1;
+/// The length of an IPv4 address's text.
+fn ipv4_len(a: [u8; 4]) -> usize {
+    3 + a.iter().map(|&o| usize::from(OCTETS[usize::from(o)].1)).sum::<usize>()
+}
+
+/// Writes an IPv4 address's text into `b` at `at`, digits from a table
+/// (stores of fixed size, none read back soon after).
+fn put_ipv4(b: &mut [u8], mut at: usize, a: [u8; 4]) {
+    for (i, octet) in a.into_iter().enumerate() {
+        if i > 0 {
+            b[at] = b'.';
+            at += 1;
+        }
+        let ([d0, d1, d2], n) = OCTETS[usize::from(octet)];
+        match n {
+            1 => b[at] = d0,
+            2 => b[at..at + 2].copy_from_slice(&[d0, d1]),
+            _ => b[at..at + 3].copy_from_slice(&[d0, d1, d2]),
+        }
+        at += usize::from(n);
     }
-    (t, at - 1)
 }
 
-/// Each octet's digits (three bytes, the first `.1` of them the number) and
-/// how many there are: a table instead of a division per digit.
+/// Each octet's digits (the first `.1` of three bytes) and how many there
+/// are: a table instead of a division per digit.
 const OCTETS: [([u8; 3], u8); 256] = {
     let mut table = [([b'.'; 3], 0); 256];
     let mut v = 0;
@@ -623,9 +632,12 @@ mod tests {
                                 dst.to_string()
                             );
                             assert_eq!(String::from_utf8(general).unwrap(), want);
-                            if let Some(fixed) = fixed_columns(number, time, len, &summary) {
-                                assert_eq!(String::from_utf8(fixed.to_vec()).unwrap(), want);
+                            let mut fixed = b"before ".to_vec();
+                            if fixed_columns(number, time, len, &summary, &mut fixed) {
+                                assert_eq!(String::from_utf8(fixed).unwrap(), format!("before {want}"));
                                 fitted += 1;
+                            } else {
+                                assert_eq!(fixed, b"before ", "nothing written when it does not fit");
                             }
                         }
                     }
