@@ -417,7 +417,7 @@ impl Summary {
     /// Appends the info column to `out`.
     pub fn push_info(&self, out: &mut impl Text) {
         match &self.tcp {
-            Some(t) => t.write(out),
+            Some(t) => out.push_tcp(t),
             None => out.push_text(&self.info),
         }
     }

@@ -76,6 +76,13 @@ pub fn push_num(s: &mut String, v: impl itoa::Integer) {
 pub trait Text {
     fn push_text(&mut self, s: &str);
     fn push_u64(&mut self, n: u64);
+    /// Writes a TCP segment's info line.
+    fn push_tcp(&mut self, line: &super::TcpLine)
+    where
+        Self: Sized,
+    {
+        line.write(self);
+    }
 }
 
 impl Text for String {
@@ -94,6 +101,56 @@ impl Text for Vec<u8> {
     fn push_u64(&mut self, n: u64) {
         push_digits(self, n);
     }
+    /// Through a [`Cursor`] on room for the usual line (most summary
+    /// lines' info); a longer one is written again piece by piece.
+    fn push_tcp(&mut self, line: &super::TcpLine) {
+        if !push_within(self, 256, |c| line.write(c)) {
+            line.write(self);
+        }
+    }
+}
+
+/// Text written into room reserved beforehand: no capacity to check and no
+/// length to store at each piece. Text that does not fit is not written,
+/// and the cursor says so.
+pub struct Cursor<'a> {
+    room: &'a mut [u8],
+    at: usize,
+    overflow: bool,
+}
+
+impl Text for Cursor<'_> {
+    fn push_text(&mut self, s: &str) {
+        match self.room.get_mut(self.at..self.at + s.len()) {
+            Some(d) => {
+                d.copy_from_slice(s.as_bytes());
+                self.at += s.len();
+            }
+            None => self.overflow = true,
+        }
+    }
+    fn push_u64(&mut self, n: u64) {
+        let len = decimal_len(n);
+        match self.room.get_mut(self.at..self.at + len) {
+            Some(d) => {
+                fill_digits(d, n);
+                self.at += len;
+            }
+            None => self.overflow = true,
+        }
+    }
+}
+
+/// Appends what `write` writes to `out` through a [`Cursor`] on `room`
+/// bytes; `false`, and nothing appended, when it wrote more.
+pub fn push_within(out: &mut Vec<u8>, room: usize, write: impl FnOnce(&mut Cursor<'_>)) -> bool {
+    let start = out.len();
+    out.resize(start + room, 0);
+    let mut c = Cursor { room: out.get_mut(start..).unwrap_or_default(), at: 0, overflow: false };
+    write(&mut c);
+    let (len, fits) = (c.at, !c.overflow);
+    out.truncate(if fits { start + len } else { start });
+    fits
 }
 
 /// How many decimal digits `n` has.
@@ -178,9 +235,19 @@ mod hex_tests {
             let mut out = b"x".to_vec();
             push_digits(&mut out, v);
             assert_eq!(out, format!("x{v}").into_bytes());
+            let mut out = b"x".to_vec();
+            assert!(push_within(&mut out, 21, |c| c.push_u64(v)));
+            assert_eq!(out, format!("x{v}").into_bytes());
             let mut six = *b"000000";
             fill_digits(&mut six, v % 1_000_000);
             assert_eq!(six, *format!("{:06}", v % 1_000_000).as_bytes());
+            let mut out = b"x".to_vec();
+            let fits = push_within(&mut out, 12, |c| {
+                c.push_text("n=");
+                c.push_u64(v);
+            });
+            assert_eq!(fits, decimal_len(v) <= 10);
+            assert_eq!(out, if fits { format!("xn={v}").into_bytes() } else { b"x".to_vec() });
         }
     }
 
