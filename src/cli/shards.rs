@@ -7,12 +7,12 @@
 //! frame to its conversation ([`Dissector::flow`]) and deals it, with its
 //! times, to the shard that owns that conversation; a frame in none goes to
 //! the shard with fewer frames in the round. Each shard dissects its frames
-//! as a single dissector seeing them all would, and hands back each frame's
-//! summary; a writer formats the lines in frame order. When the writer is
-//! behind (its queue from a shard is full), the shard formats that round's
-//! lines itself: with many conversations all three threads format, and when
-//! one conversation is most of the capture (one shard busy, the other idle)
-//! the writer formats beside it.
+//! as a single dissector seeing them all would, and hands back its lines; a
+//! writer merges them in frame order. A shard with at most [`BUSY`] of a
+//! round's frames (many conversations) formats their lines as it dissects
+//! them; a busier one (one conversation is most of the capture, the other
+//! shard idle) hands back each frame's summary for the writer to format
+//! beside it, unless the writer is behind (its queue from that shard full).
 //!
 //! Work goes in rounds of [`ROUND`] frames, and every shard answers every
 //! round (with no lines, if none of its frames were in it): the writer takes
