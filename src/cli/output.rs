@@ -66,12 +66,16 @@ const FIXED: usize = 70;
 fn fixed_columns(number: u64, time: f64, len: u32, s: &Summary, out: &mut Vec<u8>) -> bool {
     let (Addr::Ipv4(src), Addr::Ipv4(dst), Some(us)) = (s.src, s.dst, whole_micros(time)) else { return false };
     let (secs, len) = (us / 1_000_000, u64::from(len));
-    if number > 999_999 || secs > 9_999 || len > 99_999 || s.protocol.len() > 8 {
+    // The protocol's bytes are its characters (every name is ASCII).
+    if number > 999_999 || secs > 9_999 || len > 99_999 || s.protocol.len() > 8 || !s.protocol.is_ascii() {
         return false;
     }
     let at = out.len();
     out.extend_from_slice(&[b' '; FIXED]);
-    let Ok(b) = <&mut [u8; FIXED]>::try_from(&mut out[at..]) else { return true };
+    let Ok(b) = <&mut [u8; FIXED]>::try_from(&mut out[at..]) else {
+        out.truncate(at);
+        return false;
+    };
     fill_digits(&mut b[..6], number);
     fill_digits(&mut b[7..11], secs);
     b[11] = b'.';
@@ -171,7 +175,7 @@ fn addr_column(out: &mut Vec<u8>, a: &Addr, align: Align) {
     let Addr::Ipv4(b) = a else {
         return column(out, WIDTH, align, |o| a.push_to(o));
     };
-    let pad = WIDTH.saturating_sub(3 + b.iter().map(|&o| decimal_len(o.into())).sum::<usize>());
+    let pad = WIDTH.saturating_sub(ipv4_len(*b));
     if matches!(align, Align::Right) {
         spaces(out, pad);
     }

@@ -37,9 +37,10 @@ use crate::model::{Dissection, FrameMeta, Summary};
 const SHARDS: usize = 2;
 /// Frames dealt per round (1,024 woke the threads often enough to cost 9%).
 const ROUND: usize = 4096;
-/// A shard with at most this many of a round's frames formats their lines
-/// as it dissects them; one with more (one conversation is most of the
-/// capture) leaves them to the writer, so that formatting goes on beside it.
+/// A shard with at most this many of a round's frames (5/8 of a full round)
+/// formats their lines as it dissects them; one with more (one
+/// conversation is most of the capture) leaves them to the writer, so that
+/// formatting goes on beside it. In a short last round, a shard formats.
 const BUSY: usize = ROUND * 5 / 8;
 
 /// A frame for a shard, with its times.

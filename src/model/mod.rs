@@ -361,8 +361,8 @@ pub enum Addr {
 }
 
 impl Addr {
-    /// Appends the address as `Display` writes it; IPv4 (most rows) without
-    /// the formatting machinery.
+    /// Appends the address as `Display` writes it; IPv4 without the
+    /// formatting machinery.
     pub fn push_to(&self, out: &mut impl Text) {
         match self {
             Addr::Ipv4(b) => {
@@ -454,8 +454,8 @@ impl Summary {
 
 /// The info column of a TCP segment, kept as its numbers and written when
 /// read. It is most frames' line: kept this way, `--stats` never writes it,
-/// and `dissect` writes it on the thread that writes the output, not on one
-/// that dissects.
+/// and a shard of `dissect` whose lines the writer formats hands it over
+/// as numbers.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TcpLine {
     /// The first sequence-analysis finding (`TCP Retransmission`), and the

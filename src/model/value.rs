@@ -66,7 +66,7 @@ pub fn hex_into(bytes: &[u8], out: &mut [u8]) {
 const DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 /// Appends a number to a string without the formatting machinery (the
-/// summary line is built for every frame).
+/// `-V` tree and the window write many).
 pub fn push_num(s: &mut String, v: impl itoa::Integer) {
     s.push_str(itoa::Buffer::new().format(v));
 }

@@ -163,6 +163,9 @@ fn follow_tells_the_story_of_a_websocket_connection() {
 ///   connections, many on the same ports;
 /// - 20,000 frames of HTTP replayed on new ports (`gen-big-capture.py`):
 ///   thousands of conversations;
+/// - one connection replayed over and over, 7 frames in 8, the merged
+///   frames between: the busy shard leaves its lines to the writer, which
+///   merges them with the text the other shard formatted;
 /// - the merged one cut mid-round (a damaged file: the frames before the
 ///   damage, then the error, exit status 2), and read with `-c`.
 #[test]
@@ -189,13 +192,29 @@ fn summary_lines_split_between_threads_read_as_one_dissector_writes_them() {
     }
     frames.sort_by_key(|f| f.0);
     assert!(frames.len() > 3 * 4096, "only {} frames", frames.len());
-    {
-        let mut w = wirelab::file::PcapFileWriter::new(std::fs::File::create(&merged).unwrap(), 1, 262_144).unwrap();
-        for (ns, len, data) in &frames {
+    let write = |path: &std::path::Path, frames: &[(i64, u32, Vec<u8>)]| {
+        let mut w = wirelab::file::PcapFileWriter::new(std::fs::File::create(path).unwrap(), 1, 262_144).unwrap();
+        for (ns, len, data) in frames {
             let t = 1_700_000_000_000_000_000 + ns;
             w.write(t / 1_000_000_000, (t % 1_000_000_000) as u32, *len, data).unwrap();
         }
-    }
+    };
+    write(&merged, &frames);
+    let busy = dir.path().join("one-connection.pcap");
+    let one = wirelab::file::Capture::open(&crate::support::root().join("captures/slow-reader.pcap")).unwrap();
+    let conn: Vec<_> = one.frames().map_while(Result::ok).map(|f| (f.meta.len, f.data.to_vec())).collect();
+    let mixed: Vec<_> = (0..14_000usize)
+        .map(|i| {
+            let (len, data) = if i % 8 == 7 {
+                let f = &frames[i % frames.len()];
+                (f.1, f.2.clone())
+            } else {
+                conn[i % conn.len()].clone()
+            };
+            (i as i64 * 1_000, len, data)
+        })
+        .collect();
+    write(&busy, &mixed);
     let bytes = std::fs::read(&merged).unwrap();
     let cut = dir.path().join("cut.pcap");
     std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap();
@@ -206,6 +225,7 @@ fn summary_lines_split_between_threads_read_as_one_dissector_writes_them() {
     files.push((merged.clone(), vec![]));
     files.push((merged, vec!["-c", "5000"]));
     files.push((replayed, vec![]));
+    files.push((busy, vec![]));
     files.push((cut.clone(), vec![]));
     for (f, extra) in files {
         let run = |args: &[&str]| wirelab_bin().arg("dissect").args(&extra).args(args).arg(&f).output().unwrap();

@@ -145,7 +145,7 @@ fn without_the_tree_summaries_and_messages_are_the_same_and_its_state_dissects_o
             assert_eq!(a.summary.protocol, b.summary.protocol, "{}: frame {n}", path.display());
             assert_eq!((a.summary.src, a.summary.dst), (b.summary.src, b.summary.dst), "{}: frame {n}", path.display());
             assert_eq!(format!("{:?}", a.events), format!("{:?}", b.events), "{}: frame {n}", path.display());
-            assert!(b.field("frame.time_relative").is_some(), "the frame layer keeps its fields");
+            assert!(b.field("frame.time_relative").is_some(), "the summary line's time is kept");
             assert!(b.fields.iter().all(|f| f.def.name == "frame.time_relative"), "{}: frame {n}", path.display());
             assert!(b.notes.is_empty(), "{}: frame {n}: notes are part of the tree", path.display());
             fields_left_out += a.fields.len() - b.fields.len();
