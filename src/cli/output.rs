@@ -55,37 +55,33 @@ fn columns(number: u64, time: f64, len: u32, summary: &Summary, out: &mut Vec<u8
     out.push(b' ');
 }
 
-/// Bytes of the columns before the info when each fits its width.
-const FIXED: usize = 70;
+/// Bytes of the columns after the frame number when each fits its width.
+const FIXED: usize = 63;
 
-/// [`columns`] for nearly every line, where each column fits its width (an
-/// IPv4 address each way, a frame number of six digits, up to 9,999
-/// seconds, a protocol of eight letters at most): a template of spaces of
-/// fixed size appended to `out`, each value then written in its place.
+/// [`columns`] for nearly every line, where each column after the frame
+/// number fits its width (an IPv4 address each way, up to 9,999 seconds, a
+/// protocol of eight letters at most): the number, then a template of
+/// spaces of fixed size appended to `out`, each value written in its place.
 /// `false` (and nothing written) for any other line.
 fn fixed_columns(number: u64, time: f64, len: u32, s: &Summary, out: &mut Vec<u8>) -> bool {
     let (Addr::Ipv4(src), Addr::Ipv4(dst), Some(us)) = (s.src, s.dst, whole_micros(time)) else { return false };
-    let (secs, len) = (us / 1_000_000, u64::from(len));
+    let len = u64::from(len);
     // The protocol's bytes are its characters (every name is ASCII).
-    if number > 999_999 || secs > 9_999 || len > 99_999 || s.protocol.len() > 8 || !s.protocol.is_ascii() {
+    if us / 1_000_000 > 9_999 || len > 99_999 || s.protocol.len() > 8 || !s.protocol.is_ascii() {
         return false;
     }
+    number_column(out, number, 6);
+    out.push(b' ');
     let at = out.len();
     out.extend_from_slice(&[b' '; FIXED]);
-    let Ok(b) = <&mut [u8; FIXED]>::try_from(&mut out[at..]) else {
-        out.truncate(at);
-        return false;
-    };
-    fill_digits(&mut b[..6], number);
-    fill_digits(&mut b[7..11], secs);
-    b[11] = b'.';
-    b[12..18].copy_from_slice(b"000000");
-    fill_digits(&mut b[12..18], us % 1_000_000);
-    put_ipv4(b, 34 - ipv4_len(src), src);
-    b[35..38].copy_from_slice("\u{2192}".as_bytes());
-    put_ipv4(b, 39, dst);
-    b[55..55 + s.protocol.len()].copy_from_slice(s.protocol.as_bytes());
-    fill_digits(&mut b[64..69], len);
+    // FIXED bytes were just appended: the conversion cannot fail.
+    let Ok(b) = <&mut [u8; FIXED]>::try_from(&mut out[at..]) else { return true };
+    put_seconds(&mut b[..11], us);
+    put_ipv4(b, 27 - ipv4_len(src), src);
+    b[28..31].copy_from_slice("\u{2192}".as_bytes());
+    put_ipv4(b, 32, dst);
+    b[48..48 + s.protocol.len()].copy_from_slice(s.protocol.as_bytes());
+    fill_digits(&mut b[57..62], len);
     true
 }
 
@@ -149,18 +145,26 @@ fn number_column(out: &mut Vec<u8>, n: u64, width: usize) {
     push_digits(out, n);
 }
 
+/// Writes `us` microseconds as seconds, `S.ffffff`, right-aligned into `b`
+/// (at least 7 bytes; those left of the seconds' digits stay as they are).
+fn put_seconds(b: &mut [u8], us: u64) {
+    let n = b.len();
+    b[n - 6..].copy_from_slice(b"000000");
+    fill_digits(&mut b[n - 6..], us % 1_000_000);
+    b[n - 7] = b'.';
+    fill_digits(&mut b[..n - 7], us / 1_000_000);
+}
+
 /// `{t:>11.6}`: seconds to the microsecond. Integer digits when they are
 /// what `{t:.6}` writes ([`whole_micros`]), the formatting machinery
 /// otherwise: the same text either way, without the float formatting for
 /// nearly every frame.
 fn seconds_column(out: &mut Vec<u8>, t: f64) {
     if let Some(us) = whole_micros(t) {
-        let secs = us / 1_000_000;
-        number_column(out, secs, 11 - 7);
-        out.push(b'.');
+        let width = (decimal_len(us / 1_000_000) + 7).max(11);
         let at = out.len();
-        out.extend_from_slice(b"000000");
-        fill_digits(out.get_mut(at..).unwrap_or_default(), us % 1_000_000);
+        out.resize(at + width, b' ');
+        put_seconds(&mut out[at..], us);
     } else {
         column(out, 11, Align::Right, |o| {
             let _ = std::io::Write::write_fmt(o, format_args!("{t:.6}"));
@@ -168,21 +172,18 @@ fn seconds_column(out: &mut Vec<u8>, t: f64) {
     }
 }
 
-/// `{a:>15}` or `{a:<15}`; an IPv4 address (most rows) measured before it
-/// is written.
+/// `{a:>15}` or `{a:<15}`; an IPv4 address written as in the template.
 fn addr_column(out: &mut Vec<u8>, a: &Addr, align: Align) {
-    const WIDTH: usize = 15;
-    let Addr::Ipv4(b) = a else {
-        return column(out, WIDTH, align, |o| a.push_to(o));
-    };
-    let pad = WIDTH.saturating_sub(ipv4_len(*b));
-    if matches!(align, Align::Right) {
-        spaces(out, pad);
-    }
-    a.push_to(out);
-    if matches!(align, Align::Left) {
-        spaces(out, pad);
-    }
+    column(out, 15, align, |o| match *a {
+        Addr::Ipv4(b) => {
+            let at = o.len();
+            o.resize(at + ipv4_len(b), 0);
+            put_ipv4(o, at, b);
+        }
+        _ => {
+            let _ = std::io::Write::write_fmt(o, format_args!("{a}"));
+        }
+    });
 }
 
 enum Align {

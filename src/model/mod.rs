@@ -360,24 +360,6 @@ pub enum Addr {
     Ipv6([u8; 16]),
 }
 
-impl Addr {
-    /// Appends the address as `Display` writes it; IPv4 without the
-    /// formatting machinery.
-    pub fn push_to(&self, out: &mut impl Text) {
-        match self {
-            Addr::Ipv4(b) => {
-                for (i, octet) in b.iter().enumerate() {
-                    if i > 0 {
-                        out.push_text(".");
-                    }
-                    out.push_u64((*octet).into());
-                }
-            }
-            other => out.push_text(&other.to_string()),
-        }
-    }
-}
-
 impl std::fmt::Display for Addr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
