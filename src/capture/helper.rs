@@ -3,25 +3,40 @@
 //! capture` and `wirelab compare` start it and read what it writes; they
 //! hold no capability themselves.
 //!
+//! Its rights, one model for both ways the package installs it (file
+//! capabilities, or set-uid root where the file system cannot hold them):
+//! before anything else runs, while it is the only thread, it becomes the
+//! user who started it and keeps only CAP_NET_RAW and CAP_NET_ADMIN
+//! ([`keep_only_needed`]); root's rule that a program it starts gets every
+//! capability is switched off. Each job then gives those up too
+//! ([`drop_privileges`]) as soon as the one step that needs them is done,
+//! and only after that starts any other thread: capabilities belong to
+//! threads, so a thread started earlier would keep them.
+//!
 //! It does three things, and nothing else runs with its rights:
-//! - `capture`: opens an interface, applies a BPF filter, drops every
-//!   capability, then writes pcap (nanosecond timestamps) to stdout or a
-//!   file until stdin closes, a count or a duration is reached, or it gets
+//! - `capture`: opens a network interface (`lo`, `any` or a real network
+//!   device; libpcap's other devices, such as `usbmon0` or `nfqueue`, are
+//!   refused), drops every capability, applies the BPF filter (compiled
+//!   without rights), then writes pcap (nanosecond timestamps) to stdout or
+//!   a file until stdin closes, a count or a duration is reached, or it gets
 //!   SIGINT/SIGTERM. Counters go to stderr as `stats received=R dropped=D
 //!   if_dropped=I` lines.
 //! - `probe`: opens an interface and closes it (may this user capture there?).
-//! - `loss`: drops a seeded share of the packets of one TCP and one UDP
-//!   port on loopback, with an nftables table of its own, for the TCP versus
-//!   UDP comparison. The table is created with `flags owner` by an `nft -i`
-//!   child that reads from this process: when this process ends in any way
-//!   (even SIGKILL), the child sees end of input and exits, and the kernel
-//!   deletes the table with it. It prints `ready` once the rules are in,
-//!   answers a `counters` line with `counters tcp=N udp=M`, and ends when
-//!   stdin closes.
+//! - `loss`: drops a seeded share (at most [`MAX_KERNEL_LOSS`]) of the
+//!   packets of one TCP and one UDP port on loopback, ports of 1024 and up
+//!   that a socket of the calling user holds, with an nftables table of its
+//!   own, for the TCP versus UDP comparison; one run per user at a time. The
+//!   table is created with `flags owner` by an `nft -i` child that holds
+//!   only CAP_NET_ADMIN and reads from this process: when this process ends
+//!   in any way (even SIGKILL), the child sees end of input and exits, and
+//!   the kernel deletes the table with it. It prints `ready` once the rules
+//!   are in, answers a `counters` line with `counters tcp=N udp=M`, and ends
+//!   when stdin closes.
 //!
 //! Every argument is checked before anything is opened. Exit codes: 0 done,
-//! 1 failed, 2 bad argument, 3 no such interface, 4 bad filter, 77 no
-//! privilege.
+//! 1 failed, 2 bad argument (or refused: not a network interface, a port
+//! not the user's, a second loss run), 3 no such interface, 4 bad filter,
+//! 77 no privilege.
 
 use std::io::{BufRead as _, BufReader, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -42,6 +57,15 @@ pub const EXIT_PERMISSION: i32 = 77;
 
 /// The helper's file name, installed beside `wirelab`.
 pub const NAME: &str = "wirelab-capture";
+
+/// The largest kernel buffer a capture may ask for, bytes.
+pub const MAX_BUFFER: i32 = 64 << 20;
+
+/// The largest loss the helper adds: the most the TCP versus UDP comparison offers.
+pub const MAX_KERNEL_LOSS: f64 = 0.5;
+
+/// The lowest port the loss may apply to: below it are the system's services.
+pub const MIN_LOSS_PORT: u16 = 1024;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -66,8 +90,8 @@ enum Mode {
         filter: String,
         #[arg(short, long, default_value_t = 262_144)]
         snaplen: i32,
-        /// Kernel buffer, bytes.
-        #[arg(short = 'B', long, default_value_t = 64 << 20)]
+        /// Kernel buffer, bytes (64 KiB to 64 MiB).
+        #[arg(short = 'B', long, default_value_t = MAX_BUFFER)]
         buffer_size: i32,
         /// Stop after this many frames.
         #[arg(short, long)]
@@ -86,11 +110,13 @@ enum Mode {
     },
     /// Drop a seeded share of one TCP and one UDP port's packets on loopback until stdin closes.
     Loss {
+        /// A port of 1024 or above that a socket of yours holds.
         #[arg(long)]
         tcp_port: u16,
+        /// A port of 1024 or above that a socket of yours holds.
         #[arg(long)]
         udp_port: u16,
-        /// From 0 to 1.
+        /// From 0 to 0.5.
         #[arg(long)]
         probability: f64,
         #[arg(long, default_value_t = 0)]
@@ -103,6 +129,12 @@ struct Fail(i32, String);
 
 /// The helper's `main`: parses, checks, runs; returns the exit code.
 pub fn main() -> i32 {
+    // First of all, while this is the only thread: the real user, and of
+    // the start's rights only the two the helper's jobs need.
+    if let Err(Fail(code, msg)) = keep_only_needed() {
+        eprintln!("{NAME}: {msg}");
+        return code;
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -111,8 +143,6 @@ pub fn main() -> i32 {
         }
     };
     let stop = Arc::new(AtomicBool::new(false));
-    let s = stop.clone();
-    let _ = ctrlc::set_handler(move || s.store(true, Ordering::Relaxed));
     let r = match cli.mode {
         Mode::Capture { interface, filter, snaplen, buffer_size, count, duration, write } => {
             capture(&interface, &filter, snaplen, buffer_size, count, duration, write, stop)
@@ -148,6 +178,58 @@ fn bad(msg: String) -> Fail {
     Fail(EXIT_BAD_ARGUMENT, msg)
 }
 
+/// Names of libpcap devices that are not network interfaces: `usbmon*`
+/// reads every USB transfer (keyboards included), `bluetooth*` Bluetooth
+/// traffic, `nfqueue` takes over the host's queued packets, `nflog` reads
+/// the host firewall's log, `dbus-*` the message bus.
+const NOT_NETWORK: [&str; 7] = ["usbmon", "bluetooth", "nfqueue", "nflog", "dbus-", "dpdk:", "rdma"];
+
+/// A network interface to capture on: `any`, or a network device of this
+/// computer (one with an interface index: `lo`, `eth0`, …). Everything else
+/// libpcap can open is refused.
+fn network_interface(name: &str) -> Result<(), Fail> {
+    check_interface(name).map_err(bad)?;
+    if name == "any" {
+        return Ok(());
+    }
+    let index = std::ffi::CString::new(name)
+        // SAFETY: a NUL-terminated string that lives through the call.
+        .map(|c| unsafe { libc::if_nametoindex(c.as_ptr()) })
+        .unwrap_or(0);
+    if index != 0 {
+        Ok(())
+    } else if NOT_NETWORK.iter().any(|p| name.starts_with(p)) {
+        Err(bad(format!(
+            "{name} is not a network interface: wirelab captures only on lo, any and this computer's network \
+             interfaces (`wirelab interfaces` lists them)"
+        )))
+    } else {
+        Err(Fail(
+            EXIT_NO_SUCH_INTERFACE,
+            format!("there is no network interface named {name} (`wirelab interfaces` lists them)"),
+        ))
+    }
+}
+
+/// Link types of network interfaces (libpcap's DLT numbers): a device that
+/// opens as anything else is not one, whatever its name.
+const NETWORK_LINKTYPES: [i32; 14] = [
+    0,   // BSD loopback
+    1,   // Ethernet
+    9,   // PPP
+    12,  // raw IP
+    14,  // raw IP
+    101, // raw IP
+    104, // Cisco HDLC
+    105, // 802.11
+    108, // OpenBSD loopback
+    113, // Linux cooked capture (any)
+    127, // 802.11 with radiotap
+    228, // IPv4
+    229, // IPv6
+    276, // Linux cooked capture v2 (any)
+];
+
 /// What libpcap said when it could not open an interface, with its exit code.
 fn open_err(e: pcap::Error) -> Fail {
     let detail = e.to_string();
@@ -162,9 +244,19 @@ fn open_err(e: pcap::Error) -> Fail {
 }
 
 fn probe(interface: &str) -> Result<(), Fail> {
-    check_interface(interface).map_err(bad)?;
-    pcap::Capture::from_device(interface).and_then(|c| c.snaplen(64).timeout(1).open()).map_err(open_err)?;
-    Ok(())
+    network_interface(interface)?;
+    let cap = pcap::Capture::from_device(interface).and_then(|c| c.snaplen(64).timeout(1).open()).map_err(open_err)?;
+    drop_privileges()?;
+    check_linktype(interface, &cap)
+}
+
+fn check_linktype(interface: &str, cap: &pcap::Capture<pcap::Active>) -> Result<(), Fail> {
+    let linktype = cap.get_datalink().0;
+    if NETWORK_LINKTYPES.contains(&linktype) {
+        Ok(())
+    } else {
+        Err(bad(format!("{interface} is not a network interface (it opens as link type {linktype})")))
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -178,12 +270,12 @@ fn capture(
     write: Option<std::path::PathBuf>,
     stop: Arc<AtomicBool>,
 ) -> Result<(), Fail> {
-    check_interface(interface).map_err(bad)?;
+    network_interface(interface)?;
     if !(1..=262_144).contains(&snaplen) {
         return Err(bad(format!("the snapshot length {snaplen} is not between 1 and 262144")));
     }
-    if !(1 << 16..=1 << 30).contains(&buffer_size) {
-        return Err(bad(format!("the buffer size {buffer_size} is not between 64 KiB and 1 GiB")));
+    if !(1 << 16..=MAX_BUFFER).contains(&buffer_size) {
+        return Err(bad(format!("the buffer size {buffer_size} is not between 64 KiB and 64 MiB")));
     }
     if filter.len() > 4096 || filter.contains('\0') {
         return Err(bad("the capture filter is longer than 4096 bytes or holds a NUL byte".into()));
@@ -211,11 +303,15 @@ fn capture(
         .map_err(open_err)?
         .setnonblock()
         .map_err(open_err)?;
+    // The socket is open: nothing more needs a privilege. The filter is
+    // compiled (names looked up) and attached without any; libpcap filters
+    // what arrived before it in user space.
+    drop_privileges()?;
+    check_linktype(interface, &cap)?;
     if !filter.trim().is_empty() {
         cap.filter(filter, true).map_err(|e| Fail(EXIT_BAD_FILTER, e.to_string()))?;
     }
-    // The socket is open and filtered: nothing more needs a privilege.
-    drop_privileges()?;
+    stop_on_signals(&stop);
     let linktype = cap.get_datalink().0 as u32;
     let out: Box<dyn Write> = match &write {
         Some(p) => Box::new(
@@ -305,22 +401,103 @@ fn wait_readable(cap: &pcap::Capture<pcap::Active>, ms: i32) {
     }
 }
 
-/// Gives up every capability, for good (and a set-uid root start's uid).
-fn drop_privileges() -> Result<(), Fail> {
+/// The capabilities the helper's jobs need: reading packets (CAP_NET_RAW)
+/// and adding its own nftables table (CAP_NET_ADMIN).
+const NEEDED: [caps::Capability; 2] = [caps::Capability::CAP_NET_RAW, caps::Capability::CAP_NET_ADMIN];
+
+// linux/securebits.h: root's programs get no capability for being root's.
+const SECBIT_NOROOT: libc::c_ulong = 1 << 0;
+const SECBIT_NOROOT_LOCKED: libc::c_ulong = 1 << 1;
+
+fn cap_err(what: &str) -> impl Fn(caps::errors::CapsError) -> Fail + '_ {
+    move |e| Fail(EXIT_FAILED, format!("cannot {what}: {e}"))
+}
+
+/// The first thing the helper does, while it is its only thread: it
+/// becomes the user who started it and keeps, of whatever it started with,
+/// only [`NEEDED`]. Set-uid root (the package's fallback where the file
+/// system cannot hold capabilities) or root itself start with every
+/// capability: the bounding set is cut to the two, programs it starts get
+/// nothing for running as root (SECBIT_NOROOT), and a set-uid start turns
+/// into the real user at once, keeping its permitted set across the change
+/// (PR_SET_KEEPCAPS). With file capabilities it starts as the user already.
+fn keep_only_needed() -> Result<(), Fail> {
+    let needed: caps::CapsHashSet = NEEDED.into_iter().collect();
     // SAFETY: plain system calls with no pointers.
-    unsafe {
-        libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-        let (uid, euid) = (libc::getuid(), libc::geteuid());
-        if uid != 0 && euid == 0 && libc::setresuid(uid, uid, uid) != 0 {
-            return Err(Fail(EXIT_FAILED, "cannot give up the set-uid root privilege".into()));
+    let (uid, euid) = unsafe { (libc::getuid(), libc::geteuid()) };
+    if euid == 0 {
+        // SAFETY: as above.
+        if unsafe { libc::prctl(libc::PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED, 0, 0, 0) } != 0 {
+            return Err(Fail(EXIT_FAILED, "cannot switch off root's capabilities for the programs it starts".into()));
+        }
+        for c in caps::all().difference(&needed) {
+            // A capability this kernel does not know cannot be in the set.
+            let _ = caps::drop(None, caps::CapSet::Bounding, *c);
+        }
+        if uid != 0 {
+            // SAFETY: as above.
+            let ok = unsafe {
+                libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) == 0
+                    && libc::setresuid(uid, uid, uid) == 0
+                    && libc::prctl(libc::PR_SET_KEEPCAPS, 0, 0, 0, 0) == 0
+            };
+            if !ok {
+                return Err(Fail(EXIT_FAILED, "cannot give up the set-uid root privilege".into()));
+            }
         }
     }
-    for set in [caps::CapSet::Effective, caps::CapSet::Permitted, caps::CapSet::Inheritable] {
-        // A process may always lower its own sets.
-        caps::clear(None, set).map_err(|e| Fail(EXIT_FAILED, format!("cannot drop capabilities: {e}")))?;
+    let keep: caps::CapsHashSet = caps::read(None, caps::CapSet::Permitted)
+        .map_err(cap_err("read capabilities"))?
+        .intersection(&needed)
+        .copied()
+        .collect();
+    let _ = caps::clear(None, caps::CapSet::Ambient);
+    caps::clear(None, caps::CapSet::Inheritable).map_err(cap_err("drop capabilities"))?;
+    caps::set(None, caps::CapSet::Effective, &keep).map_err(cap_err("drop capabilities"))?;
+    caps::set(None, caps::CapSet::Permitted, &keep).map_err(cap_err("drop capabilities"))?;
+    Ok(())
+}
+
+/// Gives up every capability, for good, and any way to get one back. It
+/// must be the only thread (capabilities belong to threads): every other
+/// thread starts after this.
+fn drop_privileges() -> Result<(), Fail> {
+    let threads = std::fs::read_dir("/proc/self/task").map(|d| d.count()).unwrap_or(1);
+    if threads != 1 {
+        return Err(Fail(EXIT_FAILED, format!("{threads} threads run before the capabilities are dropped")));
+    }
+    // SAFETY: a plain system call with no pointers.
+    unsafe {
+        libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
     }
     let _ = caps::clear(None, caps::CapSet::Ambient);
+    for set in [caps::CapSet::Inheritable, caps::CapSet::Effective, caps::CapSet::Permitted] {
+        // A process may always lower its own sets.
+        caps::clear(None, set).map_err(cap_err("drop capabilities"))?;
+    }
     Ok(())
+}
+
+/// SIGINT and SIGTERM ask the helper to stop. Its handler's thread starts
+/// here, after the capabilities are gone.
+fn stop_on_signals(stop: &Arc<AtomicBool>) {
+    let s = stop.clone();
+    let _ = ctrlc::set_handler(move || s.store(true, Ordering::Relaxed));
+}
+
+/// Whether a socket of user `uid` holds this local port (`proto`: "tcp" or
+/// "udp", IPv4 or IPv6), in this network namespace, as /proc/net lists it.
+pub fn port_held_by(uid: u32, proto: &str, port: u16) -> bool {
+    [proto.to_string(), format!("{proto}6")].iter().any(|table| {
+        std::fs::read_to_string(format!("/proc/net/{table}")).is_ok_and(|t| {
+            t.lines().skip(1).any(|l| {
+                let cols: Vec<&str> = l.split_whitespace().collect();
+                let local =
+                    cols.get(1).and_then(|a| a.rsplit_once(':')).and_then(|(_, p)| u16::from_str_radix(p, 16).ok());
+                local == Some(port) && cols.get(7).and_then(|u| u.parse::<u32>().ok()) == Some(uid)
+            })
+        })
+    })
 }
 
 /// The counter slots (0..100) dropped for a loss probability and a seed:
@@ -386,15 +563,23 @@ struct Listing {
 }
 
 impl Nft {
-    fn start(nft: &str) -> Result<Nft, Fail> {
-        let mut child = Command::new(nft)
+    /// Starts `nft -i`: a process, no thread (this process still holds its
+    /// rights). `HOME` names no folder, so nft keeps no history file.
+    fn spawn(nft: &str) -> Result<Child, Fail> {
+        Command::new(nft)
             .env_clear()
+            .env("HOME", "/dev/null")
             .arg("-i")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| Fail(EXIT_FAILED, format!("nft (Debian's nftables package) cannot run: {e}")))?;
+            .map_err(|e| Fail(EXIT_FAILED, format!("nft (Debian's nftables package) cannot run: {e}")))
+    }
+
+    /// Reads what nft says, on threads of their own: call once the
+    /// capabilities are dropped.
+    fn read(mut child: Child, table: String) -> Result<Nft, Fail> {
         let (Some(stdin), Some(stdout), Some(stderr)) = (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {
             return Err(Fail(EXIT_FAILED, "nft has no pipes".into()));
@@ -411,7 +596,7 @@ impl Nft {
                 let _ = tx2.send(Err(l));
             }
         });
-        Ok(Nft { child, stdin, lines, table: format!("wirelab_loss_{}", std::process::id()) })
+        Ok(Nft { child, stdin, lines, table })
     }
 
     fn send(&mut self, line: &str) -> Result<(), Fail> {
@@ -458,25 +643,48 @@ impl Nft {
     }
 }
 
+/// The loss table of a user: one name per user, so the kernel itself lets
+/// each user hold one at a time (another process cannot touch a table
+/// created with `flags owner`).
+pub fn loss_table(uid: u32) -> String {
+    format!("wirelab_loss_u{uid}")
+}
+
 fn loss(tcp: u16, udp: u16, probability: f64, seed: u64, stop: Arc<AtomicBool>) -> Result<(), Fail> {
-    if tcp == 0 || udp == 0 {
-        return Err(bad("the ports must be between 1 and 65535".into()));
+    if tcp < MIN_LOSS_PORT || udp < MIN_LOSS_PORT {
+        return Err(bad(format!(
+            "the ports must be between {MIN_LOSS_PORT} and 65535: the loss applies to your own servers' ports"
+        )));
     }
-    if !(probability.is_finite() && (0.0..=1.0).contains(&probability)) {
-        return Err(bad(format!("the probability {probability} is not between 0 and 1 (0.1 is 10%)")));
+    if !(probability.is_finite() && (0.0..=MAX_KERNEL_LOSS).contains(&probability)) {
+        return Err(bad(format!("the probability {probability} is not between 0 and {MAX_KERNEL_LOSS} (0.1 is 10%)")));
     }
-    // nft runs with this process's network-admin right (ambient), and
-    // nothing else; then this process drops everything.
-    let _ = caps::raise(None, caps::CapSet::Inheritable, caps::Capability::CAP_NET_ADMIN);
-    let _ = caps::raise(None, caps::CapSet::Ambient, caps::Capability::CAP_NET_ADMIN);
+    // SAFETY: a plain system call.
+    let uid = unsafe { libc::getuid() };
+    for (proto, port) in [("tcp", tcp), ("udp", udp)] {
+        if !port_held_by(uid, proto, port) {
+            return Err(bad(format!(
+                "no socket of yours holds {} port {port}: the loss applies only to ports your own servers hold",
+                proto.to_uppercase()
+            )));
+        }
+    }
     // A fixed path and an empty environment: the caller's PATH must not
     // choose the program that runs with this right.
     let path = ["/usr/sbin/nft", "/sbin/nft"]
         .into_iter()
         .find(|p| std::path::Path::new(p).is_file())
         .ok_or_else(|| Fail(EXIT_FAILED, "nft is not installed (Debian's nftables package)".into()))?;
-    let mut nft = Nft::start(path)?;
+    // nft gets the network-admin right alone, as an ambient capability
+    // (it has no file capability, and root's own rule is switched off);
+    // then this process drops everything, and only then starts threads.
+    let had_admin = caps::has_cap(None, caps::CapSet::Permitted, caps::Capability::CAP_NET_ADMIN).unwrap_or(false);
+    let _ = caps::raise(None, caps::CapSet::Inheritable, caps::Capability::CAP_NET_ADMIN);
+    let _ = caps::raise(None, caps::CapSet::Ambient, caps::Capability::CAP_NET_ADMIN);
+    let child = Nft::spawn(path)?;
     drop_privileges()?;
+    let mut nft = Nft::read(child, loss_table(uid))?;
+    stop_on_signals(&stop);
     let table = nft.table.clone();
     let commands = loss_commands(&table, tcp, udp, &drop_slots(probability, seed));
     for c in &commands {
@@ -490,6 +698,13 @@ fn loss(tcp: u16, udp: u16, probability: f64, seed: u64, stop: Arc<AtomicBool>) 
             let _ = nft.child.kill();
             let said: Vec<String> = nft.lines.try_iter().filter_map(Result::err).collect();
             return Err(Fail(EXIT_FAILED, format!("nft took {} of the {want} rules: {}", l.rules, said.join(" "))));
+        }
+        // With the right, only another owner's table is refused: the user's other run.
+        Err(Fail(EXIT_PERMISSION, _)) if had_admin => {
+            let _ = nft.child.kill();
+            return Err(bad(format!(
+                "another loss run of yours holds {table}: one at a time (it ends when its wirelab compare ends)"
+            )));
         }
         Err(e) => {
             let _ = nft.child.kill();

@@ -69,8 +69,10 @@ pub struct CaptureConfig {
     pub duration: Option<Duration>,
     /// Where every frame is written; `None`: a spool file in the temp dir.
     pub output: Option<PathBuf>,
-    /// A batch is handed over when it has this many frames…
+    /// A batch is handed over when it has this many frames, or this many
+    /// bytes…
     pub batch_frames: usize,
+    pub batch_bytes: usize,
     /// …or when this much time has passed since the last one.
     pub batch_interval: Duration,
     /// How many batches may wait for the consumer.
@@ -88,6 +90,7 @@ impl Default for CaptureConfig {
             duration: None,
             output: None,
             batch_frames: 4096,
+            batch_bytes: 8 << 20,
             batch_interval: Duration::from_millis(50),
             queued_batches: 64,
         }
@@ -195,12 +198,13 @@ impl CaptureHandle {
     pub fn start(cfg: CaptureConfig) -> Result<CaptureHandle, CaptureError> {
         let iface = cfg.interface.clone();
         let helper = find_helper(&iface)?;
-        let output = match &cfg.output {
-            Some(p) => p.clone(),
-            None => std::env::temp_dir().join(format!("wirelab-capture-{}-{}.pcap", std::process::id(), unique())),
+        let (output, file) = match &cfg.output {
+            Some(p) => {
+                let f = File::create(p).map_err(|err| CaptureError::File { path: p.display().to_string(), err })?;
+                (p.clone(), f)
+            }
+            None => spool_file().map_err(|(path, err)| CaptureError::File { path, err })?,
         };
-        let file =
-            File::create(&output).map_err(|err| CaptureError::File { path: output.display().to_string(), err })?;
         let mut cmd = Command::new(&helper);
         cmd.args(["capture", "-i", &iface, "-s", &cfg.snaplen.to_string(), "-B", &cfg.buffer_size.to_string()]);
         if let Some(f) = cfg.filter.as_deref().filter(|f| !f.trim().is_empty()) {
@@ -243,7 +247,9 @@ impl CaptureHandle {
         let mut stdout = BufReader::with_capacity(1 << 20, stdout);
         let mut header = [0u8; 24];
         let header = match stdout.read_exact(&mut header) {
-            Ok(()) => PipeHeader::parse(&header),
+            // A record is never longer than the snapshot length asked for.
+            Ok(()) => PipeHeader::parse(&header)
+                .map(|h| PipeHeader { snaplen: h.snaplen.min(cfg.snaplen.max(0) as u32), ..h }),
             Err(_) => None,
         };
         let Some(header) = header else {
@@ -311,10 +317,29 @@ impl Drop for CaptureHandle {
     }
 }
 
-fn unique() -> u64 {
-    use std::sync::atomic::AtomicU64;
-    static N: AtomicU64 = AtomicU64::new(0);
-    N.fetch_add(1, Ordering::Relaxed)
+/// A new spool file in the temp folder, readable by this user alone. It is
+/// made new (`O_EXCL`): a file or a symbolic link another user put at its
+/// name is never followed nor truncated; another name is tried instead.
+fn spool_file() -> Result<(PathBuf, File), (String, std::io::Error)> {
+    let dir = std::env::temp_dir();
+    let mut last = None;
+    for _ in 0..16 {
+        let path = dir.join(format!("wirelab-capture-{}-{:016x}.pcap", std::process::id(), rand::random::<u64>()));
+        match new_private_file(&path) {
+            Ok(f) => return Ok((path, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some((path, e)),
+            Err(e) => return Err((path.display().to_string(), e)),
+        }
+    }
+    let (path, e) = last.unwrap_or_else(|| (dir.clone(), std::io::Error::other("no free name")));
+    Err((path.display().to_string(), e))
+}
+
+/// A file made new at `path`, for this user alone: an existing file or
+/// symbolic link there is an error, never opened.
+fn new_private_file(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)
 }
 
 /// What the helper said on stderr.
@@ -330,12 +355,14 @@ fn parse_stats(l: &str) -> Option<(u64, u64, u64)> {
     Some((it.next()??, it.next()??, it.next()??))
 }
 
-/// The pcap header the helper wrote: byte order, time resolution, link type.
+/// The pcap header the helper wrote: byte order, time resolution, link
+/// type, snapshot length.
 #[derive(Clone, Copy)]
 struct PipeHeader {
     big_endian: bool,
     nanos: bool,
     linktype: u32,
+    snaplen: u32,
 }
 
 impl PipeHeader {
@@ -347,8 +374,8 @@ impl PipeHeader {
             [0x4d, 0x3c, 0xb2, 0xa1] => (false, true),
             _ => return None,
         };
-        let p = PipeHeader { big_endian, nanos, linktype: 0 };
-        Some(PipeHeader { linktype: p.u32(&h[20..24]), ..p })
+        let p = PipeHeader { big_endian, nanos, linktype: 0, snaplen: 0 };
+        Some(PipeHeader { linktype: p.u32(&h[20..24]), snaplen: p.u32(&h[16..20]), ..p })
     }
     fn u32(&self, b: &[u8]) -> u32 {
         let b: [u8; 4] = b.try_into().unwrap_or_default();
@@ -389,8 +416,11 @@ impl Pipe {
         }
         let hd = self.header;
         let (sec, frac, incl, orig) = (hd.u32(&h[0..4]), hd.u32(&h[4..8]), hd.u32(&h[8..12]), hd.u32(&h[12..16]));
-        if incl > 1 << 24 {
-            return Err(std::io::Error::other(format!("the helper sent a record of {incl} bytes")));
+        if incl > hd.snaplen {
+            return Err(std::io::Error::other(format!(
+                "the helper sent a record of {incl} bytes, more than its snapshot length {}",
+                hd.snaplen
+            )));
         }
         data.resize(incl as usize, 0);
         self.stdout.read_exact(data)?;
@@ -455,7 +485,10 @@ fn run(mut pipe: Pipe, cfg: CaptureConfig, file: File, tx: SyncSender<CaptureEve
                 }
             }
         }
-        if batch.len() >= cfg.batch_frames || (last_batch.elapsed() >= cfg.batch_interval && !batch.is_empty()) {
+        if batch.len() >= cfg.batch_frames
+            || batch.bytes.len() >= cfg.batch_bytes
+            || (last_batch.elapsed() >= cfg.batch_interval && !batch.is_empty())
+        {
             hand_over(&mut batch, &mut writer, &pipe.log, &mut stats, &tx, write_failed);
             last_batch = Instant::now();
         } else if last_batch.elapsed() >= cfg.batch_interval {
@@ -513,4 +546,40 @@ fn hand_over(
         }
     }
     let _ = tx.try_send(CaptureEvent::Stats(*stats));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spool_path_made_in_advance_as_a_symbolic_link_is_not_followed() {
+        let dir = std::env::temp_dir().join(format!("wirelab-spool-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let victim = dir.join("victim");
+        std::fs::write(&victim, b"keep me").unwrap();
+        let trap = dir.join("spool.pcap");
+        let _ = std::fs::remove_file(&trap);
+        std::os::unix::fs::symlink(&victim, &trap).unwrap();
+        let e = new_private_file(&trap).err().expect("the link is refused");
+        assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read(&victim).unwrap(), b"keep me");
+        // A spool file is new and private.
+        let (path, _f) = spool_file().unwrap();
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        std::fs::remove_file(&path).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_pipe_header_gives_the_snapshot_length_that_bounds_each_record() {
+        let h = PipeHeader { big_endian: false, nanos: true, linktype: 1, snaplen: 100 };
+        let mut header = Vec::from(0xa1b2_3c4d_u32.to_le_bytes());
+        header.extend_from_slice(&[2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        header.extend_from_slice(&100u32.to_le_bytes());
+        header.extend_from_slice(&1u32.to_le_bytes());
+        let parsed = PipeHeader::parse(header.as_slice().try_into().unwrap()).unwrap();
+        assert_eq!((parsed.snaplen, parsed.linktype), (h.snaplen, h.linktype));
+    }
 }

@@ -295,6 +295,13 @@ fn compare(args: &CompareArgs) -> anyhow::Result<i32> {
         impair: args.impair.impairment()?,
         write: args.write.clone(),
     };
+    let most = crate::capture::helper::MAX_KERNEL_LOSS;
+    if cfg.impair.loss > most {
+        anyhow::bail!(
+            "--loss is at most {most} for a comparison (the loss in the kernel goes up to 50%), not {}",
+            cfg.impair.loss
+        );
+    }
     let c = crate::serve::compare::run(&cfg)?;
     let mut out = std::io::stdout().lock();
     match args.format {

@@ -121,7 +121,8 @@ pub fn compare_ui(ctx: &egui::Context, state: &mut State, cmds: &mut Vec<Command
             for (name, p) in [("loss", &mut imp.loss), ("duplicate", &mut imp.duplicate), ("reorder", &mut imp.reorder)]
             {
                 let l = ui.label(name);
-                ui.add(egui::Slider::new(p, 0.0..=0.5).custom_formatter(percent)).labelled_by(l.id);
+                ui.add(egui::Slider::new(p, 0.0..=crate::capture::helper::MAX_KERNEL_LOSS).custom_formatter(percent))
+                    .labelled_by(l.id);
             }
         });
         ui.horizontal_wrapped(|ui| {

@@ -251,12 +251,14 @@ pub fn run(cfg: &CompareConfig) -> anyhow::Result<Comparison> {
     let servers = Servers::start(&ServeConfig::any_port(), &[Kind::Tcp])?;
     let tcp_addr = servers.addr(Kind::Tcp).context("the TCP demo server did not start")?;
     // The UDP server's own impairment: loss too, only if the kernel cannot do it.
+    // The helper adds loss only to ports a socket of this user holds: the
+    // port stays held until the loss is in, then goes to the UDP server.
     let probe = std::net::UdpSocket::bind("127.0.0.1:0").context("no free UDP port")?;
     let udp_port = probe.local_addr()?.port();
-    drop(probe);
     let want = cfg.impair;
     let mut kernel =
         if want.loss > 0.0 { Some(KernelLoss::install(tcp_addr.port(), udp_port, want.loss, want.seed)) } else { None };
+    drop(probe);
     let (kernel_loss, why_not) = match &kernel {
         Some(Ok(_)) => (true, None),
         Some(Err(e)) => {

@@ -365,7 +365,8 @@ fn the_helpers_loss_without_the_network_admin_right_is_refused_at_once_not_hung(
     // nft cannot add the table; its listing then prints nothing, and the
     // helper used to wait for it forever.
     let (_dir, _wirelab, helper) = installed_copy();
-    let mut child = as_nobody(&helper, &["loss", "--tcp-port", "4000", "--udp-port", "5000", "--probability", "0.1"])
+    let (_holder, tcp, udp) = ports_held_by_nobody();
+    let mut child = as_nobody(&helper, &["loss", "--tcp-port", &tcp, "--udp-port", &udp, "--probability", "0.1"])
         .stdin(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -397,7 +398,10 @@ fn the_helper_refuses_bad_arguments_before_opening_anything() {
         (&["capture", "--count", "0"][..], "count must be at least 1"),
         (&["capture", "--duration", "NaN"][..], "is not a number of seconds"),
         (&["loss", "--tcp-port", "0", "--udp-port", "9", "--probability", "0.1"][..], "ports must be between 1"),
-        (&["loss", "--tcp-port", "9", "--udp-port", "9", "--probability", "10"][..], "not between 0 and 1"),
+        (&["loss", "--tcp-port", "9", "--udp-port", "9", "--probability", "0.1"][..], "between 1024 and 65535"),
+        (&["loss", "--tcp-port", "4000", "--udp-port", "4000", "--probability", "10"][..], "not between 0 and 0.5"),
+        (&["loss", "--tcp-port", "4000", "--udp-port", "4000", "--probability", "0.6"][..], "not between 0 and 0.5"),
+        (&["capture", "--buffer-size", "1073741824"][..], "between 64 KiB and 64 MiB"),
         (&["capture", "--what"][..], "unexpected argument"),
     ] {
         let out = Command::new(helper).args(args).output().unwrap();
@@ -505,4 +509,229 @@ fn a_hand_made_datagram_to_a_closed_port_gets_icmp_port_unreachable() {
     // The ICMP message quotes our datagram: its UDP ports appear inside.
     let ports: Vec<_> = ds[1].fields_named("udp.srcport").map(|f| f.value).collect();
     assert_eq!(ports, vec![Value::U(45_003)]);
+}
+
+/// A process of `nobody` holding a TCP and a UDP port on loopback (killed
+/// when dropped), and the two ports.
+fn ports_held_by_nobody() -> (KillOnDrop, String, String) {
+    let py = "import socket,sys,time\n\
+              t=socket.socket(); t.bind(('127.0.0.1',0)); t.listen()\n\
+              u=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); u.bind(('127.0.0.1',0))\n\
+              print(t.getsockname()[1], u.getsockname()[1], flush=True)\n\
+              sys.stdin.read()";
+    let mut c = as_nobody(Path::new("/usr/bin/python3"), &["-c", py])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(c.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let mut ports = line.split_whitespace().map(String::from);
+    let (tcp, udp) = (ports.next().expect("the TCP port"), ports.next().expect("the UDP port"));
+    (KillOnDrop(c), tcp, udp)
+}
+
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The capability lines of a process or thread's status.
+fn cap_lines(status: &str) -> Vec<String> {
+    let keep = ["CapInh:", "CapPrm:", "CapEff:", "CapAmb:"];
+    std::fs::read_to_string(status)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| keep.iter().any(|k| l.starts_with(k)))
+        .map(String::from)
+        .collect()
+}
+
+const NO_CAPS: [&str; 4] = [
+    "CapInh:\t0000000000000000",
+    "CapPrm:\t0000000000000000",
+    "CapEff:\t0000000000000000",
+    "CapAmb:\t0000000000000000",
+];
+
+/// Every thread of a process holds no capability.
+fn assert_no_thread_holds_a_capability(pid: u32, what: &str) {
+    let tasks: Vec<_> = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap().filter_map(|e| e.ok()).collect();
+    assert!(!tasks.is_empty());
+    for t in tasks {
+        let status = t.path().join("status");
+        assert_eq!(cap_lines(status.to_str().unwrap()), NO_CAPS, "{what}: thread {:?}", t.file_name());
+    }
+}
+
+/// The children of a process.
+fn children(pid: u32) -> Vec<u32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+/// The helper as the package installs it for a group member: with file
+/// capabilities, and set-uid root (where the file system cannot hold them).
+fn privileged_helpers() -> (tempfile::TempDir, [(&'static str, PathBuf); 2]) {
+    let (dir, _wirelab, helper) = installed_copy();
+    let fc = dir.path().join("helper-file-caps");
+    let suid = dir.path().join("helper-setuid-root");
+    std::fs::copy(&helper, &fc).unwrap();
+    std::fs::copy(&helper, &suid).unwrap();
+    assert!(Command::new("setcap").arg("cap_net_raw,cap_net_admin=eip").arg(&fc).status().unwrap().success());
+    assert!(Command::new("chown").arg("root:root").arg(&suid).status().unwrap().success());
+    assert!(Command::new("chmod").arg("4755").arg(&suid).status().unwrap().success());
+    (dir, [("file capabilities", fc), ("set-uid root", suid)])
+}
+
+#[test]
+fn the_helper_opens_only_network_interfaces_for_a_group_member_in_both_install_modes() {
+    if !support::may_capture("the helper's interfaces") {
+        return;
+    }
+    let (_dir, helpers) = privileged_helpers();
+    for (mode, helper) in &helpers {
+        // The mode works: loopback opens.
+        let out = as_nobody(helper, &["probe", "-i", "lo"]).output().unwrap();
+        assert!(out.status.success(), "{mode}: {}", String::from_utf8_lossy(&out.stderr));
+        // libpcap's devices that are not network interfaces: USB (keyboards),
+        // Bluetooth, the host's netfilter queue and log, the message bus.
+        for dev in ["usbmon0", "usbmon1", "bluetooth0", "nfqueue", "nflog", "dbus-system"] {
+            for args in [&["probe", "-i", dev][..], &["capture", "-i", dev, "-c", "1"][..]] {
+                let out = as_nobody(helper, args).stdin(Stdio::null()).output().unwrap();
+                let err = String::from_utf8_lossy(&out.stderr);
+                assert_eq!(out.status.code(), Some(2), "{mode} {args:?}: {err}");
+                assert!(err.contains("is not a network interface"), "{mode} {args:?}: {err}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_helper_and_nft_hold_only_what_their_job_needs_in_both_install_modes() {
+    if !support::may_capture("the helper's capabilities") {
+        return;
+    }
+    let (_dir, helpers) = privileged_helpers();
+    let (_holder, tcp, udp) = ports_held_by_nobody();
+    let root_port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    let wait_for = |child: &mut std::process::Child, what: &str| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while child.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "{what} did not end");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    for (mode, helper) in &helpers {
+        // Loss mode: the helper's every thread holds nothing once the rules
+        // are in; nft holds CAP_NET_ADMIN alone, as the user.
+        let mut child = as_nobody(helper, &["loss", "--tcp-port", &tcp, "--udp-port", &udp, "--probability", "0.1"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut ready = String::new();
+        out.read_line(&mut ready).unwrap();
+        assert_eq!(ready.trim(), "ready table inet wirelab_loss_u65534", "{mode}");
+        // setpriv execs the helper: it is the child.
+        assert_no_thread_holds_a_capability(child.id(), mode);
+        let nft = children(child.id());
+        assert_eq!(nft.len(), 1, "{mode}: nft runs as the helper's only child");
+        let nft_status = std::fs::read_to_string(format!("/proc/{}/status", nft[0])).unwrap();
+        for (key, want) in [
+            ("Uid:", "65534"),
+            ("CapPrm:", "0000000000001000"),
+            ("CapEff:", "0000000000001000"),
+            ("CapAmb:", "0000000000001000"),
+        ] {
+            let line = nft_status.lines().find(|l| l.starts_with(key)).unwrap();
+            assert_eq!(line.split_whitespace().nth(1), Some(want), "{mode}: nft {line}");
+        }
+        let env = std::fs::read(format!("/proc/{}/environ", nft[0])).unwrap();
+        assert_eq!(env, b"HOME=/dev/null\0", "{mode}: nft keeps no history file");
+        // A second run of the same user is refused while this one holds its table.
+        let second = as_nobody(helper, &["loss", "--tcp-port", &tcp, "--udp-port", &udp, "--probability", "0.1"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(second.status.code(), Some(2), "{mode}: {}", String::from_utf8_lossy(&second.stderr));
+        assert!(String::from_utf8_lossy(&second.stderr).contains("another loss run of yours"));
+        drop(child.stdin.take());
+        wait_for(&mut child, "the loss run");
+        assert!(child.wait().unwrap().success(), "{mode}");
+
+        // A port the user holds no socket on (root's) is refused, and so is
+        // one below 1024.
+        for (t, u) in [(root_port.as_str(), udp.as_str()), ("53", udp.as_str()), (tcp.as_str(), "53")] {
+            let out = as_nobody(helper, &["loss", "--tcp-port", t, "--udp-port", u, "--probability", "0.1"])
+                .stdin(Stdio::null())
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{mode} {t}/{u}: {err}");
+            assert!(err.contains("no socket of yours") || err.contains("between 1024"), "{mode}: {err}");
+        }
+
+        // Capture mode: once the pcap header is out, no thread holds anything.
+        let mut child = as_nobody(helper, &["capture", "-i", "lo", "-f", &format!("udp port {udp}")])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut header = [0u8; 24];
+        child.stdout.as_mut().unwrap().read_exact(&mut header).unwrap();
+        assert_no_thread_holds_a_capability(child.id(), mode);
+        drop(child.stdin.take());
+        let mut rest = Vec::new();
+        child.stdout.take().unwrap().read_to_end(&mut rest).unwrap();
+        assert!(child.wait().unwrap().success(), "{mode}");
+    }
+}
+
+#[test]
+fn nft_gets_only_the_network_admin_right_and_leaves_no_history_file_even_for_root() {
+    if !support::may_capture("nft's rights") {
+        return;
+    }
+    let _one = support::ROOT_LOSS.lock().unwrap_or_else(|e| e.into_inner());
+    // Left by earlier versions of the helper, which ran nft as root with no HOME.
+    let _ = std::fs::remove_file("/.nft.history");
+    let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
+    let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let (tp, up) = (tcp.local_addr().unwrap().port().to_string(), udp.local_addr().unwrap().port().to_string());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wirelab-capture"))
+        .args(["loss", "--tcp-port", &tp, "--udp-port", &up, "--probability", "0.2"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut ready = String::new();
+    out.read_line(&mut ready).unwrap();
+    assert!(ready.starts_with("ready"), "{ready}");
+    assert_no_thread_holds_a_capability(child.id(), "root's helper");
+    let nft = children(child.id());
+    let status = std::fs::read_to_string(format!("/proc/{}/status", nft[0])).unwrap();
+    let eff = status.lines().find(|l| l.starts_with("CapEff:")).unwrap();
+    assert_eq!(eff, "CapEff:\t0000000000001000", "nft started by root holds CAP_NET_ADMIN alone");
+    // Ask for the counters a few times: each is a line nft would keep.
+    for _ in 0..3 {
+        writeln!(child.stdin.as_mut().unwrap(), "counters").unwrap();
+        let mut l = String::new();
+        out.read_line(&mut l).unwrap();
+        assert!(l.starts_with("counters tcp="), "{l}");
+    }
+    drop(child.stdin.take());
+    assert!(child.wait().unwrap().success());
+    assert!(!Path::new("/.nft.history").exists(), "nft wrote a history file at /");
 }

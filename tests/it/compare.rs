@@ -13,6 +13,7 @@ fn with_ten_percent_loss_tcp_delivers_everything_in_order_and_udp_loses() {
     if !may_capture("compare") {
         return;
     }
+    let _one = crate::support::ROOT_LOSS.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let pcap = dir.path().join("compare.pcap");
     let out = wirelab_bin()
@@ -118,8 +119,13 @@ fn the_helpers_loss_rules_are_gone_after_it_is_killed_with_sigkill() {
         return;
     }
     use std::io::BufRead as _;
+    let _one = crate::support::ROOT_LOSS.lock().unwrap_or_else(|e| e.into_inner());
+    // The helper adds loss only to ports a socket of the caller holds.
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let (tp, up) = (tcp.local_addr().unwrap().port().to_string(), udp.local_addr().unwrap().port().to_string());
     let mut helper = std::process::Command::new(env!("CARGO_BIN_EXE_wirelab-capture"))
-        .args(["loss", "--tcp-port", "40999", "--udp-port", "40998", "--probability", "0.5", "--seed", "1"])
+        .args(["loss", "--tcp-port", &tp, "--udp-port", &up, "--probability", "0.5", "--seed", "1"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -135,7 +141,11 @@ fn the_helpers_loss_rules_are_gone_after_it_is_killed_with_sigkill() {
     // Its rules drop only the two ports, on loopback.
     let o = std::process::Command::new("nft").args(["list", "table", "inet", &table]).output().unwrap();
     let rules = String::from_utf8_lossy(&o.stdout);
-    assert!(rules.contains("flags owner") && rules.contains("tcp dport 40999") && rules.contains("udp sport 40998"));
+    assert!(
+        rules.contains("flags owner")
+            && rules.contains(&format!("tcp dport {tp}"))
+            && rules.contains(&format!("udp sport {up}"))
+    );
     helper.kill().unwrap(); // SIGKILL: no handler runs
     helper.wait().unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
@@ -150,4 +160,8 @@ fn bad_probabilities_are_refused_with_the_reason() {
     let out = wirelab_bin().args(["compare", "--loss", "10"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--loss is a probability between 0 and 1"));
+    // The loss in the kernel goes up to 50%, as the window's slider does.
+    let out = wirelab_bin().args(["compare", "--loss", "0.7"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--loss is at most 0.5"));
 }

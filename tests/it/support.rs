@@ -80,6 +80,10 @@ pub fn wirelab_bin() -> Command {
 
 /// Whether this process may capture (root). Without it a live test returns
 /// early and says so; under CI=true that is a failure, never a silent pass.
+/// One loss run at a time for root: the helper lets each user hold one
+/// (its table is named after the user), and the tests run as root.
+pub static ROOT_LOSS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 pub fn may_capture(test: &str) -> bool {
     let root = Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
     if !root {
