@@ -561,7 +561,7 @@ mod tests {
         let trap = dir.join("spool.pcap");
         let _ = std::fs::remove_file(&trap);
         std::os::unix::fs::symlink(&victim, &trap).unwrap();
-        let e = new_private_file(&trap).err().expect("the link is refused");
+        let e = new_private_file(&trap).expect_err("the link is refused");
         assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists);
         assert_eq!(std::fs::read(&victim).unwrap(), b"keep me");
         // A spool file is new and private.
