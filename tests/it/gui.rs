@@ -836,6 +836,8 @@ fn a_comparison_runs_from_its_panel_plots_both_transports_and_a_point_selects_it
     if !support::may_capture("gui compare") {
         return;
     }
+    // Its loss is root's one loss run while it lasts.
+    let _one = support::ROOT_LOSS.lock().unwrap_or_else(|e| e.into_inner());
     let mut h = harness_sized(None, [1400.0, 1000.0]);
     h.get_by_label("TCP vs UDP").click();
     h.run();
