@@ -474,6 +474,7 @@ fn feedback_ui(ui: &mut egui::Ui, panel: &LabPanel, q: &Question, cmds: &mut Vec
         Status::Incorrect => ("✘ not yet", RED),
         Status::Unanswered => ("no answer yet", AMBER),
         Status::Ungraded => ("kept for your teacher", ui.visuals().text_color()),
+        Status::CannotAnswer => ("this capture cannot answer it", AMBER),
     };
     ui.horizontal_wrapped(|ui| {
         ui.colored_label(color, mark);
@@ -481,7 +482,7 @@ fn feedback_ui(ui: &mut egui::Ui, panel: &LabPanel, q: &Question, cmds: &mut Vec
             ui.label(&r.feedback);
         }
     });
-    if r.status == Status::Correct || r.status == Status::Ungraded || r.frames.is_empty() {
+    if matches!(r.status, Status::Correct | Status::Ungraded | Status::CannotAnswer) || r.frames.is_empty() {
         return;
     }
     ui.horizontal_wrapped(|ui| {

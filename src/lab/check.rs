@@ -75,6 +75,10 @@ pub enum Status {
     Unanswered,
     /// Free text: kept for the teacher.
     Ungraded,
+    /// The capture holds nothing the question is about (another kind of
+    /// traffic, or the step was not done): not scored either way.
+    #[serde(rename = "cannot-answer")]
+    CannotAnswer,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -144,7 +148,7 @@ pub fn check(lab: &Lab, s: &Session, answers: &Answers) -> Report {
     let (mut score, mut max) = (0, 0);
     for q in lab.questions() {
         let r = check_one(q, s, answers.get(&q.id).and_then(Answer::from_json));
-        if r.status != Status::Ungraded {
+        if !matches!(r.status, Status::Ungraded | Status::CannotAnswer) {
             max += 1;
         }
         if r.status == Status::Correct {
@@ -166,10 +170,12 @@ fn check_one(q: &Question, s: &Session, answer: Option<Answer>) -> QuestionRepor
     let exp = match expected(q, s) {
         Ok(e) => e,
         Err(e) => {
-            // The capture cannot answer it (not the student's fault if the
-            // capture is of another kind, but nothing can be scored).
-            r.status = if answer.is_some() { Status::Incorrect } else { Status::Unanswered };
-            r.feedback = format!("this capture cannot answer the question: {e}");
+            // The capture cannot answer it: not the student's fault, and
+            // nothing to score (never "incorrect").
+            r.status = Status::CannotAnswer;
+            r.feedback = format!(
+                "this capture cannot answer the question ({e}); make the lab's traffic again, or open its bundled capture"
+            );
             return r;
         }
     };
