@@ -50,6 +50,7 @@ pub const OPTION_KINDS: &[(u64, &str)] = &[
 fields! { proto = &TCP;
     SRCPORT: "tcp.srcport" { label: "Source Port", ty: U16, explain: "The sending program's port. Together with the IP address it names one end of the connection: a socket." };
     DSTPORT: "tcp.dstport" { label: "Destination Port", ty: U16, explain: "The receiving program's port: how the receiving host knows which program gets the data." };
+    FROM_CLIENT: "tcp.from_client" { label: "From the client", ty: Bool, explain: "Whether the connection's client sent this segment (1) or its server (0): the client is the side that sent the first SYN. Not on the wire; absent when the capture missed the handshake." };
     STREAM: "tcp.stream" { label: "Stream index", ty: U32, explain: "wirelab's number for this connection within the capture (not on the wire), counting from 0 as Wireshark does." };
     LEN: "tcp.len" { label: "TCP Segment Len", ty: U32, explain: "How many bytes of application data this segment carries (not on the wire: IP length minus both headers)." };
     SEQ: "tcp.seq" { label: "Sequence Number (relative)", ty: U32, explain: "Position of this segment's first byte in the sender's byte stream, counted from the start of the connection (the SYN counts as one)." };
@@ -301,6 +302,9 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize, end: usize, net: &NetInfo) -> usi
     let v = verdict.unwrap_or_default();
     if verdict.is_some() {
         cx.add(0, &STREAM, Value::U(v.stream.into()), offset, 0);
+        if let Some(c) = v.client {
+            cx.add(0, &FROM_CLIENT, Value::Bool(v.dir == c), offset, 0);
+        }
         cx.add(0, &LEN, Value::U(payload_len as u64), offset, 0);
     }
     cx.add(0, &SEQ, Value::U(v.rel_seq.into()), offset + field::SEQ.start, 4);

@@ -5,9 +5,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::{Value as Json, json};
 
-use super::query::{Found, matching};
+use super::query::{Found, matching, read_item};
 use super::{Kind, Lab, Question};
-use crate::model::Dissection;
 use crate::session::Session;
 
 /// Answers as `answers.json` holds them: question id → answer.
@@ -230,10 +229,9 @@ fn reveal(e: &Expected, q: &Question) -> Option<Json> {
 /// Whether the answer is right, and (when wrong) a short reason.
 fn judge(q: &Question, s: &Session, e: &Expected, a: &Answer) -> (bool, String) {
     match (e, &q.kind) {
-        (Expected::Found(Found::Field { frame, field, occurrence, text }), Kind::Value { tolerance, .. }) => {
+        (Expected::Found(Found::Field { frame, unit, field, occurrence, text }), Kind::Value { tolerance, .. }) => {
             // The display filter's rules: numbers, value names, addresses, bytes.
-            let mut d = Dissection::default();
-            let ok = s.number(*frame, &mut d).is_some_and(|bytes| {
+            let ok = read_item(s, *frame, *unit).is_some_and(|(d, bytes)| {
                 d.find_all(bytes, field).nth(*occurrence).is_some_and(|f| {
                     f.equals(&a.text())
                         || (*tolerance > 0.0

@@ -319,9 +319,7 @@ impl Lab {
                     for f in answer.filters() {
                         filter_ok(f)?;
                     }
-                    if let Some(name) = answer.field()
-                        && !known_name(name)
-                    {
+                    if let Some(name) = answer.field_names().into_iter().find(|n| !known_name(n)) {
                         return fail(
                             &needle,
                             format!("question \"{}\": no field \"{name}\" (`wirelab fields` lists them)", q.id),

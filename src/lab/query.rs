@@ -1,5 +1,7 @@
 //! The query language of lab questions: how a right answer is computed from
-//! the capture. Every form is built on the display filters:
+//! the capture. Every form is built on the display filters, so the window's
+//! filter box and `lab check` speak the same language (`labs/README.md`,
+//! "Queries", is the reference for lab authors):
 //!
 //! ```toml
 //! answer = { field = "tcp.seq_raw", filter = "tcp.flags.syn == 1 && tcp.flags.ack == 0" }  # first match
@@ -8,13 +10,22 @@
 //! answer = { field = "websocket.decompressed.length", filter = "websocket", which = "largest",
 //!            by = "websocket.decompressed.length" }                                       # the largest message
 //! answer = { frames = "tcp.analysis.retransmission" }                                      # a set of frames
+//! answer = { count = "socketio.event == \"chat message\"", each = "message" }              # messages, not frames
+//! answer = { distinct = "engineio.session", filter = "tcp.from_client == 0 && socketio" }   # how many clients
 //! answer = { frame = "first", filter = "tcp.flags.syn == 1 && tcp.flags.ack == 1",
-//!            same = ["tcp.stream"], as = "tcp.flags.syn == 1 && tcp.flags.ack == 0" }    # on a SYN's connection
-//! answer = { count = "websocket.mask == 1" }                                               # how many frames
-//! answer = { distinct = "tcp.stream", filter = "websocket" }                               # how many different values
+//!            same = ["tcp.stream"], as = "tcp.flags.syn == 1 && tcp.flags.ack == 0",
+//!            as_which = "first" }                                                         # on the first SYN's connection
+//! answer = { frame = "first", filter = "socketio.type == 3",
+//!            answers = "socketio.type == 2 && tcp.from_client == 1" }                     # the answer to the client's emit
 //! answer = { seconds_between = ["tcp.flags.syn == 1", "websocket"] }                       # first to first
 //! answer = { compute = "websocket-accept", filter = "http.sec_websocket_key" }             # a named computation
 //! ```
+//!
+//! A query that finds nothing is an error: the capture cannot answer the
+//! question (a `count` of nothing is 0, unless its `as` or `answers` finds
+//! nothing to count on).
+
+use std::collections::HashSet;
 
 use serde::Deserialize;
 
@@ -22,9 +33,9 @@ use crate::filter::Filter;
 use crate::model::Dissection;
 use crate::session::Session;
 
-/// Which of the frames matching a filter: the first, the last, the n-th
+/// Which of the items matching a filter: the first, the last, the n-th
 /// (from 1), or the one whose `by` field is largest or smallest (the first
-/// of equals; a frame with several values counts its largest, or smallest).
+/// of equals; an item with several values counts its largest, or smallest).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Which {
     #[default]
@@ -56,6 +67,12 @@ impl<'de> Deserialize<'de> for Which {
     }
 }
 
+impl Which {
+    fn by_value(self) -> bool {
+        matches!(self, Which::Largest | Which::Smallest)
+    }
+}
+
 /// A named computation over a frame's fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -65,83 +82,170 @@ pub enum Computation {
     WebsocketAccept,
 }
 
+/// What a query looks at: frames, or the application messages in them (a
+/// long-polling body carries several Engine.IO packets; one TCP segment
+/// may carry several WebSocket frames).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Each {
+    #[default]
+    Frame,
+    Message,
+}
+
+/// What a query asks of the items in its scope.
+#[derive(Debug, Clone)]
+pub enum Ask {
+    /// A field's value in one item.
+    Field { field: String, which: Which, by: Option<String> },
+    /// One item's frame number.
+    Frame { which: Which, by: Option<String> },
+    /// Every item's frame (a pick-packet answer: any of them).
+    Frames,
+    /// How many items.
+    Count,
+    /// How many different values a field takes in the items (connections:
+    /// `tcp.stream`; clients: `engineio.session`).
+    Distinct { field: String },
+    /// Seconds from the first frame matching A to the first matching B.
+    SecondsBetween([String; 2]),
+    Compute(Computation),
+}
+
+/// The items a query looks at: those matching `filter`, counted per frame
+/// or per message, kept to those sharing the `same` fields with an anchor
+/// (`as`), and to those answering a message matching `answers`.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    pub filter: String,
+    pub each: Each,
+    pub same: Vec<String>,
+    pub anchor: Option<String>,
+    /// Which anchor counts (default: every one).
+    pub anchor_which: Option<Which>,
+    pub answers: Option<String>,
+}
+
 /// How a right answer is found in the capture.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(untagged, deny_unknown_fields)]
-pub enum Query {
-    Field {
-        field: String,
-        filter: String,
-        #[serde(default)]
-        which: Which,
-        /// The numeric field `which = "largest"` or `"smallest"` compares.
-        #[serde(default)]
-        by: Option<String>,
-        /// Keep only the frames that share the values of these fields with
-        /// a frame matching `as` (the same connection, session, ack id …).
-        #[serde(default)]
-        same: Vec<String>,
-        #[serde(default, rename = "as")]
-        anchor: Option<String>,
-    },
-    Frame {
-        frame: Which,
-        filter: String,
-        #[serde(default)]
-        by: Option<String>,
-        /// Keep only the frames that share the values of these fields with
-        /// a frame matching `as` (the same connection, session, ack id …).
-        #[serde(default)]
-        same: Vec<String>,
-        #[serde(default, rename = "as")]
-        anchor: Option<String>,
-    },
-    Frames {
-        frames: String,
-        /// Keep only the frames that share the values of these fields with
-        /// a frame matching `as` (the same connection, session, ack id …).
-        #[serde(default)]
-        same: Vec<String>,
-        #[serde(default, rename = "as")]
-        anchor: Option<String>,
-    },
-    Count {
-        count: String,
-        /// Keep only the frames that share the values of these fields with
-        /// a frame matching `as` (the same connection, session, ack id …).
-        #[serde(default)]
-        same: Vec<String>,
-        #[serde(default, rename = "as")]
-        anchor: Option<String>,
-    },
-    /// How many different values a field takes in the matching frames
-    /// (connections: `tcp.stream`; clients: `tcp.srcport`).
-    Distinct {
-        distinct: String,
-        filter: String,
-        /// Keep only the frames that share the values of these fields with
-        /// a frame matching `as` (the same connection, session, ack id …).
-        #[serde(default)]
-        same: Vec<String>,
-        #[serde(default, rename = "as")]
-        anchor: Option<String>,
-    },
-    SecondsBetween {
-        seconds_between: [String; 2],
-    },
-    Compute {
-        compute: Computation,
-        filter: String,
-    },
+#[serde(try_from = "Raw")]
+pub struct Query {
+    pub ask: Ask,
+    pub scope: Scope,
+}
+
+/// A query as written in the lab file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    field: Option<String>,
+    frame: Option<Which>,
+    frames: Option<String>,
+    count: Option<String>,
+    distinct: Option<String>,
+    seconds_between: Option<[String; 2]>,
+    compute: Option<Computation>,
+    filter: Option<String>,
+    which: Option<Which>,
+    by: Option<String>,
+    #[serde(default)]
+    same: Vec<String>,
+    #[serde(rename = "as")]
+    anchor: Option<String>,
+    as_which: Option<Which>,
+    answers: Option<String>,
+    each: Option<Each>,
+}
+
+impl TryFrom<Raw> for Query {
+    type Error = String;
+
+    fn try_from(r: Raw) -> Result<Query, String> {
+        let forms = [
+            r.field.is_some(),
+            r.frame.is_some(),
+            r.frames.is_some(),
+            r.count.is_some(),
+            r.distinct.is_some(),
+            r.seconds_between.is_some(),
+            r.compute.is_some(),
+        ];
+        if forms.iter().filter(|x| **x).count() != 1 {
+            return Err(
+                "a query is exactly one of field, frame, frames, count, distinct, seconds_between or compute".into()
+            );
+        }
+        let scoped = !r.same.is_empty() || r.anchor.is_some() || r.answers.is_some() || r.each.is_some();
+        let needs_filter = |what: &str| r.filter.clone().ok_or_else(|| format!("`{what}` needs filter = \"…\""));
+        let no_filter = |what: &str| match r.filter {
+            Some(_) => Err(format!("`{what}` is itself the filter: leave out filter = \"…\"")),
+            None => Ok(()),
+        };
+        let which = r.which.unwrap_or_default();
+        if r.which.is_some() && r.field.is_none() {
+            return Err("which = … goes with field = … (for a frame, say frame = \"last\", 2, \"largest\" …)".into());
+        }
+        let (ask, filter) = if let Some(field) = r.field {
+            (Ask::Field { field, which, by: r.by.clone() }, needs_filter("field")?)
+        } else if let Some(which) = r.frame {
+            (Ask::Frame { which, by: r.by.clone() }, needs_filter("frame")?)
+        } else if let Some(f) = r.frames {
+            no_filter("frames")?;
+            (Ask::Frames, f)
+        } else if let Some(f) = r.count {
+            no_filter("count")?;
+            (Ask::Count, f)
+        } else if let Some(field) = r.distinct {
+            (Ask::Distinct { field }, needs_filter("distinct")?)
+        } else {
+            if scoped || r.filter.is_some() && r.seconds_between.is_some() {
+                return Err("seconds_between and compute take no filter, same, as, answers or each".into());
+            }
+            return Ok(match (r.seconds_between, r.compute) {
+                (Some(pair), _) => Query { ask: Ask::SecondsBetween(pair), scope: Scope::default() },
+                (_, Some(c)) => Query { ask: Ask::Compute(c), scope: Scope { filter: needs_filter("compute")?, ..Default::default() } },
+                _ => unreachable!("one form is given"),
+            });
+        };
+        let picks = match &ask {
+            Ask::Field { which, .. } | Ask::Frame { which, .. } => Some(*which),
+            _ => None,
+        };
+        match (picks.is_some_and(Which::by_value), r.by.is_some()) {
+            (true, false) => return Err("which = \"largest\" or \"smallest\" needs by = the field to compare".into()),
+            (false, true) => return Err("by = … goes with which = \"largest\" or \"smallest\"".into()),
+            _ => {}
+        }
+        if r.same.is_empty() != r.anchor.is_none() {
+            return Err("`same` and `as` go together: the fields to share, and the frames to share them with".into());
+        }
+        if r.as_which.is_some() && r.anchor.is_none() {
+            return Err("as_which = … says which of the `as` frames counts: it needs as = \"…\"".into());
+        }
+        if r.as_which.is_some_and(Which::by_value) {
+            return Err("as_which is \"first\", \"last\" or a number from 1".into());
+        }
+        let scope = Scope {
+            filter,
+            each: r.each.unwrap_or_default(),
+            same: r.same,
+            anchor: r.anchor,
+            anchor_which: r.as_which,
+            answers: r.answers,
+        };
+        Ok(Query { ask, scope })
+    }
 }
 
 /// A query's result: what the student's answer is compared with, and the
 /// frames that decide it (for the feedback).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Found {
-    /// A field's value in a frame: `occurrence` counts fields of that name in it.
+    /// A field's value in one item: `unit` is the message within the frame
+    /// (for `each = "message"`), `occurrence` counts fields of that name in it.
     Field {
         frame: u64,
+        unit: Option<usize>,
         field: String,
         occurrence: usize,
         text: String,
@@ -167,85 +271,101 @@ impl Found {
     }
 }
 
+/// One item in a query's scope, with the values it read.
+struct Hit {
+    frame: u64,
+    unit: Option<usize>,
+    key: Option<Vec<String>>,
+    /// Every occurrence of each wanted field, in order.
+    values: Vec<Vec<String>>,
+}
+
 impl Query {
     /// The display filters the query uses.
     pub fn filters(&self) -> Vec<&str> {
-        match self {
-            Query::Field { filter, anchor, .. }
-            | Query::Frame { filter, anchor, .. }
-            | Query::Frames { frames: filter, anchor, .. }
-            | Query::Count { count: filter, anchor, .. }
-            | Query::Distinct { filter, anchor, .. } => {
-                std::iter::once(filter).chain(anchor).map(String::as_str).collect()
-            }
-            Query::Compute { filter, .. } => vec![filter],
-            Query::SecondsBetween { seconds_between } => seconds_between.iter().map(String::as_str).collect(),
+        match &self.ask {
+            Ask::SecondsBetween(pair) => pair.iter().map(String::as_str).collect(),
+            _ => std::iter::once(&self.scope.filter)
+                .chain(&self.scope.anchor)
+                .chain(&self.scope.answers)
+                .map(String::as_str)
+                .collect(),
         }
     }
 
-    /// The field it reads, if it reads one.
+    /// The field it reads, if it reads one (the feedback links to it).
     pub fn field(&self) -> Option<&str> {
-        match self {
-            Query::Field { field, .. } | Query::Distinct { distinct: field, .. } => Some(field),
+        match &self.ask {
+            Ask::Field { field, .. } | Ask::Distinct { field } => Some(field),
             _ => None,
         }
     }
 
+    /// Every field name it reads: its field, `by` and `same` (for `lab validate`).
+    pub fn field_names(&self) -> Vec<&str> {
+        let by = match &self.ask {
+            Ask::Field { by, .. } | Ask::Frame { by, .. } => by.as_deref(),
+            _ => None,
+        };
+        self.field().into_iter().chain(by).chain(self.scope.same.iter().map(String::as_str)).collect()
+    }
+
     /// Runs the query on a capture.
     pub fn run(&self, s: &Session) -> Result<Found, String> {
-        match self {
-            Query::Field { field, filter, which, by, .. } => {
-                let (n, best) = pick_by(s, &self.scoped(s, filter)?, filter, *which, by.as_deref())?;
-                let mut d = Dissection::default();
-                let bytes = s.number(n, &mut d).ok_or_else(|| format!("frame {n} cannot be read"))?;
+        match &self.ask {
+            Ask::Field { field, which, by } => {
+                let wanted: Vec<&str> = std::iter::once(field.as_str()).chain(by.as_deref()).collect();
+                let hits = self.hits(s, &wanted)?;
+                let (h, best) = pick(&hits, *which, 1, &self.describe())?;
                 // Asked for the largest of the field itself: that occurrence of it.
                 let occurrence = if by.as_deref() == Some(field.as_str()) { best.unwrap_or(0) } else { 0 };
-                let f = d
-                    .find_all(bytes, field)
-                    .nth(occurrence)
-                    .ok_or_else(|| format!("frame {n} (matching \"{filter}\") has no field {field}"))?;
-                Ok(Found::Field { frame: n, field: field.clone(), occurrence, text: f.text(usize::MAX) })
+                let text = h.values[0].get(occurrence).cloned().ok_or_else(|| {
+                    format!("frame {} (matching {}) has no field {field}", h.frame, self.describe())
+                })?;
+                Ok(Found::Field { frame: h.frame, unit: h.unit, field: field.clone(), occurrence, text })
             }
-            Query::Frame { frame, filter, by, .. } => {
-                Ok(Found::Frame(pick_by(s, &self.scoped(s, filter)?, filter, *frame, by.as_deref())?.0))
+            Ask::Frame { which, by } => {
+                let wanted: Vec<&str> = by.as_deref().into_iter().collect();
+                let hits = self.hits(s, &wanted)?;
+                Ok(Found::Frame(pick(&hits, *which, 0, &self.describe())?.0.frame))
             }
-            Query::Frames { frames, .. } => {
-                let found = self.scoped(s, frames)?;
-                if found.is_empty() {
-                    return Err(format!("no frame matches \"{frames}\""));
+            Ask::Frames => {
+                let hits = self.hits(s, &[])?;
+                if hits.is_empty() {
+                    return Err(format!("nothing matches {}", self.describe()));
                 }
-                Ok(Found::Frames(found))
+                Ok(Found::Frames(frames_of(&hits)))
             }
-            Query::Count { count, .. } => {
-                let frames = self.scoped(s, count)?;
-                Ok(Found::Number { value: frames.len() as f64, frames })
+            Ask::Count => {
+                let hits = self.hits(s, &[])?;
+                Ok(Found::Number { value: hits.len() as f64, frames: frames_of(&hits) })
             }
-            Query::Distinct { distinct, filter, .. } => {
-                let scope: std::collections::HashSet<u64> = self.scoped(s, filter)?.into_iter().collect();
-                let mut seen = std::collections::HashSet::new();
+            Ask::Distinct { field } => {
+                let hits = self.hits(s, &[field])?;
+                let mut seen = HashSet::new();
                 let mut frames = Vec::new();
-                s.scan(|d, bytes| {
-                    if scope.contains(&d.meta.number) {
-                        for v in d.find_all(bytes, distinct) {
-                            if seen.insert(v.text(usize::MAX)) {
-                                frames.push(d.meta.number);
-                            }
+                for h in &hits {
+                    for v in &h.values[0] {
+                        if seen.insert(v.clone()) {
+                            frames.push(h.frame);
                         }
                     }
-                });
-                if frames.is_empty() {
-                    return Err(format!("no frame matching \"{filter}\" has the field {distinct}"));
+                }
+                if seen.is_empty() {
+                    return Err(format!("nothing matching {} has the field {field}", self.describe()));
                 }
                 Ok(Found::Number { value: seen.len() as f64, frames })
             }
-            Query::SecondsBetween { seconds_between: [a, b] } => {
-                let fa = pick(&matching(s, a)?, Which::First, a)?;
-                let fb = pick(&matching(s, b)?, Which::First, b)?;
+            Ask::SecondsBetween([a, b]) => {
+                let first = |f: &str| matching(s, f)?.first().copied().ok_or_else(|| format!("no frame matches \"{f}\""));
+                let (fa, fb) = (first(a)?, first(b)?);
                 let t = |n: u64| s.raw(n as usize - 1).map(|(m, _)| m.time_f64()).unwrap_or(0.0);
                 Ok(Found::Number { value: t(fb) - t(fa), frames: vec![fa, fb] })
             }
-            Query::Compute { compute: Computation::WebsocketAccept, filter } => {
-                let n = pick(&matching(s, filter)?, Which::First, filter)?;
+            Ask::Compute(Computation::WebsocketAccept) => {
+                let filter = &self.scope.filter;
+                let n =
+                    matching(s, filter)?.first().copied().ok_or_else(|| format!("no frame matches \"{filter}\""))?;
                 let mut d = Dissection::default();
                 let bytes = s.number(n, &mut d).ok_or_else(|| format!("frame {n} cannot be read"))?;
                 let key = d
@@ -257,51 +377,145 @@ impl Query {
             }
         }
     }
+
+    /// The scope in words, for errors: `"filter" on the connection of "as"`.
+    fn describe(&self) -> String {
+        let sc = &self.scope;
+        let mut s = format!("\"{}\"", sc.filter);
+        if let Some(a) = &sc.anchor {
+            s += &format!(" sharing {} with \"{a}\"", sc.same.join(", "));
+        }
+        if let Some(q) = &sc.answers {
+            s += &format!(" answering \"{q}\"");
+        }
+        s
+    }
+
+    /// The items in scope, in capture order, with the values of `wanted`
+    /// fields read in each: one pass over the capture.
+    fn hits(&self, s: &Session, wanted: &[&str]) -> Result<Vec<Hit>, String> {
+        let sc = &self.scope;
+        let parse = |f: &str| Filter::parse(f).map_err(|e| format!("the filter \"{f}\": {e}"));
+        let filter = parse(&sc.filter)?;
+        let anchor = sc.anchor.as_deref().map(parse).transpose()?;
+        let question = sc.answers.as_deref().map(parse).transpose()?;
+        let key = |d: &Dissection, b: &[u8]| -> Option<Vec<String>> {
+            sc.same.iter().map(|n| d.find(b, n).map(|v| v.text(usize::MAX))).collect()
+        };
+        let mut hits = Vec::new();
+        let mut anchors: Vec<Vec<String>> = Vec::new();
+        let mut questions: HashSet<u64> = HashSet::new();
+        s.scan(|d, bytes| {
+            let n = d.meta.number;
+            if question.as_ref().is_some_and(|q| q.matches(d, bytes)) {
+                questions.insert(n);
+            }
+            let mut visit = |unit: Option<usize>, v: &Dissection| {
+                if anchor.as_ref().is_some_and(|a| a.matches(v, bytes))
+                    && let Some(k) = key(v, bytes)
+                {
+                    anchors.push(k);
+                }
+                if filter.matches(v, bytes) {
+                    hits.push(Hit {
+                        frame: n,
+                        unit,
+                        key: if sc.same.is_empty() { None } else { key(v, bytes) },
+                        values: wanted
+                            .iter()
+                            .map(|w| v.find_all(bytes, w).map(|x| x.text(usize::MAX)).collect())
+                            .collect(),
+                    });
+                }
+            };
+            let views = if sc.each == Each::Message { d.message_views() } else { Vec::new() };
+            if views.is_empty() {
+                visit(None, d);
+            } else {
+                for (i, v) in views.iter().enumerate() {
+                    visit(Some(i), v);
+                }
+            }
+        });
+        if let Some(a) = &sc.anchor {
+            let none = || format!("nothing matches \"{a}\" with {}", sc.same.join(", "));
+            let keep: HashSet<Vec<String>> = match sc.anchor_which {
+                None => anchors.into_iter().collect(),
+                Some(w) => {
+                    let one = match w {
+                        Which::Last => anchors.last(),
+                        Which::Nth(k) => anchors.get(k - 1),
+                        _ => anchors.first(),
+                    };
+                    one.cloned().into_iter().collect()
+                }
+            };
+            if keep.is_empty() {
+                return Err(none());
+            }
+            hits.retain(|h| h.key.as_ref().is_some_and(|k| keep.contains(k)));
+        }
+        if let Some(q) = &sc.answers {
+            if questions.is_empty() {
+                return Err(format!("no frame matches \"{q}\""));
+            }
+            // The messages that answer one carried by a matching frame (the
+            // correlator pairs them: ACK and EVENT, pong and ping, 101 and
+            // the upgrade request), by the frame that completed them.
+            let msgs = s.messages();
+            let answering: HashSet<u64> = msgs
+                .iter()
+                .filter(|m| {
+                    m.answers.and_then(|j| msgs.get(j)).is_some_and(|asked| {
+                        asked.event.frames.iter().any(|f| questions.contains(f))
+                    })
+                })
+                .filter_map(|m| m.event.frames.last().copied())
+                .collect();
+            hits.retain(|h| answering.contains(&h.frame));
+        }
+        Ok(hits)
+    }
 }
 
-impl Query {
-    /// The frames matching `filter`, kept to those that share the `same`
-    /// fields' values with a frame matching `as`: "on the connection that
-    /// joined the room", "with the ack id of the client's emit".
-    fn scoped(&self, s: &Session, filter: &str) -> Result<Vec<u64>, String> {
-        let (same, anchor) = match self {
-            Query::Field { same, anchor, .. }
-            | Query::Frame { same, anchor, .. }
-            | Query::Frames { same, anchor, .. }
-            | Query::Count { same, anchor, .. }
-            | Query::Distinct { same, anchor, .. } => (same, anchor.as_deref()),
-            _ => return matching(s, filter),
-        };
-        let anchor = match (same.is_empty(), anchor) {
-            (true, None) => return matching(s, filter),
-            (false, Some(a)) => a,
-            _ => {
-                return Err("`same` and `as` go together: the fields to share, and the frames to share them with".into());
+/// The frames of the hits, each once, in order.
+fn frames_of(hits: &[Hit]) -> Vec<u64> {
+    let mut out: Vec<u64> = hits.iter().map(|h| h.frame).collect();
+    out.dedup();
+    out
+}
+
+/// The hit a `which` picks, and for largest and smallest, which occurrence
+/// of the compared field (`values[by]`) decided.
+fn pick<'h>(hits: &'h [Hit], which: Which, by: usize, scope: &str) -> Result<(&'h Hit, Option<usize>), String> {
+    let got = match which {
+        Which::First => hits.first(),
+        Which::Last => hits.last(),
+        Which::Nth(n) => hits.get(n - 1),
+        Which::Largest | Which::Smallest => {
+            let mut best: Option<(f64, &Hit, usize)> = None;
+            for h in hits {
+                for (i, v) in h.values.get(by).into_iter().flatten().enumerate() {
+                    let Ok(x) = v.trim().parse::<f64>() else { continue };
+                    let better = match best {
+                        None => true,
+                        Some((b, ..)) if which == Which::Largest => x > b,
+                        Some((b, ..)) => x < b,
+                    };
+                    if better {
+                        best = Some((x, h, i));
+                    }
+                }
             }
-        };
-        let keys = |frames: &[u64]| -> Vec<(u64, Option<Vec<String>>)> {
-            let mut d = Dissection::default();
-            frames
-                .iter()
-                .map(|&n| {
-                    let key = s.number(n, &mut d).and_then(|bytes| {
-                        same.iter().map(|f| d.find(bytes, f).map(|v| v.text(usize::MAX))).collect::<Option<Vec<_>>>()
-                    });
-                    (n, key)
-                })
-                .collect()
-        };
-        let anchors: std::collections::HashSet<Vec<String>> =
-            keys(&matching(s, anchor)?).into_iter().filter_map(|(_, k)| k).collect();
-        if anchors.is_empty() {
-            return Err(format!("no frame matches \"{anchor}\" with {}", same.join(", ")));
+            return best
+                .map(|(_, h, i)| (h, Some(i)))
+                .ok_or_else(|| format!("nothing matching {scope} has a number to compare"));
         }
-        Ok(keys(&matching(s, filter)?)
-            .into_iter()
-            .filter(|(_, k)| k.as_ref().is_some_and(|k| anchors.contains(k)))
-            .map(|(n, _)| n)
-            .collect())
-    }
+    };
+    got.map(|h| (h, None)).ok_or_else(|| match which {
+        Which::Nth(n) if !hits.is_empty() => format!("only {} items match {scope}, not {n}", hits.len()),
+        _ => format!("nothing matches {scope}"),
+    })
 }
 
 /// Frame numbers (from 1) of the frames matching a filter, in capture order.
@@ -316,49 +530,13 @@ pub fn matching(s: &Session, filter: &str) -> Result<Vec<u64>, String> {
     Ok(out)
 }
 
-/// The frame a `which` picks among those matching a filter, and for
-/// largest and smallest, which occurrence of `by` in it decided.
-fn pick_by(
-    s: &Session,
-    frames: &[u64],
-    filter: &str,
-    which: Which,
-    by: Option<&str>,
-) -> Result<(u64, Option<usize>), String> {
-    if !matches!(which, Which::Largest | Which::Smallest) {
-        return Ok((pick(frames, which, filter)?, None));
-    }
-    let by = by.ok_or_else(|| "which = \"largest\" or \"smallest\" needs by = the field to compare".to_string())?;
-    let mut best: Option<(f64, u64, usize)> = None;
+/// One item of a capture: the frame, or one message of it (`unit`, as
+/// [`Dissection::message_views`] numbers them).
+pub fn read_item(s: &Session, frame: u64, unit: Option<usize>) -> Option<(Dissection, &[u8])> {
     let mut d = Dissection::default();
-    for &n in frames {
-        let Some(bytes) = s.number(n, &mut d) else { continue };
-        for (i, v) in d.find_all(bytes, by).enumerate() {
-            let Ok(x) = v.text(usize::MAX).trim().parse::<f64>() else { continue };
-            let better = match best {
-                None => true,
-                Some((b, ..)) if which == Which::Largest => x > b,
-                Some((b, ..)) => x < b,
-            };
-            if better {
-                best = Some((x, n, i));
-            }
-        }
+    let bytes = s.number(frame, &mut d)?;
+    match unit {
+        None => Some((d, bytes)),
+        Some(i) => d.message_views().into_iter().nth(i).map(|v| (v, bytes)),
     }
-    best.map(|(_, n, i)| (n, Some(i))).ok_or_else(|| format!("no frame matching \"{filter}\" has a number in {by}"))
-}
-
-fn pick(frames: &[u64], which: Which, filter: &str) -> Result<u64, String> {
-    let got = match which {
-        Which::First => frames.first(),
-        Which::Last => frames.last(),
-        Which::Nth(n) => frames.get(n - 1),
-        Which::Largest | Which::Smallest => None,
-    };
-    got.copied().ok_or_else(|| match which {
-        Which::Nth(n) if !frames.is_empty() => {
-            format!("only {} frames match \"{filter}\", not {n}", frames.len())
-        }
-        _ => format!("no frame matches \"{filter}\""),
-    })
 }

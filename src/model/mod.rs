@@ -673,6 +673,10 @@ pub struct AppEvent {
     pub sid: Option<String>,
 }
 
+/// The protocols whose packets are application messages (see
+/// [`Dissection::message_views`]).
+pub const MESSAGE_PROTOCOLS: &[&str] = &["websocket", "engineio", "demo"];
+
 /// Everything wirelab knows about one frame.
 #[derive(Clone, Debug, Default)]
 pub struct Dissection {
@@ -716,6 +720,59 @@ impl Dissection {
     /// An empty buffer for a new data source, reused from earlier frames.
     pub fn buffer(&mut self) -> Vec<u8> {
         self.spare.pop().unwrap_or_default()
+    }
+
+    /// The frame split into its application messages, one view each, when
+    /// it carries more than one: the Engine.IO packets of a long-polling
+    /// body, several WebSocket frames or demo messages in one TCP segment.
+    /// A view keeps every layer below the messages (link, IP, TCP, HTTP)
+    /// and the layers of its own message only (an Engine.IO packet and the
+    /// Socket.IO packet in it), so a display filter matched against a view
+    /// speaks of that message alone. Empty when the frame has one message
+    /// or none. Notes (expert info) stay with every view.
+    pub fn message_views(&self) -> Vec<Dissection> {
+        let Some(first) = self.layers.iter().position(|l| MESSAGE_PROTOCOLS.contains(&l.proto.name)) else {
+            return Vec::new();
+        };
+        let unit = self.layers[first].proto.name;
+        // A 0x1e between two polling packets is a layer of its own: it stays
+        // with the packet before it.
+        let separator = |l: &LayerNode| {
+            let f = self.layer_fields(l);
+            !f.is_empty() && f.iter().all(|f| f.def.name == "engineio.separator")
+        };
+        let mut units: Vec<Vec<usize>> = Vec::new();
+        for (i, l) in self.layers.iter().enumerate().skip(first) {
+            match units.last_mut() {
+                Some(u) if l.proto.name != unit || separator(l) => u.push(i),
+                _ => units.push(vec![i]),
+            }
+        }
+        if units.len() < 2 {
+            return Vec::new();
+        }
+        units.iter().map(|keep| self.view(first, keep)).collect()
+    }
+
+    /// A copy with the layers `..shared` and `keep`, and only their fields.
+    fn view(&self, shared: usize, keep: &[usize]) -> Dissection {
+        let mut v = Dissection {
+            meta: self.meta.clone(),
+            notes: self.notes.clone(),
+            summary: self.summary.clone(),
+            sources: self.sources.clone(),
+            strings: self.strings.clone(),
+            events: self.events.clone(),
+            ..Default::default()
+        };
+        for (i, l) in self.layers.iter().enumerate() {
+            if i < shared || keep.contains(&i) {
+                let start = v.fields.len() as u32;
+                v.fields.extend_from_slice(self.layer_fields(l));
+                v.layers.push(LayerNode { proto: l.proto, span: l.span, fields: start..v.fields.len() as u32 });
+            }
+        }
+        v
     }
 
     /// Stores a derived string; returns the value that names it.

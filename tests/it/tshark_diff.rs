@@ -216,6 +216,7 @@ fn names_we_share_with_wireshark_exist_in_wireshark() {
         "ipv6.dstopts.len",
         "ipv6.dstopts",
         "tcp.options.sack",
+        "tcp.from_client",
         "icmp.unused",
         "icmp.data",
         "icmpv6.reserved",

@@ -53,6 +53,7 @@ fields! { proto = &ENGINEIO;
     EIO_DATA: "engineio.data" { label: "Data", ty: Text, explain: "The packet's data: for open, the session id and timing as JSON; for ping/pong during an upgrade, \"probe\"." };
     EIO_SID: "engineio.sid" { label: "Session id (sid)", ty: Text, explain: "The Engine.IO session id the server gives in its open packet. The client repeats it in every later request (?sid=…), which is how the polling requests and the WebSocket of one client are known to be one session." };
     EIO_BINARY: "engineio.binary" { label: "Binary data", ty: Bytes, base: Hex(0), explain: "Binary data, sent as a WebSocket binary frame or, over polling, as 'b' and base64." };
+    EIO_SESSION: "engineio.session" { label: "Session", ty: Text, explain: "The Engine.IO session this packet belongs to (not on the wire): the sid of the open packet, which the client repeats in every later request. One client is one session, however many TCP connections it uses: several long-polling requests, then a WebSocket." };
     EIO_SEPARATOR: "engineio.separator" { label: "Record separator", ty: U8, base: Hex(2), explain: "0x1e: separates several Engine.IO packets in one long-polling body." };
 }
 
@@ -119,6 +120,7 @@ pub fn dissect_polling(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, body: At
                         let id = cx.reserve_source("Engine.IO binary (base64-decoded)");
                         let r = At { bytes: &raw, source: id, base: 0 };
                         cx.add_at(0, &EIO_BINARY, Value::Bytes, &r, 0, raw.len());
+                        session(cx, st, &pkt);
                         attachment(cx, st, dir, &r);
                         cx.fill_source(id, raw);
                     }
@@ -168,8 +170,10 @@ pub fn dissect_text(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>)
             && let Some((start, end)) = string_span(b, k + 5)
         {
             cx.add_at(1, &EIO_SID, Value::Text, &at, start, end - start);
+            st.sid = Some(String::from_utf8_lossy(&b[start..end]).into_owned());
         }
     }
+    session(cx, st, &at);
     cx.end_layer(layer, if ty == 4 { 1 } else { b.len() });
     let data = &b[1..];
     let name = EIO_TYPES.iter().find(|(k, _)| *k == ty).map(|(_, n)| *n).unwrap_or("?");
@@ -230,10 +234,21 @@ pub fn dissect_text(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>)
     }
 }
 
+/// The session the packet at `at` belongs to, when the stream has told it.
+fn session(cx: &mut Cx<'_>, st: &AppStream, at: &At<'_>) {
+    if let Some(sid) = &st.sid
+        && cx.tree
+    {
+        let v = cx.out.intern(sid.clone());
+        cx.add_at(0, &EIO_SESSION, v, at, 0, 0);
+    }
+}
+
 /// A binary WebSocket message on an Engine.IO stream: a Socket.IO attachment.
 pub fn dissect_binary(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
     let layer = cx.begin_layer_at(&ENGINEIO, &at, 0);
     cx.add_at(0, &EIO_BINARY, Value::Bytes, &at, 0, at.bytes.len());
+    session(cx, st, &at);
     cx.end_layer(layer, at.bytes.len());
     attachment(cx, st, dir, &at);
 }

@@ -284,6 +284,9 @@ pub fn dissect(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
             check_request(cx, st, &at, method, r.version, r.headers);
         }
         let polling = st.http.polling;
+        // The answer to a POST is "ok", not Engine.IO packets: only a GET's
+        // answer is a polling body.
+        st.http.polling = polling && method != "POST";
         let bd = body(cx, &at, hlen, r.headers);
         cx.end_layer(layer, b.len());
         cx.set_protocol("HTTP");
@@ -295,6 +298,10 @@ pub fn dissect(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
             .and_then(|(_, q)| q.split('&').find_map(|kv| kv.strip_prefix("sid=")))
             .filter(|s| !s.is_empty())
             .map(str::to_string);
+        if st.eio {
+            // A request without `sid=` opens a new session: its answer names it.
+            st.sid.clone_from(&sid);
+        }
         cx.event(dir, kind, format!("{method} {path}")).sid = sid;
         after_body(cx, st, dir, &at, bd, polling);
     }

@@ -95,6 +95,9 @@ pub struct AppStream {
     pub ws: websocket::WsConn,
     /// Engine.IO rides on this stream (a /socket.io/ URI was seen).
     pub eio: bool,
+    /// The Engine.IO session the stream carries now: the `sid=` of its latest
+    /// request, or the sid of the open packet that answered a request without one.
+    pub sid: Option<String>,
     /// A note that the WebSocket handshake was not captured has been given.
     pub told_no_handshake: bool,
     /// Socket.IO binary attachments still expected, per direction.
