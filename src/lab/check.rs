@@ -141,6 +141,44 @@ impl Expected {
     }
 }
 
+/// The right answers a capture gives to a lab's questions, in the form
+/// `answers.json` takes them (a pick-packet: the first right frame), and
+/// the ids of the questions it cannot answer. For graders and tests: it
+/// ignores `reveal`.
+pub fn answer_key(lab: &Lab, s: &Session) -> (Answers, Vec<String>) {
+    let mut key = Answers::new();
+    let mut cannot = Vec::new();
+    for q in lab.questions() {
+        let answer = match expected(q, s) {
+            Err(_) => {
+                cannot.push(q.id.clone());
+                continue;
+            }
+            Ok(Expected::Found(Found::Field { frame, unit, field, occurrence, text })) => {
+                // A number as a number ("1000", not its name "1000 (Normal Closure)").
+                let n = read_item(s, frame, unit)
+                    .and_then(|(d, b)| d.find_all(b, &field).nth(occurrence).and_then(|f| f.value().as_u64()));
+                n.map_or_else(|| json!(text), |n| json!(n))
+            }
+            Ok(Expected::Found(Found::Number { value, .. })) => json!(value),
+            Ok(Expected::Found(Found::Text { value, .. })) => json!(value),
+            Ok(Expected::Found(Found::Frame(n))) => json!(n),
+            Ok(Expected::Found(Found::Frames(f))) => match &q.kind {
+                Kind::PickField { field, .. } => json!(field),
+                _ => json!(f.first()),
+            },
+            Ok(Expected::Order(items)) => json!(items.iter().map(|(id, _)| id).collect::<Vec<_>>()),
+            Ok(Expected::Choice) => match &q.kind {
+                Kind::Choice { choices } => json!(choices.iter().find(|c| c.correct).map(|c| &c.id)),
+                _ => continue,
+            },
+            Ok(Expected::Nothing) => continue,
+        };
+        key.insert(q.id.clone(), answer);
+    }
+    (key, cannot)
+}
+
 /// Checks every question of a lab against a capture.
 pub fn check(lab: &Lab, s: &Session, answers: &Answers) -> Report {
     let mut questions = Vec::new();

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-pub use check::{Answer, Answers, QuestionReport, Report, Status, check};
+pub use check::{Answer, Answers, QuestionReport, Report, Status, answer_key, check};
 pub use query::{Query, Which};
 
 /// The labs that ship with wirelab, by file name.

@@ -197,15 +197,18 @@ impl TryFrom<Raw> for Query {
             (Ask::Count, f)
         } else if let Some(field) = r.distinct {
             (Ask::Distinct { field }, needs_filter("distinct")?)
-        } else {
-            if scoped || r.filter.is_some() && r.seconds_between.is_some() {
-                return Err("seconds_between and compute take no filter, same, as, answers or each".into());
+        } else if let Some(pair) = r.seconds_between {
+            if r.filter.is_some() || r.answers.is_some() || r.each.is_some() {
+                return Err("seconds_between takes two filters, and may take same and as; no filter, answers or each".into());
             }
-            return Ok(match (r.seconds_between, r.compute) {
-                (Some(pair), _) => Query { ask: Ask::SecondsBetween(pair), scope: Scope::default() },
-                (_, Some(c)) => Query { ask: Ask::Compute(c), scope: Scope { filter: needs_filter("compute")?, ..Default::default() } },
-                _ => unreachable!("one form is given"),
-            });
+            (Ask::SecondsBetween(pair), String::new())
+        } else if let Some(c) = r.compute {
+            if scoped {
+                return Err("compute takes a filter only".into());
+            }
+            return Ok(Query { ask: Ask::Compute(c), scope: Scope { filter: needs_filter("compute")?, ..Default::default() } });
+        } else {
+            unreachable!("one form is given")
         };
         let picks = match &ask {
             Ask::Field { which, .. } | Ask::Frame { which, .. } => Some(*which),
@@ -284,7 +287,7 @@ impl Query {
     /// The display filters the query uses.
     pub fn filters(&self) -> Vec<&str> {
         match &self.ask {
-            Ask::SecondsBetween(pair) => pair.iter().map(String::as_str).collect(),
+            Ask::SecondsBetween(pair) => pair.iter().chain(&self.scope.anchor).map(String::as_str).collect(),
             _ => std::iter::once(&self.scope.filter)
                 .chain(&self.scope.anchor)
                 .chain(&self.scope.answers)
@@ -357,7 +360,11 @@ impl Query {
                 Ok(Found::Number { value: seen.len() as f64, frames })
             }
             Ask::SecondsBetween([a, b]) => {
-                let first = |f: &str| matching(s, f)?.first().copied().ok_or_else(|| format!("no frame matches \"{f}\""));
+                // The first frame of each filter, within the scope (`same` and `as`).
+                let first = |f: &str| {
+                    let q = Query { ask: Ask::Frames, scope: Scope { filter: f.to_string(), ..self.scope.clone() } };
+                    q.hits(s, &[])?.first().map(|h| h.frame).ok_or_else(|| format!("nothing matches {}", q.describe()))
+                };
                 let (fa, fb) = (first(a)?, first(b)?);
                 let t = |n: u64| s.raw(n as usize - 1).map(|(m, _)| m.time_f64()).unwrap_or(0.0);
                 Ok(Found::Number { value: t(fb) - t(fa), frames: vec![fa, fb] })

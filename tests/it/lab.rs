@@ -536,3 +536,112 @@ tolerance = 0.000001
     assert_eq!(r.score, 0, "{:#?}", r.questions);
     assert!(r.questions.iter().all(|q| !q.frames.is_empty() && !q.feedback.is_empty()), "{:#?}", r.questions);
 }
+
+/// One unrelated TCP connection (an HTTP exchange on another port, opened
+/// and closed) and one unrelated UDP exchange, as Ethernet frames between
+/// 127.0.0.1 and itself: what a student's loopback holds besides the lab.
+fn unrelated_frames() -> Vec<Vec<u8>> {
+    use etherparse::PacketBuilder;
+    let (cp, sp) = (51000u16, 8080u16);
+    let (mut c, mut s) = (1000u32, 7000u32);
+    let req: &[u8] = b"GET /status HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n";
+    let resp: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    let seg = |from_client: bool, seq: u32, ack: Option<u32>, syn: bool, fin: bool, data: &[u8]| {
+        let (a, b) = if from_client { (cp, sp) } else { (sp, cp) };
+        let mut t = PacketBuilder::ethernet2([0; 6], [0; 6]).ipv4([127, 0, 0, 1], [127, 0, 0, 1], 64).tcp(a, b, seq, 65483);
+        if syn {
+            t = t.syn();
+        }
+        if fin {
+            t = t.fin();
+        }
+        if let Some(n) = ack {
+            t = t.ack(n);
+        }
+        let mut out = Vec::new();
+        t.write(&mut out, data).unwrap();
+        out
+    };
+    let mut v = vec![seg(true, c, None, true, false, b"")];
+    v.push(seg(false, s, Some(c + 1), true, false, b""));
+    (c, s) = (c + 1, s + 1);
+    v.push(seg(true, c, Some(s), false, false, b""));
+    v.push(seg(true, c, Some(s), false, false, req));
+    c += req.len() as u32;
+    v.push(seg(false, s, Some(c), false, false, resp));
+    s += resp.len() as u32;
+    v.push(seg(true, c, Some(s), false, true, b""));
+    v.push(seg(false, s, Some(c + 1), false, true, b""));
+    v.push(seg(true, c + 1, Some(s + 1), false, false, b""));
+    for (a, b, data) in [(40000u16, 53u16, &b"\x12\x34\x01\x00\x00\x01"[..]), (53, 40000, &b"\x12\x34\x81\x80\x00\x01"[..])] {
+        let mut out = Vec::new();
+        PacketBuilder::ethernet2([0; 6], [0; 6])
+            .ipv4([127, 0, 0, 1], [127, 0, 0, 1], 64)
+            .udp(a, b)
+            .write(&mut out, data)
+            .unwrap();
+        v.push(out);
+    }
+    v
+}
+
+/// The capture with the unrelated frames put before its first frame.
+fn with_unrelated_traffic_first(capture: &Path, out: &Path) -> u64 {
+    let cap = wirelab::file::Capture::open(capture).unwrap();
+    let frames: Vec<_> = cap.frames().map(|f| f.unwrap()).collect();
+    let first = &frames[0].meta;
+    assert_eq!(first.linktype, 1, "{}: Ethernet expected", capture.display());
+    let mut w =
+        wirelab::file::PcapFileWriter::new(std::fs::File::create(out).unwrap(), 1, 262_144).unwrap();
+    let extra = unrelated_frames();
+    for (i, f) in extra.iter().enumerate() {
+        // A millisecond apart, ending a second before the lab's first frame.
+        let t = first.ts_sec * 1_000_000_000 + i64::from(first.ts_nsec) - 1_000_000_000 + i as i64 * 1_000_000;
+        w.write(t.div_euclid(1_000_000_000), t.rem_euclid(1_000_000_000) as u32, f.len() as u32, f).unwrap();
+    }
+    for f in &frames {
+        w.write(f.meta.ts_sec, f.meta.ts_nsec, f.meta.len, &f.data).unwrap();
+    }
+    w.flush().unwrap();
+    extra.len() as u64
+}
+
+#[test]
+fn answers_hold_with_unrelated_traffic_before_the_scenario() {
+    // Every lab whose traffic a scenario makes: its right answers on the
+    // recording, and on the same recording after one unrelated TCP
+    // connection and one unrelated UDP exchange, must be the same (frame
+    // numbers moved by the frames added), and so must what it cannot answer.
+    let dir = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    for entry in std::fs::read_dir(root().join("labs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "toml") || path.ends_with("glossary.toml") {
+            continue;
+        }
+        let lab = Lab::load(path.to_str().unwrap()).unwrap();
+        if lab.traffic.scenario.is_none() {
+            continue;
+        }
+        let reference = lab.reference_path();
+        let padded = dir.path().join(format!("{}.pcap", lab.id));
+        let k = with_unrelated_traffic_first(&reference, &padded);
+        let (key, cannot) = wirelab::lab::answer_key(&lab, &Session::open(&reference).unwrap());
+        let (got, got_cannot) = wirelab::lab::answer_key(&lab, &Session::open(&padded).unwrap());
+        assert_eq!(got_cannot, cannot, "{}: what it cannot answer changed", lab.id);
+        assert!(cannot.is_empty(), "{}: its reference cannot answer {cannot:?}", lab.id);
+        for q in lab.questions() {
+            let Some(want) = key.get(&q.id) else { continue };
+            let want = match &q.kind {
+                wirelab::lab::Kind::PickPacket { .. } => json!(want.as_u64().unwrap() + k),
+                _ => want.clone(),
+            };
+            assert_eq!(got.get(&q.id), Some(&want), "{} / {}: the answer changed", lab.id, q.id);
+            checked += 1;
+        }
+        // And a student who answers from the padded capture scores full marks.
+        let r = check(&lab, &Session::open(&padded).unwrap(), &got);
+        assert_eq!(r.score, r.max, "{}: {:?}", lab.id, r.questions);
+    }
+    assert!(checked > 80, "only {checked} answers compared");
+}
