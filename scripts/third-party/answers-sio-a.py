@@ -477,7 +477,7 @@ def lab_rooms(c):
 # prompt is reported, so that its answer is read again.
 PROMPTS = {
     ("bidirectional", "polling-event-frame"): "reaches the client over long-polling",
-    ("bidirectional", "polling-requests"): "How many HTTP requests (GETs and POSTs) did the client make on the polling transport?",
+    ("bidirectional", "polling-requests"): "How many HTTP requests (GETs and POSTs) did the client that later upgrades to a WebSocket make on the polling transport?",
     ("bidirectional", "noop-release"): "While the WebSocket is being tested, one GET is still waiting",
     ("bidirectional", "websocket-requests"): "How many HTTP requests did the session's WebSocket need",
     ("bidirectional", "push-frame"): "the server sends a Socket.IO event over the WebSocket",

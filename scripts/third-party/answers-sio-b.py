@@ -271,6 +271,27 @@ def derive(name, port):
                                   "(a copy on a session opened later can only be a replay)")
     out["message-queues"] = (ans, cannot, how)
 
+    # Questions that find the chat, or B's session, by wirelab's own chat:
+    # its `welcome` event (which says "recovery":false/true and lists the
+    # client's rooms) or its "recovered" marker. The prompts and step text
+    # say so; the official socket.io sends neither, so the capture cannot
+    # answer them.
+    welcome = any(m.events("welcome") for m in down)
+    marker = any("recovered" in json.dumps(p.get("data")) for m in down for p in m.sio)
+    by_welcome = {"missed-events": ["before-left-copies", "away-copies", "comeback-connect", "missed-delivered",
+                                    "replayed-once", "news-replayed"],
+                  "message-queues": ["consumers-of-one", "no-log-nothing", "replayed-once", "room-kept-for-later"]}
+    by_marker = {"missed-events": ["replay-frame"], "message-queues": ["log-replay"]}
+    for lab, (ans, cannot, how) in out.items():
+        for qs, present, why in ((by_welcome, welcome, "the question finds the chat (or B's session) by wirelab's "
+                                  "`welcome` event, which this server never sends"),
+                                 (by_marker, marker, "the question looks for wirelab's \"recovered\" marker, which "
+                                  "this server never writes")):
+            if not present:
+                for q in qs[lab]:
+                    ans.pop(q, None)
+                    cannot[q] = why
+
     versions = {}
     for k, p in (("sio", "socket.io"), ("cli", "socket.io-client")):
         with open(os.path.join(ROOT, "tests", "js", "node_modules", p, "package.json")) as fh:

@@ -404,8 +404,8 @@ def lab_tcp_handshake(cap):
         items = [("syn", c["syn"]["no"]), ("synack", c["synack"]["no"]), ("ack", c["handshake_ack"]["no"])]
         A["handshake-order"] = [i for i, _ in sorted(items, key=lambda x: x[1])]
         H["handshake-order"] = "frame numbers of that connection's SYN, SYN-ACK and the client's ACK of the SYN-ACK"
-    A["fin-count"] = sum(1 for f in cap.frames if f["proto"] == "tcp" and f["fin"])
-    H["fin-count"] = "tshark: frames with tcp.flags.fin == 1, whole capture (every connection)"
+    A["fin-count"] = sum(1 for c in demo_conns(cap) for f in c["frames"] if f["fin"])
+    H["fin-count"] = "tshark: frames with tcp.flags.fin == 1 on the connections that carry demo messages (the prompt asks about the demo connections)"
     return {"answers": A, "cannot": C, "how": H}
 
 
@@ -422,9 +422,9 @@ def lab_sockets_and_ports(cap):
         H["server-port"] = "tcp.dstport of the client's SYN opening the demo server's connection (the server that answers with SYN-ACK), not the unrelated HTTP one, nor the refused attempt"
         H["client-port"] = "tcp.srcport of that SYN"
         H["synack-to-port"] = "tcp.dstport of the SYN-ACK answering it"
-    A["tcp-connections"] = len(cap.conns)
-    H["tcp-connections"] = ("distinct TCP 4-tuples in the whole capture (own grouping of src/dst address+port), "
-                            "the refused SYN/RST attempt counted as a 4-tuple")
+    A["tcp-connections"] = len(demo_conns(cap))
+    H["tcp-connections"] = ("distinct TCP 4-tuples (own grouping of src/dst address+port) whose client sends demo "
+                            "messages: the unrelated HTTP connection and the refused SYN/RST attempt carry none")
     ud = udp_demo(cap)
     if ud:
         A["first-udp"] = ud[0]["no"]

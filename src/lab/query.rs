@@ -406,8 +406,31 @@ impl Query {
         let filter = parse(&sc.filter)?;
         let anchor = sc.anchor.as_deref().map(parse).transpose()?;
         let question = sc.answers.as_deref().map(parse).transpose()?;
+        // An HTTP request or answer that carries no Engine.IO packet (a
+        // polling GET, the "ok" to a POST) still belongs to a session: the
+        // one the correlator gives its message (a request without `sid=`
+        // belongs to the session its answer opens).
+        let sessions: std::collections::HashMap<u64, &str> =
+            if wanted.contains(&SESSION) || sc.same.iter().any(|n| n == SESSION) {
+                s.messages()
+                    .iter()
+                    .filter_map(|m| Some((m.event.frames.last().copied()?, m.session.as_deref()?)))
+                    .collect()
+            } else {
+                Default::default()
+            };
+        let values = |d: &Dissection, b: &[u8], name: &str| -> Vec<String> {
+            let mut v: Vec<String> = d.find_all(b, name).map(|x| x.text(usize::MAX)).collect();
+            if v.is_empty()
+                && name == SESSION
+                && let Some(sid) = sessions.get(&d.meta.number)
+            {
+                v.push(sid.to_string());
+            }
+            v
+        };
         let key = |d: &Dissection, b: &[u8]| -> Option<Vec<String>> {
-            sc.same.iter().map(|n| d.find(b, n).map(|v| v.text(usize::MAX))).collect()
+            sc.same.iter().map(|n| values(d, b, n).into_iter().next()).collect()
         };
         let mut hits = Vec::new();
         let mut anchors: Vec<Vec<String>> = Vec::new();
@@ -428,10 +451,7 @@ impl Query {
                         frame: n,
                         unit,
                         key: if sc.same.is_empty() { None } else { key(v, bytes) },
-                        values: wanted
-                            .iter()
-                            .map(|w| v.find_all(bytes, w).map(|x| x.text(usize::MAX)).collect())
-                            .collect(),
+                        values: wanted.iter().map(|w| values(v, bytes, w)).collect(),
                     });
                 }
             };
@@ -484,6 +504,10 @@ impl Query {
         Ok(hits)
     }
 }
+
+/// The Engine.IO session field, which a frame without an Engine.IO packet
+/// takes from the correlator.
+const SESSION: &str = "engineio.session";
 
 /// The frames of the hits, each once, in order.
 fn frames_of(hits: &[Hit]) -> Vec<u64> {
