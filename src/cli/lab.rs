@@ -285,14 +285,17 @@ pub fn lab(args: &LabArgs) -> anyhow::Result<i32> {
             };
             let mut bad = 0;
             for id in &ids {
-                let problems = crate::lab::validate(id);
-                if problems.is_empty() {
+                let v = crate::lab::validate(id);
+                if v.problems.is_empty() {
                     writeln!(out, "ok   {id}")?;
                 } else {
                     bad += 1;
-                    for p in problems {
+                    for p in v.problems {
                         writeln!(out, "FAIL {p}")?;
                     }
+                }
+                for e in v.elsewhere {
+                    writeln!(out, "     {e}")?;
                 }
             }
             Ok(i32::from(bad > 0))

@@ -210,9 +210,13 @@ fn check_one(q: &Question, s: &Session, answer: Option<Answer>) -> QuestionRepor
             // The capture cannot answer it: not the student's fault, and
             // nothing to score (never "incorrect").
             r.status = Status::CannotAnswer;
-            r.feedback = format!(
-                "this capture cannot answer the question ({e}); make the lab's traffic again, or open its bundled capture"
-            );
+            r.feedback = if q.needs.is_empty() {
+                format!(
+                    "this capture cannot answer the question ({e}); make the lab's traffic again, or open its bundled capture"
+                )
+            } else {
+                format!("this capture cannot answer the question: it needs {} ({e})", q.needs.trim_end_matches('.'))
+            };
             return r;
         }
     };

@@ -163,6 +163,10 @@ pub struct Question {
     /// May the check show the expected answer?
     #[serde(default = "yes")]
     pub reveal: bool,
+    /// Said when the capture cannot answer the question: what it needs
+    /// ("wirelab's chat with --recovery: the official socket.io marks nothing").
+    #[serde(default)]
+    pub needs: String,
 }
 
 fn yes() -> bool {
@@ -430,25 +434,80 @@ pub(crate) fn line_of(text: &str, at: usize) -> usize {
     text.get(..at.min(text.len())).map(|t| t.matches('\n').count() + 1).unwrap_or(1)
 }
 
-/// `lab validate`: parses the file and answers every question on its
-/// reference capture. Returns the problems found (empty: the lab is good).
-pub fn validate(id_or_path: &str) -> Vec<String> {
+/// What `lab validate` found.
+#[derive(Debug, Default)]
+pub struct Validation {
+    /// What must change: the file, or a question its reference capture
+    /// cannot answer (empty: the lab is good).
+    pub problems: Vec<String>,
+    /// For each other capture of the lab's kind in the repository (those
+    /// made by other programs, `captures/third-party/`): the questions it
+    /// cannot answer there. Not a fault of the lab: a capture without
+    /// compression cannot say how much compression saved.
+    pub elsewhere: Vec<String>,
+}
+
+/// `lab validate`: parses the file, answers every question on its
+/// reference capture, and runs it on every other capture of its kind.
+pub fn validate(id_or_path: &str) -> Validation {
+    let mut v = Validation::default();
     let lab = match Lab::load(id_or_path) {
         Ok(l) => l,
-        Err(e) => return vec![e.to_string()],
+        Err(e) => {
+            v.problems.push(e.to_string());
+            return v;
+        }
     };
     let path = lab.reference_path();
     let session = match crate::session::Session::open(&path) {
         Ok(s) => s,
-        Err(e) => return vec![format!("{}: its reference capture {}: {e}", lab.id, path.display())],
+        Err(e) => {
+            v.problems.push(format!("{}: its reference capture {}: {e}", lab.id, path.display()));
+            return v;
+        }
     };
-    let mut problems = Vec::new();
     for q in lab.questions() {
         if let Err(e) = check::expected(q, &session) {
-            problems.push(format!("{}: question \"{}\" cannot be answered on {}: {e}", lab.id, q.id, path.display()));
+            v.problems.push(format!("{}: question \"{}\" cannot be answered on {}: {e}", lab.id, q.id, path.display()));
         }
     }
-    problems
+    for other in captures_of_kind(&lab.id) {
+        let line = match crate::session::Session::open(&other) {
+            Ok(s) => {
+                let (_, cannot) = check::answer_key(&lab, &s);
+                if cannot.is_empty() {
+                    continue;
+                }
+                format!("{}: on {} it cannot answer {}", lab.id, other.display(), cannot.join(", "))
+            }
+            Err(e) => format!("{}: {}: {e}", lab.id, other.display()),
+        };
+        v.elsewhere.push(line);
+    }
+    v
+}
+
+/// The captures in `captures/third-party/` whose answer file names this
+/// lab: made by other programs for it, with answers worked out by tshark.
+pub fn captures_of_kind(lab_id: &str) -> Vec<PathBuf> {
+    let dir = bundled_path("captures/third-party");
+    let Ok(entries) = std::fs::read_dir(&dir) else { return Vec::new() };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().ends_with(".answers.json"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .filter_map(|f| {
+            let j: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&f).ok()?).ok()?;
+            j["labs"].get(lab_id)?;
+            Some(match j["capture"].as_str() {
+                Some(rel) => bundled_path(rel),
+                None => PathBuf::from(f.to_string_lossy().trim_end_matches(".answers.json").to_string() + ".pcap"),
+            })
+        })
+        .collect()
 }
 
 /// One student's row of `lab grade`.

@@ -645,3 +645,93 @@ fn answers_hold_with_unrelated_traffic_before_the_scenario() {
     }
     assert!(checked > 80, "only {checked} answers compared");
 }
+
+/// An answer that must be wrong where `a` is right: another number, another
+/// text, another frame, the order reversed.
+fn wrong(a: &Json) -> Json {
+    match a {
+        Json::Number(n) => json!(n.as_f64().unwrap() + 100_000.0),
+        Json::String(s) => json!(format!("not {s}")),
+        Json::Array(items) => Json::Array(items.iter().rev().cloned().collect()),
+        other => panic!("unexpected answer {other}"),
+    }
+}
+
+#[test]
+fn labs_agree_with_tshark_on_captures_made_by_other_programs() {
+    // captures/third-party/: traffic from the official socket.io (Node and
+    // Chromium), python-socketio, Node ws, Chromium, Python websockets, plain
+    // sockets and curl, each with one unrelated connection first; the right
+    // answers were worked out with tshark from each question's text
+    // (scripts/third-party/answers-*.py), not with the labs' queries.
+    let (mut agree, mut total, mut cannot_total, mut captures) = (0, 0, 0, 0);
+    let mut disagree = Vec::new();
+    let dir = root().join("captures/third-party");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".answers.json"))
+        .collect();
+    files.sort();
+    for f in &files {
+        let doc: Json = serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
+        let capture = match doc["capture"].as_str() {
+            Some(rel) => root().join(rel),
+            None => std::path::PathBuf::from(f.to_string_lossy().replace(".answers.json", ".pcap")),
+        };
+        let s = Session::open(&capture).unwrap();
+        captures += 1;
+        for (lab_id, want) in doc["labs"].as_object().unwrap() {
+            let lab = Lab::load(lab_id).unwrap();
+            // Choices are in the lab file; the capture decides the others.
+            let derived = |id: &str| {
+                lab.questions().find(|q| q.id == id).is_some_and(|q| {
+                    matches!(
+                        q.kind,
+                        wirelab::lab::Kind::Value { .. }
+                            | wirelab::lab::Kind::PickPacket { .. }
+                            | wirelab::lab::Kind::Order { .. }
+                    )
+                })
+            };
+            let right: Answers = want["answers"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .filter(|(id, _)| derived(id))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let cannot: Vec<&String> = want["cannot"].as_object().unwrap().keys().filter(|id| derived(id)).collect();
+            let r = check(&lab, &s, &right);
+            let status = |id: &str| r.questions.iter().find(|q| q.id == id).unwrap();
+            for (id, a) in &right {
+                total += 1;
+                let q = status(id);
+                if q.status == Status::Correct {
+                    agree += 1;
+                } else {
+                    disagree.push(format!("{} {lab_id}/{id}: tshark {a}, lab {:?} ({})", capture.display(), q.status, q.feedback));
+                }
+            }
+            for id in &cannot {
+                total += 1;
+                cannot_total += 1;
+                let q = status(id);
+                if q.status == Status::CannotAnswer {
+                    agree += 1;
+                } else {
+                    disagree.push(format!("{} {lab_id}/{id}: tshark cannot, lab {:?}", capture.display(), q.status));
+                }
+            }
+            // The same questions answered wrongly score nothing.
+            let bad: Answers = right.iter().map(|(k, v)| (k.clone(), wrong(v))).collect();
+            let r = check(&lab, &s, &bad);
+            for q in r.questions.iter().filter(|q| bad.contains_key(&q.id)) {
+                assert_eq!(q.status, Status::Incorrect, "{} {lab_id}/{}: a wrong answer passed", capture.display(), q.id);
+            }
+        }
+    }
+    eprintln!("{captures} captures, {total} questions, {agree} agree, {cannot_total} cannot be answered");
+    assert!(disagree.is_empty(), "{} of {total} disagree with tshark:\n{}", disagree.len(), disagree.join("\n"));
+    assert!(captures >= 10 && total >= 150, "{captures} captures, {total} questions: the comparison lost its reach");
+}
