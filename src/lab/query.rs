@@ -97,16 +97,25 @@ pub enum Each {
 #[derive(Debug, Clone)]
 pub enum Ask {
     /// A field's value in one item.
-    Field { field: String, which: Which, by: Option<String> },
+    Field {
+        field: String,
+        which: Which,
+        by: Option<String>,
+    },
     /// One item's frame number.
-    Frame { which: Which, by: Option<String> },
+    Frame {
+        which: Which,
+        by: Option<String>,
+    },
     /// Every item's frame (a pick-packet answer: any of them).
     Frames,
     /// How many items.
     Count,
     /// How many different values a field takes in the items (connections:
     /// `tcp.stream`; clients: `engineio.session`).
-    Distinct { field: String },
+    Distinct {
+        field: String,
+    },
     /// Seconds from the first frame matching A to the first matching B.
     SecondsBetween([String; 2]),
     Compute(Computation),
@@ -199,14 +208,19 @@ impl TryFrom<Raw> for Query {
             (Ask::Distinct { field }, needs_filter("distinct")?)
         } else if let Some(pair) = r.seconds_between {
             if r.filter.is_some() || r.answers.is_some() || r.each.is_some() {
-                return Err("seconds_between takes two filters, and may take same and as; no filter, answers or each".into());
+                return Err(
+                    "seconds_between takes two filters, and may take same and as; no filter, answers or each".into()
+                );
             }
             (Ask::SecondsBetween(pair), String::new())
         } else if let Some(c) = r.compute {
             if scoped {
                 return Err("compute takes a filter only".into());
             }
-            return Ok(Query { ask: Ask::Compute(c), scope: Scope { filter: needs_filter("compute")?, ..Default::default() } });
+            return Ok(Query {
+                ask: Ask::Compute(c),
+                scope: Scope { filter: needs_filter("compute")?, ..Default::default() },
+            });
         } else {
             unreachable!("one form is given")
         };
@@ -322,9 +336,10 @@ impl Query {
                 let (h, best) = pick(&hits, *which, 1, &self.describe())?;
                 // Asked for the largest of the field itself: that occurrence of it.
                 let occurrence = if by.as_deref() == Some(field.as_str()) { best.unwrap_or(0) } else { 0 };
-                let text = h.values[0].get(occurrence).cloned().ok_or_else(|| {
-                    format!("frame {} (matching {}) has no field {field}", h.frame, self.describe())
-                })?;
+                let text = h.values[0]
+                    .get(occurrence)
+                    .cloned()
+                    .ok_or_else(|| format!("frame {} (matching {}) has no field {field}", h.frame, self.describe()))?;
                 Ok(Found::Field { frame: h.frame, unit: h.unit, field: field.clone(), occurrence, text })
             }
             Ask::Frame { which, by } => {
@@ -410,15 +425,13 @@ impl Query {
         // polling GET, the "ok" to a POST) still belongs to a session: the
         // one the correlator gives its message (a request without `sid=`
         // belongs to the session its answer opens).
-        let sessions: std::collections::HashMap<u64, &str> =
-            if wanted.contains(&SESSION) || sc.same.iter().any(|n| n == SESSION) {
-                s.messages()
-                    .iter()
-                    .filter_map(|m| Some((m.event.frames.last().copied()?, m.session.as_deref()?)))
-                    .collect()
-            } else {
-                Default::default()
-            };
+        let sessions: std::collections::HashMap<u64, &str> = if wanted.contains(&SESSION)
+            || sc.same.iter().any(|n| n == SESSION)
+        {
+            s.messages().iter().filter_map(|m| Some((m.event.frames.last().copied()?, m.session.as_deref()?))).collect()
+        } else {
+            Default::default()
+        };
         let values = |d: &Dissection, b: &[u8], name: &str| -> Vec<String> {
             let mut v: Vec<String> = d.find_all(b, name).map(|x| x.text(usize::MAX)).collect();
             if v.is_empty()
@@ -493,9 +506,9 @@ impl Query {
             let answering: HashSet<u64> = msgs
                 .iter()
                 .filter(|m| {
-                    m.answers.and_then(|j| msgs.get(j)).is_some_and(|asked| {
-                        asked.event.frames.iter().any(|f| questions.contains(f))
-                    })
+                    m.answers
+                        .and_then(|j| msgs.get(j))
+                        .is_some_and(|asked| asked.event.frames.iter().any(|f| questions.contains(f)))
                 })
                 .filter_map(|m| m.event.frames.last().copied())
                 .collect();

@@ -757,7 +757,7 @@ impl Dissection {
     /// A copy with the layers `..shared` and `keep`, and only their fields.
     fn view(&self, shared: usize, keep: &[usize]) -> Dissection {
         let mut v = Dissection {
-            meta: self.meta.clone(),
+            meta: self.meta,
             notes: self.notes.clone(),
             summary: self.summary.clone(),
             sources: self.sources.clone(),

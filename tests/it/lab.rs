@@ -548,7 +548,8 @@ fn unrelated_frames() -> Vec<Vec<u8>> {
     let resp: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
     let seg = |from_client: bool, seq: u32, ack: Option<u32>, syn: bool, fin: bool, data: &[u8]| {
         let (a, b) = if from_client { (cp, sp) } else { (sp, cp) };
-        let mut t = PacketBuilder::ethernet2([0; 6], [0; 6]).ipv4([127, 0, 0, 1], [127, 0, 0, 1], 64).tcp(a, b, seq, 65483);
+        let mut t =
+            PacketBuilder::ethernet2([0; 6], [0; 6]).ipv4([127, 0, 0, 1], [127, 0, 0, 1], 64).tcp(a, b, seq, 65483);
         if syn {
             t = t.syn();
         }
@@ -573,7 +574,9 @@ fn unrelated_frames() -> Vec<Vec<u8>> {
     v.push(seg(true, c, Some(s), false, true, b""));
     v.push(seg(false, s, Some(c + 1), false, true, b""));
     v.push(seg(true, c + 1, Some(s + 1), false, false, b""));
-    for (a, b, data) in [(40000u16, 53u16, &b"\x12\x34\x01\x00\x00\x01"[..]), (53, 40000, &b"\x12\x34\x81\x80\x00\x01"[..])] {
+    for (a, b, data) in
+        [(40000u16, 53u16, &b"\x12\x34\x01\x00\x00\x01"[..]), (53, 40000, &b"\x12\x34\x81\x80\x00\x01"[..])]
+    {
         let mut out = Vec::new();
         PacketBuilder::ethernet2([0; 6], [0; 6])
             .ipv4([127, 0, 0, 1], [127, 0, 0, 1], 64)
@@ -591,8 +594,7 @@ fn with_unrelated_traffic_first(capture: &Path, out: &Path) -> u64 {
     let frames: Vec<_> = cap.frames().map(|f| f.unwrap()).collect();
     let first = &frames[0].meta;
     assert_eq!(first.linktype, 1, "{}: Ethernet expected", capture.display());
-    let mut w =
-        wirelab::file::PcapFileWriter::new(std::fs::File::create(out).unwrap(), 1, 262_144).unwrap();
+    let mut w = wirelab::file::PcapFileWriter::new(std::fs::File::create(out).unwrap(), 1, 262_144).unwrap();
     let extra = unrelated_frames();
     for (i, f) in extra.iter().enumerate() {
         // A millisecond apart, ending a second before the lab's first frame.
@@ -710,7 +712,12 @@ fn labs_agree_with_tshark_on_captures_made_by_other_programs() {
                 if q.status == Status::Correct {
                     agree += 1;
                 } else {
-                    disagree.push(format!("{} {lab_id}/{id}: tshark {a}, lab {:?} ({})", capture.display(), q.status, q.feedback));
+                    disagree.push(format!(
+                        "{} {lab_id}/{id}: tshark {a}, lab {:?} ({})",
+                        capture.display(),
+                        q.status,
+                        q.feedback
+                    ));
                 }
             }
             for id in &cannot {
@@ -727,11 +734,100 @@ fn labs_agree_with_tshark_on_captures_made_by_other_programs() {
             let bad: Answers = right.iter().map(|(k, v)| (k.clone(), wrong(v))).collect();
             let r = check(&lab, &s, &bad);
             for q in r.questions.iter().filter(|q| bad.contains_key(&q.id)) {
-                assert_eq!(q.status, Status::Incorrect, "{} {lab_id}/{}: a wrong answer passed", capture.display(), q.id);
+                assert_eq!(
+                    q.status,
+                    Status::Incorrect,
+                    "{} {lab_id}/{}: a wrong answer passed",
+                    capture.display(),
+                    q.id
+                );
             }
         }
     }
     eprintln!("{captures} captures, {total} questions, {agree} agree, {cannot_total} cannot be answered");
     assert!(disagree.is_empty(), "{} of {total} disagree with tshark:\n{}", disagree.len(), disagree.join("\n"));
     assert!(captures >= 10 && total >= 150, "{captures} captures, {total} questions: the comparison lost its reach");
+}
+
+fn query(text: &str) -> Result<wirelab::lab::Query, String> {
+    #[derive(serde::Deserialize)]
+    struct Q {
+        answer: wirelab::lab::Query,
+    }
+    toml::from_str::<Q>(&format!("answer = {text}")).map(|q| q.answer).map_err(|e| e.to_string())
+}
+
+#[test]
+fn messages_are_counted_and_picked_one_by_one_wherever_they_travel() {
+    // Frame 16 of the polling recording is one HTTP response carrying three
+    // Engine.IO packets: the CONNECT answer, a "chat message" EVENT and a ping.
+    let s = Session::open(&root().join("captures/scenario-chat-polling-upgrade.pcap")).unwrap();
+    let mut d = wirelab::model::Dissection::default();
+    let bytes = s.number(16, &mut d).unwrap();
+    let views = d.message_views();
+    assert_eq!(views.len(), 3, "one view per Engine.IO packet, the separators kept with them");
+    let types: Vec<Vec<String>> =
+        views.iter().map(|v| v.find_all(bytes, "socketio.type").map(|f| f.text(99)).collect()).collect();
+    assert_eq!(types.len(), 3);
+    assert!(types[0][0].starts_with('0') && types[1][0].starts_with('2') && types[2].is_empty(), "{types:?}");
+    for v in &views {
+        // Each view keeps the layers below the messages.
+        assert!(v.find(bytes, "http.response").is_some() && v.find(bytes, "tcp.stream").is_some());
+    }
+    let count = |q: &str| match query(q).unwrap().run(&s).unwrap() {
+        wirelab::lab::query::Found::Number { value, .. } => value,
+        other => panic!("{other:?}"),
+    };
+    // Per frame, the response matches "a CONNECT and an EVENT" at once; per
+    // message, no single packet is both.
+    assert!(count(r#"{ count = "frame.number == 16 && socketio.type == 0 && socketio.type == 2" }"#) == 1.0);
+    assert!(
+        count(r#"{ count = "frame.number == 16 && socketio.type == 0 && socketio.type == 2", each = "message" }"#)
+            == 0.0
+    );
+    assert!(count(r#"{ count = "frame.number == 16 && engineio.type", each = "message" }"#) == 3.0);
+    assert!(count(r#"{ count = "frame.number == 16 && engineio.type" }"#) == 1.0);
+    // A field read from the second message is that message's own.
+    let Ok(wirelab::lab::query::Found::Field { text, unit, .. }) =
+        query(r#"{ field = "socketio.type", filter = "frame.number == 16 && socketio", which = 2, each = "message" }"#)
+            .unwrap()
+            .run(&s)
+    else {
+        panic!()
+    };
+    assert_eq!((unit, text.starts_with('2')), (Some(1), true));
+}
+
+#[test]
+fn a_query_that_says_too_little_or_too_much_is_refused_with_the_reason() {
+    for (text, want) in [
+        (r#"{ field = "tcp.seq", filter = "tcp", frame = "first" }"#, "exactly one of"),
+        (r#"{ field = "tcp.seq" }"#, "needs filter"),
+        (r#"{ count = "tcp", filter = "udp" }"#, "is itself the filter"),
+        (r#"{ frame = "largest", filter = "tcp" }"#, "needs by"),
+        (r#"{ frame = "first", filter = "tcp", by = "tcp.len" }"#, "goes with which"),
+        (r#"{ count = "tcp", same = ["tcp.stream"] }"#, "go together"),
+        (r#"{ count = "tcp", as_which = "first" }"#, "needs as"),
+        (r#"{ count = "tcp", same = ["tcp.stream"], as = "udp", as_which = "largest" }"#, "as_which is"),
+        (r#"{ compute = "websocket-accept", filter = "http", each = "message" }"#, "compute takes a filter only"),
+        (r#"{ count = "tcp", sme = ["tcp.stream"] }"#, "unknown field"),
+        (r#"{ count = "tcp", each = "packet" }"#, "unknown variant"),
+    ] {
+        let e = query(text).unwrap_err();
+        assert!(e.contains(want), "{text}: {e}");
+    }
+    // On a capture: an `as` that finds nothing, an `answers` that finds
+    // nothing: the capture cannot answer (an error, never zero).
+    let s = Session::open(&root().join("captures/scenario-tcp-vs-udp.pcap")).unwrap();
+    for text in [
+        r#"{ count = "tcp", same = ["tcp.stream"], as = "websocket" }"#,
+        r#"{ count = "tcp", answers = "socketio.type == 2" }"#,
+    ] {
+        assert!(query(text).unwrap().run(&s).is_err(), "{text}");
+    }
+    // The answer to the client's demo request on each TCP connection: the
+    // replies, paired by the correlator (the demo seq), none of the requests.
+    let q = query(r#"{ count = "tcp && demo", answers = "tcp && demo.kind == 1" }"#).unwrap();
+    let replies = query(r#"{ count = "tcp && demo.kind == 2" }"#).unwrap();
+    assert_eq!(q.run(&s).unwrap(), replies.run(&s).unwrap());
 }
