@@ -80,6 +80,8 @@ pub mod sio {
         SIO_ACK_ID: "socketio.ack_id" { label: "Acknowledgement id", ty: U64, explain: "Present when the sender wants an acknowledgement: the ACK packet carries the same id back." };
         SIO_EVENT: "socketio.event" { label: "Event", ty: Text, explain: "The event's name: the first argument of emit()." };
         SIO_ARGS: "socketio.args" { label: "Arguments", ty: Text, explain: "The event's arguments (or the ACK's values), as JSON." };
+        SIO_ARG: "socketio.arg" { label: "Argument", ty: Text, explain: "One argument of the event (or one value of the ACK), as JSON: the values the sender passed to emit() after the event name, in order." };
+        SIO_MEMBER: "socketio.member" { label: "Member", ty: Text, explain: "One key of a JSON object in the packet (an argument, or a CONNECT's data) with its value, written key:value, a text value without its quotes. socketio.member == \"offset:3\" matches however the sender spaced its JSON." };
         SIO_DATA: "socketio.data" { label: "Data", ty: Text, explain: "The packet's JSON payload (auth data for CONNECT, the error for CONNECT_ERROR)." };
         SIO_ATTACHMENT: "socketio.attachment" { label: "Attachment of frame", ty: FrameNum, explain: "This binary message is an attachment of the BINARY_EVENT/BINARY_ACK packet in that frame." };
     }
@@ -366,6 +368,7 @@ fn socketio(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
                             .unwrap_or(b.len());
                         let args_end = b.len().saturating_sub(1).max(args_start);
                         cx.add_at(0, &SIO_ARGS, Value::Text, &at, args_start, args_end - args_start);
+                        arguments(cx, &at, args_start, args_end);
                         summary.push_str(" \"");
                         summary.push_str(&ev);
                         summary.push_str("\" ");
@@ -393,12 +396,18 @@ fn socketio(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
                 },
                 (3 | 6, Some(b'[')) => {
                     cx.add_at(0, &SIO_ARGS, Value::Text, &at, pos, json.len());
+                    if let Some(open) = json.iter().position(|&c| c == b'[') {
+                        arguments(cx, &at, pos + open + 1, b.len().saturating_sub(1));
+                    }
                     summary.push(' ');
                     summary.push_str(&preview(json));
                     cx.set_info(format_args!("Socket.IO {name} {nsp} id={}", ack.unwrap_or(0)));
                 }
                 _ => {
                     cx.add_at(0, &SIO_DATA, Value::Text, &at, pos, json.len());
+                    if let Some(start) = json.iter().position(|c| !c.is_ascii_whitespace()) {
+                        members(cx, &at, pos + start, 1);
+                    }
                     summary.push(' ');
                     summary.push_str(&preview(json));
                     cx.set_info(format_args!("Socket.IO {name} {nsp}"));
@@ -428,6 +437,131 @@ fn socketio(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
 
 /// The string value of `"key":"…"` in a small JSON object (an Engine.IO
 /// open packet's `sid`), without escapes; None when absent.
+/// Spans of JSON values (valid JSON is assumed: the packet was checked;
+/// on anything else they stop early, never panic).
+mod json {
+    /// The first index at or after `i` that is not JSON white space.
+    pub fn skip_ws(b: &[u8], mut i: usize) -> usize {
+        while b.get(i).is_some_and(|c| c.is_ascii_whitespace()) {
+            i += 1;
+        }
+        i
+    }
+
+    /// Where the value starting at `i` ends (exclusive).
+    pub fn value_end(b: &[u8], i: usize) -> usize {
+        match b.get(i) {
+            Some(b'"') => super::string_span(b, i).map_or(b.len(), |(_, e)| e + 1),
+            Some(b'[' | b'{') => {
+                let mut depth = 0usize;
+                let mut j = i;
+                while let Some(&c) = b.get(j) {
+                    match c {
+                        b'"' => {
+                            j = value_end(b, j);
+                            continue;
+                        }
+                        b'[' | b'{' => depth += 1,
+                        b']' | b'}' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                return j + 1;
+                            }
+                        }
+                        _ => {}
+                    }
+                    j += 1;
+                }
+                b.len()
+            }
+            Some(_) => {
+                let mut j = i;
+                while b.get(j).is_some_and(|c| !matches!(c, b',' | b']' | b'}') && !c.is_ascii_whitespace()) {
+                    j += 1;
+                }
+                j
+            }
+            None => i,
+        }
+    }
+
+    /// The values of an array's items from `i` (after `[` or a comma) to `end`.
+    pub fn elements(b: &[u8], mut i: usize, end: usize) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        loop {
+            i = skip_ws(b, i);
+            if i >= end || matches!(b.get(i), Some(b']') | None) {
+                return out;
+            }
+            let e = value_end(b, i).min(end);
+            if e <= i {
+                return out;
+            }
+            out.push((i, e));
+            i = skip_ws(b, e);
+            if b.get(i) != Some(&b',') {
+                return out;
+            }
+            i += 1;
+        }
+    }
+
+    /// The members of the object at `i`: (key without quotes, value, the
+    /// whole member), as spans.
+    pub fn members(b: &[u8], i: usize) -> Vec<[(usize, usize); 3]> {
+        let mut out = Vec::new();
+        if b.get(i) != Some(&b'{') {
+            return out;
+        }
+        let mut j = i + 1;
+        loop {
+            j = skip_ws(b, j);
+            if b.get(j) != Some(&b'"') {
+                return out;
+            }
+            let k_end = value_end(b, j);
+            let colon = skip_ws(b, k_end);
+            if b.get(colon) != Some(&b':') {
+                return out;
+            }
+            let v = skip_ws(b, colon + 1);
+            let v_end = value_end(b, v);
+            if v_end <= v || k_end < j + 2 {
+                return out;
+            }
+            out.push([(j + 1, k_end - 1), (v, v_end), (j, v_end)]);
+            j = skip_ws(b, v_end);
+            if b.get(j) != Some(&b',') {
+                return out;
+            }
+            j += 1;
+        }
+    }
+}
+
+/// At most this many arguments and members are shown per packet.
+const MAX_JSON_ITEMS: usize = 64;
+
+/// Each argument of an EVENT or ACK (the array's items in `start..end` of
+/// `at`), and the members of those that are objects.
+fn arguments(cx: &mut Cx<'_>, at: &At<'_>, start: usize, end: usize) {
+    for (s, e) in json::elements(at.bytes, start, end).into_iter().take(MAX_JSON_ITEMS) {
+        cx.add_at(1, &SIO_ARG, Value::Text, at, s, e - s);
+        members(cx, at, s, 2);
+    }
+}
+
+/// `key:value` for each member of the object at `start` of `at`.
+fn members(cx: &mut Cx<'_>, at: &At<'_>, start: usize, depth: u8) {
+    let b = at.bytes;
+    for [(ks, ke), (vs, ve), (ms, me)] in json::members(b, start).into_iter().take(MAX_JSON_ITEMS) {
+        let value = if b[vs] == b'"' { &b[vs + 1..ve.saturating_sub(1).max(vs + 1)] } else { &b[vs..ve] };
+        let text = format!("{}:{}", String::from_utf8_lossy(&b[ks..ke]), String::from_utf8_lossy(value));
+        let v = cx.out.intern(text);
+        cx.add_at(depth, &SIO_MEMBER, v, at, ms, me - ms);
+    }
+}
+
 fn json_string(json: &[u8], key: &str) -> Option<String> {
     let text = std::str::from_utf8(json).ok()?;
     let at = text.find(&format!("\"{key}\""))? + key.len() + 2;
@@ -454,4 +588,38 @@ fn string_span(json: &[u8], from: usize) -> Option<(usize, usize)> {
 /// Where `needle` first occurs in `hay`.
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod json_tests {
+    use super::json::{elements, members};
+
+    fn texts(b: &[u8], spans: &[(usize, usize)]) -> Vec<String> {
+        spans.iter().map(|&(s, e)| String::from_utf8_lossy(&b[s..e]).into_owned()).collect()
+    }
+
+    #[test]
+    fn arguments_and_members_keep_their_bytes() {
+        let b = br#"["chat message", {"text" : "a, b]", "n":3, "o":{"x":[1,2]}} ,"x\"y", 4.5, null]"#;
+        let args = elements(b, 1, b.len() - 1);
+        assert_eq!(
+            texts(b, &args),
+            [r#""chat message""#, r#"{"text" : "a, b]", "n":3, "o":{"x":[1,2]}}"#, r#""x\"y""#, "4.5", "null"]
+        );
+        let m = members(b, args[1].0);
+        let keys: Vec<_> = m.iter().map(|[k, _, _]| texts(b, &[*k])[0].clone()).collect();
+        let values: Vec<_> = m.iter().map(|[_, v, _]| texts(b, &[*v])[0].clone()).collect();
+        assert_eq!(keys, ["text", "n", "o"]);
+        assert_eq!(values, [r#""a, b]""#, "3", r#"{"x":[1,2]}"#]);
+        assert_eq!(texts(b, &[m[0][2]]), [r#""text" : "a, b]""#]);
+    }
+
+    #[test]
+    fn broken_json_stops_without_panicking() {
+        for b in [&br#"[1,"#[..], br#"{"a""#, br#"{"a":"#, br#"["unterminated"#, br#"{:1}"#, b"", b"{", b"[{]"] {
+            let _ = elements(b, 1, b.len());
+            let _ = members(b, 0);
+        }
+        assert!(members(b"{}", 0).is_empty() && elements(b"[]", 1, 1).is_empty());
+    }
 }
