@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde_json::json;
 
 use super::OutputFormat;
-use crate::lab::{CourseKey, Kind, Lab, check, check::read_answers, provenance};
+use crate::lab::{CourseKey, Kind, Lab, Show, check::read_answers, check_showing, provenance};
 use crate::session::Session;
 
 #[derive(clap::Args, Debug)]
@@ -51,6 +51,10 @@ pub enum LabCommand {
         /// The course key (`wirelab lab key new`).
         #[arg(long)]
         key: Option<PathBuf>,
+        /// For a teacher: show every question's right answer and the frames
+        /// that decide it (a student is only told where to look).
+        #[arg(long)]
+        reveal: bool,
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
     },
@@ -137,7 +141,7 @@ pub fn lab(args: &LabArgs) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
-        LabCommand::Check { id, capture, answers, student, key, format } => {
+        LabCommand::Check { id, capture, answers, student, key, reveal, format } => {
             let (lab, key) = match lab_and_key(id, key.as_deref()) {
                 Ok(x) => x,
                 Err(e) => return refuse(&e),
@@ -150,7 +154,8 @@ pub fn lab(args: &LabArgs) -> anyhow::Result<i32> {
                 Ok(s) => s,
                 Err(e) => return refuse(&format!("{}: {e}", capture.display())),
             };
-            let mut report = check(&lab, &session, &answers);
+            let show = if *reveal { Show::Teacher } else { Show::Student(&Default::default()) };
+            let mut report = check_showing(&lab, &session, &answers, show);
             report.provenance = provenance(&session, key.as_ref(), student.as_deref());
             if *format == OutputFormat::Json {
                 writeln!(out, "{}", serde_json::to_string(&report)?)?;
@@ -191,7 +196,7 @@ pub fn lab(args: &LabArgs) -> anyhow::Result<i32> {
             if *format == OutputFormat::Json {
                 writeln!(out, "{}", serde_json::to_string(&rows)?)?;
             }
-            let mut text = String::from("student,score,max,provenance,error");
+            let mut text = String::from("student,score,max,provenance,error,revealed");
             for q in lab.questions() {
                 text.push(',');
                 text.push_str(&csv_cell(&q.id));
@@ -199,12 +204,13 @@ pub fn lab(args: &LabArgs) -> anyhow::Result<i32> {
             text.push('\n');
             for r in &rows {
                 text.push_str(&format!(
-                    "{},{},{},{},{}",
+                    "{},{},{},{},{},{}",
                     csv_cell(&r.student),
                     r.score,
                     r.max,
                     r.provenance,
-                    csv_cell(&r.error)
+                    csv_cell(&r.error),
+                    csv_cell(&r.revealed.join(" "))
                 ));
                 for (_, st) in &r.statuses {
                     text.push(',');

@@ -463,26 +463,58 @@ fn question_ui(
     if shown < q.hints.len() && ui.small_button(format!("Hint ({} of {})", shown + 1, q.hints.len())).clicked() {
         cmds.push(Command::LabHint(q.id.clone()));
     }
-    feedback_ui(ui, panel, q, cmds);
+    feedback_ui(ui, panel, lab, q, cmds);
 }
 
-/// The last check's verdict on one question, with its frames as links.
-fn feedback_ui(ui: &mut egui::Ui, panel: &LabPanel, q: &Question, cmds: &mut Vec<Command>) {
-    let Some(r) = panel.report.as_ref().and_then(|r| r.questions.iter().find(|x| x.id == q.id)) else { return };
+/// The last check's verdict on one question: hints before answers. A
+/// question not tried gets nothing; a wrong answer, where to look; the
+/// answer itself only when asked for ("Show me the answer", after a try).
+fn feedback_ui(ui: &mut egui::Ui, panel: &mut LabPanel, lab: &str, q: &Question, cmds: &mut Vec<Command>) {
+    let Some(r) = panel.report.as_ref().and_then(|r| r.questions.iter().find(|x| x.id == q.id)).cloned() else {
+        return;
+    };
     let (mark, color) = match r.status {
         Status::Correct => ("✔ right", GREEN),
         Status::Incorrect => ("✘ not yet", RED),
-        Status::Unanswered => ("no answer yet", AMBER),
-        Status::Ungraded => ("kept for your teacher", ui.visuals().text_color()),
+        Status::Unanswered | Status::Ungraded => ("", AMBER),
         Status::CannotAnswer => ("this capture cannot answer it", AMBER),
     };
-    ui.horizontal_wrapped(|ui| {
-        ui.colored_label(color, mark);
-        if r.status != Status::Correct && !r.feedback.is_empty() {
-            ui.label(&r.feedback);
-        }
-    });
-    if matches!(r.status, Status::Correct | Status::Ungraded | Status::CannotAnswer) || r.frames.is_empty() {
+    if !mark.is_empty() {
+        ui.horizontal_wrapped(|ui| {
+            ui.colored_label(color, mark);
+            if r.status != Status::Correct && !r.feedback.is_empty() {
+                ui.label(&r.feedback);
+            }
+        });
+    }
+    let asked = panel.progress(lab).revealed.contains(&q.id);
+    if r.status == Status::Incorrect
+        && q.reveal
+        && !asked
+        && ui
+            .small_button("Show me the answer")
+            .on_hover_text("Your teacher will see that you asked for this answer")
+            .clicked()
+    {
+        cmds.push(Command::LabReveal(q.id.clone()));
+    }
+    if !r.revealed || r.status == Status::Correct {
+        return;
+    }
+    if let Some(e) = &r.expected {
+        let shown = match e {
+            Json::String(t) => t.clone(),
+            Json::Array(items) => {
+                items.iter().map(|v| v.as_str().unwrap_or_default()).collect::<Vec<_>>().join(", then ")
+            }
+            other => other.to_string(),
+        };
+        ui.horizontal_wrapped(|ui| {
+            ui.weak("The answer (shown on request):");
+            ui.label(egui::RichText::new(shown).strong());
+        });
+    }
+    if r.frames.is_empty() {
         return;
     }
     ui.horizontal_wrapped(|ui| {

@@ -120,6 +120,8 @@ pub enum Command {
     LabAnswer(String, serde_json::Value),
     /// Show the next hint of a question.
     LabHint(String),
+    /// Show a question's answer (after a try): recorded as revealed, then checked again.
+    LabReveal(String),
     /// Check the open lab's answers against the capture shown.
     LabCheck,
     LabAction(crate::lab::Action),
@@ -789,6 +791,7 @@ impl App {
             return;
         };
         let answers = self.state.panels.lab.progress(&lab.id).answers.clone();
+        let revealed = self.state.panels.lab.progress(&lab.id).revealed.clone();
         let (key, student) = (self.course_key(), self.settings.student.trim().to_string());
         let (tx, rx) = std::sync::mpsc::channel();
         let spawned = std::thread::Builder::new().name("wirelab-lab-check".into()).spawn(move || {
@@ -798,7 +801,7 @@ impl App {
             };
             let result = cap.map(|cap| {
                 let s = crate::session::Session::index(cap, crate::session::CHECKPOINT_EVERY);
-                let mut r = crate::lab::check(&lab, &s, &answers);
+                let mut r = crate::lab::check_showing(&lab, &s, &answers, crate::lab::Show::Student(&revealed));
                 r.provenance =
                     crate::lab::provenance(&s, key.as_ref(), Some(student.as_str()).filter(|s| !s.is_empty()));
                 (r, answers)
@@ -826,8 +829,9 @@ impl App {
             return;
         };
         let answers = self.state.panels.lab.progress(&lab).answers.clone();
+        let revealed = self.state.panels.lab.progress(&lab).revealed.clone();
         let dir = PathBuf::from(self.state.panels.lab.export_text.trim()).join(&lab);
-        match crate::lab::progress::write_submission(&dir, &student, &pcap, &answers) {
+        match crate::lab::progress::write_submission(&dir, &student, &pcap, &answers, &revealed) {
             Ok(folder) => {
                 self.state.notice = Some(format!(
                     "submission written to {} (your teacher runs: wirelab lab grade {lab} {})",
@@ -1023,6 +1027,12 @@ impl App {
                 p.answers.insert(q, v);
             }),
             Command::LabHint(q) => self.lab_progress(|p| *p.hints.entry(q).or_default() += 1),
+            Command::LabReveal(q) => {
+                self.lab_progress(|p| {
+                    p.revealed.insert(q);
+                });
+                self.lab_check();
+            }
             Command::LabCheck => self.lab_check(),
             Command::LabAction(a) => self.lab_action(a),
             Command::LabExport => self.lab_export(),

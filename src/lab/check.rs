@@ -84,10 +84,37 @@ pub enum Status {
 pub struct QuestionReport {
     pub id: String,
     pub status: Status,
+    /// The right answer: only for a right answer, or one shown on request
+    /// (`revealed`), or to a teacher.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expected: Option<Json>,
+    /// The frames that decide it, on the same terms as `expected`.
     pub frames: Vec<u64>,
     pub feedback: String,
+    /// The answer was shown (asked for by the student, or to a teacher).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub revealed: bool,
+}
+
+/// What a check may show of the right answers. A student gets hints before
+/// answers: a wrong answer is told where to look, never what is right, and
+/// an unanswered question is not mentioned; an answer is shown only when
+/// they asked to see it (after a try) and the lab allows it (`reveal`).
+#[derive(Debug, Clone, Copy)]
+pub enum Show<'a> {
+    /// A student, with the questions whose answers they asked to see.
+    Student(&'a std::collections::BTreeSet<String>),
+    /// A teacher (`lab check --reveal`, `lab grade`): every answer.
+    Teacher,
+}
+
+impl Show<'_> {
+    fn answer_of(&self, q: &Question) -> bool {
+        match self {
+            Show::Teacher => true,
+            Show::Student(asked) => q.reveal && asked.contains(&q.id),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -179,12 +206,18 @@ pub fn answer_key(lab: &Lab, s: &Session) -> (Answers, Vec<String>) {
     (key, cannot)
 }
 
-/// Checks every question of a lab against a capture.
+/// Checks every question of a lab against a capture, as for a student who
+/// asked to see no answer.
 pub fn check(lab: &Lab, s: &Session, answers: &Answers) -> Report {
+    check_showing(lab, s, answers, Show::Student(&Default::default()))
+}
+
+/// Checks every question of a lab against a capture, showing what `show` allows.
+pub fn check_showing(lab: &Lab, s: &Session, answers: &Answers, show: Show<'_>) -> Report {
     let mut questions = Vec::new();
     let (mut score, mut max) = (0, 0);
     for q in lab.questions() {
-        let r = check_one(q, s, answers.get(&q.id).and_then(Answer::from_json));
+        let r = check_one(q, s, answers.get(&q.id).and_then(Answer::from_json), show.answer_of(q));
         if !matches!(r.status, Status::Ungraded | Status::CannotAnswer) {
             max += 1;
         }
@@ -196,13 +229,14 @@ pub fn check(lab: &Lab, s: &Session, answers: &Answers) -> Report {
     Report { lab: lab.id.clone(), score, max, provenance: "not-checked", questions }
 }
 
-fn check_one(q: &Question, s: &Session, answer: Option<Answer>) -> QuestionReport {
+fn check_one(q: &Question, s: &Session, answer: Option<Answer>, show: bool) -> QuestionReport {
     let mut r = QuestionReport {
         id: q.id.clone(),
         status: Status::Unanswered,
         expected: None,
         frames: Vec::new(),
         feedback: String::new(),
+        revealed: false,
     };
     let exp = match expected(q, s) {
         Ok(e) => e,
@@ -225,20 +259,67 @@ fn check_one(q: &Question, s: &Session, answer: Option<Answer>) -> QuestionRepor
         r.feedback = "kept for your teacher".into();
         return r;
     }
-    let Some(answer) = answer else {
+    let reveal_all = |r: &mut QuestionReport| {
         r.frames = frames_of(&exp);
+        r.expected = reveal(&exp, q);
+        r.revealed = true;
+    };
+    let Some(answer) = answer else {
+        // Nothing is said about a question not tried, unless asked.
+        if show {
+            reveal_all(&mut r);
+        }
         return r;
     };
     let (right, why) = judge(q, s, &exp, &answer);
-    // A lab that does not reveal answers does not say the value either.
-    let why = if q.reveal || matches!(q.kind, Kind::Choice { .. } | Kind::Order { .. }) { why } else { String::new() };
     r.status = if right { Status::Correct } else { Status::Incorrect };
-    r.frames = frames_of(&exp);
-    if q.reveal {
+    if right {
+        // What decided it is no secret once it is found.
+        r.frames = frames_of(&exp);
         r.expected = reveal(&exp, q);
+        r.feedback = "correct".into();
+    } else if show {
+        reveal_all(&mut r);
+        r.feedback = wrong_feedback(q, s, &exp, &why, &answer);
+    } else {
+        r.feedback = pointer(q, s, &why, &answer);
     }
-    r.feedback = if right { "correct".into() } else { wrong_feedback(q, s, &exp, &why, &answer) };
     r
+}
+
+/// A wrong answer's feedback for a student: the lab's own words and where
+/// to look (the field and its layer; a misconception's evidence frames),
+/// never the right value, frame or order.
+fn pointer(q: &Question, s: &Session, why: &str, answer: &Answer) -> String {
+    let mut parts = Vec::new();
+    if !q.feedback.is_empty() {
+        parts.push(q.feedback.clone());
+    }
+    match &q.kind {
+        // A misconception's own feedback, and the frames that disprove it.
+        Kind::Choice { choices } => {
+            if !why.is_empty() {
+                parts.push(why.to_string());
+            }
+            if let Some(f) = choices
+                .iter()
+                .find(|c| c.id == answer.text() && !c.correct)
+                .and_then(|c| c.evidence.as_deref())
+                .and_then(|f| matching(s, f).ok())
+                .filter(|f| !f.is_empty())
+            {
+                parts.push(format!("see frames {}", list(&f)));
+            }
+        }
+        Kind::Order { .. } => parts.push("not in the order the packets show: find the first frame of each".into()),
+        _ => {}
+    }
+    if let Some(f) = q.field()
+        && let Some(def) = crate::dissect::all_fields().find(|d| d.name == f)
+    {
+        parts.push(format!("look at the field {f} in the {} layer (OSI layer {})", def.proto.short, def.proto.osi));
+    }
+    parts.iter().map(|p| p.trim_end_matches('.')).collect::<Vec<_>>().join("; ")
 }
 
 fn frames_of(e: &Expected) -> Vec<u64> {

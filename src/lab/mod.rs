@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-pub use check::{Answer, Answers, QuestionReport, Report, Status, answer_key, check};
+pub use check::{Answer, Answers, QuestionReport, Report, Show, Status, answer_key, check, check_showing};
 pub use query::{Query, Which};
 
 /// The labs that ship with wirelab, by file name.
@@ -521,6 +521,8 @@ pub struct GradeRow {
     pub error: String,
     /// Each question's status, in the lab's order.
     pub statuses: Vec<(String, Status)>,
+    /// The questions whose answers the student asked to see.
+    pub revealed: Vec<String>,
 }
 
 /// Grades every student folder in `dir` (named by the student id, holding
@@ -552,7 +554,12 @@ pub fn grade(
             provenance: "not-checked",
             error: String::new(),
             statuses: Vec::new(),
+            revealed: Vec::new(),
         };
+        match progress::read_revealed(&folder) {
+            Ok(r) => row.revealed = r.into_iter().filter(|id| lab.questions().any(|q| &q.id == id)).collect(),
+            Err(e) => row.error = e,
+        }
         let capture = ["capture.pcap", "capture.pcapng"].iter().map(|n| folder.join(n)).find(|p| p.is_file());
         let answers = check::read_answers(&folder.join("answers.json"));
         match (capture, answers) {
@@ -564,7 +571,7 @@ pub fn grade(
                     if let Some(d) = s.damage() {
                         row.error = format!("the capture is damaged ({d}); checked up to there");
                     }
-                    let r = check(lab, &s, &a);
+                    let r = check::check_showing(lab, &s, &a, Show::Teacher);
                     row.score = r.score;
                     row.max = r.max;
                     row.provenance = provenance(&s, key, Some(&row.student));

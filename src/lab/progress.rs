@@ -6,7 +6,7 @@
 //! file. A file that cannot be read is set aside (renamed `.damaged`), never
 //! overwritten: what the student typed is not lost.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -25,6 +25,9 @@ pub struct Progress {
     pub hints: BTreeMap<String, usize>,
     /// Question id → the result of the last check.
     pub checked: BTreeMap<String, Status>,
+    /// Questions whose answer the student asked to see (after a try): the
+    /// submission says so, and `lab grade` shows it.
+    pub revealed: BTreeSet<String>,
 }
 
 impl Progress {
@@ -121,9 +124,16 @@ pub fn default_dir() -> PathBuf {
     base.unwrap_or_else(std::env::temp_dir).join("wirelab").join("labs")
 }
 
-/// Writes a submission: `<dir>/<student>/capture.pcap` and `answers.json`,
+/// Writes a submission: `<dir>/<student>/capture.pcap`, `answers.json` and
+/// `revealed.json` (the questions whose answers the student asked to see),
 /// the folder `wirelab lab grade` reads (one per student). Returns the folder.
-pub fn write_submission(dir: &Path, student: &str, pcap: &[u8], answers: &Answers) -> Result<PathBuf, String> {
+pub fn write_submission(
+    dir: &Path,
+    student: &str,
+    pcap: &[u8],
+    answers: &Answers,
+    revealed: &BTreeSet<String>,
+) -> Result<PathBuf, String> {
     if !safe_name(student) {
         return Err(format!(
             "the student id \"{student}\" cannot name a folder: use letters, digits, '-', '_', '.' or '@' (at most 64)"
@@ -132,11 +142,27 @@ pub fn write_submission(dir: &Path, student: &str, pcap: &[u8], answers: &Answer
     let folder = dir.join(student);
     std::fs::create_dir_all(&folder).map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
     let answers = serde_json::to_vec_pretty(answers).map_err(|e| e.to_string())?;
-    for (name, bytes) in [("capture.pcap", pcap), ("answers.json", &answers[..])] {
+    let revealed = serde_json::to_vec_pretty(revealed).map_err(|e| e.to_string())?;
+    for (name, bytes) in [("capture.pcap", pcap), ("answers.json", &answers[..]), (REVEALED, &revealed[..])] {
         let path = folder.join(name);
         write_whole(&path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     Ok(folder)
+}
+
+/// The file of a submission that lists the answers shown on request.
+pub const REVEALED: &str = "revealed.json";
+
+/// The questions whose answers a submission's student asked to see: none
+/// when the file is missing (a submission from an older wirelab).
+pub fn read_revealed(folder: &Path) -> Result<Vec<String>, String> {
+    let path = folder.join(REVEALED);
+    match std::fs::read(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(format!("{REVEALED}: {e}")),
+        Ok(t) if t.len() > MAX_ANSWERS_BYTES => Err(format!("{REVEALED} is too large")),
+        Ok(t) => serde_json::from_slice(&t).map_err(|e| format!("{REVEALED} is not a list of question ids: {e}")),
+    }
 }
 
 #[cfg(test)]
@@ -167,7 +193,7 @@ mod tests {
             assert!(!safe_name(bad), "{bad:?}");
         }
         let dir = tempfile::tempdir().unwrap();
-        let e = write_submission(dir.path(), "../evil", b"", &Answers::new()).unwrap_err();
+        let e = write_submission(dir.path(), "../evil", b"", &Answers::new(), &BTreeSet::new()).unwrap_err();
         assert!(e.contains("cannot name a folder"), "{e}");
         assert!(Progress::default().save(dir.path(), "../evil").is_err());
     }

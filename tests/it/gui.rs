@@ -474,7 +474,26 @@ fn a_lab_is_answered_checked_against_the_packets_and_its_feedback_links_select_t
     settle(&mut h);
     assert_eq!(h.get_all_by_label("✘ not yet").count(), 2, "both answers are wrong");
 
-    // The feedback's link selects the frame and highlights the field.
+    // Hints before answers: the feedback says where to look, not the
+    // answer, and questions not tried get no feedback at all.
+    let hint = h
+        .get_by_label_contains("look at the field tcp.seq_raw in the TCP layer")
+        .accesskit_node()
+        .label()
+        .unwrap_or_default();
+    assert!(!hint.contains(&isn), "the right value is in the feedback: {hint}");
+    assert!(h.query_by_label(&format!("frame {syn_frame}, tcp.seq_raw")).is_none(), "the answer's frame is shown");
+    assert!(h.query_by_label("no answer yet").is_none());
+
+    // Asked for, the answer comes, and the progress records it.
+    h.get_all_by_label("Show me the answer").next().unwrap().click();
+    settle(&mut h);
+    h.get_by_label("The answer (shown on request):");
+    h.get_by_label(&isn);
+    assert!(h.state_mut().state.panels.lab.progress("tcp-handshake").revealed.contains("client-isn"));
+    assert_eq!(h.get_all_by_label("Show me the answer").count(), 1, "only the other question still offers it");
+
+    // The revealed feedback's link selects the frame and highlights the field.
     h.get_by_label(&format!("frame {syn_frame}, tcp.seq_raw")).click();
     h.run();
     let st = &h.state().state;
@@ -535,6 +554,7 @@ fn an_exported_submission_is_what_lab_grade_reads() {
     let folder = out.path().join("osi-layers").join("ana-42");
     assert!(folder.join("capture.pcap").is_file(), "{:?}", h.state().state.error);
     assert!(folder.join("answers.json").is_file());
+    assert_eq!(std::fs::read_to_string(folder.join("revealed.json")).unwrap().trim(), "[]", "no answer was shown");
     // tshark reads the capture; `lab grade` grades the folder.
     let frames = h.state().state.doc.loaded.as_ref().unwrap().len();
     let out_tshark = support::tshark().arg("-r").arg(folder.join("capture.pcap")).output().unwrap();

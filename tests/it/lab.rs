@@ -235,13 +235,72 @@ fn check_reports_json_with_frames_and_feedback_that_cite_the_packets() {
     let r: Json = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!((r["lab"].as_str(), r["score"].as_u64(), r["max"].as_u64()), (Some("tcp-handshake"), Some(0), Some(6)));
     assert_eq!(r["provenance"], "not-checked");
-    let isn = r["questions"].as_array().unwrap().iter().find(|q| q["id"] == "client-isn").unwrap();
+    let q = |r: &Json, id: &str| r["questions"].as_array().unwrap().iter().find(|q| q["id"] == id).unwrap().clone();
+    // Hints before answers: a wrong value is told where to look, not what
+    // is right; a question not tried gets nothing at all.
+    let isn = q(&r, "client-isn");
+    let right_isn = tshark_first(
+        &root().join("captures/scenario-tcp-vs-udp.pcap"),
+        "tcp.flags.syn == 1 && tcp.flags.ack == 0",
+        "tcp.seq_raw",
+    );
     assert_eq!(isn["status"], "incorrect");
+    assert_eq!(isn["frames"], json!([]), "{isn}");
+    assert!(isn.get("expected").is_none() && isn.get("revealed").is_none(), "{isn}");
+    let feedback = isn["feedback"].as_str().unwrap();
+    assert!(feedback.contains("look at the field tcp.seq_raw in the TCP layer"), "{isn}");
+    assert!(!feedback.contains(&right_isn) && !feedback.contains("frame 1"), "{isn}");
+    let order = q(&r, "handshake-order");
+    assert_eq!(
+        (order["status"].as_str(), order["feedback"].as_str(), &order["frames"]),
+        (Some("unanswered"), Some(""), &json!([]))
+    );
+    // A misconception's own feedback, and the frames that disprove it.
+    let choice = q(&r, "fin-means");
+    assert!(choice["feedback"].as_str().unwrap().contains("RST"), "{choice}");
+    // A teacher sees the answers and the frames that decide them.
+    let out = wirelab_bin()
+        .args(["lab", "check", "tcp-handshake", "--reveal", "--format", "json", "--capture"])
+        .arg(root().join("captures/scenario-tcp-vs-udp.pcap"))
+        .arg("--answers")
+        .arg(&answers)
+        .output()
+        .unwrap();
+    let r: Json = serde_json::from_slice(&out.stdout).unwrap();
+    let isn = q(&r, "client-isn");
     assert_eq!(isn["frames"], json!([1]));
     assert!(isn["feedback"].as_str().unwrap().contains("frame 1, `tcp.seq_raw`"), "{isn}");
-    assert!(isn["expected"].is_string());
-    let choice = r["questions"].as_array().unwrap().iter().find(|q| q["id"] == "fin-means").unwrap();
-    assert!(choice["feedback"].as_str().unwrap().contains("RST"), "{choice}");
+    assert_eq!((isn["expected"].as_str(), &isn["revealed"]), (Some(right_isn.as_str()), &json!(true)));
+    assert_eq!(q(&r, "handshake-order")["expected"], json!(["syn", "synack", "ack"]));
+}
+
+#[test]
+fn a_student_sees_an_answer_only_after_asking_for_it() {
+    let lab = Lab::load("tcp-handshake").unwrap();
+    let s = Session::open(&root().join("captures/scenario-tcp-vs-udp.pcap")).unwrap();
+    let a = answers(json!({"client-isn": 7, "synack-frame": 1}));
+    let find = |r: &wirelab::lab::Report, id: &str| r.questions.iter().find(|q| q.id == id).unwrap().clone();
+    let none = Default::default();
+    let r = wirelab::lab::check_showing(&lab, &s, &a, wirelab::lab::Show::Student(&none));
+    assert!(find(&r, "client-isn").expected.is_none() && find(&r, "synack-frame").frames.is_empty());
+    let asked: std::collections::BTreeSet<String> = ["client-isn".to_string(), "client-isn-typo".to_string()].into();
+    let r = wirelab::lab::check_showing(&lab, &s, &a, wirelab::lab::Show::Student(&asked));
+    let isn = find(&r, "client-isn");
+    assert!(isn.revealed && isn.expected.is_some() && isn.frames == [1], "{isn:?}");
+    // Asking for one answer shows that one only; the score is unchanged.
+    assert!(find(&r, "synack-frame").expected.is_none());
+    assert_eq!(r.score, 0);
+    // A lab that does not reveal (reveal = false) never shows it to a student.
+    let mut strict = lab.clone();
+    for step in &mut strict.steps {
+        for q in &mut step.questions {
+            q.reveal = false;
+        }
+    }
+    let r = wirelab::lab::check_showing(&strict, &s, &a, wirelab::lab::Show::Student(&asked));
+    assert!(find(&r, "client-isn").expected.is_none());
+    let r = wirelab::lab::check_showing(&strict, &s, &a, wirelab::lab::Show::Teacher);
+    assert!(find(&r, "client-isn").expected.is_some());
 }
 
 #[test]
@@ -325,6 +384,7 @@ fn grade_gives_every_student_a_row_whatever_they_handed_in() {
     let bytes = std::fs::read(&cap).unwrap();
     student("ana", Some(&bytes), Some(&format!(r#"{{"client-isn": {isn}, "fin-means": "done-sending"}}"#)));
     student("ben", Some(&bytes), Some(r#"{"client-isn": 1, "fin-means": "resend"}"#));
+    std::fs::write(dir.path().join("ben/revealed.json"), r#"["client-isn", "not-a-question"]"#).unwrap();
     student("cy", Some(&bytes[..bytes.len() / 2]), Some(&format!(r#"{{"client-isn": {isn}}}"#)));
     student("dee", Some(&bytes), None);
     student("eve", Some(&bytes), Some("{oops"));
@@ -338,16 +398,18 @@ fn grade_gives_every_student_a_row_whatever_they_handed_in() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = std::fs::read_to_string(&csv).unwrap();
     let rows: Vec<Vec<String>> = text.lines().map(split_csv).collect();
-    assert_eq!(rows[0][..5], ["student", "score", "max", "provenance", "error"]);
-    assert_eq!(rows[0][5], "client-isn");
+    assert_eq!(rows[0][..6], ["student", "score", "max", "provenance", "error", "revealed"]);
+    assert_eq!(rows[0][6], "client-isn");
     let row = |name: &str| rows.iter().find(|r| r[0] == name).unwrap_or_else(|| panic!("no row for {name}: {text}"));
+    // The answers a student asked to see are in the grades (only questions of the lab).
+    assert_eq!((row("ben")[5].as_str(), row("ana")[5].as_str()), ("client-isn", ""));
     assert_eq!(rows.len(), 1 + 7, "{text}");
     assert_eq!((row("ana")[1].as_str(), row("ana")[2].as_str(), row("ana")[4].as_str()), ("2", "6", ""));
-    assert_eq!(row("ana")[5], "correct");
-    assert_eq!((row("ben")[1].as_str(), row("ben")[5].as_str()), ("0", "incorrect"));
+    assert_eq!(row("ana")[6], "correct");
+    assert_eq!((row("ben")[1].as_str(), row("ben")[6].as_str()), ("0", "incorrect"));
     // Half a file: graded on what is there, and said so.
     assert!(row("cy")[4].contains("damaged"), "{:?}", row("cy"));
-    assert_eq!(row("cy")[5], "correct");
+    assert_eq!(row("cy")[6], "correct");
     for (name, why) in
         [("dee", "answers.json"), ("eve", "not an answers file"), ("fay", "no capture"), ("gus", "cannot be read")]
     {
@@ -532,7 +594,7 @@ tolerance = 0.000001
         "last-win": "1", "second-dup": "1", "any-retransmission": 1, "last-retransmission": retrans[0].parse::<u64>().unwrap(),
         "window-fulls": 0, "syn-to-synack": gap + 0.5,
     });
-    let r = check(&lab, &s, &answers(wrong));
+    let r = wirelab::lab::check_showing(&lab, &s, &answers(wrong), wirelab::lab::Show::Teacher);
     assert_eq!(r.score, 0, "{:#?}", r.questions);
     assert!(r.questions.iter().all(|q| !q.frames.is_empty() && !q.feedback.is_empty()), "{:#?}", r.questions);
 }
