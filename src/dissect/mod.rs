@@ -260,6 +260,10 @@ pub struct Cx<'a> {
     /// and UDP set `flow` and stop before the conversation table.
     routing: bool,
     flow: Option<u64>,
+    /// Application messages begun in this frame, and the info line the
+    /// earlier ones left: a frame carrying several messages shows them all.
+    messages: u32,
+    info_base: Option<usize>,
 }
 
 impl<'a> Cx<'a> {
@@ -276,6 +280,8 @@ impl<'a> Cx<'a> {
             tree: true,
             routing: false,
             flow: None,
+            messages: 0,
+            info_base: None,
         }
     }
 }
@@ -465,9 +471,26 @@ impl Cx<'_> {
         if !self.inner {
             use std::fmt::Write;
             let text = self.out.summary.info_mut();
-            text.clear();
+            // Earlier messages' info stays; this message's is rewritten.
+            match self.info_base.filter(|&b| b > 0 && b <= text.len()) {
+                Some(base) => {
+                    text.truncate(base);
+                    text.push_str(", ");
+                }
+                None => text.clear(),
+            }
             let _ = text.write_fmt(info);
         }
+    }
+
+    /// A new application message begins in this frame (a PDU, or another
+    /// Engine.IO packet of a polling body): from now on its info is added
+    /// after the earlier messages', not written over it.
+    pub fn next_message(&mut self) {
+        if self.messages > 0 && !self.inner {
+            self.info_base = self.out.summary.text_info().map(str::len);
+        }
+        self.messages += 1;
     }
 }
 

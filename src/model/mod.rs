@@ -396,6 +396,11 @@ impl Summary {
         }
     }
 
+    /// The info column when it is text an application wrote (not a TCP line).
+    pub fn text_info(&self) -> Option<&str> {
+        self.tcp.is_none().then_some(self.info.as_str())
+    }
+
     /// Appends the info column to `out`.
     pub fn push_info(&self, out: &mut impl Text) {
         match &self.tcp {

@@ -139,3 +139,39 @@ fn follow_json_names_what_each_message_answers() {
     assert_eq!(by_id(upgraded["answers"].as_u64().unwrap())["kind"], "handshake");
     assert!(msgs.iter().all(|m| m["transport"] == "websocket" || m["transport"] == "tcp"));
 }
+
+#[test]
+fn the_info_column_names_every_message_a_frame_carries() {
+    // One TCP segment or polling body may carry several messages: the info
+    // column lists each, in order, as the correlator sees them.
+    let line = |cap: &str, n: u64| {
+        let s = wirelab::session::Session::open(&root().join(cap)).unwrap();
+        let mut d = wirelab::model::Dissection::default();
+        s.number(n, &mut d).unwrap();
+        // The HTTP answer that carries a polling body is named by its packets.
+        let events = d
+            .events
+            .iter()
+            .filter(|e| !e.kind.is_tcp() && !matches!(e.kind, MsgKind::HttpRequest | MsgKind::HttpResponse))
+            .count();
+        (d.summary.info().into_owned(), events)
+    };
+    for (cap, n, want) in [
+        ("captures/scenario-chat-missed-events.pcap", 48, &["EVENT \"chat message\"", "ACK / id=1"][..]),
+        (
+            "captures/scenario-chat-missed-events.pcap",
+            143,
+            &["EVENT \"welcome\"", "EVENT \"chat message\"", "EVENT \"chat message\"", "EVENT \"chat message\""][..],
+        ),
+        ("captures/scenario-chat-polling-upgrade.pcap", 16, &["CONNECT /", "EVENT \"welcome\"", "Engine.IO ping"][..]),
+        ("captures/scenario-echo-basics.pcap", 30, &["Pong", "Connection Close"][..]),
+    ] {
+        let (info, events) = line(cap, n);
+        let parts: Vec<&str> = info.split(", ").collect();
+        assert_eq!(parts.len(), want.len(), "{cap} frame {n}: {info}");
+        assert_eq!(events, want.len(), "{cap} frame {n}: one message per event");
+        for (p, w) in parts.iter().zip(want) {
+            assert!(p.contains(w), "{cap} frame {n}: {p:?} is not {w:?} in {info}");
+        }
+    }
+}

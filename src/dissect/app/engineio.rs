@@ -113,6 +113,10 @@ pub fn dissect_polling(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, body: At
     loop {
         let end = b[start..].iter().position(|&x| x == 0x1e).map(|p| start + p).unwrap_or(b.len());
         if end > start {
+            if start > 0 {
+                // The body's first packet is the HTTP message's; the others are messages of their own.
+                cx.next_message();
+            }
             let pkt = body.slice(start, end);
             if pkt.bytes.first() == Some(&b'b') {
                 // Binary over polling: 'b' + base64.

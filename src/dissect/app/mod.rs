@@ -576,6 +576,7 @@ fn dissect_pdu(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
         st.client = Some(dir as u8);
     }
     cx.client = st.client;
+    cx.next_message();
     match st.proto[dir] {
         Proto::Http => http::dissect(cx, st, dir, at),
         Proto::WebSocket => websocket::dissect(cx, st, dir, at),
