@@ -160,14 +160,7 @@ pub fn lab(args: &LabArgs) -> anyhow::Result<i32> {
             if *format == OutputFormat::Json {
                 writeln!(out, "{}", serde_json::to_string(&report)?)?;
             } else {
-                writeln!(
-                    out,
-                    "{}: {} of {} ({} questions)",
-                    lab.title,
-                    report.score,
-                    report.max,
-                    report.questions.len()
-                )?;
+                writeln!(out, "{}: {}", lab.title, report.score_line())?;
                 for q in &report.questions {
                     let status = serde_json::to_value(q.status)?.as_str().unwrap_or_default().to_string();
                     writeln!(out, "  {:<22} {:<11} {}", q.id, status, q.feedback)?;

@@ -187,7 +187,7 @@ fn nav_ui(ui: &mut egui::Ui, panel: &mut LabPanel, cmds: &mut Vec<Command>) {
             cmds.push(Command::LabCheck);
         }
         if let Some(r) = &panel.report {
-            ui.label(format!("{} of {} right", r.score, r.max));
+            ui.label(r.score_line());
             match r.provenance {
                 "verified" => ui.colored_label(GREEN, "your token is in this capture"),
                 "missing" => ui.colored_label(AMBER, "your token is not in this capture"),
@@ -476,13 +476,14 @@ fn feedback_ui(ui: &mut egui::Ui, panel: &mut LabPanel, lab: &str, q: &Question,
     let (mark, color) = match r.status {
         Status::Correct => ("✔ right", GREEN),
         Status::Incorrect => ("✘ not yet", RED),
-        Status::Unanswered | Status::Ungraded => ("", AMBER),
+        Status::Unanswered => ("", AMBER),
+        Status::Ungraded => ("kept for your teacher", ui.visuals().weak_text_color()),
         Status::CannotAnswer => ("this capture cannot answer it", AMBER),
     };
     if !mark.is_empty() {
         ui.horizontal_wrapped(|ui| {
             ui.colored_label(color, mark);
-            if r.status != Status::Correct && !r.feedback.is_empty() {
+            if !matches!(r.status, Status::Correct | Status::Ungraded) && !r.feedback.is_empty() {
                 ui.label(&r.feedback);
             }
         });

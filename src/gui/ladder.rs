@@ -218,7 +218,8 @@ pub fn ladder_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
             [egui::pos2(rect.left(), rect.center().y), egui::pos2(rect.right(), rect.center().y)],
             egui::Stroke::new(2.0, egui::Color32::RED),
         );
-        ui.weak(format!("{} more messages after the cursor", ladder.arrows.len() - shown.len()));
+        let more = ladder.arrows.len() - shown.len();
+        ui.weak(format!("{more} more {} after the cursor", if more == 1 { "message" } else { "messages" }));
     }
 }
 

@@ -126,6 +126,27 @@ pub struct Report {
     pub questions: Vec<QuestionReport>,
 }
 
+impl Report {
+    /// "2 of 9 right", saying which questions the score leaves out.
+    pub fn score_line(&self) -> String {
+        let count = |st: Status| self.questions.iter().filter(|q| q.status == st).count();
+        let mut aside = Vec::new();
+        match count(Status::Ungraded) {
+            0 => {}
+            n => aside.push(format!("{n} more kept for your teacher")),
+        }
+        match count(Status::CannotAnswer) {
+            0 => {}
+            n => aside.push(format!("{n} this capture cannot answer")),
+        }
+        let mut line = format!("{} of {} right", self.score, self.max);
+        if !aside.is_empty() {
+            line += &format!(" ({})", aside.join("; "));
+        }
+        line
+    }
+}
+
 /// What a question's right answer is on this capture.
 pub(crate) enum Expected {
     Found(Found),

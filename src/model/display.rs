@@ -31,7 +31,13 @@ pub(super) fn value_text_into(r: &FieldRef<'_>, max_bytes: usize, s: &mut String
         Value::F(v) => {
             let _ = write!(s, "{v:.9}");
         }
-        Value::Bool(b) => s.push_str(if *b { "Set" } else { "Not set" }),
+        // A flag bit is set or not; a line that marks a message (an HTTP
+        // request line) is shown as its text; a derived truth as true or false.
+        Value::Bool(b) if f.def.mask != 0 => s.push_str(if *b { "Set" } else { "Not set" }),
+        Value::Bool(_) if f.span.len > 1 && std::str::from_utf8(r.bytes()).is_ok_and(|t| !t.contains('\0')) => {
+            text_into(r.bytes(), max_bytes, s)
+        }
+        Value::Bool(b) => s.push_str(if *b { "True" } else { "False" }),
         Value::Mac(m) => s.push_str(&format_mac(m)),
         Value::Ipv4(a) => {
             let _ = write!(s, "{}", std::net::Ipv4Addr::from(*a));
@@ -47,28 +53,29 @@ pub(super) fn value_text_into(r: &FieldRef<'_>, max_bytes: usize, s: &mut String
                 s.push_str(&hex(b));
             }
         }
-        Value::Text => {
-            // Control characters written as escapes, as Wireshark does ("\r\n").
-            // At most `max_bytes * 8` characters are shown, and a character
-            // takes at most 4 bytes: decode no more than that (a 70 KB text
-            // payload shown as 32 characters need not be decoded whole).
-            let raw = r.bytes();
-            let t = String::from_utf8_lossy(&raw[..raw.len().min(max_bytes.saturating_mul(32).max(64))]);
-            let cut = t.len() > max_bytes.saturating_mul(8);
-            for c in t.chars().take(if cut { max_bytes * 8 } else { usize::MAX }) {
-                match c {
-                    '\r' => s.push_str("\\r"),
-                    '\n' => s.push_str("\\n"),
-                    '\t' => s.push_str("\\t"),
-                    c => s.push(c),
-                }
-            }
-            if cut {
-                s.push('…');
-            }
-        }
+        Value::Text => text_into(r.bytes(), max_bytes, s),
         Value::Owned(i) => s.push_str(d.strings.get(*i as usize).map(String::as_str).unwrap_or("")),
         Value::Static(t) => s.push_str(t),
+    }
+}
+
+/// Text bytes, control characters written as escapes, as Wireshark does
+/// ("\r\n"). At most `max_bytes * 8` characters are shown, and a character
+/// takes at most 4 bytes: no more than that is decoded (a 70 KB text
+/// payload shown as 32 characters need not be decoded whole).
+fn text_into(raw: &[u8], max_bytes: usize, s: &mut String) {
+    let t = String::from_utf8_lossy(&raw[..raw.len().min(max_bytes.saturating_mul(32).max(64))]);
+    let cut = t.len() > max_bytes.saturating_mul(8);
+    for c in t.chars().take(if cut { max_bytes * 8 } else { usize::MAX }) {
+        match c {
+            '\r' => s.push_str("\\r"),
+            '\n' => s.push_str("\\n"),
+            '\t' => s.push_str("\\t"),
+            c => s.push(c),
+        }
+    }
+    if cut {
+        s.push('…');
     }
 }
 

@@ -893,3 +893,18 @@ fn a_query_that_says_too_little_or_too_much_is_refused_with_the_reason() {
     let replies = query(r#"{ count = "tcp && demo.kind == 2" }"#).unwrap();
     assert_eq!(q.run(&s).unwrap(), replies.run(&s).unwrap());
 }
+
+#[test]
+fn the_score_says_what_it_leaves_out() {
+    let lab = Lab::load("missed-events").unwrap();
+    let s = Session::open(&root().join("captures/third-party/sio-b-recovery.pcap")).unwrap();
+    let r = check(&lab, &s, &answers(json!({})));
+    let free = lab.questions().filter(|q| matches!(q.kind, wirelab::lab::Kind::FreeText)).count();
+    let cannot = r.questions.iter().filter(|q| q.status == Status::CannotAnswer).count();
+    assert!(free > 0 && cannot > 0);
+    assert_eq!(
+        r.score_line(),
+        format!("0 of {} right ({free} more kept for your teacher; {cannot} this capture cannot answer)", r.max)
+    );
+    assert_eq!(r.max as usize + free + cannot, lab.questions().count());
+}

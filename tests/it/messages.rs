@@ -175,3 +175,17 @@ fn the_info_column_names_every_message_a_frame_carries() {
         }
     }
 }
+
+#[test]
+fn a_request_line_reads_as_its_text_and_a_derived_truth_as_true() {
+    let out = wirelab_bin()
+        .args(["dissect", "-V", "-Y", "http.request"])
+        .arg(root().join("captures/http-over-loopback.pcap"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(r"Request line: GET /index.html HTTP/1.1\r\n  (http.request)"), "{text}");
+    assert!(text.contains("From the client: True  (tcp.from_client)"), "{text}");
+    assert!(text.contains("= Syn: Not set"), "flags stay set or not set: {text}");
+    assert!(!text.contains("Request line: Set"));
+}
