@@ -70,15 +70,22 @@ pub fn bytes_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) -> Op
                 .collect()
         })
         .unwrap_or_default();
-    // The hovered field's explanation, above the rows so it stays in view.
+    // The hovered field's explanation, above the rows so it stays in view,
+    // in a box of fixed height: hovering never moves the rows (a click
+    // lands on the byte that was under the pointer).
     let explained = state.view.hovered_field.and_then(|i| d.fields.get(i));
-    ui.label(match explained {
+    let text = match explained {
         Some(f) => {
             let terms = super::glossary::terms_text(f.def.name);
             format!("{} ({}): {} {terms}", f.def.label, f.def.name, f.def.explain)
         }
         None => "Hover a byte to see its field; click it to select the field.".to_string(),
-    });
+    };
+    let height = EXPLANATION_LINES * ui.text_style_height(&egui::TextStyle::Body);
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(ui.available_width(), height), egui::Sense::hover());
+    let mut box_ui = ui.new_child(egui::UiBuilder::new().max_rect(rect).id_salt("byte-explanation"));
+    box_ui.set_clip_rect(rect.intersect(ui.clip_rect()));
+    box_ui.label(text);
     ui.separator();
     let mut hovered = None;
     let mono = egui::TextStyle::Monospace;
@@ -123,3 +130,6 @@ pub fn bytes_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) -> Op
     });
     Some(hovered)
 }
+
+/// Lines kept for the hovered field's explanation above the bytes.
+const EXPLANATION_LINES: f32 = 3.0;

@@ -1035,3 +1035,26 @@ fn a_big_capture_shows_rows_while_it_loads_and_filter_and_sort_keep_up_with_the_
     let per_frame = (loaded.heap_bytes() + (st.view.matching.capacity() + st.view.visible.capacity()) * 8) / k;
     assert!(per_frame < 100, "{per_frame} bytes a frame");
 }
+
+#[test]
+fn hovering_a_byte_explains_it_without_moving_the_rows() {
+    let mut h = harness(None);
+    let row0 = h.get_by_label("0000  ").rect();
+    // Hover a byte of the Socket.IO payload (a long explanation) and one of
+    // Ethernet (a short one): the rows stay where they were.
+    for label in ["4f ", "45 "] {
+        let byte = h.get_all_by_label(label).next().unwrap_or_else(|| panic!("no byte {label}"));
+        let before = byte.rect();
+        byte.hover();
+        h.run();
+        h.run();
+        assert!(h.state().state.view.hovered_field.is_some(), "hovering {label} names its field");
+        assert_eq!(h.get_by_label("0000  ").rect(), row0, "the rows moved when hovering {label}");
+        assert_eq!(h.get_all_by_label(label).next().unwrap().rect(), before, "{label} moved");
+        // A click selects the field of the byte under the pointer.
+        let hovered = h.state().state.view.hovered_field;
+        h.get_all_by_label(label).next().unwrap().click();
+        h.run();
+        assert_eq!(h.state().state.view.selected_field, hovered);
+    }
+}
