@@ -267,15 +267,31 @@ fn open_ui(
         });
     }
     if on_reference {
-        let why = panel.fallback.clone().unwrap_or_else(|| "you opened it".into());
-        ui.colored_label(
-            AMBER,
-            format!(
-                "You are looking at the bundled capture {} ({why}), not traffic you made. \
-                 The answers are checked against it all the same.",
-                lab.traffic.reference
-            ),
-        );
+        match panel.fallback.clone() {
+            // Said once, short, with the one thing a student can do; the
+            // details (for the teacher) behind "Why?".
+            Some(why) => {
+                ui.colored_label(
+                    AMBER,
+                    "This computer does not let you capture yet, so the lab goes on with its bundled capture \
+                     (already open): the answers are checked against it all the same. To capture your own \
+                     traffic, ask your teacher to add you to the group wirelab.",
+                );
+                egui::CollapsingHeader::new("Why?").id_salt("capture-why").show(ui, |ui| {
+                    ui.weak(why);
+                });
+            }
+            None => {
+                ui.colored_label(
+                    AMBER,
+                    format!(
+                        "You are looking at the bundled capture {} (you opened it), not traffic you made. \
+                         The answers are checked against it all the same.",
+                        lab.traffic.reference
+                    ),
+                );
+            }
+        }
     }
     ui.separator();
     let Some(s) = lab.steps.get(step) else { return };

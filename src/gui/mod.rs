@@ -475,7 +475,7 @@ impl App {
                 self.state.doc.capturing = true;
                 self.live = Some((h, crate::dissect::Dissector::new(), loader::Builder::new(true)));
             }
-            Err(e) => self.state.error = Some(e.to_string()),
+            Err(e) => self.state.error = Some(capture_error_line(&e.to_string())),
         }
     }
 
@@ -515,7 +515,7 @@ impl App {
                     }
                 }
                 Ok(CaptureEvent::Stats(s)) => self.state.panels.live.stats = Some(s),
-                Ok(CaptureEvent::Failed(e)) => self.state.error = Some(e),
+                Ok(CaptureEvent::Failed(e)) => self.state.error = Some(capture_error_line(&e)),
                 Ok(CaptureEvent::Finished { stats, .. }) => {
                     self.state.panels.live.stats = Some(stats);
                     finished = true;
@@ -564,7 +564,7 @@ impl App {
             && let Some(Err(why)) = self.demos.report.as_ref().map(|r| &r.recording)
             && let Some(reference) = self.state.panels.lab.lab().map(|l| l.traffic.reference.clone())
         {
-            self.state.panels.lab.fallback = Some(format!("this computer does not let wirelab capture: {why}"));
+            self.state.panels.lab.fallback = Some(why.clone());
             self.commands.push(Command::LabAction(crate::lab::Action::OpenCapture { path: reference }));
         }
         if let Some(rx) = &self.check_job {
@@ -1494,6 +1494,18 @@ impl App {
     }
 }
 
+/// A capture error for the status line: one line. Missing rights say the
+/// one thing a student can do (a student has no sudo; the helper's setup
+/// is the teacher's, and `wirelab capture` prints it whole).
+fn capture_error_line(e: &str) -> String {
+    let first = e.lines().next().unwrap_or(e).trim_end_matches('.');
+    if e.starts_with("wirelab may not capture") {
+        format!("{first}. Ask your teacher to add you to the group wirelab, or open a bundled capture.")
+    } else {
+        first.to_string()
+    }
+}
+
 /// Writes frames of a capture, in the order given, as pcap.
 fn write_pcap(l: &Loaded, frames: impl Iterator<Item = usize>, out: impl std::io::Write) -> std::io::Result<()> {
     let linktype = if l.is_empty() { 1 } else { l.meta(0).linktype };
@@ -1553,4 +1565,21 @@ pub fn run(capture: Option<PathBuf>, replay: bool, comparison: Option<PathBuf>) 
     .map_err(|e| {
         anyhow::anyhow!("cannot open the window: {e} (is there a display? try `wirelab dissect FILE` in a terminal)")
     })
+}
+
+#[cfg(test)]
+mod capture_error_tests {
+    #[test]
+    fn a_missing_right_is_one_line_that_says_what_a_student_can_do() {
+        let e = crate::capture::CaptureError::Permission {
+            interface: "lo".into(),
+            detail: "Operation not permitted".into(),
+            exe: "/usr/lib/wirelab/wirelab-capture".into(),
+        }
+        .to_string();
+        let line = super::capture_error_line(&e);
+        assert!(!line.contains('\n') && !line.contains("sudo"), "{line}");
+        assert!(line.contains("group wirelab") && line.contains("Operation not permitted"), "{line}");
+        assert_eq!(super::capture_error_line("capture on lo failed: gone"), "capture on lo failed: gone");
+    }
 }

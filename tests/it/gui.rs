@@ -1058,3 +1058,35 @@ fn hovering_a_byte_explains_it_without_moving_the_rows() {
         assert_eq!(h.state().state.view.selected_field, hovered);
     }
 }
+
+#[test]
+fn without_capture_rights_a_lab_says_so_once_and_briefly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = lab_harness(dir.path(), welcomed());
+    let lab = wirelab::lab::Lab::bundled().into_iter().position(|l| l.is_ok_and(|l| l.id == "tcp-handshake")).unwrap();
+    h.state_mut().push_command(wirelab::gui::Command::OpenLab(Some(lab)));
+    h.run();
+    h.get_by_label("Use the bundled capture").click();
+    settle(&mut h);
+    // What a scenario that could not be recorded leaves (see run_scenario).
+    let why = wirelab::capture::CaptureError::Permission {
+        interface: "lo".into(),
+        detail: "Operation not permitted".into(),
+        exe: "/usr/lib/wirelab/wirelab-capture".into(),
+    }
+    .to_string();
+    assert!(why.lines().count() > 5 && why.contains("sudo"));
+    h.state_mut().state.panels.lab.fallback = Some(why);
+    h.run();
+    h.get_by_label_contains("ask your teacher to add you to the group wirelab");
+    assert!(h.query_by_label_contains("sudo").is_none(), "no sudo for a student on the first screen");
+    for step in 0..2 {
+        // One message, not one per step.
+        assert_eq!(h.query_all_by_label_contains("ask your teacher to add you").count(), 1, "step {step}");
+        h.get_by_label("Next ▶").click();
+        h.run();
+    }
+    h.get_by_label("Why?").click();
+    h.run();
+    h.get_by_label_contains("sudo setcap");
+}
