@@ -38,6 +38,8 @@ pub struct LabPanel {
     pub export_text: String,
     /// Why the window fell back to the bundled capture, when it did.
     pub fallback: Option<String>,
+    /// The display filter a step's `select` applied (cleared with the lab or the capture).
+    pub applied_filter: Option<String>,
     /// Progress files that could not be read, to tell the student (once).
     pub load_errors: Vec<String>,
     /// Labs whose progress file could not be read nor set aside: never written over.
@@ -71,6 +73,7 @@ impl LabPanel {
             key_text: settings.course_key.clone(),
             export_text: home.join("wirelab-submissions").display().to_string(),
             fallback: None,
+            applied_filter: None,
             load_errors: Vec::new(),
             unreadable: Default::default(),
             awaiting_scenario: false,

@@ -360,7 +360,19 @@ impl App {
     /// (a file, or a live capture): its rows, selection, lab feedback and
     /// any filtering or loading still running for it. The filter text stays
     /// and applies to the new frames.
+    /// A filter a lab's step applied belongs to that lab and that capture:
+    /// another lab or another capture starts unfiltered (a filter the
+    /// student typed stays).
+    fn drop_lab_filter(&mut self) {
+        if let Some(f) = self.state.panels.lab.applied_filter.take()
+            && self.state.view.filter_applied == f
+        {
+            self.apply_filter(String::new());
+        }
+    }
+
     fn reset_document(&mut self) {
+        self.drop_lab_filter();
         self.loader = None;
         self.filter_job = None;
         self.sorted_at = None;
@@ -876,7 +888,10 @@ impl App {
             }
             Action::StopCapture => self.apply(Command::StopCapture),
             Action::OpenCapture { path } => self.open(crate::lab::bundled_path(&path)),
-            Action::Select { filter } => self.apply_filter(filter),
+            Action::Select { filter } => {
+                self.state.panels.lab.applied_filter = Some(filter.clone());
+                self.apply_filter(filter);
+            }
             Action::Highlight { field } => self.highlight_field(&field),
             Action::Compare { loss, duplicate, reorder, delay_ms, count, seed } => {
                 let v = &mut self.state.panels.compare;
@@ -1020,6 +1035,7 @@ impl App {
             Command::OpenLab(i) => {
                 self.state.panels.lab.shown = true;
                 self.state.panels.lab.open(i);
+                self.drop_lab_filter();
             }
             Command::LabStep(k) => self.lab_progress(|p| p.step = k),
             Command::LabAnswer(q, v) => self.lab_progress(|p| {

@@ -1090,3 +1090,32 @@ fn without_capture_rights_a_lab_says_so_once_and_briefly() {
     h.run();
     h.get_by_label_contains("sudo setcap");
 }
+
+#[test]
+fn a_filter_a_lab_applied_goes_with_the_lab_and_its_capture() {
+    use wirelab::gui::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = lab_harness(dir.path(), welcomed());
+    let lab_select = |h: &mut Harness<'static, App>, f: &str| {
+        h.state_mut().push_command(Command::LabAction(wirelab::lab::Action::Select { filter: f.into() }));
+        settle(h);
+    };
+    h.state_mut().push_command(Command::OpenLab(Some(2)));
+    settle(&mut h);
+    lab_select(&mut h, "tcp.flags.syn == 1");
+    assert_eq!(h.state().state.view.filter_applied, "tcp.flags.syn == 1");
+    // Another lab: unfiltered.
+    h.state_mut().push_command(Command::OpenLab(Some(3)));
+    settle(&mut h);
+    assert_eq!(h.state().state.view.filter_applied, "");
+    // Another capture: unfiltered too.
+    lab_select(&mut h, "tcp");
+    h.state_mut().push_command(Command::Open(support::root().join("captures/scenario-echo-basics.pcap")));
+    settle(&mut h);
+    assert_eq!(h.state().state.view.filter_applied, "");
+    // A filter the student typed is theirs: it stays.
+    type_filter(&mut h, "websocket");
+    h.state_mut().push_command(Command::OpenLab(Some(4)));
+    settle(&mut h);
+    assert_eq!(h.state().state.view.filter_applied, "websocket");
+}
