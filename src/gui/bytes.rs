@@ -90,17 +90,21 @@ pub fn bytes_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) -> Op
     let mut hovered = None;
     let mono = egui::TextStyle::Monospace;
     let row_height = ui.text_style_height(&mono) + ui.spacing().item_spacing.y;
-    let rows = bytes.len().div_ceil(16);
+    // Sixteen bytes a row, as Wireshark shows them; eight when the panel is
+    // too narrow for sixteen (a laptop with a lab open), never cut off.
+    let char_w = ui.fonts_mut(|f| f.glyph_width(&mono.resolve(ui.style()), '0'));
+    let per_row = if ui.available_width() >= (6.0 + 16.0 * 4.0 + 2.0) * char_w { 16 } else { 8 };
+    let rows = bytes.len().div_ceil(per_row);
     // Only the rows on screen are laid out: a 16 MiB decompressed message
     // has a million rows.
     egui::ScrollArea::vertical().id_salt("bytes").auto_shrink(false).show_rows(ui, row_height, rows, |ui, range| {
         for row in range {
-            let chunk = bytes.get(row * 16..(row * 16 + 16).min(bytes.len())).unwrap_or(&[]);
+            let chunk = bytes.get(row * per_row..(row * per_row + per_row).min(bytes.len())).unwrap_or(&[]);
             ui.horizontal(|ui| {
                 ui.spacing_mut().item_spacing.x = 0.0;
-                ui.label(RichText::new(format!("{:04x}  ", row * 16)).text_style(mono.clone()).weak());
+                ui.label(RichText::new(format!("{:04x}  ", row * per_row)).text_style(mono.clone()).weak());
                 for (k, b) in chunk.iter().enumerate() {
-                    let at = row * 16 + k;
+                    let at = row * per_row + k;
                     let osi = layer_of(at);
                     let (r, g, bl) = TINTS[usize::from(osi.saturating_sub(1)).min(6)];
                     let mut t = RichText::new(format!("{b:02x} ")).text_style(mono.clone());
@@ -119,7 +123,7 @@ pub fn bytes_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) -> Op
                         cmds.push(Command::SelectField(field_at(d, state.view.source, at)));
                     }
                 }
-                for _ in chunk.len()..16 {
+                for _ in chunk.len()..per_row {
                     ui.label(RichText::new("   ").text_style(mono.clone()));
                 }
                 let ascii: String =

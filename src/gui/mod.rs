@@ -52,6 +52,9 @@ pub struct Settings {
     pub seen_terms: std::collections::BTreeSet<String>,
     /// Where each capture's replay was left (by path).
     pub replay_at: std::collections::BTreeMap<String, usize>,
+    /// The side panel (conversation, ladder, glossary) beside a lab on a
+    /// screen too narrow for both: folded unless the student opens it.
+    pub side_panel_with_lab: bool,
 }
 
 impl Default for Settings {
@@ -65,9 +68,14 @@ impl Default for Settings {
             course_key: String::new(),
             seen_terms: Default::default(),
             replay_at: Default::default(),
+            side_panel_with_lab: false,
         }
     }
 }
+
+/// Narrower than this, a window with a lab open folds the side panel, so
+/// the packet list keeps its Info column (1366×768 and 1280×800 laptops).
+pub const ROOM_FOR_LAB_AND_SIDE: f32 = 1600.0;
 
 /// The live-capture controls.
 pub struct LiveUi {
@@ -120,6 +128,8 @@ pub enum Command {
     LabAnswer(String, serde_json::Value),
     /// Show the next hint of a question.
     LabHint(String),
+    /// Open or fold the side panel beside a lab on a narrow screen.
+    SidePanel(bool),
     /// Show a question's answer (after a try): recorded as revealed, then checked again.
     LabReveal(String),
     /// Check the open lab's answers against the capture shown.
@@ -360,6 +370,14 @@ impl App {
     /// (a file, or a live capture): its rows, selection, lab feedback and
     /// any filtering or loading still running for it. The filter text stays
     /// and applies to the new frames.
+    /// Whether the side panel is folded: only beside a lab, on a narrow
+    /// screen, until the student opens it (remembered).
+    pub fn side_panel_folded(&self, ctx: &egui::Context) -> bool {
+        self.state.panels.lab.shown
+            && ctx.content_rect().width() < ROOM_FOR_LAB_AND_SIDE
+            && !self.settings.side_panel_with_lab
+    }
+
     /// A filter a lab's step applied belongs to that lab and that capture:
     /// another lab or another capture starts unfiltered (a filter the
     /// student typed stays).
@@ -1043,6 +1061,7 @@ impl App {
                 p.answers.insert(q, v);
             }),
             Command::LabHint(q) => self.lab_progress(|p| *p.hints.entry(q).or_default() += 1),
+            Command::SidePanel(open) => self.settings.side_panel_with_lab = open,
             Command::LabReveal(q) => {
                 self.lab_progress(|p| {
                     p.revealed.insert(q);
@@ -1200,7 +1219,9 @@ impl App {
                 lab::lab_ui(ui, &mut self.state, &mut cmds);
             });
         }
-        egui::Panel::bottom("detail").resizable(true).default_size(420.0).min_size(160.0).show(ui, |ui| {
+        // The layers and bytes take two fifths of the height at most by default: the packets keep the rest.
+        let detail_height = (ui.available_height() * 0.4).clamp(160.0, 420.0);
+        egui::Panel::bottom("detail").resizable(true).default_size(detail_height).min_size(160.0).show(ui, |ui| {
             ui.columns(2, |cols| {
                 egui::ScrollArea::vertical()
                     .id_salt("layers")
@@ -1211,7 +1232,8 @@ impl App {
                 }
             });
         });
-        egui::Panel::right("conversation").resizable(true).default_size(380.0).show(ui, |ui| {
+        let mut side = !self.side_panel_folded(ui.ctx());
+        egui::Panel::right("conversation").resizable(true).default_size(380.0).show_collapsible(ui, &mut side, |ui| {
             ui.horizontal(|ui| {
                 let mut tabs = vec![
                     (RightTab::Conversation, "Conversation"),
@@ -1478,6 +1500,17 @@ impl App {
                             format!("{} of {} frames", self.state.view.visible.len(), l.len())
                         };
                         ui.label(shown);
+                        // Beside a lab on a narrow screen the side panel folds; this brings it back.
+                        if self.state.panels.lab.shown && ui.ctx().content_rect().width() < ROOM_FOR_LAB_AND_SIDE {
+                            let open = self.settings.side_panel_with_lab;
+                            if ui
+                                .selectable_label(open, "Side panel")
+                                .on_hover_text("Show the conversation, ladder and glossary beside the packets")
+                                .clicked()
+                            {
+                                cmds.push(Command::SidePanel(!open));
+                            }
+                        }
                     }
                     _ => {}
                 }

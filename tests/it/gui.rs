@@ -1119,3 +1119,68 @@ fn a_filter_a_lab_applied_goes_with_the_lab_and_its_capture() {
     settle(&mut h);
     assert_eq!(h.state().state.view.filter_applied, "websocket");
 }
+
+#[test]
+fn the_lab_panel_fits_a_1366x768_laptop() {
+    lab_panel_fits(1366.0, 768.0);
+}
+
+#[test]
+fn the_lab_panel_fits_a_1280x800_laptop() {
+    lab_panel_fits(1280.0, 800.0);
+}
+
+fn lab_panel_fits(w: f32, hgt: f32) {
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let mut app = App::new(None, welcomed());
+        app.state.panels.lab.dir = dir.path().to_path_buf();
+        app.wait_idle();
+        let mut h = Harness::builder().with_size([w, hgt]).build_ui_state(|ui, app: &mut App| app.ui(ui), app);
+        h.run();
+        h.state_mut().push_command(wirelab::gui::Command::OpenLab(Some(2)));
+        h.run();
+        h.get_by_label("Use the bundled capture").click();
+        settle(&mut h);
+        h.get_by_label("Next ▶").click();
+        h.run();
+        let inside = |r: egui::Rect| r.min.x >= 0.0 && r.max.x <= w + 0.5 && r.min.y >= 0.0 && r.max.y <= hgt + 0.5;
+        // Every column of the packet list, Info at least 30 characters wide.
+        for col in ["No.", "Time", "Source", "Destination", "Protocol", "Length", "Info"] {
+            assert!(inside(h.get_by_label(col).rect()), "{w}x{hgt}: the {col} column is off screen");
+        }
+        let info = h.get_by_label("Info").rect();
+        assert!(w - info.min.x >= 30.0 * 7.0, "{w}x{hgt}: Info is {} px wide", w - info.min.x);
+        // The step, its questions and the buttons, without scrolling the window.
+        for label in ["◀ Back", "Next ▶", "✔ Check my answers"] {
+            assert!(inside(h.get_by_label(label).rect()), "{w}x{hgt}: {label} is off screen");
+        }
+        let lab = wirelab::lab::Lab::load("tcp-handshake").unwrap();
+        // The first question at once; the others by scrolling the lab panel,
+        // with Back, Next and Check staying in view.
+        let first = h.get_by_label(&lab.steps[1].questions[0].prompt).rect();
+        assert!(inside(first), "{w}x{hgt}: the first question is off screen ({first:?})");
+        for q in &lab.steps[1].questions {
+            h.get_by_label(&q.prompt).scroll_to_me();
+            h.run();
+            let r = h.get_by_label(&q.prompt).rect();
+            assert!(inside(r), "{w}x{hgt}: the question {} cannot be brought into view ({r:?})", q.id);
+            assert!(inside(h.get_by_label("✔ Check my answers").rect()), "{w}x{hgt}: Check scrolled away");
+        }
+        // The bytes are not cut off at the right.
+        for n in h.get_all_by_label_contains("0000") {
+            assert!(n.rect().max.x <= w + 0.5, "{w}x{hgt}: a row of bytes runs off screen");
+        }
+        // The side panel is folded beside the lab; one click brings it back, and it is remembered.
+        assert!(h.query_by_label("Conversation").is_none());
+        h.get_by_label("Side panel").click();
+        h.run();
+        h.run();
+        assert!(h.query_all_by_label("Conversation").count() > 0);
+        assert!(h.state().settings.side_panel_with_lab);
+        h.get_by_label("Side panel").click();
+        h.run();
+        h.run();
+        h.snapshot(&format!("lab_panel_{w}x{hgt}"));
+    }
+}
