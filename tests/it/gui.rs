@@ -1181,6 +1181,6 @@ fn lab_panel_fits(w: f32, hgt: f32) {
         h.get_by_label("Side panel").click();
         h.run();
         h.run();
-        h.snapshot(&format!("lab_panel_{w}x{hgt}"));
+        h.snapshot(format!("lab_panel_{w}x{hgt}"));
     }
 }
