@@ -37,7 +37,7 @@ make_one() {
   wait_for "$TMP/$name.server" "^listening"
   # the unrelated connection and datagram, before the lab's traffic
   mkfifo "$TMP/$name.fifo"
-  python3 "$DIR/sio-b-unrelated.py" "$http" "$udp" <"$TMP/$name.fifo" >"$TMP/$name.unrelated" &
+  python3 "$DIR/unrelated.py" "$http" "$udp" <"$TMP/$name.fifo" >"$TMP/$name.unrelated" &
   local unr=$!; PIDS+=("$unr")
   exec 7>"$TMP/$name.fifo"
   wait_for "$TMP/$name.unrelated" "^ready"

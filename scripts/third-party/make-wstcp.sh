@@ -44,7 +44,7 @@ wait_line() {       # wait_line FILE TEXT [tenths]
 # The unrelated connection (HTTP/1.1, kept alive) and datagram, before the lab's traffic.
 unrelated_start() {
   rm -f "$tmp/unrel.in"; mkfifo "$tmp/unrel.in"
-  python3 "$here/wstcp-unrelated.py" 9400 9401 <"$tmp/unrel.in" >"$tmp/unrel.log" 2>&1 &
+  python3 "$here/unrelated.py" 9400 9401 <"$tmp/unrel.in" >"$tmp/unrel.log" 2>&1 &
   unrel_pid=$!
   exec 3>"$tmp/unrel.in"
   wait_line "$tmp/unrel.log" ready

@@ -322,15 +322,8 @@ fn pointer(q: &Question, s: &Session, why: &str, answer: &Answer) -> String {
             if !why.is_empty() {
                 parts.push(why.to_string());
             }
-            if let Some(f) = choices
-                .iter()
-                .find(|c| c.id == answer.text() && !c.correct)
-                .and_then(|c| c.evidence.as_deref())
-                .and_then(|f| matching(s, f).ok())
-                .filter(|f| !f.is_empty())
-            {
-                parts.push(format!("see frames {}", list(&f)));
-            }
+            let picked = choices.iter().find(|c| c.id == answer.text() && !c.correct);
+            parts.extend(evidence_cite(s, picked.and_then(|c| c.evidence.as_deref())));
         }
         Kind::Order { .. } => parts.push("not in the order the packets show: find the first frame of each".into()),
         _ => {}
@@ -451,15 +444,13 @@ fn wrong_feedback(q: &Question, s: &Session, e: &Expected, why: &str, answer: &A
         // The frames that disprove the choice picked, else those that
         // show the right one.
         Expected::Choice => match &q.kind {
-            Kind::Choice { choices } => choices
-                .iter()
-                .find(|c| c.id == answer.text() && c.evidence.is_some())
-                .or_else(|| choices.iter().find(|c| c.correct))
-                .and_then(|c| c.evidence.as_deref())
-                .and_then(|f| matching(s, f).ok())
-                .filter(|f| !f.is_empty())
-                .map(|f| format!("see frames {}", list(&f)))
-                .unwrap_or_default(),
+            Kind::Choice { choices } => {
+                let cited = choices
+                    .iter()
+                    .find(|c| c.id == answer.text() && c.evidence.is_some())
+                    .or_else(|| choices.iter().find(|c| c.correct));
+                evidence_cite(s, cited.and_then(|c| c.evidence.as_deref())).unwrap_or_default()
+            }
             _ => String::new(),
         },
         Expected::Nothing => String::new(),
@@ -468,6 +459,12 @@ fn wrong_feedback(q: &Question, s: &Session, e: &Expected, why: &str, answer: &A
         parts.push(cite);
     }
     parts.iter().map(|p| p.trim_end_matches('.')).collect::<Vec<_>>().join("; ")
+}
+
+/// "see frames …" for the frames a choice's `evidence` filter matches, if any.
+fn evidence_cite(s: &Session, evidence: Option<&str>) -> Option<String> {
+    let frames = matching(s, evidence?).ok().filter(|f| !f.is_empty())?;
+    Some(format!("see frames {}", list(&frames)))
 }
 
 fn list(frames: &[u64]) -> String {

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""sio-b: unrelated loopback traffic before the lab's, as on a student's
-laptop: an HTTP/1.1 server with one kept-alive client connection (a GET
-before the lab's traffic, a second GET on the same connection after it) and
-one UDP datagram to a local listener (a DNS-like query to a "resolver").
+"""Unrelated loopback traffic for the third-party captures (make-wstcp.sh,
+make-sio-b.sh), as a student's laptop would have it: an HTTP/1.1 server and
+one kept-alive client connection (a GET before the lab's traffic, a second
+GET on the same connection after it), and one UDP datagram to another local
+program.
 
-    sio-b-unrelated.py HTTP_PORT UDP_PORT
-Prints "ready" once the first GET and the datagram are done; waits for EOF
-on stdin, then does the second GET, closes and exits.
+    unrelated.py HTTP_PORT UDP_PORT
+Prints "ready" once the first GET and the datagram are done; waits for a
+line (or EOF) on stdin, then does the second GET, closes and exits.
 """
 import http.client
 import http.server
@@ -21,7 +22,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self):
-        body = b'{"weather": "cloudy", "source": "a desktop widget"}\n'
+        body = b'{"status": "ok", "app": "some other program"}\n'
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -38,15 +39,15 @@ sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 sink.bind(("127.0.0.1", UDP_PORT))
 
 conn = http.client.HTTPConnection("127.0.0.1", HTTP_PORT)
-conn.request("GET", "/weather")
+conn.request("GET", "/status.txt")
 conn.getresponse().read()
-udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-udp.sendto(b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x07example\x03com\x00\x00\x01\x00\x01",
-           ("127.0.0.1", UDP_PORT))
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.sendto(b"heartbeat from another app", ("127.0.0.1", UDP_PORT))
 sink.recvfrom(2048)
 print("ready", flush=True)
-sys.stdin.read()
-conn.request("GET", "/weather?again=1")
+sys.stdin.readline()
+conn.request("GET", "/status.txt?again=1")
 conn.getresponse().read()
 conn.close()
 srv.shutdown()
+print("closed", flush=True)
