@@ -1181,6 +1181,7 @@ fn lab_panel_fits(w: f32, hgt: f32) {
         h.get_by_label("Side panel").click();
         h.run();
         h.run();
-        h.snapshot(format!("lab_panel_{w}x{hgt}"));
+        // No pixel snapshot here: the detail panel's first height depends on
+        // when the lab opens, so the image is not stable; the geometry above is.
     }
 }
