@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use egui_commonmark::{CommonMarkCache, CommonMarkViewer};
 use serde_json::{Value as Json, json};
 
+use super::short_name;
 use crate::lab::progress::Progress;
 use crate::lab::{Action, Answer, Kind, Lab, Question, Report, Status};
 
@@ -27,8 +28,13 @@ pub struct LabPanel {
     /// Where progress is saved (one JSON file per lab).
     pub dir: PathBuf,
     progress: HashMap<String, Progress>,
-    /// The last check of the open lab, with the capture it was made on.
+    /// The last check of the open lab, and the capture it was made on.
     pub report: Option<Report>,
+    pub report_on: Option<String>,
+    /// The capture the report was made on, when another is open now (set
+    /// each frame): its verdicts are shown as that capture's, without
+    /// links into the frames of the one open.
+    elsewhere: Option<String>,
     pub checking: bool,
     /// What is typed in the answer boxes, by question id.
     drafts: HashMap<String, String>,
@@ -67,6 +73,8 @@ impl LabPanel {
             dir: crate::lab::progress::default_dir(),
             progress: HashMap::new(),
             report: None,
+            report_on: None,
+            elsewhere: None,
             checking: false,
             drafts: HashMap::new(),
             student_text: settings.student.clone(),
@@ -118,6 +126,7 @@ impl LabPanel {
     pub fn open(&mut self, index: Option<usize>) {
         self.current = index.filter(|i| *i < self.labs.len());
         self.report = None;
+        self.report_on = None;
         self.drafts.clear();
         let Some(id) = self.lab().map(|l| l.id.clone()) else { return };
         let p = self.progress(&id);
@@ -160,7 +169,9 @@ pub fn lab_ui(ui: &mut egui::Ui, state: &mut State, cmds: &mut Vec<Command>) {
         state.doc.path.as_ref().zip(state.panels.lab.lab()).is_some_and(|(p, l)| {
             p.canonicalize().ok().is_some_and(|p| l.reference_path().canonicalize().ok() == Some(p))
         });
+    let open = state.doc.loaded.as_ref().map(|l| l.name.as_str());
     let panel = &mut state.panels.lab;
+    panel.elsewhere = panel.report_on.clone().filter(|on| panel.report.is_some() && Some(on.as_str()) != open);
     egui::Panel::bottom("lab-nav").show(ui, |ui| nav_ui(ui, panel, cmds));
     egui::ScrollArea::vertical().id_salt("lab-step").show(ui, |ui| open_ui(ui, panel, selected, on_reference, cmds));
 }
@@ -191,6 +202,10 @@ fn nav_ui(ui: &mut egui::Ui, panel: &mut LabPanel, cmds: &mut Vec<Command>) {
         }
         if let Some(r) = &panel.report {
             ui.label(r.score_line());
+            if let Some(on) = &panel.elsewhere {
+                ui.colored_label(AMBER, format!("on {}, not the capture open now: check again", short_name(on)))
+                    .on_hover_text(format!("These verdicts were checked against {on}. Your answers are kept."));
+            }
             match r.provenance {
                 "verified" => ui.colored_label(GREEN, "your token is in this capture"),
                 "missing" => ui.colored_label(AMBER, "your token is not in this capture"),
@@ -312,10 +327,9 @@ fn open_ui(
     submission_ui(ui, panel, cmds);
 }
 
-/// The step's actions as buttons. A scenario records its own capture, so
-/// a step that runs one does not show separate capture buttons.
+/// The step's actions as buttons. (A step that runs a scenario has no
+/// server or capture buttons beside it: the scenario starts its own.)
 fn actions_ui(ui: &mut egui::Ui, lab: &Lab, actions: &[Action], cmds: &mut Vec<Command>) {
-    let runs_scenario = actions.iter().any(|a| matches!(a, Action::RunScenario { .. }));
     ui.horizontal_wrapped(|ui| {
         for a in actions {
             let (label, hover) = match a {
@@ -325,9 +339,10 @@ fn actions_ui(ui: &mut egui::Ui, lab: &Lab, actions: &[Action], cmds: &mut Vec<C
                 Action::StopServer { server } => (format!("■ Stop the {server} server"), String::new()),
                 Action::RunScenario { scenario } => (
                     format!("▶ Make the traffic ({scenario})"),
-                    "Runs the scripted clients, records their packets and opens the recording".to_string(),
+                    "Starts its own servers and scripted clients on this computer, records their packets \
+                     and opens the recording"
+                        .to_string(),
                 ),
-                Action::StartCapture | Action::StopCapture if runs_scenario => continue,
                 Action::StartCapture => {
                     ("● Start capturing".into(), lab.traffic.capture_filter.clone().unwrap_or_default())
                 }
@@ -492,6 +507,7 @@ fn feedback_ui(ui: &mut egui::Ui, panel: &mut LabPanel, lab: &str, q: &Question,
     let Some(r) = panel.report.as_ref().and_then(|r| r.questions.iter().find(|x| x.id == q.id)).cloned() else {
         return;
     };
+    let elsewhere = panel.elsewhere.clone();
     let (mark, color) = match r.status {
         Status::Correct => ("✔ right", GREEN),
         Status::Incorrect => ("✘ not yet", RED),
@@ -502,6 +518,9 @@ fn feedback_ui(ui: &mut egui::Ui, panel: &mut LabPanel, lab: &str, q: &Question,
     if !mark.is_empty() {
         ui.horizontal_wrapped(|ui| {
             ui.colored_label(color, mark);
+            if let Some(on) = &elsewhere {
+                ui.weak(format!("(on {})", short_name(on)));
+            }
             if !matches!(r.status, Status::Correct | Status::Ungraded) && !r.feedback.is_empty() {
                 ui.label(&r.feedback);
             }
@@ -534,7 +553,8 @@ fn feedback_ui(ui: &mut egui::Ui, panel: &mut LabPanel, lab: &str, q: &Question,
             ui.label(egui::RichText::new(shown).strong());
         });
     }
-    if r.frames.is_empty() {
+    // Frame numbers of another capture would select the wrong frames here.
+    if r.frames.is_empty() || elsewhere.is_some() {
         return;
     }
     ui.horizontal_wrapped(|ui| {

@@ -28,7 +28,14 @@ fn empty_reason(osi: u8) -> &'static str {
 pub fn layers_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
     ui.heading("Layers");
     let Some((d, bytes)) = &state.view.detail else {
-        ui.label("Select a frame to see its layers.");
+        if state.view.detail_loading {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Dissecting the frame in the context of those before it…");
+            });
+        } else {
+            ui.label("Select a frame to see its layers.");
+        }
         return;
     };
     egui::CollapsingHeader::new("Encapsulation: each layer's header wraps the layer above")

@@ -214,21 +214,6 @@ impl Loaded {
         self.rows.get(i).map(|r| r.bytes(&self.arena, self.cap.as_deref())).unwrap_or(&[])
     }
 
-    /// The dissection of frame `i`, with the context of the frames before
-    /// it (kept, or dissected again from the nearest checkpoint), and its bytes.
-    pub fn detail(&self, i: usize) -> Option<(Dissection, Vec<u8>)> {
-        let bytes = self.bytes(i).to_vec();
-        if let Some(all) = &self.dissections
-            && let Some(d) = all.get(i)
-        {
-            return Some((d.clone(), bytes));
-        }
-        let mut d = Dissection::default();
-        let found =
-            self.checkpoints.dissect(i, |k| (k < self.rows.len()).then(|| (self.meta(k), self.bytes(k))), &mut d);
-        found.then_some((d, bytes))
-    }
-
     /// Heap bytes the checkpoints hold (within `session::CHECKPOINT_BUDGET`).
     pub fn checkpoint_bytes(&self) -> usize {
         self.checkpoints.bytes()
@@ -574,6 +559,58 @@ fn release_free_memory() {
     }
 }
 
+/// What a thread needs to dissect frames `start..to` again, in context:
+/// the dissector's state before `start` (or every dissection, kept), and
+/// where each frame's bytes are (the rows, 40 bytes each; the copied
+/// bytes, if any; the file is shared).
+struct Frames {
+    start: usize,
+    kept: Option<Arc<Vec<Dissection>>>,
+    dis: Dissector,
+    rows: Vec<Row>,
+    metas: Vec<FrameMeta>,
+    arena: Vec<u8>,
+    cap: Option<Arc<Capture>>,
+}
+
+impl Frames {
+    /// Frames `from..to`: from the saved state nearest before `from`, or
+    /// straight from the kept dissections.
+    fn of(loaded: &Loaded, from: usize, to: usize) -> Frames {
+        let kept = loaded.dissections.clone().filter(|all| all.len() >= to);
+        let (start, dis) = match &kept {
+            Some(_) => (from, Dissector::new()),
+            None => loaded.checkpoints.state_before(from).unwrap_or_else(|| (0, Dissector::new())),
+        };
+        let rows = loaded.rows[start.min(to)..to].to_vec();
+        let metas: Vec<FrameMeta> =
+            if kept.is_none() { (start..to).map(|i| loaded.meta(i)).collect() } else { Vec::new() };
+        let arena = if rows.iter().any(|r| r.in_arena) { loaded.arena.clone() } else { Vec::new() };
+        Frames { start, kept, dis, rows, metas, arena, cap: loaded.cap.clone() }
+    }
+
+    /// Calls `f` with each frame of `from..` and its dissection, in order.
+    fn each(mut self, from: usize, mut f: impl FnMut(usize, &Dissection, &[u8])) {
+        let cap = self.cap.as_deref();
+        let bytes = |i: usize| self.rows[i - self.start].bytes(&self.arena, cap);
+        let to = self.start + self.rows.len();
+        match &self.kept {
+            Some(all) => (from..to).for_each(|i| f(i, &all[i], bytes(i))),
+            None => {
+                let mut d = Dissection::default();
+                for (k, meta) in self.metas.iter().enumerate() {
+                    let i = self.start + k;
+                    let b = bytes(i);
+                    self.dis.dissect(*meta, b, &mut d);
+                    if i >= from {
+                        f(i, &d, b);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Filtering on a thread: the frames from `from` to those loaded when it
 /// starts (a capture still loading gets another job for the rest).
 pub struct FilterJob {
@@ -592,44 +629,16 @@ impl FilterJob {
         let (tx, rx) = channel();
         let to = loaded.len();
         let from = from.min(to);
-        let kept = loaded.dissections.clone().filter(|all| all.len() >= to);
-        // Without kept dissections, the frames are dissected again, from
-        // the saved state nearest before `from`.
-        let (start, dis) = match &kept {
-            Some(_) => (from, None),
-            None => match loaded.checkpoints.state_before(from) {
-                Some((start, dis)) => (start, Some(dis)),
-                None => (0, Some(Dissector::new())),
-            },
-        };
-        let cap = loaded.cap.clone();
-        // What the thread needs to find each frame's bytes: the rows (40
-        // bytes each) and the copied bytes, if any; the file is shared.
-        let rows = loaded.rows[start..to].to_vec();
-        let metas: Vec<FrameMeta> =
-            if kept.is_none() { (start..to).map(|i| loaded.meta(i)).collect() } else { Vec::new() };
-        let arena = if rows.iter().any(|r| r.in_arena) { loaded.arena.clone() } else { Vec::new() };
+        let frames = Frames::of(loaded, from, to);
         std::thread::Builder::new()
             .name("wirelab-filter".into())
             .spawn(move || {
-                let bytes = |i: usize| rows[i - start].bytes(&arena, cap.as_deref());
-                let matching: Vec<usize> = match (kept, dis) {
-                    (Some(all), _) => (from..to).filter(|&i| filter.matches(&all[i], bytes(i))).collect(),
-                    (None, dis) => {
-                        let mut dis = dis.unwrap_or_default();
-                        let mut d = Dissection::default();
-                        let mut v = Vec::new();
-                        for (k, meta) in metas.iter().enumerate() {
-                            let i = start + k;
-                            let b = bytes(i);
-                            dis.dissect(*meta, b, &mut d);
-                            if i >= from && filter.matches(&d, b) {
-                                v.push(i);
-                            }
-                        }
-                        v
+                let mut matching = Vec::new();
+                frames.each(from, |i, d, b| {
+                    if filter.matches(d, b) {
+                        matching.push(i);
                     }
-                };
+                });
                 let _ = tx.send(Filtered { from, to, matching });
             })
             .ok();
@@ -638,6 +647,52 @@ impl FilterJob {
 
     pub fn poll(&self) -> Option<Filtered> {
         self.rx.try_recv().ok()
+    }
+}
+
+/// One frame dissected on a thread, in context (from the checkpoint
+/// before it): a click on a big capture never makes the window wait.
+pub struct DetailJob {
+    pub index: usize,
+    rx: Receiver<(Dissection, Vec<u8>)>,
+}
+
+impl DetailJob {
+    pub fn poll(&self) -> Option<(Dissection, Vec<u8>)> {
+        self.rx.try_recv().ok()
+    }
+
+    /// Waits for it (tests).
+    pub fn wait(&self) -> Option<(Dissection, Vec<u8>)> {
+        self.rx.recv().ok()
+    }
+}
+
+impl Loaded {
+    /// The dissection of frame `i` and its bytes: at once when it was
+    /// kept, else a job that dissects it again from the nearest checkpoint.
+    pub fn detail_job(&self, i: usize) -> Result<Option<(Dissection, Vec<u8>)>, DetailJob> {
+        if i >= self.len() {
+            return Ok(None);
+        }
+        if let Some(all) = &self.dissections
+            && let Some(d) = all.get(i)
+        {
+            return Ok(Some((d.clone(), self.bytes(i).to_vec())));
+        }
+        let (tx, rx) = channel();
+        let frames = Frames::of(self, i, i + 1);
+        std::thread::Builder::new()
+            .name("wirelab-detail".into())
+            .spawn(move || {
+                let mut found = None;
+                frames.each(i, |_, d, b| found = Some((d.clone(), b.to_vec())));
+                if let Some(f) = found {
+                    let _ = tx.send(f);
+                }
+            })
+            .ok();
+        Err(DetailJob { index: i, rx })
     }
 }
 

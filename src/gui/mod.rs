@@ -212,8 +212,14 @@ pub struct View {
     /// Packet-list order: column and ascending, or capture order.
     pub sort: Option<(usize, bool)>,
     pub selected: Option<usize>,
-    /// The selected frame's dissection (in context) and bytes.
+    /// The selected frame's dissection (in context) and bytes; `None`
+    /// while a thread dissects it (`detail_loading`).
     pub detail: Option<(Dissection, Vec<u8>)>,
+    pub detail_loading: bool,
+    /// A field to highlight once the selected frame's dissection is here.
+    pub pending_field: Option<(String, bool)>,
+    /// A message about the selected frame: gone with the selection.
+    pub frame_notice: Option<String>,
     pub selected_field: Option<usize>,
     pub hovered_field: Option<usize>,
     /// The data source the bytes view shows (0: the frame).
@@ -267,6 +273,10 @@ pub struct App {
     pub demos: Demos,
     loader: Option<loader::Job>,
     filter_job: Option<loader::FilterJob>,
+    /// The selected frame, dissected on a thread.
+    detail_job: Option<loader::DetailJob>,
+    /// Looking for the first frame that has a field to highlight.
+    highlight_job: Option<(String, loader::FilterJob)>,
     /// When the list was last sorted while a file loads.
     sorted_at: Option<std::time::Instant>,
     /// The selection is the first frame, picked when the first rows came,
@@ -280,7 +290,7 @@ pub struct App {
     /// with libpcap can take a while; the window must not wait for it).
     interfaces_job: Option<std::sync::mpsc::Receiver<Vec<String>>>,
     /// A lab check running on a thread.
-    check_job: Option<std::sync::mpsc::Receiver<Result<(crate::lab::Report, crate::lab::Answers), String>>>,
+    check_job: Option<std::sync::mpsc::Receiver<Result<Checked, String>>>,
 }
 
 /// DejaVu Sans as a fallback font: arrows (→ ⇄), the ellipsis and accented
@@ -327,6 +337,8 @@ impl App {
             demos: Demos::default(),
             loader: None,
             filter_job: None,
+            detail_job: None,
+            highlight_job: None,
             sorted_at: None,
             auto_selected: false,
             commands: Vec::new(),
@@ -397,8 +409,7 @@ impl App {
         self.state.doc.loaded = None;
         self.state.doc.path = None;
         self.state.doc.load_progress = None;
-        // Feedback on another capture would point at the wrong frames.
-        self.state.panels.lab.report = None;
+        // The last check stays, marked as another capture's (`lab_ui`).
         let view = &mut self.state.view;
         view.matching.clear();
         view.visible.clear();
@@ -406,6 +417,10 @@ impl App {
         view.filtering = !view.filter_applied.trim().is_empty();
         view.selected = None;
         view.detail = None;
+        view.detail_loading = false;
+        view.frame_notice = None;
+        self.detail_job = None;
+        self.highlight_job = None;
         self.state.error = None;
     }
 
@@ -455,6 +470,8 @@ impl App {
     pub fn wait_idle(&mut self) {
         while self.loader.is_some()
             || self.filter_job.is_some()
+            || self.detail_job.is_some()
+            || self.highlight_job.is_some()
             || self.check_job.is_some()
             || self.state.panels.ladder.job.is_some()
             || self.state.panels.compare.job.is_some()
@@ -567,6 +584,21 @@ impl App {
     /// Drains what the background jobs finished.
     fn poll(&mut self) {
         self.poll_live();
+        if let Some(job) = &self.detail_job
+            && let Some(d) = job.poll()
+        {
+            let current = self.state.view.selected == Some(job.index);
+            self.detail_job = None;
+            if current {
+                self.set_detail(Some(d));
+            }
+        }
+        if let Some((_, job)) = &self.highlight_job
+            && let Some(found) = job.poll()
+            && let Some((name, _)) = self.highlight_job.take()
+        {
+            self.highlight_found(name, found);
+        }
         if let Some(rx) = &self.interfaces_job {
             match rx.try_recv() {
                 Ok(names) => {
@@ -603,7 +635,7 @@ impl App {
                     self.check_job = None;
                     self.state.panels.lab.checking = false;
                     match result {
-                        Ok((report, checked)) => {
+                        Ok((report, checked, on)) => {
                             // The lab checked (the student may have opened
                             // another since); an answer changed during the
                             // check keeps no stale verdict.
@@ -620,6 +652,7 @@ impl App {
                             }
                             if panel.lab().is_some_and(|l| l.id == report.lab) {
                                 panel.report = Some(report);
+                                panel.report_on = Some(on);
                             }
                         }
                         Err(e) => self.state.error = Some(format!("cannot check: {e}")),
@@ -762,12 +795,36 @@ impl App {
         if index >= loaded.len() {
             return;
         }
-        self.state.view.selected = Some(index);
-        self.state.view.scroll_to = Some(index);
-        self.state.view.selected_field = None;
-        self.state.view.source = 0;
-        self.state.view.detail = loaded.detail(index);
-        // The glossary's words this packet shows.
+        let view = &mut self.state.view;
+        view.selected = Some(index);
+        view.scroll_to = Some(index);
+        view.selected_field = None;
+        view.source = 0;
+        view.frame_notice = None;
+        view.pending_field = None;
+        match loaded.detail_job(index) {
+            Ok(d) => {
+                self.detail_job = None;
+                self.set_detail(d);
+            }
+            // Dissected on a thread: the window goes on painting (`poll`).
+            Err(job) => {
+                view.detail = None;
+                view.detail_loading = true;
+                self.detail_job = Some(job);
+            }
+        }
+    }
+
+    /// The selected frame's dissection is here: show it, highlight the
+    /// field asked for, and note the glossary's words it shows.
+    fn set_detail(&mut self, detail: Option<(Dissection, Vec<u8>)>) {
+        let view = &mut self.state.view;
+        view.detail = detail;
+        view.detail_loading = false;
+        if let Some((name, search)) = view.pending_field.take() {
+            self.highlight(&name, search);
+        }
         if let Some((d, _)) = &self.state.view.detail {
             let g = crate::glossary::Glossary::bundled();
             for f in d.fields.iter().filter(|f| f.value != crate::model::Value::Bool(false)) {
@@ -777,6 +834,21 @@ impl App {
                     }
                 }
             }
+        }
+    }
+
+    /// A replay that follows its cursor shows the newest frame that has
+    /// happened in the layers and bytes, and none before the first.
+    fn follow_replay(&mut self) {
+        match self.state.panels.replay.newest() {
+            Some(Some(i)) if self.state.view.selected != Some(i) => self.select(i),
+            Some(None) if self.state.view.selected.is_some() => {
+                let view = &mut self.state.view;
+                (view.selected, view.detail, view.selected_field, view.frame_notice) = (None, None, None, None);
+                view.detail_loading = false;
+                self.detail_job = None;
+            }
+            _ => {}
         }
     }
 
@@ -820,6 +892,7 @@ impl App {
             self.state.error = Some("open a capture (or make traffic) before checking".into());
             return;
         };
+        let on = self.state.doc.loaded.as_ref().map(|l| l.name.clone()).unwrap_or_default();
         let answers = self.state.panels.lab.progress(&lab.id).answers.clone();
         let revealed = self.state.panels.lab.progress(&lab.id).revealed.clone();
         let (key, student) = (self.course_key(), self.settings.student.trim().to_string());
@@ -834,7 +907,7 @@ impl App {
                 let mut r = crate::lab::check_showing(&lab, &s, &answers, crate::lab::Show::Student(&revealed));
                 r.provenance =
                     crate::lab::provenance(&s, key.as_ref(), Some(student.as_str()).filter(|s| !s.is_empty()));
-                (r, answers)
+                (r, answers, on)
             });
             let _ = tx.send(result);
         });
@@ -932,15 +1005,42 @@ impl App {
         }
     }
 
-    /// Selects the first field of this name in the selected frame.
+    /// Selects the first field of this name in the selected frame; when
+    /// that frame has none, in the first frame shown that has one.
     fn highlight_field(&mut self, name: &str) {
-        let Some((d, bytes)) = &self.state.view.detail else { return };
-        match d.find(bytes, name) {
-            Some(f) => {
-                self.state.view.selected_field = Some(f.index);
-                self.state.view.source = f.span().source;
+        self.highlight(name, true);
+    }
+
+    /// `search`: look in the other frames when the selected one lacks it.
+    fn highlight(&mut self, name: &str, search: bool) {
+        if self.state.view.detail_loading {
+            self.state.view.pending_field = Some((name.to_string(), search));
+            return;
+        }
+        if let Some((d, bytes)) = &self.state.view.detail
+            && let Some(f) = d.find(bytes, name)
+        {
+            self.state.view.selected_field = Some(f.index);
+            self.state.view.source = f.span().source;
+            return;
+        }
+        let (Ok(filter), Some(loaded), true) = (Filter::parse(name), &self.state.doc.loaded, search) else {
+            self.state.view.frame_notice = Some(format!("the selected frame has no {name}"));
+            return;
+        };
+        self.highlight_job = Some((name.to_string(), loader::FilterJob::start(loaded, filter, 0)));
+    }
+
+    /// The search for a frame to highlight a field in is done.
+    fn highlight_found(&mut self, name: String, found: loader::Filtered) {
+        let shown = &self.state.view.matching;
+        match found.matching.into_iter().find(|i| shown.binary_search(i).is_ok()) {
+            Some(i) => {
+                self.state.panels.replay.follow = false;
+                self.select(i);
+                self.highlight(&name, false);
             }
-            None => self.state.notice = Some(format!("the selected frame has no {name}")),
+            None => self.state.view.frame_notice = Some(format!("no frame shown has {name}")),
         }
     }
 
@@ -1004,6 +1104,7 @@ impl App {
                 // Picking a packet during a replay stops following the newest.
                 self.state.panels.replay.follow = false;
                 self.auto_selected = false;
+                self.highlight_job = None;
                 self.select(i);
             }
             Command::SelectField(f) => self.state.view.selected_field = f,
@@ -1106,9 +1207,8 @@ impl App {
                 if moves {
                     self.state.panels.replay.follow = true;
                 }
-                if let Some(i) = self.state.panels.replay.apply(c, self.state.doc.loaded.as_ref()) {
-                    self.select(i);
-                }
+                self.state.panels.replay.apply(c, self.state.doc.loaded.as_ref());
+                self.follow_replay();
                 if let Some(k) = key {
                     self.settings.replay_at.insert(k, self.state.panels.replay.cursor);
                 }
@@ -1182,10 +1282,8 @@ impl App {
         if self.state.panels.replay.on
             && let Some(l) = &self.state.doc.loaded
         {
-            let (newest, next) = self.state.panels.replay.tick(l);
-            if let Some(i) = newest {
-                self.select(i);
-            }
+            let next = self.state.panels.replay.tick(l);
+            self.follow_replay();
             if let Some(d) = next {
                 ctx.request_repaint_after(d);
             }
@@ -1521,19 +1619,16 @@ impl App {
     fn status_ui(&self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
             if let Some((name, f)) = &self.state.doc.load_progress {
-                let short = std::path::Path::new(name).file_name().map(|n| n.to_string_lossy().into_owned());
-                ui.label(format!("Reading {}…", short.as_deref().unwrap_or(name))).on_hover_text(name);
+                ui.label(format!("Reading {}…", short_name(name))).on_hover_text(name);
                 ui.add(egui::ProgressBar::new(*f).show_percentage().desired_width(240.0));
                 // The rows read so far are already in the list.
                 let n = self.state.doc.loaded.as_ref().map(Loaded::len).unwrap_or(0);
                 ui.label(format!("{n} frames so far"));
             } else if let Some(l) = &self.state.doc.loaded {
                 // The file's name (the whole path on hover): the same wherever the file lives.
-                let short = std::path::Path::new(&l.name).file_name().map(|n| n.to_string_lossy().into_owned());
-                ui.label(format!("{} — {} frames", short.as_deref().unwrap_or(&l.name), l.len()))
-                    .on_hover_text(&l.name);
+                ui.label(format!("{} — {} frames", short_name(&l.name), l.len())).on_hover_text(&l.name);
             }
-            if let Some(n) = &self.state.notice {
+            for n in [&self.state.notice, &self.state.view.frame_notice].into_iter().flatten() {
                 ui.label(n);
             }
             if let Some(e) = &self.state.error {
@@ -1541,6 +1636,14 @@ impl App {
             }
         });
     }
+}
+
+/// A lab check done: the report, the answers checked, the capture's name.
+type Checked = (crate::lab::Report, crate::lab::Answers, String);
+
+/// A capture's file name without its folder (the whole path goes on hover).
+fn short_name(path: &str) -> String {
+    std::path::Path::new(path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.into())
 }
 
 /// A capture error for the status line: one line. Missing rights say the

@@ -114,13 +114,14 @@ impl ReplayView {
         cursor.checked_sub(1).and_then(|i| self.times.get(i)).copied().unwrap_or(0.0)
     }
 
-    /// Applies a command; returns the frame to select, when the newest changes.
-    pub fn apply(&mut self, cmd: ReplayCmd, l: Option<&Loaded>) -> Option<usize> {
+    /// Applies a command.
+    pub fn apply(&mut self, cmd: ReplayCmd, l: Option<&Loaded>) {
         let n = l.map(Loaded::len).unwrap_or(0);
-        let before = self.cursor;
         match cmd {
             ReplayCmd::On(on) => {
                 self.on = on;
+                // A replay starts showing what happened, whatever was clicked before.
+                self.follow = true;
                 self.playing = false;
                 self.asking = None;
                 if on && let Some(l) = l {
@@ -182,15 +183,20 @@ impl ReplayView {
                 }
             }
         }
-        (self.cursor != before && self.cursor > 0 && self.follow).then(|| self.cursor - 1)
     }
 
-    /// Advances a playing replay to the present; returns the new newest
-    /// frame when it moved, and how long until the next frame is due.
-    pub fn tick(&mut self, l: &Loaded) -> (Option<usize>, Option<std::time::Duration>) {
-        let Some((start, t0)) = self.anchor.filter(|_| self.playing) else { return (None, None) };
+    /// The frame the detail shows while the replay follows its cursor: the
+    /// newest that has happened (`Some(None)`: none yet); `None` when the
+    /// student picked one of their own, or no replay runs.
+    pub fn newest(&self) -> Option<Option<usize>> {
+        (self.on && self.follow).then(|| self.cursor.checked_sub(1))
+    }
+
+    /// Advances a playing replay to the present; returns how long until
+    /// the next frame is due.
+    pub fn tick(&mut self, l: &Loaded) -> Option<std::time::Duration> {
+        let (start, t0) = self.anchor.filter(|_| self.playing)?;
         let now = t0 + start.elapsed().as_secs_f64() * f64::from(self.speed);
-        let before = self.cursor;
         let ends: std::collections::HashMap<usize, usize> = if self.predict {
             l.events.iter().enumerate().filter(|(_, e)| counts(e.kind)).map(|(k, e)| (e.frame, k)).collect()
         } else {
@@ -208,12 +214,10 @@ impl ReplayView {
         if self.cursor >= self.times.len() {
             self.playing = false;
         }
-        let next = self
-            .times
+        self.times
             .get(self.cursor)
             .filter(|_| self.playing)
-            .map(|t| std::time::Duration::from_secs_f64(((t - now) / f64::from(self.speed)).clamp(0.0, 0.05)));
-        ((self.cursor != before && self.cursor > 0 && self.follow).then(|| self.cursor - 1), next)
+            .map(|t| std::time::Duration::from_secs_f64(((t - now) / f64::from(self.speed)).clamp(0.0, 0.05)))
     }
 }
 

@@ -299,6 +299,32 @@ impl Lab {
     fn check_static(&self, file: &str, text: &str) -> Result<(), LabError> {
         let at = |needle: &str| text.find(needle).map(|p| line_of(text, p)).unwrap_or(1);
         let fail = |needle: &str, message: String| Err(LabError { file: file.into(), line: at(needle), message });
+        // A scenario starts its own servers and records its own capture: a
+        // step that also offers to start a server or a capture would suggest
+        // the recording uses them.
+        for s in &self.steps {
+            let scenario = s.actions.iter().find_map(|a| match a {
+                Action::RunScenario { scenario } => Some(scenario),
+                _ => None,
+            });
+            let beside = s.actions.iter().find_map(|a| match a {
+                Action::StartServer { .. } => Some("start-server"),
+                Action::StopServer { .. } => Some("stop-server"),
+                Action::StartCapture => Some("start-capture"),
+                Action::StopCapture => Some("stop-capture"),
+                _ => None,
+            });
+            if let (Some(scenario), Some(what)) = (scenario, beside) {
+                return fail(
+                    &format!("\"{scenario}\""),
+                    format!(
+                        "step \"{}\": the scenario \"{scenario}\" starts its own servers and records them; \
+                         drop \"{what}\" from this step (it would not be the server or capture the recording uses)",
+                        s.title
+                    ),
+                );
+            }
+        }
         let mut ids = std::collections::HashSet::new();
         for q in self.questions() {
             if !ids.insert(q.id.as_str()) {

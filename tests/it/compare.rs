@@ -106,7 +106,14 @@ fn with_ten_percent_loss_tcp_delivers_everything_in_order_and_udp_loses() {
         let o = tshark()
             .arg("-r")
             .arg(&pcap)
-            .args(["-Y", "tcp.analysis.out_of_order && !tcp.analysis.retransmission", "-T", "fields", "-e", "frame.number"])
+            .args([
+                "-Y",
+                "tcp.analysis.out_of_order && !tcp.analysis.retransmission",
+                "-T",
+                "fields",
+                "-e",
+                "frame.number",
+            ])
             .output()
             .unwrap();
         String::from_utf8_lossy(&o.stdout).lines().filter_map(|l| l.parse().ok()).collect::<BTreeSet<u64>>()

@@ -1027,13 +1027,23 @@ fn a_big_capture_shows_rows_while_it_loads_and_filter_and_sort_keep_up_with_the_
     let mut sorted = expected.clone();
     sorted.sort_by_key(|&i| loaded.meta(i).len);
     assert_eq!(st.view.visible, sorted, "sorted by length, ties in capture order");
-    // Frames found again from a checkpoint, as the full pass dissected them.
-    let last = *expected.last().unwrap();
-    let (d, _) = loaded.detail(last).expect("the last text frame");
-    assert!(d.fields.iter().any(|f| f.def.name == "websocket.opcode"));
     // The rows cost under 100 bytes a frame beside the mapped file.
     let per_frame = (loaded.heap_bytes() + (st.view.matching.capacity() + st.view.visible.capacity()) * 8) / k;
     assert!(per_frame < 100, "{per_frame} bytes a frame");
+    // A click on a frame is dissected again from its checkpoint on a thread:
+    // the frame that applies the click does not wait for it, and a spinner
+    // shows until it comes; then it is the frame the full pass dissected.
+    let last = *expected.last().unwrap();
+    h.state_mut().push_command(wirelab::gui::Command::Select(last));
+    h.step();
+    let view = &h.state().state.view;
+    assert!(view.detail_loading && view.detail.is_none(), "the click waited for the dissection");
+    h.state_mut().wait_idle();
+    h.step();
+    let view = &h.state().state.view;
+    let (d, _) = view.detail.as_ref().expect("the last text frame");
+    assert_eq!((view.selected, d.meta.number), (Some(last), last as u64 + 1));
+    assert!(d.fields.iter().any(|f| f.def.name == "websocket.opcode"));
 }
 
 #[test]
@@ -1184,4 +1194,107 @@ fn lab_panel_fits(w: f32, hgt: f32) {
         // No pixel snapshot here: the detail panel's first height depends on
         // when the lab opens, so the image is not stable; the geometry above is.
     }
+}
+
+#[test]
+fn highlight_finds_the_first_frame_shown_that_has_the_field_and_its_notice_goes_with_the_selection() {
+    use wirelab::gui::Command;
+    let path = support::root().join("captures/socketio-node.pcap");
+    let mut h = harness(Some(path.clone()));
+    let first_with = |h: &Harness<'static, App>, name: &str| {
+        let st = &h.state().state;
+        let f = wirelab::filter::Filter::parse(name).unwrap();
+        let mut k = 0;
+        let mut found = None;
+        wirelab::session::Session::open(&path).unwrap().scan(|d, b| {
+            if found.is_none() && f.matches(d, b) && st.view.matching.contains(&k) {
+                found = Some(k);
+            }
+            k += 1;
+        });
+        found
+    };
+    // The first frame (a SYN) has no Engine.IO session id.
+    h.state_mut().push_command(Command::Select(0));
+    settle(&mut h);
+    let want = first_with(&h, "engineio.sid").expect("the chat capture has a sid");
+    assert!(want > 0);
+    h.state_mut().push_command(Command::HighlightField("engineio.sid".into()));
+    settle(&mut h);
+    let view = &h.state().state.view;
+    assert_eq!(view.selected, Some(want), "the first frame that has it is selected");
+    let (d, _) = view.detail.as_ref().unwrap();
+    assert_eq!(d.fields[view.selected_field.expect("a field is highlighted")].def.name, "engineio.sid");
+    assert!(view.frame_notice.is_none());
+    // No frame shown has it: said in the status bar, and gone with the next selection.
+    type_filter(&mut h, "tcp.flags.syn == 1");
+    let syn = h.state().state.view.visible[0];
+    h.state_mut().push_command(Command::Select(syn));
+    h.state_mut().push_command(Command::HighlightField("engineio.sid".into()));
+    settle(&mut h);
+    assert_eq!(h.state().state.view.selected, Some(syn));
+    h.get_by_label_contains("no frame shown has engineio.sid");
+    let other = h.state().state.view.visible[1];
+    h.state_mut().push_command(Command::Select(other));
+    settle(&mut h);
+    assert!(h.query_by_label_contains("no frame shown has").is_none(), "the notice outlived its selection");
+}
+
+#[test]
+fn a_replay_shows_the_frame_at_its_cursor_whatever_was_clicked_before() {
+    use wirelab::gui::{Command, ReplayCmd};
+    let mut h = harness(None);
+    h.state_mut().push_command(Command::Select(20));
+    settle(&mut h);
+    for c in [ReplayCmd::On(true), ReplayCmd::Seek(5)] {
+        h.state_mut().push_command(Command::Replay(c));
+    }
+    settle(&mut h);
+    let view = &h.state().state.view;
+    assert_eq!(view.selected, Some(4));
+    assert_eq!(view.detail.as_ref().map(|(d, _)| d.meta.number), Some(5), "the layers show frame 5");
+    // Back to the start: nothing has happened, nothing is shown.
+    h.state_mut().push_command(Command::Replay(ReplayCmd::Seek(0)));
+    settle(&mut h);
+    let view = &h.state().state.view;
+    assert!(view.selected.is_none() && view.detail.is_none(), "frame {:?} has not happened yet", view.selected);
+    // A lab's "Replay it" starts over from the first frame, whatever was selected.
+    h.state_mut().push_command(Command::Replay(ReplayCmd::On(false)));
+    h.state_mut().push_command(Command::Select(30));
+    h.state_mut().push_command(Command::LabAction(wirelab::lab::Action::Replay { predict: false }));
+    h.step();
+    let view = &h.state().state.view;
+    assert!(view.selected.is_none_or(|i| i < h.state().state.panels.replay.cursor), "{:?}", view.selected);
+}
+
+#[test]
+fn verdicts_checked_on_one_capture_are_marked_as_its_own_on_another() {
+    use wirelab::gui::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = lab_harness(dir.path(), welcomed());
+    let lab = wirelab::lab::Lab::bundled().into_iter().position(|l| l.is_ok_and(|l| l.id == "tcp-handshake")).unwrap();
+    h.state_mut().push_command(Command::OpenLab(Some(lab)));
+    h.run();
+    h.get_by_label("Use the bundled capture").click();
+    settle(&mut h);
+    h.get_by_label("Next ▶").click();
+    h.run();
+    h.state_mut().push_command(Command::LabAnswer("client-isn".into(), serde_json::json!("12345")));
+    h.state_mut().push_command(Command::LabCheck);
+    settle(&mut h);
+    h.get_by_label("✘ not yet");
+    assert!(h.query_by_label_contains("not the capture open now").is_none());
+    // Another capture: the answer and the verdict stay, as the first capture's.
+    h.state_mut().push_command(Command::Open(support::root().join("captures/scenario-echo-basics.pcap")));
+    settle(&mut h);
+    h.get_by_label("✘ not yet");
+    h.get_by_label_contains("on scenario-tcp-vs-udp.pcap, not the capture open now");
+    h.get_by_label("(on scenario-tcp-vs-udp.pcap)");
+    let isn = h.state_mut().state.panels.lab.progress("tcp-handshake").answers.get("client-isn").cloned();
+    assert_eq!(isn, Some(serde_json::json!("12345")), "the answer is kept");
+    // Checked again: the verdicts are this capture's.
+    h.state_mut().push_command(Command::LabCheck);
+    settle(&mut h);
+    assert!(h.query_by_label_contains("not the capture open now").is_none());
+    assert!(h.query_by_label_contains("(on scenario-tcp-vs-udp.pcap)").is_none());
 }

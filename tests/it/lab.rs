@@ -320,6 +320,15 @@ fn broken_lab_files_and_answers_get_a_clear_error_with_the_line() {
             "a probability from 0 to 1",
         ),
         (good.replacen("glossary = [", "glossary = [\"flux capacitor\", ", 1), "not in labs/glossary.toml"),
+        // A scenario records its own servers: no "start the server" beside it.
+        (
+            good.replacen(
+                "{ do = \"run-scenario\"",
+                "{ do = \"start-server\", server = \"tcp\" },\n  { do = \"run-scenario\"",
+                1,
+            ),
+            "starts its own servers",
+        ),
     ];
     for (i, (text, want)) in cases.iter().enumerate() {
         assert_ne!(text, &good, "case {i} changed nothing");
