@@ -77,6 +77,15 @@ impl Glossary {
             if let Some(bad) = t.osi.iter().find(|l| !(1..=7).contains(*l)) {
                 return Err(format!("{file}: term \"{}\": OSI layer {bad} (layers are 1 to 7)", t.term));
             }
+            // A term that names a protocol sits where the layer view puts it: one placement.
+            if let Some(p) = crate::dissect::all_fields().map(|f| f.proto).find(|p| p.short == t.term)
+                && t.osi != [p.osi]
+            {
+                return Err(format!(
+                    "{file}: term \"{}\": osi = {:?}, but wirelab places {} on OSI layer {}",
+                    t.term, t.osi, p.short, p.osi
+                ));
+            }
             if let Some(f) = t.fields.iter().find(|f| !crate::dissect::all_fields().any(|d| d.name == f.as_str())) {
                 return Err(format!("{file}: term \"{}\": no field \"{f}\" (`wirelab fields` lists them)", t.term));
             }

@@ -19,14 +19,25 @@ fn tcpip_of(osi: u8) -> &'static str {
 fn empty_reason(osi: u8) -> &'static str {
     match osi {
         1 => "never captured: voltages, light and radio are turned into bytes by the network card",
-        5 | 6 => "no separate header here: TCP/IP leaves session and presentation to the application",
+        5 => "nothing here: no WebSocket in this frame (TCP/IP leaves the session's job to the application)",
+        6 => "nothing here: no Engine.IO in this frame (TCP/IP leaves the presentation's job to the application)",
         7 => "no application data in this frame",
         _ => "nothing on this layer in this frame",
     }
 }
 
 pub fn layers_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
-    ui.heading("Layers");
+    ui.horizontal(|ui| {
+        ui.heading("Layers");
+        // The one explanation of where wirelab places each protocol.
+        if ui
+            .link("Why these layers?")
+            .on_hover_text("The OSI model in the glossary: where each protocol goes")
+            .clicked()
+        {
+            cmds.push(Command::ShowTerm("OSI model".into()));
+        }
+    });
     let Some((d, bytes)) = &state.view.detail else {
         if state.view.detail_loading {
             ui.horizontal(|ui| {

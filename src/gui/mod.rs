@@ -30,7 +30,7 @@ pub use demos::{Demos, ScenarioDone};
 pub use glossary::GlossaryView;
 pub use lab::LabPanel;
 pub use loader::{Event, Loaded};
-pub use replay::{ReplayCmd, ReplayView};
+pub use replay::{Guess, ReplayCmd, ReplayView};
 
 /// The capture the window opens on: the Socket.IO chat traffic.
 pub const DEFAULT_CAPTURE: &[u8] = include_bytes!("../../captures/socketio-node.pcap");
@@ -150,7 +150,7 @@ pub enum Command {
     /// Replay in time.
     Replay(ReplayCmd),
     /// The student's guess while a replay waits before a message.
-    ReplayGuess(String),
+    ReplayGuess(Guess),
     /// How deep the ladder goes.
     LadderLevel(crate::ladder::Level),
     /// Show (or fold again) the frames that carried a message in the ladder.

@@ -29,7 +29,9 @@ pub struct ReplayView {
     pub predict: bool,
     /// Paused before this event (index into `Loaded::events`), waiting for a guess.
     pub asking: Option<usize>,
-    pub guess: String,
+    pub guess: Guess,
+    /// The predictions so far, and what the last one was against what came.
+    pub score: Score,
     /// Each frame's replay time (seconds from the first frame, gaps capped
     /// when asked): computed when the replay starts.
     times: Vec<f64>,
@@ -51,12 +53,66 @@ impl Default for ReplayView {
             compress_gaps: true,
             predict: false,
             asking: None,
-            guess: String::new(),
+            guess: Guess::default(),
+            score: Score::default(),
             times: Vec::new(),
             anchor: None,
             follow: true,
             retransmissions: Vec::new(),
         }
+    }
+}
+
+/// A student's prediction of the next message: who sends it, and what it does.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Guess {
+    /// True: the client.
+    pub from_client: Option<bool>,
+    /// One of the `MsgKind::plain` words.
+    pub what: Option<&'static str>,
+}
+
+/// Predictions made, and how many were right.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Score {
+    pub asked: u32,
+    pub sender_right: u32,
+    pub what_right: u32,
+    /// The last one: what was guessed beside what came.
+    pub last: Option<String>,
+}
+
+impl Score {
+    /// Scores a guess against the message that came (a skipped one is not counted).
+    fn add(&mut self, g: &Guess, e: &super::loader::Event) {
+        let who = |c: Option<bool>| match c {
+            Some(true) => "the client",
+            Some(false) => "the server",
+            None => "?",
+        };
+        let came = format!("{}: {}", who(e.from_client), e.kind.plain());
+        if g.from_client.is_none() && g.what.is_none() {
+            self.last = Some(format!("It was {came} (not counted: no guess)."));
+            return;
+        }
+        self.asked += 1;
+        let sender = g.from_client.is_some() && g.from_client == e.from_client;
+        let what = g.what == Some(e.kind.plain());
+        self.sender_right += u32::from(sender);
+        self.what_right += u32::from(what);
+        let verdict = match (sender, what) {
+            (true, true) => "Right on both.",
+            (true, false) => "Right sender, another kind of message.",
+            (false, true) => "Right kind, but the other side sent it.",
+            (false, false) => "Not this time.",
+        };
+        self.last =
+            Some(format!("{verdict} You said {}: {}; it was {came}.", who(g.from_client), g.what.unwrap_or("?")));
+    }
+
+    /// "Predictions: 3 · sender right 2 · kind right 1".
+    pub fn line(&self) -> String {
+        format!("Predictions: {} · sender right {} · kind right {}", self.asked, self.sender_right, self.what_right)
     }
 }
 
@@ -122,6 +178,8 @@ impl ReplayView {
                 self.on = on;
                 // A replay starts showing what happened, whatever was clicked before.
                 self.follow = true;
+                self.score = Score::default();
+                self.guess = Guess::default();
                 self.playing = false;
                 self.asking = None;
                 if on && let Some(l) = l {
@@ -176,7 +234,8 @@ impl ReplayView {
                     && let Some(ev) = l.and_then(|l| l.events.get(e))
                 {
                     self.cursor = self.cursor.max(ev.frame + 1).min(n);
-                    self.guess.clear();
+                    let guess = std::mem::take(&mut self.guess);
+                    self.score.add(&guess, ev);
                     // Go on from here, as if no time had passed while asking.
                     self.playing = true;
                     self.anchor = Some((Instant::now(), self.time_at(self.cursor)));
@@ -289,18 +348,42 @@ pub fn replay_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
         ui.label(format!("{} of {n} packets · {:.3} s", r.cursor, l.rel_time(r.cursor.saturating_sub(1))));
     });
     scrubber_ui(ui, state, cmds);
-    if let Some(k) = r.asking {
-        let what = l.events.get(k).map(|e| e.kind.name()).unwrap_or("message");
-        ui.horizontal(|ui| {
-            ui.colored_label(egui::Color32::from_rgb(220, 160, 60), "Predict: what comes next, and from whom?");
-            let mut guess = r.guess.clone();
-            if ui.add(egui::TextEdit::singleline(&mut guess).hint_text("your guess").desired_width(220.0)).changed() {
-                cmds.push(Command::ReplayGuess(guess));
+    if r.predict && r.score.asked > 0 {
+        ui.label(r.score.line());
+    }
+    if let Some(last) = &r.score.last {
+        ui.weak(last);
+    }
+    if r.asking.is_some() {
+        // The choices: both sides, and every kind of message this capture
+        // holds (in plain words, the same list whatever comes next).
+        let mut kinds: Vec<&'static str> = l.events.iter().filter(|e| counts(e.kind)).map(|e| e.kind.plain()).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        ui.colored_label(egui::Color32::from_rgb(220, 160, 60), "Predict: what comes next, and from whom?");
+        ui.horizontal_wrapped(|ui| {
+            let g = &r.guess;
+            for (label, side) in [("the client", true), ("the server", false)] {
+                if ui.selectable_label(g.from_client == Some(side), label).clicked() {
+                    cmds.push(Command::ReplayGuess(Guess { from_client: Some(side), ..g.clone() }));
+                }
             }
-            if ui.button("Show me").clicked() {
+            ui.separator();
+            egui::ComboBox::from_label("is what it does").selected_text(g.what.unwrap_or("(choose)")).show_ui(
+                ui,
+                |ui| {
+                    for k in &kinds {
+                        if ui.selectable_label(g.what == Some(*k), *k).clicked() {
+                            cmds.push(Command::ReplayGuess(Guess { what: Some(k), ..g.clone() }));
+                        }
+                    }
+                },
+            );
+            let ready = g.from_client.is_some() && g.what.is_some();
+            let label = if ready { "Check my guess" } else { "Skip: show me" };
+            if ui.button(label).clicked() {
                 cmds.push(send(ReplayCmd::Reveal));
             }
-            ui.weak(format!("(the next message is a {what})")).on_hover_text("Shown once you have guessed");
         });
     }
 }

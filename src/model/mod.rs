@@ -637,6 +637,31 @@ impl MsgKind {
             DemoReply => "demo-reply",
         }
     }
+    /// What the message does, in plain words, for a student's prediction:
+    /// kinds a newcomer cannot tell apart share one (a WebSocket and an
+    /// Engine.IO ping are both a heartbeat).
+    pub fn plain(self) -> &'static str {
+        use MsgKind::*;
+        match self {
+            TcpOpen => "opens a TCP connection",
+            TcpClose | TcpReset => "closes the TCP connection",
+            HttpRequest => "an HTTP request",
+            WsHandshake => "asks to switch to WebSocket",
+            HttpResponse => "an HTTP response",
+            WsText | WsBinary | EioBinary => "a plain WebSocket message",
+            WsPing | WsPong | EioPing | EioPong => "a heartbeat (ping or pong)",
+            WsClose | EioClose | SioDisconnect => "says goodbye",
+            EioOpen => "opens a session and names it",
+            EioProbe | EioProbeAnswer | EioUpgrade | EioNoop => "moves the session to the WebSocket",
+            SioConnect | SioConnectError => "joins a namespace",
+            SioEvent => "an event (emit)",
+            SioAck => "an acknowledgement",
+            SioAttachment => "binary data of an event",
+            DemoRequest => "a request",
+            DemoReply => "a reply",
+        }
+    }
+
     pub fn is_tcp(self) -> bool {
         matches!(self, MsgKind::TcpOpen | MsgKind::TcpClose | MsgKind::TcpReset)
     }

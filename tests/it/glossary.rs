@@ -71,6 +71,11 @@ fn a_broken_glossary_is_refused_with_the_reason() {
         (term("fields = [\"tcp.nonsense\"]"), "no field \"tcp.nonsense\""),
         (term("see = [\"nothing\"]"), "see \"nothing\""),
         (term("osi = [9]"), "OSI layer 9"),
+        // A protocol's term says the layer the views place it on.
+        (
+            "[[terms]]\nterm = \"WebSocket\"\nosi = [6]\ndefinition = \"d\"\n".to_string(),
+            "places WebSocket on OSI layer 5",
+        ),
         (term("colour = \"red\""), "unknown field"),
         (format!("{}{}", term(""), term("")), "names two terms"),
         ("[[terms]]\nterm = 3".to_string(), ":2:"),

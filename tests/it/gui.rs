@@ -762,12 +762,25 @@ fn a_replay_can_pause_before_each_message_for_a_prediction() {
     assert_eq!(frame, cursor, "paused just before the frame that completes the message");
     assert!(!h.state().state.panels.replay.playing);
     h.get_by_label("Predict: what comes next, and from whom?");
-    h.get_by_label("Show me").click();
+    // Nothing gives the answer away: no kind of message named before the guess.
+    let ev = h.state().state.doc.loaded.as_ref().unwrap().events[asking];
+    assert!(h.query_by_label_contains(ev.kind.name()).is_none(), "the internal name {} is on screen", ev.kind.name());
+    assert!(h.query_by_label_contains("the next message is").is_none());
+    // A guess in plain words: the other side than the one that sends it, and the right kind.
+    h.get_by_label(if ev.from_client == Some(true) { "the server" } else { "the client" }).click();
+    h.run();
+    let guess = wirelab::gui::Guess { what: Some(ev.kind.plain()), ..h.state().state.panels.replay.guess.clone() };
+    h.state_mut().push_command(wirelab::gui::Command::ReplayGuess(guess));
+    h.run();
+    h.get_by_label("Check my guess").click();
     h.run();
     let r = &h.state().state.panels.replay;
     // The message happened; the replay went on (and may already wait before the next one).
     assert!(r.cursor > frame, "the message is shown");
     assert!(r.playing || r.asking.is_some_and(|k| k > asking), "the replay goes on");
+    assert_eq!((r.score.asked, r.score.sender_right, r.score.what_right), (1, 0, 1));
+    h.get_by_label_contains("Right kind, but the other side sent it.");
+    h.get_by_label("Predictions: 1 · sender right 0 · kind right 1");
 }
 
 /// Opens the ladder tab on the selected packet and waits for it to be drawn.
@@ -1297,4 +1310,33 @@ fn verdicts_checked_on_one_capture_are_marked_as_its_own_on_another() {
     settle(&mut h);
     assert!(h.query_by_label_contains("not the capture open now").is_none());
     assert!(h.query_by_label_contains("(on scenario-tcp-vs-udp.pcap)").is_none());
+}
+
+#[test]
+fn the_layer_view_the_glossary_and_the_osi_lab_place_each_protocol_on_one_osi_layer() {
+    let mut h = harness_sized(None, [1280.0, 1000.0]);
+    type_filter(&mut h, "websocket && socketio.event");
+    let first = h.state().state.view.visible[0];
+    h.state_mut().push_command(wirelab::gui::Command::Select(first));
+    settle(&mut h);
+    let g = wirelab::glossary::Glossary::bundled();
+    let osi_text = &g.find("OSI model").unwrap().definition;
+    let lab = std::fs::read_to_string(support::root().join("labs/osi-layers.toml")).unwrap();
+    let (d, _) = h.state().state.view.detail.clone().unwrap();
+    for l in d.layers.iter().filter(|l| l.proto.osi >= 5) {
+        let p = l.proto;
+        // The layer view and the encapsulation picture, the explanation, the protocol's own term.
+        h.get_all_by_label_contains(&format!("L{} {}", p.osi, p.label)).next().unwrap_or_else(|| panic!("{}", p.label));
+        if p.osi < 7 {
+            assert!(osi_text.contains(&format!("{} on {}", p.short, p.osi)), "{}: {osi_text}", p.short);
+            assert!(lab.contains(&format!("{} on {}", p.short, p.osi)), "the osi-layers lab on {}", p.short);
+        }
+        assert_eq!(g.find(p.short).map(|t| t.osi.clone()), Some(vec![p.osi]), "{}", p.short);
+    }
+    // The lab no longer says OSI 5 and 6 are empty whatever the frame.
+    assert!(!lab.contains("have no header of their own in TCP/IP"));
+    // The explanation is one click from the layer view.
+    h.get_by_label("Why these layers?").click();
+    h.run();
+    assert_eq!(h.state().state.panels.glossary.chosen().map(|t| t.term.as_str()), Some("OSI model"));
 }
