@@ -40,11 +40,21 @@ pub fn wanted(state: &State) -> Result<LadderKey, &'static str> {
     if l.cap.is_none() || state.doc.capturing {
         return Err("A live capture gets its ladder once it is saved and opened (or replay a scenario's recording).");
     }
-    let (d, _) = state.view.detail.as_ref().ok_or("Select a packet of a TCP connection.")?;
-    let stream = d
-        .field("tcp.stream")
-        .and_then(|f| f.value.as_u64())
-        .ok_or("The selected packet is not part of a TCP connection.")? as u32;
+    // A replay that follows its cursor shows the connection of the newest
+    // message above TCP (not a connection that has only just opened).
+    let r = &state.panels.replay;
+    let newest = r.newest().is_some().then(|| {
+        l.events.iter().filter(|e| e.frame < r.cursor && !e.kind.is_tcp()).max_by_key(|e| e.frame).map(|e| e.stream)
+    });
+    let stream = match newest.flatten() {
+        Some(s) => s,
+        None => {
+            let (d, _) = state.view.detail.as_ref().ok_or("Select a packet of a TCP connection.")?;
+            d.field("tcp.stream")
+                .and_then(|f| f.value.as_u64())
+                .ok_or("The selected packet is not part of a TCP connection.")? as u32
+        }
+    };
     let session = state
         .panels
         .conversation
@@ -111,10 +121,19 @@ pub fn ladder_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
     let r = &state.panels.replay;
     let past = |a: &crate::ladder::Arrow| !r.on || a.frames.last().is_some_and(|&f| (f as usize) <= r.cursor);
     let shown: Vec<&crate::ladder::Arrow> = ladder.arrows.iter().filter(|a| past(a)).collect();
-    // The lanes share the panel's width (a wider panel shows longer labels).
+    // The lanes share the panel's width (a wider panel shows longer
+    // labels); they fit it down to 40 px a lane.
     let lanes = ladder.lanes.len().max(1);
-    let width = ui.available_width().max(LEFT + 60.0 * lanes as f32);
+    let width = ui.available_width().max(LEFT + 40.0 * lanes as f32);
     let lane_w = (width - LEFT) / lanes as f32;
+    let fit = |t: &str, px: f32| -> String {
+        let room = (px / 6.5).max(2.0) as usize;
+        if t.chars().count() > room {
+            t.chars().take(room - 1).chain(std::iter::once('…')).collect()
+        } else {
+            t.to_string()
+        }
+    };
     // Lane headers.
     let (head, _) = ui.allocate_exact_size(egui::vec2(width, 34.0), egui::Sense::hover());
     let p = ui.painter_at(head);
@@ -124,7 +143,7 @@ pub fn ladder_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
         p.text(
             egui::pos2(x(head, i), head.top() + 2.0),
             egui::Align2::CENTER_TOP,
-            &lane.short,
+            fit(&lane.short, lane_w),
             egui::FontId::proportional(13.0),
             text,
         );
@@ -138,7 +157,8 @@ pub fn ladder_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
         );
     }
     let selected = state.view.selected.map(|i| i as u64 + 1);
-    for a in &shown {
+    let follow = r.newest().is_some();
+    for (k, a) in shown.iter().enumerate() {
         let unfolded = state.panels.ladder.unfolded.contains(&a.message);
         let (rect, resp) = ui.allocate_exact_size(egui::vec2(width, ROW), egui::Sense::click());
         let p = ui.painter_at(rect);
@@ -175,12 +195,11 @@ pub fn ladder_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
             color,
             egui::Stroke::NONE,
         ));
-        let room = (lane_w * a.from.abs_diff(a.to).max(1) as f32 / 6.0) as usize;
-        let label: String = if a.label.chars().count() > room {
-            a.label.chars().take(room.saturating_sub(1)).chain(std::iter::once('…')).collect()
-        } else {
-            a.label.clone()
-        };
+        let label = fit(&a.label, lane_w * a.from.abs_diff(a.to).max(1) as f32);
+        // A replay keeps its newest arrow in view.
+        if follow && k + 1 == shown.len() {
+            ui.scroll_to_rect(rect, None);
+        }
         p.text(
             egui::pos2((x1 + x2) / 2.0, y - 3.0),
             egui::Align2::CENTER_BOTTOM,

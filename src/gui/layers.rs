@@ -19,8 +19,8 @@ fn tcpip_of(osi: u8) -> &'static str {
 fn empty_reason(osi: u8) -> &'static str {
     match osi {
         1 => "never captured: voltages, light and radio are turned into bytes by the network card",
-        5 => "nothing here: no WebSocket in this frame (TCP/IP leaves the session's job to the application)",
-        6 => "nothing here: no Engine.IO in this frame (TCP/IP leaves the presentation's job to the application)",
+        5 => "no WebSocket in this frame: nothing does the session's job",
+        6 => "no Engine.IO in this frame: nothing does the presentation's job",
         7 => "no application data in this frame",
         _ => "nothing on this layer in this frame",
     }

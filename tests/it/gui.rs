@@ -822,9 +822,9 @@ fn the_ladder_of_a_socketio_session_draws_its_messages_and_a_click_selects_one()
     assert!(info.contains("upgrade"), "{info}");
 
     // During a replay the ladder shows only the past.
+    let upgrade_frame = h.state().state.view.selected.unwrap();
     h.state_mut().push_command(wirelab::gui::Command::Replay(wirelab::gui::ReplayCmd::On(true)));
     h.run();
-    let upgrade_frame = h.state().state.view.selected.unwrap();
     h.state_mut().push_command(wirelab::gui::Command::Replay(wirelab::gui::ReplayCmd::Seek(upgrade_frame)));
     // Keep the event's frame selected, so the ladder stays on its session.
     h.state_mut().push_command(wirelab::gui::Command::Select(first));
@@ -1339,4 +1339,49 @@ fn the_layer_view_the_glossary_and_the_osi_lab_place_each_protocol_on_one_osi_la
     h.get_by_label("Why these layers?").click();
     h.run();
     assert_eq!(h.state().state.panels.glossary.chosen().map(|t| t.term.as_str()), Some("OSI model"));
+}
+
+#[test]
+fn during_a_replay_the_ladder_shows_the_connection_of_the_newest_message_and_fits_the_panel() {
+    use wirelab::gui::{Command, ReplayCmd};
+    let mut h = harness_sized(None, [1280.0, 800.0]);
+    let first = h.state().state.view.visible[0];
+    h.state_mut().push_command(Command::Select(first));
+    h.run();
+    open_ladder(&mut h);
+    // The moment a second connection's SYN is the newest frame: the last
+    // message above TCP is still on another connection.
+    let (cursor, expected, syn_stream) = {
+        let l = h.state().state.doc.loaded.as_ref().unwrap();
+        let opens: Vec<_> = l.events.iter().filter(|e| e.kind == wirelab::model::MsgKind::TcpOpen).collect();
+        let (cursor, syn_stream) = opens
+            .iter()
+            .skip(1)
+            .find_map(|o| {
+                let syn = l.events.iter().filter(|e| e.stream == o.stream).map(|e| e.frame).min()?;
+                // The SYN is the first frame of its stream: the cursor just past it.
+                let c = (0..=syn).rev().find(|&i| l.info(i).contains("[SYN]")).map(|i| i + 1)?;
+                l.events.iter().any(|e| e.frame < c && !e.kind.is_tcp()).then_some((c, o.stream))
+            })
+            .expect("a connection opened after a message");
+        let newest = l.events.iter().filter(|e| e.frame < cursor && !e.kind.is_tcp()).max_by_key(|e| e.frame).unwrap();
+        (cursor, newest.stream, syn_stream)
+    };
+    assert_ne!(expected, syn_stream);
+    for c in [ReplayCmd::On(true), ReplayCmd::Seek(cursor)] {
+        h.state_mut().push_command(Command::Replay(c));
+    }
+    h.run();
+    // (A replay opens the "At the cursor" tab: back to the ladder.)
+    open_ladder(&mut h);
+    let st = &h.state().state;
+    let (key, ladder) = st.panels.ladder.built.clone().expect("a ladder");
+    assert_eq!(key.stream.or(key.session.as_ref().map(|_| expected)), Some(expected), "{key:?}");
+    assert!(!ladder.arrows.is_empty());
+    // Its arrows are drawn, and the lanes fit the panel: nothing past the window's right edge.
+    let arrows: Vec<_> = h.get_all_by_label_contains("arrow: ").collect();
+    assert!(!arrows.is_empty(), "the newest message's arrows are shown");
+    for a in &arrows {
+        assert!(a.rect().max.x <= 1280.5, "an arrow runs off the panel: {:?}", a.rect());
+    }
 }
