@@ -7,7 +7,7 @@
 
 use std::sync::mpsc::Receiver;
 
-use egui_plot::{Bar, BarChart, Legend, Plot, PlotPoint, PlotTransform, Points};
+use egui_plot::{Bar, BarChart, Corner, Legend, Plot, PlotPoint, PlotTransform, Points, VLine};
 
 use crate::serve::compare::{CompareConfig, Comparison, MessageResult, TransportResult};
 use crate::serve::transport::Impairment;
@@ -23,6 +23,35 @@ pub struct CompareView {
     /// Where each transport's delivery plot was last drawn (TCP, UDP): a
     /// pointer's position is matched to the nearest point on screen.
     pub plots: [Option<PlotTransform>; 2],
+    /// Where each transport's round-trip histogram was last drawn.
+    pub histograms: [Option<PlotTransform>; 2],
+}
+
+/// What both transports' plots share, so that they can be compared: the
+/// time axis (ms), the message numbers, the round-trip axis (ms).
+#[derive(Clone, Copy)]
+struct Scale {
+    time_ms: f64,
+    count: f64,
+    rtt_ms: f64,
+}
+
+impl Scale {
+    fn of(r: &Comparison) -> Scale {
+        let sides = [&r.tcp, &r.udp];
+        let time_ms = sides
+            .iter()
+            .flat_map(|t| t.messages.iter().filter_map(move |m| point_of(m, origin(t)).map(|p| p.x)))
+            .fold(1.0, f64::max);
+        let rtt_ms = sides.iter().flat_map(|t| rtts(t)).fold(0.001, f64::max);
+        let count = sides.iter().map(|t| t.messages.len()).max().unwrap_or(1) as f64;
+        Scale { time_ms, count, rtt_ms }
+    }
+}
+
+/// Each delivered message's round trip, ms.
+fn rtts(r: &TransportResult) -> Vec<f64> {
+    r.messages.iter().filter_map(|m| Some((m.delivered? - m.sent?) * 1000.0)).filter(|x| *x >= 0.0).collect()
 }
 
 impl Default for CompareView {
@@ -39,6 +68,7 @@ impl Default for CompareView {
             job: None,
             result: None,
             plots: [None, None],
+            histograms: [None, None],
         }
     }
 }
@@ -147,17 +177,27 @@ pub fn compare_ui(ctx: &egui::Context, state: &mut State, cmds: &mut Vec<Command
             ui.colored_label(egui::Color32::from_rgb(220, 160, 60), n);
         }
         ui.weak(format!("Injected: {}", r.injected.text()));
-        let mut plots = [None, None];
+        let scale = Scale::of(r);
+        let (mut plots, mut histograms) = ([None, None], [None, None]);
         ui.columns(2, |cols| {
-            plots[0] = side_ui(&mut cols[0], Side::Tcp, &r.tcp, cmds);
-            plots[1] = side_ui(&mut cols[1], Side::Udp, &r.udp, cmds);
+            (plots[0], histograms[0]) = side_ui(&mut cols[0], Side::Tcp, &r.tcp, scale, cmds);
+            (plots[1], histograms[1]) = side_ui(&mut cols[1], Side::Udp, &r.udp, scale, cmds);
         });
         state.panels.compare.plots = plots;
+        state.panels.compare.histograms = histograms;
     });
     state.panels.compare.shown = open;
 }
 
-fn side_ui(ui: &mut egui::Ui, side: Side, r: &TransportResult, cmds: &mut Vec<Command>) -> Option<PlotTransform> {
+/// One transport: its counts, the delivery plot, why TCP's stairs, the
+/// segments sent again and the round-trip histogram, on the shared scale.
+fn side_ui(
+    ui: &mut egui::Ui,
+    side: Side,
+    r: &TransportResult,
+    scale: Scale,
+    cmds: &mut Vec<Command>,
+) -> (Option<PlotTransform>, Option<PlotTransform>) {
     let name = if side == Side::Tcp { "TCP" } else { "UDP" };
     ui.heading(name);
     ui.label(format!(
@@ -184,11 +224,23 @@ fn side_ui(ui: &mut egui::Ui, side: Side, r: &TransportResult, cmds: &mut Vec<Co
     let xy = |m: &MessageResult| point_of(m, t0).map(|p| [p.x, p.y]);
     let delivered: Vec<[f64; 2]> = r.messages.iter().filter(|m| m.delivered.is_some()).filter_map(xy).collect();
     let lost: Vec<[f64; 2]> = r.messages.iter().filter(|m| m.delivered.is_none()).filter_map(xy).collect();
+    if delivered.is_empty() && lost.is_empty() {
+        ui.colored_label(
+            egui::Color32::from_rgb(220, 160, 60),
+            format!("Nothing to plot: no {name} message was sent (see the notes above)."),
+        );
+        return (None, None);
+    }
+    // Points climb from bottom left to top right: the legend sits in the
+    // empty top-left corner; both transports share the axes' ranges.
     let plot = Plot::new(("compare-seq", name))
         .height(220.0)
-        .legend(Legend::default())
-        .x_axis_label("reply delivered (ms after the first request)")
+        .legend(Legend::default().position(Corner::LeftTop))
+        .x_axis_label("ms after the first request (reply delivered; lost: when sent)")
         .y_axis_label("message number")
+        .default_x_bounds(-0.03 * scale.time_ms, 1.03 * scale.time_ms)
+        .include_y(0.0)
+        .include_y(scale.count)
         .allow_scroll(false)
         .show(ui, |p| {
             p.points(
@@ -196,10 +248,11 @@ fn side_ui(ui: &mut egui::Ui, side: Side, r: &TransportResult, cmds: &mut Vec<Co
             );
             if !lost.is_empty() {
                 p.points(
-                    Points::new("lost (shown when sent)", lost.clone())
-                        .radius(3.5)
-                        .shape(egui_plot::MarkerShape::Cross)
-                        .color(egui::Color32::from_rgb(220, 80, 80)),
+                    Points::new("lost (when sent)", lost.clone())
+                        .radius(6.0)
+                        .filled(true)
+                        .shape(egui_plot::MarkerShape::Diamond)
+                        .color(egui::Color32::from_rgb(255, 120, 40)),
                 );
             }
         });
@@ -231,32 +284,80 @@ fn side_ui(ui: &mut egui::Ui, side: Side, r: &TransportResult, cmds: &mut Vec<Co
         cmds.push(Command::CompareSelect(side, m.seq));
     }
     if !r.retransmitted.is_empty() {
+        stairs_ui(ui, r, cmds);
         retransmissions_ui(ui, r, cmds);
     }
-    // The round trips, as a histogram.
-    let rtts: Vec<f64> =
-        r.messages.iter().filter_map(|m| Some((m.delivered? - m.sent?) * 1000.0)).filter(|x| *x >= 0.0).collect();
-    if !rtts.is_empty() {
-        let max = rtts.iter().copied().fold(0.0, f64::max).max(0.001);
-        let bins = 20;
-        let w = max / bins as f64;
-        let mut counts = vec![0u32; bins + 1];
-        for x in &rtts {
-            counts[((x / w) as usize).min(bins)] += 1;
-        }
-        let bars: Vec<Bar> = counts
-            .iter()
-            .enumerate()
-            .map(|(k, c)| Bar::new((k as f64 + 0.5) * w, f64::from(*c)).width(w * 0.9))
-            .collect();
-        Plot::new(("compare-rtt", name))
-            .height(120.0)
-            .x_axis_label("round trip (ms)")
-            .y_axis_label("messages")
-            .allow_scroll(false)
-            .show(ui, |p| p.bar_chart(BarChart::new("round trips", bars)));
+    // The round trips, as a histogram over both transports' whole range,
+    // with the median and p99 marked.
+    let rtts = rtts(r);
+    if rtts.is_empty() {
+        ui.colored_label(
+            egui::Color32::from_rgb(220, 160, 60),
+            format!("No round trips to show: no reply came back over {name}."),
+        );
+        return (Some(t), None);
     }
-    Some(t)
+    let bins = 24;
+    let w = scale.rtt_ms / bins as f64;
+    let mut counts = vec![0u32; bins];
+    for x in &rtts {
+        counts[((x / w) as usize).min(bins - 1)] += 1;
+    }
+    let tallest = counts.iter().copied().max().unwrap_or(1);
+    let bars: Vec<Bar> =
+        counts.iter().enumerate().map(|(k, c)| Bar::new((k as f64 + 0.5) * w, f64::from(*c)).width(w * 0.9)).collect();
+    let hist = Plot::new(("compare-rtt", name))
+        .height(120.0)
+        .legend(Legend::default().position(Corner::RightTop))
+        .x_axis_label("round trip (ms)")
+        .y_axis_label("messages")
+        .default_x_bounds(-0.03 * scale.rtt_ms, 1.03 * scale.rtt_ms)
+        .include_y(0.0)
+        // Headroom for the legend above the tallest bar.
+        .include_y(f64::from(tallest) * 1.6)
+        .allow_scroll(false)
+        .show(ui, |p| {
+            p.bar_chart(BarChart::new("round trips", bars));
+            p.vline(VLine::new(format!("median {:.1} ms", r.latency_ms.p50), r.latency_ms.p50));
+            p.vline(
+                VLine::new(format!("p99 {:.1} ms", r.latency_ms.p99), r.latency_ms.p99)
+                    .color(egui::Color32::from_rgb(255, 120, 40)),
+            );
+        });
+    (Some(t), Some(hist.transform))
+}
+
+/// Why TCP's plot climbs in stairs: in-order delivery waits for the
+/// segment sent again, and what made TCP send it (the timer, or duplicate
+/// ACKs), linked to that segment.
+fn stairs_ui(ui: &mut egui::Ui, r: &TransportResult, cmds: &mut Vec<Command>) {
+    let timer = r.retransmitted.iter().find(|x| x.flagged.as_deref() == Some("tcp.analysis.retransmission"));
+    let fast = r.retransmitted.iter().find(|x| x.flagged.as_deref() == Some("tcp.analysis.fast_retransmission"));
+    // On loopback Linux often resends long before its 200 ms timeout: a
+    // tail-loss probe fires after about two round trips.
+    let timeout = if r.hol_blocking_ms.max >= 150.0 {
+        "its retransmission timeout (RTO, at least 200 ms on Linux) ran out"
+    } else {
+        "a timer ran out with no acknowledgement (on loopback Linux probes after about two round trips, \
+         long before its 200 ms timeout)"
+    };
+    let Some((x, why)) = timer
+        .map(|x| (x, timeout))
+        .or(fast.map(|x| (x, "three duplicate ACKs asked for it (fast retransmit)")))
+        .or(r.retransmitted.first().map(|x| (x, "it was sent again")))
+    else {
+        return;
+    };
+    ui.horizontal_wrapped(|ui| {
+        ui.label(format!(
+            "The stairs: TCP hands replies to the program in order, so every reply behind a lost segment waits \
+             (here up to {:.0} ms) until that segment comes again. The sender resends when {why}: see",
+            r.hol_blocking_ms.max
+        ));
+        if ui.link(format!("frame {}", x.frame)).on_hover_text("Select the segment sent again").clicked() {
+            cmds.push(Command::Select(x.frame.saturating_sub(1) as usize));
+        }
+    });
 }
 
 /// Each retransmission, as links: the segment it repeats and the injected drop behind it.

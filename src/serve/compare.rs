@@ -490,15 +490,25 @@ pub fn load(path: &std::path::Path) -> anyhow::Result<Comparison> {
 impl Injected {
     /// What the impairment did, in one line.
     pub fn text(&self) -> String {
+        let loss = if self.kernel_loss {
+            format!(
+                "the kernel's firewall dropped {} TCP packets and {} UDP datagrams at random",
+                self.tcp_dropped, self.udp_dropped
+            )
+        } else if self.why_not.is_some() {
+            format!(
+                "TCP was not impaired (wirelab may not add firewall rules here: see the note); \
+                 the UDP server dropped {} datagrams itself",
+                self.udp_dropped
+            )
+        } else if self.udp_dropped == 0 {
+            "no loss asked for".to_string()
+        } else {
+            format!("the UDP server dropped {} datagrams itself", self.udp_dropped)
+        };
         format!(
-            "{} (TCP packets dropped {}, UDP dropped {}), UDP duplicated {}, reordered {}, delay {} ms, seed {}",
-            if self.kernel_loss { "loss in the kernel" } else { "no loss in the kernel" },
-            self.tcp_dropped,
-            self.udp_dropped,
-            self.udp_duplicated,
-            self.udp_reordered,
-            self.delay_ms,
-            self.seed
+            "{loss}; UDP duplicated {}, reordered {}; delay {} ms; seed {}",
+            self.udp_duplicated, self.udp_reordered, self.delay_ms, self.seed
         )
     }
 }

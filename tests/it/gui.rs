@@ -1385,3 +1385,61 @@ fn during_a_replay_the_ladder_shows_the_connection_of_the_newest_message_and_fit
         assert!(a.rect().max.x <= 1280.5, "an arrow runs off the panel: {:?}", a.rect());
     }
 }
+
+#[test]
+fn the_comparison_plots_share_their_scales_show_every_point_and_say_why_tcp_climbs_in_stairs() {
+    let json = support::root().join("captures/compare-loss.json");
+    let mut h = harness_sized(None, [1400.0, 1000.0]);
+    h.state_mut().push_command(wirelab::gui::Command::CompareOpen(json));
+    h.step();
+    h.state_mut().wait_idle();
+    h.run();
+    let v = &h.state().state.panels.compare;
+    let r = v.result.clone().unwrap();
+    let bounds = |t: &Option<egui_plot::PlotTransform>| {
+        let b = t.as_ref().expect("a plot").bounds();
+        (b.min(), b.max())
+    };
+    let (tcp, udp) = (bounds(&v.plots[0]), bounds(&v.plots[1]));
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-6 * a.abs().max(1.0);
+    assert!(close(tcp.0[0], udp.0[0]) && close(tcp.1[0], udp.1[0]), "one time axis: {tcp:?} {udp:?}");
+    assert!(close(tcp.1[1], udp.1[1]), "one message axis: {tcp:?} {udp:?}");
+    // Every point (delivered, or lost when sent) is inside its plot.
+    for (side, t) in [(&r.tcp, tcp), (&r.udp, udp)] {
+        let t0 = side.messages.iter().filter_map(|m| m.sent).reduce(f64::min).unwrap();
+        for m in side.messages.iter().filter(|m| m.sent.is_some()) {
+            let x = (m.delivered.or(m.sent).unwrap() - t0) * 1000.0;
+            assert!(x >= t.0[0] && x <= t.1[0], "message {} at {x} ms is off the axis {t:?}", m.seq);
+        }
+    }
+    // The histograms cover both transports' whole range: the slowest round trip is on the axis.
+    let (ht, hu) = (bounds(&v.histograms[0]), bounds(&v.histograms[1]));
+    assert!(close(ht.1[0], hu.1[0]), "one round-trip axis: {ht:?} {hu:?}");
+    let slowest = [&r.tcp, &r.udp]
+        .iter()
+        .flat_map(|s| s.messages.iter().filter_map(|m| Some((m.delivered? - m.sent?) * 1000.0)))
+        .fold(0.0, f64::max);
+    assert!(slowest <= ht.1[0] && r.udp.latency_ms.p99 <= hu.1[0], "{slowest} ms is past {ht:?}");
+    // The lost messages have their own entry in the legend; the injected line says what happened.
+    h.get_by_label_contains("lost (when sent)");
+    h.get_by_label_contains("Injected: the kernel's firewall dropped");
+    // The stairs, explained, with a link to the segment sent again.
+    h.get_by_label_contains("The stairs: TCP hands replies to the program in order");
+    let again: Vec<u64> = r.tcp.retransmitted.iter().map(|x| x.frame).collect();
+    let f = again.iter().find(|f| h.query_by_label(&format!("frame {f}")).is_some()).expect("a link to one sent again");
+    h.get_by_label(&format!("frame {f}")).click_accesskit();
+    h.run();
+    let sel = h.state().state.view.selected.map(|i| i as u64 + 1);
+    assert!(sel.is_some_and(|f| again.contains(&f)), "{sel:?} is not sent again");
+    // No reply came back over UDP: its histogram says why instead of drawing nothing.
+    for m in &mut h.state_mut().state.panels.compare.result.as_mut().unwrap().udp.messages {
+        m.delivered = None;
+    }
+    h.run();
+    h.get_by_label("No round trips to show: no reply came back over UDP.");
+    // Without the rights for firewall rules, the line says TCP was not impaired.
+    let mut inj = r.injected.clone();
+    (inj.kernel_loss, inj.why_not, inj.tcp_dropped, inj.udp_dropped) = (false, Some("no rights".into()), 0, 10);
+    let text = inj.text();
+    assert!(text.starts_with("TCP was not impaired") && text.contains("dropped 10 datagrams itself"), "{text}");
+}
