@@ -348,13 +348,14 @@ fn stairs_ui(ui: &mut egui::Ui, r: &TransportResult, cmds: &mut Vec<Command>) {
     else {
         return;
     };
-    ui.horizontal_wrapped(|ui| {
-        ui.label(format!(
-            "The stairs: TCP hands replies to the program in order, so every reply behind a lost segment waits \
-             (here up to {:.0} ms) until that segment comes again. The sender resends when {why}: see",
-            r.hol_blocking_ms.max
-        ));
-        if ui.link(format!("frame {}", x.frame)).on_hover_text("Select the segment sent again").clicked() {
+    ui.label(format!(
+        "The stairs: TCP hands replies to the program in order, so every reply behind a lost segment waits \
+         (here up to {:.0} ms) until that segment comes again. The sender resends when {why}.",
+        r.hol_blocking_ms.max
+    ));
+    ui.horizontal(|ui| {
+        ui.label("A segment sent again:");
+        if ui.link(format!("frame {}", x.frame)).on_hover_text("Select it in the packet list").clicked() {
             cmds.push(Command::Select(x.frame.saturating_sub(1) as usize));
         }
     });

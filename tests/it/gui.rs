@@ -1427,7 +1427,7 @@ fn the_comparison_plots_share_their_scales_show_every_point_and_say_why_tcp_clim
     h.get_by_label_contains("The stairs: TCP hands replies to the program in order");
     let again: Vec<u64> = r.tcp.retransmitted.iter().map(|x| x.frame).collect();
     let f = again.iter().find(|f| h.query_by_label(&format!("frame {f}")).is_some()).expect("a link to one sent again");
-    h.get_by_label(&format!("frame {f}")).click_accesskit();
+    h.get_by_label(&format!("frame {f}")).click();
     h.run();
     let sel = h.state().state.view.selected.map(|i| i as u64 + 1);
     assert!(sel.is_some_and(|f| again.contains(&f)), "{sel:?} is not sent again");
