@@ -1,20 +1,27 @@
 //! The lab panel: the list of labs with the student's progress, and an open
 //! lab beside the packets — the step's text (Markdown), buttons for its
 //! actions, its questions, Check, and feedback whose frames and fields are
-//! links. What the student does becomes `Command`s; the app saves progress
-//! and runs checks on a thread.
+//! links. What the student does becomes `Command`s; the panel saves
+//! progress, checks answers on a thread, writes the submission, and turns a
+//! step's actions into the window's commands.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, TryRecvError};
 
 use egui_commonmark::{CommonMarkCache, CommonMarkViewer};
 use serde_json::{Value as Json, json};
 
 use super::short_name;
+use crate::file::Capture;
 use crate::lab::progress::Progress;
-use crate::lab::{Action, Answer, Kind, Lab, Question, Report, Status};
+use crate::lab::{Action, Answer, Answers, CourseKey, Kind, Lab, Question, Report, Status};
 
 use super::{Command, Settings, State};
+
+/// A lab check done: the report, the answers checked, the capture's name.
+type Checked = (Report, Answers, String);
 
 /// The lab panel's own state.
 pub struct LabPanel {
@@ -35,7 +42,8 @@ pub struct LabPanel {
     /// each frame): its verdicts are shown as that capture's, without
     /// links into the frames of the one open.
     elsewhere: Option<String>,
-    pub checking: bool,
+    /// A check running on a thread.
+    check_job: Option<Receiver<Result<Checked, String>>>,
     /// What is typed in the answer boxes, by question id.
     drafts: HashMap<String, String>,
     pub student_text: String,
@@ -75,7 +83,7 @@ impl LabPanel {
             report: None,
             report_on: None,
             elsewhere: None,
-            checking: false,
+            check_job: None,
             drafts: HashMap::new(),
             student_text: settings.student.clone(),
             key_text: settings.course_key.clone(),
@@ -120,6 +128,143 @@ impl LabPanel {
         }
         let p = self.progress(id).clone();
         p.save(&self.dir, id)
+    }
+
+    /// Applies a change to the open lab's progress and saves it.
+    pub fn change(&mut self, change: impl FnOnce(&mut Progress)) -> Result<(), String> {
+        let Some(id) = self.lab().map(|l| l.id.clone()) else { return Ok(()) };
+        change(self.progress(&id));
+        self.save(&id)
+    }
+
+    /// A check is running.
+    pub fn checking(&self) -> bool {
+        self.check_job.is_some()
+    }
+
+    /// Checks the open lab's answers against a capture on a thread: a
+    /// file (indexed as it is) or a live capture written out (`Err`), named
+    /// `on`, with the course key and the student that sign the traffic.
+    pub fn start_check(
+        &mut self,
+        source: Result<Arc<Capture>, Vec<u8>>,
+        on: String,
+        key: Option<CourseKey>,
+        student: String,
+    ) -> Result<(), String> {
+        let Some(lab) = self.lab().cloned() else { return Ok(()) };
+        let answers = self.progress(&lab.id).answers.clone();
+        let revealed = self.progress(&lab.id).revealed.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("wirelab-lab-check".into())
+            .spawn(move || {
+                let cap = match source {
+                    Ok(cap) => Ok(cap),
+                    Err(pcap) => Capture::from_bytes(pcap, "lab check").map(Arc::new).map_err(|e| e.to_string()),
+                };
+                let result = cap.map(|cap| {
+                    let s = crate::session::Session::index(cap, crate::session::CHECKPOINT_EVERY);
+                    let mut r = crate::lab::check_showing(&lab, &s, &answers, crate::lab::Show::Student(&revealed));
+                    r.provenance =
+                        crate::lab::provenance(&s, key.as_ref(), Some(student.as_str()).filter(|s| !s.is_empty()));
+                    (r, answers, on)
+                });
+                let _ = tx.send(result);
+            })
+            .map_err(|e| format!("cannot start the check: {e}"))?;
+        self.check_job = Some(rx);
+        Ok(())
+    }
+
+    /// Takes a finished check: the verdicts go into the progress (an
+    /// answer changed during the check keeps no stale verdict) and the
+    /// report is shown if its lab is still open. `Err`: what to tell.
+    pub fn poll_check(&mut self) -> Result<(), String> {
+        let Some(rx) = &self.check_job else { return Ok(()) };
+        let result = match rx.try_recv() {
+            Ok(r) => r,
+            Err(TryRecvError::Empty) => return Ok(()),
+            Err(TryRecvError::Disconnected) => Err("the check stopped unexpectedly".to_string()),
+        };
+        self.check_job = None;
+        let (report, checked, on) = result.map_err(|e| format!("cannot check: {e}"))?;
+        let p = self.progress(&report.lab);
+        p.checked = report
+            .questions
+            .iter()
+            .filter(|q| p.answers.get(&q.id) == checked.get(&q.id))
+            .map(|q| (q.id.clone(), q.status))
+            .collect();
+        let saved = self.save(&report.lab);
+        if self.lab().is_some_and(|l| l.id == report.lab) {
+            self.report = Some(report);
+            self.report_on = Some(on);
+        }
+        saved
+    }
+
+    /// Writes the open lab's submission folder for the teacher: the
+    /// capture, the answers, what was revealed. `Ok`: what to tell.
+    pub fn export(&mut self, student: &str, pcap: Option<Vec<u8>>) -> Result<String, String> {
+        let Some(lab) = self.lab().map(|l| l.id.clone()) else { return Ok(String::new()) };
+        let student = student.trim();
+        if student.is_empty() {
+            return Err("enter your student id (under Hand in) before exporting".into());
+        }
+        let pcap = pcap.ok_or("there is no capture to hand in yet")?;
+        let answers = self.progress(&lab).answers.clone();
+        let revealed = self.progress(&lab).revealed.clone();
+        let dir = PathBuf::from(self.export_text.trim()).join(&lab);
+        let folder = crate::lab::progress::write_submission(&dir, student, &pcap, &answers, &revealed)?;
+        Ok(format!(
+            "submission written to {} (your teacher runs: wirelab lab grade {lab} {})",
+            folder.display(),
+            dir.display()
+        ))
+    }
+
+    /// What a step's button does, as the window's commands (the panel's
+    /// own part, such as remembering the filter it applied, done here).
+    pub fn action(&mut self, a: Action) -> Result<Vec<Command>, String> {
+        use super::ReplayCmd;
+        let server = |name: &str| {
+            crate::serve::Kind::ALL
+                .into_iter()
+                .find(|k| k.name() == name)
+                .ok_or_else(|| format!("the lab names a server \"{name}\" wirelab does not have"))
+        };
+        Ok(match a {
+            Action::StartServer { server: s } => vec![Command::Server(server(&s)?, true)],
+            Action::StopServer { server: s } => vec![Command::Server(server(&s)?, false)],
+            Action::RunScenario { scenario } => {
+                self.fallback = None;
+                self.awaiting_scenario = true;
+                vec![Command::RunScenario(scenario)]
+            }
+            Action::StartCapture => {
+                let filter = self.lab().and_then(|l| l.traffic.capture_filter.clone());
+                filter.map(Command::SetCaptureFilter).into_iter().chain([Command::StartCapture]).collect()
+            }
+            Action::StopCapture => vec![Command::StopCapture],
+            Action::OpenCapture { path } => vec![Command::Open(crate::lab::bundled_path(&path))],
+            Action::Select { filter } => {
+                self.applied_filter = Some(filter.clone());
+                vec![Command::SetFilter(filter)]
+            }
+            Action::Highlight { field } => vec![Command::HighlightField(field)],
+            Action::Compare { loss, duplicate, reorder, delay_ms, count, seed } => {
+                let delay = std::time::Duration::from_millis(delay_ms);
+                let impair = crate::serve::transport::Impairment { loss, duplicate, reorder, delay, seed };
+                vec![Command::CompareWith(count, impair)]
+            }
+            Action::Replay { predict } => {
+                [ReplayCmd::On(true), ReplayCmd::Seek(0), ReplayCmd::Predict(predict), ReplayCmd::Play(true)]
+                    .into_iter()
+                    .map(Command::Replay)
+                    .collect()
+            }
+        })
     }
 
     /// Opens a lab (or goes back to the list): its answers fill the boxes.
@@ -192,9 +337,9 @@ fn nav_ui(ui: &mut egui::Ui, panel: &mut LabPanel, cmds: &mut Vec<Command>) {
         }
     });
     ui.horizontal(|ui| {
-        let label = if panel.checking { "Checking…" } else { "✔ Check my answers" };
+        let label = if panel.checking() { "Checking…" } else { "✔ Check my answers" };
         if ui
-            .add_enabled(!panel.checking, egui::Button::new(label))
+            .add_enabled(!panel.checking(), egui::Button::new(label))
             .on_hover_text("Compare your answers with the packets you are looking at")
             .clicked()
         {

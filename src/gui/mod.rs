@@ -161,6 +161,10 @@ pub enum Command {
     ShowCompare(bool),
     /// Run the comparison with the panel's knobs.
     CompareRun,
+    /// Set the comparison's message count and impairment, show it and run it.
+    CompareWith(u32, crate::serve::transport::Impairment),
+    /// The capture filter the next live capture uses.
+    SetCaptureFilter(String),
     /// Select the packets of one message of the comparison.
     CompareSelect(Side, u32),
     /// Show a comparison saved with `wirelab compare --format json`, and its recording.
@@ -289,8 +293,6 @@ pub struct App {
     /// The interface list, being read on a thread (probing each interface
     /// with libpcap can take a while; the window must not wait for it).
     interfaces_job: Option<std::sync::mpsc::Receiver<Vec<String>>>,
-    /// A lab check running on a thread.
-    check_job: Option<std::sync::mpsc::Receiver<Result<Checked, String>>>,
 }
 
 /// DejaVu Sans as a fallback font: arrows (→ ⇄), the ellipsis and accented
@@ -346,7 +348,6 @@ impl App {
             applied_zoom: 1.0,
             live: None,
             interfaces_job: None,
-            check_job: None,
         };
         let (tx, rx) = std::sync::mpsc::channel();
         let listed = std::thread::Builder::new().name("wirelab-interfaces".into()).spawn(move || {
@@ -472,7 +473,7 @@ impl App {
             || self.filter_job.is_some()
             || self.detail_job.is_some()
             || self.highlight_job.is_some()
-            || self.check_job.is_some()
+            || self.state.panels.lab.checking()
             || self.state.panels.ladder.job.is_some()
             || self.state.panels.compare.job.is_some()
         {
@@ -629,42 +630,8 @@ impl App {
             self.state.panels.lab.fallback = Some(why.clone());
             self.commands.push(Command::LabAction(crate::lab::Action::OpenCapture { path: reference }));
         }
-        if let Some(rx) = &self.check_job {
-            match rx.try_recv() {
-                Ok(result) => {
-                    self.check_job = None;
-                    self.state.panels.lab.checking = false;
-                    match result {
-                        Ok((report, checked, on)) => {
-                            // The lab checked (the student may have opened
-                            // another since); an answer changed during the
-                            // check keeps no stale verdict.
-                            let panel = &mut self.state.panels.lab;
-                            let p = panel.progress(&report.lab);
-                            p.checked = report
-                                .questions
-                                .iter()
-                                .filter(|q| p.answers.get(&q.id) == checked.get(&q.id))
-                                .map(|q| (q.id.clone(), q.status))
-                                .collect();
-                            if let Err(e) = panel.save(&report.lab) {
-                                self.state.error = Some(e);
-                            }
-                            if panel.lab().is_some_and(|l| l.id == report.lab) {
-                                panel.report = Some(report);
-                                panel.report_on = Some(on);
-                            }
-                        }
-                        Err(e) => self.state.error = Some(format!("cannot check: {e}")),
-                    }
-                }
-                Err(std::sync::mpsc::TryRecvError::Empty) => {}
-                Err(std::sync::mpsc::TryRecvError::Disconnected) => {
-                    self.check_job = None;
-                    self.state.panels.lab.checking = false;
-                    self.state.error = Some("the check stopped unexpectedly".into());
-                }
-            }
+        if let Err(e) = self.state.panels.lab.poll_check() {
+            self.state.error = Some(e);
         }
         if let Some(job) = &self.loader {
             let polled = job.poll();
@@ -880,10 +847,9 @@ impl App {
         (!student.is_empty()).then(|| self.course_key().map(|k| k.token(student))).flatten()
     }
 
-    /// Checks the open lab's answers against the capture shown, on a thread.
+    /// Checks the open lab's answers against the capture shown (a file as
+    /// it is, a live capture written out first), on the panel's thread.
     fn lab_check(&mut self) {
-        let Some(lab) = self.state.panels.lab.lab().cloned() else { return };
-        // A file is indexed on the thread as it is; a live capture is written out first.
         let source = match &self.state.doc.loaded {
             Some(l) if !self.state.doc.capturing && l.cap.is_some() => l.cap.clone().map(Ok),
             _ => self.whole_pcap().map(Err),
@@ -893,115 +859,9 @@ impl App {
             return;
         };
         let on = self.state.doc.loaded.as_ref().map(|l| l.name.clone()).unwrap_or_default();
-        let answers = self.state.panels.lab.progress(&lab.id).answers.clone();
-        let revealed = self.state.panels.lab.progress(&lab.id).revealed.clone();
         let (key, student) = (self.course_key(), self.settings.student.trim().to_string());
-        let (tx, rx) = std::sync::mpsc::channel();
-        let spawned = std::thread::Builder::new().name("wirelab-lab-check".into()).spawn(move || {
-            let cap = match source {
-                Ok(cap) => Ok(cap),
-                Err(pcap) => Capture::from_bytes(pcap, "lab check").map(Arc::new).map_err(|e| e.to_string()),
-            };
-            let result = cap.map(|cap| {
-                let s = crate::session::Session::index(cap, crate::session::CHECKPOINT_EVERY);
-                let mut r = crate::lab::check_showing(&lab, &s, &answers, crate::lab::Show::Student(&revealed));
-                r.provenance =
-                    crate::lab::provenance(&s, key.as_ref(), Some(student.as_str()).filter(|s| !s.is_empty()));
-                (r, answers, on)
-            });
-            let _ = tx.send(result);
-        });
-        match spawned {
-            Ok(_) => {
-                self.check_job = Some(rx);
-                self.state.panels.lab.checking = true;
-            }
-            Err(e) => self.state.error = Some(format!("cannot start the check: {e}")),
-        }
-    }
-
-    fn lab_export(&mut self) {
-        let Some(lab) = self.state.panels.lab.lab().map(|l| l.id.clone()) else { return };
-        let student = self.settings.student.trim().to_string();
-        if student.is_empty() {
-            self.state.error = Some("enter your student id (under Hand in) before exporting".into());
-            return;
-        }
-        let Some(pcap) = self.whole_pcap() else {
-            self.state.error = Some("there is no capture to hand in yet".into());
-            return;
-        };
-        let answers = self.state.panels.lab.progress(&lab).answers.clone();
-        let revealed = self.state.panels.lab.progress(&lab).revealed.clone();
-        let dir = PathBuf::from(self.state.panels.lab.export_text.trim()).join(&lab);
-        match crate::lab::progress::write_submission(&dir, &student, &pcap, &answers, &revealed) {
-            Ok(folder) => {
-                self.state.notice = Some(format!(
-                    "submission written to {} (your teacher runs: wirelab lab grade {lab} {})",
-                    folder.display(),
-                    dir.display()
-                ))
-            }
-            Err(e) => self.state.error = Some(e),
-        }
-    }
-
-    /// Does what a lab step's button says.
-    fn lab_action(&mut self, a: crate::lab::Action) {
-        use crate::lab::Action;
-        let kind = |name: &str| crate::serve::Kind::ALL.into_iter().find(|k| k.name() == name);
-        match a {
-            Action::StartServer { server } | Action::StopServer { server } if kind(&server).is_none() => {
-                self.state.error = Some(format!("the lab names a server \"{server}\" wirelab does not have"))
-            }
-            Action::StartServer { server } => {
-                if let Some(k) = kind(&server) {
-                    self.apply(Command::Server(k, true));
-                }
-            }
-            Action::StopServer { server } => {
-                if let Some(k) = kind(&server) {
-                    self.apply(Command::Server(k, false));
-                }
-            }
-            Action::RunScenario { scenario } => {
-                self.state.error = None;
-                self.state.panels.lab.fallback = None;
-                let token = self.token();
-                self.state.panels.lab.awaiting_scenario = true;
-                self.demos.run_scenario(&scenario, token);
-            }
-            Action::StartCapture => {
-                if let Some(f) = self.state.panels.lab.lab().and_then(|l| l.traffic.capture_filter.clone()) {
-                    self.state.panels.live.filter = f;
-                }
-                self.start_capture();
-            }
-            Action::StopCapture => self.apply(Command::StopCapture),
-            Action::OpenCapture { path } => self.open(crate::lab::bundled_path(&path)),
-            Action::Select { filter } => {
-                self.state.panels.lab.applied_filter = Some(filter.clone());
-                self.apply_filter(filter);
-            }
-            Action::Highlight { field } => self.highlight_field(&field),
-            Action::Compare { loss, duplicate, reorder, delay_ms, count, seed } => {
-                let v = &mut self.state.panels.compare;
-                v.shown = true;
-                v.cfg.count = count;
-                v.cfg.impair = crate::serve::transport::Impairment {
-                    loss,
-                    duplicate,
-                    reorder,
-                    delay: std::time::Duration::from_millis(delay_ms),
-                    seed,
-                };
-                self.apply(Command::CompareRun);
-            }
-            Action::Replay { predict } => {
-                for c in [ReplayCmd::On(true), ReplayCmd::Seek(0), ReplayCmd::Predict(predict), ReplayCmd::Play(true)] {
-                    self.apply(Command::Replay(c));
-                }
-            }
+        if let Err(e) = self.state.panels.lab.start_check(source, on, key, student) {
+            self.state.error = Some(e);
         }
     }
 
@@ -1046,9 +906,7 @@ impl App {
 
     /// Applies a change to the open lab's progress and saves it.
     fn lab_progress(&mut self, change: impl FnOnce(&mut crate::lab::progress::Progress)) {
-        let Some(id) = self.state.panels.lab.lab().map(|l| l.id.clone()) else { return };
-        change(self.state.panels.lab.progress(&id));
-        if let Err(e) = self.state.panels.lab.save(&id) {
+        if let Err(e) = self.state.panels.lab.change(change) {
             self.state.error = Some(e);
         }
     }
@@ -1146,6 +1004,7 @@ impl App {
             Command::SetRecovery(on) => self.demos.recovery = on,
             Command::RunScenario(name) => {
                 self.state.error = None;
+                self.state.panels.lab.fallback = None;
                 let token = self.token();
                 self.demos.run_scenario(&name, token);
             }
@@ -1170,8 +1029,23 @@ impl App {
                 self.lab_check();
             }
             Command::LabCheck => self.lab_check(),
-            Command::LabAction(a) => self.lab_action(a),
-            Command::LabExport => self.lab_export(),
+            Command::LabAction(a) => match self.state.panels.lab.action(a) {
+                Ok(cmds) => cmds.into_iter().for_each(|c| self.apply(c)),
+                Err(e) => self.state.error = Some(e),
+            },
+            Command::LabExport => {
+                let pcap = self.whole_pcap();
+                match self.state.panels.lab.export(&self.settings.student, pcap) {
+                    Ok(done) => self.state.notice = Some(done),
+                    Err(e) => self.state.error = Some(e),
+                }
+            }
+            Command::SetCaptureFilter(f) => self.state.panels.live.filter = f,
+            Command::CompareWith(count, impair) => {
+                let v = &mut self.state.panels.compare;
+                (v.shown, v.cfg.count, v.cfg.impair) = (true, count, impair);
+                self.apply(Command::CompareRun);
+            }
             Command::SetStudent(s) => self.settings.student = s,
             Command::SetCourseKey(k) => {
                 // Said now, not discovered at grading: a mistyped key signs nothing.
@@ -1317,8 +1191,10 @@ impl App {
                 lab::lab_ui(ui, &mut self.state, &mut cmds);
             });
         }
-        // The layers and bytes take two fifths of the height at most by default: the packets keep the rest.
-        let detail_height = (ui.available_height() * 0.4).clamp(160.0, 420.0);
+        // The layers and bytes start at a third of the window's height (the
+        // same whatever bars are open when the panel first shows): the
+        // packets keep the rest.
+        let detail_height = (ui.ctx().content_rect().height() / 3.0).clamp(160.0, 420.0);
         egui::Panel::bottom("detail").resizable(true).default_size(detail_height).min_size(160.0).show(ui, |ui| {
             ui.columns(2, |cols| {
                 egui::ScrollArea::vertical()
@@ -1444,7 +1320,9 @@ impl App {
             || self.live.is_some()
             || self.demos.busy()
             || self.interfaces_job.is_some()
-            || self.check_job.is_some()
+            || self.detail_job.is_some()
+            || self.highlight_job.is_some()
+            || self.state.panels.lab.checking()
             || self.state.panels.replay.playing
             || self.state.panels.ladder.job.is_some()
             || self.state.panels.compare.job.is_some()
@@ -1637,9 +1515,6 @@ impl App {
         });
     }
 }
-
-/// A lab check done: the report, the answers checked, the capture's name.
-type Checked = (crate::lab::Report, crate::lab::Answers, String);
 
 /// A capture's file name without its folder (the whole path goes on hover).
 fn short_name(path: &str) -> String {
