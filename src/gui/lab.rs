@@ -20,8 +20,9 @@ use crate::lab::{Action, Answer, Answers, CourseKey, Kind, Lab, Question, Report
 
 use super::{Command, Settings, State};
 
-/// A lab check done: the report, the answers checked, the capture's name.
-type Checked = (Report, Answers, String);
+/// A lab check done: the report, the answers checked, the capture (its
+/// `Document::generation` and name).
+type Checked = (Report, Answers, (u64, String));
 
 /// The lab panel's own state.
 pub struct LabPanel {
@@ -37,7 +38,7 @@ pub struct LabPanel {
     progress: HashMap<String, Progress>,
     /// The last check of the open lab, and the capture it was made on.
     pub report: Option<Report>,
-    pub report_on: Option<String>,
+    pub report_on: Option<(u64, String)>,
     /// The capture the report was made on, when another is open now (set
     /// each frame): its verdicts are shown as that capture's, without
     /// links into the frames of the one open.
@@ -148,7 +149,7 @@ impl LabPanel {
     pub fn start_check(
         &mut self,
         source: Result<Arc<Capture>, Vec<u8>>,
-        on: String,
+        on: (u64, String),
         key: Option<CourseKey>,
         student: String,
     ) -> Result<(), String> {
@@ -206,13 +207,14 @@ impl LabPanel {
 
     /// Writes the open lab's submission folder for the teacher: the
     /// capture, the answers, what was revealed. `Ok`: what to tell.
-    pub fn export(&mut self, student: &str, pcap: Option<Vec<u8>>) -> Result<String, String> {
+    /// `pcap` writes the capture out, once the rest is known to be there.
+    pub fn export(&mut self, student: &str, pcap: impl FnOnce() -> Option<Vec<u8>>) -> Result<String, String> {
         let Some(lab) = self.lab().map(|l| l.id.clone()) else { return Ok(String::new()) };
         let student = student.trim();
         if student.is_empty() {
             return Err("enter your student id (under Hand in) before exporting".into());
         }
-        let pcap = pcap.ok_or("there is no capture to hand in yet")?;
+        let pcap = pcap().ok_or("there is no capture to hand in yet")?;
         let answers = self.progress(&lab).answers.clone();
         let revealed = self.progress(&lab).revealed.clone();
         let dir = PathBuf::from(self.export_text.trim()).join(&lab);
@@ -314,9 +316,13 @@ pub fn lab_ui(ui: &mut egui::Ui, state: &mut State, cmds: &mut Vec<Command>) {
         state.doc.path.as_ref().zip(state.panels.lab.lab()).is_some_and(|(p, l)| {
             p.canonicalize().ok().is_some_and(|p| l.reference_path().canonicalize().ok() == Some(p))
         });
-    let open = state.doc.loaded.as_ref().map(|l| l.name.as_str());
+    let open = state.doc.generation;
     let panel = &mut state.panels.lab;
-    panel.elsewhere = panel.report_on.clone().filter(|on| panel.report.is_some() && Some(on.as_str()) != open);
+    panel.elsewhere = panel
+        .report_on
+        .clone()
+        .filter(|(generation, _)| panel.report.is_some() && *generation != open)
+        .map(|(_, name)| name);
     egui::Panel::bottom("lab-nav").show(ui, |ui| nav_ui(ui, panel, cmds));
     egui::ScrollArea::vertical().id_salt("lab-step").show(ui, |ui| open_ui(ui, panel, selected, on_reference, cmds));
 }

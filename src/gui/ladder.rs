@@ -157,7 +157,12 @@ pub fn ladder_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
         );
     }
     let selected = state.view.selected.map(|i| i as u64 + 1);
-    let follow = r.newest().is_some();
+    // A replay that follows brings each new arrow into view once (the
+    // student may scroll back meanwhile).
+    let seen = egui::Id::unique("ladder-arrows-shown");
+    let before: Option<usize> = ui.data(|d| d.get_temp(seen));
+    ui.data_mut(|d| d.insert_temp(seen, shown.len()));
+    let follow = r.newest().is_some() && before != Some(shown.len());
     for (k, a) in shown.iter().enumerate() {
         let unfolded = state.panels.ladder.unfolded.contains(&a.message);
         let (rect, resp) = ui.allocate_exact_size(egui::vec2(width, ROW), egui::Sense::click());
@@ -196,7 +201,7 @@ pub fn ladder_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
             egui::Stroke::NONE,
         ));
         let label = fit(&a.label, lane_w * a.from.abs_diff(a.to).max(1) as f32);
-        // A replay keeps its newest arrow in view.
+        // A replay brings its newest arrow into view.
         if follow && k + 1 == shown.len() {
             ui.scroll_to_rect(rect, None);
         }

@@ -49,6 +49,13 @@ pub fn layers_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
         }
         return;
     };
+    if state.view.detail_loading {
+        // The frame before stays shown while the one clicked is dissected.
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.weak(format!("Dissecting frame {}…", state.view.selected.map_or(0, |i| i + 1)));
+        });
+    }
     egui::CollapsingHeader::new("Encapsulation: each layer's header wraps the layer above")
         .id_salt("encapsulation")
         .default_open(true)

@@ -571,6 +571,8 @@ struct Frames {
     metas: Vec<FrameMeta>,
     arena: Vec<u8>,
     cap: Option<Arc<Capture>>,
+    /// Set when nobody wants the result any more: the thread stops early.
+    cancel: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Frames {
@@ -582,11 +584,18 @@ impl Frames {
             Some(_) => (from, Dissector::new()),
             None => loaded.checkpoints.state_before(from).unwrap_or_else(|| (0, Dissector::new())),
         };
-        let rows = loaded.rows[start.min(to)..to].to_vec();
+        let mut rows = loaded.rows[start.min(to)..to].to_vec();
         let metas: Vec<FrameMeta> =
             if kept.is_none() { (start..to).map(|i| loaded.meta(i)).collect() } else { Vec::new() };
-        let arena = if rows.iter().any(|r| r.in_arena) { loaded.arena.clone() } else { Vec::new() };
-        Frames { start, kept, dis, rows, metas, arena, cap: loaded.cap.clone() }
+        // Only these frames' copied bytes (a long live capture holds them all).
+        let mut arena = Vec::new();
+        for r in rows.iter_mut().filter(|r| r.in_arena) {
+            let at = arena.len() as u64;
+            arena.extend_from_slice(r.bytes(&loaded.arena, None));
+            r.data = at;
+        }
+        let cancel = Arc::default();
+        Frames { start, kept, dis, rows, metas, arena, cap: loaded.cap.clone(), cancel }
     }
 
     /// Calls `f` with each frame of `from..` and its dissection, in order.
@@ -599,6 +608,9 @@ impl Frames {
             None => {
                 let mut d = Dissection::default();
                 for (k, meta) in self.metas.iter().enumerate() {
+                    if self.cancel.load(Ordering::Relaxed) {
+                        return;
+                    }
                     let i = self.start + k;
                     let b = bytes(i);
                     self.dis.dissect(*meta, b, &mut d);
@@ -645,8 +657,13 @@ impl FilterJob {
         FilterJob { rx }
     }
 
-    pub fn poll(&self) -> Option<Filtered> {
-        self.rx.try_recv().ok()
+    /// The result, when it is done; `Err` when the thread ended without one.
+    pub fn poll(&self) -> Result<Option<Filtered>, String> {
+        match self.rx.try_recv() {
+            Ok(f) => Ok(Some(f)),
+            Err(TryRecvError::Empty) => Ok(None),
+            Err(TryRecvError::Disconnected) => Err("the filter stopped unexpectedly".into()),
+        }
     }
 }
 
@@ -655,11 +672,24 @@ impl FilterJob {
 pub struct DetailJob {
     pub index: usize,
     rx: Receiver<(Dissection, Vec<u8>)>,
+    cancel: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// A job dropped (another frame clicked, another capture) stops its thread.
+impl Drop for DetailJob {
+    fn drop(&mut self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
 }
 
 impl DetailJob {
-    pub fn poll(&self) -> Option<(Dissection, Vec<u8>)> {
-        self.rx.try_recv().ok()
+    /// The frame, when it is done; `Err` when the thread ended without it.
+    pub fn poll(&self) -> Result<Option<(Dissection, Vec<u8>)>, String> {
+        match self.rx.try_recv() {
+            Ok(d) => Ok(Some(d)),
+            Err(TryRecvError::Empty) => Ok(None),
+            Err(TryRecvError::Disconnected) => Err(format!("frame {} could not be dissected", self.index + 1)),
+        }
     }
 
     /// Waits for it (tests).
@@ -682,6 +712,7 @@ impl Loaded {
         }
         let (tx, rx) = channel();
         let frames = Frames::of(self, i, i + 1);
+        let cancel = frames.cancel.clone();
         std::thread::Builder::new()
             .name("wirelab-detail".into())
             .spawn(move || {
@@ -692,7 +723,7 @@ impl Loaded {
                 }
             })
             .ok();
-        Err(DetailJob { index: i, rx })
+        Err(DetailJob { index: i, rx, cancel })
     }
 }
 

@@ -193,6 +193,8 @@ pub struct Document {
     pub path: Option<PathBuf>,
     /// A live capture is adding frames to it.
     pub capturing: bool,
+    /// Counts the captures opened: two with the same name are still told apart.
+    pub generation: u64,
 }
 
 /// How the document is looked at.
@@ -379,10 +381,6 @@ impl App {
         }
     }
 
-    /// Forgets what was shown of the previous capture, before another opens
-    /// (a file, or a live capture): its rows, selection, lab feedback and
-    /// any filtering or loading still running for it. The filter text stays
-    /// and applies to the new frames.
     /// Whether the side panel is folded: only beside a lab, on a narrow
     /// screen, until the student opens it (remembered).
     pub fn side_panel_folded(&self, ctx: &egui::Context) -> bool {
@@ -402,11 +400,17 @@ impl App {
         }
     }
 
+    /// Forgets what was shown of the previous capture, before another opens
+    /// (a file, or a live capture): its rows, selection, and any filtering,
+    /// dissecting or loading still running for it. The filter text stays
+    /// and applies to the new frames; the last lab check stays, marked as
+    /// another capture's.
     fn reset_document(&mut self) {
         self.drop_lab_filter();
         self.loader = None;
         self.filter_job = None;
         self.sorted_at = None;
+        self.state.doc.generation += 1;
         self.state.doc.loaded = None;
         self.state.doc.path = None;
         self.state.doc.load_progress = None;
@@ -585,20 +589,36 @@ impl App {
     /// Drains what the background jobs finished.
     fn poll(&mut self) {
         self.poll_live();
-        if let Some(job) = &self.detail_job
-            && let Some(d) = job.poll()
-        {
-            let current = self.state.view.selected == Some(job.index);
-            self.detail_job = None;
-            if current {
-                self.set_detail(Some(d));
+        if let Some(job) = &self.detail_job {
+            match job.poll() {
+                Ok(None) => {}
+                Ok(Some(d)) => {
+                    let current = self.state.view.selected == Some(job.index);
+                    self.detail_job = None;
+                    if current {
+                        self.set_detail(Some(d));
+                    }
+                }
+                Err(e) => {
+                    self.detail_job = None;
+                    self.set_detail(None);
+                    self.state.error = Some(e);
+                }
             }
         }
-        if let Some((_, job)) = &self.highlight_job
-            && let Some(found) = job.poll()
-            && let Some((name, _)) = self.highlight_job.take()
-        {
-            self.highlight_found(name, found);
+        if let Some((_, job)) = &self.highlight_job {
+            match job.poll() {
+                Ok(None) => {}
+                Ok(Some(found)) => {
+                    if let Some((name, _)) = self.highlight_job.take() {
+                        self.highlight_found(name, found);
+                    }
+                }
+                Err(e) => {
+                    self.highlight_job = None;
+                    self.state.error = Some(e);
+                }
+            }
         }
         if let Some(rx) = &self.interfaces_job {
             match rx.try_recv() {
@@ -653,23 +673,29 @@ impl App {
                 None => {}
             }
         }
-        if let Some(job) = &self.filter_job
-            && let Some(done) = job.poll()
-        {
-            self.filter_job = None;
-            // A result for frames already tested (an older filter) is dropped.
-            if done.from == self.state.view.filtered_to {
-                self.state.view.matching.extend(done.matching);
-                self.state.view.filtered_to = done.to;
-            }
-            if !self.filter_more() {
+        match self.filter_job.as_ref().map(loader::FilterJob::poll) {
+            Some(Err(e)) => {
+                self.filter_job = None;
                 self.state.view.filtering = false;
-                self.apply_sort();
-            } else if self.state.view.sort.is_none() {
-                self.state.view.visible.clone_from(&self.state.view.matching);
-            } else {
-                self.resort_while_loading();
+                self.state.error = Some(e);
             }
+            Some(Ok(Some(done))) => {
+                self.filter_job = None;
+                // A result for frames already tested (an older filter) is dropped.
+                if done.from == self.state.view.filtered_to {
+                    self.state.view.matching.extend(done.matching);
+                    self.state.view.filtered_to = done.to;
+                }
+                if !self.filter_more() {
+                    self.state.view.filtering = false;
+                    self.apply_sort();
+                } else if self.state.view.sort.is_none() {
+                    self.state.view.visible.clone_from(&self.state.view.matching);
+                } else {
+                    self.resort_while_loading();
+                }
+            }
+            _ => {}
         }
     }
 
@@ -774,9 +800,10 @@ impl App {
                 self.detail_job = None;
                 self.set_detail(d);
             }
-            // Dissected on a thread: the window goes on painting (`poll`).
+            // Dissected on a thread: the window goes on painting (`poll`),
+            // showing the frame before until this one comes; a job for a
+            // frame clicked before is dropped, and its thread stops.
             Err(job) => {
-                view.detail = None;
                 view.detail_loading = true;
                 self.detail_job = Some(job);
             }
@@ -827,15 +854,6 @@ impl App {
         Ok(shown.len())
     }
 
-    /// Every frame of the open capture, as a pcap in memory (what a lab
-    /// checks and what a submission holds).
-    fn whole_pcap(&self) -> Option<Vec<u8>> {
-        let l = self.state.doc.loaded.as_ref()?;
-        let mut out = Vec::new();
-        write_pcap(l, 0..l.len(), &mut out).ok()?;
-        Some(out)
-    }
-
     /// The course key the student entered, if it is one.
     fn course_key(&self) -> Option<crate::lab::CourseKey> {
         crate::lab::CourseKey::from_hex(&self.settings.course_key).ok()
@@ -850,15 +868,19 @@ impl App {
     /// Checks the open lab's answers against the capture shown (a file as
     /// it is, a live capture written out first), on the panel's thread.
     fn lab_check(&mut self) {
+        if self.state.panels.lab.lab().is_none() {
+            return;
+        }
         let source = match &self.state.doc.loaded {
             Some(l) if !self.state.doc.capturing && l.cap.is_some() => l.cap.clone().map(Ok),
-            _ => self.whole_pcap().map(Err),
+            _ => whole_pcap(&self.state.doc).map(Err),
         };
         let Some(source) = source else {
             self.state.error = Some("open a capture (or make traffic) before checking".into());
             return;
         };
-        let on = self.state.doc.loaded.as_ref().map(|l| l.name.clone()).unwrap_or_default();
+        let on =
+            (self.state.doc.generation, self.state.doc.loaded.as_ref().map(|l| l.name.clone()).unwrap_or_default());
         let (key, student) = (self.course_key(), self.settings.student.trim().to_string());
         if let Err(e) = self.state.panels.lab.start_check(source, on, key, student) {
             self.state.error = Some(e);
@@ -1034,8 +1056,8 @@ impl App {
                 Err(e) => self.state.error = Some(e),
             },
             Command::LabExport => {
-                let pcap = self.whole_pcap();
-                match self.state.panels.lab.export(&self.settings.student, pcap) {
+                let (doc, lab) = (&self.state.doc, &mut self.state.panels.lab);
+                match lab.export(&self.settings.student, || whole_pcap(doc)) {
                     Ok(done) => self.state.notice = Some(done),
                     Err(e) => self.state.error = Some(e),
                 }
@@ -1514,6 +1536,14 @@ impl App {
             }
         });
     }
+}
+
+/// The whole open capture as a pcap file's bytes (a live one included).
+fn whole_pcap(doc: &Document) -> Option<Vec<u8>> {
+    let l = doc.loaded.as_ref()?;
+    let mut out = Vec::new();
+    write_pcap(l, 0..l.len(), &mut out).ok()?;
+    Some(out)
 }
 
 /// A capture's file name without its folder (the whole path goes on hover).

@@ -91,8 +91,8 @@ impl Score {
             None => "?",
         };
         let came = format!("{}: {}", who(e.from_client), e.kind.plain());
-        if g.from_client.is_none() && g.what.is_none() {
-            self.last = Some(format!("It was {came} (not counted: no guess)."));
+        if g.from_client.is_none() || g.what.is_none() {
+            self.last = Some(format!("It was {came} (not counted: skipped)."));
             return;
         }
         self.asked += 1;
@@ -179,9 +179,9 @@ impl ReplayView {
                 // A replay starts showing what happened, whatever was clicked before.
                 self.follow = true;
                 self.score = Score::default();
-                self.guess = Guess::default();
                 self.playing = false;
                 self.asking = None;
+                self.guess = Guess::default();
                 if on && let Some(l) = l {
                     self.compute_times(l);
                     self.cursor = self.cursor.min(n);
@@ -197,16 +197,19 @@ impl ReplayView {
             ReplayCmd::Seek(c) => {
                 self.cursor = c.min(n);
                 self.asking = None;
+                self.guess = Guess::default();
                 self.anchor = self.playing.then(|| (Instant::now(), self.time_at(self.cursor)));
             }
             ReplayCmd::StepFrame(d) => {
                 self.playing = false;
                 self.asking = None;
+                self.guess = Guess::default();
                 self.cursor = step(self.cursor, d, n);
             }
             ReplayCmd::StepMessage(d) => {
                 self.playing = false;
                 self.asking = None;
+                self.guess = Guess::default();
                 if let Some(l) = l {
                     // Frames that complete a message, in order.
                     let ends = message_ends(&l.events);

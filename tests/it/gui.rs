@@ -1050,7 +1050,13 @@ fn a_big_capture_shows_rows_while_it_loads_and_filter_and_sort_keep_up_with_the_
     h.state_mut().push_command(wirelab::gui::Command::Select(last));
     h.step();
     let view = &h.state().state.view;
-    assert!(view.detail_loading && view.detail.is_none(), "the click waited for the dissection");
+    let shown = view.detail.as_ref().map(|(d, _)| d.meta.number);
+    assert!(view.detail_loading && shown != Some(last as u64 + 1), "the click waited for the dissection");
+    // The next frame paints the spinner, unless the thread was done by then.
+    h.step();
+    if h.state().state.view.detail_loading {
+        h.get_by_label(&format!("Dissecting frame {}…", last + 1));
+    }
     h.state_mut().wait_idle();
     h.step();
     let view = &h.state().state.view;
