@@ -218,8 +218,9 @@ pub struct View {
     /// Packet-list order: column and ascending, or capture order.
     pub sort: Option<(usize, bool)>,
     pub selected: Option<usize>,
-    /// The selected frame's dissection (in context) and bytes; `None`
-    /// while a thread dissects it (`detail_loading`).
+    /// The selected frame's dissection (in context) and bytes; while a
+    /// thread dissects a newly selected frame (`detail_loading`), still
+    /// the frame selected before (or `None`).
     pub detail: Option<(Dissection, Vec<u8>)>,
     pub detail_loading: bool,
     /// A field to highlight once the selected frame's dissection is here.
@@ -888,12 +889,8 @@ impl App {
     }
 
     /// Selects the first field of this name in the selected frame; when
-    /// that frame has none, in the first frame shown that has one.
-    fn highlight_field(&mut self, name: &str) {
-        self.highlight(name, true);
-    }
-
-    /// `search`: look in the other frames when the selected one lacks it.
+    /// that frame has none and `search` is set, in the first frame shown
+    /// that has one.
     fn highlight(&mut self, name: &str, search: bool) {
         if self.state.view.detail_loading {
             self.state.view.pending_field = Some((name.to_string(), search));
@@ -1077,7 +1074,7 @@ impl App {
                 };
                 self.settings.course_key = k;
             }
-            Command::HighlightField(f) => self.highlight_field(&f),
+            Command::HighlightField(f) => self.highlight(&f, true),
             Command::ShowTerm(word) => {
                 let g = crate::glossary::Glossary::bundled();
                 match g.terms.iter().position(|t| t.is_named(&word)) {
