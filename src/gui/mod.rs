@@ -1215,6 +1215,10 @@ impl App {
         // packets keep the rest.
         let detail_height = (ui.ctx().content_rect().height() / 3.0).clamp(160.0, 420.0);
         egui::Panel::bottom("detail").resizable(true).default_size(detail_height).min_size(160.0).show(ui, |ui| {
+            // A panel keeps the height its contents took: without this, a
+            // frame with a short detail (a capture just opened, nothing
+            // selected yet) would shrink it to its minimum for good.
+            ui.set_min_height(ui.available_height());
             ui.columns(2, |cols| {
                 egui::ScrollArea::vertical()
                     .id_salt("layers")

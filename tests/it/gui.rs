@@ -1210,8 +1210,12 @@ fn lab_panel_fits(w: f32, hgt: f32) {
         h.get_by_label("Side panel").click();
         h.run();
         h.run();
-        // No pixel snapshot here: the detail panel's first height still
-        // varies from run to run (the geometry above does not).
+        // The layers and bytes kept their third of the window when the
+        // bundled capture replaced the one open (nothing was selected for a
+        // frame): they did not shrink to their minimum.
+        let layers = h.get_by_label("Layers").rect();
+        assert!(layers.min.y <= hgt * 2.0 / 3.0, "{w}x{hgt}: the detail panel shrank (Layers at y = {})", layers.min.y);
+        h.snapshot(&format!("lab_panel_{w}x{hgt}"));
     }
 }
 
