@@ -135,7 +135,7 @@ impl Session {
 
     /// Indexes a capture in one pass, with a checkpoint every `every` frames.
     pub fn index(cap: Arc<Capture>, every: usize) -> Session {
-        let mut dis = Dissector::new();
+        let mut dis = Dissector::for_capture(&cap);
         let mut d = Dissection::default();
         let mut s = Session {
             cap: cap.clone(),
@@ -218,7 +218,7 @@ impl Session {
     /// Dissects every frame in order (one pass, full context) and hands
     /// each to `f`.
     pub fn scan(&self, mut f: impl FnMut(&Dissection, &[u8])) {
-        let mut dis = Dissector::new();
+        let mut dis = Dissector::for_capture(&self.cap);
         let mut d = Dissection::default();
         for n in 0..self.frames.len() {
             if let Some((meta, bytes)) = self.raw(n) {

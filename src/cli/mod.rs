@@ -127,6 +127,9 @@ pub enum LadderFormat {
 pub struct FollowArgs {
     /// The capture file to read.
     pub file: PathBuf,
+    /// Decrypt TLS with the secrets in this key log (SSLKEYLOGFILE's format).
+    #[arg(long, value_name = "KEYS")]
+    pub tls_keylog: Option<PathBuf>,
     /// Only this TCP stream (`tcp.stream`); default: every stream with application messages.
     #[arg(long)]
     pub stream: Option<u32>,
@@ -237,6 +240,10 @@ pub struct DissectArgs {
     /// sentence in every frame; most of the output's bytes).
     #[arg(long)]
     pub no_explain: bool,
+    /// Decrypt TLS with the secrets in this key log (the NSS format that
+    /// SSLKEYLOGFILE makes browsers, curl, Python and Node write).
+    #[arg(long, value_name = "KEYS")]
+    pub tls_keylog: Option<PathBuf>,
 }
 
 /// Runs the command line; returns the process exit code.
@@ -245,15 +252,21 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         None => gui(None, false, None),
         Some(Command::Gui { file, replay, comparison }) => gui(file, replay, comparison),
         Some(Command::Dissect(args)) => {
-            let cap = match &args.file {
+            let mut cap = match &args.file {
                 Some(f) => Capture::open(f)?,
                 None => Capture::from_bytes(DEFAULT_CAPTURE.to_vec(), DEFAULT_CAPTURE_NAME)?,
             };
+            if let Some(keys) = &args.tls_keylog {
+                cap.add_key_log(keys).map_err(anyhow::Error::msg)?;
+            }
             dissect(&cap, &args)
         }
         Some(Command::Capture(args)) => capture(&args),
         Some(Command::Follow(args)) => {
-            let cap = Capture::open(&args.file)?;
+            let mut cap = Capture::open(&args.file)?;
+            if let Some(keys) = &args.tls_keylog {
+                cap.add_key_log(keys).map_err(anyhow::Error::msg)?;
+            }
             follow(&cap, &args)
         }
         Some(Command::Interfaces) => {
@@ -438,7 +451,7 @@ pub fn dissect(cap: &Capture, args: &DissectArgs) -> anyhow::Result<i32> {
         return shards::dissect(cap, args);
     }
     let mut matched = 0u64;
-    let mut dissector = Dissector::new();
+    let mut dissector = Dissector::for_capture(cap);
     let mut reading = Reading::new(cap, args.count);
     let written = std::thread::scope(|scope| -> anyhow::Result<()> {
         let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Work<'_>>(4);
@@ -859,7 +872,7 @@ pub fn craft(args: &CraftArgs) -> anyhow::Result<i32> {
 
 /// `wirelab follow`.
 pub fn follow(cap: &Capture, args: &FollowArgs) -> anyhow::Result<i32> {
-    let mut dissector = Dissector::new();
+    let mut dissector = Dissector::for_capture(cap);
     let mut d = Dissection::default();
     let mut events: Vec<crate::model::AppEvent> = Vec::new();
     let mut status = 0;
@@ -1035,6 +1048,7 @@ fn gui(file: Option<PathBuf>, replay: bool, comparison: Option<PathBuf>) -> anyh
                 stats: false,
                 filter: None,
                 no_explain: false,
+                tls_keylog: None,
             },
         );
     }

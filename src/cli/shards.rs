@@ -144,7 +144,8 @@ pub fn dissect(cap: &Capture, args: &DissectArgs) -> anyhow::Result<i32> {
             let (out_tx, out_rx) = sync_channel::<Answer>(2);
             let (back_tx, back_rx) = channel::<Lines>();
             let lines = (!args.stats).then_some((out_tx, back_rx));
-            shards.push(scope.spawn(move || shard(in_rx, lines)));
+            let dissector = Dissector::for_capture(cap);
+            shards.push(scope.spawn(move || shard(in_rx, lines, dissector)));
             inputs.push(in_tx);
             outputs.push((out_rx, back_tx));
         }
@@ -212,8 +213,11 @@ fn deal<'a>(round: &mut [Vec<Job<'a>>], shards: &[SyncSender<Vec<Job<'a>>>]) -> 
 /// [`BUSY`] of the round's frames, or when the writer is behind; otherwise
 /// the writer formats them, beside it. Returns how many TCP and UDP
 /// conversations it followed.
-fn shard(jobs: Receiver<Vec<Job<'_>>>, lines: Option<(SyncSender<Answer>, Receiver<Lines>)>) -> (usize, usize) {
-    let mut dissector = Dissector::new();
+fn shard(
+    jobs: Receiver<Vec<Job<'_>>>,
+    lines: Option<(SyncSender<Answer>, Receiver<Lines>)>,
+    mut dissector: Dissector,
+) -> (usize, usize) {
     dissector.set_tree(false);
     let mut d = Dissection::default();
     // Lines kept from a round formatted here, to write the next round over;

@@ -1,7 +1,7 @@
 //! Bytes no dissector claimed: they still get a node, so that every captured
 //! byte belongs to something.
 
-use super::Cx;
+use super::{At, Cx};
 use crate::fields;
 use crate::model::{Protocol, TcpIpLayer, Value};
 
@@ -39,5 +39,18 @@ pub fn bytes(cx: &mut Cx<'_>, offset: usize, end: usize) {
     let layer = cx.begin_layer(&DATA, offset);
     cx.add(0, &DATA_BYTES, Value::Bytes, offset, n);
     cx.add(1, &LEN, Value::U(n as u64), offset, n);
+    cx.end_layer(layer, n);
+}
+
+/// Adds a data layer for bytes in any data source (decrypted bytes no
+/// protocol claimed).
+pub fn bytes_at(cx: &mut Cx<'_>, at: &At<'_>) {
+    let n = at.bytes.len();
+    if n == 0 {
+        return;
+    }
+    let layer = cx.begin_layer_at(&DATA, at, 0);
+    cx.add_at(0, &DATA_BYTES, Value::Bytes, at, 0, n);
+    cx.add_at(1, &LEN, Value::U(n as u64), at, 0, n);
     cx.end_layer(layer, n);
 }

@@ -51,6 +51,7 @@ pub fn all_fields() -> impl Iterator<Item = &'static FieldDef> {
         data::ALL,
         app::ALL,
         app::http::ALL,
+        app::tls::ALL,
         app::websocket::ALL,
         app::demo::ALL,
         app::engineio::ALL,
@@ -78,6 +79,7 @@ pub fn all_notes() -> impl Iterator<Item = &'static NoteDef> {
         udp::ALL_NOTES,
         app::ALL_NOTES,
         app::http::ALL_NOTES,
+        app::tls::ALL_NOTES,
         app::websocket::ALL_NOTES,
         app::demo::ALL_NOTES,
         app::engineio::ALL_NOTES,
@@ -138,6 +140,18 @@ impl Dissector {
     /// taken without the tree dissects on with it.
     pub fn set_tree(&mut self, on: bool) {
         self.no_tree = !on;
+    }
+
+    /// A dissector for `cap`'s frames: with the TLS secrets it has.
+    pub fn for_capture(cap: &crate::file::Capture) -> Self {
+        let mut d = Self::default();
+        d.apps.keys = cap.tls_keys.clone();
+        d
+    }
+
+    /// Decrypts TLS sessions whose secrets `keys` holds (a key log).
+    pub fn set_tls_keys(&mut self, keys: std::sync::Arc<app::tls::keylog::KeyLog>) {
+        self.apps.keys = Some(keys);
     }
 
     /// Conversation table built so far.

@@ -12,11 +12,13 @@ pub use write::PcapFileWriter;
 
 use std::borrow::Cow;
 use std::path::Path;
+use std::sync::Arc;
 
 use pcap_file::pcap::PcapParser;
 use pcap_file::pcapng::{Block, PcapNgParser, blocks::interface_description::InterfaceDescriptionOption};
 use pcap_file::{Endianness, PcapError, TsResolution};
 
+use crate::dissect::app::tls::keylog::KeyLog;
 use crate::model::FrameMeta;
 
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +71,9 @@ pub struct Capture {
     bytes: Bytes,
     name: String,
     pub format: Format,
+    /// TLS secrets for this capture: from its pcapng Decryption Secrets
+    /// Blocks, and any key log added with [`Capture::add_key_log`].
+    pub tls_keys: Option<Arc<KeyLog>>,
 }
 
 /// One frame as stored in the file.
@@ -147,7 +152,24 @@ impl Capture {
         } else {
             return Err(FileError::NotACapture { path: name, magic: format!("0x{}", crate::model::hex(&magic)) });
         };
-        Ok(Capture { bytes, name, format })
+        let tls_keys = match format {
+            Format::PcapNg => secrets_blocks(bytes.as_slice()).map(Arc::new),
+            Format::Pcap { .. } => None,
+        };
+        Ok(Capture { bytes, name, format, tls_keys })
+    }
+
+    /// Adds a TLS key log (the NSS format: `SSLKEYLOGFILE`) to the secrets
+    /// this capture is dissected with.
+    pub fn add_key_log(&mut self, path: &Path) -> Result<(), String> {
+        let mut log = KeyLog::load(path)?;
+        if let Some(mine) = &self.tls_keys {
+            let mut merged = (**mine).clone();
+            merged.merge(log);
+            log = merged;
+        }
+        self.tls_keys = Some(Arc::new(log));
+        Ok(())
     }
 
     pub fn name(&self) -> &str {
@@ -411,4 +433,45 @@ impl<'a> Iterator for Frames<'a> {
             }
         }
     }
+}
+
+/// The TLS key log text of a pcapng's Decryption Secrets Blocks (block type
+/// 0x0000000A, secrets type "TLSK", as `editcap --inject-secrets tls,KEYS`
+/// writes them), read by walking the blocks' headers. `None` when there
+/// are none.
+fn secrets_blocks(b: &[u8]) -> Option<KeyLog> {
+    const DSB: u32 = 0x0000_000a;
+    const SHB: u32 = 0x0a0d_0d0a;
+    const TLS_KEY_LOG: u32 = 0x544c_534b;
+    let mut log: Option<KeyLog> = None;
+    let mut at = 0usize;
+    let mut le = true;
+    let u32_at = |at: usize, le: bool| -> Option<u32> {
+        let w: [u8; 4] = b.get(at..at + 4)?.try_into().ok()?;
+        Some(if le { u32::from_le_bytes(w) } else { u32::from_be_bytes(w) })
+    };
+    while at + 12 <= b.len() {
+        if u32_at(at, true) == Some(SHB) {
+            // The byte-order magic says how this section's numbers are written.
+            le = u32_at(at + 8, true) == Some(0x1a2b_3c4d);
+        }
+        let ty = u32_at(at, le)?;
+        let len = u32_at(at + 4, le)? as usize;
+        if len < 12 || at + len > b.len() {
+            break;
+        }
+        if ty == DSB && len >= 20 && u32_at(at + 8, le) == Some(TLS_KEY_LOG) {
+            let n = u32_at(at + 12, le)? as usize;
+            if let Some(text) = b.get(at + 16..at + 16 + n) {
+                let l = log.get_or_insert_with(|| {
+                    let mut l = KeyLog::default();
+                    l.origin = "the capture's Decryption Secrets Block".into();
+                    l
+                });
+                l.add(&String::from_utf8_lossy(text));
+            }
+        }
+        at += len;
+    }
+    log.filter(|l| !l.is_empty())
 }

@@ -507,7 +507,7 @@ impl Job {
 /// first rows are ready and then every `PART_EVERY`. Stops early when the
 /// window no longer listens (another file was opened).
 fn load(cap: &Capture, progress: &AtomicU32, tx: &std::sync::mpsc::Sender<Msg>) {
-    let mut dis = Dissector::new();
+    let mut dis = Dissector::for_capture(cap);
     let mut d = Dissection::default();
     let keep = Job::keeps(cap);
     // The rows need the summary and messages only; kept dissections are
@@ -580,9 +580,13 @@ impl Frames {
     /// straight from the kept dissections.
     fn of(loaded: &Loaded, from: usize, to: usize) -> Frames {
         let kept = loaded.dissections.clone().filter(|all| all.len() >= to);
+        let fresh = || match loaded.cap.as_deref() {
+            Some(cap) => Dissector::for_capture(cap),
+            None => Dissector::new(),
+        };
         let (start, dis) = match &kept {
-            Some(_) => (from, Dissector::new()),
-            None => loaded.checkpoints.state_before(from).unwrap_or_else(|| (0, Dissector::new())),
+            Some(_) => (from, fresh()),
+            None => loaded.checkpoints.state_before(from).unwrap_or_else(|| (0, fresh())),
         };
         let mut rows = loaded.rows[start.min(to)..to].to_vec();
         let metas: Vec<FrameMeta> =

@@ -1215,7 +1215,7 @@ fn lab_panel_fits(w: f32, hgt: f32) {
         // frame): they did not shrink to their minimum.
         let layers = h.get_by_label("Layers").rect();
         assert!(layers.min.y <= hgt * 2.0 / 3.0, "{w}x{hgt}: the detail panel shrank (Layers at y = {})", layers.min.y);
-        h.snapshot(&format!("lab_panel_{w}x{hgt}"));
+        h.snapshot(format!("lab_panel_{w}x{hgt}"));
     }
 }
 

@@ -47,7 +47,7 @@ pub fn dissect_file(path: &Path) -> Vec<Dissected> {
 }
 
 pub fn dissect_capture(cap: &Capture) -> Vec<Dissected> {
-    let mut dis = Dissector::new();
+    let mut dis = Dissector::for_capture(cap);
     let mut out = Vec::new();
     for f in cap.frames() {
         let f = f.unwrap_or_else(|e| panic!("{}: {e}", cap.name()));

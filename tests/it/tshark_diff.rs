@@ -84,7 +84,17 @@ fn normalise(ty: &str, v: &str) -> String {
 
 /// Runs the comparison on one file; returns mismatch descriptions.
 pub fn compare(path: &Path) -> (usize, Vec<String>) {
-    let frames = support::dissect_file(path);
+    compare_with(path, None, &[])
+}
+
+/// [`compare`], with a TLS key log given to both (`None`: a pcapng's own
+/// secrets only) and more tshark options (`-d tcp.port==P,tls`).
+pub fn compare_with(path: &Path, keys: Option<&Path>, tshark_args: &[String]) -> (usize, Vec<String>) {
+    let mut cap = wirelab::file::Capture::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    if let Some(k) = keys {
+        cap.add_key_log(k).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let frames = support::dissect_capture(&cap);
     let known = tshark_fields();
     let skip: BTreeSet<&str> = DIFFERENT_ON_PURPOSE.iter().map(|(n, _)| *n).collect();
     let names: BTreeSet<&'static str> = frames
@@ -94,6 +104,10 @@ pub fn compare(path: &Path) -> (usize, Vec<String>) {
         .collect();
     let names: Vec<&str> = names.into_iter().collect();
     let mut cmd = support::tshark();
+    if let Some(k) = keys {
+        cmd.arg("-o").arg(format!("tls.keylog_file:{}", k.display()));
+    }
+    cmd.args(tshark_args);
     // wirelab does not reassemble IP fragments (yet); neither must tshark here.
     cmd.arg("-r").arg(path).args([
         "-o",
@@ -237,4 +251,64 @@ fn names_we_share_with_wireshark_exist_in_wireshark() {
         .filter(|n| !n.starts_with("engineio.") && !n.starts_with("socketio.") && !n.starts_with("demo."))
         .collect();
     assert!(missing.is_empty(), "fields named like Wireshark's that Wireshark does not have: {missing:?}");
+}
+
+/// TLS captures made by other programs (Python websockets over TLS 1.3 and
+/// 1.2, curl, the official socket.io over https, Chromium, OpenSSL with key
+/// updates; `captures/tls/README.md`): every shared field, the decrypted
+/// HTTP and WebSocket ones included, agrees with
+/// `tshark -o tls.keylog_file:NAME.keys`; a pcapng with injected secrets
+/// needs no key log, and a capture without keys shows TLS fields only.
+#[test]
+fn tls_captures_agree_with_tshark_decrypting_with_their_key_logs() {
+    let dir = support::root().join("captures/tls");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .expect("captures/tls")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
+        .collect();
+    paths.sort();
+    assert!(paths.len() >= 10, "{paths:?}");
+    let mut all = Vec::new();
+    for path in &paths {
+        let keys = path.with_extension("keys");
+        let keys = keys.exists().then_some(keys);
+        let (n, p) = compare_with(path, keys.as_deref(), &[]);
+        assert!(n > 0, "{}: nothing compared", path.display());
+        all.extend(p);
+        // What decryption shows: HTTP inside every capture that has keys
+        // (in a file or in the capture); none without.
+        let mut cap = wirelab::file::Capture::open(path).unwrap();
+        if let Some(k) = &keys {
+            cap.add_key_log(k).unwrap();
+        }
+        let frames = support::dissect_capture(&cap);
+        let has = |name: &str| frames.iter().any(|f| f.d.field(name).is_some());
+        assert!(has("tls.handshake.type"), "{}: no TLS handshake", path.display());
+        let name = path.file_name().unwrap().to_string_lossy();
+        if name.contains("no-keys") {
+            assert!(!has("http.request.method") && !has("websocket.opcode"), "{name}: decrypted without keys");
+        } else {
+            if !name.contains("keyupdate") {
+                assert!(has("http.request.method"), "{name}: no decrypted HTTP");
+            }
+            // Every record decrypted, after each key update too.
+            for f in &frames {
+                for n in &f.d.notes {
+                    assert!(
+                        !matches!(n.def.name, "tls.expert.no_keys" | "tls.expert.decrypt_failed"),
+                        "{name} frame {}: {}",
+                        f.d.meta.number,
+                        n.def.name
+                    );
+                }
+            }
+        }
+    }
+    assert!(
+        all.is_empty(),
+        "{} disagreements with tshark:\n{}",
+        all.len(),
+        all.iter().take(80).cloned().collect::<Vec<_>>().join("\n")
+    );
 }

@@ -14,6 +14,7 @@
 pub mod demo;
 pub mod engineio;
 pub mod http;
+pub mod tls;
 pub mod websocket;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -59,6 +60,9 @@ pub enum Proto {
     Demo,
     /// Not decoded: shown as data, not buffered.
     Data,
+    /// TLS records: what `detect` says of a stream that starts with one
+    /// (the stream's `tls` is then set; `proto` is the protocol inside).
+    Tls,
 }
 
 /// Where a run of buffered bytes came from.
@@ -102,12 +106,46 @@ pub struct AppStream {
     pub told_no_handshake: bool,
     /// Socket.IO binary attachments still expected, per direction.
     pub attachments: [engineio::Pending; 2],
+    /// The stream speaks TLS: its records, and `proto` is what they carry.
+    pub tls: Option<Box<tls::TlsConn>>,
+}
+
+impl AppStream {
+    /// The protocol of this direction's TCP bytes: TLS records, or what
+    /// `proto` says.
+    fn outer(&self, dir: usize) -> Proto {
+        match &self.tls {
+            Some(t) if t.broken[dir] => Proto::Data,
+            Some(_) => Proto::Tls,
+            None => self.proto[dir],
+        }
+    }
+
+    /// This direction's TCP bytes are not what they seemed: shown as data from now on.
+    fn give_up(&mut self, dir: usize) {
+        match &mut self.tls {
+            Some(t) => t.broken[dir] = true,
+            None => self.proto[dir] = Proto::Data,
+        }
+    }
+
+    /// Finds the protocol of a direction from its first bytes.
+    fn detect(&mut self, dir: usize, buf: &[u8], ports: (u16, u16)) {
+        if self.tls.is_none() && self.proto[dir] == Proto::Unknown {
+            match detect(self.proto[dir ^ 1] == Proto::WebSocket, buf, ports) {
+                Proto::Tls => self.tls = Some(Box::default()),
+                p => self.proto[dir] = p,
+            }
+        }
+    }
 }
 
 /// Application state of every TCP stream.
 #[derive(Clone, Default)]
 pub struct Apps {
     streams: Vec<Option<Box<AppStream>>>,
+    /// TLS secrets (a key log), shared by every clone of the dissector.
+    pub keys: Option<std::sync::Arc<tls::keylog::KeyLog>>,
 }
 
 impl Apps {
@@ -117,6 +155,7 @@ impl Apps {
             std::mem::size_of::<AppStream>()
                 + s.dirs.iter().map(|d| d.buf.capacity() + d.ooo_bytes + d.origin.len() * 24).sum::<usize>()
                 + s.ws.heap_bytes()
+                + s.tls.as_ref().map_or(0, |t| t.heap_bytes())
         };
         self.streams.capacity() * 8 + self.streams.iter().flatten().map(|s| per(s)).sum::<usize>()
     }
@@ -168,7 +207,7 @@ fn handle(cx: &mut Cx<'_>, st: &mut AppStream, seg: &Segment) {
             gap(cx, rev, seg.payload.start);
         }
     }
-    if st.proto[dir] == Proto::Data {
+    if st.outer(dir) == Proto::Data {
         data::bytes(cx, seg.payload.start, seg.payload.end);
         return;
     }
@@ -185,7 +224,7 @@ fn handle(cx: &mut Cx<'_>, st: &mut AppStream, seg: &Segment) {
         d.buf.clear();
         d.origin.clear();
         d.next_seq = Some(seg.seq.wrapping_add(seg.len as u32));
-        st.proto[dir] = Proto::Data;
+        st.give_up(dir);
         data::bytes(cx, seg.payload.start, seg.payload.end);
         return;
     }
@@ -360,7 +399,7 @@ pub enum PduLen {
     NotMine,
 }
 
-fn detect(other_is_websocket: bool, buf: &[u8], ports: (u16, u16)) -> Proto {
+pub(crate) fn detect(other_is_websocket: bool, buf: &[u8], ports: (u16, u16)) -> Proto {
     const STARTS: [&[u8]; 9] =
         [b"GET ", b"POST ", b"PUT ", b"HEAD ", b"DELETE ", b"OPTIONS ", b"PATCH ", b"CONNECT ", b"HTTP/1."];
     if STARTS.iter().any(|m| buf.starts_with(m)) {
@@ -374,6 +413,9 @@ fn detect(other_is_websocket: bool, buf: &[u8], ports: (u16, u16)) -> Proto {
     }
     if buf.len() < 2 && demo::MAGIC.starts_with(buf) {
         return Proto::Unknown;
+    }
+    if tls::looks_like(buf) {
+        return if buf.len() < 5 { Proto::Unknown } else { Proto::Tls };
     }
     if other_is_websocket
         || (WEBSOCKET_PORTS.contains(&ports.0) || WEBSOCKET_PORTS.contains(&ports.1))
@@ -398,14 +440,10 @@ fn direct(
     let frame = cx.out.meta.number;
     while from < end {
         let bytes = &cx.data[from..end];
-        if st.proto[dir] == Proto::Unknown {
-            st.proto[dir] = detect(st.proto[dir ^ 1] == Proto::WebSocket, bytes, seg.ports);
-        }
-        let len = match st.proto[dir] {
-            Proto::Http => http::pdu_len(bytes),
-            Proto::WebSocket => websocket::pdu_len(bytes),
-            Proto::Demo => demo::pdu_len(bytes),
-            _ => return from,
+        st.detect(dir, bytes, seg.ports);
+        let len = match st.outer(dir) {
+            Proto::Tls => tls::pdu_len(bytes),
+            p => app_pdu_len(p, bytes),
         };
         let n = match len {
             PduLen::Len(n) if n > 0 && n <= bytes.len() => n,
@@ -427,17 +465,16 @@ fn process(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, seg: &Segment, in_fr
         if st.dirs[dir].buf.is_empty() {
             return;
         }
-        if st.proto[dir] == Proto::Unknown {
-            st.proto[dir] = detect(st.proto[dir ^ 1] == Proto::WebSocket, &st.dirs[dir].buf, seg.ports);
-            if st.proto[dir] == Proto::Unknown {
-                return;
-            }
+        let buf = std::mem::take(&mut st.dirs[dir].buf);
+        st.detect(dir, &buf, seg.ports);
+        st.dirs[dir].buf = buf;
+        let outer = st.outer(dir);
+        if outer == Proto::Unknown {
+            return;
         }
-        let len = match st.proto[dir] {
-            Proto::Http => http::pdu_len(&st.dirs[dir].buf),
-            Proto::WebSocket => websocket::pdu_len(&st.dirs[dir].buf),
-            Proto::Demo => demo::pdu_len(&st.dirs[dir].buf),
-            Proto::Data | Proto::Unknown => PduLen::NotMine,
+        let len = match outer {
+            Proto::Tls => tls::pdu_len(&st.dirs[dir].buf),
+            p => app_pdu_len(p, &st.dirs[dir].buf),
         };
         let n = match len {
             PduLen::Need => {
@@ -454,7 +491,7 @@ fn process(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, seg: &Segment, in_fr
                     );
                     d.buf.clear();
                     d.origin.clear();
-                    st.proto[dir] = Proto::Data;
+                    st.give_up(dir);
                 }
                 return;
             }
@@ -468,8 +505,8 @@ fn process(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, seg: &Segment, in_fr
                     }
                 }
                 d.buf.clear();
-                if st.proto[dir] != Proto::WebSocket {
-                    st.proto[dir] = Proto::Data;
+                if outer != Proto::WebSocket {
+                    st.give_up(dir);
                 }
                 return;
             }
@@ -572,6 +609,30 @@ fn process(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, seg: &Segment, in_fr
 }
 
 fn dissect_pdu(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
+    if st.tls.is_some() {
+        cx.client = st.client;
+        cx.next_message();
+        tls::dissect(cx, st, dir, at);
+        st.client = st.client.or(cx.client);
+    } else {
+        dissect_app(cx, st, dir, at);
+    }
+}
+
+/// How long the next PDU of an application protocol is (over TCP, or
+/// inside TLS).
+pub(crate) fn app_pdu_len(proto: Proto, bytes: &[u8]) -> PduLen {
+    match proto {
+        Proto::Http => http::pdu_len(bytes),
+        Proto::WebSocket => websocket::pdu_len(bytes),
+        Proto::Demo => demo::pdu_len(bytes),
+        Proto::Data | Proto::Unknown | Proto::Tls => PduLen::NotMine,
+    }
+}
+
+/// One PDU of the application protocol `st.proto[dir]`, in the TCP bytes
+/// or in decrypted TLS bytes alike.
+pub(crate) fn dissect_app(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
     if st.client.is_none() && st.proto[dir] == Proto::Http && !at.bytes.starts_with(b"HTTP/") {
         st.client = Some(dir as u8);
     }
