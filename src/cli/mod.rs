@@ -257,7 +257,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
                 None => Capture::from_bytes(DEFAULT_CAPTURE.to_vec(), DEFAULT_CAPTURE_NAME)?,
             };
             if let Some(keys) = &args.tls_keylog {
-                cap.add_key_log(keys).map_err(anyhow::Error::msg)?;
+                add_key_log(&mut cap, keys)?;
             }
             dissect(&cap, &args)
         }
@@ -265,7 +265,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Follow(args)) => {
             let mut cap = Capture::open(&args.file)?;
             if let Some(keys) = &args.tls_keylog {
-                cap.add_key_log(keys).map_err(anyhow::Error::msg)?;
+                add_key_log(&mut cap, keys)?;
             }
             follow(&cap, &args)
         }
@@ -868,6 +868,19 @@ pub fn craft(args: &CraftArgs) -> anyhow::Result<i32> {
     handle.join();
     let _ = std::fs::remove_file(out);
     Ok(0)
+}
+
+/// Adds a TLS key log to a capture, saying which of its lines were skipped.
+fn add_key_log(cap: &mut Capture, path: &std::path::Path) -> anyhow::Result<()> {
+    cap.add_key_log(path).map_err(anyhow::Error::msg)?;
+    let problems = cap.tls_keys.as_ref().map(|k| k.problems.as_slice()).unwrap_or_default();
+    for (line, why) in problems.iter().take(5) {
+        eprintln!("wirelab: {}: line {line} skipped: {why}", path.display());
+    }
+    if problems.len() > 5 {
+        eprintln!("wirelab: {}: {} more lines skipped", path.display(), problems.len() - 5);
+    }
+    Ok(())
 }
 
 /// `wirelab follow`.

@@ -188,7 +188,11 @@ pub fn demos_ui(ui: &mut egui::Ui, lab: &Demos, cmds: &mut Vec<Command>) {
     // Stays open while servers are ticked on and off.
     let keep_open =
         egui::containers::menu::MenuConfig::new().close_behavior(egui::PopupCloseBehavior::CloseOnClickOutside);
-    egui::containers::menu::MenuButton::new("Demo servers").config(keep_open).ui(ui, |ui| {
+    // Which servers run is in the button itself (a label beside it would
+    // push the capture buttons away from under the pointer).
+    let on: Vec<&str> = Kind::ALL.iter().filter(|k| lab.listening(**k).is_some()).map(|k| k.name()).collect();
+    let title = if on.is_empty() { "Demo servers ○".to_string() } else { "Demo servers ●".to_string() };
+    let (button, _) = egui::containers::menu::MenuButton::new(title).config(keep_open).ui(ui, |ui| {
         ui.label("Start the servers the labs use; their traffic is on loopback.");
         for kind in Kind::ALL {
             let l = lab.listening(kind);
@@ -210,9 +214,8 @@ pub fn demos_ui(ui: &mut egui::Ui, lab: &Demos, cmds: &mut Vec<Command>) {
             cmds.push(Command::SetRecovery(recovery));
         }
     });
-    let on: Vec<&str> = Kind::ALL.iter().filter(|k| lab.listening(**k).is_some()).map(|k| k.name()).collect();
     if !on.is_empty() {
-        ui.label(format!("running: {}", on.join(", ")));
+        button.on_hover_text(format!("running: {}", on.join(", ")));
     }
     ui.add_enabled_ui(lab.running().is_none(), |ui| {
         ui.menu_button("Run scenario", |ui| {
@@ -240,7 +243,10 @@ pub fn report_ui(ctx: &egui::Context, lab: &Demos, cmds: &mut Vec<Command>) {
     egui::Window::new(format!("Scenario {}", r.name)).open(&mut open).default_width(560.0).show(ctx, |ui| {
         match &r.recording {
             Ok(p) => ui.label(format!("Recorded to {} (now open in the window).", p.display())),
-            Err(why) => ui.colored_label(egui::Color32::from_rgb(230, 160, 60), format!("Not recorded: {why}")),
+            Err(why) => {
+                super::lab::capture_refused_ui(ui, why, "the scenario ran, but its traffic was not recorded");
+                ui.label("")
+            }
         };
         egui::ScrollArea::vertical().max_height(360.0).show(ui, |ui| {
             for line in &r.lines {

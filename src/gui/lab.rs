@@ -61,6 +61,8 @@ pub struct LabPanel {
     unreadable: std::collections::HashSet<String>,
     /// A lab's button started the running scenario.
     pub awaiting_scenario: bool,
+    /// The step changed: its text starts at the top.
+    pub scroll_to_top: bool,
     markdown: CommonMarkCache,
 }
 
@@ -94,6 +96,7 @@ impl LabPanel {
             load_errors: Vec::new(),
             unreadable: Default::default(),
             awaiting_scenario: false,
+            scroll_to_top: false,
             markdown: CommonMarkCache::default(),
         }
     }
@@ -269,6 +272,16 @@ impl LabPanel {
         })
     }
 
+    /// A question's answer changed: its last verdict no longer applies.
+    pub fn forget_verdict(&mut self, question: &str) {
+        if let Some(q) = self.report.as_mut().and_then(|r| r.questions.iter_mut().find(|q| q.id == question)) {
+            q.status = Status::Unanswered;
+            q.feedback.clear();
+            q.frames.clear();
+            q.expected = None;
+        }
+    }
+
     /// Opens a lab (or goes back to the list): its answers fill the boxes.
     pub fn open(&mut self, index: Option<usize>) {
         self.current = index.filter(|i| *i < self.labs.len());
@@ -291,6 +304,43 @@ impl LabPanel {
 /// A frame number (from 1) as a row index; 0 and numbers past memory are none.
 fn frame_index(n: u64) -> Option<usize> {
     n.checked_sub(1).and_then(|i| usize::try_from(i).ok())
+}
+
+/// A capture that was refused, said to a student in two lines: what
+/// happened (`then`: what wirelab does instead) and the one thing they can
+/// do; the details, for the teacher, behind "Why?".
+pub fn capture_refused_ui(ui: &mut egui::Ui, why: &str, then: &str) {
+    if !why.contains("may not capture") {
+        ui.colored_label(AMBER, format!("Not recorded: {why}"));
+        return;
+    }
+    ui.colored_label(
+        AMBER,
+        format!(
+            "This computer does not let you capture yet, so {then}. To capture your own traffic, ask your \
+             teacher to add you to the group wirelab."
+        ),
+    );
+    egui::CollapsingHeader::new("Why?").id_salt("capture-why").show(ui, |ui| {
+        ui.weak(unwrap_lines(why));
+    });
+}
+
+/// A message wrapped for a terminal, rewrapped for a panel: its lines are
+/// joined, save the indented ones (commands), which keep their own line.
+fn unwrap_lines(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, line) in text.lines().enumerate() {
+        if i > 0 {
+            let command = line.starts_with("    ") || out.ends_with('\n');
+            out.push(if command || out.trim_end().ends_with(':') { '\n' } else { ' ' });
+        }
+        out.push_str(line);
+        if line.starts_with("    ") {
+            out.push('\n');
+        }
+    }
+    out.replace("\n\n", "\n")
 }
 
 /// What is dragged in an order question: which question, which row.
@@ -324,7 +374,11 @@ pub fn lab_ui(ui: &mut egui::Ui, state: &mut State, cmds: &mut Vec<Command>) {
         .filter(|(generation, _)| panel.report.is_some() && *generation != open)
         .map(|(_, name)| name);
     egui::Panel::bottom("lab-nav").show(ui, |ui| nav_ui(ui, panel, cmds));
-    egui::ScrollArea::vertical().id_salt("lab-step").show(ui, |ui| open_ui(ui, panel, selected, on_reference, cmds));
+    let mut area = egui::ScrollArea::vertical().id_salt("lab-step");
+    if std::mem::take(&mut panel.scroll_to_top) {
+        area = area.vertical_scroll_offset(0.0);
+    }
+    area.show(ui, |ui| open_ui(ui, panel, selected, on_reference, cmds));
 }
 
 /// Back, next, and Check.
@@ -439,18 +493,14 @@ fn open_ui(
         match panel.fallback.clone() {
             // Said once, short, with the one thing a student can do; the
             // details (for the teacher) behind "Why?".
-            Some(why) => {
-                ui.colored_label(
-                    AMBER,
-                    "This computer does not let you capture yet, so the lab goes on with its bundled capture \
-                     (already open): the answers are checked against it all the same. To capture your own \
-                     traffic, ask your teacher to add you to the group wirelab.",
-                );
-                egui::CollapsingHeader::new("Why?").id_salt("capture-why").show(ui, |ui| {
-                    ui.weak(why);
-                });
-            }
-            None => {
+            Some(why) => capture_refused_ui(
+                ui,
+                &why,
+                "the lab goes on with its bundled capture (already open): the answers are checked against it all the same",
+            ),
+            // Only a lab that makes its own traffic says so (one whose
+            // step opens the bundled capture asked for it).
+            None if lab.traffic.scenario.is_some() || !lab.traffic.servers.is_empty() => {
                 ui.colored_label(
                     AMBER,
                     format!(
@@ -460,6 +510,7 @@ fn open_ui(
                     ),
                 );
             }
+            None => {}
         }
     }
     ui.separator();
@@ -659,7 +710,9 @@ fn feedback_ui(ui: &mut egui::Ui, panel: &mut LabPanel, lab: &str, q: &Question,
         return;
     };
     let elsewhere = panel.elsewhere.clone();
+    let asked = panel.progress(lab).revealed.contains(&q.id);
     let (mark, color) = match r.status {
+        Status::Correct if asked => ("✔ right, after seeing the answer", GREEN),
         Status::Correct => ("✔ right", GREEN),
         Status::Incorrect => ("✘ not yet", RED),
         Status::Unanswered => ("", AMBER),
@@ -677,7 +730,6 @@ fn feedback_ui(ui: &mut egui::Ui, panel: &mut LabPanel, lab: &str, q: &Question,
             }
         });
     }
-    let asked = panel.progress(lab).revealed.contains(&q.id);
     if r.status == Status::Incorrect
         && q.reveal
         && !asked

@@ -643,6 +643,19 @@ impl App {
         }
         // A lab's scenario that could not be recorded: the lab goes on with
         // its bundled capture, and says so.
+        if from_lab {
+            // The scenario's story tells the answers: its window stays
+            // closed for a lab ("Scenario report" opens it), and the lab's
+            // traffic starts unfiltered.
+            self.demos.show_report = false;
+            if let Some(Ok(p)) = self.demos.report.as_ref().map(|r| &r.recording) {
+                self.state.notice = Some(format!("recorded {} (now open)", p.display()));
+                self.state.panels.lab.applied_filter = None;
+                if !self.state.view.filter_text.is_empty() {
+                    self.apply_filter(String::new());
+                }
+            }
+        }
         if from_lab
             && failed.is_none()
             && let Some(Err(why)) = self.demos.report.as_ref().map(|r| &r.recording)
@@ -982,6 +995,13 @@ impl App {
                 self.state.panels.replay.follow = false;
                 self.auto_selected = false;
                 self.highlight_job = None;
+                // A frame the filter hides (a lab's "Look at: frame N"):
+                // the filter goes, so that the list shows what is selected.
+                if !self.state.view.filter_applied.is_empty() && !self.state.view.matching.contains(&i) {
+                    self.state.notice = Some(format!("filter cleared to show frame {}", i + 1));
+                    self.state.panels.lab.applied_filter = None;
+                    self.apply_filter(String::new());
+                }
                 self.select(i);
             }
             Command::SelectField(f) => self.state.view.selected_field = f,
@@ -1032,13 +1052,28 @@ impl App {
             Command::OpenLab(i) => {
                 self.state.panels.lab.shown = true;
                 self.state.panels.lab.open(i);
-                self.drop_lab_filter();
+                // Another lab starts with every frame shown (a filter typed
+                // for the last one would hide this one's traffic) and
+                // without the last one's messages.
+                self.state.panels.lab.applied_filter = None;
+                if !self.state.view.filter_text.is_empty() {
+                    self.apply_filter(String::new());
+                }
+                self.state.notice = None;
+                self.state.error = None;
             }
-            Command::LabStep(k) => self.lab_progress(|p| p.step = k),
-            Command::LabAnswer(q, v) => self.lab_progress(|p| {
-                p.checked.remove(&q);
-                p.answers.insert(q, v);
-            }),
+            Command::LabStep(k) => {
+                self.lab_progress(|p| p.step = k);
+                self.state.panels.lab.scroll_to_top = true;
+            }
+            Command::LabAnswer(q, v) => {
+                // The last verdict was about the answer before.
+                self.state.panels.lab.forget_verdict(&q);
+                self.lab_progress(|p| {
+                    p.checked.remove(&q);
+                    p.answers.insert(q, v);
+                })
+            }
             Command::LabHint(q) => self.lab_progress(|p| *p.hints.entry(q).or_default() += 1),
             Command::SidePanel(open) => self.settings.side_panel_with_lab = open,
             Command::LabReveal(q) => {

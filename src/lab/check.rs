@@ -331,7 +331,13 @@ fn pointer(q: &Question, s: &Session, why: &str, answer: &Answer) -> String {
     if let Some(f) = q.field()
         && let Some(def) = crate::dissect::all_fields().find(|d| d.name == f)
     {
-        parts.push(format!("look at the field {f} in the {} layer (OSI layer {})", def.proto.short, def.proto.osi));
+        // A question that asks for the field itself gets its layer only.
+        parts.push(match q.kind {
+            Kind::PickField { .. } => {
+                format!("look among the fields of the {} layer (OSI layer {})", def.proto.short, def.proto.osi)
+            }
+            _ => format!("look at the field {f} in the {} layer (OSI layer {})", def.proto.short, def.proto.osi),
+        });
     }
     parts.iter().map(|p| p.trim_end_matches('.')).collect::<Vec<_>>().join("; ")
 }

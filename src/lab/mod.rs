@@ -325,6 +325,27 @@ impl Lab {
                 );
             }
         }
+        // A highlight button naming the field that a pick-field question of
+        // this step or a later one asks for would be its answer.
+        for (i, s) in self.steps.iter().enumerate() {
+            for a in &s.actions {
+                let Action::Highlight { field } = a else { continue };
+                if let Some(q) = self.steps[i..]
+                    .iter()
+                    .flat_map(|s| &s.questions)
+                    .find(|q| matches!(q.kind, Kind::PickField { .. }) && q.field() == Some(field))
+                {
+                    return fail(
+                        &format!("field = \"{field}\""),
+                        format!(
+                            "step \"{}\": highlighting \"{field}\" would show the answer to the question \"{}\"; \
+                             highlight its layer or a neighbouring field instead",
+                            s.title, q.id
+                        ),
+                    );
+                }
+            }
+        }
         let mut ids = std::collections::HashSet::new();
         for q in self.questions() {
             if !ids.insert(q.id.as_str()) {

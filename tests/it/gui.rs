@@ -353,11 +353,16 @@ fn the_demo_servers_start_and_stop_from_the_toolbar() {
     use std::io::Write;
     use wirelab::serve::Kind;
     let mut h = harness(None);
-    h.get_by_label("Demo servers").click();
+    let capture_at = h.get_by_label_contains("Start capture").rect().min.x;
+    h.get_by_label("Demo servers ○").click();
     h.run();
     h.get_by_label_contains("echo (port 9001)").click();
     h.run();
     let addr = h.state().demos.listening(Kind::Echo).expect("the echo server runs").addr;
+    // Said in the button: the capture buttons stay where the pointer is.
+    h.get_by_label("Demo servers ●");
+    let moved = (h.get_by_label_contains("Start capture").rect().min.x - capture_at).abs();
+    assert!(moved < 6.0, "Start capture moved {moved} px when a server started");
     assert!(h.state().state.notice.as_deref().is_some_and(|n| n.contains("ws://")), "{:?}", h.state().state.notice);
     // A real WebSocket exchange with the server the window started.
     let mut ws = crate::serve::ws_raw(addr);
@@ -514,7 +519,9 @@ fn a_lab_is_answered_checked_against_the_packets_and_its_feedback_links_select_t
     h.get_by_label("✔ Check my answers").click();
     settle(&mut h);
     let report = h.state().state.panels.lab.report.clone();
-    assert_eq!(h.query_all_by_label("✔ right").count(), 2, "both answers are right now: {report:?}");
+    // One answer was asked for first: it is right, and says so.
+    assert_eq!(h.query_all_by_label("✔ right").count(), 1, "both answers are right now: {report:?}");
+    h.get_by_label("✔ right, after seeing the answer");
 
     // Progress survives a restart: the step, the answers, the last check.
     drop(h);
@@ -1142,11 +1149,15 @@ fn a_filter_a_lab_applied_goes_with_the_lab_and_its_capture() {
     h.state_mut().push_command(Command::Open(support::root().join("captures/scenario-echo-basics.pcap")));
     settle(&mut h);
     assert_eq!(h.state().state.view.filter_applied, "");
-    // A filter the student typed is theirs: it stays.
+    // A filter the student typed stays for a capture they open, but not
+    // for another lab (it hid a new lab's traffic in a walk-through).
     type_filter(&mut h, "websocket");
-    h.state_mut().push_command(Command::OpenLab(Some(4)));
+    h.state_mut().push_command(Command::Open(support::root().join("captures/scenario-echo-basics.pcap")));
     settle(&mut h);
     assert_eq!(h.state().state.view.filter_applied, "websocket");
+    h.state_mut().push_command(Command::OpenLab(Some(4)));
+    settle(&mut h);
+    assert_eq!(h.state().state.view.filter_applied, "");
 }
 
 #[test]
@@ -1452,4 +1463,64 @@ fn the_comparison_plots_share_their_scales_show_every_point_and_say_why_tcp_clim
     (inj.kernel_loss, inj.why_not, inj.tcp_dropped, inj.udp_dropped) = (false, Some("no rights".into()), 0, 10);
     let text = inj.text();
     assert!(text.starts_with("TCP was not impaired") && text.contains("dropped 10 datagrams itself"), "{text}");
+}
+
+/// Seen in the walk-through as a student: a changed answer kept the old
+/// "✘ not yet"; an answer right after "Show me the answer" looked earned;
+/// a filter typed for the last lab hid the new lab's traffic; "Look at:
+/// frame N" selected a frame the list did not show.
+#[test]
+fn a_changed_answer_loses_its_old_verdict_and_a_revealed_one_is_marked() {
+    use wirelab::gui::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = lab_harness(dir.path(), welcomed());
+    let lab = wirelab::lab::Lab::bundled().into_iter().position(|l| l.is_ok_and(|l| l.id == "tcp-handshake")).unwrap();
+    h.state_mut().push_command(Command::OpenLab(Some(lab)));
+    h.run();
+    h.get_by_label("Use the bundled capture").click();
+    settle(&mut h);
+    h.get_by_label("Next ▶").click();
+    h.run();
+    h.state_mut().push_command(Command::LabAnswer("client-isn".into(), serde_json::json!("12345")));
+    h.state_mut().push_command(Command::LabCheck);
+    settle(&mut h);
+    h.get_by_label("✘ not yet");
+    h.state_mut().push_command(Command::LabAnswer("client-isn".into(), serde_json::json!("123456")));
+    h.run();
+    assert!(h.query_by_label("✘ not yet").is_none(), "the verdict was about the answer before");
+    // Wrong, then the answer asked for, then typed: right, but marked.
+    h.state_mut().push_command(Command::LabCheck);
+    settle(&mut h);
+    h.get_by_label("Show me the answer").click();
+    settle(&mut h);
+    let key = wirelab::lab::answer_key(
+        &wirelab::lab::Lab::load("tcp-handshake").unwrap(),
+        &wirelab::session::Session::open(&support::root().join("captures/scenario-tcp-vs-udp.pcap")).unwrap(),
+    )
+    .0;
+    h.state_mut().push_command(Command::LabAnswer("client-isn".into(), key["client-isn"].clone()));
+    h.state_mut().push_command(Command::LabCheck);
+    settle(&mut h);
+    h.get_by_label("✔ right, after seeing the answer");
+}
+
+#[test]
+fn a_new_lab_starts_unfiltered_and_a_link_to_a_hidden_frame_clears_the_filter() {
+    use wirelab::gui::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = lab_harness(dir.path(), welcomed());
+    type_filter(&mut h, "tcp.flags.syn == 1");
+    assert!(h.state().state.view.matching.len() < h.state().state.doc.loaded.as_ref().unwrap().len());
+    h.state_mut().push_command(Command::OpenLab(Some(1)));
+    settle(&mut h);
+    assert!(h.state().state.view.filter_text.is_empty(), "a new lab starts with every frame shown");
+    let all = h.state().state.doc.loaded.as_ref().unwrap().len();
+    assert_eq!(h.state().state.view.matching.len(), all);
+    type_filter(&mut h, "tcp.flags.syn == 1");
+    let hidden = (0..all).find(|i| !h.state().state.view.matching.contains(i)).unwrap();
+    h.state_mut().push_command(Command::Select(hidden));
+    settle(&mut h);
+    assert!(h.state().state.view.filter_text.is_empty());
+    assert!(h.state().state.view.matching.contains(&hidden) && h.state().state.view.selected == Some(hidden));
+    h.get_by_label_contains(&format!("filter cleared to show frame {}", hidden + 1));
 }

@@ -917,3 +917,19 @@ fn the_score_says_what_it_leaves_out() {
     );
     assert_eq!(r.max as usize + free + cannot, lab.questions().count());
 }
+
+/// A question that asks the student to pick a field is never answered by
+/// its own feedback: a wrong pick is told the layer to look in, not the
+/// field's name (seen in a walk-through: "look at the field ip.proto").
+#[test]
+fn a_wrong_field_pick_is_told_the_layer_not_the_field() {
+    let lab = Lab::load("osi-layers").unwrap();
+    let s = Session::open(&root().join("captures/http-over-loopback.pcap")).unwrap();
+    let a = answers(json!({"ip-says-tcp": "ip.ttl"}));
+    let none = Default::default();
+    let r = wirelab::lab::check_showing(&lab, &s, &a, wirelab::lab::Show::Student(&none));
+    let q = r.questions.iter().find(|q| q.id == "ip-says-tcp").unwrap();
+    assert_eq!(q.status, Status::Incorrect);
+    assert!(!q.feedback.contains("ip.proto") && q.expected.is_none(), "{}", q.feedback);
+    assert!(q.feedback.contains("IPv4") && q.feedback.contains("OSI layer 3"), "{}", q.feedback);
+}

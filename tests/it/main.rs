@@ -20,6 +20,7 @@
 //! - `layering`: the dissection core does not depend on GUI, async or capture crates.
 //! - `capture`: the capture engine, the capture CLI and signals, interfaces, hand-made packets (root).
 //! - `live`: a capture made now, on loopback, with fresh traffic (needs capture rights).
+//! - `tls`: TLS with bad input: garbage key log lines, another session's keys, a wrong key, cut records.
 //! - `serve`: the demo servers against independent peers (Python websockets, Autobahn via kosoku, the npm socket.io-client), hostile and heavy clients, the TCP/UDP client.
 
 mod app;
@@ -42,4 +43,5 @@ mod messages;
 mod serve;
 mod session;
 mod support;
+mod tls;
 mod tshark_diff;

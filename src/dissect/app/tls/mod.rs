@@ -178,7 +178,7 @@ fields! { proto = &TLS;
     EXT_TYPE: "tls.handshake.extension.type" { label: "Type", ty: U16, values: EXTENSION_TYPES, explain: "Which extension: server_name (0), supported_groups (10), ALPN (16), supported_versions (43), key_share (51)… Extensions carry most of what a modern handshake negotiates." };
     EXT_LEN: "tls.handshake.extension.len" { label: "Length", ty: U16, explain: "How many bytes of this extension follow." };
     SNI_LIST_LEN: "tls.handshake.extensions_server_name_list_len" { label: "Server Name list length", ty: U16, explain: "How many bytes of server names follow." };
-    SNI_TYPE: "tls.handshake.extensions_server_name_type" { label: "Server Name Type", ty: U8, values: &[(0, "host_name")], explain: "0: a host name." };
+    SNI_TYPE: "tls.handshake.extensions_server_name_type" { label: "Server Name Type", ty: U8, values: &[(0, "host_name")], explain: "What kind of name follows: 0 is a DNS host name, the only kind defined." };
     SNI_LEN: "tls.handshake.extensions_server_name_len" { label: "Server Name length", ty: U16, explain: "The length of the name." };
     SERVER_NAME: "tls.handshake.extensions_server_name" { label: "Server Name", ty: Text, explain: "The name of the site the client wants (Server Name Indication), sent in the clear: an eavesdropper learns which site you visit even though TLS hides everything you send it." };
     ALPN_LEN: "tls.handshake.extensions_alpn_len" { label: "ALPN Extension Length", ty: U16, explain: "How many bytes of protocol names follow." };
