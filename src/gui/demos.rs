@@ -170,6 +170,17 @@ fn run_scenario(name: &str, token: Option<&str>) -> Result<ScenarioDone, String>
     static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let path = std::env::temp_dir().join(format!("wirelab-{name}-{}-{run}.pcap", std::process::id()));
+    // The recording is the student's alone (the shared temporary folder is
+    // readable by all): made here, empty and private, then written into.
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| format!("cannot create the recording {}: {e}", path.display()))?;
+    }
     match scenario::run_signed(name, Some(path.clone()), token) {
         Ok(o) => Ok(ScenarioDone { name: name.into(), lines: o.lines, recording: Ok(path) }),
         // No capture rights: the scenario still runs, unrecorded, and says why.

@@ -1553,7 +1553,8 @@ impl App {
     }
 
     fn status_ui(&self, ui: &mut egui::Ui) {
-        ui.horizontal(|ui| {
+        // Wrapped, not cut: a long message (where a submission went) is read whole.
+        ui.horizontal_wrapped(|ui| {
             if let Some((name, f)) = &self.state.doc.load_progress {
                 ui.label(format!("Reading {}…", short_name(name))).on_hover_text(name);
                 ui.add(egui::ProgressBar::new(*f).show_percentage().desired_width(240.0));
