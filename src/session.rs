@@ -133,6 +133,16 @@ impl Session {
         Ok(Session::index(Arc::new(Capture::open(path)?), CHECKPOINT_EVERY))
     }
 
+    /// Opens a capture with a TLS key log beside its own secrets (`None`:
+    /// those of its Decryption Secrets Blocks only).
+    pub fn open_with_keys(path: &std::path::Path, keys: Option<&std::path::Path>) -> Result<Session, String> {
+        let mut cap = Capture::open(path).map_err(|e| e.to_string())?;
+        if let Some(k) = keys {
+            cap.add_key_log(k)?;
+        }
+        Ok(Session::index(Arc::new(cap), CHECKPOINT_EVERY))
+    }
+
     /// Indexes a capture in one pass, with a checkpoint every `every` frames.
     pub fn index(cap: Arc<Capture>, every: usize) -> Session {
         let mut dis = Dissector::for_capture(&cap);

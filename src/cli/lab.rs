@@ -55,6 +55,9 @@ pub enum LabCommand {
         /// that decide it (a student is only told where to look).
         #[arg(long)]
         reveal: bool,
+        /// Decrypt TLS in the capture with this key log (SSLKEYLOGFILE's format).
+        #[arg(long, value_name = "KEYS")]
+        tls_keylog: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
     },
@@ -141,7 +144,7 @@ pub fn lab(args: &LabArgs) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
-        LabCommand::Check { id, capture, answers, student, key, reveal, format } => {
+        LabCommand::Check { id, capture, answers, student, key, reveal, tls_keylog, format } => {
             let (lab, key) = match lab_and_key(id, key.as_deref()) {
                 Ok(x) => x,
                 Err(e) => return refuse(&e),
@@ -150,7 +153,7 @@ pub fn lab(args: &LabArgs) -> anyhow::Result<i32> {
                 Ok(a) => a,
                 Err(e) => return refuse(&e),
             };
-            let session = match Session::open(capture) {
+            let session = match Session::open_with_keys(capture, tls_keylog.as_deref()) {
                 Ok(s) => s,
                 Err(e) => return refuse(&format!("{}: {e}", capture.display())),
             };

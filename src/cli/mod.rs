@@ -100,6 +100,9 @@ pub struct CompareArgs {
 pub struct LadderArgs {
     /// The capture file to read.
     pub file: PathBuf,
+    /// Decrypt TLS with the secrets in this key log (SSLKEYLOGFILE's format).
+    #[arg(long, value_name = "KEYS")]
+    pub tls_keylog: Option<PathBuf>,
     /// Only this TCP connection (`tcp.stream`).
     #[arg(long, conflicts_with = "session")]
     pub stream: Option<u32>,
@@ -328,7 +331,8 @@ fn compare(args: &CompareArgs) -> anyhow::Result<i32> {
 }
 
 fn ladder(args: &LadderArgs) -> anyhow::Result<i32> {
-    let s = crate::session::Session::open(&args.file)?;
+    let s =
+        crate::session::Session::open_with_keys(&args.file, args.tls_keylog.as_deref()).map_err(anyhow::Error::msg)?;
     if let Some(d) = s.damage() {
         eprintln!("wirelab: {}: damaged ({d}); the ladder shows the frames before it", args.file.display());
     }

@@ -99,8 +99,9 @@ impl Demos {
         let (tx, rx) = channel();
         std::thread::spawn(move || {
             let picked = rfd::FileDialog::new()
-                .set_title("Open a capture")
+                .set_title("Open a capture, or a TLS key log for the capture open")
                 .add_filter("Captures (pcap, pcapng)", &["pcap", "pcapng", "cap"])
+                .add_filter("TLS key logs (SSLKEYLOGFILE)", &["keys", "log", "txt"])
                 .add_filter("All files", &["*"])
                 .pick_file();
             let _ = tx.send(picked);

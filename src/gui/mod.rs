@@ -55,6 +55,9 @@ pub struct Settings {
     /// The side panel (conversation, ladder, glossary) beside a lab on a
     /// screen too narrow for both: folded unless the student opens it.
     pub side_panel_with_lab: bool,
+    /// The TLS key log opened for each capture (by path), used again when
+    /// the capture opens.
+    pub key_logs: std::collections::BTreeMap<String, PathBuf>,
 }
 
 impl Default for Settings {
@@ -69,6 +72,7 @@ impl Default for Settings {
             seen_terms: Default::default(),
             replay_at: Default::default(),
             side_panel_with_lab: false,
+            key_logs: Default::default(),
         }
     }
 }
@@ -369,16 +373,51 @@ impl App {
         app
     }
 
+    /// Opens a capture file, with the key log last opened for it; or, given
+    /// a TLS key log, decrypts the capture open now with it.
     fn open(&mut self, path: PathBuf) {
         match Capture::open(&path) {
-            Ok(c) => {
+            Ok(mut c) => {
+                let key_log = self.settings.key_logs.get(&path.display().to_string()).filter(|k| k.is_file());
+                if let Some(k) = key_log
+                    && let Err(e) = c.add_key_log(k)
+                {
+                    self.state.error = Some(e);
+                }
                 self.settings.recent.retain(|p| p != &path);
                 self.settings.recent.insert(0, path.clone());
                 self.settings.recent.truncate(8);
                 self.start_loading(Arc::new(c));
                 self.state.doc.path = Some(path);
             }
+            Err(_) if crate::dissect::app::tls::keylog::looks_like_key_log(&path) => self.open_key_log(path),
             Err(e) => self.state.error = Some(e.to_string()),
+        }
+    }
+
+    /// Decrypts the open capture's TLS with a key log (remembered for it).
+    fn open_key_log(&mut self, keys: PathBuf) {
+        let Some(capture) = self.state.doc.path.clone() else {
+            self.state.error = Some("open the capture first, then its TLS key log".into());
+            return;
+        };
+        let opened = Capture::open(&capture).map_err(|e| e.to_string()).and_then(|mut c| {
+            c.add_key_log(&keys)?;
+            Ok(c)
+        });
+        match opened {
+            Ok(c) => {
+                let sessions = c.tls_keys.as_ref().map_or(0, |k| k.len());
+                self.settings.key_logs.insert(capture.display().to_string(), keys.clone());
+                self.start_loading(Arc::new(c));
+                self.state.doc.path = Some(capture);
+                self.state.notice = Some(format!(
+                    "TLS decrypted with {} (secrets of {sessions} session{})",
+                    short_name(&keys.display().to_string()),
+                    if sessions == 1 { "" } else { "s" }
+                ));
+            }
+            Err(e) => self.state.error = Some(e),
         }
     }
 

@@ -1524,3 +1524,34 @@ fn a_new_lab_starts_unfiltered_and_a_link_to_a_hidden_frame_clears_the_filter() 
     assert!(h.state().state.view.matching.contains(&hidden) && h.state().state.view.selected == Some(hidden));
     h.get_by_label_contains(&format!("filter cleared to show frame {}", hidden + 1));
 }
+
+/// A wss:// capture without its keys shows TLS records only; its key log,
+/// opened like a capture (dialog, drop or path), decrypts it, and is
+/// opened again with the capture next time.
+#[test]
+fn a_key_log_opened_on_a_tls_capture_decrypts_it_and_is_remembered() {
+    use wirelab::gui::Command;
+    let capture = support::root().join("captures/tls/py-websockets-tls13.pcap");
+    let keys = support::root().join("captures/tls/py-websockets-tls13.keys");
+    let mut h = harness(None);
+    let protocols = |h: &Harness<'static, App>| {
+        let l = h.state().state.doc.loaded.as_ref().unwrap();
+        (0..l.len()).map(|i| l.protocol(i).to_string()).collect::<Vec<_>>()
+    };
+    h.state_mut().push_command(Command::Open(capture.clone()));
+    settle(&mut h);
+    let p = protocols(&h);
+    assert!(p.iter().any(|p| p == "TLSv1.3") && !p.iter().any(|p| p == "WebSocket"), "{p:?}");
+    h.state_mut().push_command(Command::Open(keys.clone()));
+    settle(&mut h);
+    assert_eq!(h.state().state.doc.path.as_deref(), Some(capture.as_path()));
+    assert_eq!(protocols(&h).iter().filter(|p| *p == "WebSocket").count(), 10);
+    h.get_by_label_contains("TLS decrypted with py-websockets-tls13.keys");
+    assert_eq!(h.state().settings.key_logs.get(&capture.display().to_string()), Some(&keys));
+    // Another capture, then this one again: decrypted without asking.
+    h.state_mut().push_command(Command::Open(support::root().join("captures/scenario-echo-basics.pcap")));
+    settle(&mut h);
+    h.state_mut().push_command(Command::Open(capture.clone()));
+    settle(&mut h);
+    assert_eq!(protocols(&h).iter().filter(|p| *p == "WebSocket").count(), 10);
+}

@@ -154,6 +154,19 @@ impl KeyLog {
     }
 }
 
+/// Whether a file starts like a key log (its first 4 KiB hold a key log
+/// label): how the window tells a key log from a capture it is given.
+pub fn looks_like_key_log(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 4096];
+    let Ok(n) = std::fs::File::open(path).and_then(|mut f| f.read(&mut head)) else { return false };
+    let text = String::from_utf8_lossy(&head[..n]);
+    text.lines().any(|l| {
+        l.starts_with("CLIENT_RANDOM ")
+            || l.split_whitespace().next().is_some_and(|w| w.ends_with("_SECRET") || w.contains("_TRAFFIC_SECRET_"))
+    })
+}
+
 fn unhex(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) {
         return None;
