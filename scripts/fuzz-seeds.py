@@ -28,7 +28,8 @@ for path in sys.argv[2:]:
             continue
         server_port = server_port or (dport if dport < sport else sport)
         segs.append((0 if dport == server_port else 1, payload))
-    mode = 2 if "deflate" in path else 3 if "socketio" in path else 1
+    # TLS captures play no handshake first: their first bytes are a ClientHello.
+    mode = 0 if "/tls/" in path else 2 if "deflate" in path else 3 if "socketio" in path else 1
     for n in range(0, len(segs), 16):
         seed = bytearray([mode])
         for d, p in segs[n:n + 16]:

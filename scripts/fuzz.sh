@@ -4,7 +4,8 @@
 #
 #   scripts/fuzz.sh [SECONDS] [stream|lab|file|filter|all]    (default: stream)
 #
-#   stream  the stream dissectors (WebSocket, Engine.IO, Socket.IO payloads from captures/)
+#   stream  the stream dissectors (WebSocket, Engine.IO, Socket.IO payloads from captures/; TLS
+#           records from captures/tls/, decrypted with their key logs)
 #   lab     lab files and answers (the bundled labs)
 #   file    capture files, pcap and pcapng (every file in captures/)
 #   filter  display filters (every filter the labs use, and a few more)
@@ -22,7 +23,8 @@ case "$target" in
   stream)
     corpus=fuzz/corpus/stream
     mkdir -p "$corpus"
-    python3 scripts/fuzz-seeds.py "$corpus" captures/websocket-python.pcap captures/websocket-python-deflate.pcap captures/socketio-node.pcap
+    python3 scripts/fuzz-seeds.py "$corpus" captures/websocket-python.pcap captures/websocket-python-deflate.pcap captures/socketio-node.pcap \
+      captures/tls/py-websockets-tls13.pcap captures/tls/py-websockets-tls12-chacha.pcap
     run stream "$corpus"
     ;;
   lab)

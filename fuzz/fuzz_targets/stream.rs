@@ -1,11 +1,13 @@
 //! Fuzzes the stream dissectors: the input becomes TCP segments of one
 //! connection (sizes, directions and order taken from the input itself),
 //! optionally after a WebSocket or Socket.IO handshake, and every frame is
-//! dissected. Nothing may panic, and spans must stay inside their data.
+//! dissected (TLS records decrypted with the seed captures' key logs, or
+//! a key log the input brings). Nothing may panic, and spans must stay inside their data.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use wirelab::dissect::Dissector;
+use wirelab::dissect::app::tls::keylog::KeyLog;
 use wirelab::model::{Dissection, FrameMeta};
 
 const HANDSHAKES: [&[u8]; 4] = [
@@ -68,9 +70,28 @@ impl Conn {
     }
 }
 
+/// Key logs of TLS captures whose records seed the corpus, so that their
+/// mutations reach decryption and the protocols inside.
+const KEY_LOGS: [&str; 2] = [
+    include_str!("../../captures/tls/py-websockets-tls13.keys"),
+    include_str!("../../captures/tls/py-websockets-tls12-chacha.keys"),
+];
+
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, mut rest)) = data.split_first() else { return };
-    let mut c = Conn { dis: Dissector::new(), d: Dissection::default(), seq: [100, 900], n: 0 };
+    let mut keys = KeyLog::default();
+    for k in KEY_LOGS {
+        keys.add(k);
+    }
+    // Mode bit 7: the input starts with key log text of its own (to a NUL).
+    if mode & 0x80 != 0 {
+        let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+        keys.add(&String::from_utf8_lossy(&rest[..end]));
+        rest = rest.get(end + 1..).unwrap_or_default();
+    }
+    let mut dis = Dissector::new();
+    dis.set_tls_keys(std::sync::Arc::new(keys));
+    let mut c = Conn { dis, d: Dissection::default(), seq: [100, 900], n: 0 };
     c.segment(0, 99, &[], true);
     c.segment(1, 899, &[], true);
     let m = usize::from(mode & 3);
