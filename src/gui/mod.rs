@@ -822,8 +822,14 @@ impl App {
             self.state.panels.replay.loaded(loaded);
         }
         // Open on something worth looking at: the first Socket.IO event,
-        // unless the student already picked a frame while it loaded.
-        let first = loaded.events.iter().find(|e| e.kind == crate::model::MsgKind::SioEvent).map(|e| e.frame);
+        // else the first WebSocket message (a wss:// capture opened
+        // decrypted shows what TLS carried), unless the student already
+        // picked a frame while it loaded.
+        use crate::model::MsgKind;
+        let first = [MsgKind::SioEvent, MsgKind::WsText]
+            .into_iter()
+            .find_map(|k| loaded.events.iter().find(|e| e.kind == k))
+            .map(|e| e.frame);
         if let Some(first) = first
             && (self.auto_selected || self.state.view.selected.is_none())
         {
@@ -1675,8 +1681,8 @@ pub fn run(capture: Option<PathBuf>, replay: bool, comparison: Option<PathBuf>) 
         options,
         Box::new(move |cc| {
             let mut settings: Settings = cc.storage.and_then(|s| eframe::get_value(s, "settings")).unwrap_or_default();
-            if replay || comparison.is_some() {
-                // Asked for a replay or a comparison: straight to it.
+            if replay || comparison.is_some() || capture.is_some() {
+                // Asked for a file, a replay or a comparison: straight to it.
                 settings.welcomed = true;
             }
             let mut app = App::new(capture, settings);

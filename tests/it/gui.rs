@@ -187,6 +187,14 @@ fn the_real_window_shows_a_saved_comparison_of_tcp_and_udp() {
     xvfb_window(&["gui".as_ref(), "--comparison".as_ref(), json.as_os_str()], "screenshot-compare.png");
 }
 
+/// A wss:// capture whose secrets travel in its pcapng (a Decryption
+/// Secrets Block): the window opens it decrypted, with no key log to give.
+#[test]
+fn the_real_window_shows_a_decrypted_wss_capture() {
+    let cap = support::root().join("captures/tls/py-websockets-tls13-injected.pcapng");
+    xvfb_window(&["gui".as_ref(), cap.as_os_str()], "screenshot-tls.png");
+}
+
 /// Runs the real binary under Xvfb with these arguments, checks that it
 /// draws and keeps running, and (with WIRELAB_SCREENSHOT) keeps the picture
 /// as `assets/<name>`.
