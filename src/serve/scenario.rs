@@ -477,14 +477,14 @@ async fn polling_upgrade(port: u16, out: &mut Vec<String>) -> anyhow::Result<()>
     while !connected.iter().any(|p: &String| p.starts_with("42[\"welcome\"")) {
         connected.extend(poll(&mut get, &mut post, &sid).await?);
     }
-    out.push(format!("polling: POST \"40\" connected namespace /; GETs brought {connected:?}"));
+    out.push(format!("polling: POST \"40\" connected namespace /; GETs brought {}", packets(&connected)));
     post.request(&sid, Some(r#"420["join","red"]"#)).await?;
     post.request(&sid, Some(r#"421["chat message",{"text":"sent over long-polling","to":"self"}]"#)).await?;
     let mut got = Vec::new();
     while got.iter().filter(|p: &&String| p.starts_with("43")).count() < 2 {
         got.extend(poll(&mut get, &mut post, &sid).await?);
     }
-    out.push(format!("polling: two POSTed events (join, chat message); GETs brought {got:?}"));
+    out.push(format!("polling: two POSTed events (join, chat message); GETs brought {}", packets(&got)));
 
     // A GET waits on the server while the WebSocket is probed.
     let waiting = {
@@ -505,7 +505,8 @@ async fn polling_upgrade(port: u16, out: &mut Vec<String>) -> anyhow::Result<()>
         .await
         .context("waiting for the polling GET to be released with a noop during the upgrade")???;
     out.push(format!(
-        "upgrade: WebSocket sent \"2probe\", got \"3probe\"; the waiting GET was released with {released:?}"
+        "upgrade: WebSocket sent \"2probe\", got \"3probe\"; the waiting GET was released with {}",
+        packets(&released)
     ));
     ws.send(Frame::text("5")).await?;
     ws.send(Frame::text(r#"422["chat message",{"text":"sent over WebSocket","to":"self"}]"#)).await?;
@@ -518,7 +519,7 @@ async fn polling_upgrade(port: u16, out: &mut Vec<String>) -> anyhow::Result<()>
             frames.push(f.as_str().to_string());
         }
     }
-    out.push(format!("upgrade: sent \"5\"; the same session now uses the WebSocket: {frames:?}"));
+    out.push(format!("upgrade: sent \"5\"; the same session now uses the WebSocket: {}", packets(&frames)));
     ws.send(Frame::text("41")).await?;
     let _ = ws.close().await;
     Ok(())
@@ -548,4 +549,10 @@ async fn tcp_vs_udp(
     let r = super::client::run(&cfg(Transport::Udp, addr)).await?;
     out.push(format!("with {}:\n{}", imp.describe(), r.text()));
     Ok(())
+}
+
+/// Engine.IO packets as they crossed the wire, each between single quotes:
+/// `['40{"sid":"…"}', '42["welcome",…]']`, not Rust's escaped strings.
+fn packets(list: &[String]) -> String {
+    format!("[{}]", list.iter().map(|p| format!("'{p}'")).collect::<Vec<_>>().join(", "))
 }

@@ -489,7 +489,7 @@ fn scenarios_run_and_record_what_the_lessons_need() {
     );
     assert!(text.contains("(with recovery)") && text.contains("\"news while B was away\"]"), "{text}");
     assert!(text.contains("TCP to") && text.contains("lost 0"), "{text}");
-    assert!(text.contains("got \"3probe\"; the waiting GET was released with [\"6\"]"), "{text}");
+    assert!(text.contains("got \"3probe\"; the waiting GET was released with ['6']"), "{text}");
     assert!(text.contains("sent over long-polling") && text.contains("sent over WebSocket"), "{text}");
     // What the recording shows, dissected by wirelab.
     let frames = support::dissect_file(&file);
