@@ -237,8 +237,13 @@ pub fn check(lab: &Lab, s: &Session, answers: &Answers) -> Report {
 pub fn check_showing(lab: &Lab, s: &Session, answers: &Answers, show: Show<'_>) -> Report {
     let mut questions = Vec::new();
     let (mut score, mut max) = (0, 0);
+    // Fields that a pick-field question asks for: another question's
+    // feedback must not name them.
+    let picked: Vec<&str> =
+        lab.questions().filter(|q| matches!(q.kind, Kind::PickField { .. })).filter_map(|q| q.field()).collect();
     for q in lab.questions() {
-        let r = check_one(q, s, answers.get(&q.id).and_then(Answer::from_json), show.answer_of(q));
+        let secret = q.field().is_some_and(|f| picked.contains(&f));
+        let r = check_one(q, s, answers.get(&q.id).and_then(Answer::from_json), show.answer_of(q), secret);
         if !matches!(r.status, Status::Ungraded | Status::CannotAnswer) {
             max += 1;
         }
@@ -250,7 +255,8 @@ pub fn check_showing(lab: &Lab, s: &Session, answers: &Answers, show: Show<'_>) 
     Report { lab: lab.id.clone(), score, max, provenance: "not-checked", questions }
 }
 
-fn check_one(q: &Question, s: &Session, answer: Option<Answer>, show: bool) -> QuestionReport {
+/// `secret`: the question's field is the answer of a pick-field question.
+fn check_one(q: &Question, s: &Session, answer: Option<Answer>, show: bool, secret: bool) -> QuestionReport {
     let mut r = QuestionReport {
         id: q.id.clone(),
         status: Status::Unanswered,
@@ -303,7 +309,7 @@ fn check_one(q: &Question, s: &Session, answer: Option<Answer>, show: bool) -> Q
         reveal_all(&mut r);
         r.feedback = wrong_feedback(q, s, &exp, &why, &answer);
     } else {
-        r.feedback = pointer(q, s, &why, &answer);
+        r.feedback = pointer(q, s, &why, &answer, secret);
     }
     r
 }
@@ -311,7 +317,7 @@ fn check_one(q: &Question, s: &Session, answer: Option<Answer>, show: bool) -> Q
 /// A wrong answer's feedback for a student: the lab's own words and where
 /// to look (the field and its layer; a misconception's evidence frames),
 /// never the right value, frame or order.
-fn pointer(q: &Question, s: &Session, why: &str, answer: &Answer) -> String {
+fn pointer(q: &Question, s: &Session, why: &str, answer: &Answer, secret: bool) -> String {
     let mut parts = Vec::new();
     if !q.feedback.is_empty() {
         parts.push(q.feedback.clone());
@@ -331,8 +337,12 @@ fn pointer(q: &Question, s: &Session, why: &str, answer: &Answer) -> String {
     if let Some(f) = q.field()
         && let Some(def) = crate::dissect::all_fields().find(|d| d.name == f)
     {
-        // A question that asks for the field itself gets its layer only.
+        // A question that asks for the field itself, or whose field another
+        // question asks for, gets its layer only.
         parts.push(match q.kind {
+            _ if secret => {
+                format!("look among the fields of the {} layer (OSI layer {})", def.proto.short, def.proto.osi)
+            }
             Kind::PickField { .. } => {
                 format!("look among the fields of the {} layer (OSI layer {})", def.proto.short, def.proto.osi)
             }

@@ -933,3 +933,19 @@ fn a_wrong_field_pick_is_told_the_layer_not_the_field() {
     assert!(!q.feedback.contains("ip.proto") && q.expected.is_none(), "{}", q.feedback);
     assert!(q.feedback.contains("IPv4") && q.feedback.contains("OSI layer 3"), "{}", q.feedback);
 }
+
+/// A value question whose field another question asks the student to pick
+/// does not name it either (seen in a walk-through: a wrong sid was told
+/// "look at the field engineio.sid", the answer of a later question).
+#[test]
+fn a_wrong_value_does_not_name_the_field_another_question_asks_to_pick() {
+    let lab = Lab::load("socketio-uses-http").unwrap();
+    let s = Session::open(&root().join("captures/socketio-node.pcap")).unwrap();
+    let a = answers(json!({"sid": "abc123"}));
+    let none = Default::default();
+    let r = wirelab::lab::check_showing(&lab, &s, &a, wirelab::lab::Show::Student(&none));
+    let q = r.questions.iter().find(|q| q.id == "sid").unwrap();
+    assert_eq!(q.status, Status::Incorrect);
+    assert!(!q.feedback.contains("engineio.sid"), "{}", q.feedback);
+    assert!(q.feedback.contains("Engine.IO layer (OSI layer 6)"), "{}", q.feedback);
+}
