@@ -749,6 +749,10 @@ fn feedback_ui(ui: &mut egui::Ui, panel: &mut LabPanel, lab: &str, q: &Question,
             Json::Array(items) => {
                 items.iter().map(|v| v.as_str().unwrap_or_default()).collect::<Vec<_>>().join(", then ")
             }
+            // A field question's answer: the field, not its JSON.
+            Json::Object(o) if o.get("field").is_some_and(Json::is_string) => {
+                o["field"].as_str().unwrap_or_default().to_string()
+            }
             other => other.to_string(),
         };
         ui.horizontal_wrapped(|ui| {

@@ -1563,3 +1563,28 @@ fn a_key_log_opened_on_a_tls_capture_decrypts_it_and_is_remembered() {
     settle(&mut h);
     assert_eq!(protocols(&h).iter().filter(|p| *p == "WebSocket").count(), 10);
 }
+
+/// A field question's revealed answer is the field's name, not JSON (seen
+/// in the second walk-through: `{"field":"ip.proto","frames":[4]}`).
+#[test]
+fn a_revealed_field_answer_is_shown_as_the_field() {
+    use wirelab::gui::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = lab_harness(dir.path(), welcomed());
+    let lab = wirelab::lab::Lab::bundled().into_iter().position(|l| l.is_ok_and(|l| l.id == "osi-layers")).unwrap();
+    h.state_mut().push_command(Command::OpenLab(Some(lab)));
+    h.run();
+    h.get_by_label("Use the bundled capture").click();
+    settle(&mut h);
+    h.get_by_label("Next ▶").click();
+    h.run();
+    h.state_mut()
+        .push_command(Command::LabAnswer("ip-says-tcp".into(), serde_json::json!({"frame": 4, "field": "ip.ttl"})));
+    h.state_mut().push_command(Command::LabCheck);
+    settle(&mut h);
+    h.get_by_label("Show me the answer").click();
+    settle(&mut h);
+    h.get_by_label("The answer (shown on request):");
+    h.get_by_label("ip.proto");
+    assert!(h.query_by_label_contains("\"field\"").is_none());
+}
