@@ -845,25 +845,12 @@ fn application(
 ) {
     let frame = cx.out.meta.number;
     let b = plain.bytes;
-    let d = &mut tls.dirs[dir];
-    // The protocol inside, found before the record's fields are closed.
-    if st.proto[dir] == Proto::Unknown && d.app.is_empty() && !b.is_empty() {
-        st.proto[dir] = match super::detect(st.proto[dir ^ 1] == Proto::WebSocket, b, (0, 0)) {
-            Proto::Tls => Proto::Data,
-            p => p,
-        };
-    }
     info.push("Application Data");
     layer.end(cx);
     let mut from = 0;
-    if d.app.is_empty() {
+    if tls.dirs[dir].app.is_empty() {
         while from < b.len() {
-            if st.proto[dir] == Proto::Unknown {
-                st.proto[dir] = match super::detect(st.proto[dir ^ 1] == Proto::WebSocket, &b[from..], (0, 0)) {
-                    Proto::Tls => Proto::Data,
-                    p => p,
-                };
-            }
+            detect_inner(st, dir, &b[from..]);
             let n = match super::app_pdu_len(st.proto[dir], &b[from..]) {
                 PduLen::Len(n) if n > 0 && n <= b.len() - from => n,
                 _ => break,
@@ -891,35 +878,21 @@ fn application(
         if d.app.is_empty() {
             return;
         }
+        detect_inner(st, dir, &d.app);
         if st.proto[dir] == Proto::Unknown {
-            st.proto[dir] = match super::detect(st.proto[dir ^ 1] == Proto::WebSocket, &d.app, (0, 0)) {
-                Proto::Tls => Proto::Data,
-                p => p,
-            };
-            if st.proto[dir] == Proto::Unknown {
-                return;
-            }
+            return;
         }
         let n = match super::app_pdu_len(st.proto[dir], &d.app) {
             PduLen::Len(n) if n > 0 && n <= d.app.len() => n,
-            PduLen::Len(n) if n > MAX_WAITING => {
-                st.proto[dir] = Proto::Data;
-                d.app.clear();
-                d.app_frames.clear();
-                return;
-            }
-            PduLen::Need | PduLen::Len(_) => {
-                if d.app.len() > MAX_WAITING {
+            // Not the protocol after all, or more than wirelab waits for:
+            // the rest of this direction is shown as data.
+            len => {
+                let too_long = matches!(len, PduLen::Len(n) if n > MAX_WAITING) || d.app.len() > MAX_WAITING;
+                if too_long || matches!(len, PduLen::NotMine) {
                     st.proto[dir] = Proto::Data;
                     d.app.clear();
                     d.app_frames.clear();
                 }
-                return;
-            }
-            PduLen::NotMine => {
-                st.proto[dir] = Proto::Data;
-                d.app.clear();
-                d.app_frames.clear();
                 return;
             }
         };
@@ -940,5 +913,16 @@ fn application(
         };
         super::dissect_app(cx, st, dir, At { bytes: &pdu, source: id, base: 0 });
         cx.fill_source(id, pdu);
+    }
+}
+
+/// Finds the protocol inside a direction's decrypted bytes from their
+/// start, as over TCP (TLS inside TLS is shown as data).
+fn detect_inner(st: &mut AppStream, dir: usize, bytes: &[u8]) {
+    if st.proto[dir] == Proto::Unknown {
+        st.proto[dir] = match super::detect(st.proto[dir ^ 1] == Proto::WebSocket, bytes, (0, 0)) {
+            Proto::Tls => Proto::Data,
+            p => p,
+        };
     }
 }
