@@ -20,3 +20,17 @@ pub mod messages;
 pub mod model;
 pub mod serve;
 pub mod session;
+
+/// wirelab's own folder for what it keeps between runs (lab progress, the
+/// demo servers' certificate and key log): `$WIRELAB_DATA_DIR`, else
+/// `$XDG_DATA_HOME/wirelab`, else `~/.local/share/wirelab`.
+pub fn data_dir() -> std::path::PathBuf {
+    use std::path::PathBuf;
+    if let Some(d) = std::env::var_os("WIRELAB_DATA_DIR") {
+        return PathBuf::from(d);
+    }
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local").join("share")));
+    base.unwrap_or_else(std::env::temp_dir).join("wirelab")
+}

@@ -43,6 +43,10 @@ pub struct ServeArgs {
     /// Echo: do not offer permessage-deflate.
     #[arg(long)]
     pub no_deflate: bool,
+    /// Echo and chat over TLS (wss://, https://) with a self-signed
+    /// certificate, writing every session's secrets to a key log.
+    #[arg(long)]
+    pub tls: bool,
     #[command(flatten)]
     pub impair: ImpairArgs,
 }
@@ -135,6 +139,14 @@ pub fn config(args: &ServeArgs) -> anyhow::Result<(ServeConfig, Vec<Kind>)> {
     }
     cfg.echo.deflate = !args.no_deflate;
     cfg.chat.recovery = args.recovery;
+    if args.tls {
+        if !kinds.iter().any(|k| matches!(k, Kind::Echo | Kind::Chat)) {
+            anyhow::bail!(
+                "--tls is for the echo and chat servers (wss://, https://); tcp and udp speak the demo protocol in the clear"
+            );
+        }
+        cfg.tls = Some(crate::serve::tls::default_dir());
+    }
     cfg.impair = args.impair.impairment()?;
     Ok((cfg, kinds))
 }
@@ -150,6 +162,18 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<i32> {
     let servers = Servers::start(&cfg, &kinds)?;
     for l in &servers.listening {
         println!("{:>4} listening on {}", l.kind.name(), l.how);
+    }
+    if let Some(tls) = &servers.tls {
+        println!(
+            "TLS: self-signed certificate {} (a browser warns that it does not know who signed it: \
+             that is expected here, the certificate was made on this machine by wirelab)",
+            tls.identity.cert_path.display()
+        );
+        println!(
+            "TLS: every session's secrets are appended to {}; capture, then open that file in the window \
+             (or pass --tls-keylog) to see inside",
+            tls.key_log.path.display()
+        );
     }
     println!("Press Ctrl-C to stop.");
     let (tx, rx) = std::sync::mpsc::channel();

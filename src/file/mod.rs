@@ -8,7 +8,7 @@
 
 mod write;
 
-pub use write::PcapFileWriter;
+pub use write::{PcapFileWriter, write_pcapng_with_keys};
 
 use std::borrow::Cow;
 use std::path::Path;

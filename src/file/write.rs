@@ -65,3 +65,58 @@ impl<W: Write> Drop for PcapFileWriter<W> {
         let _ = self.flush();
     }
 }
+
+/// Writes frames as pcapng with a TLS key log in a Decryption Secrets Block
+/// (secrets type `TLSK`), placed before the first packet as `editcap
+/// --inject-secrets tls,KEYS` places it: the keys travel with the capture,
+/// and wirelab, Wireshark and tshark decrypt it with no key log given.
+/// One interface of `linktype`, nanosecond timestamps. `frames`: (seconds,
+/// nanoseconds, length on the wire, captured bytes).
+pub fn write_pcapng_with_keys<'a, W: Write>(
+    out: W,
+    linktype: u32,
+    snaplen: u32,
+    key_log: &str,
+    frames: impl Iterator<Item = (i64, u32, u32, &'a [u8])>,
+) -> std::io::Result<()> {
+    use pcap_file::pcapng::PcapNgWriter;
+    use pcap_file::pcapng::blocks::Block;
+    use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
+    use pcap_file::pcapng::blocks::interface_description::{InterfaceDescriptionBlock, InterfaceDescriptionOption};
+    use pcap_file::pcapng::blocks::unknown::UnknownBlock;
+    use std::borrow::Cow;
+    const DSB: u32 = 0x0000_000a;
+    const TLS_KEY_LOG: u32 = 0x544c_534b;
+    let err = std::io::Error::other;
+    let mut w = PcapNgWriter::new(BufWriter::with_capacity(1 << 16, out)).map_err(err)?;
+    let idb = InterfaceDescriptionBlock {
+        linktype: DataLink::from(linktype),
+        snaplen,
+        // Timestamps in nanoseconds (the default is microseconds).
+        options: vec![InterfaceDescriptionOption::IfTsResol(9)],
+    };
+    w.write_block(&Block::InterfaceDescription(idb)).map_err(err)?;
+    // Body: secrets type, secrets length, the secrets padded to 32 bits
+    // (the writer adds the block's header and trailer).
+    let text = key_log.as_bytes();
+    let mut body = Vec::with_capacity(8 + text.len() + 3);
+    let ne = |v: u32| if cfg!(target_endian = "little") { v.to_le_bytes() } else { v.to_be_bytes() };
+    body.extend_from_slice(&ne(TLS_KEY_LOG));
+    body.extend_from_slice(&ne(text.len() as u32));
+    body.extend_from_slice(text);
+    body.resize(body.len().next_multiple_of(4), 0);
+    let len = 12 + body.len() as u32;
+    w.write_block(&Block::Unknown(UnknownBlock { type_: DSB, length: len, value: Cow::Owned(body) })).map_err(err)?;
+    for (sec, nsec, orig_len, data) in frames {
+        let ts = Duration::new(sec.max(0) as u64, nsec.min(999_999_999));
+        let epb = EnhancedPacketBlock {
+            interface_id: 0,
+            timestamp: ts,
+            original_len: orig_len.max(data.len() as u32),
+            data: Cow::Borrowed(data),
+            options: vec![],
+        };
+        w.write_block(&Block::EnhancedPacket(epb)).map_err(err)?;
+    }
+    w.into_inner().flush()
+}

@@ -24,6 +24,8 @@ pub struct Demos {
     servers: [Option<Servers>; 4],
     /// Start the chat with the missed-message log (`--recovery`).
     pub recovery: bool,
+    /// Start echo and chat over TLS (`--tls`).
+    pub tls: bool,
     /// The scenario running now, and where its result will arrive.
     running: Option<(String, Receiver<Result<ScenarioDone, String>>)>,
     /// The last scenario's report, shown in its own window.
@@ -46,6 +48,9 @@ impl Demos {
             (true, None) => {
                 let mut cfg = ServeConfig::default();
                 cfg.chat.recovery = self.recovery;
+                if self.tls {
+                    cfg.tls = Some(crate::serve::tls::default_dir());
+                }
                 let s = Servers::start(&cfg, &[kind]).or_else(|_| {
                     cfg.ports[kind as usize] = 0;
                     Servers::start(&cfg, &[kind])
@@ -170,7 +175,9 @@ fn run_scenario(name: &str, token: Option<&str>) -> Result<ScenarioDone, String>
     // earlier recording must never be rewritten under it.
     static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let path = std::env::temp_dir().join(format!("wirelab-{name}-{}-{run}.pcap", std::process::id()));
+    // A TLS scenario's recording carries its keys, which takes pcapng.
+    let ext = if name.ends_with("-tls") { "pcapng" } else { "pcap" };
+    let path = std::env::temp_dir().join(format!("wirelab-{name}-{}-{run}.{ext}", std::process::id()));
     // The recording is the student's alone (the shared temporary folder is
     // readable by all): made here, empty and private, then written into.
     {
@@ -224,6 +231,18 @@ pub fn demos_ui(ui: &mut egui::Ui, lab: &Demos, cmds: &mut Vec<Command>) {
             .changed()
         {
             cmds.push(Command::SetRecovery(recovery));
+        }
+        let mut tls = lab.tls;
+        if ui
+            .checkbox(&mut tls, "echo and chat over TLS (wss://, https://; --tls)")
+            .on_hover_text(format!(
+                "Takes effect when the server starts. A live capture decrypts their traffic with the key log they \
+                 write to {}",
+                crate::serve::tls::key_log_path(&crate::serve::tls::default_dir()).display()
+            ))
+            .changed()
+        {
+            cmds.push(Command::SetTls(tls));
         }
     });
     if !on.is_empty() {

@@ -91,6 +91,8 @@ pub struct Loaded {
     event_texts: TextStore,
     /// Engine.IO session ids, interned.
     pub sessions: Vec<String>,
+    /// A live capture's TLS key log as last read (a file's is in `cap`).
+    pub tls_keys: Option<Arc<crate::dissect::app::tls::keylog::KeyLog>>,
 }
 
 impl Loaded {
@@ -113,12 +115,19 @@ impl Loaded {
             events: Vec::new(),
             event_texts: TextStore::default(),
             sessions: Vec::new(),
+            tls_keys: None,
         }
     }
 
     /// An empty capture that live frames are added to.
     pub fn live(name: String) -> Loaded {
         Loaded::new(name, None, true)
+    }
+
+    /// The TLS secrets this capture is decrypted with: a file's own and the
+    /// key logs opened for it, or what a live capture read.
+    pub fn keys(&self) -> Option<&crate::dissect::app::tls::keylog::KeyLog> {
+        self.cap.as_ref().and_then(|c| c.tls_keys.as_deref()).or(self.tls_keys.as_deref())
     }
 
     /// Adds what a [`Builder`] made since its last part.
@@ -582,7 +591,13 @@ impl Frames {
         let kept = loaded.dissections.clone().filter(|all| all.len() >= to);
         let fresh = || match loaded.cap.as_deref() {
             Some(cap) => Dissector::for_capture(cap),
-            None => Dissector::new(),
+            None => {
+                let mut d = Dissector::new();
+                if let Some(k) = &loaded.tls_keys {
+                    d.set_tls_keys(k.clone());
+                }
+                d
+            }
         };
         let (start, dis) = match &kept {
             Some(_) => (from, fresh()),

@@ -120,6 +120,7 @@ pub enum Command {
     Server(crate::serve::Kind, bool),
     /// The chat starts with the missed-message log.
     SetRecovery(bool),
+    SetTls(bool),
     RunScenario(String),
     ShowReport(bool),
     /// The lab panel on or off.
@@ -296,7 +297,7 @@ pub struct App {
     commands: Vec<Command>,
     fonts_installed: bool,
     applied_zoom: f32,
-    live: Option<(crate::capture::CaptureHandle, crate::dissect::Dissector, loader::Builder)>,
+    live: Option<(crate::capture::CaptureHandle, crate::dissect::Dissector, loader::Builder, LiveKeys)>,
     /// The interface list, being read on a thread (probing each interface
     /// with libpcap can take a while; the window must not wait for it).
     interfaces_job: Option<std::sync::mpsc::Receiver<Vec<String>>>,
@@ -565,7 +566,7 @@ impl App {
                     Some(Loaded::live(format!("live capture on {}", self.state.panels.live.interface)));
                 self.state.panels.live.stats = None;
                 self.state.doc.capturing = true;
-                self.live = Some((h, crate::dissect::Dissector::new(), loader::Builder::new(true)));
+                self.live = Some((h, crate::dissect::Dissector::new(), loader::Builder::new(true), LiveKeys::new()));
             }
             Err(e) => self.state.error = Some(capture_error_line(&e.to_string())),
         }
@@ -574,7 +575,13 @@ impl App {
     /// Adds the frames a live capture handed over.
     fn poll_live(&mut self) {
         use crate::capture::CaptureEvent;
-        let Some((h, dis, builder)) = &mut self.live else { return };
+        let Some((h, dis, builder, keys)) = &mut self.live else { return };
+        if let Some(loaded) = &mut self.state.doc.loaded
+            && let Some(k) = keys.read_if_grown()
+        {
+            dis.set_tls_keys(k.clone());
+            loaded.tls_keys = Some(k);
+        }
         let filter = Filter::parse(&self.state.view.filter_applied).ok();
         // New frames are tested here, as they are dissected, unless a
         // filter job is still testing earlier ones: then they wait for it.
@@ -905,12 +912,14 @@ impl App {
         }
     }
 
-    /// Writes the frames shown, in capture order, to a pcap file.
-    fn save(&self, path: &std::path::Path) -> std::io::Result<usize> {
-        let Some(l) = &self.state.doc.loaded else { return Ok(0) };
+    /// Writes the frames shown, in capture order, to a pcap file; a
+    /// capture with TLS secrets to a pcapng that carries them.
+    /// Says how many frames, and the secrets of how many sessions.
+    fn save(&self, path: &std::path::Path) -> std::io::Result<(usize, usize)> {
+        let Some(l) = &self.state.doc.loaded else { return Ok((0, 0)) };
         let shown = &self.state.view.matching;
-        write_pcap(l, shown.iter().copied(), std::fs::File::create(path)?)?;
-        Ok(shown.len())
+        let sessions = write_pcap(l, shown.iter().copied(), std::fs::File::create(path)?)?;
+        Ok((shown.len(), sessions))
     }
 
     /// The course key the student entered, if it is one.
@@ -1059,7 +1068,18 @@ impl App {
             Command::StartCapture => self.start_capture(),
             Command::SetFollow(f) => self.state.panels.live.follow = f,
             Command::Save(p) => match self.save(&p) {
-                Ok(n) => self.state.notice = Some(format!("saved {n} frames to {}", p.display())),
+                Ok((n, keys)) => {
+                    self.state.notice = Some(if keys > 0 {
+                        format!(
+                            "saved {n} frames to {} as pcapng, with the secrets of {keys} TLS session{} inside \
+                             (Wireshark decrypts it too)",
+                            p.display(),
+                            if keys == 1 { "" } else { "s" }
+                        )
+                    } else {
+                        format!("saved {n} frames to {}", p.display())
+                    });
+                }
                 Err(e) => self.state.error = Some(format!("cannot save {}: {e}", p.display())),
             },
             Command::Sort(col) => {
@@ -1070,7 +1090,7 @@ impl App {
                 self.apply_sort();
             }
             Command::StopCapture => {
-                if let Some((h, _, _)) = &self.live {
+                if let Some((h, ..)) = &self.live {
                     h.stop();
                 }
             }
@@ -1086,6 +1106,7 @@ impl App {
                 Err(e) => self.state.error = Some(e),
             },
             Command::SetRecovery(on) => self.demos.recovery = on,
+            Command::SetTls(on) => self.demos.tls = on,
             Command::RunScenario(name) => {
                 self.state.error = None;
                 self.state.panels.lab.fallback = None;
@@ -1645,15 +1666,76 @@ fn capture_error_line(e: &str) -> String {
     }
 }
 
-/// Writes frames of a capture, in the order given, as pcap.
-fn write_pcap(l: &Loaded, frames: impl Iterator<Item = usize>, out: impl std::io::Write) -> std::io::Result<()> {
+/// Writes frames of a capture, in the order given, as pcap; as pcapng with
+/// its TLS secrets in a Decryption Secrets Block when it has any, so the
+/// file decrypts wherever it is opened (only the secrets of the sessions
+/// whose ClientHello it holds). Says how many sessions' secrets it wrote.
+fn write_pcap(l: &Loaded, frames: impl Iterator<Item = usize>, out: impl std::io::Write) -> std::io::Result<usize> {
     let linktype = if l.is_empty() { 1 } else { l.meta(0).linktype };
+    let frames: Vec<usize> = frames.collect();
+    let key_log = l.keys().filter(|k| !k.is_empty()).map(|keys| {
+        let mut randoms = std::collections::HashSet::new();
+        for &i in &frames {
+            crate::dissect::app::tls::keylog::client_hello_randoms(l.bytes(i), &mut randoms);
+        }
+        keys.to_text(&randoms)
+    });
+    if let Some(key_log) = key_log.filter(|k| !k.is_empty()) {
+        let sessions = crate::dissect::app::tls::keylog::KeyLog::parse(&key_log).len();
+        let frames = frames.into_iter().map(|i| {
+            let m = l.meta(i);
+            (m.ts_sec, m.ts_nsec, m.len, l.bytes(i))
+        });
+        crate::file::write_pcapng_with_keys(out, linktype, 262_144, &key_log, frames)?;
+        return Ok(sessions);
+    }
+    let frames = frames.into_iter();
     let mut w = crate::file::PcapFileWriter::new(out, linktype, 262_144)?;
     for i in frames {
         let m = l.meta(i);
         w.write(m.ts_sec, m.ts_nsec, m.len, l.bytes(i))?;
     }
-    w.flush()
+    w.flush()?;
+    Ok(0)
+}
+
+/// The demo servers' key log (`serve --tls`, or the window's own demo
+/// servers), which a live capture follows: the lines added since the
+/// capture started are read again whenever the file grows, so the sessions
+/// that start during the capture decrypt as they come (the servers write a
+/// session's secrets before its ServerHello goes out, so before the window
+/// dissects it), and older sessions' secrets stay out of the capture.
+struct LiveKeys {
+    path: PathBuf,
+    /// The file's length when the capture started, and when last read.
+    start: u64,
+    len: u64,
+}
+
+impl LiveKeys {
+    fn new() -> LiveKeys {
+        let path = crate::serve::tls::key_log_path(&crate::serve::tls::default_dir());
+        let len = std::fs::metadata(&path).map_or(0, |m| m.len());
+        LiveKeys { path, start: len, len }
+    }
+
+    fn read_if_grown(&mut self) -> Option<Arc<crate::dissect::app::tls::keylog::KeyLog>> {
+        use std::io::{Read as _, Seek as _};
+        let len = std::fs::metadata(&self.path).ok()?.len();
+        if len == self.len {
+            return None;
+        }
+        self.len = len;
+        let max = crate::dissect::app::tls::keylog::MAX_BYTES;
+        let mut text = Vec::new();
+        let mut f = std::fs::File::open(&self.path).ok()?;
+        // A file made anew (shorter than at the start) is read whole.
+        f.seek(std::io::SeekFrom::Start(if len < self.start { 0 } else { self.start })).ok()?;
+        f.take(max).read_to_end(&mut text).ok()?;
+        let mut log = crate::dissect::app::tls::keylog::KeyLog::parse(&String::from_utf8_lossy(&text));
+        log.origin = "the demo servers' key log".into();
+        (!log.is_empty()).then(|| Arc::new(log))
+    }
 }
 
 struct EframeApp(App);

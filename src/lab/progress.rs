@@ -112,16 +112,9 @@ pub fn safe_name(s: &str) -> bool {
         && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'))
 }
 
-/// Where the window keeps lab progress: `$WIRELAB_DATA_DIR`, else
-/// `$XDG_DATA_HOME/wirelab/labs`, else `~/.local/share/wirelab/labs`.
+/// Where the window keeps lab progress: the `labs` folder of [`crate::data_dir`].
 pub fn default_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("WIRELAB_DATA_DIR") {
-        return PathBuf::from(d).join("labs");
-    }
-    let base = std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local").join("share")));
-    base.unwrap_or_else(std::env::temp_dir).join("wirelab").join("labs")
+    crate::data_dir().join("labs")
 }
 
 /// Writes a submission: `<dir>/<student>/capture.pcap`, `answers.json` and

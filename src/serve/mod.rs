@@ -11,6 +11,7 @@ pub mod compare;
 pub mod demo;
 pub mod echo;
 pub mod scenario;
+pub mod tls;
 pub mod transport;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -64,6 +65,9 @@ pub struct ServeConfig {
     pub echo: echo::EchoConfig,
     pub chat: chat::ChatConfig,
     pub impair: Impairment,
+    /// Echo and chat over TLS (`wss://`, `https://`), with the certificate
+    /// and key log kept in this folder ([`tls::default_dir`]).
+    pub tls: Option<std::path::PathBuf>,
 }
 
 impl Default for ServeConfig {
@@ -74,6 +78,7 @@ impl Default for ServeConfig {
             echo: echo::EchoConfig::default(),
             chat: chat::ChatConfig::default(),
             impair: Impairment::default(),
+            tls: None,
         }
     }
 }
@@ -105,6 +110,8 @@ pub struct Servers {
     pub chat: Option<Arc<chat::Chat>>,
     pub echo_stats: Arc<echo::EchoStats>,
     pub transport_stats: Arc<transport::TransportStats>,
+    /// The echo and chat servers' TLS, when they speak it.
+    pub tls: Option<Arc<tls::Tls>>,
 }
 
 impl Servers {
@@ -125,7 +132,15 @@ impl Servers {
             chat: None,
             echo_stats: Arc::default(),
             transport_stats: Arc::default(),
+            tls: None,
         };
+        if let Some(dir) = &cfg.tls
+            && kinds.iter().any(|k| matches!(k, Kind::Echo | Kind::Chat))
+        {
+            servers.tls = Some(Arc::new(tls::Tls::new(dir)?));
+        }
+        let acceptor = servers.tls.as_ref().map(|t| t.acceptor.clone());
+        let s = if acceptor.is_some() { "s" } else { "" };
         for &kind in kinds {
             let addr = SocketAddr::new(cfg.bind, cfg.port(kind));
             let bound = rt.block_on(async {
@@ -143,21 +158,21 @@ impl Servers {
                 (Kind::Echo, Bound::Tcp(l)) => {
                     let echo_cfg = Arc::new(cfg.echo.clone());
                     let stats = servers.echo_stats.clone();
-                    rt.spawn(serve_http(l, stop, move || {
+                    rt.spawn(serve_http(l, acceptor.clone(), stop, move || {
                         let (cfg, stats) = (echo_cfg.clone(), stats.clone());
                         hyper::service::service_fn(move |req| echo::handle(req, cfg.clone(), stats.clone()))
                     }));
                     format!(
-                        "ws://{host}:{port}/  (try: python3 -m websockets ws://{host}:{port}/){}",
+                        "ws{s}://{host}:{port}/  (try: python3 -m websockets ws{s}://{host}:{port}/){}",
                         if cfg.echo.deflate { "; permessage-deflate offered" } else { "" }
                     )
                 }
                 (Kind::Chat, Bound::Tcp(l)) => {
                     let (svc, chat) = rt.block_on(async { chat::build(cfg.chat.clone()) });
                     servers.chat = Some(chat);
-                    rt.spawn(serve_http(l, stop, move || svc.clone()));
+                    rt.spawn(serve_http(l, acceptor.clone(), stop, move || svc.clone()));
                     format!(
-                        "http://{host}:{port}/  (open it in a browser; socket.io clients connect to the same address){}",
+                        "http{s}://{host}:{port}/  (open it in a browser; socket.io clients connect to the same address){}",
                         if cfg.chat.recovery { "; missed-message recovery ON" } else { "" }
                     )
                 }
@@ -269,10 +284,14 @@ pub mod limits {
     pub const UDP_DELAY_QUEUE: usize = 4096;
 }
 
-/// Accepts HTTP/1.1 connections (with upgrades) until told to stop, at most
-/// `limits::MAX_CONNECTIONS` at once.
-async fn serve_http<S, F, B>(listener: TcpListener, mut stop: watch::Receiver<bool>, make: F)
-where
+/// Accepts HTTP/1.1 connections (with upgrades), over TLS when given an
+/// acceptor, until told to stop, at most `limits::MAX_CONNECTIONS` at once.
+async fn serve_http<S, F, B>(
+    listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    mut stop: watch::Receiver<bool>,
+    make: F,
+) where
     F: Fn() -> S,
     S: hyper::service::Service<hyper::Request<hyper::body::Incoming>, Response = hyper::Response<B>> + Send + 'static,
     S::Future: Send + 'static,
@@ -298,20 +317,47 @@ where
         };
         let _ = stream.set_nodelay(true);
         let svc = make();
-        let mut stop = stop.clone();
+        let stop = stop.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
             let _permit = permit;
-            let conn = http1::Builder::new()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(Some(limits::HEADER_TIMEOUT))
-                .max_buf_size(limits::MAX_HEADER_BYTES)
-                .serve_connection(TokioIo::new(stream), svc)
-                .with_upgrades();
-            tokio::select! {
-                _ = conn => {}
-                _ = stop.changed() => {}
+            match tls {
+                None => serve_connection(stream, svc, stop).await,
+                Some(tls) => {
+                    // The TLS handshake is bounded like a request's headers (a
+                    // client that opens and says nothing holds a slot otherwise).
+                    // A failed handshake (a plain-HTTP client, a browser that
+                    // refuses the self-signed certificate) just ends the connection.
+                    if let Ok(Ok(stream)) = tokio::time::timeout(limits::HEADER_TIMEOUT, tls.accept(stream)).await {
+                        serve_connection(stream, svc, stop).await;
+                    }
+                }
             }
         });
+    }
+}
+
+/// Serves one connection's HTTP/1.1 requests (and its upgrade) until it
+/// ends or the servers stop.
+async fn serve_connection<IO, S, B>(io: IO, svc: S, mut stop: watch::Receiver<bool>)
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    S: hyper::service::Service<hyper::Request<hyper::body::Incoming>, Response = hyper::Response<B>> + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let conn = http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(Some(limits::HEADER_TIMEOUT))
+        .max_buf_size(limits::MAX_HEADER_BYTES)
+        .serve_connection(TokioIo::new(io), svc)
+        .with_upgrades();
+    tokio::select! {
+        _ = conn => {}
+        _ = stop.changed() => {}
     }
 }
 

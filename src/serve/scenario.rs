@@ -19,13 +19,15 @@ use super::client::{ClientConfig, Transport};
 use super::{Impairment, Kind, ServeConfig, Servers};
 use crate::capture::{CaptureConfig, CaptureEvent, CaptureHandle};
 
-pub const SCENARIOS: [(&str, &str); 7] = [
+pub const SCENARIOS: [(&str, &str); 9] = [
     ("echo-basics", "text, binary, 16- and 64-bit lengths, a fragmented message, ping/pong, close"),
     ("echo-deflate", "the same messages with permessage-deflate: compressed frames, context takeover"),
     ("chat-rooms", "three socket.io clients, two rooms, /admin, an ack, a broadcast, a private message"),
     ("chat-missed-events", "a client misses messages while away; then the same with --recovery"),
     ("chat-polling-upgrade", "a socket.io client starts on HTTP long-polling, then upgrades to WebSocket"),
     ("tcp-vs-udp", "the same 50 requests over TCP and UDP, then again with UDP impairment"),
+    ("echo-tls", "WebSocket messages of three sizes over wss:// (TLS 1.3); the recording carries its keys"),
+    ("chat-tls", "two socket.io clients chat over wss:// (TLS 1.3); the recording carries its keys"),
     ("all", "every scenario above, one after the other"),
 ];
 
@@ -67,7 +69,23 @@ pub fn run_signed(name: &str, write: Option<PathBuf>, token: Option<&str>) -> an
     c2.chat.recovery = true;
     c2.impair = Impairment { loss: 0.1, duplicate: 0.05, reorder: 0.1, delay: Duration::from_millis(5), seed: 7 };
     let extra = Servers::start(&c2, &[Kind::Chat, Kind::Udp])?;
-    let ports: Vec<u16> = servers.listening.iter().chain(&extra.listening).map(|l| l.addr.port()).collect();
+    let names: Vec<&str> =
+        if name == "all" { SCENARIOS.iter().map(|(n, _)| *n).filter(|n| *n != "all").collect() } else { vec![name] };
+    // Echo and chat over TLS, for the scenarios that need them: the
+    // certificate and key log of `wirelab serve --tls`, in the data folder.
+    let secure = if names.iter().any(|n| n.ends_with("-tls")) {
+        let c = ServeConfig { tls: Some(super::tls::default_dir()), ..ServeConfig::any_port() };
+        Some(Servers::start(&c, &[Kind::Echo, Kind::Chat])?)
+    } else {
+        None
+    };
+    let ports: Vec<u16> = servers
+        .listening
+        .iter()
+        .chain(&extra.listening)
+        .chain(secure.iter().flat_map(|s| &s.listening))
+        .map(|l| l.addr.port())
+        .collect();
     let capture = match &write {
         Some(path) => {
             let filter = ports.iter().map(|p| format!("port {p}")).collect::<Vec<_>>().join(" or ");
@@ -85,8 +103,6 @@ pub fn run_signed(name: &str, write: Option<PathBuf>, token: Option<&str>) -> an
         None => None,
     };
     let mut lines = Vec::new();
-    let names: Vec<&str> =
-        if name == "all" { SCENARIOS.iter().map(|(n, _)| *n).filter(|n| *n != "all").collect() } else { vec![name] };
     let chat_port = servers.addr(Kind::Chat).map(|a| a.port()).unwrap_or(0);
     for n in names {
         lines.push(format!("== {n}"));
@@ -102,6 +118,11 @@ pub fn run_signed(name: &str, write: Option<PathBuf>, token: Option<&str>) -> an
             }
             "chat-polling-upgrade" => servers.block_on(polling_upgrade(chat_port, &mut lines)),
             "tcp-vs-udp" => servers.block_on(tcp_vs_udp(&servers, &extra, c2.impair, &mut lines)),
+            "echo-tls" | "chat-tls" => match &secure {
+                Some(tls) if n == "echo-tls" => tls.block_on(echo_tls(tls, &mut lines)),
+                Some(tls) => tls.block_on(chat_tls(tls, &mut lines)),
+                None => unreachable!("the TLS servers start when a TLS scenario runs"),
+            },
             _ => Ok(()),
         };
         r.with_context(|| format!("scenario {n} failed"))?;
@@ -128,9 +149,108 @@ pub fn run_signed(name: &str, write: Option<PathBuf>, token: Option<&str>) -> an
             }
         }
     }
+    if let (Some(path), Some(tls)) = (&write, &secure) {
+        let keys = tls.tls.as_ref().map(|t| t.key_log.text()).unwrap_or_default();
+        add_keys_to_recording(path, &keys)?;
+        let sessions = crate::dissect::app::tls::keylog::KeyLog::parse(&keys).len();
+        lines.push(format!(
+            "the recording carries the secrets of its {sessions} TLS session{} (a pcapng Decryption Secrets Block): \
+             wirelab, Wireshark and tshark decrypt it as it is",
+            if sessions == 1 { "" } else { "s" }
+        ));
+    }
     servers.stop();
     extra.stop();
+    if let Some(s) = secure {
+        s.stop();
+    }
     Ok(Outcome { lines, frames })
+}
+
+/// Rewrites a recording as pcapng with the key log in a Decryption Secrets
+/// Block, in place: written beside it, private, then renamed over it.
+fn add_keys_to_recording(path: &std::path::Path, keys: &str) -> anyhow::Result<()> {
+    let cap =
+        crate::file::Capture::open(path).with_context(|| format!("cannot read the recording {}", path.display()))?;
+    let mut frames = Vec::new();
+    let mut linktype = 1;
+    for f in cap.frames() {
+        let f = f.with_context(|| format!("the recording {} is damaged", path.display()))?;
+        linktype = f.meta.linktype;
+        frames.push((f.meta.ts_sec, f.meta.ts_nsec, f.meta.len, f.data));
+    }
+    let tmp = path.with_extension("keys-tmp");
+    let _ = std::fs::remove_file(&tmp);
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let out = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    crate::file::write_pcapng_with_keys(
+        out,
+        linktype,
+        262_144,
+        keys,
+        frames.iter().map(|(s, n, l, d)| (*s, *n, *l, &d[..])),
+    )
+    .with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))?;
+    Ok(())
+}
+
+/// WebSocket messages of three sizes over `wss://`: what an eavesdropper
+/// sees is their sizes and timing, what the key log shows is the text.
+async fn echo_tls(tls: &Servers, out: &mut Vec<String>) -> anyhow::Result<()> {
+    let addr = tls.addr(Kind::Echo).context("no TLS echo server")?;
+    let connector = tls.tls.as_ref().context("the echo server has no TLS")?.connector()?;
+    // By name (the certificate is for localhost), to the address it listens on.
+    let url = format!("wss://localhost:{}/", addr.port());
+    let mut ws = WebSocket::connect(url.parse()?)
+        .with_connector(connector)
+        .with_tcp_address(addr)
+        .with_options(Options::default().without_compression())
+        .await
+        .with_context(|| format!("could not open {url}"))?;
+    for text in ["hi", "Hello over TLS, wirelab!", "a longer message. ".repeat(12).trim_end()] {
+        ws.send(Frame::text(text.to_string())).await?;
+        let back = tokio::time::timeout(PATIENCE, ws.next_frame()).await.context("the echo never came back")??;
+        out.push(format!(
+            "echo-tls: sent {} characters of text over wss://; {} came back (inside TLS records a little larger)",
+            text.len(),
+            back.payload().len()
+        ));
+    }
+    ws.close().await.ok();
+    out.push(
+        "echo-tls: closed; the server's certificate is for \"localhost\", the name the client sent in its ClientHello"
+            .into(),
+    );
+    Ok(())
+}
+
+/// Two socket.io clients chat over `wss://`.
+async fn chat_tls(tls: &Servers, out: &mut Vec<String>) -> anyhow::Result<()> {
+    let addr = tls.addr(Kind::Chat).context("no TLS chat server")?;
+    let connector = tls.tls.as_ref().context("the chat server has no TLS")?.connector()?;
+    let url = format!("wss://localhost:{}/socket.io/?EIO=4&transport=websocket", addr.port());
+    let target = Target { url, tls: Some((connector, addr)) };
+    let mut a = SioClient::connect_to("A", &target, &[("/", json!({}))]).await?;
+    let mut b = SioClient::connect_to("B", &target, &[("/", json!({}))]).await?;
+    out.push(format!("chat-tls: A {} and B {} connected over wss://", a.id, b.id));
+    a.emit_ack("/", "nick", json!("ana")).await?;
+    for text in ["hi", "can anyone read this?"] {
+        let ack = a.emit_ack("/", "chat message", json!({ "text": text, "to": "all" })).await?;
+        out.push(format!("chat-tls: A sent {text:?} to everyone; ack {ack}"));
+    }
+    b.wait_for("chat message", 2).await?;
+    b.emit_ack("/", "chat message", json!({ "text": "only with the key log", "to": "all" })).await?;
+    a.wait_for("chat message", 3).await?;
+    out.push(format!("chat-tls: B got {:?}; A got {:?}", b.texts(), a.texts()));
+    a.close().await;
+    b.close().await;
+    Ok(())
 }
 
 /// Sends `token` over the protocol the scenario speaks.
@@ -201,6 +321,13 @@ async fn echo(servers: &Servers, deflate: bool, out: &mut Vec<String>) -> anyhow
 /// frame that is late by this much was never sent.
 const PATIENCE: Duration = Duration::from_secs(15);
 
+/// Where a [`SioClient`] connects: the URL and, for `wss://`, the TLS
+/// client and the address to reach the URL's host at.
+pub struct Target {
+    pub url: String,
+    pub tls: Option<(tokio_rustls::TlsConnector, std::net::SocketAddr)>,
+}
+
 /// A small Socket.IO v5 client over the WebSocket transport (see the module docs).
 pub struct SioClient {
     /// Who this is in the scenario's story ("A", "B"), for error messages.
@@ -217,10 +344,21 @@ impl SioClient {
     /// Connects to each namespace in turn, with its auth payload.
     pub async fn connect(name: &'static str, port: u16, namespaces: &[(&str, Value)]) -> anyhow::Result<SioClient> {
         let url = format!("ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket");
-        let ws = WebSocket::connect(url.parse()?)
-            .with_options(Options::default().without_compression())
-            .await
-            .with_context(|| format!("client {name} could not open a WebSocket to the chat on port {port}"))?;
+        Self::connect_to(name, &Target { url, tls: None }, namespaces).await
+    }
+
+    /// [`SioClient::connect`] to a WebSocket URL, over TLS when the target says how.
+    pub async fn connect_to(
+        name: &'static str,
+        to: &Target,
+        namespaces: &[(&str, Value)],
+    ) -> anyhow::Result<SioClient> {
+        let mut b = WebSocket::connect(to.url.parse()?).with_options(Options::default().without_compression());
+        if let Some((connector, addr)) = &to.tls {
+            b = b.with_connector(connector.clone()).with_tcp_address(*addr);
+        }
+        let ws =
+            b.await.with_context(|| format!("client {name} could not open a WebSocket to the chat at {}", to.url))?;
         let mut c = SioClient { name, ws, id: String::new(), next_ack: 0, inbox: Vec::new(), recent: VecDeque::new() };
         let open = c.text("the Engine.IO open packet").await?;
         if !open.starts_with('0') {

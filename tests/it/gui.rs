@@ -1562,6 +1562,32 @@ fn a_key_log_opened_on_a_tls_capture_decrypts_it_and_is_remembered() {
     h.state_mut().push_command(Command::Open(capture.clone()));
     settle(&mut h);
     assert_eq!(protocols(&h).iter().filter(|p| *p == "WebSocket").count(), 10);
+    // Saved, it carries its secrets (a pcapng Decryption Secrets Block) and
+    // decrypts wherever it is opened: here, in wirelab and in tshark with no
+    // key log given.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("with-keys.pcap");
+    h.state_mut().push_command(Command::Save(out.clone()));
+    settle(&mut h);
+    h.get_by_label_contains("as pcapng, with the secrets of 1 TLS session inside");
+    let saved = wirelab::file::Capture::open(&out).unwrap();
+    assert_eq!(saved.tls_keys.as_ref().map(|k| k.len()), Some(1));
+    let back = support::dissect_capture(&saved);
+    assert_eq!(back.iter().filter(|f| f.d.field("websocket.opcode").is_some()).count(), 10);
+    let o = support::tshark()
+        .arg("-r")
+        .arg(&out)
+        .args(["-Y", "websocket", "-T", "fields", "-e", "frame.number"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 10, "tshark reads the secrets it was given");
+    // Frames without the session's ClientHello take none of its secrets.
+    type_filter(&mut h, "tcp.flags.syn == 1");
+    let out = dir.path().join("no-hello.pcap");
+    h.state_mut().push_command(Command::Save(out.clone()));
+    settle(&mut h);
+    assert!(wirelab::file::Capture::open(&out).unwrap().tls_keys.is_none());
+    assert_ne!(std::fs::read(&out).unwrap()[..4], [0x0a, 0x0d, 0x0d, 0x0a], "a plain pcap, not pcapng");
 }
 
 /// A field question's revealed answer is the field's name, not JSON (seen

@@ -155,8 +155,12 @@ fn echo_server_refuses_bad_input_with_the_rfc_codes() {
 
 /// Starts `wirelab serve ...` and returns the child and the port it printed.
 fn serve_process(args: &[&str]) -> (std::process::Child, u16) {
-    let mut child =
-        wirelab_bin().arg("serve").args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    serve_process_with(wirelab_bin(), args)
+}
+
+/// [`serve_process`], with the command's environment set by the caller.
+fn serve_process_with(mut cmd: Command, args: &[&str]) -> (std::process::Child, u16) {
+    let mut child = cmd.arg("serve").args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     out.read_line(&mut line).unwrap();
@@ -478,7 +482,9 @@ fn scenarios_run_and_record_what_the_lessons_need() {
     }
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("all.pcap");
-    let out = wirelab_bin().args(["scenario", "all", "-w"]).arg(&file).output().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let out =
+        wirelab_bin().env("WIRELAB_DATA_DIR", data.path()).args(["scenario", "all", "-w"]).arg(&file).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
     // What the scripted clients saw.
@@ -491,7 +497,10 @@ fn scenarios_run_and_record_what_the_lessons_need() {
     assert!(text.contains("TCP to") && text.contains("lost 0"), "{text}");
     assert!(text.contains("got \"3probe\"; the waiting GET was released with ['6']"), "{text}");
     assert!(text.contains("sent over long-polling") && text.contains("sent over WebSocket"), "{text}");
-    // What the recording shows, dissected by wirelab.
+    assert!(text.contains("chat-tls: B got [\"hi\", \"can anyone read this?\", \"only with the key log\"]"), "{text}");
+    assert!(text.contains("the recording carries the secrets of its 3 TLS sessions"), "{text}");
+    // What the recording shows, dissected by wirelab: the TLS scenarios'
+    // WebSocket frames too, decrypted with the secrets in the recording.
     let frames = support::dissect_file(&file);
     let has = |name: &str, v: Option<i64>| {
         frames.iter().any(|f| f.d.fields_named(name).any(|x| v.is_none_or(|v| x.value.as_u64() == Some(v as u64))))
@@ -510,10 +519,81 @@ fn scenarios_run_and_record_what_the_lessons_need() {
         ("engineio.type", Some(5)),   // upgrade
         ("engineio.type", Some(6)),   // noop
         ("udp.length", None),
+        ("tls.handshake.extensions_server_name", None),
+        ("tls.handshake.ciphersuite", Some(0x1302)), // TLS_AES_256_GCM_SHA384, rustls's first choice
     ] {
         assert!(has(name, v), "the scenario capture has no {name} {v:?}");
     }
+    let inside_tls =
+        |name: &str| frames.iter().filter(|f| f.d.field("tls.app_data").is_some() && f.d.field(name).is_some()).count();
+    assert!(inside_tls("socketio.event") >= 5 && inside_tls("websocket.payload.text") >= 6);
+    // tshark decrypts it too, from the Decryption Secrets Block alone.
+    let (n, problems) = crate::tshark_diff::compare_with(&file, None, &[]);
+    assert!(n > 0 && problems.is_empty(), "{problems:#?}");
     support::assert_tshark_reads(&file, &frames.iter().map(|f| f.d.meta).collect::<Vec<_>>());
+}
+
+/// `serve echo --tls` answers a real client (Python's websockets) over
+/// wss://, trusting the certificate it made, and the key log it writes
+/// decrypts the capture: wirelab and tshark agree field by field inside.
+#[test]
+fn the_tls_echo_server_answers_python_websockets_and_its_key_log_decrypts_the_capture() {
+    if !support::may_capture("the TLS echo server's capture") {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let mut cmd = wirelab_bin();
+    cmd.env("WIRELAB_DATA_DIR", data.path());
+    let (mut child, port) = serve_process_with(cmd, &["echo", "--tls", "--port", "0"]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("wss.pcap");
+    let h = wirelab::capture::CaptureHandle::start(wirelab::capture::CaptureConfig {
+        filter: Some(format!("tcp port {port}")),
+        output: Some(file.clone()),
+        ..Default::default()
+    })
+    .expect("capture starts");
+    let cert = data.path().join("tls/cert.pem");
+    let py = format!(
+        r#"
+import asyncio, ssl, websockets
+ctx = ssl.create_default_context(cafile={cert:?})
+async def main():
+    async with websockets.connect("wss://localhost:{port}/", ssl=ctx, compression=None) as ws:
+        for m in ["hello over TLS", "x" * 300]:
+            await ws.send(m)
+            assert await ws.recv() == m
+asyncio.run(main())
+"#
+    );
+    let out = Command::new("python3").args(["-c", &py]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Not a wait for correctness: it lets the closing handshake and FINs in.
+    std::thread::sleep(Duration::from_millis(200));
+    h.stop();
+    loop {
+        match h.events().recv_timeout(Duration::from_secs(20)).expect("the capture finishes") {
+            wirelab::capture::CaptureEvent::Finished { .. } => break,
+            wirelab::capture::CaptureEvent::Failed(e) => panic!("capture failed: {e}"),
+            _ => {}
+        }
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+    let keys = data.path().join("tls/keylog.txt");
+    let mut cap = wirelab::file::Capture::open(&file).unwrap();
+    // Without the key log: TLS, and nothing inside.
+    let frames = support::dissect_capture(&cap);
+    let count = |frames: &[support::Dissected], name: &str| frames.iter().filter(|f| f.d.field(name).is_some()).count();
+    assert!(count(&frames, "tls.record.length") > 8, "{} frames", frames.len());
+    assert_eq!(count(&frames, "websocket.opcode"), 0);
+    cap.add_key_log(&keys).unwrap();
+    let frames = support::dissect_capture(&cap);
+    assert_eq!(count(&frames, "http.request.method"), 1, "the upgrade request, decrypted");
+    // Two messages each way, and the close handshake.
+    assert_eq!(count(&frames, "websocket.payload.text"), 4);
+    let (n, problems) = crate::tshark_diff::compare_with(&file, Some(&keys), &[]);
+    assert!(n > 0 && problems.is_empty(), "{problems:#?}");
 }
 
 // ---- Hostile clients: each bound (serve::limits) and what it costs. ----

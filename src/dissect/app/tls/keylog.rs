@@ -7,7 +7,7 @@
 //! side. Every secret is found by the ClientHello's random, so one file may
 //! hold the keys of many connections.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 /// The largest key log wirelab reads (a browser's after a long day is a few MiB).
@@ -139,6 +139,32 @@ impl KeyLog {
         }
     }
 
+    /// The secrets of the sessions whose random is in `only` as key log
+    /// text, one `LABEL random secret` line each, in the order of their
+    /// randoms: what a saved capture's Decryption Secrets Block holds (the
+    /// secrets of sessions it does not hold stay out of it).
+    pub fn to_text(&self, only: &HashSet<[u8; 32]>) -> String {
+        use crate::model::hex;
+        let mut randoms: Vec<&[u8; 32]> = self.sessions.keys().filter(|r| only.contains(*r)).collect();
+        randoms.sort();
+        let mut out = String::new();
+        for r in randoms {
+            let s = &self.sessions[r];
+            for (label, secret) in [
+                ("CLIENT_RANDOM", &s.master),
+                ("CLIENT_HANDSHAKE_TRAFFIC_SECRET", &s.client_handshake),
+                ("SERVER_HANDSHAKE_TRAFFIC_SECRET", &s.server_handshake),
+                ("CLIENT_TRAFFIC_SECRET_0", &s.client_traffic),
+                ("SERVER_TRAFFIC_SECRET_0", &s.server_traffic),
+            ] {
+                if let Some(secret) = secret {
+                    out.push_str(&format!("{label} {} {}\n", hex(r), hex(secret)));
+                }
+            }
+        }
+        out
+    }
+
     /// The secrets of the session whose ClientHello carried `random`.
     pub fn get(&self, random: &[u8; 32]) -> Option<&Secrets> {
         self.sessions.get(random)
@@ -151,6 +177,27 @@ impl KeyLog {
 
     pub fn is_empty(&self) -> bool {
         self.sessions.is_empty()
+    }
+}
+
+/// Adds the randoms of the ClientHellos in `data` (a frame's bytes) to
+/// `out`: found by the record and handshake headers in front of them, so a
+/// ClientHello anywhere in the frame counts. A random that only looks like
+/// one costs nothing but a lookup.
+pub fn client_hello_randoms(data: &[u8], out: &mut HashSet<[u8; 32]>) {
+    let mut at = 0;
+    while let Some(i) = data[at..].iter().position(|&b| b == 0x16).map(|i| at + i) {
+        // 16 03 0x LL LL | 01 LL LL LL | 03 0x | random (32)
+        if let Some(h) = data.get(i..i + 43)
+            && h[1] == 3
+            && h[2] <= 4
+            && h[5] == 1
+            && h[9] == 3
+            && let Ok(r) = <[u8; 32]>::try_from(&h[11..43])
+        {
+            out.insert(r);
+        }
+        at = i + 1;
     }
 }
 
