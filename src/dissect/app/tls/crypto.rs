@@ -50,12 +50,45 @@ pub fn suite(id: u16) -> Option<Suite> {
     Some(Suite { aead, sha384 })
 }
 
+/// A ready AEAD: its key schedule is computed once per key, not per record.
+#[derive(Clone)]
+enum Cipher {
+    Aes128(Box<Aes128Gcm>),
+    Aes256(Box<Aes256Gcm>),
+    ChaCha(Box<ChaCha20Poly1305>),
+}
+
+impl Cipher {
+    fn new(aead: Aead, key: &[u8]) -> Option<Cipher> {
+        Some(match aead {
+            Aead::Aes128Gcm => Cipher::Aes128(Box::new(Aes128Gcm::new_from_slice(key).ok()?)),
+            Aead::Aes256Gcm => Cipher::Aes256(Box::new(Aes256Gcm::new_from_slice(key).ok()?)),
+            Aead::ChaCha20Poly1305 => Cipher::ChaCha(Box::new(ChaCha20Poly1305::new_from_slice(key).ok()?)),
+        })
+    }
+
+    fn open(&self, nonce: &[u8; 12], aad: &[u8], buf: &mut [u8], tag: &[u8]) -> bool {
+        match self {
+            Cipher::Aes128(c) => open(&**c, nonce, aad, buf, tag),
+            Cipher::Aes256(c) => open(&**c, nonce, aad, buf, tag),
+            Cipher::ChaCha(c) => open(&**c, nonce, aad, buf, tag),
+        }
+    }
+}
+
+impl std::fmt::Debug for Cipher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Cipher")
+    }
+}
+
 /// One direction's record protection: key, IV and the sequence number of
 /// the next record.
 #[derive(Clone, Debug)]
 pub struct Keys {
     suite: Suite,
-    key: Vec<u8>,
+    /// `None` only for a key of the wrong length (never from the derivations here).
+    cipher: Option<Cipher>,
     /// TLS 1.3 and ChaCha20: the 12-byte IV; TLS 1.2 AES-GCM: the 4-byte salt (then zeros).
     iv: [u8; 12],
     pub seq: u64,
@@ -124,7 +157,7 @@ impl Keys {
         let key = expand_label(suite.sha384, secret, "key", suite.aead.key_len());
         let mut iv = [0; 12];
         iv.copy_from_slice(&expand_label(suite.sha384, secret, "iv", 12));
-        Keys { suite, key, iv, seq: 0, secret: secret.to_vec(), tls13: true }
+        Keys { suite, cipher: Cipher::new(suite.aead, &key), iv, seq: 0, secret: secret.to_vec(), tls13: true }
     }
 
     /// TLS 1.3 KeyUpdate (RFC 8446 §7.2): the next traffic secret and its keys.
@@ -146,7 +179,7 @@ impl Keys {
         let make = |key: &[u8], iv: &[u8]| {
             let mut v = [0; 12];
             v[..ivlen].copy_from_slice(iv);
-            Keys { suite, key: key.to_vec(), iv: v, seq: 0, secret: Vec::new(), tls13: false }
+            Keys { suite, cipher: Cipher::new(suite.aead, key), iv: v, seq: 0, secret: Vec::new(), tls13: false }
         };
         (make(ck, civ), make(sk, siv))
     }
@@ -171,26 +204,25 @@ impl Keys {
             }
         }
         let (body, tag) = payload[explicit..].split_at(payload.len() - explicit - 16);
-        let aad: Vec<u8> = if self.tls13 {
-            header.to_vec()
+        // TLS 1.3: the record header; TLS 1.2: sequence number, type,
+        // version and the plaintext's length.
+        let mut aad = [0u8; 13];
+        let aad: &[u8] = if self.tls13 {
+            aad[..5].copy_from_slice(header);
+            &aad[..5]
         } else {
-            let mut a = seq.to_be_bytes().to_vec();
-            a.extend_from_slice(&header[..3]);
-            a.extend_from_slice(&(body.len() as u16).to_be_bytes());
-            a
+            aad[..8].copy_from_slice(&seq.to_be_bytes());
+            aad[8..11].copy_from_slice(&header[..3]);
+            aad[11..].copy_from_slice(&(body.len() as u16).to_be_bytes());
+            &aad
         };
         let mut buf = body.to_vec();
-        let ok = match self.suite.aead {
-            Aead::Aes128Gcm => open::<Aes128Gcm>(&self.key, &nonce, &aad, &mut buf, tag),
-            Aead::Aes256Gcm => open::<Aes256Gcm>(&self.key, &nonce, &aad, &mut buf, tag),
-            Aead::ChaCha20Poly1305 => open::<ChaCha20Poly1305>(&self.key, &nonce, &aad, &mut buf, tag),
-        };
+        let ok = self.cipher.as_ref().is_some_and(|c| c.open(&nonce, aad, &mut buf, tag));
         ok.then_some(buf)
     }
 }
 
-fn open<A: KeyInit + AeadInOut>(key: &[u8], nonce: &[u8; 12], aad: &[u8], buf: &mut [u8], tag: &[u8]) -> bool {
-    let Ok(cipher) = A::new_from_slice(key) else { return false };
+fn open<A: AeadInOut>(cipher: &A, nonce: &[u8; 12], aad: &[u8], buf: &mut [u8], tag: &[u8]) -> bool {
     let (Ok(nonce), Ok(tag)) = (nonce[..].try_into(), tag.try_into()) else { return false };
     cipher.decrypt_inout_detached(nonce, aad, buf.into(), tag).is_ok()
 }
@@ -211,7 +243,7 @@ mod tests {
         let secret =
             unhex("b6 7b 7d 69 0c c1 6c 4e 75 e5 42 13 cb 2d 37 b4 e9 c9 12 bc de d9 10 5d 42 be fd 59 d3 91 ad 38");
         let k = Keys::tls13(suite(0x1301).unwrap(), &secret);
-        assert_eq!(k.key, unhex("3f ce 51 60 09 c2 17 27 d0 f2 e4 e8 6e e4 03 bc"));
+        assert_eq!(expand_label(false, &secret, "key", 16), unhex("3f ce 51 60 09 c2 17 27 d0 f2 e4 e8 6e e4 03 bc"));
         assert_eq!(k.iv.to_vec(), unhex("5d 31 3e b2 67 12 76 ee 13 00 0b 30"));
     }
 
@@ -226,7 +258,7 @@ mod tests {
         let keys = Keys::tls13(suite(0x1301).unwrap(), &secret);
         let inner = b"hello\x17".to_vec();
         let header = [0x17, 0x03, 0x03, 0x00, (inner.len() + 16) as u8];
-        let cipher = Aes128Gcm::new_from_slice(&keys.key).unwrap();
+        let cipher = Aes128Gcm::new_from_slice(&expand_label(false, &secret, "key", 16)).unwrap();
         let mut body = inner.clone();
         let tag = cipher
             .encrypt_inout_detached((&keys.iv[..]).try_into().unwrap(), &header, body.as_mut_slice().into())
