@@ -465,6 +465,23 @@ fn chat_page_in_chromium(recovery: bool) {
     chat_js("page-test.js", recovery, "the chat page in headless Chromium", "all page checks passed");
 }
 
+/// The chat page over https (`serve chat --tls`), in Chromium: the page, its
+/// script and socket.io's upgrade to wss:// all work through TLS.
+#[test]
+fn chat_page_works_over_https_in_headless_chromium() {
+    let data = tempfile::tempdir().unwrap();
+    let s = start(&[Kind::Chat], |c| c.tls = Some(data.path().to_path_buf()));
+    let port = s.addr(Kind::Chat).unwrap().port();
+    let mut c = node();
+    c.env("CHAT_TLS", "1").arg("page-test.js").arg(port.to_string()).arg("0");
+    let out = run_ok(c, "the chat page over https in headless Chromium");
+    assert!(out.contains("all page checks passed"), "{out}");
+    // The browser's sessions are in the key log: two students, each a page
+    // load and the socket.io connections after it.
+    let log = std::fs::read_to_string(data.path().join("keylog.txt")).unwrap();
+    assert!(log.lines().filter(|l| l.starts_with("SERVER_TRAFFIC_SECRET_0 ")).count() >= 2, "{log}");
+}
+
 #[test]
 fn chat_page_works_in_headless_chromium_recovery_off() {
     chat_page_in_chromium(false);

@@ -1,16 +1,19 @@
 // The chat page in a real browser (Debian's headless Chromium, driven by
 // playwright-core): two students, a room, delivered / acknowledged / missed.
 //     node page-test.js PORT RECOVERY(0|1) [SCREENSHOT.png]
+// With CHAT_TLS=1 the page is https://localhost:PORT/ (the chat's
+// self-signed certificate, which the test accepts as a student would).
 "use strict";
 const { chromium } = require("playwright-core");
 const assert = require("node:assert/strict");
 
 const [port, rec, shot] = process.argv.slice(2);
 const recovery = rec === "1";
-const url = `http://127.0.0.1:${port}/`;
+const tls = process.env.CHAT_TLS === "1";
+const url = tls ? `https://localhost:${port}/` : `http://127.0.0.1:${port}/`;
 
 async function student(browser, name) {
-  const page = await (await browser.newContext()).newPage();
+  const page = await (await browser.newContext({ ignoreHTTPSErrors: tls })).newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
   await page.goto(url);
