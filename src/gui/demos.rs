@@ -193,12 +193,17 @@ fn run_scenario(name: &str, token: Option<&str>) -> Result<ScenarioDone, String>
         Ok(o) => Ok(ScenarioDone { name: name.into(), lines: o.lines, recording: Ok(path) }),
         // No capture rights: the scenario still runs, unrecorded, and says why.
         Err(e) if matches!(e.downcast_ref(), Some(crate::capture::CaptureError::Permission { .. })) => {
+            // The empty recording made above is nobody's: it goes.
+            let _ = std::fs::remove_file(&path);
             let why = format!("{:#}", e.root_cause());
             scenario::run_signed(name, None, token)
                 .map(|o| ScenarioDone { name: name.into(), lines: o.lines, recording: Err(why) })
                 .map_err(|e| format!("{e:#}"))
         }
-        Err(e) => Err(format!("{e:#}")),
+        Err(e) => {
+            let _ = std::fs::remove_file(&path);
+            Err(format!("{e:#}"))
+        }
     }
 }
 
