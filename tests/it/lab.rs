@@ -39,6 +39,7 @@ fn the_bundled_labs_validate_and_hold_the_required_questions() {
         ("tcp-handshake", &["client-isn", "synack-frame"][..]),
         ("websocket-handshake", &["accept-key"][..]),
         ("socketio-uses-http", &["sid", "upgrade-frame"][..]),
+        ("tls-and-wss", &["sni", "cipher-suite", "first-decrypted-frame"][..]),
     ] {
         let l = Lab::load(lab).unwrap();
         assert_eq!(l.id, lab);
@@ -50,7 +51,7 @@ fn the_bundled_labs_validate_and_hold_the_required_questions() {
     let out = wirelab_bin().args(["lab", "list", "--format", "json"]).output().unwrap();
     let list: Json = serde_json::from_slice(&out.stdout).unwrap();
     assert!(list.as_array().unwrap().iter().any(|l| l["id"] == "tcp-handshake" && l["questions"] == 7));
-    // The fourteen labs of the curriculum, in its order, each with three
+    // The fifteen labs of the curriculum, in its order, each with three
     // questions or more and a reference capture that answers all of them.
     let ids: Vec<&str> = list.as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap()).collect();
     assert_eq!(
@@ -70,6 +71,7 @@ fn the_bundled_labs_validate_and_hold_the_required_questions() {
             "rooms-and-namespaces",
             "message-queues",
             "compression",
+            "tls-and-wss",
         ]
     );
     for l in Lab::bundled() {
@@ -659,23 +661,37 @@ fn unrelated_frames() -> Vec<Vec<u8>> {
     v
 }
 
-/// The capture with the unrelated frames put before its first frame.
+/// The capture with the unrelated frames put before its first frame (and
+/// its TLS secrets kept, in pcapng, when it has any).
 fn with_unrelated_traffic_first(capture: &Path, out: &Path) -> u64 {
     let cap = wirelab::file::Capture::open(capture).unwrap();
     let frames: Vec<_> = cap.frames().map(|f| f.unwrap()).collect();
     let first = &frames[0].meta;
     assert_eq!(first.linktype, 1, "{}: Ethernet expected", capture.display());
-    let mut w = wirelab::file::PcapFileWriter::new(std::fs::File::create(out).unwrap(), 1, 262_144).unwrap();
     let extra = unrelated_frames();
+    let mut all: Vec<(i64, u32, u32, &[u8])> = Vec::new();
     for (i, f) in extra.iter().enumerate() {
         // A millisecond apart, ending a second before the lab's first frame.
         let t = first.ts_sec * 1_000_000_000 + i64::from(first.ts_nsec) - 1_000_000_000 + i as i64 * 1_000_000;
-        w.write(t.div_euclid(1_000_000_000), t.rem_euclid(1_000_000_000) as u32, f.len() as u32, f).unwrap();
+        all.push((t.div_euclid(1_000_000_000), t.rem_euclid(1_000_000_000) as u32, f.len() as u32, f));
     }
     for f in &frames {
-        w.write(f.meta.ts_sec, f.meta.ts_nsec, f.meta.len, &f.data).unwrap();
+        all.push((f.meta.ts_sec, f.meta.ts_nsec, f.meta.len, &f.data));
     }
-    w.flush().unwrap();
+    let file = std::fs::File::create(out).unwrap();
+    if let Some(keys) = &cap.tls_keys {
+        let mut randoms = std::collections::HashSet::new();
+        for f in &frames {
+            wirelab::dissect::app::tls::keylog::client_hello_randoms(&f.data, &mut randoms);
+        }
+        wirelab::file::write_pcapng_with_keys(file, 1, 262_144, &keys.to_text(&randoms), all.into_iter()).unwrap();
+    } else {
+        let mut w = wirelab::file::PcapFileWriter::new(file, 1, 262_144).unwrap();
+        for (sec, nsec, len, data) in all {
+            w.write(sec, nsec, len, data).unwrap();
+        }
+        w.flush().unwrap();
+    }
     extra.len() as u64
 }
 
