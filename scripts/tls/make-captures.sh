@@ -9,7 +9,8 @@
 #     scripts/tls/make-captures.sh [NAME...]     (run as root from anywhere)
 #
 # NAME is one of: ws13 ws13-aes128 ws13-chacha ws12-aesgcm ws12-aes256gcm
-# ws12-chacha curl socketio chromium keyupdate injected nokeys summary (default:
+# ws12-chacha curl socketio chromium keyupdate injected nokeys socketio-sni
+# ws13-sni summary (default:
 # all; `injected` needs ws13's capture; `summary` prints what tshark
 # decrypts). Needs Debian's tshark (dumpcap, editcap), openssl, curl and
 # chromium; python3 with `websockets`; node with socket.io
@@ -156,7 +157,8 @@ make_curl() {
 make_socketio() {
   # The npm socket.io server over https.createServer and socket.io-client in
   # Node, default transports (polling, then upgrade), two events with acks.
-  local name=socketio-https port=9630 mods=$PWD/tests/js/node_modules
+  # $1 $2 $3: another name, port and host (socketio-sni).
+  local name=${1:-socketio-https} port=${2:-9630} host=${3:-127.0.0.1} mods=$PWD/tests/js/node_modules
   if [ ! -d "$mods/socket.io" ] || [ ! -d "$mods/socket.io-client" ]; then
     ( cd "$tmp" && npm init -y >/dev/null && npm install --silent socket.io@4 socket.io-client@4 >/dev/null )
     mods=$tmp/node_modules
@@ -166,7 +168,7 @@ make_socketio() {
   bg "$tmp/server.log" env NODE_PATH="$mods" node "$here/sio_tls.js" server $port "$cert" "$key"
   local srv=$last
   wait_line "$tmp/server.log" LISTENING
-  NODE_PATH=$mods node --no-warnings --tls-keylog="$out/$name.keys" "$here/sio_tls.js" client $port
+  NODE_PATH=$mods node --no-warnings --tls-keylog="$out/$name.keys" "$here/sio_tls.js" client $port "$host"
   wait_line "$tmp/server.log" CLOSED
   stop_capture "$name"
   kill "$srv"; wait "$srv" || true
@@ -210,6 +212,17 @@ make_keyupdate() {
   stop_capture "$name"
 }
 
+# The same programs connecting by name, so the ClientHello names the server
+# (SNI), each with its key log injected into a pcapng: the third-party
+# captures of the lab tls-and-wss (captures/third-party/tls-*.answers.json).
+inject() {
+  editcap --inject-secrets "tls,$out/$1.keys" "$out/$1.pcap" "$out/$1.pcapng"
+  rm "$out/$1.pcap"; chmod 644 "$out/$1.pcapng"
+  echo "$1.pcapng: $(stat -c %s "$out/$1.pcapng") bytes, its key log inside"
+}
+make_socketio-sni() { make_socketio socketio-https-sni 9632 localhost; inject socketio-https-sni; }
+make_ws13-sni() { ws_capture py-websockets-tls13-sni 9607 "" --host localhost; inject py-websockets-tls13-sni; }
+
 make_injected() {
   # ws13's capture with its key log inside (a pcapng Decryption Secrets Block).
   editcap --inject-secrets "tls,$out/py-websockets-tls13.keys" \
@@ -236,7 +249,7 @@ make_summary() {
 
 if [ $# -eq 0 ]; then
   set -- ws13 ws13-aes128 ws13-chacha ws12-aesgcm ws12-aes256gcm ws12-chacha \
-    curl socketio chromium keyupdate injected nokeys summary
+    curl socketio chromium keyupdate injected nokeys socketio-sni ws13-sni summary
 fi
 for c in "$@"; do "make_$c"; done
 echo "TLS captures written to $out/"

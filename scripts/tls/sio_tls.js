@@ -2,7 +2,8 @@
 // TLS reference captures in captures/tls/. Run the server and the client as
 // two processes so that only the client writes a key log:
 //     node sio_tls.js server PORT CERT KEY      (prints LISTENING, CLOSED)
-//     node --tls-keylog=FILE sio_tls.js client PORT
+//     node --tls-keylog=FILE sio_tls.js client PORT [HOST]
+// HOST defaults to 127.0.0.1; a name (localhost) goes into the ClientHello (SNI).
 // The client uses the default transports (HTTP long-polling, then the
 // upgrade to WebSocket), emits two events with acks and disconnects.
 // Needs socket.io and socket.io-client on NODE_PATH.
@@ -10,6 +11,7 @@ const fs = require("fs");
 const https = require("https");
 
 const [role, portArg, certFile, keyFile] = process.argv.slice(2);
+const host = role === "client" && certFile ? certFile : "127.0.0.1";
 const port = Number(portArg);
 
 if (role === "server") {
@@ -28,7 +30,7 @@ if (role === "server") {
   httpsServer.listen(port, "127.0.0.1", () => console.log("LISTENING"));
 } else if (role === "client") {
   const { io } = require("socket.io-client");
-  const socket = io(`https://127.0.0.1:${port}`, { rejectUnauthorized: false });
+  const socket = io(`https://${host}:${port}`, { rejectUnauthorized: false });
   socket.on("connect_error", (err) => {
     console.error("client:", err.message);
     process.exit(1);

@@ -3,7 +3,7 @@
 `websockets` and `ssl`, for the TLS reference captures in captures/tls/.
 
     ws_tls.py server PORT CERT KEY [--page] [--once]
-    ws_tls.py client PORT [--keylog FILE] [--tls12] [--ciphers CIPHERS]
+    ws_tls.py client PORT [--keylog FILE] [--host NAME] [--tls12] [--ciphers CIPHERS]
 
 The server prints "LISTENING" once its socket accepts connections and
 "CLOSED" each time a WebSocket connection has ended; with --once it exits
@@ -108,7 +108,7 @@ async def run_client(args):
         ctx.maximum_version = ssl.TLSVersion.TLSv1_2
     if args.ciphers:
         ctx.set_ciphers(args.ciphers)
-    uri = f"wss://127.0.0.1:{args.port}/echo"
+    uri = f"wss://{args.host}:{args.port}/echo"
     async with connect(uri, ssl=ctx, compression=None) as ws:
         obj = ws.transport.get_extra_info("ssl_object")
         for text in MESSAGES:
@@ -132,6 +132,8 @@ def main():
     c = sub.add_parser("client")
     c.add_argument("port", type=int)
     c.add_argument("--keylog")
+    # By name (localhost), the ClientHello carries it (SNI); by address, none.
+    c.add_argument("--host", default="127.0.0.1")
     c.add_argument("--tls12", action="store_true")
     c.add_argument("--ciphers")
     args = p.parse_args()
