@@ -19,19 +19,35 @@ pub struct ScenarioDone {
 
 /// The demo servers the window started, one `Servers` per kind so each can
 /// be stopped on its own.
-#[derive(Default)]
 pub struct Demos {
     servers: [Option<Servers>; 4],
     /// Start the chat with the missed-message log (`--recovery`).
     pub recovery: bool,
     /// Start echo and chat over TLS (`--tls`).
     pub tls: bool,
+    /// Where their certificate and key log are (and the TLS scenarios').
+    pub tls_dir: PathBuf,
     /// The scenario running now, and where its result will arrive.
     running: Option<(String, Receiver<Result<ScenarioDone, String>>)>,
     /// The last scenario's report, shown in its own window.
     pub report: Option<ScenarioDone>,
     pub show_report: bool,
     dialog: Option<Receiver<Option<PathBuf>>>,
+}
+
+impl Default for Demos {
+    fn default() -> Self {
+        Demos {
+            servers: Default::default(),
+            recovery: false,
+            tls: false,
+            tls_dir: crate::serve::tls::default_dir(),
+            running: None,
+            report: None,
+            show_report: false,
+            dialog: None,
+        }
+    }
 }
 
 impl Demos {
@@ -49,7 +65,7 @@ impl Demos {
                 let mut cfg = ServeConfig::default();
                 cfg.chat.recovery = self.recovery;
                 if self.tls {
-                    cfg.tls = Some(crate::serve::tls::default_dir());
+                    cfg.tls = Some(self.tls_dir.clone());
                 }
                 let s = Servers::start(&cfg, &[kind]).or_else(|_| {
                     cfg.ports[kind as usize] = 0;
@@ -79,8 +95,9 @@ impl Demos {
         }
         let (tx, rx) = channel();
         let n = name.to_string();
+        let dir = self.tls_dir.clone();
         let spawned = std::thread::Builder::new().name("wirelab-scenario".into()).spawn(move || {
-            let _ = tx.send(run_scenario(&n, token.as_deref()));
+            let _ = tx.send(run_scenario(&n, token.as_deref(), &dir));
         });
         if spawned.is_ok() {
             self.running = Some((name.to_string(), rx));
@@ -170,7 +187,7 @@ impl Demos {
     }
 }
 
-fn run_scenario(name: &str, token: Option<&str>) -> Result<ScenarioDone, String> {
+fn run_scenario(name: &str, token: Option<&str>, tls_dir: &std::path::Path) -> Result<ScenarioDone, String> {
     // A new file each run: the window maps the capture it shows, so an
     // earlier recording must never be rewritten under it.
     static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
@@ -189,14 +206,14 @@ fn run_scenario(name: &str, token: Option<&str>) -> Result<ScenarioDone, String>
             .open(&path)
             .map_err(|e| format!("cannot create the recording {}: {e}", path.display()))?;
     }
-    match scenario::run_signed(name, Some(path.clone()), token) {
+    match scenario::run_in(name, Some(path.clone()), token, tls_dir) {
         Ok(o) => Ok(ScenarioDone { name: name.into(), lines: o.lines, recording: Ok(path) }),
         // No capture rights: the scenario still runs, unrecorded, and says why.
         Err(e) if matches!(e.downcast_ref(), Some(crate::capture::CaptureError::Permission { .. })) => {
             // The empty recording made above is nobody's: it goes.
             let _ = std::fs::remove_file(&path);
             let why = format!("{:#}", e.root_cause());
-            scenario::run_signed(name, None, token)
+            scenario::run_in(name, None, token, tls_dir)
                 .map(|o| ScenarioDone { name: name.into(), lines: o.lines, recording: Err(why) })
                 .map_err(|e| format!("{e:#}"))
         }
@@ -243,7 +260,7 @@ pub fn demos_ui(ui: &mut egui::Ui, lab: &Demos, cmds: &mut Vec<Command>) {
             .on_hover_text(format!(
                 "Takes effect when the server starts. A live capture decrypts their traffic with the key log they \
                  write to {}",
-                crate::serve::tls::key_log_path(&crate::serve::tls::default_dir()).display()
+                crate::serve::tls::key_log_path(&lab.tls_dir).display()
             ))
             .changed()
         {

@@ -566,7 +566,12 @@ impl App {
                     Some(Loaded::live(format!("live capture on {}", self.state.panels.live.interface)));
                 self.state.panels.live.stats = None;
                 self.state.doc.capturing = true;
-                self.live = Some((h, crate::dissect::Dissector::new(), loader::Builder::new(true), LiveKeys::new()));
+                self.live = Some((
+                    h,
+                    crate::dissect::Dissector::new(),
+                    loader::Builder::new(true),
+                    LiveKeys::new(&self.demos.tls_dir),
+                ));
             }
             Err(e) => self.state.error = Some(capture_error_line(&e.to_string())),
         }
@@ -1713,8 +1718,8 @@ struct LiveKeys {
 }
 
 impl LiveKeys {
-    fn new() -> LiveKeys {
-        let path = crate::serve::tls::key_log_path(&crate::serve::tls::default_dir());
+    fn new(dir: &std::path::Path) -> LiveKeys {
+        let path = crate::serve::tls::key_log_path(dir);
         let len = std::fs::metadata(&path).map_or(0, |m| m.len());
         LiveKeys { path, start: len, len }
     }

@@ -46,6 +46,17 @@ pub fn run(name: &str, write: Option<PathBuf>) -> anyhow::Result<Outcome> {
 /// request's payload), so the recording carries a mark of the student who
 /// made it (`wirelab lab run`, checked by `lab check --key`).
 pub fn run_signed(name: &str, write: Option<PathBuf>, token: Option<&str>) -> anyhow::Result<Outcome> {
+    run_in(name, write, token, &super::tls::default_dir())
+}
+
+/// [`run_signed`], the TLS scenarios' servers keeping their certificate and
+/// key log in `tls_dir`.
+pub fn run_in(
+    name: &str,
+    write: Option<PathBuf>,
+    token: Option<&str>,
+    tls_dir: &std::path::Path,
+) -> anyhow::Result<Outcome> {
     if !SCENARIOS.iter().any(|(n, _)| *n == name) {
         bail!(
             "no scenario \"{name}\"; there are: {}",
@@ -74,7 +85,7 @@ pub fn run_signed(name: &str, write: Option<PathBuf>, token: Option<&str>) -> an
     // Echo and chat over TLS, for the scenarios that need them: the
     // certificate and key log of `wirelab serve --tls`, in the data folder.
     let secure = if names.iter().any(|n| n.ends_with("-tls")) {
-        let c = ServeConfig { tls: Some(super::tls::default_dir()), ..ServeConfig::any_port() };
+        let c = ServeConfig { tls: Some(tls_dir.to_path_buf()), ..ServeConfig::any_port() };
         Some(Servers::start(&c, &[Kind::Echo, Kind::Chat])?)
     } else {
         None

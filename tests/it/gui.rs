@@ -420,6 +420,71 @@ fn a_scenario_runs_from_the_toolbar_and_its_capture_opens() {
     }
 }
 
+/// The window's own echo server over TLS, and a live capture of a real
+/// client (Python's websockets) talking to it: the capture follows the
+/// servers' key log, so the WebSocket frames show decrypted as they arrive;
+/// saved, the capture carries that session's secrets.
+#[test]
+fn a_live_capture_of_the_tls_demo_server_decrypts_as_it_goes() {
+    use wirelab::gui::Command;
+    use wirelab::serve::Kind;
+    if !support::may_capture("GUI live capture over TLS") {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let mut h = harness(None);
+    h.state_mut().demos.tls_dir = data.path().to_path_buf();
+    h.state_mut().push_command(Command::SetTls(true));
+    h.state_mut().push_command(Command::Server(Kind::Echo, true));
+    h.run();
+    let port = h.state().demos.listening(Kind::Echo).expect("the echo server runs").addr.port();
+    assert!(h.state().demos.listening(Kind::Echo).unwrap().how.starts_with("wss://"));
+    h.state_mut().state.panels.live.filter = format!("tcp port {port}");
+    h.get_by_label("● Start capture").click();
+    h.run();
+    assert!(h.state().state.doc.capturing, "{:?}", h.state().state.error);
+    let py = format!(
+        r#"
+import asyncio, ssl, websockets
+ctx = ssl.create_default_context(cafile={cert:?})
+async def main():
+    async with websockets.connect("wss://localhost:{port}/", ssl=ctx, compression=None) as ws:
+        for m in ["first over TLS", "second over TLS"]:
+            await ws.send(m)
+            assert await ws.recv() == m
+asyncio.run(main())
+"#,
+        cert = data.path().join("cert.pem")
+    );
+    let out = std::process::Command::new("python3").args(["-c", &py]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let websocket = |h: &Harness<'static, App>| {
+        let l = h.state().state.doc.loaded.as_ref().unwrap();
+        (0..l.len()).filter(|&i| l.protocol(i) == "WebSocket").count()
+    };
+    // Two messages each way and the close frames: waits for them, not a time.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while websocket(&h) < 6 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        h.step();
+    }
+    assert!(websocket(&h) >= 6, "{} WebSocket rows", websocket(&h));
+    h.get_by_label("■ Stop").click();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while h.state().state.doc.capturing && std::time::Instant::now() < deadline {
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    let out = data.path().join("live.pcapng");
+    h.state_mut().push_command(Command::Save(out.clone()));
+    settle(&mut h);
+    h.get_by_label_contains("with the secrets of 1 TLS session inside");
+    let saved = support::dissect_file(&out);
+    assert!(saved.iter().filter(|f| f.d.field("websocket.payload.text").is_some()).count() >= 4);
+    h.state_mut().push_command(Command::Server(Kind::Echo, false));
+    h.run();
+}
+
 /// A window whose lab progress lives in `dir`.
 fn lab_harness(dir: &std::path::Path, settings: Settings) -> Harness<'static, App> {
     let mut app = App::new(None, settings);
