@@ -40,7 +40,7 @@ fn digest(d: &Dissection, bytes: &[u8]) -> String {
 /// Compares the session's frame N with the full pass's, for every N.
 fn check(cap: Arc<Capture>, every: usize) -> usize {
     let session = Session::index(cap.clone(), every);
-    let mut full = Dissector::new();
+    let mut full = Dissector::for_capture(&cap);
     let (mut a, mut b) = (Dissection::default(), Dissection::default());
     let mut n = 0;
     for item in cap.frames() {
