@@ -325,7 +325,7 @@ fn spool_file() -> Result<(PathBuf, File), (String, std::io::Error)> {
     let mut last = None;
     for _ in 0..16 {
         let path = dir.join(format!("wirelab-capture-{}-{:016x}.pcap", std::process::id(), rand::random::<u64>()));
-        match new_private_file(&path) {
+        match crate::file::new_private_file(&path) {
             Ok(f) => return Ok((path, f)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some((path, e)),
             Err(e) => return Err((path.display().to_string(), e)),
@@ -333,13 +333,6 @@ fn spool_file() -> Result<(PathBuf, File), (String, std::io::Error)> {
     }
     let (path, e) = last.unwrap_or_else(|| (dir.clone(), std::io::Error::other("no free name")));
     Err((path.display().to_string(), e))
-}
-
-/// A file made new at `path`, for this user alone: an existing file or
-/// symbolic link there is an error, never opened.
-fn new_private_file(path: &Path) -> std::io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)
 }
 
 /// What the helper said on stderr.
@@ -561,7 +554,7 @@ mod tests {
         let trap = dir.join("spool.pcap");
         let _ = std::fs::remove_file(&trap);
         std::os::unix::fs::symlink(&victim, &trap).unwrap();
-        let e = new_private_file(&trap).expect_err("the link is refused");
+        let e = crate::file::new_private_file(&trap).expect_err("the link is refused");
         assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists);
         assert_eq!(std::fs::read(&victim).unwrap(), b"keep me");
         // A spool file is new and private.

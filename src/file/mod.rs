@@ -8,7 +8,7 @@
 
 mod write;
 
-pub use write::{PcapFileWriter, write_pcapng_with_keys};
+pub use write::{FrameOut, PcapFileWriter, write_capture};
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -435,14 +435,41 @@ impl<'a> Iterator for Frames<'a> {
     }
 }
 
+/// pcapng's Decryption Secrets Block, and its secrets type for a TLS key log ("TLSK").
+const DECRYPTION_SECRETS_BLOCK: u32 = 0x0000_000a;
+const SECRETS_TLS_KEY_LOG: u32 = 0x544c_534b;
+
+/// A file made new at `path`, for this user alone: an existing file or
+/// symbolic link there is an error, never opened.
+pub fn new_private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)
+}
+
+/// Writes a file whole and private (mode 0600): to a new temporary name
+/// beside it, then renamed into place, so a reader never sees half of it
+/// and two writers never mix theirs.
+pub fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    static SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = path.with_file_name(format!(".{name}.{}.{seq}.tmp", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    let mut f = new_private_file(&tmp)?;
+    let written = f.write_all(bytes).and_then(|_| f.sync_all()).and_then(|_| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
 /// The TLS key log text of a pcapng's Decryption Secrets Blocks (block type
 /// 0x0000000A, secrets type "TLSK", as `editcap --inject-secrets tls,KEYS`
 /// writes them), read by walking the blocks' headers. `None` when there
 /// are none.
 fn secrets_blocks(b: &[u8]) -> Option<KeyLog> {
-    const DSB: u32 = 0x0000_000a;
     const SHB: u32 = 0x0a0d_0d0a;
-    const TLS_KEY_LOG: u32 = 0x544c_534b;
     let mut log: Option<KeyLog> = None;
     let mut at = 0usize;
     let mut le = true;
@@ -460,7 +487,7 @@ fn secrets_blocks(b: &[u8]) -> Option<KeyLog> {
         if len < 12 || at + len > b.len() {
             break;
         }
-        if ty == DSB && len >= 20 && u32_at(at + 8, le) == Some(TLS_KEY_LOG) {
+        if ty == DECRYPTION_SECRETS_BLOCK && len >= 20 && u32_at(at + 8, le) == Some(SECRETS_TLS_KEY_LOG) {
             let n = u32_at(at + 12, le)? as usize;
             if let Some(text) = b.get(at + 16..at + 16 + n) {
                 let l = log.get_or_insert_with(|| {

@@ -8,6 +8,8 @@ use std::time::Duration;
 use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
 use pcap_file::{DataLink, Endianness, TsResolution};
 
+use crate::dissect::app::tls::keylog::{KeyLog, client_hello_randoms};
+
 /// The buffered output, shared so that it can be flushed while `PcapWriter`
 /// owns it (pcap-file gives no access to its writer).
 struct Shared<W: Write>(Rc<RefCell<BufWriter<W>>>);
@@ -49,8 +51,7 @@ impl<W: Write> PcapFileWriter<W> {
 
     /// Writes one frame. `orig_len` is its length on the wire.
     pub fn write(&mut self, ts_sec: i64, ts_nsec: u32, orig_len: u32, data: &[u8]) -> std::io::Result<()> {
-        let ts = Duration::new(ts_sec.max(0) as u64, ts_nsec.min(999_999_999));
-        let pkt = PcapPacket::new(ts, orig_len.max(data.len() as u32), data);
+        let pkt = PcapPacket::new(timestamp(ts_sec, ts_nsec), orig_len.max(data.len() as u32), data);
         self.inner.write_packet(&pkt).map(|_| ()).map_err(std::io::Error::other)
     }
 
@@ -66,27 +67,44 @@ impl<W: Write> Drop for PcapFileWriter<W> {
     }
 }
 
-/// Writes frames as pcapng with a TLS key log in a Decryption Secrets Block
-/// (secrets type `TLSK`), placed before the first packet as `editcap
-/// --inject-secrets tls,KEYS` places it: the keys travel with the capture,
-/// and wirelab, Wireshark and tshark decrypt it with no key log given.
-/// One interface of `linktype`, nanosecond timestamps. `frames`: (seconds,
-/// nanoseconds, length on the wire, captured bytes).
-pub fn write_pcapng_with_keys<'a, W: Write>(
+/// One frame to write: seconds, nanoseconds, length on the wire, captured bytes.
+pub type FrameOut<'a> = (i64, u32, u32, &'a [u8]);
+
+/// Writes frames as a capture: pcap, or, when `keys` hold secrets of
+/// sessions whose ClientHello is among the frames, pcapng with those
+/// secrets (and no others) in a Decryption Secrets Block (secrets type
+/// `TLSK`), placed before the first packet as `editcap --inject-secrets
+/// tls,KEYS` places it: the keys travel with the capture, and wirelab,
+/// Wireshark and tshark decrypt it with no key log given. One interface of
+/// `linktype`, nanosecond timestamps. Says how many sessions' secrets it wrote.
+pub fn write_capture<W: Write>(
     out: W,
     linktype: u32,
     snaplen: u32,
-    key_log: &str,
-    frames: impl Iterator<Item = (i64, u32, u32, &'a [u8])>,
-) -> std::io::Result<()> {
+    keys: Option<&KeyLog>,
+    frames: &[FrameOut<'_>],
+) -> std::io::Result<usize> {
+    let key_log = keys.map(|k| {
+        let mut randoms = std::collections::HashSet::new();
+        for (.., data) in frames {
+            client_hello_randoms(data, &mut randoms);
+        }
+        k.to_text(&randoms)
+    });
+    let Some(key_log) = key_log.filter(|k| !k.is_empty()) else {
+        let mut w = PcapFileWriter::new(out, linktype, snaplen)?;
+        for &(sec, nsec, len, data) in frames {
+            w.write(sec, nsec, len, data)?;
+        }
+        w.flush()?;
+        return Ok(0);
+    };
     use pcap_file::pcapng::PcapNgWriter;
     use pcap_file::pcapng::blocks::Block;
     use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
     use pcap_file::pcapng::blocks::interface_description::{InterfaceDescriptionBlock, InterfaceDescriptionOption};
     use pcap_file::pcapng::blocks::unknown::UnknownBlock;
     use std::borrow::Cow;
-    const DSB: u32 = 0x0000_000a;
-    const TLS_KEY_LOG: u32 = 0x544c_534b;
     let err = std::io::Error::other;
     let mut w = PcapNgWriter::new(BufWriter::with_capacity(1 << 16, out)).map_err(err)?;
     let idb = InterfaceDescriptionBlock {
@@ -96,27 +114,33 @@ pub fn write_pcapng_with_keys<'a, W: Write>(
         options: vec![InterfaceDescriptionOption::IfTsResol(9)],
     };
     w.write_block(&Block::InterfaceDescription(idb)).map_err(err)?;
-    // Body: secrets type, secrets length, the secrets padded to 32 bits
-    // (the writer adds the block's header and trailer).
+    // Body: secrets type, secrets length, the secrets padded to 32 bits, in
+    // the section's byte order, the CPU's (the writer adds the block's
+    // header and trailer).
     let text = key_log.as_bytes();
     let mut body = Vec::with_capacity(8 + text.len() + 3);
-    let ne = |v: u32| if cfg!(target_endian = "little") { v.to_le_bytes() } else { v.to_be_bytes() };
-    body.extend_from_slice(&ne(TLS_KEY_LOG));
-    body.extend_from_slice(&ne(text.len() as u32));
+    body.extend_from_slice(&super::SECRETS_TLS_KEY_LOG.to_ne_bytes());
+    body.extend_from_slice(&(text.len() as u32).to_ne_bytes());
     body.extend_from_slice(text);
     body.resize(body.len().next_multiple_of(4), 0);
     let len = 12 + body.len() as u32;
-    w.write_block(&Block::Unknown(UnknownBlock { type_: DSB, length: len, value: Cow::Owned(body) })).map_err(err)?;
-    for (sec, nsec, orig_len, data) in frames {
-        let ts = Duration::new(sec.max(0) as u64, nsec.min(999_999_999));
+    let dsb = UnknownBlock { type_: super::DECRYPTION_SECRETS_BLOCK, length: len, value: Cow::Owned(body) };
+    w.write_block(&Block::Unknown(dsb)).map_err(err)?;
+    for &(sec, nsec, orig_len, data) in frames {
         let epb = EnhancedPacketBlock {
             interface_id: 0,
-            timestamp: ts,
+            timestamp: timestamp(sec, nsec),
             original_len: orig_len.max(data.len() as u32),
             data: Cow::Borrowed(data),
             options: vec![],
         };
         w.write_block(&Block::EnhancedPacket(epb)).map_err(err)?;
     }
-    w.into_inner().flush()
+    w.into_inner().flush()?;
+    Ok(KeyLog::parse(&key_log).len())
+}
+
+/// A record's time; times before 1970 are written as 1970.
+fn timestamp(sec: i64, nsec: u32) -> Duration {
+    Duration::new(sec.max(0) as u64, nsec.min(999_999_999))
 }

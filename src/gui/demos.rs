@@ -193,19 +193,11 @@ fn run_scenario(name: &str, token: Option<&str>, tls_dir: &std::path::Path) -> R
     static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     // A TLS scenario's recording carries its keys, which takes pcapng.
-    let ext = if name.ends_with("-tls") { "pcapng" } else { "pcap" };
+    let ext = if name.ends_with("-tls") || name == "all" { "pcapng" } else { "pcap" };
     let path = std::env::temp_dir().join(format!("wirelab-{name}-{}-{run}.{ext}", std::process::id()));
     // The recording is the student's alone (the shared temporary folder is
     // readable by all): made here, empty and private, then written into.
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| format!("cannot create the recording {}: {e}", path.display()))?;
-    }
+    crate::file::new_private_file(&path).map_err(|e| format!("cannot create the recording {}: {e}", path.display()))?;
     match scenario::run_in(name, Some(path.clone()), token, tls_dir) {
         Ok(o) => Ok(ScenarioDone { name: name.into(), lines: o.lines, recording: Ok(path) }),
         // No capture rights: the scenario still runs, unrecorded, and says why.

@@ -222,8 +222,18 @@ impl LabPanel {
         let revealed = self.progress(&lab).revealed.clone();
         let dir = PathBuf::from(self.export_text.trim()).join(&lab);
         let folder = crate::lab::progress::write_submission(&dir, student, &pcap, &answers, &revealed)?;
+        // A decrypted capture goes with its sessions' secrets (pcapng): say so.
+        let sessions = crate::file::Capture::from_bytes(pcap, "capture")
+            .ok()
+            .and_then(|c| c.tls_keys.as_ref().map(|k| k.len()))
+            .unwrap_or(0);
+        let secrets = match sessions {
+            0 => String::new(),
+            1 => "; the capture carries the secrets of its TLS session".into(),
+            n => format!("; the capture carries the secrets of its {n} TLS sessions"),
+        };
         Ok(format!(
-            "submission written to {} (your teacher runs: wirelab lab grade {lab} {})",
+            "submission written to {}{secrets} (your teacher runs: wirelab lab grade {lab} {})",
             folder.display(),
             dir.display()
         ))
@@ -812,7 +822,7 @@ fn submission_ui(ui: &mut egui::Ui, panel: &mut LabPanel, cmds: &mut Vec<Command
         });
         if ui
             .button("Export my submission")
-            .on_hover_text("Writes <folder>/<lab>/<student id>/ with capture.pcap and answers.json")
+            .on_hover_text("Writes <folder>/<lab>/<student id>/ with the capture (capture.pcap, or capture.pcapng with its TLS secrets) and answers.json")
             .clicked()
         {
             cmds.push(Command::LabExport);

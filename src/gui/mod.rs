@@ -923,7 +923,10 @@ impl App {
     fn save(&self, path: &std::path::Path) -> std::io::Result<(usize, usize)> {
         let Some(l) = &self.state.doc.loaded else { return Ok((0, 0)) };
         let shown = &self.state.view.matching;
-        let sessions = write_pcap(l, shown.iter().copied(), std::fs::File::create(path)?)?;
+        // Private: a capture may hold TLS secrets, and what the student typed.
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+        let sessions = write_pcap(l, shown.iter().copied(), file)?;
         Ok((shown.len(), sessions))
     }
 
@@ -1671,37 +1674,18 @@ fn capture_error_line(e: &str) -> String {
     }
 }
 
-/// Writes frames of a capture, in the order given, as pcap; as pcapng with
-/// its TLS secrets in a Decryption Secrets Block when it has any, so the
-/// file decrypts wherever it is opened (only the secrets of the sessions
-/// whose ClientHello it holds). Says how many sessions' secrets it wrote.
+/// Writes frames of a capture, in the order given ([`crate::file::write_capture`]):
+/// pcap, or pcapng with the TLS secrets of the sessions they hold, so the
+/// file decrypts wherever it is opened. Says how many sessions' secrets.
 fn write_pcap(l: &Loaded, frames: impl Iterator<Item = usize>, out: impl std::io::Write) -> std::io::Result<usize> {
     let linktype = if l.is_empty() { 1 } else { l.meta(0).linktype };
-    let frames: Vec<usize> = frames.collect();
-    let key_log = l.keys().filter(|k| !k.is_empty()).map(|keys| {
-        let mut randoms = std::collections::HashSet::new();
-        for &i in &frames {
-            crate::dissect::app::tls::keylog::client_hello_randoms(l.bytes(i), &mut randoms);
-        }
-        keys.to_text(&randoms)
-    });
-    if let Some(key_log) = key_log.filter(|k| !k.is_empty()) {
-        let sessions = crate::dissect::app::tls::keylog::KeyLog::parse(&key_log).len();
-        let frames = frames.into_iter().map(|i| {
+    let frames: Vec<crate::file::FrameOut<'_>> = frames
+        .map(|i| {
             let m = l.meta(i);
             (m.ts_sec, m.ts_nsec, m.len, l.bytes(i))
-        });
-        crate::file::write_pcapng_with_keys(out, linktype, 262_144, &key_log, frames)?;
-        return Ok(sessions);
-    }
-    let frames = frames.into_iter();
-    let mut w = crate::file::PcapFileWriter::new(out, linktype, 262_144)?;
-    for i in frames {
-        let m = l.meta(i);
-        w.write(m.ts_sec, m.ts_nsec, m.len, l.bytes(i))?;
-    }
-    w.flush()?;
-    Ok(0)
+        })
+        .collect();
+    crate::file::write_capture(out, linktype, 262_144, l.keys(), &frames)
 }
 
 /// The demo servers' key log (`serve --tls`, or the window's own demo
@@ -1730,13 +1714,19 @@ impl LiveKeys {
         if len == self.len {
             return None;
         }
-        self.len = len;
+        // A file made anew (shorter than at the start) is read whole.
+        if len < self.start {
+            self.start = 0;
+        }
         let max = crate::dissect::app::tls::keylog::MAX_BYTES;
         let mut text = Vec::new();
         let mut f = std::fs::File::open(&self.path).ok()?;
-        // A file made anew (shorter than at the start) is read whole.
-        f.seek(std::io::SeekFrom::Start(if len < self.start { 0 } else { self.start })).ok()?;
+        f.seek(std::io::SeekFrom::Start(self.start)).ok()?;
         f.take(max).read_to_end(&mut text).ok()?;
+        // Complete lines only: a line being written is read when it ends.
+        let whole = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        text.truncate(whole);
+        self.len = self.start + whole as u64;
         let mut log = crate::dissect::app::tls::keylog::KeyLog::parse(&String::from_utf8_lossy(&text));
         log.origin = "the demo servers' key log".into();
         (!log.is_empty()).then(|| Arc::new(log))

@@ -77,22 +77,9 @@ impl Progress {
                 MAX_ANSWERS_BYTES >> 10
             ));
         }
-        write_whole(&path, &text).map_err(|e| format!("cannot save your progress to {}: {e}", path.display()))
+        crate::file::write_whole(&path, &text)
+            .map_err(|e| format!("cannot save your progress to {}: {e}", path.display()))
     }
-}
-
-/// Writes a file whole: to a temporary name beside it, then renamed into
-/// place, so a reader never sees half of it. The temporary file is created
-/// new (never through an existing file or link).
-fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-    let _ = std::fs::remove_file(&tmp);
-    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
 }
 
 /// The file a lab's progress is kept in.
@@ -117,7 +104,8 @@ pub fn default_dir() -> PathBuf {
     crate::data_dir().join("labs")
 }
 
-/// Writes a submission: `<dir>/<student>/capture.pcap`, `answers.json` and
+/// Writes a submission: `<dir>/<student>/capture.pcap` (`capture.pcapng` when
+/// it carries TLS secrets), `answers.json` and
 /// `revealed.json` (the questions whose answers the student asked to see),
 /// the folder `wirelab lab grade` reads (one per student). Returns the folder.
 pub fn write_submission(
@@ -136,9 +124,11 @@ pub fn write_submission(
     std::fs::create_dir_all(&folder).map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
     let answers = serde_json::to_vec_pretty(answers).map_err(|e| e.to_string())?;
     let revealed = serde_json::to_vec_pretty(revealed).map_err(|e| e.to_string())?;
-    for (name, bytes) in [("capture.pcap", pcap), ("answers.json", &answers[..]), (REVEALED, &revealed[..])] {
+    // A capture that carries TLS secrets is pcapng (`lab grade` reads either name).
+    let capture = if pcap.starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]) { "capture.pcapng" } else { "capture.pcap" };
+    for (name, bytes) in [(capture, pcap), ("answers.json", &answers[..]), (REVEALED, &revealed[..])] {
         let path = folder.join(name);
-        write_whole(&path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        crate::file::write_whole(&path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     Ok(folder)
 }

@@ -161,9 +161,10 @@ pub fn run_in(
         }
     }
     if let (Some(path), Some(tls)) = (&write, &secure) {
-        let keys = tls.tls.as_ref().map(|t| t.key_log.text()).unwrap_or_default();
-        add_keys_to_recording(path, &keys)?;
-        let sessions = crate::dissect::app::tls::keylog::KeyLog::parse(&keys).len();
+        // The secrets the servers logged during this run (the key log may be
+        // shared with other servers: only the recording's sessions are kept).
+        let keys = tls.tls.as_ref().map(|t| t.key_log.read_since_open()).transpose()?.unwrap_or_default();
+        let sessions = add_keys_to_recording(path, &keys)?;
         lines.push(format!(
             "the recording carries the secrets of its {sessions} TLS session{} (a pcapng Decryption Secrets Block): \
              wirelab, Wireshark and tshark decrypt it as it is",
@@ -178,9 +179,13 @@ pub fn run_in(
     Ok(Outcome { lines, frames })
 }
 
-/// Rewrites a recording as pcapng with the key log in a Decryption Secrets
-/// Block, in place: written beside it, private, then renamed over it.
-fn add_keys_to_recording(path: &std::path::Path, keys: &str) -> anyhow::Result<()> {
+/// Rewrites a recording as pcapng with the secrets of its TLS sessions in
+/// a Decryption Secrets Block, in place (written whole, private, then
+/// renamed over it). Says how many sessions' secrets it holds.
+fn add_keys_to_recording(
+    path: &std::path::Path,
+    keys: &crate::dissect::app::tls::keylog::KeyLog,
+) -> anyhow::Result<usize> {
     let cap =
         crate::file::Capture::open(path).with_context(|| format!("cannot read the recording {}", path.display()))?;
     let mut frames = Vec::new();
@@ -190,25 +195,11 @@ fn add_keys_to_recording(path: &std::path::Path, keys: &str) -> anyhow::Result<(
         linktype = f.meta.linktype;
         frames.push((f.meta.ts_sec, f.meta.ts_nsec, f.meta.len, f.data));
     }
-    let tmp = path.with_extension("keys-tmp");
-    let _ = std::fs::remove_file(&tmp);
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let out = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
-    crate::file::write_pcapng_with_keys(
-        out,
-        linktype,
-        262_144,
-        keys,
-        frames.iter().map(|(s, n, l, d)| (*s, *n, *l, &d[..])),
-    )
-    .with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))?;
-    Ok(())
+    let frames: Vec<crate::file::FrameOut<'_>> = frames.iter().map(|(s, n, l, d)| (*s, *n, *l, &d[..])).collect();
+    let mut out = Vec::new();
+    let sessions = crate::file::write_capture(&mut out, linktype, 262_144, Some(keys), &frames)?;
+    crate::file::write_whole(path, &out).with_context(|| format!("cannot replace {}", path.display()))?;
+    Ok(sessions)
 }
 
 /// WebSocket messages of three sizes over `wss://`: what an eavesdropper

@@ -42,42 +42,54 @@ pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 pub struct Identity {
     pub cert: CertificateDer<'static>,
     key: PrivateKeyDer<'static>,
+    /// The certificate alone, to give a browser or a client to trust.
     pub cert_path: PathBuf,
 }
 
 impl Identity {
-    /// Reads `cert.pem` and `key.pem` from `dir`, or makes them (the key
-    /// readable by this user alone).
+    /// Reads `identity.pem` (the key and its certificate, in one file so
+    /// they always match) from `dir`, or makes it, readable by this user
+    /// alone; `cert.pem` beside it is the certificate alone.
     pub fn load_or_create(dir: &Path) -> anyhow::Result<Identity> {
-        let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
-        if !cert_path.exists() || !key_path.exists() {
+        let (path, cert_path) = (dir.join("identity.pem"), dir.join("cert.pem"));
+        if !path.exists() {
             create_private_dir(dir)?;
             let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
                 .context("cannot describe the demo certificate")?;
             params.distinguished_name.push(rcgen::DnType::CommonName, "wirelab demo server (self-signed)");
             let key = rcgen::KeyPair::generate().context("cannot make the demo certificate's key")?;
             let cert = params.self_signed(&key).context("cannot sign the demo certificate")?;
-            write_private(&key_path, key.serialize_pem().as_bytes())?;
-            std::fs::write(&cert_path, cert.pem())
-                .with_context(|| format!("cannot write the demo certificate {}", cert_path.display()))?;
+            // Written whole and renamed into place: two first starts at once
+            // each write a matching pair, and the last one wins whole.
+            crate::file::write_whole(&path, format!("{}{}", key.serialize_pem(), cert.pem()).as_bytes())
+                .with_context(|| format!("cannot write the demo certificate {}", path.display()))?;
         }
-        let cert = CertificateDer::from_pem_file(&cert_path).with_context(|| {
-            format!("cannot read the demo certificate {} (delete it to make a new one)", cert_path.display())
-        })?;
-        let key = PrivateKeyDer::from_pem_file(&key_path).with_context(|| {
-            format!("cannot read the demo key {} (delete it to make a new one)", key_path.display())
-        })?;
+        let bad = || format!("cannot read the demo certificate {} (delete it to make a new one)", path.display());
+        let text = std::fs::read_to_string(&path).with_context(bad)?;
+        let cert = CertificateDer::from_pem_slice(text.as_bytes()).with_context(bad)?;
+        let key = PrivateKeyDer::from_pem_slice(text.as_bytes()).with_context(bad)?;
+        // The certificate's own PEM section, as a file of its own.
+        let begin = text.find("-----BEGIN CERTIFICATE-----").with_context(bad)?;
+        let end = "-----END CERTIFICATE-----";
+        let cert_text = text[begin..].find(end).map(|e| format!("{}\n", &text[begin..begin + e + end.len()]));
+        let cert_text = cert_text.with_context(bad)?;
+        if std::fs::read_to_string(&cert_path).ok().as_deref() != Some(cert_text.as_str()) {
+            crate::file::write_whole(&cert_path, cert_text.as_bytes())
+                .with_context(|| format!("cannot write {}", cert_path.display()))?;
+        }
         Ok(Identity { cert, key, cert_path })
     }
 }
 
 /// A rustls key log that appends each secret to a file, as NSS key log
-/// lines, and keeps them (a scenario puts them in its recording).
+/// lines. The file may be shared (several servers, earlier runs): what was
+/// added since it was opened is [`KeyLogFile::read_since_open`].
 #[derive(Debug)]
 pub struct KeyLogFile {
     pub path: PathBuf,
     file: Mutex<Option<std::fs::File>>,
-    lines: Mutex<String>,
+    /// The file's length when opened.
+    start: u64,
 }
 
 impl KeyLogFile {
@@ -92,12 +104,19 @@ impl KeyLogFile {
             .mode(0o600)
             .open(&path)
             .with_context(|| format!("cannot open the TLS key log {}", path.display()))?;
-        Ok(KeyLogFile { path, file: Mutex::new(Some(file)), lines: Mutex::default() })
+        let start = file.metadata().map_or(0, |m| m.len());
+        Ok(KeyLogFile { path, file: Mutex::new(Some(file)), start })
     }
 
-    /// The key log lines written since it was opened.
-    pub fn text(&self) -> String {
-        self.lines.lock().map(|l| l.clone()).unwrap_or_default()
+    /// The secrets appended since the file was opened.
+    pub fn read_since_open(&self) -> anyhow::Result<crate::dissect::app::tls::keylog::KeyLog> {
+        use std::io::{Read as _, Seek as _};
+        let mut f = std::fs::File::open(&self.path)
+            .with_context(|| format!("cannot read the TLS key log {}", self.path.display()))?;
+        f.seek(std::io::SeekFrom::Start(self.start))?;
+        let mut text = String::new();
+        f.take(crate::dissect::app::tls::keylog::MAX_BYTES).read_to_string(&mut text)?;
+        Ok(crate::dissect::app::tls::keylog::KeyLog::parse(&text))
     }
 }
 
@@ -112,9 +131,6 @@ impl rustls::KeyLog for KeyLogFile {
             // A full disk must not stop the server: say it once, keep serving.
             eprintln!("wirelab serve: cannot write the TLS key log {}: {e}", self.path.display());
             *f = None;
-        }
-        if let Ok(mut l) = self.lines.lock() {
-            l.push_str(&line);
         }
     }
 
@@ -169,16 +185,4 @@ fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
         .mode(0o700)
         .create(dir)
         .with_context(|| format!("cannot make the folder {}", dir.display()))
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .and_then(|mut f| f.write_all(bytes))
-        .with_context(|| format!("cannot write {}", path.display()))
 }

@@ -669,7 +669,7 @@ fn with_unrelated_traffic_first(capture: &Path, out: &Path) -> u64 {
     let first = &frames[0].meta;
     assert_eq!(first.linktype, 1, "{}: Ethernet expected", capture.display());
     let extra = unrelated_frames();
-    let mut all: Vec<(i64, u32, u32, &[u8])> = Vec::new();
+    let mut all: Vec<wirelab::file::FrameOut<'_>> = Vec::new();
     for (i, f) in extra.iter().enumerate() {
         // A millisecond apart, ending a second before the lab's first frame.
         let t = first.ts_sec * 1_000_000_000 + i64::from(first.ts_nsec) - 1_000_000_000 + i as i64 * 1_000_000;
@@ -679,19 +679,7 @@ fn with_unrelated_traffic_first(capture: &Path, out: &Path) -> u64 {
         all.push((f.meta.ts_sec, f.meta.ts_nsec, f.meta.len, &f.data));
     }
     let file = std::fs::File::create(out).unwrap();
-    if let Some(keys) = &cap.tls_keys {
-        let mut randoms = std::collections::HashSet::new();
-        for f in &frames {
-            wirelab::dissect::app::tls::keylog::client_hello_randoms(&f.data, &mut randoms);
-        }
-        wirelab::file::write_pcapng_with_keys(file, 1, 262_144, &keys.to_text(&randoms), all.into_iter()).unwrap();
-    } else {
-        let mut w = wirelab::file::PcapFileWriter::new(file, 1, 262_144).unwrap();
-        for (sec, nsec, len, data) in all {
-            w.write(sec, nsec, len, data).unwrap();
-        }
-        w.flush().unwrap();
-    }
+    wirelab::file::write_capture(file, 1, 262_144, cap.tls_keys.as_deref(), &all).unwrap();
     extra.len() as u64
 }
 
