@@ -597,7 +597,7 @@ fn question_ui(
     field: Option<&str>,
     cmds: &mut Vec<Command>,
 ) {
-    let prompt = ui.label(egui::RichText::new(&q.prompt).strong());
+    let prompt = ui.label(with_code(ui, &q.prompt, |r| r.strong()));
     let answer = panel.progress(lab).answers.get(&q.id).cloned();
     let answer_cmd = |v: Json| Command::LabAnswer(q.id.clone(), v);
     match &q.kind {
@@ -704,12 +704,26 @@ fn question_ui(
     // Hints, on request, one at a time.
     let shown = panel.progress(lab).hints.get(&q.id).copied().unwrap_or(0).min(q.hints.len());
     for h in &q.hints[..shown] {
-        ui.label(egui::RichText::new(format!("Hint: {h}")).italics());
+        ui.label(with_code(ui, &format!("Hint: {h}"), |r| r.italics()));
     }
     if shown < q.hints.len() && ui.small_button(format!("Hint ({} of {})", shown + 1, q.hints.len())).clicked() {
         cmds.push(Command::LabHint(q.id.clone()));
     }
     feedback_ui(ui, panel, lab, q, cmds);
+}
+
+/// Lab text as the student reads it: what the lab file writes in backticks
+/// (a filter, a field name) shown as code, not as backticks; the rest
+/// styled by `style`. Text with an unmatched backtick is shown as written.
+fn with_code(ui: &egui::Ui, text: &str, style: impl Fn(egui::RichText) -> egui::RichText) -> egui::text::LayoutJob {
+    let mut job = egui::text::LayoutJob::default();
+    let paired = text.matches('`').count() % 2 == 0;
+    let parts: Vec<&str> = if paired { text.split('`').collect() } else { vec![text] };
+    for (i, part) in parts.into_iter().enumerate().filter(|(_, p)| !p.is_empty()) {
+        let rich = if i % 2 == 1 { egui::RichText::new(part).code() } else { style(egui::RichText::new(part)) };
+        rich.append_to(&mut job, ui.style(), egui::FontSelection::Default, egui::Align::Center);
+    }
+    job
 }
 
 /// The last check's verdict on one question: hints before answers. A
@@ -736,7 +750,7 @@ fn feedback_ui(ui: &mut egui::Ui, panel: &mut LabPanel, lab: &str, q: &Question,
                 ui.weak(format!("(on {})", short_name(on)));
             }
             if !matches!(r.status, Status::Correct | Status::Ungraded) && !r.feedback.is_empty() {
-                ui.label(&r.feedback);
+                ui.label(with_code(ui, &r.feedback, |r| r));
             }
         });
     }

@@ -1679,3 +1679,35 @@ fn a_revealed_field_answer_is_shown_as_the_field() {
     h.get_by_label("ip.proto");
     assert!(h.query_by_label_contains("\"field\"").is_none());
 }
+
+/// The lab tls-and-wss in the window, on its bundled capture (which
+/// carries its keys): a hint's filter written in backticks reads as code,
+/// not as backticks, and the required answers check right.
+#[test]
+fn the_tls_lab_reads_its_bundled_capture_decrypted_and_shows_code_without_backticks() {
+    use wirelab::gui::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = lab_harness(dir.path(), welcomed());
+    let lab = wirelab::lab::Lab::bundled().into_iter().position(|l| l.is_ok_and(|l| l.id == "tls-and-wss")).unwrap();
+    h.state_mut().push_command(Command::OpenLab(Some(lab)));
+    h.run();
+    h.get_by_label("Use the bundled capture").click();
+    settle(&mut h);
+    let loaded = h.state().state.doc.loaded.as_ref().unwrap();
+    assert!((0..loaded.len()).any(|i| loaded.protocol(i) == "Socket.IO"), "decrypted from its own secrets");
+    h.get_by_label("Next ▶").click();
+    h.run();
+    // The step's first question is sni.
+    h.query_all_by_label("Hint (1 of 2)").next().unwrap().click();
+    settle(&mut h);
+    h.get_by_label_contains("Filter with tls.handshake.type == 1 and open");
+    // (As written: "Filter with `tls.handshake.type == 1` and open…".)
+    for (id, v) in
+        [("sni", serde_json::json!("localhost")), ("cipher-suite", serde_json::json!("TLS_AES_256_GCM_SHA384"))]
+    {
+        h.state_mut().push_command(Command::LabAnswer(id.into(), v));
+    }
+    h.state_mut().push_command(Command::LabCheck);
+    settle(&mut h);
+    assert_eq!(h.query_all_by_label("✔ right").count(), 2);
+}
