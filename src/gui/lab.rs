@@ -717,7 +717,7 @@ fn question_ui(
 /// styled by `style`. Text with an unmatched backtick is shown as written.
 fn with_code(ui: &egui::Ui, text: &str, style: impl Fn(egui::RichText) -> egui::RichText) -> egui::text::LayoutJob {
     let mut job = egui::text::LayoutJob::default();
-    let paired = text.matches('`').count() % 2 == 0;
+    let paired = text.matches('`').count().is_multiple_of(2);
     let parts: Vec<&str> = if paired { text.split('`').collect() } else { vec![text] };
     for (i, part) in parts.into_iter().enumerate().filter(|(_, p)| !p.is_empty()) {
         let rich = if i % 2 == 1 { egui::RichText::new(part).code() } else { style(egui::RichText::new(part)) };
