@@ -432,8 +432,13 @@ fn nav_ui(ui: &mut egui::Ui, panel: &mut LabPanel, cmds: &mut Vec<Command>) {
 }
 
 /// The selected frame's number and the selected field's name.
+/// The selected frame (its number) and field, when the packet list shows
+/// that frame: one the filter hides cannot be an answer the student sees.
 fn selection(state: &State) -> (Option<u64>, Option<String>) {
-    let frame = state.view.selected.map(|i| i as u64 + 1);
+    let Some(i) = state.view.selected.filter(|i| state.view.matching.binary_search(i).is_ok()) else {
+        return (None, None);
+    };
+    let frame = Some(i as u64 + 1);
     let field = state
         .view
         .detail

@@ -1711,3 +1711,31 @@ fn the_tls_lab_reads_its_bundled_capture_decrypted_and_shows_code_without_backti
     settle(&mut h);
     assert_eq!(h.query_all_by_label("✔ right").count(), 2);
 }
+
+/// A selected frame the filter hides is not offered as an answer (seen in
+/// the walk-through: "Use the selected packet (frame 1)" under a filter
+/// that showed no frame 1).
+#[test]
+fn a_frame_the_filter_hides_is_not_offered_as_an_answer() {
+    use wirelab::gui::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = lab_harness(dir.path(), welcomed());
+    let lab = wirelab::lab::Lab::bundled().into_iter().position(|l| l.is_ok_and(|l| l.id == "tls-and-wss")).unwrap();
+    h.state_mut().push_command(Command::OpenLab(Some(lab)));
+    h.run();
+    h.get_by_label("Use the bundled capture").click();
+    settle(&mut h);
+    for _ in 0..4 {
+        h.get_by_label("Next ▶").click();
+        h.run();
+    }
+    settle(&mut h);
+    type_filter(&mut h, "");
+    h.state_mut().push_command(Command::Select(0));
+    settle(&mut h);
+    h.get_by_label("Use the selected packet (frame 1)");
+    type_filter(&mut h, "websocket");
+    assert_eq!(h.state().state.view.selected, Some(0), "the selection stays");
+    assert!(h.query_by_label("Use the selected packet (frame 1)").is_none());
+    h.get_by_label("Select a packet first");
+}
