@@ -21,25 +21,19 @@ import json
 import os
 import re
 import subprocess
+import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, "captures", "third-party")
 LAB = "tls-and-wss"
 
-
-def tshark(pcap, fields, filt=None):
-    cmd = ["tshark", "-r", pcap, "-T", "fields", "-E", "separator=\t", "-E", "occurrence=f"]
-    if filt:
-        cmd += ["-Y", filt]
-    for f in fields:
-        cmd += ["-e", f]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    return [line.split("\t") for line in out.splitlines() if line]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tsharkfields import tshark  # noqa: E402
 
 
 def first_frame(pcap, filt):
     rows = tshark(pcap, ["frame.number"], filt)
-    return int(rows[0][0]) if rows else None
+    return int(rows[0]["frame.number"]) if rows else None
 
 
 def suite_name(pcap):
@@ -61,7 +55,8 @@ def client_events(pcap, server_port):
         f"websocket.payload.text && tcp.dstport == {server_port}",
     )
     out = []
-    for frame, length, text in rows:
+    for r in rows:
+        frame, length, text = r["frame.number"], r["websocket.payload_length"], r["websocket.payload.text"]
         m = re.match(r"42(?:/[^,]*,)?\d*(\[.*)$", text)
         if m:
             try:
@@ -75,10 +70,10 @@ def client_events(pcap, server_port):
 def answers(pcap):
     a, cannot, how = {}, {}, {}
     syn = tshark(pcap, ["frame.number", "tcp.dstport"], "tcp.flags.syn == 1 && tcp.flags.ack == 0")
-    server_port = int(syn[0][1])
+    server_port = int(syn[0]["tcp.dstport"])
     sni = tshark(pcap, ["tls.handshake.extensions_server_name"], "tls.handshake.type == 1")
-    if sni and sni[0][0]:
-        a["sni"] = sni[0][0]
+    if sni and sni[0]["tls.handshake.extensions_server_name"]:
+        a["sni"] = sni[0]["tls.handshake.extensions_server_name"]
         how["sni"] = "server_name of the first ClientHello"
     else:
         cannot["sni"] = "the first ClientHello names no server"
@@ -91,7 +86,7 @@ def answers(pcap):
     a["first-decrypted-frame"] = ws
     how["first-decrypted-frame"] = "first frame tshark shows a WebSocket frame in (read from the decrypted records)"
     moments = {
-        "syn": int(syn[0][0]),
+        "syn": int(syn[0]["frame.number"]),
         "client-hello": first_frame(pcap, "tls.handshake.type == 1"),
         "server-hello": first_frame(pcap, "tls.handshake.type == 2"),
         "upgrade": first_frame(pcap, f'http.request && http.upgrade && tcp.dstport == {server_port}'),
@@ -109,10 +104,10 @@ def answers(pcap):
     if chat:
         frame, _, length = chat[0]
         rec = tshark(pcap, ["tls.record.length"], f"frame.number == {frame}")
-        a["record-length"] = int(rec[0][0])
+        a["record-length"] = int(rec[0]["tls.record.length"])
         a["payload-length"] = length
         how["record-length"] = f"first TLS record length in frame {frame}, the client's first chat message"
-        how["payload-length"] = f"websocket.payload_length of that frame"
+        how["payload-length"] = "websocket.payload_length of that frame"
     else:
         for q in ("record-length", "payload-length"):
             cannot[q] = "no \"chat message\" event from the client"

@@ -30,19 +30,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 OUT = os.path.join(ROOT, "captures", "third-party")
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
-
-def tshark(pcap, fields, filt=None):
-    cmd = ["tshark", "-r", pcap, "-T", "fields", "-E", "separator=\t", "-E", "occurrence=f"]
-    if filt:
-        cmd += ["-Y", filt]
-    for f in fields:
-        cmd += ["-e", f]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    rows = []
-    for line in out.splitlines():
-        v = line.split("\t")
-        rows.append(dict(zip(fields, v + [""] * (len(fields) - len(v)))))
-    return rows
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tsharkfields import tshark  # noqa: E402
 
 
 def version_of(cmd):

@@ -84,11 +84,13 @@ pub fn write_capture<W: Write>(
     keys: Option<&KeyLog>,
     frames: &[FrameOut<'_>],
 ) -> std::io::Result<usize> {
+    let mut sessions = 0;
     let key_log = keys.map(|k| {
         let mut randoms = std::collections::HashSet::new();
         for (.., data) in frames {
             client_hello_randoms(data, &mut randoms);
         }
+        sessions = randoms.iter().filter(|r| k.get(r).is_some()).count();
         k.to_text(&randoms)
     });
     let Some(key_log) = key_log.filter(|k| !k.is_empty()) else {
@@ -137,7 +139,7 @@ pub fn write_capture<W: Write>(
         w.write_block(&Block::EnhancedPacket(epb)).map_err(err)?;
     }
     w.into_inner().flush()?;
-    Ok(KeyLog::parse(&key_log).len())
+    Ok(sessions)
 }
 
 /// A record's time; times before 1970 are written as 1970.

@@ -495,6 +495,15 @@ fn lab_harness(dir: &std::path::Path, settings: Settings) -> Harness<'static, Ap
     h
 }
 
+/// Opens a bundled lab and its bundled capture.
+fn open_lab_on_its_capture(h: &mut Harness<'static, App>, id: &str) {
+    let lab = wirelab::lab::Lab::bundled().into_iter().position(|l| l.is_ok_and(|l| l.id == id)).unwrap();
+    h.state_mut().push_command(wirelab::gui::Command::OpenLab(Some(lab)));
+    h.run();
+    h.get_by_label("Use the bundled capture").click();
+    settle(h);
+}
+
 fn welcomed() -> Settings {
     Settings { welcomed: true, ..Settings::default() }
 }
@@ -1379,11 +1388,7 @@ fn verdicts_checked_on_one_capture_are_marked_as_its_own_on_another() {
     use wirelab::gui::Command;
     let dir = tempfile::tempdir().unwrap();
     let mut h = lab_harness(dir.path(), welcomed());
-    let lab = wirelab::lab::Lab::bundled().into_iter().position(|l| l.is_ok_and(|l| l.id == "tcp-handshake")).unwrap();
-    h.state_mut().push_command(Command::OpenLab(Some(lab)));
-    h.run();
-    h.get_by_label("Use the bundled capture").click();
-    settle(&mut h);
+    open_lab_on_its_capture(&mut h, "tcp-handshake");
     h.get_by_label("Next ▶").click();
     h.run();
     h.state_mut().push_command(Command::LabAnswer("client-isn".into(), serde_json::json!("12345")));
@@ -1547,11 +1552,7 @@ fn a_changed_answer_loses_its_old_verdict_and_a_revealed_one_is_marked() {
     use wirelab::gui::Command;
     let dir = tempfile::tempdir().unwrap();
     let mut h = lab_harness(dir.path(), welcomed());
-    let lab = wirelab::lab::Lab::bundled().into_iter().position(|l| l.is_ok_and(|l| l.id == "tcp-handshake")).unwrap();
-    h.state_mut().push_command(Command::OpenLab(Some(lab)));
-    h.run();
-    h.get_by_label("Use the bundled capture").click();
-    settle(&mut h);
+    open_lab_on_its_capture(&mut h, "tcp-handshake");
     h.get_by_label("Next ▶").click();
     h.run();
     h.state_mut().push_command(Command::LabAnswer("client-isn".into(), serde_json::json!("12345")));
@@ -1662,11 +1663,7 @@ fn a_revealed_field_answer_is_shown_as_the_field() {
     use wirelab::gui::Command;
     let dir = tempfile::tempdir().unwrap();
     let mut h = lab_harness(dir.path(), welcomed());
-    let lab = wirelab::lab::Lab::bundled().into_iter().position(|l| l.is_ok_and(|l| l.id == "osi-layers")).unwrap();
-    h.state_mut().push_command(Command::OpenLab(Some(lab)));
-    h.run();
-    h.get_by_label("Use the bundled capture").click();
-    settle(&mut h);
+    open_lab_on_its_capture(&mut h, "osi-layers");
     h.get_by_label("Next ▶").click();
     h.run();
     h.state_mut()
@@ -1688,11 +1685,7 @@ fn the_tls_lab_reads_its_bundled_capture_decrypted_and_shows_code_without_backti
     use wirelab::gui::Command;
     let dir = tempfile::tempdir().unwrap();
     let mut h = lab_harness(dir.path(), welcomed());
-    let lab = wirelab::lab::Lab::bundled().into_iter().position(|l| l.is_ok_and(|l| l.id == "tls-and-wss")).unwrap();
-    h.state_mut().push_command(Command::OpenLab(Some(lab)));
-    h.run();
-    h.get_by_label("Use the bundled capture").click();
-    settle(&mut h);
+    open_lab_on_its_capture(&mut h, "tls-and-wss");
     let loaded = h.state().state.doc.loaded.as_ref().unwrap();
     assert!((0..loaded.len()).any(|i| loaded.protocol(i) == "Socket.IO"), "decrypted from its own secrets");
     h.get_by_label("Next ▶").click();
@@ -1720,11 +1713,7 @@ fn a_frame_the_filter_hides_is_not_offered_as_an_answer() {
     use wirelab::gui::Command;
     let dir = tempfile::tempdir().unwrap();
     let mut h = lab_harness(dir.path(), welcomed());
-    let lab = wirelab::lab::Lab::bundled().into_iter().position(|l| l.is_ok_and(|l| l.id == "tls-and-wss")).unwrap();
-    h.state_mut().push_command(Command::OpenLab(Some(lab)));
-    h.run();
-    h.get_by_label("Use the bundled capture").click();
-    settle(&mut h);
+    open_lab_on_its_capture(&mut h, "tls-and-wss");
     for _ in 0..4 {
         h.get_by_label("Next ▶").click();
         h.run();

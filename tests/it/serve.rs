@@ -585,8 +585,18 @@ asyncio.run(main())
     );
     let out = Command::new("python3").args(["-c", &py]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    // Not a wait for correctness: it lets the closing handshake and FINs in.
-    std::thread::sleep(Duration::from_millis(200));
+    // The connection's end is in the capture once both FINs are: waits for
+    // them (the event), then stops.
+    let (mut dis, mut d, mut fins) = (wirelab::dissect::Dissector::new(), Default::default(), 0);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while fins < 2 && Instant::now() < deadline {
+        if let Ok(wirelab::capture::CaptureEvent::Batch(b)) = h.events().recv_timeout(Duration::from_millis(100)) {
+            for (meta, bytes) in b.iter() {
+                dis.dissect(meta, bytes, &mut d);
+                fins += usize::from(d.field("tcp.flags.fin").and_then(|f| f.value.as_u64()) == Some(1));
+            }
+        }
+    }
     h.stop();
     loop {
         match h.events().recv_timeout(Duration::from_secs(20)).expect("the capture finishes") {
