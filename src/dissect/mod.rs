@@ -436,6 +436,14 @@ impl Cx<'_> {
         self.out.sources.len() as SourceId
     }
 
+    /// Reserves a new data source named `short` without the tree and
+    /// `full()` with it: a name that says the size and the frames is only
+    /// read where the tree is shown, so it is not formatted for every
+    /// summary line.
+    pub fn reserve_source_named(&mut self, short: &'static str, full: impl FnOnce() -> String) -> SourceId {
+        if self.tree { self.reserve_source(full()) } else { self.reserve_source(short) }
+    }
+
     pub fn fill_source(&mut self, id: SourceId, bytes: Vec<u8>) {
         if let Some(s) = self.out.sources.get_mut(usize::from(id).wrapping_sub(1)) {
             s.bytes = bytes;

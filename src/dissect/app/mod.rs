@@ -590,8 +590,10 @@ fn process(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, seg: &Segment, in_fr
                 dissect_pdu(cx, st, dir, at);
             }
             None => {
-                let list = frames.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
-                let id = cx.reserve_source(format!("Reassembled TCP ({n} bytes, frames {list})"));
+                let id = cx.reserve_source_named("Reassembled TCP", || {
+                    let list = frames.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+                    format!("Reassembled TCP ({n} bytes, frames {list})")
+                });
                 let at = At { bytes: &pdu, source: id, base: 0 };
                 let layer = cx.begin_layer_at(&super::tcp::TCP, &at, 0);
                 cx.add_at(0, &SEGMENTS, Value::None, &at, 0, 0);

@@ -444,8 +444,10 @@ fn data_frame(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, p: &At<'_>, opcod
         }
         let Some(part) = st.ws.partial[dir].take() else { return };
         let n = part.frames.len();
-        let list = part.frames.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
-        let id = cx.reserve_source(format!("Reassembled message ({} bytes, frames {list})", part.data.len()));
+        let id = cx.reserve_source_named("Reassembled message", || {
+            let list = part.frames.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+            format!("Reassembled message ({} bytes, frames {list})", part.data.len())
+        });
         let whole = At { bytes: &part.data, source: id, base: 0 };
         cx.pdu_frames.clear();
         cx.pdu_frames.extend_from_slice(&part.frames);
@@ -482,11 +484,8 @@ fn message(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, m: &At<'_>, opcode: 
         }
         let joined = m.source > 0
             && cx.out.sources.get(usize::from(m.source) - 1).is_some_and(|x| x.name.starts_with("Reassembled message"));
-        let id = cx.reserve_source(if joined {
-            format!("Reassembled message, decompressed ({} bytes)", out.len())
-        } else {
-            format!("Decompressed message ({} bytes)", out.len())
-        });
+        let short = if joined { "Reassembled message, decompressed" } else { "Decompressed message" };
+        let id = cx.reserve_source_named(short, || format!("{short} ({} bytes)", out.len()));
         let dm = At { bytes: &out, source: id, base: 0 };
         cx.add_at(0, &DECOMPRESSED_LENGTH, Value::U(out.len() as u64), &dm, 0, out.len());
         cx.note_at(

@@ -4,11 +4,9 @@
 //! RFC 7905 §2). The AEAD tag decides: bytes whose tag does not verify are
 //! never shown as decrypted.
 
-use aes_gcm::aead::AeadInOut;
-use aes_gcm::{Aes128Gcm, Aes256Gcm, KeyInit};
-use chacha20poly1305::ChaCha20Poly1305;
-use hmac::{Hmac, Mac};
-use sha2::{Sha256, Sha384};
+use ring::aead::{self, Aad, LessSafeKey, Nonce, Tag, UnboundKey};
+use ring::hmac;
+use std::sync::Arc;
 
 /// The AEAD algorithm of a cipher suite.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,29 +48,26 @@ pub fn suite(id: u16) -> Option<Suite> {
     Some(Suite { aead, sha384 })
 }
 
-/// A ready AEAD: its key schedule is computed once per key, not per record.
+/// A ready AEAD (*ring*'s, the one the demo servers' TLS uses): its key
+/// schedule is computed once per key, not per record. A key never changes,
+/// so a copy of the dissector's state shares it.
 #[derive(Clone)]
-enum Cipher {
-    Aes128(Box<Aes128Gcm>),
-    Aes256(Box<Aes256Gcm>),
-    ChaCha(Box<ChaCha20Poly1305>),
-}
+struct Cipher(Arc<LessSafeKey>);
 
 impl Cipher {
     fn new(aead: Aead, key: &[u8]) -> Option<Cipher> {
-        Some(match aead {
-            Aead::Aes128Gcm => Cipher::Aes128(Box::new(Aes128Gcm::new_from_slice(key).ok()?)),
-            Aead::Aes256Gcm => Cipher::Aes256(Box::new(Aes256Gcm::new_from_slice(key).ok()?)),
-            Aead::ChaCha20Poly1305 => Cipher::ChaCha(Box::new(ChaCha20Poly1305::new_from_slice(key).ok()?)),
-        })
+        let alg = match aead {
+            Aead::Aes128Gcm => &aead::AES_128_GCM,
+            Aead::Aes256Gcm => &aead::AES_256_GCM,
+            Aead::ChaCha20Poly1305 => &aead::CHACHA20_POLY1305,
+        };
+        Some(Cipher(Arc::new(LessSafeKey::new(UnboundKey::new(alg, key).ok()?))))
     }
 
-    fn open(&self, nonce: &[u8; 12], aad: &[u8], buf: &mut [u8], tag: &[u8]) -> bool {
-        match self {
-            Cipher::Aes128(c) => open(&**c, nonce, aad, buf, tag),
-            Cipher::Aes256(c) => open(&**c, nonce, aad, buf, tag),
-            Cipher::ChaCha(c) => open(&**c, nonce, aad, buf, tag),
-        }
+    fn open(&self, nonce: [u8; 12], aad: &[u8], buf: &mut [u8], tag: &[u8]) -> bool {
+        let Ok(tag) = Tag::try_from(tag) else { return false };
+        let nonce = Nonce::assume_unique_for_key(nonce);
+        self.0.open_in_place_separate_tag(nonce, Aad::from(aad), tag, buf, 0..).is_ok()
     }
 }
 
@@ -98,16 +93,12 @@ pub struct Keys {
 }
 
 fn hmac(sha384: bool, key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
-    macro_rules! run {
-        ($h:ty) => {{
-            let mut m = <Hmac<$h> as hmac::KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
-            for p in parts {
-                m.update(p);
-            }
-            m.finalize().into_bytes().to_vec()
-        }};
+    let alg = if sha384 { hmac::HMAC_SHA384 } else { hmac::HMAC_SHA256 };
+    let mut m = hmac::Context::with_key(&hmac::Key::new(alg, key));
+    for p in parts {
+        m.update(p);
     }
-    if sha384 { run!(Sha384) } else { run!(Sha256) }
+    m.sign().as_ref().to_vec()
 }
 
 /// HKDF-Expand (RFC 5869 §2.3) with `secret` as the pseudorandom key.
@@ -185,15 +176,17 @@ impl Keys {
     }
 
     /// Decrypts one record's payload (`header` is the record's 5-byte
-    /// header as on the wire). `None` when the tag does not verify (a wrong
-    /// key, a record of another session, damaged bytes). Counts the record
-    /// either way, as the receiver does.
-    pub fn decrypt(&mut self, header: &[u8; 5], payload: &[u8]) -> Option<Vec<u8>> {
+    /// header as on the wire) into `out` (emptied first; a buffer reused
+    /// from earlier frames). False when the tag does not verify (a wrong
+    /// key, a record of another session, damaged bytes): `out` is then
+    /// empty. Counts the record either way, as the receiver does.
+    pub fn decrypt_into(&mut self, header: &[u8; 5], payload: &[u8], out: &mut Vec<u8>) -> bool {
+        out.clear();
         let seq = self.seq;
         self.seq += 1;
         let explicit = if !self.tls13 && self.suite.aead != Aead::ChaCha20Poly1305 { 8 } else { 0 };
         if payload.len() < explicit + 16 {
-            return None;
+            return false;
         }
         let mut nonce = self.iv;
         if explicit > 0 {
@@ -216,15 +209,20 @@ impl Keys {
             aad[11..].copy_from_slice(&(body.len() as u16).to_be_bytes());
             &aad
         };
-        let mut buf = body.to_vec();
-        let ok = self.cipher.as_ref().is_some_and(|c| c.open(&nonce, aad, &mut buf, tag));
-        ok.then_some(buf)
+        out.extend_from_slice(body);
+        let ok = self.cipher.as_ref().is_some_and(|c| c.open(nonce, aad, out, tag));
+        if !ok {
+            out.clear();
+        }
+        ok
     }
-}
 
-fn open<A: AeadInOut>(cipher: &A, nonce: &[u8; 12], aad: &[u8], buf: &mut [u8], tag: &[u8]) -> bool {
-    let (Ok(nonce), Ok(tag)) = (nonce[..].try_into(), tag.try_into()) else { return false };
-    cipher.decrypt_inout_detached(nonce, aad, buf.into(), tag).is_ok()
+    /// [`Keys::decrypt_into`] into a new buffer; `None` when the tag does not verify.
+    #[cfg(test)]
+    pub fn decrypt(&mut self, header: &[u8; 5], payload: &[u8]) -> Option<Vec<u8>> {
+        let mut out = Vec::new();
+        self.decrypt_into(header, payload, &mut out).then_some(out)
+    }
 }
 
 #[cfg(test)]
@@ -258,12 +256,13 @@ mod tests {
         let keys = Keys::tls13(suite(0x1301).unwrap(), &secret);
         let inner = b"hello\x17".to_vec();
         let header = [0x17, 0x03, 0x03, 0x00, (inner.len() + 16) as u8];
-        let cipher = Aes128Gcm::new_from_slice(&expand_label(false, &secret, "key", 16)).unwrap();
+        let key = expand_label(false, &secret, "key", 16);
+        let cipher = LessSafeKey::new(UnboundKey::new(&aead::AES_128_GCM, &key).unwrap());
         let mut body = inner.clone();
         let tag = cipher
-            .encrypt_inout_detached((&keys.iv[..]).try_into().unwrap(), &header, body.as_mut_slice().into())
+            .seal_in_place_separate_tag(Nonce::assume_unique_for_key(keys.iv), Aad::from(&header), &mut body)
             .unwrap();
-        body.extend_from_slice(&tag);
+        body.extend_from_slice(tag.as_ref());
         assert_eq!(keys.clone().decrypt(&header, &body), Some(inner));
         let mut bad = body.clone();
         bad[2] ^= 1;

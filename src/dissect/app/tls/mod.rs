@@ -14,6 +14,8 @@
 pub mod crypto;
 pub mod keylog;
 
+use std::borrow::Cow;
+
 use super::super::{At, Cx, read_be};
 use super::{AppStream, PduLen, Proto};
 use crate::model::{Protocol, TcpIpLayer, Value};
@@ -299,15 +301,26 @@ impl TlsConn {
     }
 }
 
-/// What a record held, for the info column.
-struct Info(String);
+/// What a record held, for the info column (joined only when the record
+/// carries no message that writes its own).
+#[derive(Default)]
+struct Info(smallvec::SmallVec<[Cow<'static, str>; 4]>);
 
 impl Info {
-    fn push(&mut self, what: &str) {
-        if !self.0.is_empty() {
-            self.0.push_str(", ");
+    fn push(&mut self, what: impl Into<Cow<'static, str>>) {
+        self.0.push(what.into());
+    }
+}
+
+impl std::fmt::Display for Info {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, part) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            f.write_str(part)?;
         }
-        self.0.push_str(what);
+        Ok(())
     }
 }
 
@@ -334,7 +347,7 @@ fn record(cx: &mut Cx<'_>, st: &mut AppStream, tls: &mut TlsConn, dir: usize, at
     cx.add_at(1, &RECORD_VERSION, Value::U(version.into()), &at, 1, 2);
     cx.add_at(1, &RECORD_LENGTH, Value::U(len as u64), &at, 3, 2);
     let body = at.slice(5, b.len());
-    let mut info = Info(String::new());
+    let mut info = Info::default();
     // Messages the decrypted bytes carry write their own protocol and info.
     let messages = cx.messages;
     let layer = Layer { id: layer, len: b.len() };
@@ -348,7 +361,7 @@ fn record(cx: &mut Cx<'_>, st: &mut AppStream, tls: &mut TlsConn, dir: usize, at
     }
     cx.set_protocol(tls.column(version));
     if !info.0.is_empty() {
-        cx.set_info(format_args!("{}", info.0));
+        cx.set_info(format_args!("{info}"));
     }
 }
 
@@ -397,7 +410,7 @@ fn plain_content(
                 let name = ALERT_DESCRIPTIONS.iter().find(|(k, _)| *k == desc).map(|(_, n)| *n).unwrap_or("Unknown");
                 let what = if level == 2 { "fatal" } else { "warning" };
                 cx.note_at(&ALERT_SEEN, &body, 0, 2, format!("{what} alert: {name} ({desc})"));
-                info.push(&format!(
+                info.push(format!(
                     "Alert (Level: {}, Description: {name})",
                     if level == 2 { "Fatal" } else { "Warning" }
                 ));
@@ -433,12 +446,13 @@ fn encrypted_record(
     info: &mut Info,
 ) {
     let tls13 = tls.tls13();
-    let unknown_suite = tls.suite.is_some_and(|s| crypto::suite(s).is_none());
+    let suite = tls.suite;
     let d = &mut tls.dirs[dir];
     let header: [u8; 5] = rec.bytes[..5].try_into().expect("a record has a header");
     let plain = match d.keys.as_mut() {
         Some(k) if !d.failed => {
-            let p = k.decrypt(&header, body.bytes);
+            let mut out = cx.out.buffer();
+            let p = k.decrypt_into(&header, body.bytes, &mut out).then_some(out);
             if p.is_none() {
                 d.failed = true;
                 cx.note_at(
@@ -457,7 +471,7 @@ fn encrypted_record(
         cx.add_at(1, &APP_DATA, Value::Bytes, &body, 0, body.bytes.len());
         if !d.told_no_keys && !d.failed {
             d.told_no_keys = true;
-            let why = if unknown_suite {
+            let why = if suite.is_some_and(|s| crypto::suite(s).is_none()) {
                 "encrypted with a cipher suite wirelab does not decrypt"
             } else {
                 "encrypted: no key for this session (open its key log to see inside)"
@@ -477,7 +491,7 @@ fn encrypted_record(
     } else {
         ct
     };
-    let id = cx.reserve_source(format!("Decrypted TLS ({} bytes)", plain.len()));
+    let id = cx.reserve_source_named("Decrypted TLS", || format!("Decrypted TLS ({} bytes)", plain.len()));
     if tls13 {
         // The inner type sits right after the content in the decrypted bytes;
         // it is shown as the record's content type (Wireshark: [Content Type]).
@@ -544,8 +558,10 @@ fn handshake(cx: &mut Cx<'_>, tls: &mut TlsConn, dir: usize, body: At<'_>, info:
         if !d.hs.is_empty() {
             d.hs_frames.push(frame);
         }
-        let list = frames.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
-        let id = cx.reserve_source(format!("Reassembled TLS handshake ({n} bytes, frames {list})"));
+        let id = cx.reserve_source_named("Reassembled TLS handshake", || {
+            let list = frames.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+            format!("Reassembled TLS handshake ({n} bytes, frames {list})")
+        });
         message(cx, tls, dir, At { bytes: &msg, source: id, base: 0 }, info);
         cx.fill_source(id, msg);
     }
@@ -905,12 +921,14 @@ fn application(
         }
         cx.pdu_frames.clear();
         cx.pdu_frames.extend_from_slice(&frames);
-        let id = if frames.len() == 1 {
-            cx.reserve_source(format!("Reassembled decrypted TLS ({n} bytes)"))
-        } else {
-            let list = frames.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
-            cx.reserve_source(format!("Reassembled decrypted TLS ({n} bytes, frames {list})"))
-        };
+        let id = cx.reserve_source_named("Reassembled decrypted TLS", || {
+            if frames.len() == 1 {
+                format!("Reassembled decrypted TLS ({n} bytes)")
+            } else {
+                let list = frames.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+                format!("Reassembled decrypted TLS ({n} bytes, frames {list})")
+            }
+        });
         super::dissect_app(cx, st, dir, At { bytes: &pdu, source: id, base: 0 });
         cx.fill_source(id, pdu);
     }
