@@ -40,6 +40,11 @@ pub struct ServeArgs {
     /// Chat: keep a message log so a reconnecting client gets what it missed.
     #[arg(long)]
     pub recovery: bool,
+    /// Chat: join the other chat nodes that use this Redis server
+    /// (redis://HOST:PORT, Redis 7 or later): start two with different
+    /// ports and a broadcast on one reaches the clients of both.
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
     /// Echo: do not offer permessage-deflate.
     #[arg(long)]
     pub no_deflate: bool,
@@ -139,6 +144,12 @@ pub fn config(args: &ServeArgs) -> anyhow::Result<(ServeConfig, Vec<Kind>)> {
     }
     cfg.echo.deflate = !args.no_deflate;
     cfg.chat.recovery = args.recovery;
+    if let Some(url) = &args.redis {
+        if !kinds.contains(&Kind::Chat) {
+            anyhow::bail!("--redis joins chat nodes; start the chat with it (wirelab serve chat --redis {url})");
+        }
+        cfg.chat.redis = Some(url.clone());
+    }
     if args.tls {
         if !kinds.iter().any(|k| matches!(k, Kind::Echo | Kind::Chat)) {
             anyhow::bail!(
@@ -195,8 +206,8 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<i32> {
             .as_ref()
             .map(|c| format!(
                 "; chat: {} connections, {} messages",
-                c.stats.connections.load(Relaxed),
-                c.stats.messages.load(Relaxed)
+                c.connections.load(Relaxed),
+                c.messages.load(Relaxed)
             ))
             .unwrap_or_default(),
     );

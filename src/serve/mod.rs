@@ -10,6 +10,7 @@ pub mod client;
 pub mod compare;
 pub mod demo;
 pub mod echo;
+pub mod redis;
 pub mod scenario;
 pub mod tls;
 pub mod transport;
@@ -107,7 +108,10 @@ pub struct Servers {
     rt: Option<Runtime>,
     stop: watch::Sender<bool>,
     pub listening: Vec<Listening>,
-    pub chat: Option<Arc<chat::Chat>>,
+    /// The chat's counters, when it runs.
+    pub chat: Option<Arc<chat::ChatStats>>,
+    /// The chat node's id (socketioxide's server id), when it runs.
+    pub chat_node: Option<String>,
     pub echo_stats: Arc<echo::EchoStats>,
     pub transport_stats: Arc<transport::TransportStats>,
     /// The echo and chat servers' TLS, when they speak it.
@@ -130,6 +134,7 @@ impl Servers {
             stop,
             listening: Vec::new(),
             chat: None,
+            chat_node: None,
             echo_stats: Arc::default(),
             transport_stats: Arc::default(),
             tls: None,
@@ -168,11 +173,24 @@ impl Servers {
                     )
                 }
                 (Kind::Chat, Bound::Tcp(l)) => {
-                    let (svc, chat) = rt.block_on(async { chat::build(cfg.chat.clone()) });
-                    servers.chat = Some(chat);
-                    rt.spawn(serve_http(l, acceptor.clone(), stop, move || svc.clone()));
+                    let joined = match &cfg.chat.redis {
+                        Some(url) => {
+                            let (svc, chat) = rt.block_on(chat::build_redis(cfg.chat.clone(), url))?;
+                            servers.chat = Some(chat.stats.clone());
+                            servers.chat_node = Some(chat.node().to_string());
+                            rt.spawn(serve_http(l, acceptor.clone(), stop, move || svc.clone()));
+                            format!("; node {} joined through Redis at {url}", chat.node())
+                        }
+                        None => {
+                            let (svc, chat) = rt.block_on(async { chat::build(cfg.chat.clone()) });
+                            servers.chat = Some(chat.stats.clone());
+                            servers.chat_node = Some(chat.node().to_string());
+                            rt.spawn(serve_http(l, acceptor.clone(), stop, move || svc.clone()));
+                            String::new()
+                        }
+                    };
                     format!(
-                        "http{s}://{host}:{port}/  (open it in a browser; socket.io clients connect to the same address){}",
+                        "http{s}://{host}:{port}/  (open it in a browser; socket.io clients connect to the same address){}{joined}",
                         if cfg.chat.recovery { "; missed-message recovery ON" } else { "" }
                     )
                 }

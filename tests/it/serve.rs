@@ -340,6 +340,56 @@ fn chat_with_the_official_socketio_client_recovery_on() {
     chat_with_socketio_client(true);
 }
 
+/// Two chat nodes through a real redis-server, with the official npm
+/// socket.io-client: a broadcast, a room and a private message cross from
+/// one node to the other, `to: "local"` does not; node B stopped and
+/// started again rejoins; with Redis gone, node A still serves its own
+/// clients and says so.
+#[test]
+fn two_chat_nodes_through_redis_with_the_official_client() {
+    let redis = wirelab::serve::redis::RedisServer::start().expect("redis-server starts");
+    let join = |redis: &wirelab::serve::redis::RedisServer| {
+        let url = redis.url();
+        start(&[Kind::Chat], move |c| c.chat.redis = Some(url))
+    };
+    let a = join(&redis);
+    let b = join(&redis);
+    let port = |s: &Servers| s.addr(Kind::Chat).unwrap().port().to_string();
+    assert_ne!(a.chat_node, b.chat_node, "each node has its own id");
+    let two = |a: &Servers, b: &Servers, mode: &str| {
+        let mut c = node();
+        c.args(["two-nodes-test.js", &port(a), &port(b), mode]);
+        run_ok(c, &format!("two chat nodes ({mode})"))
+    };
+    let out = two(&a, &b, "cross");
+    assert!(out.contains("all 6 checks passed"), "{out}");
+    // Node B stops and a new node B starts: it joins through the same Redis.
+    let old_b = b.chat_node.clone();
+    b.stop();
+    let b = join(&redis);
+    assert_ne!(b.chat_node, old_b);
+    let out = two(&a, &b, "cross");
+    assert!(out.contains("all 6 checks passed"), "after node B restarted: {out}");
+    drop(redis);
+    let out = two(&a, &b, "down");
+    assert!(out.contains("all 1 checks passed"), "{out}");
+}
+
+/// A chat node cannot join through a Redis that is not there: it says so,
+/// and what to do, instead of starting alone.
+#[test]
+fn a_chat_node_without_its_redis_says_what_to_do() {
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let mut cfg = ServeConfig::any_port();
+    cfg.chat.redis = Some(format!("redis://{free}"));
+    let err = Servers::start(&cfg, &[Kind::Chat]).err().expect("no Redis, no node").to_string();
+    assert!(err.contains("cannot join the chat nodes through Redis"), "{err}");
+    assert!(err.contains("redis-server"), "{err}");
+    cfg.chat.redis = Some("http://nope".into());
+    let err = Servers::start(&cfg, &[Kind::Chat]).err().expect("not a Redis address").to_string();
+    assert!(err.contains("redis://HOST:PORT"), "{err}");
+}
+
 #[test]
 fn chat_serves_its_page_client_script_and_api() {
     let s = start(&[Kind::Chat], |_| {});
@@ -759,7 +809,7 @@ fn a_flood_of_chat_events_is_throttled_and_an_oversized_message_closes_the_socke
         let mut c = SioClient::connect("flooder", port, &[("/", json!({}))]).await.unwrap();
         // 400 events sent back to back, without waiting for each answer; then
         // wait for the server to have taken or refused every one.
-        let stats = &s.chat.as_ref().unwrap().stats;
+        let stats = s.chat.as_ref().unwrap();
         let count = |n: &std::sync::atomic::AtomicU64| n.load(std::sync::atomic::Ordering::Relaxed);
         let t = Instant::now();
         for i in 0..400 {
@@ -793,7 +843,7 @@ fn a_flood_of_chat_events_is_throttled_and_an_oversized_message_closes_the_socke
         .expect("the server answers or closes, never hangs");
         assert!(r.is_err(), "the oversized message was taken: {r:?}");
     });
-    assert!(s.chat.as_ref().unwrap().stats.throttled.load(std::sync::atomic::Ordering::Relaxed) > 0);
+    assert!(s.chat.as_ref().unwrap().throttled.load(std::sync::atomic::Ordering::Relaxed) > 0);
 }
 
 #[test]

@@ -111,7 +111,7 @@ async function main() {
     const got = [a, b, c, d].filter((x) => texts(x).includes(text)).map((x) => x.name);
     assert.deepEqual(got, want, `to=${to}: delivered to ${got}, expected ${want}`);
     const m = [a, b, c, d].find((x) => texts(x).includes(text)).inbox.find((m) => m.text === text);
-    assert.deepEqual(m, { from: a.s.id, nick: "alice", text, to, offset: ack.offset });
+    assert.deepEqual(m, { from: a.s.id, nick: "alice", text, to, offset: ack.offset, node: a.welcome.node });
     for (const x of [a, b, c, d]) assert.ok(texts(x).filter((t) => t === text).length <= 1, `${to}: at most once`);
     ok(`to "${to}" reaches ${want.join(",")} (offset ${ack.offset})`);
     if (nsp === "/") lastOffset = ack.offset;
