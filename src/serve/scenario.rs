@@ -19,7 +19,7 @@ use super::client::{ClientConfig, Transport};
 use super::{Impairment, Kind, ServeConfig, Servers};
 use crate::capture::{CaptureConfig, CaptureEvent, CaptureHandle};
 
-pub const SCENARIOS: [(&str, &str); 9] = [
+pub const SCENARIOS: [(&str, &str); 10] = [
     ("echo-basics", "text, binary, 16- and 64-bit lengths, a fragmented message, ping/pong, close"),
     ("echo-deflate", "the same messages with permessage-deflate: compressed frames, context takeover"),
     ("chat-rooms", "three socket.io clients, two rooms, /admin, an ack, a broadcast, a private message"),
@@ -28,6 +28,10 @@ pub const SCENARIOS: [(&str, &str); 9] = [
     ("tcp-vs-udp", "the same 50 requests over TCP and UDP, then again with UDP impairment"),
     ("echo-tls", "WebSocket messages of three sizes over wss:// (TLS 1.3); the recording carries its keys"),
     ("chat-tls", "two socket.io clients chat over wss:// (TLS 1.3); the recording carries its keys"),
+    (
+        "chat-two-nodes",
+        "two chat nodes joined through Redis: a broadcast crosses, io.local.emit stays, polling needs sticky sessions",
+    ),
     ("all", "every scenario above, one after the other"),
 ];
 
@@ -90,12 +94,16 @@ pub fn run_in(
     } else {
         None
     };
+    // Two chat nodes and the Redis server they meet in.
+    let nodes = if names.contains(&"chat-two-nodes") { Some(TwoNodes::start()?) } else { None };
     let ports: Vec<u16> = servers
         .listening
         .iter()
         .chain(&extra.listening)
         .chain(secure.iter().flat_map(|s| &s.listening))
+        .chain(nodes.iter().flat_map(|n| n.a.listening.iter().chain(&n.b.listening)))
         .map(|l| l.addr.port())
+        .chain(nodes.iter().map(|n| n.redis.addr.port()))
         .collect();
     let capture = match &write {
         Some(path) => {
@@ -133,6 +141,10 @@ pub fn run_in(
                 Some(tls) if n == "echo-tls" => tls.block_on(echo_tls(tls, &mut lines)),
                 Some(tls) => tls.block_on(chat_tls(tls, &mut lines)),
                 None => unreachable!("the TLS servers start when a TLS scenario runs"),
+            },
+            "chat-two-nodes" => match &nodes {
+                Some(n) => n.a.block_on(two_nodes(n, &mut lines)),
+                None => unreachable!("the nodes start when their scenario runs"),
             },
             _ => Ok(()),
         };
@@ -176,7 +188,104 @@ pub fn run_in(
     if let Some(s) = secure {
         s.stop();
     }
+    if let Some(n) = nodes {
+        n.stop();
+    }
     Ok(Outcome { lines, frames })
+}
+
+/// Two chat nodes joined through a Redis server of their own.
+struct TwoNodes {
+    redis: super::redis::RedisServer,
+    a: Servers,
+    b: Servers,
+}
+
+impl TwoNodes {
+    fn start() -> anyhow::Result<TwoNodes> {
+        let redis = super::redis::RedisServer::start()?;
+        let mut cfg = ServeConfig::any_port();
+        cfg.chat.redis = Some(redis.url());
+        let a = Servers::start(&cfg, &[Kind::Chat])?;
+        let b = Servers::start(&cfg, &[Kind::Chat])?;
+        Ok(TwoNodes { redis, a, b })
+    }
+
+    /// The nodes first, then the Redis server they use.
+    fn stop(self) {
+        self.a.stop();
+        self.b.stop();
+        drop(self.redis);
+    }
+}
+
+/// What crosses Redis between two chat nodes and what does not, and why
+/// long-polling needs every request of a session to reach the same node.
+async fn two_nodes(n: &TwoNodes, out: &mut Vec<String>) -> anyhow::Result<()> {
+    let port = |s: &Servers| s.addr(Kind::Chat).map(|a| a.port()).context("a node has no chat");
+    let (pa, pb) = (port(&n.a)?, port(&n.b)?);
+    let ns = [("/", json!({}))];
+    let mut a1 = SioClient::connect("A1", pa, &ns).await?;
+    let mut a2 = SioClient::connect("A2", pa, &ns).await?;
+    let mut b1 = SioClient::connect("B1", pb, &ns).await?;
+    let node = |s: &Servers| s.chat_node.clone().unwrap_or_default();
+    out.push(format!(
+        "two nodes: A1 {} and A2 {} on node A ({}, port {pa}); B1 {} on node B ({}, port {pb}); Redis on port {}",
+        a1.id,
+        a2.id,
+        node(&n.a),
+        b1.id,
+        node(&n.b),
+        n.redis.addr.port()
+    ));
+    a1.emit_ack("/", "chat message", json!({ "text": "hello, both nodes", "to": "all" })).await?;
+    b1.wait_for("chat message", 1).await?;
+    a2.wait_for("chat message", 1).await?;
+    out.push(
+        "two nodes: A1 sent to everyone; node A delivered it to A1 and A2 and published it on Redis, \
+         where node B got it and delivered it to B1"
+            .into(),
+    );
+    a1.emit_ack("/", "chat message", json!({ "text": "only on node A", "to": "local" })).await?;
+    a2.wait_for("chat message", 2).await?;
+    // Redis hands a node's publications to the others in order: once B1
+    // has the next broadcast, it has everything A published before.
+    a1.emit_ack("/", "chat message", json!({ "text": "one more for everyone", "to": "all" })).await?;
+    b1.wait_for("chat message", 2).await?;
+    if b1.texts().iter().any(|t| t == "only on node A") {
+        bail!("the \"local\" message reached node B");
+    }
+    out.push(format!(
+        "two nodes: \"local\" (io.local.emit) reached A2 and not B1: it never went to Redis (B1 has {:?})",
+        b1.texts()
+    ));
+    b1.emit_ack("/", "join", json!("lab")).await?;
+    a1.emit_ack("/", "chat message", json!({ "text": "to the lab room", "to": "room:lab" })).await?;
+    b1.wait_for("chat message", 3).await?;
+    out.push("two nodes: B1 joined room lab on node B; A1's message to the room crossed Redis to it".into());
+    let private = format!("socket:{}", b1.id);
+    a1.emit_ack("/", "chat message", json!({ "text": "just for B1", "to": private })).await?;
+    b1.wait_for("chat message", 4).await?;
+    out.push("two nodes: a private message from A1 to B1, a socket on the other node, crossed too".into());
+    a1.close().await;
+    a2.close().await;
+    b1.close().await;
+    // Long-polling: the session lives on the node that opened it.
+    let mut open = Poll::connect(pa).await?;
+    let handshake = open.request("", None).await?;
+    let handshake: Value =
+        serde_json::from_str(handshake[0].strip_prefix('0').context("expected the Engine.IO open packet")?)?;
+    let sid = handshake["sid"].as_str().context("no sid in the open packet")?.to_string();
+    let mut other = Poll::connect(pb).await?;
+    match other.request(&sid, None).await {
+        Err(e) => out.push(format!(
+            "sticky sessions: node A opened polling session {sid}; the next GET went to node B, which answered: {e}. \
+             Without a load balancer that keeps a session on one node, polling fails; WebSocket needs one request only"
+        )),
+        Ok(_) => bail!("node B answered a polling request for a session that node A opened"),
+    }
+    open.request(&sid, Some("1")).await.ok();
+    Ok(())
 }
 
 /// Rewrites a recording as pcapng with the secrets of its TLS sessions in

@@ -566,6 +566,11 @@ fn scenarios_run_and_record_what_the_lessons_need() {
     assert!(text.contains("sent over long-polling") && text.contains("sent over WebSocket"), "{text}");
     assert!(text.contains("chat-tls: B got [\"hi\", \"can anyone read this?\", \"only with the key log\"]"), "{text}");
     assert!(text.contains("the recording carries the secrets of its 3 TLS sessions"), "{text}");
+    assert!(text.contains("\"local\" (io.local.emit) reached A2 and not B1"), "{text}");
+    assert!(
+        text.contains("crossed Redis to it") && text.contains("400 Bad Request") && text.contains("Session ID unknown"),
+        "{text}"
+    );
     // What the recording shows, dissected by wirelab: the TLS scenarios'
     // WebSocket frames too, decrypted with the secrets in the recording.
     let frames = support::dissect_file(&file);
