@@ -288,6 +288,35 @@ bin="$PWD/target/release/wirelab"
   --format json --write compare-loss.pcap >compare-loss.json )
 }
 
-if [ $# -eq 0 ]; then set -- http ipv6 veth sll two loss randomloss ipopts slow websockets socketio scenarios compare; fi
+make_redis() {
+# 13. Python's redis-py client and a real redis-server on 127.0.0.1:6379 (the
+#     standard port, so tshark's resp dissector reads it): RESP2 with null
+#     bulk strings, errors, a pipeline, a 100,000-byte value, pub/sub and a
+#     stream with a consumer group; then RESP3 (HELLO 3): maps, sets, doubles,
+#     null, booleans, a big number, a verbatim string and pub/sub pushes.
+python3 -c "import redis" 2>/dev/null || python3 -m pip install -q --break-system-packages redis
+if ss -Hltn 'sport = :6379' | grep -q .; then
+  echo "make-captures.sh redis: port 6379 is already in use; stop that server first" >&2; return 1
+fi
+redis-server --bind 127.0.0.1 --port 6379 --save '' --appendonly no --logfile "$tmp/redis.log" &
+local redis=$!
+for _ in $(seq 50); do redis-cli -p 6379 ping >/dev/null 2>&1 && break; sleep 0.1; done
+redis-cli -p 6379 ping >/dev/null || { echo "make-captures.sh redis: redis-server did not start" >&2; return 1; }
+for mode in resp2 resp3; do
+  redis-cli -p 6379 flushall >/dev/null
+  rm -f "$tmp/redis.pcap"
+  dumpcap -q -P -i lo -f 'tcp port 6379' -w "$tmp/redis.pcap" >"$tmp/dumpcap.log" 2>&1 &
+  cap_pid=$!
+  # Ready once the file has its 24-byte pcap header: the filter is set by then.
+  for _ in $(seq 100); do [ "$(stat -c %s "$tmp/redis.pcap" 2>/dev/null || echo 0)" -ge 24 ] && break; sleep 0.05; done
+  [ "$(stat -c %s "$tmp/redis.pcap" 2>/dev/null || echo 0)" -ge 24 ] || { cat "$tmp/dumpcap.log" >&2; return 1; }
+  python3 scripts/redis-traffic.py $mode >/dev/null
+  stop_capture
+  mv "$tmp/redis.pcap" "$out/redis-py-$mode.pcap"; chmod 644 "$out/redis-py-$mode.pcap"
+done
+kill $redis; wait $redis || true
+}
+
+if [ $# -eq 0 ]; then set -- http ipv6 veth sll two loss randomloss ipopts slow websockets socketio scenarios compare redis; fi
 for c in "$@"; do "make_$c"; done
 echo "captures written to $out/"

@@ -36,7 +36,7 @@ impl Level {
             }
             // Application messages: always shown.
             SioConnect | SioDisconnect | SioConnectError | SioEvent | SioAck | SioAttachment | DemoRequest
-            | DemoReply => Level::Socketio,
+            | DemoReply | RedisCommand | RedisReply | RedisPush => Level::Socketio,
         }
     }
 }

@@ -189,6 +189,8 @@ impl Correlator {
             MsgKind::EioProbeAnswer => (None, Some((stream_scope, "probe".into()))),
             MsgKind::DemoRequest => (e.ack_id.map(|n| (stream_scope.clone(), format!("demo {n}"))), None),
             MsgKind::DemoReply => (None, e.ack_id.map(|n| (stream_scope.clone(), format!("demo {n}")))),
+            MsgKind::RedisCommand => (e.ack_id.map(|n| (stream_scope.clone(), format!("redis {n}"))), None),
+            MsgKind::RedisReply => (None, e.ack_id.map(|n| (stream_scope.clone(), format!("redis {n}")))),
             MsgKind::WsPing => (Some((stream_scope, "ws-ping".into())), None),
             MsgKind::WsPong => (None, Some((stream_scope, "ws-ping".into()))),
             // The first close (or FIN) asks; the other side's answers it.

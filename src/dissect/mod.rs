@@ -54,6 +54,7 @@ pub fn all_fields() -> impl Iterator<Item = &'static FieldDef> {
         app::tls::ALL,
         app::websocket::ALL,
         app::demo::ALL,
+        app::resp::ALL,
         app::engineio::ALL,
         app::engineio::sio::ALL,
     ]
@@ -82,6 +83,7 @@ pub fn all_notes() -> impl Iterator<Item = &'static NoteDef> {
         app::tls::ALL_NOTES,
         app::websocket::ALL_NOTES,
         app::demo::ALL_NOTES,
+        app::resp::ALL_NOTES,
         app::engineio::ALL_NOTES,
         app::engineio::sio::ALL_NOTES,
     ]

@@ -28,13 +28,21 @@ pub(super) fn value_text_into(r: &FieldRef<'_>, max_bytes: usize, s: &mut String
             }
         }
         Value::I(v) => super::push_num(s, *v),
+        // A number as written (2.5, inf); a time to the nanosecond.
+        Value::F(v) if f.def.ty == super::FieldType::Double => {
+            let _ = write!(s, "{v}");
+        }
         Value::F(v) => {
             let _ = write!(s, "{v:.9}");
         }
         // A flag bit is set or not; a line that marks a message (an HTTP
         // request line) is shown as its text; a derived truth as true or false.
         Value::Bool(b) if f.def.mask != 0 => s.push_str(if *b { "Set" } else { "Not set" }),
-        Value::Bool(_) if f.span.len > 1 && std::str::from_utf8(r.bytes()).is_ok_and(|t| !t.contains('\0')) => {
+        Value::Bool(_)
+            if f.def.proto.name == "http"
+                && f.span.len > 1
+                && std::str::from_utf8(r.bytes()).is_ok_and(|t| !t.contains('\0')) =>
+        {
             text_into(r.bytes(), max_bytes, s)
         }
         Value::Bool(b) => s.push_str(if *b { "True" } else { "False" }),

@@ -89,6 +89,10 @@ pub enum FieldType {
     U64,
     /// `Value::I` within 32 bits. FT_INT32.
     I32,
+    /// Any `Value::I`. FT_INT64.
+    I64,
+    /// `Value::F`: a floating-point number. FT_DOUBLE.
+    Double,
     /// `Value::F`: a point in time, seconds since the Unix epoch. FT_ABSOLUTE_TIME.
     AbsTime,
     /// `Value::F`: a duration in seconds. FT_RELATIVE_TIME.
@@ -119,6 +123,8 @@ impl FieldType {
             Self::U32 => "u32",
             Self::U64 => "u64",
             Self::I32 => "i32",
+            Self::I64 => "i64",
+            Self::Double => "double",
             Self::AbsTime => "abs_time",
             Self::RelTime => "rel_time",
             Self::Ether => "ether",
@@ -600,6 +606,12 @@ pub enum MsgKind {
     DemoRequest,
     /// The demo server's reply, answering the request with the same seq.
     DemoReply,
+    /// A Redis command (its number on the connection in `ack_id`).
+    RedisCommand,
+    /// Redis's reply to the command with the same number.
+    RedisReply,
+    /// What Redis sends unasked: a pub/sub message, an invalidation.
+    RedisPush,
 }
 
 impl MsgKind {
@@ -635,6 +647,9 @@ impl MsgKind {
             SioAttachment => "sio-attachment",
             DemoRequest => "demo-request",
             DemoReply => "demo-reply",
+            RedisCommand => "redis-command",
+            RedisReply => "redis-reply",
+            RedisPush => "redis-push",
         }
     }
     /// What the message does, in plain words, for a student's prediction:
@@ -659,6 +674,9 @@ impl MsgKind {
             SioAttachment => "binary data of an event",
             DemoRequest => "a request",
             DemoReply => "a reply",
+            RedisCommand => "a command to Redis",
+            RedisReply => "Redis's reply",
+            RedisPush => "a message Redis passes on",
         }
     }
 
@@ -705,7 +723,7 @@ pub struct AppEvent {
 
 /// The protocols whose packets are application messages (see
 /// [`Dissection::message_views`]).
-pub const MESSAGE_PROTOCOLS: &[&str] = &["websocket", "engineio", "demo"];
+pub const MESSAGE_PROTOCOLS: &[&str] = &["websocket", "engineio", "demo", "resp"];
 
 /// Everything wirelab knows about one frame.
 #[derive(Clone, Debug, Default)]

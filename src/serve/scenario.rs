@@ -94,16 +94,17 @@ pub fn run_in(
     } else {
         None
     };
-    // Two chat nodes and the Redis server they meet in.
-    let nodes = if names.contains(&"chat-two-nodes") { Some(TwoNodes::start()?) } else { None };
+    // The Redis server two chat nodes meet in, and the nodes' ports: the
+    // nodes start once the capture runs, so it has their HELLO and
+    // SUBSCRIBE to Redis.
+    let meeting = if names.contains(&"chat-two-nodes") { Some(Meeting::start()?) } else { None };
     let ports: Vec<u16> = servers
         .listening
         .iter()
         .chain(&extra.listening)
         .chain(secure.iter().flat_map(|s| &s.listening))
-        .chain(nodes.iter().flat_map(|n| n.a.listening.iter().chain(&n.b.listening)))
         .map(|l| l.addr.port())
-        .chain(nodes.iter().map(|n| n.redis.addr.port()))
+        .chain(meeting.iter().flat_map(|m| [m.redis.addr.port(), m.ports[0], m.ports[1]]))
         .collect();
     let capture = match &write {
         Some(path) => {
@@ -121,6 +122,7 @@ pub fn run_in(
         }
         None => None,
     };
+    let nodes = meeting.map(Meeting::join).transpose()?;
     let mut lines = Vec::new();
     let chat_port = servers.addr(Kind::Chat).map(|a| a.port()).unwrap_or(0);
     for n in names {
@@ -194,6 +196,34 @@ pub fn run_in(
     Ok(Outcome { lines, frames })
 }
 
+/// A Redis server of its own, and two free ports for the chat nodes that
+/// will meet in it.
+struct Meeting {
+    redis: super::redis::RedisServer,
+    ports: [u16; 2],
+}
+
+impl Meeting {
+    fn start() -> anyhow::Result<Meeting> {
+        let redis = super::redis::RedisServer::start()?;
+        let free =
+            || -> anyhow::Result<u16> { Ok(std::net::TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port()) };
+        Ok(Meeting { redis, ports: [free()?, free()?] })
+    }
+
+    /// Starts the two nodes, each joining through the Redis server.
+    fn join(self) -> anyhow::Result<TwoNodes> {
+        let node = |port: u16| {
+            let mut cfg = ServeConfig::any_port();
+            cfg.ports[Kind::Chat as usize] = port;
+            cfg.chat.redis = Some(self.redis.url());
+            Servers::start(&cfg, &[Kind::Chat])
+        };
+        let (a, b) = (node(self.ports[0])?, node(self.ports[1])?);
+        Ok(TwoNodes { redis: self.redis, a, b })
+    }
+}
+
 /// Two chat nodes joined through a Redis server of their own.
 struct TwoNodes {
     redis: super::redis::RedisServer,
@@ -202,15 +232,6 @@ struct TwoNodes {
 }
 
 impl TwoNodes {
-    fn start() -> anyhow::Result<TwoNodes> {
-        let redis = super::redis::RedisServer::start()?;
-        let mut cfg = ServeConfig::any_port();
-        cfg.chat.redis = Some(redis.url());
-        let a = Servers::start(&cfg, &[Kind::Chat])?;
-        let b = Servers::start(&cfg, &[Kind::Chat])?;
-        Ok(TwoNodes { redis, a, b })
-    }
-
     /// The nodes first, then the Redis server they use.
     fn stop(self) {
         self.a.stop();

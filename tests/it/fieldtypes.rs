@@ -28,6 +28,9 @@ fn allows(ty: FieldType, v: Value, frame: u64) -> bool {
         FieldType::U32 => matches!(v, Value::U(n) if n <= u32::MAX.into()),
         FieldType::U64 => matches!(v, Value::U(_)),
         FieldType::I32 => matches!(v, Value::I(n) if i32::try_from(n).is_ok()),
+        FieldType::I64 => matches!(v, Value::I(_)),
+        // RESP3's doubles may be inf or -inf, never NaN.
+        FieldType::Double => matches!(v, Value::F(x) if !x.is_nan()),
         // Seconds as a float; never NaN or infinite.
         FieldType::AbsTime | FieldType::RelTime => matches!(v, Value::F(x) if x.is_finite()),
         FieldType::Ether => matches!(v, Value::Mac(_)),

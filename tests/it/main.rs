@@ -20,6 +20,7 @@
 //! - `layering`: the dissection core does not depend on GUI, async or capture crates.
 //! - `capture`: the capture engine, the capture CLI and signals, interfaces, hand-made packets (root).
 //! - `live`: a capture made now, on loopback, with fresh traffic (needs capture rights).
+//! - `resp`: Redis's RESP on redis-py's traffic: RESP2 against tshark, RESP3 value by value, commands paired with replies, bad input.
 //! - `tls`: TLS with bad input: garbage key log lines, another session's keys, a wrong key, cut records.
 //! - `serve`: the demo servers against independent peers (Python websockets, Autobahn via kosoku, the npm socket.io-client), hostile and heavy clients, the TCP/UDP client.
 
@@ -40,6 +41,7 @@ mod ladder;
 mod layering;
 mod live;
 mod messages;
+mod resp;
 mod serve;
 mod session;
 mod support;

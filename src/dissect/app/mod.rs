@@ -14,6 +14,7 @@
 pub mod demo;
 pub mod engineio;
 pub mod http;
+pub mod resp;
 pub mod tls;
 pub mod websocket;
 
@@ -58,6 +59,8 @@ pub enum Proto {
     WebSocket,
     /// wirelab's demo protocol (the TCP demo server's messages).
     Demo,
+    /// Redis's RESP.
+    Resp,
     /// Not decoded: shown as data, not buffered.
     Data,
     /// TLS records: what `detect` says of a stream that starts with one
@@ -108,6 +111,9 @@ pub struct AppStream {
     pub attachments: [engineio::Pending; 2],
     /// The stream speaks TLS: its records, and `proto` is what they carry.
     pub tls: Option<Box<tls::TlsConn>>,
+    /// RESP: commands sent (client's direction) and replies sent (server's),
+    /// so the n-th reply is paired with the n-th command.
+    pub resp_count: [u64; 2],
 }
 
 impl AppStream {
@@ -132,7 +138,7 @@ impl AppStream {
     /// Finds the protocol of a direction from its first bytes.
     fn detect(&mut self, dir: usize, buf: &[u8], ports: (u16, u16)) {
         if self.tls.is_none() && self.proto[dir] == Proto::Unknown {
-            match detect(self.proto[dir ^ 1] == Proto::WebSocket, buf, ports) {
+            match detect(self.proto[dir ^ 1], buf, ports) {
                 Proto::Tls => self.tls = Some(Box::default()),
                 p => self.proto[dir] = p,
             }
@@ -399,7 +405,7 @@ pub enum PduLen {
     NotMine,
 }
 
-pub(crate) fn detect(other_is_websocket: bool, buf: &[u8], ports: (u16, u16)) -> Proto {
+pub(crate) fn detect(other: Proto, buf: &[u8], ports: (u16, u16)) -> Proto {
     const STARTS: [&[u8]; 9] =
         [b"GET ", b"POST ", b"PUT ", b"HEAD ", b"DELETE ", b"OPTIONS ", b"PATCH ", b"CONNECT ", b"HTTP/1."];
     if STARTS.iter().any(|m| buf.starts_with(m)) {
@@ -417,7 +423,16 @@ pub(crate) fn detect(other_is_websocket: bool, buf: &[u8], ports: (u16, u16)) ->
     if tls::looks_like(buf) {
         return if buf.len() < 5 { Proto::Unknown } else { Proto::Tls };
     }
-    if other_is_websocket
+    // The server's side of a Redis connection: its client spoke RESP.
+    if other == Proto::Resp {
+        return Proto::Resp;
+    }
+    match resp::looks_like(buf, ports) {
+        Some(true) => return Proto::Resp,
+        None => return Proto::Unknown,
+        Some(false) => {}
+    }
+    if other == Proto::WebSocket
         || (WEBSOCKET_PORTS.contains(&ports.0) || WEBSOCKET_PORTS.contains(&ports.1))
             && websocket::looks_like_frame(buf)
     {
@@ -628,6 +643,7 @@ pub(crate) fn app_pdu_len(proto: Proto, bytes: &[u8]) -> PduLen {
         Proto::Http => http::pdu_len(bytes),
         Proto::WebSocket => websocket::pdu_len(bytes),
         Proto::Demo => demo::pdu_len(bytes),
+        Proto::Resp => resp::pdu_len(bytes),
         Proto::Data | Proto::Unknown | Proto::Tls => PduLen::NotMine,
     }
 }
@@ -644,6 +660,7 @@ pub(crate) fn dissect_app(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: A
         Proto::Http => http::dissect(cx, st, dir, at),
         Proto::WebSocket => websocket::dissect(cx, st, dir, at),
         Proto::Demo => demo::dissect(cx, at, Some(dir)),
+        Proto::Resp => resp::dissect(cx, st, dir, at),
         _ => {}
     }
 }

@@ -938,7 +938,7 @@ fn application(
 /// start, as over TCP (TLS inside TLS is shown as data).
 fn detect_inner(st: &mut AppStream, dir: usize, bytes: &[u8]) {
     if st.proto[dir] == Proto::Unknown {
-        st.proto[dir] = match super::detect(st.proto[dir ^ 1] == Proto::WebSocket, bytes, (0, 0)) {
+        st.proto[dir] = match super::detect(st.proto[dir ^ 1], bytes, (0, 0)) {
             Proto::Tls => Proto::Data,
             p => p,
         };
