@@ -271,7 +271,7 @@ make_scenarios() {
 # 11. wirelab's own demo servers and scripted clients: one capture per
 #     scenario (`wirelab scenario --list`), recorded by wirelab itself.
 cargo build --release -q
-for s in echo-basics echo-deflate chat-rooms chat-missed-events chat-polling-upgrade tcp-vs-udp; do
+for s in echo-basics echo-deflate chat-rooms chat-missed-events chat-polling-upgrade tcp-vs-udp chat-two-nodes; do
   target/release/wirelab scenario "$s" --write "$out/scenario-$s.pcap" >/dev/null
 done
 }

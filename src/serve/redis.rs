@@ -20,15 +20,21 @@ pub struct RedisServer {
 }
 
 impl RedisServer {
-    /// Starts `redis-server` on a free port of 127.0.0.1 and waits until it
-    /// answers PING (at most 10 s).
+    /// Starts `redis-server` on 127.0.0.1: on Redis's own port 6379 when it
+    /// is free (so recordings read as RESP in any tool), else on a free
+    /// port; and waits until it answers (at most 10 s).
     pub fn start() -> anyhow::Result<RedisServer> {
         // The port is found free and then given to redis-server; another
         // program may take it in between, so a server that stops at once is
         // tried again on another port.
         let mut last = anyhow::anyhow!("redis-server did not start");
-        for _ in 0..5 {
-            let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port();
+        for attempt in 0..6 {
+            let want = if attempt == 0 { crate::dissect::app::resp::PORT } else { 0 };
+            let Ok(port) =
+                TcpListener::bind((Ipv4Addr::LOCALHOST, want)).and_then(|l| l.local_addr()).map(|a| a.port())
+            else {
+                continue;
+            };
             let child = Command::new("redis-server")
                 .args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", "", "--appendonly", "no"])
                 .args(["--loglevel", "warning"])
@@ -75,7 +81,8 @@ impl RedisServer {
                 }
                 return Ok(false);
             }
-            if ping(self.addr) {
+            // Ours answers, not another server that had the port first.
+            if answering_pid(self.addr) == Some(self.child.id()) {
                 return Ok(true);
             }
             if Instant::now() > end {
@@ -86,15 +93,29 @@ impl RedisServer {
     }
 }
 
-/// Whether a Redis server answers PING at `addr`.
-fn ping(addr: SocketAddr) -> bool {
-    let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) else { return false };
-    let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
-    if s.write_all(b"PING\r\n").is_err() {
-        return false;
+/// The process id of the Redis server answering at `addr` (its `INFO
+/// server`), if one answers.
+fn answering_pid(addr: SocketAddr) -> Option<u32> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_millis(200)).ok()?;
+    s.set_read_timeout(Some(Duration::from_millis(500))).ok()?;
+    s.write_all(b"INFO server\r\n").ok()?;
+    let mut got = String::new();
+    let mut buf = [0u8; 4096];
+    // The reply is one bulk string; its process_id line is near the top.
+    let pid = |text: &str| -> Option<u32> {
+        let rest = &text[text.find("process_id:")? + "process_id:".len()..];
+        rest[..rest.find("\r\n")?].trim().parse().ok()
+    };
+    loop {
+        if let Some(p) = pid(&got) {
+            return Some(p);
+        }
+        let n = s.read(&mut buf).ok()?;
+        if n == 0 || got.len() > 64 << 10 {
+            return None;
+        }
+        got.push_str(&String::from_utf8_lossy(&buf[..n]));
     }
-    let mut buf = [0u8; 7];
-    s.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
 }
 
 impl Drop for RedisServer {
