@@ -55,6 +55,7 @@ pub fn all_fields() -> impl Iterator<Item = &'static FieldDef> {
         app::websocket::ALL,
         app::demo::ALL,
         app::resp::ALL,
+        app::adapter::ALL,
         app::engineio::ALL,
         app::engineio::sio::ALL,
     ]
@@ -84,6 +85,7 @@ pub fn all_notes() -> impl Iterator<Item = &'static NoteDef> {
         app::websocket::ALL_NOTES,
         app::demo::ALL_NOTES,
         app::resp::ALL_NOTES,
+        app::adapter::ALL_NOTES,
         app::engineio::ALL_NOTES,
         app::engineio::sio::ALL_NOTES,
     ]

@@ -21,7 +21,7 @@ pub use check::{Answer, Answers, QuestionReport, Report, Show, Status, answer_ke
 pub use query::{Query, Which};
 
 /// The labs that ship with wirelab, by file name.
-pub const BUNDLED: [(&str, &str); 15] = [
+pub const BUNDLED: [(&str, &str); 16] = [
     ("osi-layers.toml", include_str!("../../labs/osi-layers.toml")),
     ("sockets-and-ports.toml", include_str!("../../labs/sockets-and-ports.toml")),
     ("tcp-handshake.toml", include_str!("../../labs/tcp-handshake.toml")),
@@ -37,6 +37,7 @@ pub const BUNDLED: [(&str, &str); 15] = [
     ("message-queues.toml", include_str!("../../labs/message-queues.toml")),
     ("compression.toml", include_str!("../../labs/compression.toml")),
     ("tls-and-wss.toml", include_str!("../../labs/tls-and-wss.toml")),
+    ("scale-out.toml", include_str!("../../labs/scale-out.toml")),
 ];
 
 /// Lab files bigger than this are refused (they come from people).

@@ -51,7 +51,7 @@ fn the_bundled_labs_validate_and_hold_the_required_questions() {
     let out = wirelab_bin().args(["lab", "list", "--format", "json"]).output().unwrap();
     let list: Json = serde_json::from_slice(&out.stdout).unwrap();
     assert!(list.as_array().unwrap().iter().any(|l| l["id"] == "tcp-handshake" && l["questions"] == 7));
-    // The fifteen labs of the curriculum, in its order, each with three
+    // The sixteen labs of the curriculum, in its order, each with three
     // questions or more and a reference capture that answers all of them.
     let ids: Vec<&str> = list.as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap()).collect();
     assert_eq!(
@@ -72,6 +72,7 @@ fn the_bundled_labs_validate_and_hold_the_required_questions() {
             "message-queues",
             "compression",
             "tls-and-wss",
+            "scale-out",
         ]
     );
     for l in Lab::bundled() {

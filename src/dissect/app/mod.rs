@@ -11,6 +11,7 @@
 //! segments is dissected on the frame that completes it, in a "reassembled"
 //! data source, as Wireshark does. Memory per direction is bounded.
 
+pub mod adapter;
 pub mod demo;
 pub mod engineio;
 pub mod http;

@@ -207,6 +207,9 @@ struct Summary {
     /// The top-level aggregate's kind and count (`Array(3)`), which a
     /// response shows instead of its elements.
     aggregate: Option<String>,
+    /// Where each top-level element's bytes are, for a bulk string (its
+    /// value); `None` for other elements.
+    strings: Vec<Option<(usize, usize)>>,
 }
 
 /// The text of a value for the info column: itself when short and ASCII,
@@ -361,6 +364,7 @@ fn bulk(cx: &mut Cx<'_>, m: &At<'_>, at: usize, depth: u8, ty: u8, text: &[u8], 
         2 => {
             sum.words.push(shown("BulkString", bytes));
             sum.elements.push(shown("BulkString", bytes));
+            sum.strings.push(Some((start, start + have)));
         }
         _ => {}
     }
@@ -430,6 +434,7 @@ fn aggregate(
             // Not a string: the element as written, its first line.
             let line = &m.bytes[elem..crlf(m.bytes, elem).unwrap_or(pos).min(pos)];
             sum.elements.push(super::preview(line, 40));
+            sum.strings.push(None);
         }
     }
     // The item spans its elements too, now that their end is known.
@@ -448,6 +453,7 @@ pub fn dissect(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
     let mut sum = Summary::default();
     let end = value(cx, &at, 0, 1, &mut sum);
     cx.end_layer(layer, end.max(at.bytes.len()));
+    adapter_payload(cx, &at, &sum);
     // The client is the side that sends commands; pushes and replies come
     // from the server.
     if st.client.is_none() {
@@ -482,6 +488,24 @@ pub fn dissect(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
     };
     let text = if sum.elements.is_empty() || request { words } else { sum.elements.join(" ") };
     cx.event(dir, kind, super::preview(text.as_bytes(), 120)).ack_id = id;
+}
+
+/// A chat node's request carried by this value — `PUBLISH channel payload`,
+/// or its delivery, `message channel payload` (`pmessage pattern channel
+/// payload`) — on one of the Socket.IO adapter's channels: decoded.
+fn adapter_payload(cx: &mut Cx<'_>, at: &At<'_>, sum: &Summary) {
+    let word = |i: usize| sum.strings.get(i).copied().flatten();
+    let first = sum.elements.first().map(|w| w.to_ascii_lowercase());
+    let (chan, payload) = match first.as_deref() {
+        Some("publish" | "message" | "spublish" | "smessage") if sum.strings.len() == 3 => (word(1), word(2)),
+        Some("pmessage") if sum.strings.len() == 4 => (word(2), word(3)),
+        _ => return,
+    };
+    if let (Some(c), Some(p)) = (chan, payload)
+        && super::adapter::is_channel(&at.bytes[c.0..c.1])
+    {
+        super::adapter::dissect(cx, at, c, p.0, p.1);
+    }
 }
 
 /// The number of the next command or reply on the connection, counting `n`.
