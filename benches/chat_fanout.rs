@@ -1,8 +1,10 @@
 //! Chat fan-out: chat messages per second delivered to 1,000 socket.io
 //! clients in one room, wirelab's chat (socketioxide) side by side with the
 //! official Node socket.io server, both driven by the same load generator
-//! (tests/js/fanout-load.js, the npm socket.io-client). Needs node and
-//! `scripts/install-deps --test` (npm packages in tests/js).
+//! (tests/js/fanout-load.js, the npm socket.io-client); then wirelab's chat
+//! as two nodes joined through a redis-server of its own, the clients dealt
+//! to both. Needs node, redis-server and `scripts/install-deps --test` (npm
+//! packages in tests/js).
 //!     cargo bench --bench chat_fanout [-- CLIENTS MESSAGES]
 
 use std::io::{BufRead, BufReader};
@@ -11,10 +13,16 @@ use std::process::{Command, Stdio};
 use wirelab::serve::{Kind, ServeConfig, Servers};
 
 fn load(port: u16, clients: u32, messages: u32) -> serde_json::Value {
+    load_on(&[port], clients, messages)
+}
+
+/// The load generator with its clients dealt to several chat nodes.
+fn load_on(ports: &[u16], clients: u32, messages: u32) -> serde_json::Value {
     let js = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/js");
+    let ports = ports.iter().map(u16::to_string).collect::<Vec<_>>().join(",");
     let out = Command::new("node")
         .current_dir(js)
-        .args(["fanout-load.js", &port.to_string(), &clients.to_string(), &messages.to_string()])
+        .args(["fanout-load.js", &ports, &clients.to_string(), &messages.to_string()])
         .output()
         .expect("node runs");
     assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
@@ -34,6 +42,19 @@ fn main() {
         println!("wirelab chat (socketioxide), run {}: {r}", i + 1);
     }
     drop(servers);
+
+    // Two nodes through Redis: every message crosses it once, to node B.
+    let redis = wirelab::serve::redis::RedisServer::start().expect("redis-server starts");
+    let mut cfg = ServeConfig::any_port();
+    cfg.chat.redis = Some(redis.url());
+    let a = Servers::start(&cfg, &[Kind::Chat]).expect("node A starts");
+    let b = Servers::start(&cfg, &[Kind::Chat]).expect("node B starts");
+    let ports = [a.addr(Kind::Chat).unwrap().port(), b.addr(Kind::Chat).unwrap().port()];
+    for i in 0..runs {
+        let r = load_on(&ports, clients, messages);
+        println!("wirelab chat, two nodes through Redis, run {}: {r}", i + 1);
+    }
+    drop((a, b, redis));
 
     let js = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/js");
     let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

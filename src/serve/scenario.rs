@@ -23,7 +23,10 @@ pub const SCENARIOS: [(&str, &str); 10] = [
     ("echo-basics", "text, binary, 16- and 64-bit lengths, a fragmented message, ping/pong, close"),
     ("echo-deflate", "the same messages with permessage-deflate: compressed frames, context takeover"),
     ("chat-rooms", "three socket.io clients, two rooms, /admin, an ack, a broadcast, a private message"),
-    ("chat-missed-events", "a client misses messages while away; then the same with --recovery"),
+    (
+        "chat-missed-events",
+        "a client misses messages while away; then the same with --recovery; then Redis pub/sub and a Stream with a consumer group",
+    ),
     ("chat-polling-upgrade", "a socket.io client starts on HTTP long-polling, then upgrades to WebSocket"),
     ("tcp-vs-udp", "the same 50 requests over TCP and UDP, then again with UDP impairment"),
     ("echo-tls", "WebSocket messages of three sizes over wss:// (TLS 1.3); the recording carries its keys"),
@@ -98,6 +101,9 @@ pub fn run_in(
     // nodes start once the capture runs, so it has their HELLO and
     // SUBSCRIBE to Redis.
     let meeting = if names.contains(&"chat-two-nodes") { Some(Meeting::start()?) } else { None };
+    // A Redis server for the missed-events lesson's broker half; without
+    // redis-server, that half is left out and the scenario says so.
+    let broker = if names.contains(&"chat-missed-events") { Some(super::redis::RedisServer::start()) } else { None };
     let ports: Vec<u16> = servers
         .listening
         .iter()
@@ -105,6 +111,7 @@ pub fn run_in(
         .chain(secure.iter().flat_map(|s| &s.listening))
         .map(|l| l.addr.port())
         .chain(meeting.iter().flat_map(|m| [m.redis.addr.port(), m.ports[0], m.ports[1]]))
+        .chain(broker.iter().flatten().map(|r| r.addr.port()))
         .collect();
     let capture = match &write {
         Some(path) => {
@@ -135,7 +142,15 @@ pub fn run_in(
                 let recovering = extra.addr(Kind::Chat).map(|a| a.port()).unwrap_or(0);
                 let r = servers.block_on(missed(chat_port, "without recovery", &mut lines));
                 lines.push(format!("(now the chat server with --recovery, on port {recovering})"));
-                r.and(servers.block_on(missed(recovering, "with recovery", &mut lines)))
+                let r = r.and(servers.block_on(missed(recovering, "with recovery", &mut lines)));
+                match &broker {
+                    Some(Ok(redis)) => r.and(servers.block_on(redis_queues(redis, &mut lines))),
+                    Some(Err(e)) => {
+                        lines.push(format!("(the same on a real broker is left out: {e})"));
+                        r
+                    }
+                    None => r,
+                }
             }
             "chat-polling-upgrade" => servers.block_on(polling_upgrade(chat_port, &mut lines)),
             "tcp-vs-udp" => servers.block_on(tcp_vs_udp(&servers, &extra, c2.impair, &mut lines)),
@@ -678,6 +693,111 @@ async fn missed(port: u16, label: &str, out: &mut Vec<String>) -> anyhow::Result
     a.close().await;
     b.close().await;
     Ok(())
+}
+
+/// The same question on a real broker, Redis. Pub/sub: two subscribers
+/// get each message published on their channel; one that is away misses
+/// what is published meanwhile. A Stream with a consumer group: each entry
+/// goes to one consumer of the group, which acknowledges it; an entry not
+/// acknowledged stays pending for its consumer, which gets it again when
+/// it comes back.
+async fn redis_queues(server: &super::redis::RedisServer, out: &mut Vec<String>) -> anyhow::Result<()> {
+    use futures_util::StreamExt as _;
+    use socketioxide_redis::drivers::redis::redis_client as redis;
+    let client = redis::Client::open(server.url())?;
+    let mut conn = client.get_multiplexed_async_connection().await?;
+    let cmd = |name: &str| redis::cmd(name);
+    // Pub/sub.
+    let mut s1 = client.get_async_pubsub().await?;
+    let mut s2 = client.get_async_pubsub().await?;
+    s1.subscribe("news").await?;
+    s2.subscribe("news").await?;
+    let publish = async |conn: &mut redis::aio::MultiplexedConnection, text: &str| -> anyhow::Result<i64> {
+        Ok(cmd("PUBLISH").arg("news").arg(text).query_async(conn).await?)
+    };
+    let next = async |s: &mut redis::aio::PubSub| -> anyhow::Result<String> {
+        let m = tokio::time::timeout(PATIENCE, s.on_message().next()).await.context("a published message never came")?;
+        Ok(m.context("the subscription ended")?.get_payload()?)
+    };
+    let n = publish(&mut conn, "pub/sub: for every subscriber").await?;
+    let (m1, m2) = (next(&mut s1).await?, next(&mut s2).await?);
+    out.push(format!("redis pub/sub: PUBLISH reached {n} subscribers; S1 got {m1:?}, S2 got {m2:?}"));
+    drop(s2);
+    let n = publish(&mut conn, "pub/sub: while S2 was away").await?;
+    next(&mut s1).await?;
+    let mut s2 = client.get_async_pubsub().await?;
+    s2.subscribe("news").await?;
+    let n2 = publish(&mut conn, "pub/sub: after S2 came back").await?;
+    let (_, back) = (next(&mut s1).await?, next(&mut s2).await?);
+    out.push(format!(
+        "redis pub/sub: S2 left; a message published then reached {n} subscriber; S2 came back and got only {back:?} ({n2} subscribers)"
+    ));
+    drop((s1, s2));
+    // A Stream with a consumer group.
+    let _: redis::Value = cmd("DEL").arg("jobs").query_async(&mut conn).await?;
+    for job in ["job 1", "job 2", "job 3"] {
+        let _: String = cmd("XADD").arg("jobs").arg("*").arg("task").arg(job).query_async(&mut conn).await?;
+    }
+    let _: String = cmd("XGROUP").arg("CREATE").arg("jobs").arg("workers").arg("0").query_async(&mut conn).await?;
+    let read = async |conn: &mut redis::aio::MultiplexedConnection, consumer: &str, from: &str| -> anyhow::Result<Vec<(String, String)>> {
+        let v: redis::Value = cmd("XREADGROUP")
+            .arg("GROUP")
+            .arg("workers")
+            .arg(consumer)
+            .arg("COUNT")
+            .arg(1)
+            .arg("STREAMS")
+            .arg("jobs")
+            .arg(from)
+            .query_async(conn)
+            .await?;
+        Ok(entries(&v))
+    };
+    let c1 = read(&mut conn, "c1", ">").await?;
+    let c2 = read(&mut conn, "c2", ">").await?;
+    let (Some((id1, job1)), Some((_, job2))) = (c1.first(), c2.first()) else {
+        bail!("the consumer group gave no entry to c1 or c2");
+    };
+    let _: i64 = cmd("XACK").arg("jobs").arg("workers").arg(id1).query_async(&mut conn).await?;
+    out.push(format!("redis stream: consumer c1 got {job1:?} and acknowledged it; c2 got {job2:?} and went away without"));
+    let pending: redis::Value = cmd("XPENDING").arg("jobs").arg("workers").query_async(&mut conn).await?;
+    let again = read(&mut conn, "c2", "0").await?;
+    let count = match &pending {
+        redis::Value::Array(v) => v.first().and_then(|c| if let redis::Value::Int(n) = c { Some(*n) } else { None }),
+        _ => None,
+    };
+    out.push(format!(
+        "redis stream: {} entry pending; c2 came back and asked for its own pending entries: {:?}",
+        count.unwrap_or(0),
+        again.iter().map(|(_, j)| j).collect::<Vec<_>>()
+    ));
+    if let Some((id2, _)) = again.first() {
+        let _: i64 = cmd("XACK").arg("jobs").arg("workers").arg(id2).query_async(&mut conn).await?;
+    }
+    Ok(())
+}
+
+/// The (id, task) of each entry of an XREADGROUP reply (RESP2: an array
+/// of [stream, [[id, [field, value…]]…]]).
+fn entries(v: &socketioxide_redis::drivers::redis::redis_client::Value) -> Vec<(String, String)> {
+    use socketioxide_redis::drivers::redis::redis_client::Value as V;
+    let text = |v: &V| match v {
+        V::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+        V::SimpleString(s) => s.clone(),
+        _ => String::new(),
+    };
+    let V::Array(streams) = v else { return Vec::new() };
+    let mut out = Vec::new();
+    for s in streams {
+        let V::Array(pair) = s else { continue };
+        let Some(V::Array(list)) = pair.get(1) else { continue };
+        for e in list {
+            let V::Array(e) = e else { continue };
+            let (Some(id), Some(V::Array(fields))) = (e.first(), e.get(1)) else { continue };
+            out.push((text(id), fields.get(1).map(text).unwrap_or_default()));
+        }
+    }
+    out
 }
 
 /// One HTTP/1.1 connection for Engine.IO's long-polling requests.

@@ -157,10 +157,10 @@ fn the_info_column_names_every_message_a_frame_carries() {
         (d.summary.info().into_owned(), events)
     };
     for (cap, n, want) in [
-        ("captures/scenario-chat-missed-events.pcap", 48, &["EVENT \"chat message\"", "ACK / id=1"][..]),
+        ("captures/scenario-chat-missed-events.pcap", 43, &["EVENT \"chat message\"", "ACK / id=1"][..]),
         (
             "captures/scenario-chat-missed-events.pcap",
-            143,
+            132,
             &["EVENT \"welcome\"", "EVENT \"chat message\"", "EVENT \"chat message\"", "EVENT \"chat message\""][..],
         ),
         ("captures/scenario-chat-polling-upgrade.pcap", 16, &["CONNECT /", "EVENT \"welcome\"", "Engine.IO ping"][..]),

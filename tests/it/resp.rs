@@ -161,3 +161,37 @@ fn cut_and_malformed_resp_gives_notes_not_panics() {
     let (_, notes) = answer(b"#x\r\n");
     assert!(notes.contains(&"resp.invalid_boolean_value"), "{notes:?}");
 }
+
+/// The message-queues lab's broker questions hold on redis-py's traffic:
+/// each answer is the one tshark reads in the reply that follows the
+/// command on its connection.
+#[test]
+fn the_message_queues_lab_reads_redis_py_traffic_as_tshark_does() {
+    let path = capture("redis-py-resp2.pcap");
+    let first = |filter: &str, field: &str| support::tshark_first(&path, filter, field);
+    // The reply tshark sees after a command: the next frame from Redis on its stream.
+    let reply_to = |command: &str| -> String {
+        let filter = format!("resp.bulk_string.value contains \"{command}\"");
+        let (frame, stream) = (first(&filter, "frame.number"), first(&filter, "tcp.stream"));
+        let after = format!("tcp.stream == {stream} && tcp.srcport == 6379 && frame.number > {frame} && resp.integer");
+        first(&after, "resp.integer").split(',').next().unwrap_or_default().to_string()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let answers = dir.path().join("answers.json");
+    std::fs::write(&answers, "{}").unwrap();
+    let out = support::wirelab_bin()
+        .args(["lab", "check", "message-queues", "--reveal", "--format", "json", "--capture"])
+        .arg(&path)
+        .arg("--answers")
+        .arg(&answers)
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let expected = |id: &str| -> String {
+        let q = report["questions"].as_array().unwrap().iter().find(|q| q["id"] == id).unwrap();
+        q["expected"].to_string().trim_matches('"').to_string()
+    };
+    assert_eq!(expected("pubsub-reach"), reply_to("PUBLISH"));
+    assert_eq!(expected("stream-pending"), reply_to("XPENDING"));
+    assert_eq!(expected("away-missed"), "null", "redis-py's traffic has no subscriber that was away");
+}

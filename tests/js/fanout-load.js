@@ -1,12 +1,15 @@
 // Fan-out load generator: CLIENTS socket.io-client connections join room
 // "bench"; one more client sends MESSAGES chat messages to "room:bench";
 // reports how fast the server delivered them to every member.
-//     node fanout-load.js PORT CLIENTS MESSAGES
+//     node fanout-load.js PORT[,PORT…] CLIENTS MESSAGES
+// With several ports (chat nodes joined through Redis), the clients are dealt
+// to them in turn and the sender connects to the first.
 // Prints one JSON line: {"clients","messages","deliveries","seconds","per_second"}.
 "use strict";
 const { io } = require("socket.io-client");
-const [port, nClients, nMessages] = process.argv.slice(2).map(Number);
-const url = `http://127.0.0.1:${port}`;
+const ports = String(process.argv[2]).split(",").map(Number);
+const [nClients, nMessages] = process.argv.slice(3).map(Number);
+const urlOf = (i) => `http://127.0.0.1:${ports[i % ports.length]}`;
 const opts = { transports: ["websocket"], forceNew: true, reconnection: false };
 
 async function main() {
@@ -18,7 +21,7 @@ async function main() {
   for (let i = 0; i < nClients; i += 50) {
     const batch = [];
     for (let j = i; j < Math.min(nClients, i + 50); j++) {
-      const s = io(url, opts);
+      const s = io(urlOf(j), opts);
       clients.push(s);
       s.on("chat message", () => {
         received += 1;
@@ -37,7 +40,7 @@ async function main() {
     await Promise.race([Promise.all(batch), stuck]);
     clearTimeout(timer);
   }
-  const sender = io(url, opts);
+  const sender = io(urlOf(0), opts);
   await new Promise((r) => sender.once("connect", r));
   const t0 = process.hrtime.bigint();
   for (let k = 0; k < nMessages; k++) {
@@ -48,7 +51,7 @@ async function main() {
   await finished;
   clearTimeout(timeout);
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  console.log(JSON.stringify({ clients: nClients, messages: nMessages, deliveries: received, seconds, per_second: Math.round(received / seconds) }));
+  console.log(JSON.stringify({ nodes: ports.length, clients: nClients, messages: nMessages, deliveries: received, seconds, per_second: Math.round(received / seconds) }));
   for (const s of [...clients, sender]) s.disconnect();
   process.exit(received === want ? 0 : 1);
 }
