@@ -97,20 +97,28 @@ pub fn run_in(
     } else {
         None
     };
-    // The Redis server two chat nodes meet in, and the nodes' ports: the
-    // nodes start once the capture runs, so it has their HELLO and
-    // SUBSCRIBE to Redis.
-    let meeting = if names.contains(&"chat-two-nodes") { Some(Meeting::start()?) } else { None };
-    // A Redis server for the missed-events lesson's broker half; without
-    // redis-server, that half is left out and the scenario says so.
-    let broker = if names.contains(&"chat-missed-events") { Some(super::redis::RedisServer::start()) } else { None };
+    // One Redis server for the scenarios that use one: the two chat nodes
+    // meet in it, and the missed-events lesson ends on it as a broker
+    // (without redis-server that half is left out, and the scenario says so).
+    let redis = names
+        .iter()
+        .any(|n| matches!(*n, "chat-two-nodes" | "chat-missed-events"))
+        .then(super::redis::RedisServer::start);
+    let broker = redis.as_ref().map(|r| r.as_ref().map_err(|e| format!("{e:#}")));
+    // The nodes' ports: the nodes start once the capture runs, so it has
+    // their HELLO and SUBSCRIBE to Redis.
+    let meeting = match (names.contains(&"chat-two-nodes"), &broker) {
+        (true, Some(Ok(r))) => Some(Meeting::start(r)?),
+        (true, Some(Err(e))) => bail!("{e}"),
+        _ => None,
+    };
     let ports: Vec<u16> = servers
         .listening
         .iter()
         .chain(&extra.listening)
         .chain(secure.iter().flat_map(|s| &s.listening))
         .map(|l| l.addr.port())
-        .chain(meeting.iter().flat_map(|m| [m.redis.addr.port(), m.ports[0], m.ports[1]]))
+        .chain(meeting.iter().flat_map(|m| m.ports))
         .chain(broker.iter().flatten().map(|r| r.addr.port()))
         .collect();
     let capture = match &write {
@@ -208,26 +216,27 @@ pub fn run_in(
     if let Some(n) = nodes {
         n.stop();
     }
+    // Redis last: the nodes have left it.
+    drop(redis);
     Ok(Outcome { lines, frames })
 }
 
-/// A Redis server of its own, and two free ports for the chat nodes that
-/// will meet in it.
+/// The Redis server two chat nodes will meet in, and two free ports for them.
 struct Meeting {
-    redis: super::redis::RedisServer,
+    redis: std::net::SocketAddr,
+    url: String,
     ports: [u16; 2],
 }
 
 impl Meeting {
-    fn start() -> anyhow::Result<Meeting> {
-        let redis = super::redis::RedisServer::start()?;
+    fn start(redis: &super::redis::RedisServer) -> anyhow::Result<Meeting> {
         // The lesson's ports (9012, 9013) when they are free, any otherwise.
         let free = |want: u16| -> anyhow::Result<u16> {
             let l = std::net::TcpListener::bind(("127.0.0.1", want))
                 .or_else(|_| std::net::TcpListener::bind(("127.0.0.1", 0)))?;
             Ok(l.local_addr()?.port())
         };
-        Ok(Meeting { redis, ports: [free(9012)?, free(9013)?] })
+        Ok(Meeting { redis: redis.addr, url: redis.url(), ports: [free(9012)?, free(9013)?] })
     }
 
     /// Starts the two nodes, each joining through the Redis server.
@@ -235,7 +244,7 @@ impl Meeting {
         let node = |port: u16| {
             let mut cfg = ServeConfig::any_port();
             cfg.ports[Kind::Chat as usize] = port;
-            cfg.chat.redis = Some(self.redis.url());
+            cfg.chat.redis = Some(self.url.clone());
             Servers::start(&cfg, &[Kind::Chat])
         };
         let (a, b) = (node(self.ports[0])?, node(self.ports[1])?);
@@ -243,19 +252,17 @@ impl Meeting {
     }
 }
 
-/// Two chat nodes joined through a Redis server of their own.
+/// Two chat nodes joined through a Redis server (which outlives them).
 struct TwoNodes {
-    redis: super::redis::RedisServer,
+    redis: std::net::SocketAddr,
     a: Servers,
     b: Servers,
 }
 
 impl TwoNodes {
-    /// The nodes first, then the Redis server they use.
     fn stop(self) {
         self.a.stop();
         self.b.stop();
-        drop(self.redis);
     }
 }
 
@@ -276,7 +283,7 @@ async fn two_nodes(n: &TwoNodes, out: &mut Vec<String>) -> anyhow::Result<()> {
         node(&n.a),
         b1.id,
         node(&n.b),
-        n.redis.addr.port()
+        n.redis.port()
     ));
     a1.emit_ack("/", "chat message", json!({ "text": "hello, both nodes", "to": "all" })).await?;
     b1.wait_for("chat message", 1).await?;
@@ -716,7 +723,8 @@ async fn redis_queues(server: &super::redis::RedisServer, out: &mut Vec<String>)
         Ok(cmd("PUBLISH").arg("news").arg(text).query_async(conn).await?)
     };
     let next = async |s: &mut redis::aio::PubSub| -> anyhow::Result<String> {
-        let m = tokio::time::timeout(PATIENCE, s.on_message().next()).await.context("a published message never came")?;
+        let m =
+            tokio::time::timeout(PATIENCE, s.on_message().next()).await.context("a published message never came")?;
         Ok(m.context("the subscription ended")?.get_payload()?)
     };
     let n = publish(&mut conn, "pub/sub: for every subscriber").await?;
@@ -739,7 +747,10 @@ async fn redis_queues(server: &super::redis::RedisServer, out: &mut Vec<String>)
         let _: String = cmd("XADD").arg("jobs").arg("*").arg("task").arg(job).query_async(&mut conn).await?;
     }
     let _: String = cmd("XGROUP").arg("CREATE").arg("jobs").arg("workers").arg("0").query_async(&mut conn).await?;
-    let read = async |conn: &mut redis::aio::MultiplexedConnection, consumer: &str, from: &str| -> anyhow::Result<Vec<(String, String)>> {
+    let read = async |conn: &mut redis::aio::MultiplexedConnection,
+                      consumer: &str,
+                      from: &str|
+           -> anyhow::Result<Vec<(String, String)>> {
         let v: redis::Value = cmd("XREADGROUP")
             .arg("GROUP")
             .arg("workers")
@@ -759,7 +770,9 @@ async fn redis_queues(server: &super::redis::RedisServer, out: &mut Vec<String>)
         bail!("the consumer group gave no entry to c1 or c2");
     };
     let _: i64 = cmd("XACK").arg("jobs").arg("workers").arg(id1).query_async(&mut conn).await?;
-    out.push(format!("redis stream: consumer c1 got {job1:?} and acknowledged it; c2 got {job2:?} and went away without"));
+    out.push(format!(
+        "redis stream: consumer c1 got {job1:?} and acknowledged it; c2 got {job2:?} and went away without"
+    ));
     let pending: redis::Value = cmd("XPENDING").arg("jobs").arg("workers").query_async(&mut conn).await?;
     let again = read(&mut conn, "c2", "0").await?;
     let count = match &pending {

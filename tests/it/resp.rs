@@ -195,3 +195,42 @@ fn the_message_queues_lab_reads_redis_py_traffic_as_tshark_does() {
     assert_eq!(expected("stream-pending"), reply_to("XPENDING"));
     assert_eq!(expected("away-missed"), "null", "redis-py's traffic has no subscriber that was away");
 }
+
+/// A PUBLISH on a Socket.IO adapter channel whose payload is not the
+/// adapter's MessagePack (another adapter, damaged bytes): a note, the RESP
+/// fields still there, no panic. A good one is decoded.
+#[test]
+fn an_adapter_payload_that_does_not_parse_gets_a_note() {
+    let publish = |payload: &[u8]| -> Dissection {
+        let chan = b"socket.io-request#/#";
+        let mut cmd = format!("*3\r\n$7\r\nPUBLISH\r\n${}\r\n", chan.len()).into_bytes();
+        cmd.extend_from_slice(chan);
+        cmd.extend_from_slice(format!("\r\n${}\r\n", payload.len()).as_bytes());
+        cmd.extend_from_slice(payload);
+        cmd.extend_from_slice(b"\r\n");
+        let (m, f) = segment(1, true, 1000, 5000, &cmd);
+        let mut d = Dissection::default();
+        Dissector::default().dissect(m, &f, &mut d);
+        d
+    };
+    for bad in [&b"not msgpack at all"[..], &[0x96, 0xa2, b'a'][..], &[0xdd, 0xff, 0xff, 0xff, 0xff][..]] {
+        let d = publish(bad);
+        assert!(d.field("resp.bulk_string.value").is_some());
+        assert!(d.notes.iter().any(|n| n.def.name == "adapter.expert.unreadable"), "{bad:?}");
+        assert!(d.field("adapter.request_id").is_none());
+    }
+    // [node, id, 0, ["/", 2, [0, "x", nil], nil, nil], nil, [2, [], [], nil, nil]]
+    let good = [
+        &[0x96, 0xa1, b'N', 0xa1, b'R', 0x00, 0x95, 0xa1, b'/', 0x02, 0x93, 0x00, 0x93][..],
+        b"[1]",
+        &[0xc0, 0xc0, 0xc0, 0xc0, 0x95, 0x02, 0x90, 0x91, 0xa1, b'A', 0xc0, 0xc0][..],
+    ]
+    .concat();
+    let d = publish(&good);
+    assert!(d.notes.iter().all(|n| n.def.name != "adapter.expert.unreadable"));
+    let text = |name: &str| d.fields_named(name).map(|f| f.value).collect::<Vec<_>>();
+    assert_eq!(text("adapter.type"), [Value::U(0)]);
+    assert_eq!(text("adapter.flags"), [Value::U(2)]);
+    assert_eq!(d.fields_named("adapter.except").count(), 1);
+    assert_eq!(d.fields_named("adapter.packet").count(), 1);
+}

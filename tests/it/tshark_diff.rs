@@ -270,8 +270,8 @@ fn names_we_share_with_wireshark_exist_in_wireshark() {
     let missing: Vec<&str> = wirelab::dissect::all_fields()
         .map(|f| f.name)
         .filter(|n| !known.contains_key(*n) && !OURS_ONLY.contains(n) && !NEWER_WIRESHARK.contains(n))
-        // Wireshark has no Engine.IO, Socket.IO or wirelab demo protocol dissector: those names are ours.
-        .filter(|n| !n.starts_with("engineio.") && !n.starts_with("socketio.") && !n.starts_with("demo."))
+        // Wireshark has no Engine.IO, Socket.IO, Socket.IO adapter or wirelab demo protocol dissector: those names are ours.
+        .filter(|n| !["engineio.", "socketio.", "demo.", "adapter."].iter().any(|p| n.starts_with(p)))
         .collect();
     assert!(missing.is_empty(), "fields named like Wireshark's that Wireshark does not have: {missing:?}");
 }

@@ -248,7 +248,8 @@ pub fn is_channel(name: &[u8]) -> bool {
 pub fn dissect(cx: &mut Cx<'_>, m: &At<'_>, chan: (usize, usize), start: usize, end: usize) {
     let b = &m.bytes[..end];
     let channel = String::from_utf8_lossy(&m.bytes[chan.0..chan.1]).into_owned();
-    let layer = cx.begin_layer_at(&ADAPTER, m, start);
+    // The layer spans the channel's name too: it says where the request goes.
+    let layer = cx.begin_layer_at(&ADAPTER, m, chan.0);
     let v = derived(cx, &channel);
     cx.add_at(0, &CHANNEL, v, m, chan.0, chan.1 - chan.0);
     let decoded = read(b, start, 0).filter(|n| n.end == end);
@@ -260,7 +261,7 @@ pub fn dissect(cx: &mut Cx<'_>, m: &At<'_>, chan: (usize, usize), start: usize, 
     if !ok {
         cx.note_at(&UNREADABLE, m, start, end - start, "not a socketioxide-redis request or response");
     }
-    cx.end_layer(layer, end - start);
+    cx.end_layer(layer, end - chan.0);
 }
 
 fn derived(cx: &mut Cx<'_>, s: &str) -> Value {
