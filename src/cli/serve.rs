@@ -148,6 +148,12 @@ pub fn config(args: &ServeArgs) -> anyhow::Result<(ServeConfig, Vec<Kind>)> {
         if !kinds.contains(&Kind::Chat) {
             anyhow::bail!("--redis joins chat nodes; start the chat with it (wirelab serve chat --redis {url})");
         }
+        if args.recovery {
+            anyhow::bail!(
+                "--recovery keeps one node's own message log, which messages from the other nodes would bypass: \
+                 use --redis without it"
+            );
+        }
         cfg.chat.redis = Some(url.clone());
     }
     if args.tls {

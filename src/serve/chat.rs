@@ -271,6 +271,12 @@ pub fn build(cfg: ChatConfig) -> (ChatService, Arc<Chat>) {
 /// speak RESP3 (Redis 7 and later do).
 pub async fn build_redis(cfg: ChatConfig, url: &str) -> anyhow::Result<(ChatService<RedisNode>, Arc<RedisChat>)> {
     use anyhow::Context as _;
+    if cfg.recovery {
+        anyhow::bail!(
+            "--recovery keeps one node's own message log, which messages from the other nodes would bypass: \
+             run the nodes without it"
+        );
+    }
     // The adapter's driver reads pub/sub messages as RESP3 pushes.
     let resp3 = if url.contains("protocol=") {
         url.to_string()
@@ -558,17 +564,26 @@ impl<A: Adapter> Chat<A> {
             if logged { log.recovering.iter().map(|sid| sid.to_string()).collect() } else { Vec::new() };
         let here = || io.of(log_ns).unwrap_or_else(|| io.broadcast());
         let mut warning = None;
-        let sent = match target.select(here(), s.id).except(except.clone()).emit(EV, &out).await {
-            Ok(()) => true,
+        // A broadcast through Redis waits at most this long for it.
+        const REDIS_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+        let emit = target.select(here(), s.id).except(except.clone()).emit(EV, &out);
+        // Ok(sent), or Err(why the other nodes could not be reached).
+        let outcome = match tokio::time::timeout(REDIS_WAIT, emit).await {
+            Ok(Ok(())) => Ok(true),
+            Ok(Err(socketioxide::BroadcastError::Adapter(e))) => Err(e.to_string()),
+            Ok(Err(_)) => Ok(false),
+            Err(_) => Err(format!("no answer within {} s", REDIS_WAIT.as_secs())),
+        };
+        let sent = match outcome {
+            Ok(sent) => sent,
             // The other nodes cannot be reached (Redis is down): this node's
             // own clients still get the message, and the sender is told.
-            Err(socketioxide::BroadcastError::Adapter(e)) => {
+            Err(e) => {
                 warning = Some(format!(
                     "delivered on this node only: the other nodes could not be reached through Redis ({e})"
                 ));
                 target.select(here().local(), s.id).except(except).emit(EV, &out).await.is_ok()
             }
-            Err(_) => false,
         };
         if let (true, Some(rooms)) = (self.cfg.recovery, logged_rooms) {
             log.entries.push_back(Logged { offset, rooms, msg: out });

@@ -41,7 +41,8 @@ impl RedisServer {
                 // It writes nothing (no RDB, no AOF): any folder will do.
                 .current_dir(std::env::temp_dir())
                 .stdin(Stdio::null())
-                .stdout(Stdio::null())
+                // Its log goes to stdout (read only once it has stopped).
+                .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn();
             let child = match child {
@@ -75,6 +76,9 @@ impl RedisServer {
                 let mut err = String::new();
                 if let Some(mut e) = self.child.stderr.take() {
                     let _ = e.read_to_string(&mut err);
+                }
+                if let Some(mut o) = self.child.stdout.take() {
+                    let _ = o.read_to_string(&mut err);
                 }
                 if !err.contains("Address already in use") {
                     anyhow::bail!("redis-server stopped at once: {}", err.trim());

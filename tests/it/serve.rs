@@ -388,6 +388,10 @@ fn a_chat_node_without_its_redis_says_what_to_do() {
     cfg.chat.redis = Some("http://nope".into());
     let err = Servers::start(&cfg, &[Kind::Chat]).err().expect("not a Redis address").to_string();
     assert!(err.contains("redis://HOST:PORT"), "{err}");
+    // One node's recovery log cannot see the other nodes' messages.
+    cfg.chat.recovery = true;
+    let err = Servers::start(&cfg, &[Kind::Chat]).err().expect("recovery with Redis is refused").to_string();
+    assert!(err.contains("--recovery"), "{err}");
 }
 
 #[test]

@@ -191,7 +191,8 @@ fn items(b: &[u8], at: usize, first: usize, n: usize, map: bool, depth: usize) -
     if count > MAX_ITEMS || count > b.len() {
         return None;
     }
-    let mut children = Vec::with_capacity(count);
+    // Each element takes a byte at least: no more room than the bytes left.
+    let mut children = Vec::with_capacity(count.min(b.len().saturating_sub(first)));
     let mut pos = first;
     for _ in 0..count {
         let c = read(b, pos, depth + 1)?;

@@ -90,6 +90,9 @@ struct DirBuf {
     ooo_bytes: usize,
     /// Bytes still to skip of a PDU too large to buffer.
     skip: u64,
+    /// RESP: how far `buf` was read without finding the end of its value
+    /// (reset whenever bytes leave the front of `buf`).
+    resp: resp::Scan,
 }
 
 /// Everything wirelab knows about one TCP stream above TCP.
@@ -115,6 +118,9 @@ pub struct AppStream {
     /// RESP: commands sent (client's direction) and replies sent (server's),
     /// so the n-th reply is paired with the n-th command.
     pub resp_count: [u64; 2],
+    /// RESP: the client subscribed to a channel, so arrays that start with
+    /// `message` are published messages, not replies.
+    pub resp_subscribed: bool,
 }
 
 impl AppStream {
@@ -229,6 +235,7 @@ fn handle(cx: &mut Cx<'_>, st: &mut AppStream, seg: &Segment) {
             "the capture kept only part of this segment (snap length), so the messages in it cannot be reassembled",
         );
         d.buf.clear();
+        d.resp = resp::Scan::default();
         d.origin.clear();
         d.next_seq = Some(seg.seq.wrapping_add(seg.len as u32));
         st.give_up(dir);
@@ -354,6 +361,7 @@ resynchronises at the next segment"
         ),
     );
     d.buf.clear();
+    d.resp = resp::Scan::default();
     d.origin.clear();
     d.next_seq = Some(s);
     d.skip = 0;
@@ -407,6 +415,10 @@ pub enum PduLen {
 }
 
 pub(crate) fn detect(other: Proto, buf: &[u8], ports: (u16, u16)) -> Proto {
+    // On Redis's port, RESP first: an inline `GET key` is a Redis command there.
+    if (ports.0 == resp::PORT || ports.1 == resp::PORT) && resp::looks_like(buf, ports) == Some(true) {
+        return Proto::Resp;
+    }
     const STARTS: [&[u8]; 9] =
         [b"GET ", b"POST ", b"PUT ", b"HEAD ", b"DELETE ", b"OPTIONS ", b"PATCH ", b"CONNECT ", b"HTTP/1."];
     if STARTS.iter().any(|m| buf.starts_with(m)) {
@@ -490,6 +502,10 @@ fn process(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, seg: &Segment, in_fr
         }
         let len = match outer {
             Proto::Tls => tls::pdu_len(&st.dirs[dir].buf),
+            Proto::Resp => {
+                let d = &mut st.dirs[dir];
+                resp::pdu_len_from(&d.buf, &mut d.resp)
+            }
             p => app_pdu_len(p, &st.dirs[dir].buf),
         };
         let n = match len {
@@ -506,6 +522,7 @@ fn process(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, seg: &Segment, in_fr
                         ),
                     );
                     d.buf.clear();
+                    d.resp = resp::Scan::default();
                     d.origin.clear();
                     st.give_up(dir);
                 }
@@ -521,6 +538,7 @@ fn process(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, seg: &Segment, in_fr
                     }
                 }
                 d.buf.clear();
+                d.resp = resp::Scan::default();
                 if outer != Proto::WebSocket {
                     st.give_up(dir);
                 }
@@ -545,6 +563,7 @@ fn process(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, seg: &Segment, in_fr
                     }
                 }
                 d.buf.clear();
+                d.resp = resp::Scan::default();
                 return;
             }
             PduLen::Len(n) => n,
@@ -593,6 +612,7 @@ fn process(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, seg: &Segment, in_fr
             pdu.extend_from_slice(&d.buf[..n.min(d.buf.len())]);
         }
         d.buf.drain(..n.min(d.buf.len()));
+        d.resp = resp::Scan::default();
         if d.buf.is_empty() && d.buf.capacity() > KEEP_CAPACITY {
             // A large buffer goes back to the allocator once empty: with
             // thousands of streams, each keeping its largest message's room

@@ -95,17 +95,13 @@ fn crlf(b: &[u8], at: usize) -> Option<usize> {
     b.get(at..)?.windows(2).position(|w| w == b"\r\n").map(|p| at + p)
 }
 
-/// A decimal length or count: an optional minus and digits.
+/// A decimal integer: an optional minus and digits, within 64 bits.
 fn number(text: &[u8]) -> Option<i64> {
-    let (neg, digits) = match text.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, text),
-    };
-    if digits.is_empty() || digits.len() > 18 || !digits.iter().all(u8::is_ascii_digit) {
+    let digits = text.strip_prefix(b"-").unwrap_or(text);
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let v = digits.iter().fold(0i64, |v, d| v * 10 + i64::from(d - b'0'));
-    Some(if neg { -v } else { v })
+    std::str::from_utf8(text).ok()?.parse().ok()
 }
 
 /// Whether a stream whose first bytes (in this direction) are `buf` is
@@ -130,15 +126,45 @@ pub fn looks_like(buf: &[u8], ports: (u16, u16)) -> Option<bool> {
     Some(digits > 0 && rest.starts_with(TAIL))
 }
 
+/// Where [`pdu_len_from`] stopped in a value it has not seen the end of:
+/// the element it waits for, and the elements still expected by each
+/// aggregate around it (innermost last). A large reply that arrives in many
+/// segments is then read once, not again from its start at each segment.
+#[derive(Clone, Debug, Default)]
+pub struct Scan {
+    pos: usize,
+    open: Vec<i64>,
+}
+
 /// Over TCP: how long the next top-level value is.
 pub fn pdu_len(b: &[u8]) -> PduLen {
-    // Elements still expected by each aggregate being read, innermost last.
-    let mut open: Vec<i64> = Vec::new();
-    let mut pos = 0;
+    pdu_len_from(b, &mut Scan::default())
+}
+
+/// [`pdu_len`], going on from `scan` (where the last call on the same bytes,
+/// fewer of them then, stopped); it keeps where it stops. The caller resets
+/// `scan` whenever bytes leave the front of `b`.
+pub fn pdu_len_from(b: &[u8], scan: &mut Scan) -> PduLen {
+    let Scan { mut pos, mut open } = std::mem::take(scan);
+    if pos > b.len() {
+        (pos, open) = (0, Vec::new());
+    }
     loop {
         let Some(nl) = crlf(b, pos) else {
-            return if b.len() - pos > MAX_LINE { PduLen::NotMine } else { PduLen::Need };
+            if b.len() - pos > MAX_LINE {
+                return PduLen::NotMine;
+            }
+            *scan = Scan { pos, open };
+            return PduLen::Need;
         };
+        if nl == pos {
+            // An empty line: harmless between values (a telnet user's
+            // Enter), not RESP inside one.
+            if open.is_empty() {
+                return PduLen::Len(pos + 2);
+            }
+            return PduLen::NotMine;
+        }
         let ty = b[pos];
         let text = &b[pos + 1..nl];
         let mut next = nl + 2;
@@ -151,6 +177,7 @@ pub fn pdu_len(b: &[u8]) -> PduLen {
                 Some(n) if (0..=MAX_BULK).contains(&n) => {
                     let end = next + n as usize + 2;
                     if b.len() < end {
+                        *scan = Scan { pos, open };
                         return PduLen::Need;
                     }
                     if &b[end - 2..end] != b"\r\n" {
@@ -232,6 +259,11 @@ fn value(cx: &mut Cx<'_>, m: &At<'_>, at: usize, depth: u8, sum: &mut Summary) -
         cx.note_at(&PARTIAL, m, at, b.len() - at, "the value's first line is cut");
         return b.len();
     };
+    if nl == at {
+        // An empty line (a telnet user's Enter): nothing but its CRLF.
+        cx.add_at(depth, &FRAGMENT, Value::None, m, at, 2);
+        return at + 2;
+    }
     let ty = b[at];
     let text = &b[at + 1..nl];
     let line = nl + 2 - at;
@@ -255,7 +287,11 @@ fn value(cx: &mut Cx<'_>, m: &At<'_>, at: usize, depth: u8, sum: &mut Summary) -
             nl + 2
         }
         b':' => {
-            let n = number(text).unwrap_or(0);
+            let Some(n) = number(text) else {
+                cx.add_at(depth, &FRAGMENT, Value::None, m, at, line);
+                cx.note_at(&MALFORMED_LENGTH, m, at, line, "an integer that is not a 64-bit decimal number");
+                return nl + 2;
+            };
             cx.add_at(depth, &INTEGER, Value::I(n), m, at, line);
             if top {
                 sum.words.push(n.to_string());
@@ -454,13 +490,24 @@ pub fn dissect(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
     let end = value(cx, &at, 0, 1, &mut sum);
     cx.end_layer(layer, end.max(at.bytes.len()));
     adapter_payload(cx, &at, &sum);
+    let first = sum.elements.first().map(|w| w.to_ascii_lowercase()).unwrap_or_default();
+    let confirms = matches!(
+        first.as_str(),
+        "subscribe" | "psubscribe" | "ssubscribe" | "unsubscribe" | "punsubscribe" | "sunsubscribe"
+    );
+    let published = matches!(first.as_str(), "message" | "pmessage" | "smessage");
     // The client is the side that sends commands; pushes and replies come
-    // from the server.
+    // from the server (RESP2's pub/sub messages and confirmations are
+    // arrays of strings too, but only a server sends them).
     if st.client.is_none() {
-        st.client = Some(if sum.command { dir } else { dir ^ 1 } as u8);
+        let command = sum.command && !((published || confirms) && !sum.push && sum.elements.len() >= 3);
+        st.client = Some(if command { dir } else { dir ^ 1 } as u8);
         cx.client = st.client;
     }
     let request = st.client == Some(dir as u8);
+    if request && matches!(first.as_str(), "subscribe" | "psubscribe" | "ssubscribe") {
+        st.resp_subscribed = true;
+    }
     cx.set_protocol("RESP");
     // A response shows an aggregate's kind and count, not its elements.
     let words = match (&sum.aggregate, request) {
@@ -472,16 +519,11 @@ pub fn dissect(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
     // n-th command. (P|S)SUBSCRIBE and their UNSUBSCRIBEs are answered
     // once per channel (RESP3: by pushes). A message published on a
     // channel answers nothing.
-    let first = sum.elements.first().map(|w| w.to_ascii_lowercase()).unwrap_or_default();
-    let confirms = matches!(
-        first.as_str(),
-        "subscribe" | "psubscribe" | "ssubscribe" | "unsubscribe" | "punsubscribe" | "sunsubscribe"
-    );
     let (kind, id) = if request {
         // A subscription waits for one answer per channel named.
         let answers = if confirms { sum.elements.len().saturating_sub(1).max(1) as u64 } else { 1 };
         (MsgKind::RedisCommand, Some(next(&mut st.resp_count[dir], answers)))
-    } else if (sum.push || matches!(first.as_str(), "message" | "pmessage" | "smessage")) && !confirms {
+    } else if (sum.push || (published && st.resp_subscribed)) && !confirms {
         (MsgKind::RedisPush, None)
     } else {
         (MsgKind::RedisReply, Some(next(&mut st.resp_count[dir], 1)))
@@ -538,6 +580,10 @@ mod tests {
         assert_eq!(len(b"%1\r\n+a\r\n:1\r\n"), Some(12));
         assert_eq!(len(b">3\r\n$7\r\nmessage\r\n$1\r\nc\r\n*1\r\n:5\r\n"), Some(32));
         assert_eq!(len(b"PING\r\n"), Some(6));
+        assert_eq!(len(b"\r\n"), Some(2), "an empty line between values");
+        assert_eq!(len(b"*1\r\n\r\n"), Some(usize::MAX), "an empty line inside an array");
+        assert_eq!(number(b"-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(number(b"9223372036854775808"), None);
         // A length with no CRLF where it should end, a negative count, a
         // non-number: not RESP.
         assert_eq!(len(b"$2\r\nabc\r\n"), Some(usize::MAX));
@@ -546,6 +592,25 @@ mod tests {
         // Nested deeper than read: refused, not recursed into.
         let deep = b"*1\r\n".repeat(MAX_DEPTH + 2);
         assert_eq!(len(&deep), Some(usize::MAX));
+    }
+
+    /// Going on from where the last call stopped gives what a fresh scan
+    /// of all the bytes gives, at every cut.
+    #[test]
+    fn a_resumed_scan_agrees_with_a_fresh_one() {
+        let stream = b"*3\r\n$7\r\nmessage\r\n%2\r\n+a\r\n:1\r\n+b\r\n*2\r\n$3\r\nxyz\r\n_\r\n$5\r\nhello\r\n";
+        let mut scan = Scan::default();
+        for cut in 1..=stream.len() {
+            assert_eq!(len_of(pdu_len_from(&stream[..cut], &mut scan)), len(&stream[..cut]), "cut at {cut}");
+        }
+    }
+
+    fn len_of(p: PduLen) -> Option<usize> {
+        match p {
+            PduLen::Len(n) => Some(n),
+            PduLen::Need => None,
+            PduLen::NotMine => Some(usize::MAX),
+        }
     }
 
     #[test]
