@@ -440,6 +440,13 @@ impl Cx<'_> {
         self.out.sources.len() as SourceId
     }
 
+    /// A field's text that is not its span's bytes as they are (a line
+    /// without its markers, a decoded string): kept only where the tree is
+    /// built, since summary lines never read it.
+    pub fn derived_text(&mut self, text: &[u8]) -> Value {
+        if self.tree { self.out.intern(String::from_utf8_lossy(text).into_owned()) } else { Value::Static("") }
+    }
+
     /// Reserves a new data source named `short` without the tree and
     /// `full()` with it: a name that says the size and the frames is only
     /// read where the tree is shown, so it is not formatted for every

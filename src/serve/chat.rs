@@ -602,7 +602,6 @@ impl<A: Adapter> Chat<A> {
         if here.get_socket(sid).is_some() {
             return true;
         }
-        let Some(here) = io.of(ns) else { return false };
         here.to(id.to_string()).fetch_sockets().await.is_ok_and(|s| !s.is_empty())
     }
 

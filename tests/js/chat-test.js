@@ -11,16 +11,7 @@ const assert = require("node:assert/strict");
 const port = Number(process.argv[2]);
 const recovery = process.argv[3] === "1";
 const url = `http://127.0.0.1:${port}`;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-// Waits for a condition (an event seen), not for a time; a generous bound
-// turns a stall into a failure that says what never happened.
-async function waitFor(cond, what, ms = 15000) {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`waited ${ms / 1000} s for ${what}`);
-    await sleep(10);
-  }
-}
+const { sleep, waitFor } = require("./wait");
 // A barrier: an acked request from each client. The server queues a message
 // to every recipient before it acks the sender, and answers each client in
 // order, so once a client has this ack it has every message sent before.

@@ -13,14 +13,7 @@ const assert = require("node:assert/strict");
 
 const [portA, portB] = [Number(process.argv[2]), Number(process.argv[3])];
 const mode = process.argv[4] || "cross";
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function waitFor(cond, what, ms = 15000) {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`waited ${ms / 1000} s for ${what}`);
-    await sleep(10);
-  }
-}
+const { waitFor } = require("./wait");
 let checks = 0;
 function ok(what) {
   checks++;

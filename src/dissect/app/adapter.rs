@@ -251,7 +251,7 @@ pub fn dissect(cx: &mut Cx<'_>, m: &At<'_>, chan: (usize, usize), start: usize, 
     let channel = String::from_utf8_lossy(&m.bytes[chan.0..chan.1]).into_owned();
     // The layer spans the channel's name too: it says where the request goes.
     let layer = cx.begin_layer_at(&ADAPTER, m, chan.0);
-    let v = derived(cx, &channel);
+    let v = cx.derived_text(channel.as_bytes());
     cx.add_at(0, &CHANNEL, v, m, chan.0, chan.1 - chan.0);
     let decoded = read(b, start, 0).filter(|n| n.end == end);
     let ok = match &decoded {
@@ -265,12 +265,8 @@ pub fn dissect(cx: &mut Cx<'_>, m: &At<'_>, chan: (usize, usize), start: usize, 
     cx.end_layer(layer, end - chan.0);
 }
 
-fn derived(cx: &mut Cx<'_>, s: &str) -> Value {
-    if cx.tree { cx.out.intern(s.to_string()) } else { Value::Static("") }
-}
-
 fn add_text(cx: &mut Cx<'_>, m: &At<'_>, depth: u8, def: &'static crate::model::FieldDef, n: &Node, t: &str) {
-    let v = derived(cx, t);
+    let v = cx.derived_text(t.as_bytes());
     cx.add_at(depth, def, v, m, n.start, n.end - n.start);
 }
 

@@ -275,7 +275,7 @@ fn value(cx: &mut Cx<'_>, m: &At<'_>, at: usize, depth: u8, sum: &mut Summary) -
                 b'-' => &ERROR,
                 _ => &BIG_NUMBER,
             };
-            let v = derived(cx, text);
+            let v = cx.derived_text(text);
             cx.add_at(depth, def, v, m, at, line);
             if ty == b'(' && !big_number(text) {
                 cx.note_at(&INVALID_BIG_NUMBER, m, at, line, "a big number with something other than digits");
@@ -346,12 +346,6 @@ fn value(cx: &mut Cx<'_>, m: &At<'_>, at: usize, depth: u8, sum: &mut Summary) -
     }
 }
 
-/// A field's text that is not its span's bytes (a line without its type
-/// byte and CRLF); only kept where the tree is built.
-fn derived(cx: &mut Cx<'_>, text: &[u8]) -> Value {
-    if cx.tree { cx.out.intern(String::from_utf8_lossy(text).into_owned()) } else { Value::Static("") }
-}
-
 fn big_number(text: &[u8]) -> bool {
     let digits = text.strip_prefix(b"-").or_else(|| text.strip_prefix(b"+")).unwrap_or(text);
     !digits.is_empty() && digits.iter().all(u8::is_ascii_digit)
@@ -385,7 +379,7 @@ fn bulk(cx: &mut Cx<'_>, m: &At<'_>, at: usize, depth: u8, ty: u8, text: &[u8], 
     cx.add_at(depth + 1, length, Value::I(n.min(i64::from(i32::MAX))), m, at, head);
     let bytes = &b[start..start + have];
     if ty == b'=' && have >= 4 {
-        let v = derived(cx, &bytes[..3]);
+        let v = cx.derived_text(&bytes[..3]);
         cx.add_at(depth + 1, &VERBATIM_STRING_ENCODING, v, m, start, 3);
         cx.add_at(depth + 1, val, Value::Bytes, m, start + 4, have - 4);
     } else if have > 0 {
