@@ -3,8 +3,9 @@
 //! official Node socket.io server, both driven by the same load generator
 //! (tests/js/fanout-load.js, the npm socket.io-client); then wirelab's chat
 //! as two nodes joined through a redis-server of its own, the clients dealt
-//! to both. Needs node, redis-server and `scripts/install-deps --test` (npm
-//! packages in tests/js).
+//! to both; then the official server the same two ways, one node and two
+//! through @socket.io/redis-adapter. Needs node, redis-server and
+//! `scripts/install-deps --test` (npm packages in tests/js).
 //!     cargo bench --bench chat_fanout [-- CLIENTS MESSAGES]
 
 use std::io::{BufRead, BufReader};
@@ -56,24 +57,53 @@ fn main() {
     }
     drop((a, b, redis));
 
-    let js = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/js");
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let nport = probe.local_addr().unwrap().port();
-    drop(probe);
-    let mut node = Command::new("node")
-        .current_dir(js)
-        .args(["fanout-node-server.js", &nport.to_string()])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("node runs");
-    let mut line = String::new();
-    BufReader::new(node.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    // The official Node socket.io, one node, then two through the official
+    // @socket.io/redis-adapter on a redis-server of their own.
+    let version = node_version();
+    let node = NodeServer::start(None);
     for i in 0..runs {
-        let r = load(nport, clients, messages);
-        println!("node socket.io {}, run {}: {r}", node_version(), i + 1);
+        let r = load(node.port, clients, messages);
+        println!("node socket.io {version}, run {}: {r}", i + 1);
     }
-    let _ = node.kill();
-    let _ = node.wait();
+    drop(node);
+    let redis = wirelab::serve::redis::RedisServer::start().expect("redis-server starts");
+    let (a, b) = (NodeServer::start(Some(&redis.url())), NodeServer::start(Some(&redis.url())));
+    for i in 0..runs {
+        let r = load_on(&[a.port, b.port], clients, messages);
+        println!("node socket.io {version}, two nodes through @socket.io/redis-adapter, run {}: {r}", i + 1);
+    }
+    drop((a, b, redis));
+}
+
+/// tests/js/fanout-node-server.js on a free port, stopped when dropped.
+struct NodeServer {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl NodeServer {
+    fn start(redis: Option<&str>) -> NodeServer {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = probe.local_addr().unwrap().port();
+        drop(probe);
+        let mut cmd = Command::new("node");
+        cmd.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/js"))
+            .args(["fanout-node-server.js", &port.to_string()])
+            .args(redis)
+            .stdout(Stdio::piped());
+        let mut child = cmd.spawn().expect("node runs");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        assert!(line.starts_with("listening"), "the node server did not start: {line:?}");
+        NodeServer { child, port }
+    }
+}
+
+impl Drop for NodeServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 fn node_version() -> String {

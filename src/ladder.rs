@@ -48,6 +48,10 @@ pub struct Scope {
     pub stream: Option<u32>,
     /// Only this Engine.IO session (all its connections).
     pub session: Option<String>,
+    /// Only the broadcast a message of this frame belongs to
+    /// ([`crate::messages::story`]): every connection it crossed, Redis's
+    /// included, whatever the level.
+    pub broadcast: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -91,6 +95,9 @@ impl Arrow {
 pub struct Ladder {
     pub lanes: Vec<Lane>,
     pub arrows: Vec<Arrow>,
+    /// It tells one broadcast: lanes in the order the broadcast reaches
+    /// them, and each arrow has its hop ([`Ladder::hop`]).
+    pub broadcast: bool,
 }
 
 /// Client and server endpoints of a TCP stream, as "address:port".
@@ -113,6 +120,16 @@ fn join(ip: &str, port: u64) -> String {
 /// Builds the ladder of the messages in scope, down to `level`.
 pub fn build(s: &Session, scope: &Scope, level: Level) -> Ladder {
     let messages = s.messages();
+    // A broadcast: the story of the first message of its frame that has one.
+    let story: Option<std::collections::HashSet<usize>> = scope.broadcast.map(|f| {
+        (0..messages.len())
+            .filter(|&i| messages[i].event.frames.contains(&f))
+            .map(|i| crate::messages::story(messages, i))
+            .find(|st| !st.is_empty())
+            .unwrap_or_default()
+            .into_iter()
+            .collect()
+    });
     let mut lanes: Vec<Lane> = Vec::new();
     let mut lane_of = |name: String, server: bool| -> usize {
         if let Some(i) = lanes.iter().position(|l| l.name == name) {
@@ -144,10 +161,15 @@ pub fn build(s: &Session, scope: &Scope, level: Level) -> Ladder {
         let upgrade_answer = e.kind == MsgKind::HttpResponse
             && m.answers.and_then(|q| messages.get(q)).is_some_and(|q| q.event.kind == MsgKind::WsHandshake);
         let own = if upgrade_answer { Level::Websocket } else { Level::of(e.kind) };
-        if own < level
-            || scope.stream.is_some_and(|st| st != e.stream)
-            || scope.session.as_ref().is_some_and(|sid| m.session.as_ref() != Some(sid))
-        {
+        let out = match &story {
+            Some(members) => !members.contains(&i),
+            None => {
+                own < level
+                    || scope.stream.is_some_and(|st| st != e.stream)
+                    || scope.session.as_ref().is_some_and(|sid| m.session.as_ref() != Some(sid))
+            }
+        };
+        if out {
             continue;
         }
         let Some(&first) = e.frames.first() else { continue };
@@ -156,7 +178,10 @@ pub fn build(s: &Session, scope: &Scope, level: Level) -> Ladder {
             None => {
                 let (c, sv) = endpoints(s, first, e.from_client)
                     .unwrap_or_else(|| (format!("stream {} client", e.stream), format!("stream {} server", e.stream)));
-                let l = (lane_of(format!("client {c}"), false), lane_of(format!("server {sv}"), true));
+                // A Redis connection: a chat node is its client.
+                let redis = matches!(e.kind, MsgKind::RedisCommand | MsgKind::RedisReply | MsgKind::RedisPush);
+                let (cn, sn) = if redis { ("Redis client", "Redis server") } else { ("client", "server") };
+                let l = (lane_of(format!("{cn} {c}"), false), lane_of(format!("{sn} {sv}"), true));
                 stream_lanes.insert(e.stream, l);
                 l
             }
@@ -181,9 +206,18 @@ pub fn build(s: &Session, scope: &Scope, level: Level) -> Ladder {
             retransmitted: e.frames.iter().any(|f| retransmissions.contains(f)),
         });
     }
-    // Clients on the left in order of appearance, servers on the right.
+    // Clients on the left in order of appearance, servers on the right; a
+    // broadcast's lanes in the order it reaches them.
     let mut order: Vec<usize> = (0..lanes.len()).collect();
-    order.sort_by_key(|&i| (lanes[i].short.starts_with('S'), i));
+    if story.is_some() {
+        // The first arrow that touches the lane; its sender before its receiver.
+        let reached = |lane: usize| {
+            arrows.iter().enumerate().find(|(_, a)| a.from == lane || a.to == lane).map(|(k, a)| (k, a.from != lane))
+        };
+        order.sort_by_key(|&i| (reached(i).unwrap_or((usize::MAX, true)), i));
+    } else {
+        order.sort_by_key(|&i| (lanes[i].short.starts_with('S'), i));
+    }
     let mut new_index = vec![0; lanes.len()];
     for (new, &old) in order.iter().enumerate() {
         new_index[old] = new;
@@ -193,7 +227,7 @@ pub fn build(s: &Session, scope: &Scope, level: Level) -> Ladder {
         a.to = new_index[a.to];
     }
     let lanes = order.into_iter().map(|i| lanes[i].clone()).collect();
-    Ladder { lanes, arrows }
+    Ladder { lanes, arrows, broadcast: story.is_some() }
 }
 
 /// A message's label: its text, cut to a readable length.
@@ -211,6 +245,34 @@ fn ms(t: f64) -> String {
 }
 
 impl Ladder {
+    /// What arrow `k` of a broadcast does, in a sentence.
+    pub fn hop(&self, k: usize) -> String {
+        let Some(a) = self.arrows.get(k) else { return String::new() };
+        let name = |lane: usize| self.lanes.get(lane).map(|l| l.name.as_str()).unwrap_or("?");
+        let publisher = |lane: usize| self.arrows.iter().any(|b| b.kind == MsgKind::RedisCommand && b.from == lane);
+        match a.kind {
+            MsgKind::SioEvent if self.lanes.get(a.from).is_some_and(|l| l.name.starts_with("client")) => {
+                format!("the sender ({}) emits it to the node it is connected to ({})", name(a.from), name(a.to))
+            }
+            // Without Redis in the story, one server did it all.
+            MsgKind::SioEvent if !self.arrows.iter().any(|b| b.kind == MsgKind::RedisCommand) => {
+                format!("the server ({}) sends it to one of its clients ({})", name(a.from), name(a.to))
+            }
+            MsgKind::SioEvent => {
+                format!("a node ({}) sends it to one of its own clients ({})", name(a.from), name(a.to))
+            }
+            MsgKind::RedisCommand => format!(
+                "the sender's node PUBLISHes it on Redis, on its connection {}: every node subscribed to the channel gets it",
+                name(a.from)
+            ),
+            MsgKind::RedisPush if publisher(a.to) => {
+                "Redis hands it back to the node that published it, which skips its own request".to_string()
+            }
+            MsgKind::RedisPush => format!("Redis hands it to another node, on that node's connection {}", name(a.to)),
+            _ => a.label.clone(),
+        }
+    }
+
     /// Aligned text for a terminal: the lanes as columns, each arrow drawn
     /// between its two lanes, with the time, Δt, label and frames.
     pub fn text(&self) -> String {
@@ -254,6 +316,13 @@ impl Ladder {
                 row.iter().collect::<String>(),
                 a.label
             );
+        }
+        if self.broadcast {
+            out.push_str("\none broadcast, hop by hop:\n");
+            for (k, a) in self.arrows.iter().enumerate() {
+                let frames = a.frames.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+                let _ = writeln!(out, "{:>3}. frame {frames}: {}", k + 1, self.hop(k));
+            }
         }
         out
     }

@@ -96,6 +96,96 @@ pub fn correlate(events: Vec<AppEvent>) -> Vec<Message> {
     out
 }
 
+/// The key that ties together the messages carrying the same Socket.IO
+/// packet data: an EVENT a client emits, the chat node's request that
+/// carries it through Redis (its PUBLISH and each delivery), and the EVENT
+/// each node sends its clients — the same bytes on every hop.
+pub fn link_key(data: &[u8]) -> u64 {
+    use std::hash::Hasher as _;
+    let mut h = rustc_hash::FxHasher::default();
+    h.write(data);
+    h.finish()
+}
+
+/// Messages with the same link key this close in time (seconds) belong to
+/// one broadcast (its hops take milliseconds); the same data sent again
+/// later is another.
+const STORY_GAP: f64 = 0.25;
+
+/// One broadcast told whole: the messages (indices, in capture order) that
+/// carry the packet message `i` carries — the sender's emit, the node's
+/// PUBLISH on Redis, Redis's delivery to each node, each node's EVENT to its
+/// clients. When the sender's emit has other data than what is delivered
+/// (the chat adds who sent it), the emit is the client's EVENT just before
+/// whose acknowledgement came after the broadcast began (the server
+/// acknowledged it once it had sent it on); without one, the story starts
+/// at the node.
+/// Empty when message `i` is not part of a broadcast (fewer than two
+/// messages carry its data) and is no such emit.
+pub fn story(messages: &[Message], i: usize) -> Vec<usize> {
+    let members = |key: u64, at: usize| -> Vec<usize> {
+        // The run of messages with this key around `at`, split where
+        // nothing with the key was sent for STORY_GAP.
+        let with: Vec<usize> = (0..messages.len()).filter(|&j| messages[j].event.link == Some(key)).collect();
+        let Some(pos) = with.iter().position(|&j| j == at) else { return Vec::new() };
+        let time = |j: usize| messages[j].event.time;
+        let mut lo = pos;
+        while lo > 0 && time(with[lo]) - time(with[lo - 1]) <= STORY_GAP {
+            lo -= 1;
+        }
+        let mut hi = pos;
+        while hi + 1 < with.len() && time(with[hi + 1]) - time(with[hi]) <= STORY_GAP {
+            hi += 1;
+        }
+        with[lo..=hi].to_vec()
+    };
+    let from_client = |j: usize| messages[j].event.from_client == Some(true) && messages[j].kind() == MsgKind::SioEvent;
+    // The emit that caused a run of deliveries that does not hold it.
+    let origin = |run: &[usize]| -> Option<usize> {
+        let first = *run.first()?;
+        if run.iter().any(|&j| from_client(j)) {
+            return None;
+        }
+        let t = messages[first].event.time;
+        (0..first)
+            .rev()
+            .take_while(|&j| t - messages[j].event.time <= STORY_GAP)
+            .find(|&j| from_client(j) && messages[j].answered_by.is_some_and(|a| a > first))
+    };
+    let told = |mut run: Vec<usize>| -> Vec<usize> {
+        if run.len() < 2 {
+            return Vec::new();
+        }
+        if let Some(o) = origin(&run) {
+            run.insert(0, o);
+        }
+        run
+    };
+    if let Some(key) = messages.get(i).and_then(|m| m.event.link) {
+        let run = told(members(key, i));
+        if !run.is_empty() {
+            return run;
+        }
+    }
+    // An emit whose data is not what is delivered: the broadcast that
+    // starts after it and names it as its origin.
+    if messages.get(i).is_some_and(|_| from_client(i)) {
+        let t = messages[i].event.time;
+        for (j, m) in messages.iter().enumerate().skip(i + 1) {
+            if m.event.time - t > STORY_GAP {
+                break;
+            }
+            if let Some(key) = m.event.link.filter(|_| !from_client(j)) {
+                let run = told(members(key, j));
+                if run.first() == Some(&i) {
+                    return run;
+                }
+            }
+        }
+    }
+    Vec::new()
+}
+
 /// What [`Correlator::push`] learns about one message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Links {
@@ -238,6 +328,7 @@ mod tests {
             nsp: None,
             ack_id: None,
             sid: None,
+            link: None,
         }
     }
 

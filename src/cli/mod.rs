@@ -109,6 +109,11 @@ pub struct LadderArgs {
     /// Only this Engine.IO session (its sid): all its connections, polling then WebSocket.
     #[arg(long)]
     pub session: Option<String>,
+    /// Only the broadcast a message of this frame belongs to: the sender's
+    /// emit, its PUBLISH on Redis, Redis's delivery to each chat node, and
+    /// each node's EVENT to its clients, told hop by hop.
+    #[arg(long, value_name = "FRAME", conflicts_with_all = ["stream", "session"])]
+    pub broadcast: Option<u64>,
     /// How deep: each level shows its messages and those of the levels above.
     #[arg(long, value_enum, default_value_t = crate::ladder::Level::Tcp)]
     pub level: crate::ladder::Level,
@@ -336,8 +341,15 @@ fn ladder(args: &LadderArgs) -> anyhow::Result<i32> {
     if let Some(d) = s.damage() {
         eprintln!("wirelab: {}: damaged ({d}); the ladder shows the frames before it", args.file.display());
     }
-    let scope = crate::ladder::Scope { stream: args.stream, session: args.session.clone() };
+    let scope = crate::ladder::Scope { stream: args.stream, session: args.session.clone(), broadcast: args.broadcast };
     let l = crate::ladder::build(&s, &scope, args.level);
+    if let (Some(f), true) = (args.broadcast, l.arrows.is_empty()) {
+        eprintln!(
+            "wirelab: frame {f} carries no broadcast (a Socket.IO EVENT sent to several clients, or a chat node's \
+             request through Redis): pick one with `wirelab follow`"
+        );
+        return Ok(1);
+    }
     if l.arrows.is_empty() {
         eprintln!(
             "wirelab: no messages in that scope (try another --level, --stream or --session; `wirelab follow` lists them)"

@@ -260,6 +260,10 @@ pub struct ScenarioArgs {
     /// List the scenarios.
     #[arg(long)]
     pub list: bool,
+    /// chat-two-nodes: the nodes meet in the Redis server that runs at this
+    /// address (redis://HOST:PORT) instead of one the scenario starts.
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
 }
 
 pub fn scenario(args: &ScenarioArgs) -> anyhow::Result<i32> {
@@ -271,7 +275,7 @@ pub fn scenario(args: &ScenarioArgs) -> anyhow::Result<i32> {
         return Ok(0);
     }
     let name = args.name.as_deref().unwrap_or_default();
-    let out = scenario::run(name, args.write.clone())?;
+    let out = scenario::run(name, args.write.clone(), args.redis.as_deref())?;
     for l in &out.lines {
         println!("{l}");
     }

@@ -481,6 +481,7 @@ impl Cx<'_> {
             nsp: None,
             ack_id: None,
             sid: None,
+            link: None,
         });
         let last = self.out.events.len() - 1;
         &mut self.out.events[last]

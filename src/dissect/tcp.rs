@@ -484,6 +484,7 @@ fn state_notes(cx: &mut Cx<'_>, offset: usize, hlen: usize, f: u8, v: &super::co
             nsp: None,
             ack_id: None,
             sid: None,
+            link: None,
         });
     }
     started_before_capture(cx, offset, hlen, v);

@@ -9,6 +9,7 @@ use super::{Command, State};
 
 pub fn conversation_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
     ui.heading("Conversation");
+    broadcast_ui(ui, state, cmds);
     let (Some(loaded), Some((d, _))) = (&state.doc.loaded, &state.view.detail) else {
         ui.label("Select a frame of a TCP connection.");
         return;
@@ -101,4 +102,41 @@ pub fn conversation_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>
             });
         }
     }
+}
+
+/// When the ladder follows a broadcast the selected frame is part of: the
+/// broadcast told hop by hop, each hop a link to its frame.
+fn broadcast_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
+    let mut follow = state.panels.ladder.broadcast;
+    if ui
+        .checkbox(&mut follow, "Follow the broadcast")
+        .on_hover_text(
+            "Tell the selected message's broadcast hop by hop, across every connection it crossed (Redis's too)",
+        )
+        .changed()
+    {
+        cmds.push(Command::LadderBroadcast(follow));
+    }
+    if !follow {
+        return;
+    }
+    let selected = state.view.selected.map(|i| i as u64 + 1);
+    let built = state.panels.ladder.built.as_ref().filter(|(k, l)| {
+        k.broadcast.is_some() && l.broadcast && selected.is_some_and(|s| l.arrows.iter().any(|a| a.frames.contains(&s)))
+    });
+    let Some((_, ladder)) = built else {
+        ui.weak("Select a Socket.IO EVENT that several clients received, or a PUBLISH on Redis.");
+        ui.separator();
+        return;
+    };
+    ui.strong("One broadcast, hop by hop");
+    for (k, a) in ladder.arrows.iter().enumerate() {
+        let Some(&f) = a.frames.last() else { continue };
+        let text = format!("{}. frame {f}: {}", k + 1, ladder.hop(k));
+        let mine = selected.is_some_and(|s| a.frames.contains(&s));
+        if ui.selectable_label(mine, text).on_hover_text(&a.label).clicked() {
+            cmds.push(Command::Select((f as usize).saturating_sub(1)));
+        }
+    }
+    ui.separator();
 }

@@ -198,14 +198,14 @@ fn run_scenario(name: &str, token: Option<&str>, tls_dir: &std::path::Path) -> R
     // The recording is the student's alone (the shared temporary folder is
     // readable by all): made here, empty and private, then written into.
     crate::file::new_private_file(&path).map_err(|e| format!("cannot create the recording {}: {e}", path.display()))?;
-    match scenario::run_in(name, Some(path.clone()), token, tls_dir) {
+    match scenario::run_in(name, Some(path.clone()), token, tls_dir, None) {
         Ok(o) => Ok(ScenarioDone { name: name.into(), lines: o.lines, recording: Ok(path) }),
         // No capture rights: the scenario still runs, unrecorded, and says why.
         Err(e) if matches!(e.downcast_ref(), Some(crate::capture::CaptureError::Permission { .. })) => {
             // The empty recording made above is nobody's: it goes.
             let _ = std::fs::remove_file(&path);
             let why = format!("{:#}", e.root_cause());
-            scenario::run_in(name, None, token, tls_dir)
+            scenario::run_in(name, None, token, tls_dir, None)
                 .map(|o| ScenarioDone { name: name.into(), lines: o.lines, recording: Err(why) })
                 .map_err(|e| format!("{e:#}"))
         }

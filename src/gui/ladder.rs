@@ -17,12 +17,16 @@ pub struct LadderKey {
     pub capture: String,
     pub stream: Option<u32>,
     pub session: Option<String>,
+    /// The broadcast of this frame (see [`Scope::broadcast`]).
+    pub broadcast: Option<u64>,
     pub level: Level,
 }
 
 pub struct LadderView {
     pub level: Level,
     pub built: Option<(LadderKey, Ladder)>,
+    /// Follow the selected frame's broadcast across connections and Redis.
+    pub broadcast: bool,
     pub job: Option<(LadderKey, Receiver<Ladder>)>,
     /// Arrows unfolded into their frames (by message index).
     pub unfolded: std::collections::BTreeSet<usize>,
@@ -30,7 +34,7 @@ pub struct LadderView {
 
 impl Default for LadderView {
     fn default() -> Self {
-        LadderView { level: Level::Engineio, built: None, job: None, unfolded: Default::default() }
+        LadderView { level: Level::Engineio, built: None, broadcast: false, job: None, unfolded: Default::default() }
     }
 }
 
@@ -55,6 +59,24 @@ pub fn wanted(state: &State) -> Result<LadderKey, &'static str> {
                 .ok_or("The selected packet is not part of a TCP connection.")? as u32
         }
     };
+    if state.panels.ladder.broadcast
+        && let Some(i) = state.view.selected
+    {
+        // A frame of the broadcast shown keeps it (a click on an arrow).
+        if let Some((k, built)) = &state.panels.ladder.built
+            && k.broadcast.is_some()
+            && built.arrows.iter().any(|a| a.frames.contains(&(i as u64 + 1)))
+        {
+            return Ok(k.clone());
+        }
+        return Ok(LadderKey {
+            capture: format!("{}:{}", l.name, l.len()),
+            stream: None,
+            session: None,
+            broadcast: Some(i as u64 + 1),
+            level: state.panels.ladder.level,
+        });
+    }
     let session = state
         .panels
         .conversation
@@ -66,6 +88,7 @@ pub fn wanted(state: &State) -> Result<LadderKey, &'static str> {
         capture: format!("{}:{}", l.name, l.len()),
         stream: session.is_none().then_some(stream),
         session,
+        broadcast: None,
         level: state.panels.ladder.level,
     })
 }
@@ -79,7 +102,7 @@ pub fn start(state: &State, key: LadderKey) -> Option<(LadderKey, Receiver<Ladde
         .name("wirelab-ladder".into())
         .spawn(move || {
             let s = crate::session::Session::index(cap, crate::session::CHECKPOINT_EVERY);
-            let scope = Scope { stream: k.stream, session: k.session.clone() };
+            let scope = Scope { stream: k.stream, session: k.session.clone(), broadcast: k.broadcast };
             let _ = tx.send(crate::ladder::build(&s, &scope, k.level));
         })
         .ok()?;
@@ -101,6 +124,17 @@ pub fn ladder_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
         if ui.button("Export SVG").on_hover_text("Writes the ladder as an SVG file (opens in any browser)").clicked() {
             cmds.push(Command::LadderExport);
         }
+        let mut follow = state.panels.ladder.broadcast;
+        if ui
+            .checkbox(&mut follow, "Follow the broadcast")
+            .on_hover_text(
+                "Only the selected message's broadcast, on every connection it crossed: the sender's emit, the \
+                 node's PUBLISH on Redis, Redis's delivery to each node, each node's EVENT to its clients.",
+            )
+            .changed()
+        {
+            cmds.push(Command::LadderBroadcast(follow));
+        }
     });
     let key = match wanted(state) {
         Ok(k) => k,
@@ -114,9 +148,13 @@ pub fn ladder_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
         return;
     };
     let _ = built_for;
-    ui.weak(match &key.session {
-        Some(sid) => format!("Engine.IO session {sid}, all its connections"),
-        None => format!("TCP stream {}", key.stream.unwrap_or_default()),
+    ui.weak(match (&key.session, key.broadcast) {
+        (_, Some(f)) if ladder.arrows.is_empty() => {
+            format!("Frame {f} carries no broadcast: select a Socket.IO EVENT sent to several clients, or a PUBLISH.")
+        }
+        (_, Some(f)) => format!("The broadcast of frame {f}, across every connection it crossed"),
+        (Some(sid), None) => format!("Engine.IO session {sid}, all its connections"),
+        (None, None) => format!("TCP stream {}", key.stream.unwrap_or_default()),
     });
     let r = &state.panels.replay;
     let past = |a: &crate::ladder::Arrow| !r.on || a.frames.last().is_some_and(|&f| (f as usize) <= r.cursor);

@@ -114,6 +114,8 @@ pub enum Command {
     SetInterface(String),
     /// The conversation panel shows the whole Engine.IO session (or one connection).
     BySession(bool),
+    /// The ladder follows the selected frame's broadcast.
+    LadderBroadcast(bool),
     /// The system's file dialog, to open a capture.
     OpenDialog,
     /// Start (true) or stop a demo server.
@@ -1070,6 +1072,7 @@ impl App {
             Command::SetFilter(t) => self.apply_filter(t),
             Command::SetSource(s) => self.state.view.source = s,
             Command::BySession(on) => self.state.panels.conversation.by_session = on,
+            Command::LadderBroadcast(on) => self.state.panels.ladder.broadcast = on,
             Command::SetDark(on) => self.settings.dark = on,
             Command::Zoom(by) => self.settings.zoom = (self.settings.zoom + by).clamp(0.6, 3.0),
             Command::SetInterface(name) => self.state.panels.live.interface = name,
@@ -1290,7 +1293,9 @@ impl App {
                 ctx.request_repaint_after(d);
             }
         }
-        if self.state.panels.right == RightTab::Ladder
+        // The conversation tells a followed broadcast too, from its ladder.
+        let right = self.state.panels.right;
+        if (right == RightTab::Ladder || (right == RightTab::Conversation && self.state.panels.ladder.broadcast))
             && let Ok(key) = ladder::wanted(&self.state)
         {
             let panel = &self.state.panels.ladder;

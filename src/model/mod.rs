@@ -719,6 +719,10 @@ pub struct AppEvent {
     pub ack_id: Option<u64>,
     /// Engine.IO session id: in an open packet, or a request's `sid=` parameter.
     pub sid: Option<String>,
+    /// A Socket.IO packet's data, hashed ([`crate::messages::link_key`]): in
+    /// an EVENT, and in a chat node's request through Redis that carries it,
+    /// so one broadcast can be followed across connections.
+    pub link: Option<u64>,
 }
 
 /// The protocols whose packets are application messages (see

@@ -1,7 +1,8 @@
 //! A Redis server for the chat nodes to meet in: Debian's `redis-server`,
 //! started on a free loopback port with nothing saved to disk, and stopped
 //! when dropped. The `chat-two-nodes` scenario and the tests use it; `serve
-//! chat --redis URL` uses a server someone else started.
+//! chat --redis URL` and `scenario --redis URL` use a server someone else
+//! started ([`RedisServer::existing`]).
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -13,10 +14,12 @@ use anyhow::Context as _;
 /// How to get `redis-server` when it is missing.
 pub const INSTALL: &str = "sudo apt install redis-server (or scripts/install-deps --test)";
 
-/// A running `redis-server` of our own.
+/// A running Redis server: our own `redis-server`, stopped when dropped, or
+/// one someone else started, left running.
 pub struct RedisServer {
-    child: Child,
+    child: Option<Child>,
     pub addr: SocketAddr,
+    url: String,
 }
 
 impl RedisServer {
@@ -52,7 +55,8 @@ impl RedisServer {
                 }
                 Err(e) => return Err(e).context("cannot start redis-server"),
             };
-            let mut server = RedisServer { child, addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)) };
+            let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+            let mut server = RedisServer { child: Some(child), addr, url: format!("redis://{addr}") };
             match server.wait_ready(Duration::from_secs(10)) {
                 Ok(true) => return Ok(server),
                 Ok(false) => last = anyhow::anyhow!("redis-server stopped at once on port {port}"),
@@ -62,22 +66,45 @@ impl RedisServer {
         Err(last)
     }
 
+    /// A Redis server that already runs at `url` (`redis://HOST:PORT`),
+    /// once it has answered; it is left running when dropped.
+    pub fn existing(url: &str) -> anyhow::Result<RedisServer> {
+        use socketioxide_redis::drivers::redis::redis_client as redis;
+        let not_address = || format!("\"{url}\" is not a Redis address; write it as redis://HOST:PORT");
+        let client = redis::Client::open(url).with_context(not_address)?;
+        let redis::ConnectionAddr::Tcp(host, port) = client.get_connection_info().addr() else {
+            anyhow::bail!("{}", not_address());
+        };
+        let addr = std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), *port))
+            .ok()
+            .and_then(|mut a| a.next())
+            .with_context(not_address)?;
+        let mut conn = client
+            .get_connection_with_timeout(Duration::from_secs(5))
+            .map_err(|e| anyhow::anyhow!("no Redis server answers at {url} ({e}); start one with: redis-server"))?;
+        redis::cmd("PING")
+            .query::<String>(&mut conn)
+            .with_context(|| format!("the Redis server at {url} refused PING"))?;
+        Ok(RedisServer { child: None, addr, url: url.to_string() })
+    }
+
     /// The address the chat takes (`--redis`).
     pub fn url(&self) -> String {
-        format!("redis://{}", self.addr)
+        self.url.clone()
     }
 
     /// Waits until the server answers PING (true), or stops (false: its
     /// port was taken); an error when it does neither in time.
     fn wait_ready(&mut self, within: Duration) -> anyhow::Result<bool> {
         let end = Instant::now() + within;
+        let Some(child) = self.child.as_mut() else { return Ok(true) };
         loop {
-            if self.child.try_wait()?.is_some() {
+            if child.try_wait()?.is_some() {
                 let mut err = String::new();
-                if let Some(mut e) = self.child.stderr.take() {
+                if let Some(mut e) = child.stderr.take() {
                     let _ = e.read_to_string(&mut err);
                 }
-                if let Some(mut o) = self.child.stdout.take() {
+                if let Some(mut o) = child.stdout.take() {
                     let _ = o.read_to_string(&mut err);
                 }
                 if !err.contains("Address already in use") {
@@ -86,7 +113,7 @@ impl RedisServer {
                 return Ok(false);
             }
             // Ours answers, not another server that had the port first.
-            if answering_pid(self.addr) == Some(self.child.id()) {
+            if answering_pid(self.addr) == Some(child.id()) {
                 return Ok(true);
             }
             if Instant::now() > end {
@@ -124,7 +151,9 @@ fn answering_pid(addr: SocketAddr) -> Option<u32> {
 
 impl Drop for RedisServer {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }

@@ -44,8 +44,10 @@ pub struct Outcome {
 }
 
 /// Runs a scenario; with `write`, captures loopback traffic of the servers it starts.
-pub fn run(name: &str, write: Option<PathBuf>) -> anyhow::Result<Outcome> {
-    run_signed(name, write, None)
+/// With `redis`, the scenarios that need a Redis server use the one that
+/// runs there instead of starting their own.
+pub fn run(name: &str, write: Option<PathBuf>, redis: Option<&str>) -> anyhow::Result<Outcome> {
+    run_in(name, write, None, &super::tls::default_dir(), redis)
 }
 
 /// Runs a scenario and, with a `token`, ends it by sending the token over
@@ -53,7 +55,7 @@ pub fn run(name: &str, write: Option<PathBuf>) -> anyhow::Result<Outcome> {
 /// request's payload), so the recording carries a mark of the student who
 /// made it (`wirelab lab run`, checked by `lab check --key`).
 pub fn run_signed(name: &str, write: Option<PathBuf>, token: Option<&str>) -> anyhow::Result<Outcome> {
-    run_in(name, write, token, &super::tls::default_dir())
+    run_in(name, write, token, &super::tls::default_dir(), None)
 }
 
 /// [`run_signed`], the TLS scenarios' servers keeping their certificate and
@@ -63,12 +65,18 @@ pub fn run_in(
     write: Option<PathBuf>,
     token: Option<&str>,
     tls_dir: &std::path::Path,
+    redis: Option<&str>,
 ) -> anyhow::Result<Outcome> {
     if !SCENARIOS.iter().any(|(n, _)| *n == name) {
         bail!(
             "no scenario \"{name}\"; there are: {}",
             SCENARIOS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
         );
+    }
+    if redis.is_some() && name != "chat-two-nodes" {
+        // The broker lesson publishes on `news` and deletes a Stream `jobs`:
+        // only on a server of its own.
+        bail!("--redis is for the scenario chat-two-nodes; {name} starts a Redis server of its own");
     }
     let mut cfg = ServeConfig::default();
     // The lesson ports when they are free, so captures look like the labs; any port otherwise.
@@ -100,10 +108,11 @@ pub fn run_in(
     // One Redis server for the scenarios that use one: the two chat nodes
     // meet in it, and the missed-events lesson ends on it as a broker
     // (without redis-server that half is left out, and the scenario says so).
-    let redis = names
-        .iter()
-        .any(|n| matches!(*n, "chat-two-nodes" | "chat-missed-events"))
-        .then(super::redis::RedisServer::start);
+    // `--redis URL` names one that runs already.
+    let redis = names.iter().any(|n| matches!(*n, "chat-two-nodes" | "chat-missed-events")).then(|| match redis {
+        Some(url) => super::redis::RedisServer::existing(url),
+        None => super::redis::RedisServer::start(),
+    });
     let broker = redis.as_ref().map(|r| r.as_ref().map_err(|e| format!("{e:#}")));
     // The nodes' ports: the nodes start once the capture runs, so it has
     // their HELLO and SUBSCRIBE to Redis.
@@ -140,6 +149,14 @@ pub fn run_in(
     };
     let nodes = meeting.map(Meeting::join).transpose()?;
     let mut lines = Vec::new();
+    if let (Some(Ok(r)), Some(_)) = (&broker, &write)
+        && !r.addr.ip().is_loopback()
+    {
+        lines.push(format!(
+            "(Redis at {} is not on this machine's loopback: the recording has the chat, not what crosses Redis)",
+            r.addr
+        ));
+    }
     let chat_port = servers.addr(Kind::Chat).map(|a| a.port()).unwrap_or(0);
     for n in names {
         lines.push(format!("== {n}"));

@@ -127,3 +127,60 @@ fn nothing_in_scope_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no messages in that scope"));
 }
+
+/// The frames of the broadcast a frame's message belongs to.
+fn broadcast(capture: &str, frame: u64) -> (wirelab::ladder::Ladder, Vec<u64>) {
+    let s = Session::open(&root().join(capture)).unwrap();
+    let l = build(&s, &Scope { broadcast: Some(frame), ..Scope::default() }, Level::Tcp);
+    let frames = l.arrows.iter().flat_map(|a| a.frames.clone()).collect();
+    (l, frames)
+}
+
+/// One broadcast through Redis, told whole (the two-nodes scenario): A1's
+/// emit, node A's PUBLISH, Redis's delivery to node B and back to node A,
+/// and each node's EVENT to its clients — from any of its frames; lanes in
+/// the order the broadcast reaches them. `local` never reaches Redis.
+#[test]
+fn one_broadcast_is_followed_across_both_nodes_and_redis() {
+    let capture = "captures/scenario-chat-two-nodes.pcap";
+    let (l, frames) = broadcast(capture, 86);
+    assert!(l.broadcast);
+    assert_eq!(frames, [80, 82, 83, 84, 86, 88, 89], "{}", l.text());
+    let kinds: Vec<MsgKind> = l.arrows.iter().map(|a| a.kind).collect();
+    use MsgKind::*;
+    assert_eq!(kinds, [SioEvent, RedisCommand, RedisPush, RedisPush, SioEvent, SioEvent, SioEvent]);
+    // Read left to right: A1, node A, node A's Redis connection, Redis, …
+    let names: Vec<&str> = l.lanes.iter().map(|x| x.name.as_str()).collect();
+    assert!(names[0].starts_with("client ") && names[1].starts_with("server "), "{names:?}");
+    assert!(names[2].starts_with("Redis client ") && names[3].starts_with("Redis server "), "{names:?}");
+    assert!(l.hop(3).contains("back to the node that published it"), "{}", l.hop(3));
+    assert!(l.hop(2).contains("another node"), "{}", l.hop(2));
+    for f in [80, 82, 83, 89] {
+        assert_eq!(broadcast(capture, f).1, frames, "from frame {f}");
+    }
+    // `local`: node A's two clients, nothing through Redis.
+    let (l, frames) = broadcast(capture, 94);
+    assert_eq!(frames, [92, 93, 94], "{}", l.text());
+    // A frame that carries no broadcast: an empty ladder.
+    assert!(broadcast(capture, 1).0.arrows.is_empty());
+}
+
+/// On the official socket.io server's capture: ana's "hello everyone",
+/// acknowledged after the server sent it on to its three clients.
+#[test]
+fn a_broadcast_is_followed_on_the_official_servers_capture() {
+    let capture = "captures/third-party/sio-a-node.pcap";
+    let (l, frames) = broadcast(capture, 212);
+    assert_eq!(frames, [204, 209, 212, 214], "{}", l.text());
+    assert!(l.hop(0).starts_with("the sender"), "{}", l.hop(0));
+    assert_eq!(broadcast(capture, 204).1, frames);
+    // The CLI tells it hop by hop; a frame without one is an error that says why.
+    let out = wirelab_bin().arg("ladder").arg(root().join(capture)).args(["--broadcast", "209"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("one broadcast, hop by hop:") && text.contains("frame 214:"),
+        "{text}"
+    );
+    let out = wirelab_bin().arg("ladder").arg(root().join(capture)).args(["--broadcast", "1"]).output().unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("carries no broadcast"));
+}

@@ -110,6 +110,50 @@ fn commands_pair_with_their_replies_and_pushes_stand_alone() {
     }
 }
 
+/// The messages of one Redis connection: the client's bytes, then the
+/// server's, each in one segment.
+fn conversation(client: &[u8], server: &[u8]) -> Vec<Message> {
+    let mut dis = Dissector::default();
+    let mut events = Vec::new();
+    for (n, (from_client, bytes)) in [(true, client), (false, server)].into_iter().enumerate() {
+        let (seq, ack) = if from_client { (1000, 5000) } else { (5000, 1000 + client.len() as u32) };
+        let (m, f) = segment(n as u64 + 1, from_client, seq, ack, bytes);
+        let mut d = Dissection::default();
+        dis.dissect(m, &f, &mut d);
+        events.extend(d.events);
+    }
+    correlate(events)
+}
+
+/// The reply each command got, as text (`-` for none).
+fn replies(msgs: &[Message]) -> Vec<(String, String)> {
+    msgs.iter()
+        .filter(|m| m.kind() == MsgKind::RedisCommand)
+        .map(|m| (m.event.text.clone(), m.answered_by.map_or("-".into(), |r| msgs[r].event.text.clone())))
+        .collect()
+}
+
+/// An UNSUBSCRIBE that names no channel is answered once per channel the
+/// connection subscribed to; a RESP3 attribute is not a reply of its own.
+/// Either way the command after it gets its own reply.
+#[test]
+fn unsubscribe_from_all_and_attributes_keep_replies_paired() {
+    let client = b"*3\r\n$9\r\nSUBSCRIBE\r\n$1\r\na\r\n$1\r\nb\r\n*1\r\n$11\r\nUNSUBSCRIBE\r\n*1\r\n$4\r\nPING\r\n";
+    let server = [
+        &b"*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n*3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n"[..],
+        b"*3\r\n$11\r\nunsubscribe\r\n$1\r\na\r\n:1\r\n*3\r\n$11\r\nunsubscribe\r\n$1\r\nb\r\n:0\r\n",
+        b"+PONG\r\n",
+    ]
+    .concat();
+    let got = replies(&conversation(client, &server));
+    assert_eq!(got.last().map(|(c, r)| (c.as_str(), r.as_str())), Some(("PING", "PONG")), "{got:?}");
+
+    let client = b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*1\r\n$4\r\nPING\r\n";
+    let server = b"|1\r\n+key-popularity\r\n%1\r\n$1\r\nk\r\n,0.19\r\n$5\r\nvalue\r\n+PONG\r\n";
+    let got = replies(&conversation(client, server));
+    assert_eq!(got, [("GET k".into(), "value".into()), ("PING".into(), "PONG".into())]);
+}
+
 /// One TCP segment between a Redis client (port 40000) and its server.
 fn segment(number: u64, from_client: bool, seq: u32, ack: u32, payload: &[u8]) -> (FrameMeta, Vec<u8>) {
     let (sp, dp) = if from_client { (40000, 6379) } else { (6379, 40000) };
@@ -153,10 +197,13 @@ fn cut_and_malformed_resp_gives_notes_not_panics() {
     // A bulk string longer than its length says: not RESP, shown as data.
     let (d, _) = answer(b"$2\r\nabcdef\r\n");
     assert!(d.field("resp.bulk_string").is_none() && d.field("data.data").is_some());
-    // Nested deeper than read: refused as a whole, shown as data.
-    let deep = [b"*1\r\n".repeat(40), b":1\r\n".to_vec()].concat();
-    let (d, _) = answer(&deep);
-    assert!(d.field("resp.array").is_none());
+    // Nested deeper than read: a note, the rest of that value as data, and
+    // the value after it read as usual (as Wireshark goes on).
+    let deep = [b"*1\r\n".repeat(40), b":1\r\n+OK\r\n".to_vec()].concat();
+    let (d, notes) = answer(&deep);
+    assert!(d.field("resp.array").is_some());
+    assert!(notes.contains(&"resp.array_recursion_too_deep") && !notes.contains(&"resp.partial"), "{notes:?}");
+    assert_eq!(d.fields.iter().filter(|f| f.def.name == "resp.string").count(), 1, "the value after it");
     // A boolean that is neither t nor f.
     let (_, notes) = answer(b"#x\r\n");
     assert!(notes.contains(&"resp.invalid_boolean_value"), "{notes:?}");

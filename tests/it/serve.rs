@@ -394,6 +394,38 @@ fn a_chat_node_without_its_redis_says_what_to_do() {
     assert!(err.contains("--recovery"), "{err}");
 }
 
+/// `scenario chat-two-nodes --redis URL`: the nodes meet in a Redis server
+/// that runs already, which is still running afterwards; a URL where no
+/// Redis answers, and --redis with another scenario, are refused with the
+/// reason.
+#[test]
+fn the_two_nodes_scenario_uses_a_given_redis_and_leaves_it_running() {
+    let redis = wirelab::serve::redis::RedisServer::start().expect("redis-server starts");
+    let data = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = wirelab_bin().env("WIRELAB_DATA_DIR", data.path()).arg("scenario").args(args).output().unwrap();
+        (
+            out.status.success(),
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+        )
+    };
+    let (ok, text) = run(&["chat-two-nodes", "--redis", &redis.url()]);
+    assert!(ok, "{text}");
+    assert!(text.contains(&format!("Redis on port {}", redis.addr.port())), "{text}");
+    assert!(text.contains("\"local\" (io.local.emit) reached A2 and not B1"), "{text}");
+    let mut ping = TcpStream::connect(redis.addr).expect("the given Redis still runs");
+    ping.write_all(b"PING\r\n").unwrap();
+    let mut pong = [0u8; 7];
+    ping.read_exact(&mut pong).unwrap();
+    assert_eq!(&pong, b"+PONG\r\n");
+
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let (ok, text) = run(&["chat-two-nodes", "--redis", &format!("redis://{free}")]);
+    assert!(!ok && text.contains("no Redis server answers at") && text.contains("redis-server"), "{text}");
+    let (ok, text) = run(&["chat-missed-events", "--redis", &redis.url()]);
+    assert!(!ok && text.contains("--redis is for the scenario chat-two-nodes"), "{text}");
+}
+
 #[test]
 fn chat_serves_its_page_client_script_and_api() {
     let s = start(&[Kind::Chat], |_| {});

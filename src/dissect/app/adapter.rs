@@ -246,7 +246,9 @@ pub fn is_channel(name: &[u8]) -> bool {
 
 /// Decodes the payload `m[start..end]` of a message on `channel` (the
 /// channel's span in `m` is `chan`), adding the adapter's layer.
-pub fn dissect(cx: &mut Cx<'_>, m: &At<'_>, chan: (usize, usize), start: usize, end: usize) {
+/// Returns the link key of the Socket.IO packet a request carries (see
+/// [`crate::messages::link_key`]), so its messages join the broadcast's story.
+pub fn dissect(cx: &mut Cx<'_>, m: &At<'_>, chan: (usize, usize), start: usize, end: usize) -> Option<u64> {
     let b = &m.bytes[..end];
     let channel = String::from_utf8_lossy(&m.bytes[chan.0..chan.1]).into_owned();
     // The layer spans the channel's name too: it says where the request goes.
@@ -254,15 +256,17 @@ pub fn dissect(cx: &mut Cx<'_>, m: &At<'_>, chan: (usize, usize), start: usize, 
     let v = cx.derived_text(channel.as_bytes());
     cx.add_at(0, &CHANNEL, v, m, chan.0, chan.1 - chan.0);
     let decoded = read(b, start, 0).filter(|n| n.end == end);
+    let mut link = None;
     let ok = match &decoded {
         Some(n) if channel.contains("-response#") => response(cx, m, n),
-        Some(n) => request(cx, m, n),
+        Some(n) => request(cx, m, n, &mut link),
         None => false,
     };
     if !ok {
         cx.note_at(&UNREADABLE, m, start, end - start, "not a socketioxide-redis request or response");
     }
     cx.end_layer(layer, end - chan.0);
+    link
 }
 
 fn add_text(cx: &mut Cx<'_>, m: &At<'_>, depth: u8, def: &'static crate::model::FieldDef, n: &Node, t: &str) {
@@ -270,8 +274,9 @@ fn add_text(cx: &mut Cx<'_>, m: &At<'_>, depth: u8, def: &'static crate::model::
     cx.add_at(depth, def, v, m, n.start, n.end - n.start);
 }
 
-/// `[node, id, type, packet, rooms, options, ack timeout]`.
-fn request(cx: &mut Cx<'_>, m: &At<'_>, n: &Node) -> bool {
+/// `[node, id, type, packet, rooms, options, ack timeout]`; `link` gets the
+/// key of the packet's data.
+fn request(cx: &mut Cx<'_>, m: &At<'_>, n: &Node, link: &mut Option<u64>) -> bool {
     let b = m.bytes;
     let c = &n.children;
     let (Some(node), Some(id), Some(ty)) = (c.first(), c.get(1), c.get(2)) else { return false };
@@ -292,6 +297,7 @@ fn request(cx: &mut Cx<'_>, m: &At<'_>, n: &Node) -> bool {
         }
         if let Some((d, t)) = pc.get(2).and_then(|x| first_text(b, x)) {
             add_text(cx, m, 0, &PACKET, d, &t);
+            *link = Some(crate::messages::link_key(t.as_bytes()));
         }
     }
     if let Some(o) = c.get(5).filter(|o| matches!(o.kind, Kind::Array)) {

@@ -437,6 +437,9 @@ fn socketio(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
     let e = cx.event(dir, kind, summary);
     e.nsp = Some(nsp.into_owned());
     e.ack_id = ack;
+    if kind == MsgKind::SioEvent && !json.is_empty() {
+        e.link = Some(crate::messages::link_key(json));
+    }
 }
 
 /// The string value of `"key":"…"` in a small JSON object (an Engine.IO

@@ -121,6 +121,10 @@ pub struct AppStream {
     /// RESP: the client subscribed to a channel, so arrays that start with
     /// `message` are published messages, not replies.
     pub resp_subscribed: bool,
+    /// RESP: the channels (`c`), patterns (`p`) and shard channels (`s`) the
+    /// client has subscribed to, so that an UNSUBSCRIBE naming none is known
+    /// to be answered once per channel.
+    pub resp_subscriptions: std::collections::BTreeSet<(u8, String)>,
 }
 
 impl AppStream {

@@ -27,6 +27,11 @@ use crate::{fields, notes};
 pub const PORT: u16 = 6379;
 /// Deepest nesting of aggregates read (Wireshark stops at 30 too).
 const MAX_DEPTH: usize = 30;
+/// How deep [`pdu_len`] follows aggregates to find where a value ends (it
+/// keeps one count per level, not a call): deeper than the dissector reads,
+/// so a value nested past [`MAX_DEPTH`] is still one PDU, noted, and the
+/// values after it are read.
+const SCAN_DEPTH: usize = 1024;
 /// Longest line (a simple string, an error, a length) waited for.
 const MAX_LINE: usize = 64 << 10;
 /// Bulk strings longer than this are not RESP (Redis's own limit, 512 MB).
@@ -190,7 +195,7 @@ pub fn pdu_len_from(b: &[u8], scan: &mut Scan) -> PduLen {
             b'*' | b'~' | b'>' | b'%' | b'|' => match number(text) {
                 Some(n) if n <= 0 => {}
                 Some(n) if n > 0 && n <= u32::MAX.into() => {
-                    if open.len() >= MAX_DEPTH {
+                    if open.len() >= SCAN_DEPTH {
                         return PduLen::NotMine;
                     }
                     open.push(if matches!(ty, b'%' | b'|') { 2 * n } else { n });
@@ -237,6 +242,12 @@ struct Summary {
     /// Where each top-level element's bytes are, for a bulk string (its
     /// value); `None` for other elements.
     strings: Vec<Option<(usize, usize)>>,
+    /// A value nested too deep was shown as data up to the PDU's end, so the
+    /// aggregates around it end there too (not cut by the capture).
+    too_deep: bool,
+    /// A RESP3 attribute (`|`): data about the reply that follows, not a
+    /// reply of its own.
+    attribute: bool,
 }
 
 /// The text of a value for the info column: itself when short and ASCII,
@@ -429,6 +440,7 @@ fn aggregate(
     let top = depth == 1;
     if top {
         sum.push = ty == b'>';
+        sum.attribute = ty == b'|';
         sum.command = ty == b'*' && n > 0;
     }
     if n <= 0 {
@@ -441,6 +453,7 @@ fn aggregate(
     if usize::from(depth) > MAX_DEPTH {
         let rest = m.bytes.len() - (nl + 2);
         cx.note_at(&TOO_DEEP, m, at, head, "nested deeper than wirelab reads");
+        sum.too_deep = true;
         if rest > 0 {
             cx.add_at(depth + 1, &FRAGMENT, Value::None, m, nl + 2, rest);
         }
@@ -451,6 +464,9 @@ fn aggregate(
     // A command is an array of bulk strings only; anything else in it is a reply.
     for _ in 0..elements {
         if pos >= m.bytes.len() {
+            if sum.too_deep {
+                break;
+            }
             cx.note_at(&PARTIAL, m, at, pos - at, "the capture ends inside this aggregate");
             break;
         }
@@ -483,7 +499,7 @@ pub fn dissect(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
     let mut sum = Summary::default();
     let end = value(cx, &at, 0, 1, &mut sum);
     cx.end_layer(layer, end.max(at.bytes.len()));
-    adapter_payload(cx, &at, &sum);
+    let link = adapter_payload(cx, &at, &sum);
     let first = sum.elements.first().map(|w| w.to_ascii_lowercase()).unwrap_or_default();
     let confirms = matches!(
         first.as_str(),
@@ -494,14 +510,17 @@ pub fn dissect(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
     // from the server (RESP2's pub/sub messages and confirmations are
     // arrays of strings too, but only a server sends them).
     if st.client.is_none() {
-        let command = sum.command && !((published || confirms) && !sum.push && sum.elements.len() >= 3);
+        // (A subscription's confirmation ends with a count, an integer, so
+        // it is never all bulk strings: a SUBSCRIBE of two channels is.)
+        let command = sum.command && !(published && !sum.push && sum.elements.len() >= 3);
         st.client = Some(if command { dir } else { dir ^ 1 } as u8);
         cx.client = st.client;
     }
     let request = st.client == Some(dir as u8);
-    if request && matches!(first.as_str(), "subscribe" | "psubscribe" | "ssubscribe") {
-        st.resp_subscribed = true;
-    }
+    // How many confirmations a (un)subscribe waits for: one per channel
+    // named, or, for an UNSUBSCRIBE that names none, one per channel of its
+    // kind subscribed until then (one when there is none).
+    let answers = if request && confirms { subscriptions(st, &first, &sum.elements[1..]) } else { 1 };
     cx.set_protocol("RESP");
     // A response shows an aggregate's kind and count, not its elements.
     let words = match (&sum.aggregate, request) {
@@ -514,34 +533,67 @@ pub fn dissect(cx: &mut Cx<'_>, st: &mut AppStream, dir: usize, at: At<'_>) {
     // once per channel (RESP3: by pushes). A message published on a
     // channel answers nothing.
     let (kind, id) = if request {
-        // A subscription waits for one answer per channel named.
-        let answers = if confirms { sum.elements.len().saturating_sub(1).max(1) as u64 } else { 1 };
         (MsgKind::RedisCommand, Some(next(&mut st.resp_count[dir], answers)))
+    } else if sum.attribute {
+        // It goes with the reply after it, which is the one paired.
+        return;
     } else if (sum.push || (published && st.resp_subscribed)) && !confirms {
         (MsgKind::RedisPush, None)
     } else {
         (MsgKind::RedisReply, Some(next(&mut st.resp_count[dir], 1)))
     };
     let text = if sum.elements.is_empty() || request { words } else { sum.elements.join(" ") };
-    cx.event(dir, kind, super::preview(text.as_bytes(), 120)).ack_id = id;
+    let e = cx.event(dir, kind, super::preview(text.as_bytes(), 120));
+    e.ack_id = id;
+    e.link = link;
 }
 
 /// A chat node's request carried by this value — `PUBLISH channel payload`,
 /// or its delivery, `message channel payload` (`pmessage pattern channel
 /// payload`) — on one of the Socket.IO adapter's channels: decoded.
-fn adapter_payload(cx: &mut Cx<'_>, at: &At<'_>, sum: &Summary) {
+fn adapter_payload(cx: &mut Cx<'_>, at: &At<'_>, sum: &Summary) -> Option<u64> {
     let word = |i: usize| sum.strings.get(i).copied().flatten();
     let first = sum.elements.first().map(|w| w.to_ascii_lowercase());
     let (chan, payload) = match first.as_deref() {
         Some("publish" | "message" | "spublish" | "smessage") if sum.strings.len() == 3 => (word(1), word(2)),
         Some("pmessage") if sum.strings.len() == 4 => (word(2), word(3)),
-        _ => return,
+        _ => return None,
     };
-    if let (Some(c), Some(p)) = (chan, payload)
-        && super::adapter::is_channel(&at.bytes[c.0..c.1])
-    {
-        super::adapter::dissect(cx, at, c, p.0, p.1);
+    match (chan, payload) {
+        (Some(c), Some(p)) if super::adapter::is_channel(&at.bytes[c.0..c.1]) => {
+            super::adapter::dissect(cx, at, c, p.0, p.1)
+        }
+        _ => None,
     }
+}
+
+/// Follows a client's (un)subscribe command (`first` is its name, in lower
+/// case; `channels` what it names) in the connection's subscriptions, and
+/// says how many confirmations the server sends for it.
+fn subscriptions(st: &mut AppStream, first: &str, channels: &[String]) -> u64 {
+    let (kind, subscribe) = match first {
+        "subscribe" => (b'c', true),
+        "unsubscribe" => (b'c', false),
+        "psubscribe" => (b'p', true),
+        "punsubscribe" => (b'p', false),
+        "ssubscribe" => (b's', true),
+        _ => (b's', false),
+    };
+    let subs = &mut st.resp_subscriptions;
+    if subscribe {
+        st.resp_subscribed = true;
+        subs.extend(channels.iter().map(|c| (kind, c.clone())));
+        return channels.len().max(1) as u64;
+    }
+    if channels.is_empty() {
+        let before = subs.len();
+        subs.retain(|(k, _)| *k != kind);
+        return (before - subs.len()).max(1) as u64;
+    }
+    for c in channels {
+        subs.remove(&(kind, c.clone()));
+    }
+    channels.len() as u64
 }
 
 /// The number of the next command or reply on the connection, counting `n`.
@@ -583,9 +635,11 @@ mod tests {
         assert_eq!(len(b"$2\r\nabc\r\n"), Some(usize::MAX));
         assert_eq!(len(b"*-5\r\n"), Some(5), "a malformed count ends with its line");
         assert_eq!(len(b"*x\r\n"), Some(usize::MAX));
-        // Nested deeper than read: refused, not recursed into.
-        let deep = b"*1\r\n".repeat(MAX_DEPTH + 2);
-        assert_eq!(len(&deep), Some(usize::MAX));
+        // Nested deeper than the dissector reads: still one value; deeper
+        // than the scan follows: refused.
+        let deep = [b"*1\r\n".repeat(MAX_DEPTH + 2), b":1\r\n".to_vec()].concat();
+        assert_eq!(len(&deep), Some(deep.len()));
+        assert_eq!(len(&b"*1\r\n".repeat(SCAN_DEPTH + 1)), Some(usize::MAX));
     }
 
     /// Going on from where the last call stopped gives what a fresh scan
