@@ -109,7 +109,35 @@ pub struct Flow {
     pub window_in_syn: bool,
     pub bytes: u64,
     pub segments: u64,
+    /// This side's segments not yet acknowledged (SYN, FIN and data, as
+    /// Wireshark keeps them: retransmissions too), oldest first.
+    unacked: Vec<Unacked>,
+    /// Bytes sent since the last segment with PSH (Wireshark's
+    /// `push_bytes_sent`), and whether the last segment had PSH.
+    push_bytes: u32,
+    push_last: bool,
+    /// The other side has acknowledged something: what is in flight from
+    /// this side can be told (Wireshark's `valid_bif`).
+    acked: bool,
+    /// The SACK blocks of this side's latest segment that carried any
+    /// (Wireshark keeps three), as (left, right) edges.
+    sack: [(u32, u32); 3],
+    sack_count: u8,
 }
+
+/// One segment waiting for its acknowledgment.
+#[derive(Clone, Copy, Debug)]
+struct Unacked {
+    frame: u64,
+    seq: u32,
+    /// The sequence number after it (SYN and FIN count one).
+    next: u32,
+    time: i64,
+}
+
+/// At most this many unacknowledged segments are kept per side (a capture
+/// that misses the other side's ACKs would otherwise grow without end).
+const MAX_UNACKED: usize = 10_000;
 
 #[derive(Clone, Debug)]
 pub struct TcpStream {
@@ -130,6 +158,9 @@ pub struct TcpStream {
     /// Frames of the latest SYN and SYN-ACK (0: not seen), for the "open" message.
     pub handshake_frames: [u64; 2],
     syn_time: i64,
+    /// Times of the stream's first frame and of its latest one, ns.
+    first_time: i64,
+    prev_time: i64,
 }
 
 #[derive(Clone, Debug)]
@@ -162,6 +193,28 @@ pub struct TcpVerdict {
     pub state: TcpState,
     /// Which direction is the client's, when the SYN was captured.
     pub client: Option<u8>,
+    /// Since the stream's first frame, and since its previous one, ns.
+    pub time_relative: i64,
+    pub time_delta: i64,
+    /// The handshake's round trip (SYN to the ACK that completes it), ns.
+    pub initial_rtt: Option<i64>,
+    /// The frame of the segment this one acknowledges (the whole of it), and
+    /// how long that took, ns.
+    pub acks_frame: Option<u64>,
+    pub ack_rtt: i64,
+    /// Bytes this side has sent and not yet had acknowledged, after this
+    /// segment (less what the other side's SACK blocks say arrived); the
+    /// bytes sent since the last PSH.
+    pub bytes_in_flight: u32,
+    pub push_bytes_sent: Option<u32>,
+}
+
+impl TcpVerdict {
+    /// Wireshark shows a segment's SEQ/ACK analysis, and the handshake's
+    /// round trip in it, when it has something to say about the segment.
+    pub fn has_analysis(&self) -> bool {
+        self.analysis != 0 || self.acks_frame.is_some() || self.push_bytes_sent.is_some()
+    }
 }
 
 /// What a TCP segment looks like to the analysis.
@@ -180,6 +233,9 @@ pub struct Segment {
     /// and the out-of-order test compares gaps of tens of µs on loopback).
     pub time: i64,
     pub frame: u64,
+    /// Its SACK blocks (the first three), as (left, right) edges.
+    pub sack: [(u32, u32); 3],
+    pub sack_count: u8,
 }
 
 /// All conversations of a capture.
@@ -265,6 +321,8 @@ impl Conversations {
                     client: None,
                     handshake_frames: [0, 0],
                     syn_time: seg.time,
+                    first_time: seg.time,
+                    prev_time: seg.time,
                 });
                 self.tcp_index.insert(k, i);
                 i
@@ -272,6 +330,8 @@ impl Conversations {
         };
         let s = &mut self.tcp[idx as usize];
         s.last_frame = seg.frame;
+        let (time_relative, time_delta) = (seg.time - s.first_time, seg.time - s.prev_time);
+        s.prev_time = seg.time;
         let dir = usize::from(s.ends[0] != seg.src);
         let (fwd, rev) = flows_mut(&mut s.flows, dir);
         let fl = seg.flags;
@@ -309,6 +369,9 @@ impl Conversations {
         if let Some(next) = fwd.next_seq {
             if gt(seg.seq, next) && !rst {
                 a |= analysis::LOST_SEGMENT;
+                // What is in flight is unknown until the other side
+                // acknowledges again.
+                fwd.acked = false;
             }
             let keep_alive = seglen <= 1 && nominal && seg.seq == next.wrapping_sub(1);
             if keep_alive {
@@ -384,8 +447,13 @@ impl Conversations {
             rev.max_seq_to_be_acked = rev.next_seq;
         }
 
-        // Update the flow.
+        // This segment waits for its acknowledgment.
         let end = seg.seq.wrapping_add(seglen);
+        if seglen > 0 && fwd.unacked.len() < MAX_UNACKED {
+            fwd.unacked.push(Unacked { frame: seg.frame, seq: seg.seq, next: end, time: seg.time });
+        }
+
+        // Update the flow.
         if !rst && fwd.next_seq.is_none_or(|n| gt(end, n)) {
             fwd.next_seq = Some(end);
             fwd.next_seq_time = seg.time;
@@ -404,6 +472,38 @@ impl Conversations {
         if fin {
             fwd.fin_seen = true;
         }
+        // What this segment acknowledges of the other side's: the segment it
+        // acknowledges whole (the oldest such, when a retransmission sent it
+        // again) and its round trip; the rest of a segment it acknowledges
+        // in part.
+        let mut acks_frame = None;
+        let mut ack_rtt = 0;
+        if ack {
+            rev.acked_by_other(seg.ack, seg.time, &mut acks_frame, &mut ack_rtt);
+            rev.acked = true;
+        }
+        // What is in flight from this side after this segment, and what it
+        // sent since the last PSH (Wireshark's default, counted from the
+        // unacknowledged segments).
+        let mut bytes_in_flight = 0;
+        let mut push_bytes_sent = None;
+        if seg.len > 0 && fwd.acked && !fwd.unacked.is_empty() {
+            let rel = |x: u32| x.wrapping_sub(base);
+            let first = fwd.unacked.iter().map(|u| rel(u.seq)).min().unwrap_or(0);
+            let last = fwd.unacked.iter().map(|u| rel(u.next)).max().unwrap_or(0);
+            let delivered: u32 =
+                rev.sack[..usize::from(rev.sack_count)].iter().fold(0, |d, (l, r)| d.wrapping_add(r.wrapping_sub(*l)));
+            let in_flight = last.wrapping_sub(first).wrapping_sub(delivered);
+            if in_flight > 0 && in_flight < 2_000_000_000 {
+                bytes_in_flight = in_flight - u32::from(syn || fin);
+            }
+            let push = fl & flags::PSH != 0;
+            fwd.push_bytes = if fwd.push_last { seg.len } else { fwd.push_bytes.wrapping_add(seg.len) };
+            fwd.push_last = push;
+            push_bytes_sent = Some(fwd.push_bytes);
+        }
+        fwd.sack = seg.sack;
+        fwd.sack_count = seg.sack_count.min(3);
 
         // Connection state, for teaching notes.
         let before = s.state;
@@ -420,10 +520,7 @@ impl Conversations {
                 s.handshake_frames[1] = seg.frame;
                 TcpState::SynReceived
             }
-            (TcpState::SynReceived, false, true, false, _) => {
-                s.initial_rtt = Some(seg.time - s.syn_time);
-                TcpState::Established
-            }
+            (TcpState::SynReceived, false, true, false, _) => TcpState::Established,
             (st, false, _, true, _) => {
                 if s.flows[0].fin_seen && s.flows[1].fin_seen {
                     TcpState::Closed
@@ -435,6 +532,12 @@ impl Conversations {
             }
             (st, ..) => st,
         };
+
+        // Wireshark's iRTT: from the latest SYN to the first segment after it
+        // that acknowledges without SYN (the handshake's third, or a RST).
+        if ack && !syn && s.initial_rtt.is_none() && s.handshake_frames[0] != 0 {
+            s.initial_rtt = Some(seg.time - s.syn_time);
+        }
 
         // Window scaling applies once both SYNs announced it (RFC 7323 §2.2);
         // a SYN's own window is never scaled.
@@ -468,6 +571,38 @@ impl Conversations {
             state_before: before,
             state: s.state,
             client: s.client,
+            time_relative,
+            time_delta,
+            initial_rtt: s.initial_rtt,
+            acks_frame,
+            ack_rtt,
+            bytes_in_flight,
+            push_bytes_sent,
+        }
+    }
+}
+
+impl Flow {
+    /// The other side acknowledged up to `ack` at `time`: the segments it
+    /// covers leave the list (the last one it covers exactly gives
+    /// `acks_frame` and its round trip, the oldest such when a retransmission
+    /// sent the same bytes again); one it covers in part keeps its rest.
+    fn acked_by_other(&mut self, ack: u32, time: i64, acks_frame: &mut Option<u64>, rtt: &mut i64) {
+        // Newest first, as Wireshark walks its list.
+        let mut i = self.unacked.len();
+        while i > 0 {
+            i -= 1;
+            let u = &mut self.unacked[i];
+            if ack == u.next {
+                *acks_frame = Some(u.frame);
+                *rtt = time - u.time;
+            } else if gt(ack, u.seq) && !gt(ack, u.next) {
+                u.seq = ack;
+                continue;
+            } else if gt(u.next, ack) {
+                continue;
+            }
+            self.unacked.remove(i);
         }
     }
 }

@@ -107,6 +107,13 @@ fields! { proto = &TCP;
     A_WINDOW_UPDATE: "tcp.analysis.window_update" { label: "Window update", ty: None, explain: "A segment that only announces a new window size." };
     A_WINDOW_FULL: "tcp.analysis.window_full" { label: "Window full", ty: None, explain: "This segment fills the receiver's window to the last byte: the sender must wait for an acknowledgment before it can send more." };
     A_KEEP_ALIVE: "tcp.analysis.keep_alive" { label: "Keep-alive", ty: None, explain: "An empty probe sent to check that the other side is still there." };
+    A_ACKS_FRAME: "tcp.analysis.acks_frame" { label: "This is an ACK to the segment in frame", ty: U32, explain: "The frame whose segment this acknowledgment covers to its last byte: what this ACK acknowledges. An ACK names a byte, not a segment; the segment that byte ends is found by looking back." };
+    A_ACK_RTT: "tcp.analysis.ack_rtt" { label: "The RTT to ACK the segment was", ty: RelTime, explain: "Seconds from that segment to this acknowledgment, as seen where the capture was made: one round trip, measured on real data. It varies from segment to segment (queues, delayed ACKs), which is why TCP keeps a smoothed average." };
+    A_INITIAL_RTT: "tcp.analysis.initial_rtt" { label: "iRTT", ty: RelTime, explain: "The connection's first round trip: from the SYN to the ACK that completed the handshake. A first estimate of how far apart the two ends are." };
+    A_BYTES_IN_FLIGHT: "tcp.analysis.bytes_in_flight" { label: "Bytes in flight", ty: U32, explain: "After this segment, the bytes this side has sent that the other side has not yet acknowledged (less what its SACK blocks say arrived). TCP may have at most the receiver's window, and its own congestion window, in flight." };
+    A_PUSH_BYTES_SENT: "tcp.analysis.push_bytes_sent" { label: "Bytes sent since last PSH flag", ty: U32, explain: "The bytes this side sent since its last segment with PSH: roughly how much the application handed TCP in one write, since the PSH usually marks the end of one." };
+    TIME_RELATIVE: "tcp.time_relative" { label: "Time since first frame in this TCP stream", ty: RelTime, explain: "Seconds since the first frame of this connection: its own clock, starting at its SYN." };
+    TIME_DELTA: "tcp.time_delta" { label: "Time since previous frame in this TCP stream", ty: RelTime, explain: "Seconds since the previous frame of this connection, in either direction: a long gap is an idle connection, a slow peer, or a wait for a timer." };
 }
 
 notes! { proto = &TCP;
@@ -281,6 +288,7 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize, end: usize, net: &NetInfo) -> usi
 
     // The window scale option feeds the analysis before options are recorded.
     let wscale = if fl8 & fl::SYN != 0 { find_wscale(&bytes[field::OPTIONS..hlen]) } else { None };
+    let (sack, sack_count) = find_sack(&bytes[field::OPTIONS..hlen]);
 
     let verdict = if cx.inner {
         None
@@ -296,6 +304,8 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize, end: usize, net: &NetInfo) -> usi
             wscale,
             time: cx.out.meta.ts_sec.saturating_mul(1_000_000_000).saturating_add(i64::from(cx.out.meta.ts_nsec)),
             frame: cx.out.meta.number,
+            sack,
+            sack_count,
         };
         Some(cx.conv.tcp(&seg))
     };
@@ -347,8 +357,21 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize, end: usize, net: &NetInfo) -> usi
     if hlen > field::OPTIONS {
         options(cx, offset + field::OPTIONS, offset + hlen, v.rev_base, &mut line);
     }
-    if v.analysis != 0 {
+    if verdict.is_some() && v.has_analysis() {
         cx.add(0, &ANALYSIS, Value::None, offset, 0);
+        if let Some(f) = v.acks_frame {
+            cx.add(1, &A_ACKS_FRAME, Value::U(f), offset, 0);
+            if v.ack_rtt != 0 {
+                cx.add(1, &A_ACK_RTT, Value::F(ns_secs(v.ack_rtt)), offset, 0);
+            }
+        }
+        if let Some(r) = v.initial_rtt.filter(|r| *r != 0) {
+            cx.add(1, &A_INITIAL_RTT, Value::F(ns_secs(r)), offset, 0);
+        }
+        if v.bytes_in_flight > 0 {
+            cx.add(1, &A_BYTES_IN_FLIGHT, Value::U(v.bytes_in_flight.into()), offset, 0);
+            cx.add(1, &A_PUSH_BYTES_SENT, Value::U(v.push_bytes_sent.unwrap_or(0).into()), offset, 0);
+        }
         for a in ANALYSIS_FIELDS {
             if v.analysis & a.bit != 0 {
                 cx.add(1, a.field, Value::None, offset, 0);
@@ -358,6 +381,10 @@ pub fn dissect(cx: &mut Cx<'_>, offset: usize, end: usize, net: &NetInfo) -> usi
                 cx.note(a.note, offset, hlen, a.message);
             }
         }
+    }
+    if verdict.is_some() {
+        cx.add(0, &TIME_RELATIVE, Value::F(ns_secs(v.time_relative)), offset, 0);
+        cx.add(0, &TIME_DELTA, Value::F(ns_secs(v.time_delta)), offset, 0);
     }
     match ck {
         Check::Bad { expected } => cx.note(
@@ -597,6 +624,38 @@ fn options(cx: &mut Cx<'_>, start: usize, end: usize, rev_base: u32, summary: &m
 }
 
 /// The window scale shift in a SYN's options, if announced.
+/// Nanoseconds as seconds.
+fn ns_secs(ns: i64) -> f64 {
+    ns as f64 / 1e9
+}
+
+/// The first three SACK blocks of a segment's options, for the analysis.
+fn find_sack(opts: &[u8]) -> ([(u32, u32); 3], u8) {
+    let mut out = ([(0, 0); 3], 0u8);
+    let mut at = 0;
+    while let Some(&kind) = opts.get(at) {
+        match kind {
+            0 => break,
+            1 => at += 1,
+            _ => {
+                let Some(len) = opts.get(at + 1).map(|l| usize::from(*l)).filter(|l| *l >= 2) else { break };
+                if kind == 5 {
+                    let edge = |i: usize| opts.get(i..i + 4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+                    let mut i = at + 2;
+                    while i + 8 <= at + len && usize::from(out.1) < 3 {
+                        let (Some(l), Some(r)) = (edge(i), edge(i + 4)) else { break };
+                        out.0[usize::from(out.1)] = (l, r);
+                        out.1 += 1;
+                        i += 8;
+                    }
+                }
+                at += len;
+            }
+        }
+    }
+    out
+}
+
 fn find_wscale(opts: &[u8]) -> Option<u8> {
     let mut at = 0;
     while let Some(&kind) = opts.get(at) {

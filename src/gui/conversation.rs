@@ -104,10 +104,14 @@ pub fn conversation_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>
     }
 }
 
-/// When the ladder follows a broadcast the selected frame is part of: the
-/// broadcast told hop by hop, each hop a link to its frame.
+/// When the ladder follows a broadcast (its tab's "Follow the broadcast")
+/// the selected frame is part of: the broadcast told hop by hop, each hop a
+/// link to its frame.
 fn broadcast_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
-    let mut follow = state.panels.ladder.broadcast;
+    if !state.panels.ladder.broadcast {
+        return;
+    }
+    let mut follow = true;
     if ui
         .checkbox(&mut follow, "Follow the broadcast")
         .on_hover_text(
@@ -116,9 +120,6 @@ fn broadcast_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
         .changed()
     {
         cmds.push(Command::LadderBroadcast(follow));
-    }
-    if !follow {
-        return;
     }
     let selected = state.view.selected.map(|i| i as u64 + 1);
     let built = state.panels.ladder.built.as_ref().filter(|(k, l)| {

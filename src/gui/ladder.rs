@@ -113,7 +113,8 @@ const ROW: f32 = 30.0;
 const LEFT: f32 = 70.0;
 
 pub fn ladder_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
-    ui.horizontal(|ui| {
+    // Wrapped: the panel may be narrow beside a lab.
+    ui.horizontal_wrapped(|ui| {
         egui::ComboBox::from_label("level").selected_text(level_name(state.panels.ladder.level)).show_ui(ui, |ui| {
             for l in [Level::Socketio, Level::Engineio, Level::Websocket, Level::Http, Level::Tcp] {
                 if ui.selectable_label(state.panels.ladder.level == l, level_name(l)).clicked() {

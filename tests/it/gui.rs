@@ -927,6 +927,42 @@ fn the_ladder_of_a_socketio_session_draws_its_messages_and_a_click_selects_one()
     h.get_by_label_contains("more messages after the cursor");
 }
 
+/// "Follow the broadcast": from a frame node B sent its client, the
+/// conversation tells the whole broadcast hop by hop (A1's emit, node A's
+/// PUBLISH, Redis's deliveries, each node's EVENT); a click on a hop selects
+/// its frame, and the ladder then holds only that broadcast.
+#[test]
+fn a_broadcast_through_redis_is_told_hop_by_hop_and_drawn_as_one_ladder() {
+    let mut h = harness_sized(Some(support::root().join("captures/scenario-chat-two-nodes.pcap")), [1600.0, 1200.0]);
+    h.state_mut().push_command(wirelab::gui::Command::Select(85));
+    h.run();
+    assert!(
+        h.query_by_label("Follow the broadcast").is_none(),
+        "the conversation offers it only once the ladder follows"
+    );
+    h.state_mut().push_command(wirelab::gui::Command::LadderBroadcast(true));
+    h.step();
+    h.step();
+    h.state_mut().wait_idle();
+    h.run();
+    h.get_by_label("One broadcast, hop by hop");
+    h.get_by_label_contains("frame 83: Redis hands it to another node");
+    h.get_by_label_contains("frame 84: Redis hands it back to the node that published it");
+    h.get_by_label_contains("frame 80: the sender").click();
+    h.run();
+    assert_eq!(h.state().state.view.selected, Some(79));
+    // The sender's emit keeps the same broadcast (no new ladder).
+    h.state_mut().wait_idle();
+    h.run();
+    h.get_by_label_contains("frame 89: a node");
+    open_ladder(&mut h);
+    let (key, l) = h.state().state.panels.ladder.built.clone().unwrap();
+    assert!(key.broadcast.is_some() && l.broadcast, "{key:?}");
+    assert_eq!(l.arrows.len(), 7);
+    h.get_by_label("arrow: PUBLISH socket.io-request#/# BulkString(193)");
+    h.get_by_label_contains("The broadcast of frame");
+}
+
 #[test]
 fn the_ladder_of_a_websocket_echo() {
     let mut h = harness_sized(Some(support::root().join("captures/websocket-python.pcap")), [1400.0, 1400.0]);

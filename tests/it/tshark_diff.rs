@@ -78,6 +78,8 @@ fn normalise(ty: &str, v: &str) -> String {
         ("FT_BOOLEAN", "True") => "1".into(),
         ("FT_BOOLEAN", "False") => "0".into(),
         ("FT_BYTES", _) => v.replace(':', "").to_lowercase(),
+        // Seconds: to the microsecond, as wirelab writes them.
+        ("FT_RELATIVE_TIME", _) => v.parse::<f64>().map(|s| format!("{s:.6}")).unwrap_or_else(|_| v.to_string()),
         _ => v.to_lowercase(),
     }
 }
@@ -167,7 +169,16 @@ pub fn compare_with(path: &Path, keys: Option<&Path>, tshark_args: &[String]) ->
                 continue;
             }
             compared += 1;
-            if mine != theirs {
+            // Seconds: tshark writes nanoseconds; wirelab rounds to microseconds.
+            let close = |a: &[String], b: &[String]| {
+                a.len() == b.len()
+                    && a.iter().zip(b).all(|(x, y)| match (x.parse::<f64>(), y.parse::<f64>()) {
+                        (Ok(x), Ok(y)) => (x - y).abs() <= 1.5e-6,
+                        _ => x == y,
+                    })
+            };
+            let same = if ty == "FT_RELATIVE_TIME" { close(&mine, &theirs) } else { mine == theirs };
+            if !same {
                 problems.push(format!(
                     "{} frame {}: {name}: wirelab {mine:?}, tshark {theirs:?}",
                     path.file_name().unwrap_or_default().to_string_lossy(),
