@@ -20,6 +20,7 @@ pub mod messages;
 pub mod model;
 pub mod serve;
 pub mod session;
+pub mod tcpgraph;
 
 /// wirelab's own folder for what it keeps between runs (lab progress, the
 /// demo servers' certificate and key log): `$WIRELAB_DATA_DIR`, else

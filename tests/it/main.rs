@@ -13,6 +13,7 @@
 //! - `session`: the capture session: any frame dissected from a checkpoint equals the full pass.
 //! - `glossary`: the glossary file is whole and checked; each derivation agrees with the bytes an independent program sent.
 //! - `lab`: the lab engine: bundled labs validate; answers derived with tshark score full marks, wrong ones zero; hostile lab files and answers.
+//! - `tcpgraph`: the graphs of a TCP connection (segments, ACKs, SACK, round trips, bytes in flight) point by point against tshark.
 //! - `ladder`: the ladder diagram: lanes and arrows from the session's messages; text, Mermaid and SVG (rendered by rsvg-convert); one arrow per WebSocket message as tshark counts them.
 //! - `compare`: `wirelab compare` with real loss in the kernel (root): TCP delivers all in order by retransmitting, as tshark sees it; UDP loses.
 //! - `cli`: the `wirelab` binary's commands and exit codes.
@@ -45,5 +46,6 @@ mod resp;
 mod serve;
 mod session;
 mod support;
+mod tcpgraph;
 mod tls;
 mod tshark_diff;

@@ -1,0 +1,103 @@
+//! The graphs of a TCP connection: every point is where tshark has it, on
+//! captures with loss, SACK and a zero window made through real kernels.
+
+use std::collections::BTreeMap;
+
+use wirelab::session::Session;
+
+use crate::support;
+
+/// tshark's columns for frames matching `filter`: frame number to the fields' text.
+fn rows(path: &std::path::Path, filter: &str, fields: &[&str]) -> BTreeMap<u64, Vec<String>> {
+    let mut c = support::tshark();
+    c.arg("-r").arg(path).args(["-Y", filter, "-T", "fields", "-E", "occurrence=f", "-e", "frame.number"]);
+    for f in fields {
+        c.args(["-e", f]);
+    }
+    let out = c.output().unwrap();
+    assert!(out.status.success(), "tshark: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let mut cols = l.split('\t').map(str::to_string);
+            (cols.next().unwrap().parse().unwrap(), cols.collect())
+        })
+        .collect()
+}
+
+/// The busiest direction of the capture: the stream and ports that carried the most data.
+fn busiest(s: &Session) -> (u32, (u16, u16)) {
+    let mut bytes: BTreeMap<(u32, (u16, u16)), u64> = BTreeMap::new();
+    s.scan(|d, _| {
+        let n = |f: &str| d.field(f).and_then(|x| x.value.as_u64()).unwrap_or(0);
+        if d.field("tcp.stream").is_some() {
+            *bytes.entry((n("tcp.stream") as u32, (n("tcp.srcport") as u16, n("tcp.dstport") as u16))).or_default() +=
+                n("tcp.len");
+        }
+    });
+    bytes.into_iter().max_by_key(|(_, b)| *b).unwrap().0
+}
+
+#[test]
+fn segments_acks_round_trips_and_windows_are_tsharks_on_lossy_and_slow_captures() {
+    for name in ["tcp-random-loss-veth.pcap", "tcp-loss-veth.pcap", "slow-reader.pcap"] {
+        let path = support::root().join("captures").join(name);
+        let s = Session::open(&path).unwrap();
+        let (stream, (a, b)) = busiest(&s);
+        let g = wirelab::tcpgraph::build(&s, stream, (a, b));
+        let sent = rows(
+            &path,
+            &format!("tcp.stream == {stream} && tcp.srcport == {a} && tcp.dstport == {b}"),
+            &["tcp.seq", "tcp.len", "tcp.analysis.bytes_in_flight"],
+        );
+        assert_eq!(g.segments.len(), sent.len(), "{name}");
+        for seg in &g.segments {
+            let r = &sent[&seg.frame];
+            assert_eq!(seg.seq.to_string(), r[0], "{name} frame {}", seg.frame);
+            assert_eq!(seg.len.to_string(), r[1], "{name} frame {}", seg.frame);
+            assert_eq!(seg.in_flight.map(|x| x.to_string()).unwrap_or_default(), r[2], "{name} frame {}", seg.frame);
+        }
+        let resent = rows(
+            &path,
+            &format!(
+                "tcp.stream == {stream} && tcp.srcport == {a} && (tcp.analysis.retransmission || \
+                 tcp.analysis.fast_retransmission || tcp.analysis.spurious_retransmission)"
+            ),
+            &[],
+        );
+        let ours: Vec<u64> = g.segments.iter().filter(|s| s.retransmitted).map(|s| s.frame).collect();
+        assert_eq!(ours, resent.keys().copied().collect::<Vec<_>>(), "{name}");
+        let acks = rows(
+            &path,
+            &format!("tcp.stream == {stream} && tcp.srcport == {b} && tcp.flags.ack == 1"),
+            &["tcp.ack", "tcp.window_size", "tcp.analysis.acks_frame", "tcp.options.sack_le"],
+        );
+        assert_eq!(g.acks.len(), acks.len(), "{name}");
+        for ack in &g.acks {
+            let r = &acks[&ack.frame];
+            assert_eq!(ack.ack.to_string(), r[0], "{name} frame {}", ack.frame);
+            assert_eq!(ack.window.to_string(), r[1], "{name} frame {}", ack.frame);
+            assert_eq!(ack.acks_frame.map(|x| x.to_string()).unwrap_or_default(), r[2], "{name} frame {}", ack.frame);
+            assert_eq!(ack.sacks.first().map(|x| x.0.to_string()).unwrap_or_default(), r[3], "{name} {}", ack.frame);
+        }
+        // The summaries the lab and the panel show.
+        let max = sent.values().filter_map(|r| r[2].parse::<u64>().ok()).max();
+        assert_eq!(g.max_in_flight(), max, "{name}");
+        assert!(g.rtts().count() > 0, "{name}: no round trips");
+        let total: u64 = g.segments.iter().map(|s| s.len).sum();
+        let tp = g.throughput(40);
+        let w = tp[1].0 - tp[0].0;
+        let summed: f64 = tp.iter().map(|(_, r)| r * w).sum();
+        assert!((summed - total as f64).abs() < 1.0, "{name}: throughput sums to {summed}, sent {total}");
+        // A replay's past.
+        let mid = g.segments[g.segments.len() / 2].frame;
+        let past = g.until(mid);
+        assert!(past.segments.iter().all(|s| s.frame <= mid));
+        assert!(past.acks.iter().all(|a| a.frame <= mid) && past.segments.len() < g.segments.len());
+    }
+    // The receiver that drops every fourth segment says what it holds beyond the gap.
+    let s = Session::open(&support::root().join("captures/tcp-loss-veth.pcap")).unwrap();
+    let (stream, ports) = busiest(&s);
+    let g = wirelab::tcpgraph::build(&s, stream, ports);
+    assert!(g.acks.iter().any(|a| a.sacks.iter().any(|(le, re)| le > &a.ack && re > le)));
+}
