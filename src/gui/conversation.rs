@@ -122,7 +122,7 @@ fn broadcast_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
         cmds.push(Command::LadderBroadcast(follow));
     }
     let selected = state.view.selected.map(|i| i as u64 + 1);
-    let built = state.panels.ladder.built.as_ref().filter(|(k, l)| {
+    let built = state.panels.ladder.work.built.as_ref().filter(|(k, l)| {
         k.broadcast.is_some() && l.broadcast && selected.is_some_and(|s| l.arrows.iter().any(|a| a.frames.contains(&s)))
     });
     let Some((_, ladder)) = built else {

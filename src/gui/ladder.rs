@@ -5,10 +5,9 @@
 //! during a replay only past arrows are drawn, with the cursor as a red line.
 //! An arrow unfolds into the frames that carried it.
 
-use std::sync::mpsc::Receiver;
-
 use crate::ladder::{Ladder, Level, Scope};
 
+use super::keyed::Keyed;
 use super::{Command, State};
 
 /// What a ladder was built for: the capture, the scope, the level.
@@ -24,17 +23,17 @@ pub struct LadderKey {
 
 pub struct LadderView {
     pub level: Level,
-    pub built: Option<(LadderKey, Ladder)>,
     /// Follow the selected frame's broadcast across connections and Redis.
     pub broadcast: bool,
-    pub job: Option<(LadderKey, Receiver<Ladder>)>,
+    /// The ladder shown, built on a thread.
+    pub work: Keyed<LadderKey, Ladder>,
     /// Arrows unfolded into their frames (by message index).
     pub unfolded: std::collections::BTreeSet<usize>,
 }
 
 impl Default for LadderView {
     fn default() -> Self {
-        LadderView { level: Level::Engineio, built: None, broadcast: false, job: None, unfolded: Default::default() }
+        LadderView { level: Level::Engineio, broadcast: false, work: Keyed::default(), unfolded: Default::default() }
     }
 }
 
@@ -63,7 +62,7 @@ pub fn wanted(state: &State) -> Result<LadderKey, &'static str> {
         && let Some(i) = state.view.selected
     {
         // A frame of the broadcast shown keeps it (a click on an arrow).
-        if let Some((k, built)) = &state.panels.ladder.built
+        if let Some((k, built)) = &state.panels.ladder.work.built
             && k.broadcast.is_some()
             && built.arrows.iter().any(|a| a.frames.contains(&(i as u64 + 1)))
         {
@@ -93,20 +92,10 @@ pub fn wanted(state: &State) -> Result<LadderKey, &'static str> {
     })
 }
 
-/// Starts building a ladder on a thread.
-pub fn start(state: &State, key: LadderKey) -> Option<(LadderKey, Receiver<Ladder>)> {
-    let cap = state.doc.loaded.as_ref()?.cap.clone()?;
-    let (tx, rx) = std::sync::mpsc::channel();
-    let k = key.clone();
-    std::thread::Builder::new()
-        .name("wirelab-ladder".into())
-        .spawn(move || {
-            let s = crate::session::Session::index(cap, crate::session::CHECKPOINT_EVERY);
-            let scope = Scope { stream: k.stream, session: k.session.clone(), broadcast: k.broadcast };
-            let _ = tx.send(crate::ladder::build(&s, &scope, k.level));
-        })
-        .ok()?;
-    Some((key, rx))
+/// The ladder for `k` (on the ladder's thread).
+pub fn build(s: &crate::session::Session, k: &LadderKey) -> Ladder {
+    let scope = Scope { stream: k.stream, session: k.session.clone(), broadcast: k.broadcast };
+    crate::ladder::build(s, &scope, k.level)
 }
 
 const ROW: f32 = 30.0;
@@ -144,7 +133,7 @@ pub fn ladder_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
             return;
         }
     };
-    let Some((built_for, ladder)) = state.panels.ladder.built.as_ref().filter(|(k, _)| *k == key) else {
+    let Some((built_for, ladder)) = state.panels.ladder.work.built.as_ref().filter(|(k, _)| *k == key) else {
         ui.label("Drawing the ladder…");
         return;
     };

@@ -10,12 +10,14 @@ mod compare;
 mod conversation;
 mod demos;
 mod glossary;
+mod keyed;
 mod lab;
 mod ladder;
 mod layers;
 mod loader;
 mod packets;
 mod replay;
+mod tcpgraph;
 mod texts;
 
 use std::path::PathBuf;
@@ -31,6 +33,7 @@ pub use glossary::GlossaryView;
 pub use lab::LabPanel;
 pub use loader::{Event, Loaded};
 pub use replay::{Guess, ReplayCmd, ReplayView};
+pub use tcpgraph::{Kind as TcpGraphKind, TcpGraphView};
 
 /// The capture the window opens on: the Socket.IO chat traffic.
 pub const DEFAULT_CAPTURE: &[u8] = include_bytes!("../../captures/socketio-node.pcap");
@@ -116,6 +119,10 @@ pub enum Command {
     BySession(bool),
     /// The ladder follows the selected frame's broadcast.
     LadderBroadcast(bool),
+    /// The TCP graphs window shown (true) or closed.
+    TcpGraphs(bool),
+    /// Which TCP graph it shows.
+    TcpGraphKind(tcpgraph::Kind),
     /// The system's file dialog, to open a capture.
     OpenDialog,
     /// Start (true) or stop a demo server.
@@ -253,6 +260,7 @@ pub struct Panels {
     pub replay: ReplayView,
     pub ladder: ladder::LadderView,
     pub compare: CompareView,
+    pub tcpgraph: tcpgraph::TcpGraphView,
 }
 
 /// The right-hand panel: the conversation, or the glossary.
@@ -341,6 +349,7 @@ impl App {
                     replay: ReplayView::default(),
                     ladder: ladder::LadderView::default(),
                     compare: CompareView::default(),
+                    tcpgraph: Default::default(),
                 },
                 error: None,
                 notice: None,
@@ -521,20 +530,18 @@ impl App {
             || self.detail_job.is_some()
             || self.highlight_job.is_some()
             || self.state.panels.lab.checking()
-            || self.state.panels.ladder.job.is_some()
+            || self.state.panels.ladder.work.busy()
             || self.state.panels.compare.job.is_some()
+            || self.state.panels.tcpgraph.work.busy()
         {
             let mut cmds = Vec::new();
             self.poll_compare(&mut cmds);
             for c in cmds {
                 self.apply(c);
             }
-            if let Some((key, rx)) = &self.state.panels.ladder.job
-                && let Ok(l) = rx.recv_timeout(std::time::Duration::from_millis(5))
-            {
-                self.state.panels.ladder.built = Some((key.clone(), l));
-                self.state.panels.ladder.job = None;
-            }
+            let wait = std::time::Duration::from_millis(5);
+            self.state.panels.ladder.work.poll(wait);
+            self.state.panels.tcpgraph.work.poll(wait);
             self.poll();
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
@@ -1073,6 +1080,8 @@ impl App {
             Command::SetSource(s) => self.state.view.source = s,
             Command::BySession(on) => self.state.panels.conversation.by_session = on,
             Command::LadderBroadcast(on) => self.state.panels.ladder.broadcast = on,
+            Command::TcpGraphs(on) => self.state.panels.tcpgraph.shown = on,
+            Command::TcpGraphKind(k) => self.state.panels.tcpgraph.kind = k,
             Command::SetDark(on) => self.settings.dark = on,
             Command::Zoom(by) => self.settings.zoom = (self.settings.zoom + by).clamp(0.6, 3.0),
             Command::SetInterface(name) => self.state.panels.live.interface = name,
@@ -1245,7 +1254,7 @@ impl App {
                     u.insert(m);
                 }
             }
-            Command::LadderExport => match &self.state.panels.ladder.built {
+            Command::LadderExport => match &self.state.panels.ladder.work.built {
                 Some((_, l)) => {
                     let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
                     let path = home.join("wirelab-ladder.svg");
@@ -1298,19 +1307,18 @@ impl App {
         if (right == RightTab::Ladder || (right == RightTab::Conversation && self.state.panels.ladder.broadcast))
             && let Ok(key) = ladder::wanted(&self.state)
         {
-            let panel = &self.state.panels.ladder;
-            let have = panel.built.as_ref().is_some_and(|(k, _)| *k == key);
-            let coming = panel.job.as_ref().is_some_and(|(k, _)| *k == key);
-            if !have && !coming {
-                self.state.panels.ladder.job = ladder::start(&self.state, key);
-            }
+            let cap = self.state.doc.loaded.as_ref().and_then(|l| l.cap.clone());
+            self.state.panels.ladder.work.want(cap, "wirelab-ladder", key, ladder::build);
         }
-        if let Some((key, rx)) = &self.state.panels.ladder.job
-            && let Ok(l) = rx.try_recv()
+        self.state.panels.ladder.work.poll(std::time::Duration::ZERO);
+        // The TCP graphs of the selected connection, built on a thread.
+        if self.state.panels.tcpgraph.shown
+            && let Ok(key) = tcpgraph::wanted(&self.state)
         {
-            self.state.panels.ladder.built = Some((key.clone(), l));
-            self.state.panels.ladder.job = None;
+            let cap = self.state.doc.loaded.as_ref().and_then(|l| l.cap.clone());
+            self.state.panels.tcpgraph.work.want(cap, "wirelab-tcpgraph", key, tcpgraph::build);
         }
+        self.state.panels.tcpgraph.work.poll(std::time::Duration::ZERO);
         self.poll_compare(&mut cmds);
         self.toolbar_ui(ui, &mut cmds);
         if self.state.panels.replay.on {
@@ -1393,6 +1401,9 @@ impl App {
         if self.state.panels.compare.shown {
             compare::compare_ui(&ctx, &mut self.state, &mut cmds);
         }
+        if self.state.panels.tcpgraph.shown {
+            tcpgraph::tcpgraph_ui(&ctx, &mut self.state, &mut cmds);
+        }
         // Ctrl+O: the file dialog.
         if ctx.input(|i| i.modifiers.command && i.key_pressed(egui::Key::O)) {
             cmds.push(Command::OpenDialog);
@@ -1431,6 +1442,9 @@ impl App {
         if !ctx.egui_wants_keyboard_input() && ctx.input(|i| i.key_pressed(egui::Key::R) && !i.modifiers.any()) {
             cmds.push(Command::Replay(ReplayCmd::On(!self.state.panels.replay.on)));
         }
+        if !ctx.egui_wants_keyboard_input() && ctx.input(|i| i.key_pressed(egui::Key::G) && !i.modifiers.any()) {
+            cmds.push(Command::TcpGraphs(!self.state.panels.tcpgraph.shown));
+        }
         // Keyboard: up and down move the selection when no text has focus.
         if !ctx.egui_wants_keyboard_input() {
             let (up, down) = ctx.input(|i| (i.key_pressed(egui::Key::ArrowUp), i.key_pressed(egui::Key::ArrowDown)));
@@ -1461,8 +1475,9 @@ impl App {
             || self.highlight_job.is_some()
             || self.state.panels.lab.checking()
             || self.state.panels.replay.playing
-            || self.state.panels.ladder.job.is_some()
+            || self.state.panels.ladder.work.busy()
             || self.state.panels.compare.job.is_some()
+            || self.state.panels.tcpgraph.work.busy()
         {
             ctx.request_repaint_after(std::time::Duration::from_millis(30));
         }

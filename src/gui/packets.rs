@@ -105,9 +105,17 @@ pub fn packets_ui(ui: &mut egui::Ui, state: &State, scroll_to: Option<usize>, cm
                         ui.add(egui::Label::new(c).truncate().selectable(false));
                     });
                 }
-                if row.response().clicked() {
+                let resp = row.response();
+                if resp.clicked() {
                     cmds.push(Command::Select(i));
                 }
+                resp.context_menu(|ui| {
+                    if ui.button("TCP graphs of this connection (G)").clicked() {
+                        cmds.push(Command::Select(i));
+                        cmds.push(Command::TcpGraphs(true));
+                        ui.close();
+                    }
+                });
             });
         });
 }

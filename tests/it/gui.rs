@@ -880,7 +880,7 @@ fn open_ladder(h: &mut Harness<'static, App>) {
     h.step();
     h.state_mut().wait_idle();
     h.run();
-    assert!(h.state().state.panels.ladder.built.is_some(), "the ladder was built");
+    assert!(h.state().state.panels.ladder.work.built.is_some(), "the ladder was built");
 }
 
 #[test]
@@ -893,7 +893,7 @@ fn the_ladder_of_a_socketio_session_draws_its_messages_and_a_click_selects_one()
     h.run();
     open_ladder(&mut h);
     let (key, n) = {
-        let (k, l) = h.state().state.panels.ladder.built.clone().unwrap();
+        let (k, l) = h.state().state.panels.ladder.work.built.clone().unwrap();
         (k, l.arrows.len())
     };
     assert!(key.session.is_some(), "the whole Engine.IO session: {key:?}");
@@ -956,7 +956,7 @@ fn a_broadcast_through_redis_is_told_hop_by_hop_and_drawn_as_one_ladder() {
     h.run();
     h.get_by_label_contains("frame 89: a node");
     open_ladder(&mut h);
-    let (key, l) = h.state().state.panels.ladder.built.clone().unwrap();
+    let (key, l) = h.state().state.panels.ladder.work.built.clone().unwrap();
     assert!(key.broadcast.is_some() && l.broadcast, "{key:?}");
     assert_eq!(l.arrows.len(), 7);
     h.get_by_label("arrow: PUBLISH socket.io-request#/# BulkString(193)");
@@ -1510,7 +1510,7 @@ fn during_a_replay_the_ladder_shows_the_connection_of_the_newest_message_and_fit
     // (A replay opens the "At the cursor" tab: back to the ladder.)
     open_ladder(&mut h);
     let st = &h.state().state;
-    let (key, ladder) = st.panels.ladder.built.clone().expect("a ladder");
+    let (key, ladder) = st.panels.ladder.work.built.clone().expect("a ladder");
     assert_eq!(key.stream.or(key.session.as_ref().map(|_| expected)), Some(expected), "{key:?}");
     assert!(!ladder.arrows.is_empty());
     // Its arrows are drawn, and the lanes fit the panel: nothing past the window's right edge.
@@ -1763,4 +1763,66 @@ fn a_frame_the_filter_hides_is_not_offered_as_an_answer() {
     assert_eq!(h.state().state.view.selected, Some(0), "the selection stays");
     assert!(h.query_by_label("Use the selected packet (frame 1)").is_none());
     h.get_by_label("Select a packet first");
+}
+
+/// The TCP graphs of a connection with random loss: G opens them on the
+/// selected connection, in the direction that carries data; a click on a
+/// point selects its frame; each graph draws; a replay draws only the past.
+#[test]
+fn the_tcp_graphs_show_the_selected_connection_and_a_click_on_a_point_selects_its_frame() {
+    use wirelab::gui::{Command, ReplayCmd, TcpGraphKind};
+    let path = support::root().join("captures/tcp-random-loss-veth.pcap");
+    let mut h = harness_sized(Some(path.clone()), [1400.0, 1000.0]);
+    // A data segment that was sent again: its connection's graph has losses.
+    let frame: usize =
+        support::tshark_first(&path, "tcp.analysis.retransmission && tcp.len > 0", "frame.number").parse().unwrap();
+    h.state_mut().push_command(Command::Select(frame - 1));
+    settle(&mut h);
+    h.key_press(egui::Key::G);
+    settle(&mut h);
+    let v = &h.state().state.panels.tcpgraph;
+    assert!(v.shown, "G opens the graphs");
+    let (key, g) = v.work.built.clone().expect("the graph is built");
+    assert!(g.segments.iter().any(|s| s.frame == frame as u64 && s.retransmitted), "frame {frame} is a resent bar");
+    assert_eq!(
+        key.ports.0 as u64,
+        support::tshark_first(&path, &format!("frame.number == {frame}"), "tcp.srcport").parse::<u64>().unwrap()
+    );
+    h.snapshot("tcp_graphs_time_sequence");
+    // A click on another segment's bar selects that segment (one halfway
+    // through the connection, away from the legend in the corner).
+    let data: Vec<u64> = g.segments.iter().filter(|s| s.len > 0 && s.frame != frame as u64).map(|s| s.frame).collect();
+    let other = data[data.len() / 2];
+    let at = h.state().state.panels.tcpgraph.point_on_screen(other).expect("drawn");
+    click_at(&mut h, at);
+    let picked = h.state().state.view.selected.map(|i| i as u64 + 1).expect("a frame is selected");
+    assert_ne!(picked, frame as u64, "the click changed the selection");
+    let p = h.state().state.panels.tcpgraph.point_on_screen(picked).expect("the selected frame is a point");
+    assert!(p.distance(at) <= 1.0, "frame {picked} is drawn at {p:?}, the click was at {at:?}");
+    // Every graph draws points of this connection.
+    for k in [TcpGraphKind::Throughput, TcpGraphKind::RoundTrip, TcpGraphKind::Window] {
+        h.state_mut().push_command(Command::TcpGraphKind(k));
+        settle(&mut h);
+        let v = &h.state().state.panels.tcpgraph;
+        assert!(!v.drawn.is_empty(), "{k:?} draws nothing");
+        assert!(
+            v.drawn
+                .iter()
+                .all(|(f, _)| g.segments.iter().any(|s| s.frame == *f) || g.acks.iter().any(|a| a.frame == *f))
+        );
+    }
+    // During a replay only what happened before the cursor is drawn.
+    let cursor = frame;
+    for c in [ReplayCmd::On(true), ReplayCmd::Seek(cursor)] {
+        h.state_mut().push_command(Command::Replay(c));
+        settle(&mut h);
+    }
+    h.state_mut().push_command(Command::Select(frame - 1));
+    h.state_mut().push_command(Command::TcpGraphKind(TcpGraphKind::TimeSequence));
+    settle(&mut h);
+    let st = &h.state().state;
+    let shown: Vec<u64> = st.panels.tcpgraph.drawn.iter().map(|(f, _)| *f).collect();
+    let last = st.panels.replay.cursor as u64;
+    assert!(!shown.is_empty() && shown.iter().all(|f| *f <= last), "frames after the cursor {last} are drawn");
+    assert!(g.segments.iter().any(|s| s.frame > last), "the whole connection goes past the cursor");
 }
