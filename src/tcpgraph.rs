@@ -7,7 +7,7 @@
 //! Every point keeps its frame, so a click selects it; the front end draws
 //! only frames up to a replay's cursor.
 
-use crate::model::{Dissection, Value};
+use crate::model::Dissection;
 use crate::session::Session;
 
 /// One segment the sender sent (relative sequence numbers, as `tcp.seq`).
@@ -51,15 +51,15 @@ pub struct Graph {
     pub acks: Vec<Ack>,
 }
 
+/// The graphs of a connection, as lab files name them (the window draws each).
+pub const GRAPHS: [&str; 4] = ["time-sequence", "throughput", "round-trip", "window"];
+
 fn num(d: &Dissection, name: &str) -> Option<u64> {
     d.field(name).and_then(|f| f.value.as_u64())
 }
 
 fn secs(d: &Dissection, name: &str) -> Option<f64> {
-    match d.field(name)?.value {
-        Value::F(x) => Some(x),
-        v => v.as_u64().map(|x| x as f64),
-    }
+    d.field(name)?.value.as_f64()
 }
 
 /// The stream and the sender's and receiver's ports for a selected frame:

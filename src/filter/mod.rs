@@ -431,13 +431,7 @@ impl FieldRef<'_> {
 }
 
 fn compare(f: &FieldRef<'_>, op: Op, lit: &Lit) -> bool {
-    let num = match f.value() {
-        Value::U(v) => Some(v as f64),
-        Value::I(v) => Some(v as f64),
-        Value::F(v) => Some(v),
-        Value::Bool(b) => Some(f64::from(u8::from(b))),
-        _ => None,
-    };
+    let num = f.value().as_f64();
     match (num, lit) {
         (Some(v), Lit::Num(n)) => v.partial_cmp(n).is_some_and(|o| ord(op, o)),
         (Some(_), Lit::Text(t)) if op == Op::Contains => f.text(usize::MAX).contains(t.as_str()),

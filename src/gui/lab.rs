@@ -273,6 +273,11 @@ impl LabPanel {
                 let impair = crate::serve::transport::Impairment { loss, duplicate, reorder, delay, seed };
                 vec![Command::CompareWith(count, impair)]
             }
+            Action::Graph { graph } => {
+                let kind = super::TcpGraphKind::from_id(&graph)
+                    .ok_or_else(|| format!("the lab names a TCP graph \"{graph}\" wirelab does not have"))?;
+                vec![Command::TcpGraphs(true), Command::TcpGraphKind(kind)]
+            }
             Action::Replay { predict } => {
                 [ReplayCmd::On(true), ReplayCmd::Seek(0), ReplayCmd::Predict(predict), ReplayCmd::Play(true)]
                     .into_iter()
@@ -572,6 +577,10 @@ fn actions_ui(ui: &mut egui::Ui, lab: &Lab, actions: &[Action], cmds: &mut Vec<C
                     "Plays the capture back and pauses before each message: guess what comes next".into(),
                 ),
                 Action::Replay { predict: false } => ("▶ Replay it".into(), "Plays the capture back in time".into()),
+                Action::Graph { graph } => (
+                    format!("Show the TCP graph: {graph}"),
+                    "Draws the selected packet's connection (select a data segment first; G toggles it)".into(),
+                ),
                 Action::Compare { loss, .. } => (
                     format!("▶ Compare TCP and UDP ({:.0}% loss)", loss * 100.0),
                     "Sends the same messages over both, through the same loss, and records them".into(),

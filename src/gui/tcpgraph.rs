@@ -25,6 +25,11 @@ pub enum Kind {
 impl Kind {
     const ALL: [Kind; 4] = [Kind::TimeSequence, Kind::Throughput, Kind::RoundTrip, Kind::Window];
 
+    /// The graph a lab names (`crate::tcpgraph::GRAPHS`, in the order of `ALL`).
+    pub fn from_id(id: &str) -> Option<Kind> {
+        crate::tcpgraph::GRAPHS.iter().position(|g| *g == id).map(|i| Kind::ALL[i])
+    }
+
     fn name(self) -> &'static str {
         match self {
             Kind::TimeSequence => "Time / sequence",

@@ -158,6 +158,16 @@ pub(crate) enum Expected {
 
 pub(crate) fn expected(q: &Question, s: &Session) -> Result<Expected, String> {
     Ok(match &q.kind {
+        // A field in seconds asked in another unit: its value in that unit.
+        Kind::Value { answer, unit: Some(u), .. } => match answer.run(s)? {
+            Found::Field { frame, unit: item, field, occurrence, text } => {
+                let secs = read_item(s, frame, item)
+                    .and_then(|(d, b)| d.find_all(b, &field).nth(occurrence).and_then(|f| f.value().as_f64()))
+                    .ok_or_else(|| format!("{field} in frame {frame} is not a number of seconds ({text})"))?;
+                Expected::Found(Found::Number { value: secs * u.per_second(), frames: vec![frame] })
+            }
+            _ => return Err("a unit goes with field = \"…\" (a field in seconds)".into()),
+        },
         Kind::Value { answer, .. } | Kind::PickPacket { answer } => Expected::Found(answer.run(s)?),
         Kind::PickField { field, filter } => {
             let filter = filter.clone().unwrap_or_else(|| field.clone());
@@ -396,8 +406,8 @@ fn judge(q: &Question, s: &Session, e: &Expected, a: &Answer) -> (bool, String) 
             });
             (ok, format!("the capture says {text}"))
         }
-        (Expected::Found(Found::Number { value, .. }), Kind::Value { tolerance, .. }) => {
-            let ok = a.number().is_some_and(|x| (x - value).abs() <= tolerance.max(1e-9));
+        (Expected::Found(Found::Number { value, .. }), Kind::Value { tolerance, relative, .. }) => {
+            let ok = a.number().is_some_and(|x| (x - value).abs() <= tolerance.max(relative * value.abs()).max(1e-9));
             (ok, format!("the capture says {}", trim_num(*value)))
         }
         (Expected::Found(Found::Text { value, .. }), _) => {

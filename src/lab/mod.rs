@@ -21,7 +21,7 @@ pub use check::{Answer, Answers, QuestionReport, Report, Show, Status, answer_ke
 pub use query::{Query, Which};
 
 /// The labs that ship with wirelab, by file name.
-pub const BUNDLED: [(&str, &str); 16] = [
+pub const BUNDLED: [(&str, &str); 17] = [
     ("osi-layers.toml", include_str!("../../labs/osi-layers.toml")),
     ("sockets-and-ports.toml", include_str!("../../labs/sockets-and-ports.toml")),
     ("tcp-handshake.toml", include_str!("../../labs/tcp-handshake.toml")),
@@ -38,6 +38,7 @@ pub const BUNDLED: [(&str, &str); 16] = [
     ("compression.toml", include_str!("../../labs/compression.toml")),
     ("tls-and-wss.toml", include_str!("../../labs/tls-and-wss.toml")),
     ("scale-out.toml", include_str!("../../labs/scale-out.toml")),
+    ("tcp-reliability.toml", include_str!("../../labs/tcp-reliability.toml")),
 ];
 
 /// Lab files bigger than this are refused (they come from people).
@@ -123,6 +124,11 @@ pub enum Action {
         #[serde(default)]
         predict: bool,
     },
+    /// Open the TCP graphs of the selected connection, at one graph
+    /// (`crate::tcpgraph::GRAPHS`: time-sequence, throughput, round-trip, window).
+    Graph {
+        graph: String,
+    },
     /// Run `wirelab compare` (TCP versus UDP) with these settings; its
     /// recording becomes the capture the lab looks at. Probabilities 0–1.
     Compare {
@@ -175,6 +181,23 @@ fn yes() -> bool {
     true
 }
 
+/// A unit a student answers in, for a field that holds seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unit {
+    /// Milliseconds: round trips on a fast network are a fraction of one.
+    Ms,
+}
+
+impl Unit {
+    /// How many of this unit make the field's one.
+    pub fn per_second(self) -> f64 {
+        match self {
+            Unit::Ms => 1000.0,
+        }
+    }
+}
+
 /// The kinds of question, each with how its right answer is found.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
@@ -184,6 +207,12 @@ pub enum Kind {
         answer: Query,
         #[serde(default)]
         tolerance: f64,
+        /// A tolerance as a share of the right answer (0.05 is 5%).
+        #[serde(default)]
+        relative: f64,
+        /// The unit the student answers in, when not the field's own.
+        #[serde(default)]
+        unit: Option<Unit>,
     },
     /// The frame the student selects.
     PickPacket { answer: Query },
@@ -421,6 +450,12 @@ impl Lab {
                 Action::Select { filter } => filter_ok_plain(file, text, filter)?,
                 Action::Highlight { field } if !known_name(field) => {
                     return fail(field, format!("the action highlights \"{field}\", which is not a field"));
+                }
+                Action::Graph { graph } if !crate::tcpgraph::GRAPHS.contains(&graph.as_str()) => {
+                    return fail(
+                        graph,
+                        format!("no TCP graph \"{graph}\"; there are: {}", crate::tcpgraph::GRAPHS.join(", ")),
+                    );
                 }
                 Action::Compare { loss, duplicate, reorder, .. } => {
                     for (name, p) in [("loss", loss), ("duplicate", duplicate), ("reorder", reorder)] {

@@ -448,10 +448,17 @@ impl Query {
         let mut hits = Vec::new();
         let mut anchors: Vec<Vec<String>> = Vec::new();
         let mut questions: HashSet<u64> = HashSet::new();
+        // Which segment each ACK acknowledges (`tcp.analysis.acks_frame`).
+        let mut acks: Vec<(u64, u64)> = Vec::new();
         s.scan(|d, bytes| {
             let n = d.meta.number;
-            if question.as_ref().is_some_and(|q| q.matches(d, bytes)) {
-                questions.insert(n);
+            if let Some(q) = &question {
+                if q.matches(d, bytes) {
+                    questions.insert(n);
+                }
+                if let Some(acked) = d.field("tcp.analysis.acks_frame").and_then(|f| f.value.as_u64()) {
+                    acks.push((n, acked));
+                }
             }
             let mut visit = |unit: Option<usize>, v: &Dissection| {
                 if anchor.as_ref().is_some_and(|a| a.matches(v, bytes))
@@ -501,9 +508,10 @@ impl Query {
             }
             // The messages that answer one carried by a matching frame (the
             // correlator pairs them: ACK and EVENT, pong and ping, 101 and
-            // the upgrade request), by the frame that completed them.
+            // the upgrade request), by the frame that completed them; and the
+            // TCP segments whose ACK acknowledges a matching segment.
             let msgs = s.messages();
-            let answering: HashSet<u64> = msgs
+            let mut answering: HashSet<u64> = msgs
                 .iter()
                 .filter(|m| {
                     m.answers
@@ -512,6 +520,7 @@ impl Query {
                 })
                 .filter_map(|m| m.event.frames.last().copied())
                 .collect();
+            answering.extend(acks.iter().filter(|(_, acked)| questions.contains(acked)).map(|(f, _)| *f));
             hits.retain(|h| answering.contains(&h.frame));
         }
         Ok(hits)

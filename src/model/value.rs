@@ -33,6 +33,15 @@ impl Value {
             _ => None,
         }
     }
+
+    /// A number of any kind as a float (times are seconds).
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::F(x) => Some(*x),
+            Value::I(v) => Some(*v as f64),
+            v => v.as_u64().map(|x| x as f64),
+        }
+    }
 }
 
 pub fn format_mac(m: &[u8; 6]) -> String {

@@ -167,14 +167,14 @@ impl Asked {
 
 /// Loss in the kernel, by the capture helper (`wirelab-capture loss`): its
 /// nftables table goes away with it, however this process ends.
-struct KernelLoss {
+pub(super) struct KernelLoss {
     child: std::process::Child,
     stdin: Option<std::process::ChildStdin>,
     stdout: std::io::BufReader<std::process::ChildStdout>,
 }
 
 impl KernelLoss {
-    fn install(tcp: u16, udp: u16, loss: f64, seed: u64) -> Result<KernelLoss, String> {
+    pub(super) fn install(tcp: u16, udp: u16, loss: f64, seed: u64) -> Result<KernelLoss, String> {
         use std::io::{BufRead as _, Read as _};
         use std::process::Stdio;
         let helper = crate::capture::helper_path()

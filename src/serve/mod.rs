@@ -5,6 +5,7 @@
 //! scenarios all start and stop them the same way. Outside the dissection
 //! core: nothing in `model`, `dissect` or `file` depends on this.
 
+pub mod bulk;
 pub mod chat;
 pub mod client;
 pub mod compare;

@@ -19,7 +19,7 @@ use super::client::{ClientConfig, Transport};
 use super::{Impairment, Kind, ServeConfig, Servers};
 use crate::capture::{CaptureConfig, CaptureEvent, CaptureHandle};
 
-pub const SCENARIOS: [(&str, &str); 10] = [
+pub const SCENARIOS: [(&str, &str); 11] = [
     ("echo-basics", "text, binary, 16- and 64-bit lengths, a fragmented message, ping/pong, close"),
     ("echo-deflate", "the same messages with permessage-deflate: compressed frames, context takeover"),
     ("chat-rooms", "three socket.io clients, two rooms, /admin, an ack, a broadcast, a private message"),
@@ -35,7 +35,8 @@ pub const SCENARIOS: [(&str, &str); 10] = [
         "chat-two-nodes",
         "two chat nodes joined through Redis: a broadcast crosses, io.local.emit stays, polling needs sticky sessions",
     ),
-    ("all", "every scenario above, one after the other"),
+    ("tcp-bulk", "1 MB over TCP through a slow, lossy path (a queue with root): slow start, back-off, a zero window"),
+    ("all", "every scenario above but tcp-bulk (which changes loopback's queue), one after the other"),
 ];
 
 pub struct Outcome {
@@ -95,8 +96,11 @@ pub fn run_in(
     c2.chat.recovery = true;
     c2.impair = Impairment { loss: 0.1, duplicate: 0.05, reorder: 0.1, delay: Duration::from_millis(5), seed: 7 };
     let extra = Servers::start(&c2, &[Kind::Chat, Kind::Udp])?;
-    let names: Vec<&str> =
-        if name == "all" { SCENARIOS.iter().map(|(n, _)| *n).filter(|n| *n != "all").collect() } else { vec![name] };
+    let names: Vec<&str> = if name == "all" {
+        SCENARIOS.iter().map(|(n, _)| *n).filter(|n| !matches!(*n, "all" | "tcp-bulk")).collect()
+    } else {
+        vec![name]
+    };
     // Echo and chat over TLS, for the scenarios that need them: the
     // certificate and key log of `wirelab serve --tls`, in the data folder.
     let secure = if names.iter().any(|n| n.ends_with("-tls")) {
@@ -122,6 +126,7 @@ pub fn run_in(
         (true, Some(Err(e))) if name != "all" => bail!("{e}"),
         _ => None,
     };
+    let mut bulk = names.contains(&"tcp-bulk").then(super::bulk::Bulk::bind).transpose()?;
     let ports: Vec<u16> = servers
         .listening
         .iter()
@@ -130,6 +135,7 @@ pub fn run_in(
         .map(|l| l.addr.port())
         .chain(meeting.iter().flat_map(|m| m.ports))
         .chain(broker.iter().flatten().map(|r| r.addr.port()))
+        .chain(bulk.iter().map(|b| b.port))
         .collect();
     let capture = match &write {
         Some(path) => {
@@ -192,6 +198,10 @@ pub fn run_in(
                     Ok(())
                 }
                 (None, _) => unreachable!("the nodes start when their scenario runs"),
+            },
+            "tcp-bulk" => match bulk.take() {
+                Some(b) => b.run(&mut lines),
+                None => unreachable!("the transfer's socket is bound when its scenario runs"),
             },
             _ => Ok(()),
         };

@@ -1825,4 +1825,10 @@ fn the_tcp_graphs_show_the_selected_connection_and_a_click_on_a_point_selects_it
     let last = st.panels.replay.cursor as u64;
     assert!(!shown.is_empty() && shown.iter().all(|f| *f <= last), "frames after the cursor {last} are drawn");
     assert!(g.segments.iter().any(|s| s.frame > last), "the whole connection goes past the cursor");
+    // A lab's `graph` action opens the window at the graph it names.
+    h.state_mut().push_command(Command::TcpGraphs(false));
+    h.state_mut().push_command(Command::LabAction(wirelab::lab::Action::Graph { graph: "window".into() }));
+    settle(&mut h);
+    let v = &h.state().state.panels.tcpgraph;
+    assert!(v.shown && v.kind == TcpGraphKind::Window);
 }

@@ -40,6 +40,7 @@ fn the_bundled_labs_validate_and_hold_the_required_questions() {
         ("websocket-handshake", &["accept-key"][..]),
         ("socketio-uses-http", &["sid", "upgrade-frame"][..]),
         ("tls-and-wss", &["sni", "cipher-suite", "first-decrypted-frame"][..]),
+        ("tcp-reliability", &["first-rtt", "max-in-flight"][..]),
     ] {
         let l = Lab::load(lab).unwrap();
         assert_eq!(l.id, lab);
@@ -51,7 +52,7 @@ fn the_bundled_labs_validate_and_hold_the_required_questions() {
     let out = wirelab_bin().args(["lab", "list", "--format", "json"]).output().unwrap();
     let list: Json = serde_json::from_slice(&out.stdout).unwrap();
     assert!(list.as_array().unwrap().iter().any(|l| l["id"] == "tcp-handshake" && l["questions"] == 7));
-    // The sixteen labs of the curriculum, in its order, each with three
+    // The seventeen labs of the curriculum, in its order, each with three
     // questions or more and a reference capture that answers all of them.
     let ids: Vec<&str> = list.as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap()).collect();
     assert_eq!(
@@ -73,6 +74,7 @@ fn the_bundled_labs_validate_and_hold_the_required_questions() {
             "compression",
             "tls-and-wss",
             "scale-out",
+            "tcp-reliability",
         ]
     );
     for l in Lab::bundled() {
@@ -953,4 +955,23 @@ fn a_wrong_value_does_not_name_the_field_another_question_asks_to_pick() {
     assert_eq!(q.status, Status::Incorrect);
     assert!(!q.feedback.contains("engineio.sid"), "{}", q.feedback);
     assert!(q.feedback.contains("Engine.IO layer (OSI layer 6)"), "{}", q.feedback);
+}
+
+/// A round trip asked in milliseconds within 5%: the ACK that acknowledges
+/// the transfer's first data segment decides it (tshark's ack_rtt there),
+/// 4% off is right, 6% off is not, and the same number in seconds is wrong.
+#[test]
+fn a_round_trip_in_milliseconds_is_judged_within_its_relative_tolerance() {
+    let cap = root().join("captures/scenario-tcp-bulk.pcap");
+    let first: u64 = tshark_first(&cap, "tcp.len > 0", "frame.number").parse().unwrap();
+    let secs: f64 =
+        tshark_first(&cap, &format!("tcp.analysis.acks_frame == {first}"), "tcp.analysis.ack_rtt").parse().unwrap();
+    let ms = secs * 1000.0;
+    for (given, want) in
+        [(ms, Status::Correct), (ms * 1.04, Status::Correct), (ms * 1.06, Status::Incorrect), (secs, Status::Incorrect)]
+    {
+        let r = statuses("tcp-reliability", &cap, json!({ "first-rtt": given }));
+        let got = r.iter().find(|(id, _)| id == "first-rtt").unwrap().1;
+        assert_eq!(got, want, "{given} ms against tshark's {ms} ms");
+    }
 }

@@ -40,7 +40,13 @@ fn busiest(s: &Session) -> (u32, (u16, u16)) {
 
 #[test]
 fn segments_acks_round_trips_and_windows_are_tsharks_on_lossy_and_slow_captures() {
-    for name in ["tcp-random-loss-veth.pcap", "tcp-loss-veth.pcap", "slow-reader.pcap"] {
+    for name in [
+        "tcp-random-loss-veth.pcap",
+        "tcp-loss-veth.pcap",
+        "slow-reader.pcap",
+        "scenario-tcp-bulk.pcap",
+        "third-party/bulk-python-sockets.pcap",
+    ] {
         let path = support::root().join("captures").join(name);
         let s = Session::open(&path).unwrap();
         let (stream, (a, b)) = busiest(&s);
@@ -100,4 +106,47 @@ fn segments_acks_round_trips_and_windows_are_tsharks_on_lossy_and_slow_captures(
     let (stream, ports) = busiest(&s);
     let g = wirelab::tcpgraph::build(&s, stream, ports);
     assert!(g.acks.iter().any(|a| a.sacks.iter().any(|(le, re)| le > &a.ack && re > le)));
+}
+
+/// `wirelab scenario tcp-bulk`, recorded: through the bottleneck and the loss
+/// it builds (as root), the packets show what the lab tcp-reliability asks
+/// about, tshark flags it the same way, and the lab answers every question.
+#[test]
+fn the_bulk_scenario_shows_slow_start_losses_and_a_zero_window_and_the_lab_answers_on_it() {
+    if !support::may_capture("tcp-bulk recording") {
+        return;
+    }
+    // The scenario's loss is the capture helper's table, one per user.
+    let _one = support::ROOT_LOSS.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bulk.pcap");
+    let out = support::wirelab_bin().args(["scenario", "tcp-bulk", "-w"]).arg(&file).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("a bottleneck on loopback") && text.contains("dropped at random"), "{text}");
+    assert!(text.contains("said \"received 1000000 bytes\""), "{text}");
+    // The kernel's state is as it was: no queue on loopback, no loss table.
+    let qdisc = std::process::Command::new("tc").args(["qdisc", "show", "dev", "lo", "root"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&qdisc.stdout).contains("noqueue"), "{}", String::from_utf8_lossy(&qdisc.stdout));
+    for flag in ["zero_window", "window_update", "duplicate_ack", "retransmission"] {
+        let f = format!("tcp.analysis.{flag}");
+        let n = rows(&file, &f, &[]).len();
+        assert!(n > 0, "tshark flags no {f} in the recording");
+        let s = Session::open(&file).unwrap();
+        let mut ours = 0;
+        s.scan(|d, b| ours += usize::from(wirelab::filter::Filter::parse(&f).unwrap().matches(d, b)));
+        assert_eq!(ours, n, "{f}");
+    }
+    // Segments as on Ethernet, many in flight at once.
+    let data = rows(&file, "tcp.len > 0", &["tcp.len"]);
+    assert!(data.values().all(|r| r[0].parse::<u64>().unwrap() <= 1448), "a segment larger than 1448 bytes");
+    let s = Session::open(&file).unwrap();
+    let (stream, ports) = busiest(&s);
+    let g = wirelab::tcpgraph::build(&s, stream, ports);
+    assert!(g.max_in_flight().unwrap() > 20 * 1448, "{:?}", g.max_in_flight());
+    let lab = wirelab::lab::Lab::load("tcp-reliability").unwrap();
+    let (key, cannot) = wirelab::lab::answer_key(&lab, &s);
+    assert!(cannot.is_empty(), "the lab cannot answer {cannot:?} on the scenario's recording");
+    let r = wirelab::lab::check(&lab, &s, &key);
+    assert!(r.questions.iter().all(|q| q.status == wirelab::lab::Status::Correct), "{:#?}", r.questions);
 }
