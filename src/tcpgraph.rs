@@ -63,12 +63,14 @@ fn secs(d: &Dissection, name: &str) -> Option<f64> {
 }
 
 /// The stream and the sender's and receiver's ports for a selected frame:
-/// its own direction when it carries data, else the other one (an ACK's
-/// graph is the data it acknowledges).
+/// its own direction when it carries data or opens the connection (the
+/// client's first SYN), else the other one (an ACK's graph is the data it
+/// acknowledges).
 pub fn direction_of(d: &Dissection) -> Option<(u32, (u16, u16))> {
     let stream = num(d, "tcp.stream")? as u32;
     let (src, dst) = (num(d, "tcp.srcport")? as u16, num(d, "tcp.dstport")? as u16);
-    Some((stream, if num(d, "tcp.len").unwrap_or(0) > 0 { (src, dst) } else { (dst, src) }))
+    let opens = num(d, "tcp.flags.syn") == Some(1) && num(d, "tcp.flags.ack") == Some(0);
+    Some((stream, if opens || num(d, "tcp.len").unwrap_or(0) > 0 { (src, dst) } else { (dst, src) }))
 }
 
 /// The graph of `stream` as sent from port `ports.0` to `ports.1`.

@@ -39,6 +39,9 @@ pub enum Command {
         /// Show a comparison saved by `wirelab compare --format json` (and its recording).
         #[arg(long, value_name = "JSON")]
         comparison: Option<PathBuf>,
+        /// Open the TCP graphs of the selected connection (the first frame's, at first).
+        #[arg(long, value_name = "KIND", value_parser = clap::builder::PossibleValuesParser::new(crate::tcpgraph::GRAPHS))]
+        graph: Option<String>,
     },
     /// Dissect a capture file (pcap or pcapng): one line per frame, or the
     /// whole tree with --verbose, or JSON Lines with --format json.
@@ -257,8 +260,8 @@ pub struct DissectArgs {
 /// Runs the command line; returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
-        None => gui(None, false, None),
-        Some(Command::Gui { file, replay, comparison }) => gui(file, replay, comparison),
+        None => gui(None, false, None, None),
+        Some(Command::Gui { file, replay, comparison, graph }) => gui(file, replay, comparison, graph),
         Some(Command::Dissect(args)) => {
             let mut cap = match &args.file {
                 Some(f) => Capture::open(f)?,
@@ -1056,7 +1059,7 @@ fn follow_sessions(all: &[crate::messages::Message], args: &FollowArgs, out: &mu
 }
 
 /// Opens the window; without a display, says so and prints the capture as text.
-fn gui(file: Option<PathBuf>, replay: bool, comparison: Option<PathBuf>) -> anyhow::Result<i32> {
+fn gui(file: Option<PathBuf>, replay: bool, comparison: Option<PathBuf>, graph: Option<String>) -> anyhow::Result<i32> {
     let has_display = std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();
     if !has_display {
         eprintln!(
@@ -1081,6 +1084,6 @@ fn gui(file: Option<PathBuf>, replay: bool, comparison: Option<PathBuf>) -> anyh
             },
         );
     }
-    crate::gui::run(file, replay, comparison)?;
+    crate::gui::run(file, replay, comparison, graph)?;
     Ok(0)
 }

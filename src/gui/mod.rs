@@ -1765,7 +1765,12 @@ impl eframe::App for EframeApp {
 }
 
 /// Opens the window.
-pub fn run(capture: Option<PathBuf>, replay: bool, comparison: Option<PathBuf>) -> anyhow::Result<()> {
+pub fn run(
+    capture: Option<PathBuf>,
+    replay: bool,
+    comparison: Option<PathBuf>,
+    graph: Option<String>,
+) -> anyhow::Result<()> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("wirelab")
@@ -1778,13 +1783,17 @@ pub fn run(capture: Option<PathBuf>, replay: bool, comparison: Option<PathBuf>) 
         options,
         Box::new(move |cc| {
             let mut settings: Settings = cc.storage.and_then(|s| eframe::get_value(s, "settings")).unwrap_or_default();
-            if replay || comparison.is_some() || capture.is_some() {
+            if replay || comparison.is_some() || capture.is_some() || graph.is_some() {
                 // Asked for a file, a replay or a comparison: straight to it.
                 settings.welcomed = true;
             }
             let mut app = App::new(capture, settings);
             if let Some(c) = comparison {
                 app.push_command(Command::CompareOpen(c));
+            }
+            if let Some(k) = graph.as_deref().and_then(TcpGraphKind::from_id) {
+                app.push_command(Command::TcpGraphs(true));
+                app.push_command(Command::TcpGraphKind(k));
             }
             if replay {
                 for c in [

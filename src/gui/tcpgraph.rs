@@ -176,6 +176,7 @@ fn plot(
         Kind::RoundTrip => ("round trip (ms)", "tcp-rtt"),
         Kind::Window => ("bytes", "tcp-window"),
     };
+    let bars = ui.visuals().strong_text_color();
     let shown = Plot::new(id)
         .height(ui.available_height().clamp(200.0, 600.0))
         .legend(Legend::default().position(Corner::RightBottom))
@@ -185,17 +186,6 @@ fn plot(
         .allow_scroll(false)
         .show(ui, |p| match kind {
             Kind::TimeSequence => {
-                for s in &g.segments {
-                    let x = ms(s.t);
-                    let top = s.seq + s.len.max(1);
-                    let color = if s.retransmitted { RED } else { ui_text(selected == Some(s.frame)) };
-                    p.line(
-                        Line::new("segments", PlotPoints::from(vec![[x, s.seq as f64], [x, top as f64]]))
-                            .color(color)
-                            .width(if s.retransmitted { 2.5 } else { 1.5 }),
-                    );
-                    drawn.push((s.frame, PlotPoint::new(x, top as f64)));
-                }
                 let step = |f: &dyn Fn(&crate::tcpgraph::Ack) -> f64| -> Vec<[f64; 2]> {
                     let mut pts: Vec<[f64; 2]> = Vec::new();
                     for a in &g.acks {
@@ -206,8 +196,8 @@ fn plot(
                     }
                     pts
                 };
-                p.line(Line::new("acknowledged", PlotPoints::from(step(&|a| a.ack as f64))).color(GREEN));
                 p.line(Line::new("receive window", PlotPoints::from(step(&|a| (a.ack + a.window) as f64))).color(BLUE));
+                p.line(Line::new("acknowledged", PlotPoints::from(step(&|a| a.ack as f64))).color(GREEN));
                 for a in &g.acks {
                     for (le, re) in &a.sacks {
                         p.line(
@@ -217,6 +207,22 @@ fn plot(
                         );
                     }
                     drawn.push((a.frame, PlotPoint::new(ms(a.t), a.ack as f64)));
+                }
+                // The segments last, on top of the lines they sit on.
+                for s in &g.segments {
+                    let x = ms(s.t);
+                    let top = s.seq + s.len.max(1);
+                    let color = match (s.retransmitted, selected == Some(s.frame)) {
+                        (true, _) => RED,
+                        (false, true) => ORANGE,
+                        (false, false) => bars,
+                    };
+                    p.line(
+                        Line::new("segments", PlotPoints::from(vec![[x, s.seq as f64], [x, top as f64]]))
+                            .color(color)
+                            .width(if s.retransmitted { 2.5 } else { 1.5 }),
+                    );
+                    drawn.push((s.frame, PlotPoint::new(x, top as f64)));
                 }
             }
             Kind::Throughput => {
@@ -261,9 +267,4 @@ fn plot(
         cmds.push(Command::Select(f.saturating_sub(1) as usize));
     }
     (drawn, t)
-}
-
-/// A segment's colour: the selected one stands out.
-fn ui_text(selected: bool) -> egui::Color32 {
-    if selected { ORANGE } else { egui::Color32::from_gray(140) }
 }

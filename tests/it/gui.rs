@@ -195,6 +195,17 @@ fn the_real_window_shows_a_decrypted_wss_capture() {
     xvfb_window(&["gui".as_ref(), cap.as_os_str()], "screenshot-tls.png");
 }
 
+/// The time-sequence graph of the bulk transfer, in a real window: slow
+/// start, the losses sent again, the zero window.
+#[test]
+fn the_real_window_draws_the_time_sequence_graph_of_a_bulk_transfer() {
+    let cap = support::root().join("captures/scenario-tcp-bulk.pcap");
+    xvfb_window(
+        &["gui".as_ref(), cap.as_os_str(), "--graph".as_ref(), "time-sequence".as_ref()],
+        "screenshot-tcpgraph.png",
+    );
+}
+
 /// Runs the real binary under Xvfb with these arguments, checks that it
 /// draws and keeps running, and (with WIRELAB_SCREENSHOT) keeps the picture
 /// as `assets/<name>`.
