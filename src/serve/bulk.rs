@@ -183,7 +183,11 @@ impl Bottleneck {
         };
         let now = run("qdisc show dev lo root")?;
         if !now.trim().is_empty() && !now.contains("noqueue") {
-            return Err(format!("loopback already has a queueing discipline, left as it is: {}", now.trim()));
+            return Err(format!(
+                "loopback already has a queueing discipline, left as it is ({}; if a killed run left it, \
+                 `sudo tc qdisc del dev lo root` removes it)",
+                now.trim()
+            ));
         }
         // An HTB root sends what no filter classifies straight on (its
         // `default 0`); the filter sends the data into a class whose queue
