@@ -139,7 +139,8 @@ pub fn tcpgraph_ui(ctx: &egui::Context, state: &mut State, cmds: &mut Vec<Comman
             return;
         };
         let r = &state.panels.replay;
-        let g = if r.on { g.until(r.cursor as u64) } else { g.clone() };
+        // The whole graph is drawn from the built one, not a copy per frame.
+        let g = if r.on { std::borrow::Cow::Owned(g.until(r.cursor as u64)) } else { std::borrow::Cow::Borrowed(g) };
         ui.weak(format!(
             "TCP stream {}: data from port {} to port {}; {} segments, {} ACKs{}",
             g.stream,

@@ -128,11 +128,11 @@ fn the_bulk_scenario_shows_slow_start_losses_and_a_zero_window_and_the_lab_answe
     // The kernel's state is as it was: no queue on loopback, no loss table.
     let qdisc = std::process::Command::new("tc").args(["qdisc", "show", "dev", "lo", "root"]).output().unwrap();
     assert!(String::from_utf8_lossy(&qdisc.stdout).contains("noqueue"), "{}", String::from_utf8_lossy(&qdisc.stdout));
+    let s = Session::open(&file).unwrap();
     for flag in ["zero_window", "window_update", "duplicate_ack", "retransmission"] {
         let f = format!("tcp.analysis.{flag}");
         let n = rows(&file, &f, &[]).len();
         assert!(n > 0, "tshark flags no {f} in the recording");
-        let s = Session::open(&file).unwrap();
         let mut ours = 0;
         s.scan(|d, b| ours += usize::from(wirelab::filter::Filter::parse(&f).unwrap().matches(d, b)));
         assert_eq!(ours, n, "{f}");
@@ -140,7 +140,6 @@ fn the_bulk_scenario_shows_slow_start_losses_and_a_zero_window_and_the_lab_answe
     // Segments as on Ethernet, many in flight at once.
     let data = rows(&file, "tcp.len > 0", &["tcp.len"]);
     assert!(data.values().all(|r| r[0].parse::<u64>().unwrap() <= 1448), "a segment larger than 1448 bytes");
-    let s = Session::open(&file).unwrap();
     let (stream, ports) = busiest(&s);
     let g = wirelab::tcpgraph::build(&s, stream, ports);
     assert!(g.max_in_flight().unwrap() > 20 * 1448, "{:?}", g.max_in_flight());
