@@ -16,6 +16,11 @@ use crate::session::Session;
 /// How deep the ladder goes: each level shows its own messages and those above.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
 pub enum Level {
+    /// Every TCP segment too: each one that is not part of a message (a bare
+    /// ACK, data no dissector reads as a message) is an arrow of its own, and
+    /// each ACK is linked to the segment it acknowledges
+    /// (`tcp.analysis.acks_frame`).
+    Segments,
     Tcp,
     Http,
     Websocket,
@@ -29,6 +34,7 @@ impl Level {
         use MsgKind::*;
         match kind {
             TcpOpen | TcpClose | TcpReset => Level::Tcp,
+            TcpSegment => Level::Segments,
             HttpRequest | HttpResponse => Level::Http,
             WsHandshake | WsText | WsBinary | WsPing | WsPong | WsClose => Level::Websocket,
             EioOpen | EioClose | EioPing | EioPong | EioProbe | EioProbeAnswer | EioUpgrade | EioNoop | EioBinary => {
@@ -75,12 +81,19 @@ pub struct Arrow {
     /// Seconds since the arrow before it.
     pub dt: f64,
     pub frames: Vec<u64>,
-    /// Index into the session's messages.
-    pub message: usize,
+    /// Index into the session's messages; none for a segment of its own
+    /// ([`Level::Segments`]).
+    pub message: Option<usize>,
     /// The arrow this one answers, when it is shown.
     pub answers: Option<usize>,
     /// A frame that carried it was a retransmission.
     pub retransmitted: bool,
+    /// At [`Level::Segments`]: the frame whose segment this arrow's ACK
+    /// acknowledges (its first frame that acknowledges new data), the round
+    /// trip that took, and the arrow that carried that segment when shown.
+    pub acks_frame: Option<u64>,
+    pub ack_rtt: Option<f64>,
+    pub acks: Option<usize>,
 }
 
 impl Arrow {
@@ -98,19 +111,80 @@ pub struct Ladder {
     /// It tells one broadcast: lanes in the order the broadcast reaches
     /// them, and each arrow has its hop ([`Ladder::hop`]).
     pub broadcast: bool,
+    /// Segments of their own left out past [`MAX_SEGMENTS`].
+    pub segments_left_out: usize,
+}
+
+/// At most this many segment arrows of their own in one ladder (a bulk
+/// transfer has thousands; its TCP graphs show them all).
+pub const MAX_SEGMENTS: usize = 3000;
+
+/// What the segments level reads of one TCP frame.
+struct Segment {
+    frame: u64,
+    stream: u32,
+    /// "address:port" of its sender.
+    src: String,
+    time: f64,
+    label: String,
+    acks_frame: Option<u64>,
+    rtt: Option<f64>,
+    retransmitted: bool,
 }
 
 /// Client and server endpoints of a TCP stream, as "address:port".
 fn endpoints(s: &Session, frame: u64, from_client: Option<bool>) -> Option<(String, String)> {
     let mut d = Dissection::default();
     let bytes = s.number(frame, &mut d)?;
+    let (a, b) = source_and_destination(&d, bytes)?;
+    Some(if from_client == Some(false) { (b, a) } else { (a, b) })
+}
+
+/// A TCP frame's source and destination, as "address:port".
+fn source_and_destination(d: &Dissection, bytes: &[u8]) -> Option<(String, String)> {
     let text = |names: &[&str]| names.iter().find_map(|n| d.find(bytes, n).map(|f| f.text(64)));
     let ip = |a: &str, b: &str| text(&[a, b]).map(|ip| ip.split(' ').next().unwrap_or_default().to_string());
     let (src, dst) = (ip("ip.src", "ipv6.src")?, ip("ip.dst", "ipv6.dst")?);
     let port = |n: &str| d.find(bytes, n).and_then(|f| f.value().as_u64());
     let (sp, dp) = (port("tcp.srcport")?, port("tcp.dstport")?);
-    let (a, b) = (join(&src, sp), join(&dst, dp));
-    Some(if from_client == Some(false) { (b, a) } else { (a, b) })
+    Some((join(&src, sp), join(&dst, dp)))
+}
+
+/// What a segment that is not part of a message is, in a few words.
+fn segment_label(d: &Dissection) -> String {
+    let num = |n: &str| d.field(n).and_then(|f| f.value.as_u64());
+    let has = |n: &str| d.field(n).is_some();
+    let flag = |n: &str| num(n) == Some(1);
+    let mut parts: Vec<String> = ["syn", "fin", "reset"]
+        .iter()
+        .filter(|f| flag(&format!("tcp.flags.{f}")))
+        .map(|f| if *f == "reset" { "RST".to_string() } else { f.to_uppercase() })
+        .collect();
+    let len = num("tcp.len").unwrap_or(0);
+    if len > 0 {
+        parts.push(format!("{len} bytes, seq {}", num("tcp.seq").unwrap_or(0)));
+    }
+    if has("tcp.analysis.retransmission") || has("tcp.analysis.fast_retransmission") {
+        parts.push("resent".into());
+    }
+    if let Some(f) = num("tcp.analysis.acks_frame") {
+        let rtt = d.field("tcp.analysis.ack_rtt").and_then(|f| f.value.as_f64());
+        parts.push(match rtt {
+            Some(r) => format!("ACK of frame {f} ({} ms)", ms(r)),
+            None => format!("ACK of frame {f}"),
+        });
+    } else if has("tcp.analysis.duplicate_ack") {
+        parts.push(format!("duplicate ACK {}", num("tcp.ack").unwrap_or(0)));
+    } else if has("tcp.analysis.zero_window") {
+        parts.push("zero window".into());
+    } else if has("tcp.analysis.window_update") {
+        parts.push(format!("window update {}", num("tcp.window_size").unwrap_or(0)));
+    } else if has("tcp.analysis.keep_alive") {
+        parts.push("keep-alive".into());
+    } else if len == 0 && flag("tcp.flags.ack") && parts.is_empty() {
+        parts.push(format!("ACK {}", num("tcp.ack").unwrap_or(0)));
+    }
+    parts.join(" · ")
 }
 
 fn join(ip: &str, port: u64) -> String {
@@ -153,8 +227,8 @@ pub fn build(s: &Session, scope: &Scope, level: Level) -> Ladder {
         set
     };
     let time_of = |n: u64| s.raw(n.saturating_sub(1) as usize).map(|(m, _)| m.time_f64());
+    // Arrows with capture times; made relative to the first one at the end.
     let mut arrows: Vec<Arrow> = Vec::new();
-    let mut t0 = None;
     for (i, m) in messages.iter().enumerate() {
         let e = &m.event;
         // The 101 that answers a WebSocket handshake belongs to the WebSocket.
@@ -187,9 +261,6 @@ pub fn build(s: &Session, scope: &Scope, level: Level) -> Ladder {
             }
         };
         let (from, to) = if e.from_client == Some(false) { (server, client) } else { (client, server) };
-        let start = time_of(first).unwrap_or(e.time);
-        let t0 = *t0.get_or_insert(start);
-        let dt = arrows.last().map(|a: &Arrow| (start - t0) - a.start).unwrap_or(0.0);
         let answers = m.answers.and_then(|q| shown_of_message.get(&q).copied());
         shown_of_message.insert(i, arrows.len());
         arrows.push(Arrow {
@@ -197,14 +268,29 @@ pub fn build(s: &Session, scope: &Scope, level: Level) -> Ladder {
             to,
             label: label(e.kind, &e.text),
             kind: e.kind,
-            start: start - t0,
-            end: e.time - t0,
-            dt,
+            start: time_of(first).unwrap_or(e.time),
+            end: e.time,
+            dt: 0.0,
             frames: e.frames.to_vec(),
-            message: i,
+            message: Some(i),
             answers,
             retransmitted: e.frames.iter().any(|f| retransmissions.contains(f)),
+            acks_frame: None,
+            ack_rtt: None,
+            acks: None,
         });
+    }
+    let mut segments_left_out = 0;
+    if level == Level::Segments && story.is_none() {
+        (arrows, segments_left_out) = with_segments(s, arrows, &stream_lanes, &lanes);
+    }
+    let t0 = arrows.first().map(|a| a.start).unwrap_or_default();
+    let mut before = None;
+    for a in &mut arrows {
+        a.start -= t0;
+        a.end -= t0;
+        a.dt = before.map(|b| a.start - b).unwrap_or(0.0);
+        before = Some(a.start);
     }
     // Clients on the left in order of appearance, servers on the right; a
     // broadcast's lanes in the order it reaches them.
@@ -227,7 +313,105 @@ pub fn build(s: &Session, scope: &Scope, level: Level) -> Ladder {
         a.to = new_index[a.to];
     }
     let lanes = order.into_iter().map(|i| lanes[i].clone()).collect();
-    Ladder { lanes, arrows, broadcast: story.is_some() }
+    Ladder { lanes, arrows, broadcast: story.is_some(), segments_left_out }
+}
+
+/// The message arrows with every other segment of their connections put in
+/// among them (by frame), and each arrow's ACK linked to the arrow that
+/// carried the segment it acknowledges. Connections without a message
+/// arrow are left out, as are segments past [`MAX_SEGMENTS`] (counted).
+fn with_segments(
+    s: &Session,
+    messages: Vec<Arrow>,
+    stream_lanes: &std::collections::HashMap<u32, (usize, usize)>,
+    lanes: &[Lane],
+) -> (Vec<Arrow>, usize) {
+    use std::collections::{HashMap, HashSet};
+    let in_messages: HashSet<u64> = messages.iter().flat_map(|a| a.frames.iter().copied()).collect();
+    // What each frame of a message acknowledges.
+    let mut acked_by_message_frame: HashMap<u64, (u64, Option<f64>)> = HashMap::new();
+    let mut own: Vec<Segment> = Vec::new();
+    let mut left_out = 0;
+    s.scan(|d, bytes| {
+        let num = |n: &str| d.field(n).and_then(|f| f.value.as_u64());
+        let Some(stream) = num("tcp.stream").map(|v| v as u32) else { return };
+        if !stream_lanes.contains_key(&stream) {
+            return;
+        }
+        let frame = d.meta.number;
+        let acks_frame = num("tcp.analysis.acks_frame");
+        let rtt = d.field("tcp.analysis.ack_rtt").and_then(|f| f.value.as_f64());
+        if in_messages.contains(&frame) {
+            if let Some(a) = acks_frame {
+                acked_by_message_frame.insert(frame, (a, rtt));
+            }
+            return;
+        }
+        if own.len() >= MAX_SEGMENTS {
+            left_out += 1;
+            return;
+        }
+        let Some((src, _)) = source_and_destination(d, bytes) else { return };
+        own.push(Segment {
+            frame,
+            stream,
+            src,
+            time: d.meta.time_f64(),
+            label: segment_label(d),
+            acks_frame,
+            rtt,
+            retransmitted: d.field("tcp.analysis.retransmission").is_some()
+                || d.field("tcp.analysis.fast_retransmission").is_some(),
+        });
+    });
+    // Message arrows keep their order; a segment goes before the first
+    // message completed after it.
+    let mut out: Vec<Arrow> = Vec::with_capacity(messages.len() + own.len());
+    let mut new_index = Vec::with_capacity(messages.len());
+    let mut own = own.into_iter().peekable();
+    let segment_arrow = |g: Segment| {
+        let (client, server) = stream_lanes[&g.stream];
+        let from_client = lanes[client].name.ends_with(&format!(" {}", g.src));
+        let (from, to) = if from_client { (client, server) } else { (server, client) };
+        Arrow {
+            from,
+            to,
+            label: g.label,
+            kind: MsgKind::TcpSegment,
+            start: g.time,
+            end: g.time,
+            dt: 0.0,
+            frames: vec![g.frame],
+            message: None,
+            answers: None,
+            retransmitted: g.retransmitted,
+            acks_frame: g.acks_frame,
+            ack_rtt: g.rtt,
+            acks: None,
+        }
+    };
+    for mut m in messages {
+        let done = m.frames.last().copied().unwrap_or(0);
+        while let Some(g) = own.next_if(|g| g.frame < done) {
+            out.push(segment_arrow(g));
+        }
+        // (A handshake acknowledges its own frames: no link.)
+        if let Some((a, rtt)) =
+            m.frames.iter().filter_map(|f| acked_by_message_frame.get(f)).find(|(a, _)| !m.frames.contains(a))
+        {
+            (m.acks_frame, m.ack_rtt) = (Some(*a), *rtt);
+        }
+        new_index.push(out.len());
+        out.push(m);
+    }
+    out.extend(own.map(segment_arrow));
+    let arrow_of_frame: HashMap<u64, usize> =
+        out.iter().enumerate().flat_map(|(k, a)| a.frames.iter().map(move |&f| (f, k))).collect();
+    for a in &mut out {
+        a.answers = a.answers.map(|k| new_index[k]);
+        a.acks = a.acks_frame.and_then(|f| arrow_of_frame.get(&f).copied());
+    }
+    (out, left_out)
 }
 
 /// A message's label: its text, cut to a readable length.
@@ -308,13 +492,25 @@ impl Ladder {
             }
             let frames = a.frames.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
             let retrans = if a.retransmitted { " [retransmitted]" } else { "" };
+            // A message's own segment says what it acknowledges (a segment's label does).
+            let acks = match a.acks_frame {
+                Some(f) if a.kind != MsgKind::TcpSegment => format!(" [ACK of frame {f}]"),
+                _ => String::new(),
+            };
             let _ = writeln!(
                 out,
-                "{:>10} {:>9}  {}  {}{retrans}  (frame {frames})",
+                "{:>10} {:>9}  {}  {}{retrans}{acks}  (frame {frames})",
                 ms(a.start),
                 format!("+{}", ms(a.dt)),
                 row.iter().collect::<String>(),
                 a.label
+            );
+        }
+        if self.segments_left_out > 0 {
+            let _ = writeln!(
+                out,
+                "\n{} more segments left out (the first {MAX_SEGMENTS} are drawn); `wirelab gui FILE --graph time-sequence` shows them all",
+                self.segments_left_out
             );
         }
         if self.broadcast {

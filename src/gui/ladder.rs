@@ -99,13 +99,15 @@ pub fn build(s: &crate::session::Session, k: &LadderKey) -> Ladder {
 }
 
 const ROW: f32 = 30.0;
+/// The colour of an ACK's link to the segment it acknowledges.
+const ACK_LINK: egui::Color32 = egui::Color32::from_rgb(60, 150, 200);
 const LEFT: f32 = 70.0;
 
 pub fn ladder_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
     // Wrapped: the panel may be narrow beside a lab.
     ui.horizontal_wrapped(|ui| {
         egui::ComboBox::from_label("level").selected_text(level_name(state.panels.ladder.level)).show_ui(ui, |ui| {
-            for l in [Level::Socketio, Level::Engineio, Level::Websocket, Level::Http, Level::Tcp] {
+            for l in [Level::Socketio, Level::Engineio, Level::Websocket, Level::Http, Level::Tcp, Level::Segments] {
                 if ui.selectable_label(state.panels.ladder.level == l, level_name(l)).clicked() {
                     cmds.push(Command::LadderLevel(l));
                 }
@@ -148,7 +150,8 @@ pub fn ladder_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
     });
     let r = &state.panels.replay;
     let past = |a: &crate::ladder::Arrow| !r.on || a.frames.last().is_some_and(|&f| (f as usize) <= r.cursor);
-    let shown: Vec<&crate::ladder::Arrow> = ladder.arrows.iter().filter(|a| past(a)).collect();
+    let shown: Vec<(usize, &crate::ladder::Arrow)> =
+        ladder.arrows.iter().enumerate().filter(|(_, a)| past(a)).collect();
     // The lanes share the panel's width (a wider panel shows longer
     // labels); they fit it down to 40 px a lane.
     let lanes = ladder.lanes.len().max(1);
@@ -191,13 +194,21 @@ pub fn ladder_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
     let before: Option<usize> = ui.data(|d| d.get_temp(seen));
     ui.data_mut(|d| d.insert_temp(seen, shown.len()));
     let follow = r.newest().is_some() && before != Some(shown.len());
-    for (k, a) in shown.iter().enumerate() {
-        let unfolded = state.panels.ladder.unfolded.contains(&a.message);
+    // The selected arrow's ACK links: what it acknowledges, what acknowledges it.
+    let chosen = selected.and_then(|s| ladder.arrows.iter().position(|a| a.frames.contains(&s)));
+    let linked =
+        |k: usize| chosen.is_some_and(|c| ladder.arrows[c].acks == Some(k) || ladder.arrows[k].acks == Some(c));
+    let mut rows: std::collections::HashMap<usize, egui::Rect> = Default::default();
+    for (k, &(index, a)) in shown.iter().enumerate() {
+        let unfolded = a.message.is_some_and(|m| state.panels.ladder.unfolded.contains(&m));
         let (rect, resp) = ui.allocate_exact_size(egui::vec2(width, ROW), egui::Sense::click());
+        rows.insert(index, rect);
         let p = ui.painter_at(rect);
-        let mine = selected.is_some_and(|s| a.frames.contains(&s));
+        let mine = chosen == Some(index);
         if mine {
             p.rect_filled(rect, 2.0, ui.visuals().selection.bg_fill.gamma_multiply(0.5));
+        } else if linked(index) {
+            p.rect_filled(rect, 2.0, ACK_LINK.gamma_multiply(0.25));
         }
         for i in 0..lanes {
             p.line_segment(
@@ -241,14 +252,21 @@ pub fn ladder_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
             text,
         );
         resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, format!("arrow: {}", a.label)));
+        let acks = match (a.acks_frame, a.acks.and_then(|j| ladder.arrows.get(j))) {
+            (Some(f), Some(b)) => format!("\nacknowledges frame {f}: {}", b.label),
+            (Some(f), None) => format!("\nacknowledges frame {f}"),
+            _ => String::new(),
+        };
         let resp = resp.on_hover_text(format!(
-            "{}\nframes {}{}\nClick: select it · double-click: show the frames that carried it",
+            "{}\nframes {}{}{acks}\nClick: select it · double-click: show the frames that carried it",
             a.label,
             a.frames.iter().map(u64::to_string).collect::<Vec<_>>().join(", "),
             if a.retransmitted { " (retransmitted)" } else { "" }
         ));
-        if resp.double_clicked() {
-            cmds.push(Command::LadderUnfold(a.message));
+        if resp.double_clicked()
+            && let Some(m) = a.message
+        {
+            cmds.push(Command::LadderUnfold(m));
         } else if resp.clicked()
             && let Some(&f) = a.frames.last()
             && let Some(i) = (f as usize).checked_sub(1)
@@ -263,6 +281,36 @@ pub fn ladder_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
                 }
             }
         }
+    }
+    // The selected arrow's ACK links as brackets in the left margin: from
+    // the segment acknowledged down to its ACK.
+    if let Some(c) = chosen {
+        let ends = ladder.arrows.iter().enumerate().filter_map(|(k, a)| {
+            if ladder.arrows[c].acks == Some(k) {
+                Some((k, c))
+            } else if a.acks == Some(c) {
+                Some((c, k))
+            } else {
+                None
+            }
+        });
+        for (depth, (acked, ack)) in ends.enumerate() {
+            let (Some(top), Some(bottom)) = (rows.get(&acked), rows.get(&ack)) else { continue };
+            let x = top.left() + LEFT - 6.0 - 4.0 * (depth % 4) as f32;
+            let (y1, y2) = (top.top() + 20.0, bottom.top() + 20.0);
+            let stroke = egui::Stroke::new(1.5, ACK_LINK);
+            let p = ui.painter();
+            p.line_segment([egui::pos2(x + 5.0, y1), egui::pos2(x, y1)], stroke);
+            p.line_segment([egui::pos2(x, y1), egui::pos2(x, y2)], stroke);
+            p.line_segment([egui::pos2(x, y2), egui::pos2(x + 5.0, y2)], stroke);
+        }
+    }
+    if ladder.segments_left_out > 0 {
+        ui.weak(format!(
+            "{} more segments are not drawn (the first {} are); the TCP graphs (G) show them all.",
+            ladder.segments_left_out,
+            crate::ladder::MAX_SEGMENTS
+        ));
     }
     if r.on && shown.len() < ladder.arrows.len() {
         let (rect, _) = ui.allocate_exact_size(egui::vec2(width, 6.0), egui::Sense::hover());
@@ -282,5 +330,6 @@ fn level_name(l: Level) -> &'static str {
         Level::Websocket => "WebSocket and up",
         Level::Http => "HTTP and up",
         Level::Tcp => "everything, TCP too",
+        Level::Segments => "every segment, ACKs linked",
     }
 }

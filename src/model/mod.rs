@@ -575,6 +575,9 @@ pub enum MsgKind {
     TcpClose,
     /// A RST: the connection is aborted.
     TcpReset,
+    /// Only in a ladder that shows every segment: a TCP segment that is no
+    /// part of a message (a bare ACK, data no dissector reads as one).
+    TcpSegment,
     HttpRequest,
     /// An HTTP request asking to upgrade to WebSocket.
     WsHandshake,
@@ -622,6 +625,7 @@ impl MsgKind {
             TcpOpen => "tcp-open",
             TcpClose => "tcp-close",
             TcpReset => "tcp-reset",
+            TcpSegment => "tcp-segment",
             HttpRequest => "http-request",
             WsHandshake => "handshake",
             HttpResponse => "http-response",
@@ -660,6 +664,7 @@ impl MsgKind {
         match self {
             TcpOpen => "opens a TCP connection",
             TcpClose | TcpReset => "closes the TCP connection",
+            TcpSegment => "carries data or acknowledges it",
             HttpRequest => "an HTTP request",
             WsHandshake => "asks to switch to WebSocket",
             HttpResponse => "an HTTP response",
@@ -681,7 +686,7 @@ impl MsgKind {
     }
 
     pub fn is_tcp(self) -> bool {
-        matches!(self, MsgKind::TcpOpen | MsgKind::TcpClose | MsgKind::TcpReset)
+        matches!(self, MsgKind::TcpOpen | MsgKind::TcpClose | MsgKind::TcpReset | MsgKind::TcpSegment)
     }
     pub fn is_socketio(self) -> bool {
         matches!(

@@ -994,6 +994,28 @@ fn the_ladder_of_a_websocket_echo() {
     h.snapshot("ladder_websocket_echo");
 }
 
+/// At the segments level every bare ACK is an arrow; a click selects it,
+/// and the segment it acknowledges is linked (highlighted, with a bracket).
+#[test]
+fn the_segments_ladder_links_an_ack_to_what_it_acknowledges() {
+    let mut h = harness_sized(Some(support::root().join("captures/websocket-python.pcap")), [1400.0, 1400.0]);
+    h.state_mut().push_command(wirelab::gui::Command::Select(7));
+    h.state_mut().push_command(wirelab::gui::Command::LadderLevel(wirelab::ladder::Level::Segments));
+    h.run();
+    open_ladder(&mut h);
+    let (_, l) = h.state().state.panels.ladder.work.built.clone().unwrap();
+    let (ack, acked) = l
+        .arrows
+        .iter()
+        .find_map(|a| Some((a, &l.arrows[a.acks?])).filter(|(a, b)| a.message.is_none() && b.message.is_some()))
+        .expect("a bare ACK of a message's segment");
+    h.get_by_label(&format!("arrow: {}", ack.label)).click_accesskit();
+    h.run();
+    assert_eq!(h.state().state.view.selected, Some(ack.frames[0] as usize - 1));
+    assert!(acked.frames.contains(&ack.acks_frame.unwrap()));
+    h.snapshot("ladder_segments_ack_linked");
+}
+
 #[test]
 fn a_lab_step_can_start_a_replay_that_asks_for_predictions() {
     let dir = tempfile::tempdir().unwrap();

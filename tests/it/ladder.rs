@@ -184,3 +184,73 @@ fn a_broadcast_is_followed_on_the_official_servers_capture() {
     let out = wirelab_bin().arg("ladder").arg(root().join(capture)).args(["--broadcast", "1"]).output().unwrap();
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("carries no broadcast"));
 }
+
+/// tshark's `tcp.analysis.acks_frame` of every TCP frame of a stream that
+/// has one, and the stream's frames.
+fn tshark_acks(cap: &std::path::Path, stream: u32) -> (Vec<u64>, std::collections::HashMap<u64, u64>) {
+    let out = tshark()
+        .arg("-r")
+        .arg(cap)
+        .args(["-Y", &format!("tcp.stream == {stream}"), "-T", "fields", "-e", "frame.number"])
+        .args(["-e", "tcp.analysis.acks_frame"])
+        .output()
+        .unwrap();
+    let mut frames = Vec::new();
+    let mut acks = std::collections::HashMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let mut cols = line.split('\t');
+        let f: u64 = cols.next().unwrap().parse().unwrap();
+        frames.push(f);
+        if let Some(a) = cols.next().and_then(|a| a.parse().ok()) {
+            acks.insert(f, a);
+        }
+    }
+    (frames, acks)
+}
+
+#[test]
+fn the_segments_level_shows_every_segment_and_links_each_ack_to_the_segment_it_acknowledges() {
+    for (capture, stream) in [("captures/socketio-node.pcap", 3), ("captures/scenario-tcp-bulk.pcap", 0)] {
+        let cap = root().join(capture);
+        let s = Session::open(&cap).unwrap();
+        let l = build(&s, &Scope { stream: Some(stream), ..Scope::default() }, Level::Segments);
+        let (frames, tshark_acks) = tshark_acks(&cap, stream);
+        assert!(tshark_acks.len() > 5, "{capture}");
+        // TCP seen whole: every frame of the connection is on an arrow (up
+        // to the limit, counted beyond it), and each one-frame arrow once.
+        let on_arrows: std::collections::HashSet<u64> = l.arrows.iter().flat_map(|a| a.frames.clone()).collect();
+        let missing = frames.iter().filter(|f| !on_arrows.contains(f)).count();
+        assert_eq!(missing, l.segments_left_out, "{capture}");
+        let own: Vec<_> = l.arrows.iter().filter(|a| a.kind == MsgKind::TcpSegment).collect();
+        assert!(own.iter().all(|a| a.frames.len() == 1 && a.message.is_none()));
+        // Each arrow's ACK is tshark's, and links to the arrow that carried it.
+        let mut linked = 0;
+        for a in &l.arrows {
+            let Some(f) = a.acks_frame else { continue };
+            let from = a.frames.iter().find(|x| tshark_acks.contains_key(x)).unwrap_or_else(|| panic!("{a:?}"));
+            assert_eq!(tshark_acks[from], f, "{capture} frame {from}");
+            if let Some(k) = a.acks {
+                assert!(l.arrows[k].frames.contains(&f), "{capture}: {a:?}");
+                linked += 1;
+            } else {
+                assert!(!on_arrows.contains(&f), "{capture}: frame {f} is shown but not linked");
+            }
+        }
+        // Every ACK tshark names on a shown one-frame arrow is there.
+        for a in &own {
+            assert_eq!(a.acks_frame, tshark_acks.get(&a.frames[0]).copied(), "{capture} {a:?}");
+        }
+        assert!(linked > 5, "{capture}");
+        assert!(l.arrows.iter().enumerate().all(|(k, a)| a.acks != Some(k)), "a handshake does not link to itself");
+        // Arrows in time order, and ACKs go the other way from what they acknowledge.
+        assert!(l.arrows.windows(2).all(|w| w[1].dt >= 0.0 || w[1].kind != MsgKind::TcpSegment));
+        for a in l.arrows.iter().filter(|a| a.kind == MsgKind::TcpSegment && a.acks.is_some()) {
+            let b = &l.arrows[a.acks.unwrap()];
+            assert_eq!((a.from, a.to), (b.to, b.from), "{capture}: {a:?} acks {b:?}");
+        }
+    }
+    // The text says it; the default level (tcp) does not show bare ACKs.
+    let text = ladder(&["--stream", "3", "--level", "segments"]);
+    assert!(text.contains("ACK of frame") && text.contains("[ACK of frame"), "{text}");
+    assert!(!ladder(&["--stream", "3"]).contains("ACK of frame"));
+}
