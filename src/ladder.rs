@@ -634,6 +634,7 @@ fn mermaid_text(s: &str) -> String {
     out
 }
 
-fn xml(s: &str) -> String {
+/// Text made safe inside XML and HTML (elements and quoted attributes).
+pub(crate) fn xml(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }

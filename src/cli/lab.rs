@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde_json::json;
 
 use super::OutputFormat;
-use crate::lab::{CourseKey, Kind, Lab, Show, check::read_answers, check_showing, provenance};
+use crate::lab::{CourseKey, Kind, Lab, Show, check::read_answers, check_showing, class, provenance};
 use crate::session::Session;
 
 #[derive(clap::Args, Debug)]
@@ -90,6 +90,15 @@ pub enum LabCommand {
         /// Write the CSV here (default: standard output).
         #[arg(long)]
         csv: Option<PathBuf>,
+        /// Print the class's counts instead of the CSV: per question (right,
+        /// wrong, cannot answer, blank, revealed) and each wrong choice
+        /// picked (a misconception), with its feedback and who picked it.
+        #[arg(long)]
+        summary: bool,
+        /// Write a one-page report (HTML that prints well) here.
+        #[arg(long)]
+        html: Option<PathBuf>,
+        /// text: the CSV (or the summary); json: students and counts as one object.
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
     },
@@ -171,7 +180,7 @@ pub fn lab(args: &LabArgs) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
-        LabCommand::Grade { id, dir, key, csv, format } => {
+        LabCommand::Grade { id, dir, key, csv, summary, html, format } => {
             let (lab, key) = match lab_and_key(id, key.as_deref()) {
                 Ok(x) => x,
                 Err(e) => return refuse(&e),
@@ -189,35 +198,21 @@ pub fn lab(args: &LabArgs) -> anyhow::Result<i32> {
                 Err(e) => return refuse(&e),
             };
             bar.finish_and_clear();
-            if *format == OutputFormat::Json {
-                writeln!(out, "{}", serde_json::to_string(&rows)?)?;
+            let counts = class::Summary::of(&lab, &rows);
+            let table = class::csv(&lab, &rows);
+            if let Some(p) = html {
+                std::fs::write(p, class::html(&lab, &rows, &counts))?;
             }
-            let mut text = String::from("student,score,max,provenance,error,revealed");
-            for q in lab.questions() {
-                text.push(',');
-                text.push_str(&csv_cell(&q.id));
+            if let Some(p) = csv {
+                std::fs::write(p, &table)?;
             }
-            text.push('\n');
-            for r in &rows {
-                text.push_str(&format!(
-                    "{},{},{},{},{},{}",
-                    csv_cell(&r.student),
-                    r.score,
-                    r.max,
-                    r.provenance,
-                    csv_cell(&r.error),
-                    csv_cell(&r.revealed.join(" "))
-                ));
-                for (_, st) in &r.statuses {
-                    text.push(',');
-                    text.push_str(serde_json::to_value(st)?.as_str().unwrap_or_default());
+            match format {
+                OutputFormat::Json => {
+                    writeln!(out, "{}", serde_json::to_string(&json!({"students": rows, "summary": counts}))?)?
                 }
-                text.push('\n');
-            }
-            match csv {
-                Some(p) => std::fs::write(p, &text)?,
-                None if *format == OutputFormat::Text => write!(out, "{text}")?,
-                None => {}
+                _ if *summary => write!(out, "{}", counts.text())?,
+                _ if csv.is_none() => write!(out, "{table}")?,
+                _ => {}
             }
             Ok(0)
         }
@@ -374,9 +369,4 @@ fn show_text(lab: &Lab) -> String {
         }
     }
     s
-}
-
-/// A CSV cell: quoted when it holds a comma, a quote or a line break.
-fn csv_cell(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
 }

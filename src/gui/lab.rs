@@ -64,6 +64,19 @@ pub struct LabPanel {
     /// The step changed: its text starts at the top.
     pub scroll_to_top: bool,
     markdown: CommonMarkCache,
+    /// A teacher is looking at a student's submission (from the class window).
+    pub review: Option<Review>,
+    /// Check the open lab once the capture opening now is read (a review).
+    pub check_when_loaded: bool,
+}
+
+/// A student's submission shown in the lab panel: their answers stand in
+/// for the teacher's own progress in that lab, which is kept aside and
+/// comes back when the review ends; nothing is saved meanwhile.
+pub struct Review {
+    pub student: String,
+    pub lab: String,
+    own: Option<Progress>,
 }
 
 impl LabPanel {
@@ -98,6 +111,8 @@ impl LabPanel {
             awaiting_scenario: false,
             scroll_to_top: false,
             markdown: CommonMarkCache::default(),
+            review: None,
+            check_when_loaded: false,
         }
     }
 
@@ -122,8 +137,39 @@ impl LabPanel {
         self.progress.entry(id.to_string()).or_default()
     }
 
-    /// Saves a lab's progress.
+    /// Shows a student's submission of a lab in place of one's own progress
+    /// in it (ending any review before).
+    pub fn begin_review(&mut self, student: &str, lab: &str, theirs: Progress) {
+        self.end_review();
+        let own = self.progress.remove(lab);
+        self.progress.insert(lab.to_string(), theirs);
+        self.review = Some(Review { student: student.to_string(), lab: lab.to_string(), own });
+        self.report = None;
+        self.report_on = None;
+    }
+
+    /// Back to one's own progress after a review.
+    pub fn end_review(&mut self) {
+        let Some(r) = self.review.take() else { return };
+        self.progress.remove(&r.lab);
+        if let Some(own) = r.own {
+            self.progress.insert(r.lab.clone(), own);
+        }
+        if self.lab().is_some_and(|l| l.id == r.lab) {
+            self.open(self.current);
+        }
+    }
+
+    /// The answer typed for a question (what its box shows).
+    pub fn draft(&self, question: &str) -> Option<&str> {
+        self.drafts.get(question).map(String::as_str)
+    }
+
+    /// Saves a lab's progress (not while it shows a student's submission).
     pub fn save(&mut self, id: &str) -> Result<(), String> {
+        if self.review.as_ref().is_some_and(|r| r.lab == id) {
+            return Ok(());
+        }
         if self.unreadable.contains(id) {
             return Err(format!(
                 "your earlier progress in {} could not be read, so wirelab does not write over it",
@@ -479,6 +525,17 @@ fn list_ui(ui: &mut egui::Ui, panel: &mut LabPanel, cmds: &mut Vec<Command>) {
     for b in &panel.broken {
         ui.colored_label(RED, b);
     }
+    ui.add_space(8.0);
+    ui.horizontal_wrapped(|ui| {
+        ui.weak("Teaching?");
+        if ui
+            .button("Grade a class…")
+            .on_hover_text("A folder of submissions: who is stuck where, which misconceptions the class holds")
+            .clicked()
+        {
+            cmds.push(Command::ShowClass(true));
+        }
+    });
 }
 
 fn open_ui(
@@ -497,6 +554,16 @@ fn open_ui(
         }
         ui.weak(format!("{} min", lab.minutes));
     });
+    if let Some(r) = panel.review.as_ref().filter(|r| r.lab == lab.id) {
+        ui.group(|ui| {
+            ui.set_width(ui.available_width());
+            ui.colored_label(AMBER, format!("Reviewing {}'s submission", r.student));
+            ui.weak("Their capture, their answers and the feedback they got. Nothing you change here is saved.");
+            if ui.button("Back to my own work").clicked() {
+                cmds.push(Command::ReviewEnd);
+            }
+        });
+    }
     ui.heading(&lab.title);
     ui.label(&lab.summary);
     if !lab.glossary.is_empty() {

@@ -6,6 +6,7 @@
 //! results over channels; the UI thread only drains them and never blocks.
 
 mod bytes;
+mod class;
 mod compare;
 mod conversation;
 mod demos;
@@ -183,6 +184,16 @@ pub enum Command {
     CompareSelect(Side, u32),
     /// Show a comparison saved with `wirelab compare --format json`, and its recording.
     CompareOpen(PathBuf),
+    /// The class window (a teacher grades a folder of submissions) shown or closed.
+    ShowClass(bool),
+    /// Grade the folder typed in the class window.
+    ClassGrade,
+    /// Open this student's (row's) capture and answers in the lab panel.
+    ClassReview(usize),
+    /// Write the class's CSV and report into its folder.
+    ClassExport,
+    /// Stop reviewing a student's submission: back to one's own answers.
+    ReviewEnd,
 }
 
 /// Everything the panels show, in three parts: the document (the open
@@ -261,6 +272,7 @@ pub struct Panels {
     pub ladder: ladder::LadderView,
     pub compare: CompareView,
     pub tcpgraph: tcpgraph::TcpGraphView,
+    pub class: class::ClassView,
 }
 
 /// The right-hand panel: the conversation, or the glossary.
@@ -350,6 +362,7 @@ impl App {
                     ladder: ladder::LadderView::default(),
                     compare: CompareView::default(),
                     tcpgraph: Default::default(),
+                    class: Default::default(),
                 },
                 error: None,
                 notice: None,
@@ -533,6 +546,7 @@ impl App {
             || self.state.panels.ladder.work.busy()
             || self.state.panels.compare.job.is_some()
             || self.state.panels.tcpgraph.work.busy()
+            || self.state.panels.class.grading()
         {
             let mut cmds = Vec::new();
             self.poll_compare(&mut cmds);
@@ -724,6 +738,7 @@ impl App {
             self.state.panels.lab.fallback = Some(why.clone());
             self.commands.push(Command::LabAction(crate::lab::Action::OpenCapture { path: reference }));
         }
+        self.state.panels.class.poll();
         if let Err(e) = self.state.panels.lab.poll_check() {
             self.state.error = Some(e);
         }
@@ -837,6 +852,9 @@ impl App {
         self.loader = None;
         self.state.doc.load_progress = None;
         self.sorted_at = None;
+        if std::mem::take(&mut self.state.panels.lab.check_when_loaded) {
+            self.lab_check();
+        }
         let Some(loaded) = &mut self.state.doc.loaded else { return };
         loaded.finish();
         if self.state.panels.replay.on {
@@ -966,7 +984,11 @@ impl App {
         };
         let on =
             (self.state.doc.generation, self.state.doc.loaded.as_ref().map(|l| l.name.clone()).unwrap_or_default());
-        let (key, student) = (self.course_key(), self.settings.student.trim().to_string());
+        let student = match &self.state.panels.lab.review {
+            Some(r) => r.student.clone(),
+            None => self.settings.student.trim().to_string(),
+        };
+        let key = self.course_key();
         if let Err(e) = self.state.panels.lab.start_check(source, on, key, student) {
             self.state.error = Some(e);
         }
@@ -1005,6 +1027,29 @@ impl App {
             }
             None => self.state.view.frame_notice = Some(format!("no frame shown has {name}")),
         }
+    }
+
+    /// Opens a student's submission from the class window: their capture,
+    /// the lab with their answers (nothing of it saved), checked as they
+    /// saw it once the capture is read.
+    fn review(&mut self, row: usize) {
+        let Some(c) = &self.state.panels.class.class else { return };
+        let Some(r) = c.rows.get(row).cloned() else { return };
+        let lab = c.lab.id.clone();
+        let Some(capture) = r.capture.clone() else {
+            self.state.error = Some(format!("{}'s capture cannot be opened: {}", r.student, r.error));
+            return;
+        };
+        let Some(index) = self.state.panels.lab.labs.iter().position(|l| l.id == lab) else { return };
+        let progress = crate::lab::progress::Progress {
+            answers: r.answers.clone(),
+            revealed: r.revealed.iter().cloned().collect(),
+            ..Default::default()
+        };
+        self.state.panels.lab.begin_review(&r.student, &lab, progress);
+        self.apply(Command::OpenLab(Some(index)));
+        self.open(capture);
+        self.state.panels.lab.check_when_loaded = true;
     }
 
     /// Applies a change to the open lab's progress and saves it.
@@ -1081,6 +1126,15 @@ impl App {
             Command::BySession(on) => self.state.panels.conversation.by_session = on,
             Command::LadderBroadcast(on) => self.state.panels.ladder.broadcast = on,
             Command::TcpGraphs(on) => self.state.panels.tcpgraph.shown = on,
+            Command::ShowClass(on) => self.state.panels.class.shown = on,
+            Command::ClassGrade => {
+                let key = self.course_key();
+                let panels = &mut self.state.panels;
+                panels.class.start(&panels.lab.labs, key);
+            }
+            Command::ClassExport => self.state.panels.class.export(),
+            Command::ClassReview(row) => self.review(row),
+            Command::ReviewEnd => self.state.panels.lab.end_review(),
             Command::TcpGraphKind(k) => self.state.panels.tcpgraph.kind = k,
             Command::SetDark(on) => self.settings.dark = on,
             Command::Zoom(by) => self.settings.zoom = (self.settings.zoom + by).clamp(0.6, 3.0),
@@ -1404,6 +1458,9 @@ impl App {
         if self.state.panels.tcpgraph.shown {
             tcpgraph::tcpgraph_ui(&ctx, &mut self.state, &mut cmds);
         }
+        if self.state.panels.class.shown {
+            class::class_ui(&ctx, &mut self.state, &mut cmds);
+        }
         // Ctrl+O: the file dialog.
         if ctx.input(|i| i.modifiers.command && i.key_pressed(egui::Key::O)) {
             cmds.push(Command::OpenDialog);
@@ -1478,6 +1535,7 @@ impl App {
             || self.state.panels.ladder.work.busy()
             || self.state.panels.compare.job.is_some()
             || self.state.panels.tcpgraph.work.busy()
+            || self.state.panels.class.grading()
         {
             ctx.request_repaint_after(std::time::Duration::from_millis(30));
         }

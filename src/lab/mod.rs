@@ -10,6 +10,7 @@
 //! the CLI (`wirelab lab …`) and the window are two front ends.
 
 pub mod check;
+pub mod class;
 pub mod progress;
 pub mod query;
 
@@ -607,6 +608,38 @@ pub struct GradeRow {
     pub statuses: Vec<(String, Status)>,
     /// The questions whose answers the student asked to see.
     pub revealed: Vec<String>,
+    /// The answers as handed in (empty when they could not be read).
+    pub answers: Answers,
+    /// The student's folder, and their capture when there is one.
+    #[serde(skip)]
+    pub folder: PathBuf,
+    #[serde(skip)]
+    pub capture: Option<PathBuf>,
+}
+
+/// A submitted capture bigger than this is not read (`lab grade` says so).
+pub const MAX_SUBMITTED_CAPTURE: u64 = 256 << 20;
+
+/// A submission's capture: `capture.pcap` or `capture.pcapng`, a plain file
+/// (a symbolic link could make the grader read any file it can), at most
+/// [`MAX_SUBMITTED_CAPTURE`] bytes. `Ok(None)`: there is none.
+pub fn submitted_capture(folder: &Path) -> Result<Option<PathBuf>, String> {
+    for name in ["capture.pcap", "capture.pcapng"] {
+        let p = folder.join(name);
+        let Ok(meta) = std::fs::symlink_metadata(&p) else { continue };
+        if !meta.file_type().is_file() {
+            return Err(format!("{name} is not a plain file (a link or a folder): not read"));
+        }
+        if meta.len() > MAX_SUBMITTED_CAPTURE {
+            return Err(format!(
+                "{name} is {} MB, more than the {} MB a submission may be: not read",
+                meta.len() >> 20,
+                MAX_SUBMITTED_CAPTURE >> 20
+            ));
+        }
+        return Ok(Some(p));
+    }
+    Ok(None)
 }
 
 /// Grades every student folder in `dir` (named by the student id, holding
@@ -639,22 +672,36 @@ pub fn grade(
             error: String::new(),
             statuses: Vec::new(),
             revealed: Vec::new(),
+            answers: Answers::new(),
+            folder: folder.clone(),
+            capture: None,
         };
         match progress::read_revealed(&folder) {
             Ok(r) => row.revealed = r.into_iter().filter(|id| lab.questions().any(|q| &q.id == id)).collect(),
             Err(e) => row.error = e,
         }
-        let capture = ["capture.pcap", "capture.pcapng"].iter().map(|n| folder.join(n)).find(|p| p.is_file());
-        let answers = check::read_answers(&folder.join("answers.json"));
+        let capture = submitted_capture(&folder);
+        let answers_file = folder.join("answers.json");
+        let answers = match std::fs::symlink_metadata(&answers_file) {
+            Ok(m) if !m.file_type().is_file() => {
+                Err("answers.json is not a plain file (a link or a folder): not read".to_string())
+            }
+            _ => check::read_answers(&answers_file),
+        };
+        if let Ok(a) = &answers {
+            row.answers = a.clone();
+        }
         match (capture, answers) {
-            (None, _) => row.error = "no capture.pcap or capture.pcapng".into(),
-            (Some(_), Err(e)) => row.error = e.replace(&*folder.to_string_lossy(), &row.student),
-            (Some(c), Ok(a)) => match crate::session::Session::open(&c) {
+            (Err(e), _) => row.error = e,
+            (Ok(None), _) => row.error = "no capture.pcap or capture.pcapng".into(),
+            (Ok(Some(_)), Err(e)) => row.error = e.replace(&*folder.to_string_lossy(), &row.student),
+            (Ok(Some(c)), Ok(a)) => match crate::session::Session::open(&c) {
                 Err(e) => row.error = format!("the capture cannot be read: {e}"),
                 Ok(s) => {
                     if let Some(d) = s.damage() {
                         row.error = format!("the capture is damaged ({d}); checked up to there");
                     }
+                    row.capture = Some(c.clone());
                     let r = check::check_showing(lab, &s, &a, Show::Teacher);
                     row.score = r.score;
                     row.max = r.max;

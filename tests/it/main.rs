@@ -12,6 +12,7 @@
 //! - `messages`: events paired with their answers, TCP connections as messages, `follow --by session`.
 //! - `session`: the capture session: any frame dissected from a checkpoint equals the full pass.
 //! - `glossary`: the glossary file is whole and checked; each derivation agrees with the bytes an independent program sent.
+//! - `class`: the teacher's desk: a class of submissions graded into a table, counts per question and misconception, CSV, JSON, HTML.
 //! - `lab`: the lab engine: bundled labs validate; answers derived with tshark score full marks, wrong ones zero; hostile lab files and answers.
 //! - `tcpgraph`: the graphs of a TCP connection (segments, ACKs, SACK, round trips, bytes in flight) point by point against tshark.
 //! - `ladder`: the ladder diagram: lanes and arrows from the session's messages; text, Mermaid and SVG (rendered by rsvg-convert); one arrow per WebSocket message as tshark counts them.
@@ -27,6 +28,7 @@
 
 mod app;
 mod capture;
+mod class;
 mod cli;
 mod compare;
 mod coverage;
