@@ -138,7 +138,14 @@ fn status_color(s: Status, ui: &egui::Ui) -> egui::Color32 {
 
 pub fn class_ui(ctx: &egui::Context, state: &mut State, cmds: &mut Vec<Command>) {
     let mut open = state.panels.class.shown;
-    egui::Window::new("Class").open(&mut open).default_size([900.0, 600.0]).show(ctx, |ui| {
+    // On the right, so the lab panel (left) stays in view during a review.
+    let room = ctx.content_rect();
+    let window = egui::Window::new("Class")
+        .open(&mut open)
+        .pivot(egui::Align2::RIGHT_TOP)
+        .default_pos(room.right_top() + egui::vec2(-12.0, 64.0))
+        .default_size([(room.width() - 400.0).clamp(420.0, 900.0), 600.0]);
+    window.show(ctx, |ui| {
         let labs = &state.panels.lab.labs;
         let v = &mut state.panels.class;
         if v.lab.is_empty()
@@ -227,7 +234,7 @@ pub fn class_ui(ctx: &egui::Context, state: &mut State, cmds: &mut Vec<Command>)
                             egui::WidgetInfo::labeled(egui::Role::Button, true, format!("{} {id}", r.student))
                         });
                         if cell.clicked() {
-                            cmds.push(Command::ClassReview(i));
+                            cmds.push(Command::ClassReview(i, id.clone()));
                         }
                     }
                     ui.end_row();

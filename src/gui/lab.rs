@@ -160,6 +160,11 @@ impl LabPanel {
         }
     }
 
+    /// The step a lab's progress is at, once read.
+    pub fn progress_step(&self, lab: &str) -> Option<usize> {
+        self.progress.get(lab).map(|p| p.step)
+    }
+
     /// The answer typed for a question (what its box shows).
     pub fn draft(&self, question: &str) -> Option<&str> {
         self.drafts.get(question).map(String::as_str)
@@ -472,9 +477,13 @@ fn nav_ui(ui: &mut egui::Ui, panel: &mut LabPanel, cmds: &mut Vec<Command>) {
                 ui.colored_label(AMBER, format!("on {}, not the capture open now: check again", short_name(on)))
                     .on_hover_text(format!("These verdicts were checked against {on}. Your answers are kept."));
             }
+            let whose = match &panel.review {
+                Some(rv) => format!("{}'s", rv.student),
+                None => "your".to_string(),
+            };
             match r.provenance {
-                "verified" => ui.colored_label(GREEN, "your token is in this capture"),
-                "missing" => ui.colored_label(AMBER, "your token is not in this capture"),
+                "verified" => ui.colored_label(GREEN, format!("{whose} token is in this capture")),
+                "missing" => ui.colored_label(AMBER, format!("{whose} token is not in this capture")),
                 _ => ui.label(""),
             };
         }

@@ -188,8 +188,9 @@ pub enum Command {
     ShowClass(bool),
     /// Grade the folder typed in the class window.
     ClassGrade,
-    /// Open this student's (row's) capture and answers in the lab panel.
-    ClassReview(usize),
+    /// Open this student's (row's) capture and answers in the lab panel, at
+    /// the step of this question.
+    ClassReview(usize, String),
     /// Write the class's CSV and report into its folder.
     ClassExport,
     /// Stop reviewing a student's submission: back to one's own answers.
@@ -1032,7 +1033,7 @@ impl App {
     /// Opens a student's submission from the class window: their capture,
     /// the lab with their answers (nothing of it saved), checked as they
     /// saw it once the capture is read.
-    fn review(&mut self, row: usize) {
+    fn review(&mut self, row: usize, question: &str) {
         let Some(c) = &self.state.panels.class.class else { return };
         let Some(r) = c.rows.get(row).cloned() else { return };
         let lab = c.lab.id.clone();
@@ -1041,7 +1042,9 @@ impl App {
             return;
         };
         let Some(index) = self.state.panels.lab.labs.iter().position(|l| l.id == lab) else { return };
+        let step = c.lab.steps.iter().position(|s| s.questions.iter().any(|q| q.id == question)).unwrap_or(0);
         let progress = crate::lab::progress::Progress {
+            step,
             answers: r.answers.clone(),
             revealed: r.revealed.iter().cloned().collect(),
             ..Default::default()
@@ -1133,7 +1136,7 @@ impl App {
                 panels.class.start(&panels.lab.labs, key);
             }
             Command::ClassExport => self.state.panels.class.export(),
-            Command::ClassReview(row) => self.review(row),
+            Command::ClassReview(row, question) => self.review(row, &question),
             Command::ReviewEnd => self.state.panels.lab.end_review(),
             Command::TcpGraphKind(k) => self.state.panels.tcpgraph.kind = k,
             Command::SetDark(on) => self.settings.dark = on,

@@ -1016,6 +1016,66 @@ fn the_segments_ladder_links_an_ack_to_what_it_acknowledges() {
     h.snapshot("ladder_segments_ack_linked");
 }
 
+/// The teacher's class view: a class of ten graded on a thread, the
+/// table and the misconceptions; a click on a student's cell opens their
+/// capture and answers in the lab panel, checked as they saw it, without
+/// touching the teacher's own progress.
+#[test]
+fn the_class_view_grades_a_class_and_a_click_opens_a_students_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = crate::class::class_of_ten(dir.path());
+    let settings = Settings {
+        welcomed: true,
+        course_key: std::fs::read_to_string(&key).unwrap().trim().to_string(),
+        ..Settings::default()
+    };
+    let mut h = lab_harness(dir.path(), settings);
+    h.state_mut().push_command(wirelab::gui::Command::ShowLabs(true));
+    h.run();
+    h.get_by_label("Grade a class…").click();
+    h.run();
+    {
+        let class = &mut h.state_mut().state.panels.class;
+        class.lab = crate::class::LAB.to_string();
+        class.folder_text = dir.path().join("class").display().to_string();
+    }
+    h.run();
+    h.get_by_label("Grade").click();
+    settle(&mut h);
+    let c = h.state().state.panels.class.class.clone().expect("graded");
+    assert_eq!(c.rows.len(), 10);
+    h.get_by_label_contains("2 ×");
+    h.get_by_label_contains("Feedback they got: Long-polling makes HTTP carry messages both ways");
+    h.get_by_label_contains("could not be fully checked");
+    h.snapshot("class_view");
+    // Cai picked a wrong choice: her cell opens her work.
+    h.get_by_label("cai uses-http").click();
+    settle(&mut h);
+    let st = &h.state().state;
+    assert_eq!(st.doc.path.as_deref(), Some(dir.path().join("class/cai/capture.pcap").as_path()));
+    let lab = &st.panels.lab;
+    assert_eq!(lab.lab().map(|l| l.id.as_str()), Some(crate::class::LAB));
+    assert_eq!(lab.review.as_ref().map(|r| r.student.as_str()), Some("cai"));
+    let report = lab.report.as_ref().expect("checked once her capture was read");
+    let q = report.questions.iter().find(|q| q.id == "uses-http").unwrap();
+    assert_eq!(q.status, wirelab::lab::Status::Incorrect);
+    assert!(report.provenance == "verified", "her own capture, signed with her token");
+    assert!(lab.draft("sid").is_some_and(|s| !s.is_empty()), "her answers fill the boxes");
+    h.get_by_label("Reviewing cai's submission");
+    h.get_by_label("cai's token is in this capture");
+    // At the step of the question clicked, with the choice she made.
+    h.get_by_label("No, because HTTP is one-directional.");
+    assert_eq!(lab.progress_step(crate::class::LAB), Some(1));
+    h.snapshot("class_review");
+    // Back to the teacher's own work: nothing of hers was saved as theirs.
+    h.get_by_label("Back to my own work").click_accesskit();
+    settle(&mut h);
+    let lab = &h.state().state.panels.lab;
+    assert!(lab.review.is_none());
+    assert_eq!(lab.draft("sid").unwrap_or_default(), "", "the teacher's own (empty) answers are back");
+    assert!(!dir.path().join(format!("{}.json", crate::class::LAB)).exists(), "a review saves nothing");
+}
+
 #[test]
 fn a_lab_step_can_start_a_replay_that_asks_for_predictions() {
     let dir = tempfile::tempdir().unwrap();
