@@ -334,6 +334,7 @@ fn kind_name(k: &Kind) -> &'static str {
     match k {
         Kind::Value { .. } => "value",
         Kind::PickPacket { .. } => "pick-packet",
+        Kind::Annotate { .. } => "annotate",
         Kind::PickField { .. } => "pick-field",
         Kind::Order { .. } => "order",
         Kind::Choice { .. } => "choice",

@@ -22,6 +22,7 @@ fields! { proto = &FRAME;
     TIME_DELTA: "frame.time_delta" { label: "Time since previous frame", ty: RelTime, explain: "Seconds elapsed since the frame before this one was captured." };
     LEN: "frame.len" { label: "Frame Length", ty: U32, explain: "How many bytes the frame had on the wire." };
     CAP_LEN: "frame.cap_len" { label: "Capture Length", ty: U32, explain: "How many of those bytes the capture kept; fewer than the frame length when a snap length cut it short." };
+    COMMENT: "frame.comment" { label: "Comment", ty: Text, explain: "A note someone attached to this packet (a student, a teacher, Wireshark's Packet Comment): kept in the pcapng file beside the packet, never sent on the wire." };
 }
 
 notes! { proto = &FRAME;
@@ -52,5 +53,32 @@ pub fn dissect(cx: &mut Cx<'_>, first: (i64, u32), prev: (i64, u32)) {
                 m.caplen, m.len
             ),
         );
+    }
+}
+
+/// The frame's packet comments, each in a data source of its own (a comment
+/// is not part of the frame's bytes), as `frame.comment` fields of the frame
+/// layer.
+pub fn comments(cx: &mut Cx<'_>, comments: &[String]) {
+    let Some(layer) = cx.out.layers.iter().position(|l| std::ptr::eq(l.proto, &FRAME)) else { return };
+    for c in comments {
+        let id = cx.reserve_source("Packet comment");
+        cx.fill_source(id, c.as_bytes().to_vec());
+        let at = super::At { bytes: c.as_bytes(), source: id, base: 0 };
+        let value = cx.derived_text(c.as_bytes());
+        // Inside the frame layer: its fields end before the link layer's begin.
+        let end = cx.out.layers[layer].fields.end as usize;
+        let span = at.span(0, c.len());
+        cx.out.fields.insert(end, crate::model::Field { def: &COMMENT, value, span, depth: 0 });
+        for (k, l) in cx.out.layers.iter_mut().enumerate() {
+            if k == layer {
+                l.fields.end += 1;
+            } else if k > layer {
+                l.fields.start += 1;
+                if l.fields.end != super::OPEN {
+                    l.fields.end += 1;
+                }
+            }
+        }
     }
 }

@@ -103,6 +103,8 @@ pub struct Dissector {
     clock: Clock,
     /// Build no protocol tree (see `set_tree`).
     no_tree: bool,
+    /// The capture's packet comments (`frame.comment`).
+    comments: crate::file::Comments,
 }
 
 /// The times a frame is shown against: the capture's first frame's and the
@@ -150,6 +152,7 @@ impl Dissector {
     pub fn for_capture(cap: &crate::file::Capture) -> Self {
         let mut d = Self::default();
         d.apps.keys = cap.tls_keys.clone();
+        d.comments = cap.comments.clone();
         d
     }
 
@@ -207,6 +210,9 @@ impl Dissector {
         let mut cx = Cx::new(data, out, &mut self.conv, &mut self.apps);
         cx.tree = !self.no_tree;
         frame::dissect(&mut cx, times.first, times.prev);
+        if cx.tree && !self.comments.is_empty() {
+            frame::comments(&mut cx, &self.comments.get(meta.number));
+        }
         linktype::dissect(&mut cx, meta.linktype, 0);
         let n = cx.out.fields.len() as u32;
         for l in &mut cx.out.layers {

@@ -15,6 +15,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use pcap_file::pcap::PcapParser;
+use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketOption;
 use pcap_file::pcapng::{Block, PcapNgParser, blocks::interface_description::InterfaceDescriptionOption};
 use pcap_file::{Endianness, PcapError, TsResolution};
 
@@ -74,6 +75,70 @@ pub struct Capture {
     /// TLS secrets for this capture: from its pcapng Decryption Secrets
     /// Blocks, and any key log added with [`Capture::add_key_log`].
     pub tls_keys: Option<Arc<KeyLog>>,
+    /// Packet comments: those of the file's pcapng packet blocks, and those
+    /// added since (shared with every dissector of this capture).
+    pub comments: Comments,
+}
+
+/// Packet comments by frame number (pcapng's `opt_comment`, Wireshark's
+/// `frame.comment`). Shared and changeable: a comment added in the window
+/// is seen by the next dissection of its frame.
+#[derive(Clone, Debug, Default)]
+pub struct Comments {
+    map: Arc<std::sync::RwLock<std::collections::BTreeMap<u64, Vec<String>>>>,
+    /// Any comment at all: frames of a capture without any pay no lock.
+    any: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// A comment longer than this is cut (a pcapng option holds at most 65,535 bytes).
+pub const MAX_COMMENT_BYTES: usize = 65_535;
+
+impl Comments {
+    /// The comments of frame `number` (from 1).
+    pub fn get(&self, number: u64) -> Vec<String> {
+        if !self.any.load(std::sync::atomic::Ordering::Acquire) {
+            return Vec::new();
+        }
+        self.map.read().map(|m| m.get(&number).cloned().unwrap_or_default()).unwrap_or_default()
+    }
+
+    /// Sets frame `number`'s comments (none: removes them). Each is cut to
+    /// [`MAX_COMMENT_BYTES`] on a character boundary; blank ones are dropped.
+    pub fn set(&self, number: u64, comments: Vec<String>) {
+        let comments: Vec<String> = comments
+            .into_iter()
+            .map(|c| {
+                let mut end = c.len().min(MAX_COMMENT_BYTES);
+                while !c.is_char_boundary(end) {
+                    end -= 1;
+                }
+                c[..end].to_string()
+            })
+            .filter(|c| !c.trim().is_empty())
+            .collect();
+        if let Ok(mut m) = self.map.write() {
+            if comments.is_empty() {
+                m.remove(&number);
+            } else {
+                m.insert(number, comments);
+            }
+            self.any.store(!m.is_empty(), std::sync::atomic::Ordering::Release);
+        }
+    }
+
+    /// Frame `number` has a comment.
+    pub fn has(&self, number: u64) -> bool {
+        !self.is_empty() && self.map.read().is_ok_and(|m| m.contains_key(&number))
+    }
+
+    /// Every commented frame, in order.
+    pub fn all(&self) -> std::collections::BTreeMap<u64, Vec<String>> {
+        self.map.read().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        !self.any.load(std::sync::atomic::Ordering::Acquire)
+    }
 }
 
 /// One frame as stored in the file.
@@ -83,6 +148,8 @@ pub struct Frame<'a> {
     pub data: Cow<'a, [u8]>,
     /// Byte offset of the frame's record in the file.
     pub file_offset: u64,
+    /// Its packet comments (pcapng enhanced packet blocks only).
+    pub comments: Vec<String>,
 }
 
 impl Frame<'_> {
@@ -156,7 +223,21 @@ impl Capture {
             Format::PcapNg => secrets_blocks(bytes.as_slice()).map(Arc::new),
             Format::Pcap { .. } => None,
         };
-        Ok(Capture { bytes, name, format, tls_keys })
+        let cap = Capture { bytes, name, format, tls_keys, comments: Comments::default() };
+        if format == Format::PcapNg {
+            // One quick pass for the packet comments, which the dissection
+            // of any frame, in any order, shows.
+            let found: Vec<(u64, Vec<String>)> = cap
+                .frames()
+                .map_while(Result::ok)
+                .filter(|f| !f.comments.is_empty())
+                .map(|f| (f.meta.number, f.comments))
+                .collect();
+            for (n, c) in found {
+                cap.comments.set(n, c);
+            }
+        }
+        Ok(cap)
     }
 
     /// Adds a TLS key log (the NSS format: `SSLKEYLOGFILE`) to the secrets
@@ -345,7 +426,7 @@ impl<'a> Iterator for Frames<'a> {
                                 caplen,
                                 linktype,
                             };
-                            return Some(Ok(Frame { meta, data: raw.data, file_offset }));
+                            return Some(Ok(Frame { meta, data: raw.data, file_offset, comments: Vec::new() }));
                         }
                         Err(e) => return Some(Err(self.fail(rest, e, 16))),
                     }
@@ -411,7 +492,15 @@ impl<'a> Iterator for Frames<'a> {
                                 caplen,
                                 linktype,
                             };
-                            return Some(Ok(Frame { meta, data: epb.data, file_offset }));
+                            let comments = epb
+                                .options
+                                .iter()
+                                .filter_map(|o| match o {
+                                    EnhancedPacketOption::Comment(c) => Some(c.to_string()),
+                                    _ => None,
+                                })
+                                .collect();
+                            return Some(Ok(Frame { meta, data: epb.data, file_offset, comments }));
                         }
                         Block::SimplePacket(spb) => {
                             let linktype = st.tsresol.first().map(|t| t.0).unwrap_or(1);
@@ -425,7 +514,7 @@ impl<'a> Iterator for Frames<'a> {
                                 caplen,
                                 linktype,
                             };
-                            return Some(Ok(Frame { meta, data: spb.data, file_offset }));
+                            return Some(Ok(Frame { meta, data: spb.data, file_offset, comments: Vec::new() }));
                         }
                         _ => {}
                     }

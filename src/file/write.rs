@@ -70,40 +70,45 @@ impl<W: Write> Drop for PcapFileWriter<W> {
 /// One frame to write: seconds, nanoseconds, length on the wire, captured bytes.
 pub type FrameOut<'a> = (i64, u32, u32, &'a [u8]);
 
-/// Writes frames as a capture: pcap, or, when `keys` hold secrets of
-/// sessions whose ClientHello is among the frames, pcapng with those
-/// secrets (and no others) in a Decryption Secrets Block (secrets type
-/// `TLSK`), placed before the first packet as `editcap --inject-secrets
-/// tls,KEYS` places it: the keys travel with the capture, and wirelab,
-/// Wireshark and tshark decrypt it with no key log given. One interface of
-/// `linktype`, nanosecond timestamps. Says how many sessions' secrets it wrote.
+/// Writes frames as a capture: pcap, or pcapng when `keys` hold secrets of
+/// sessions whose ClientHello is among the frames or a frame has comments.
+/// The secrets of those sessions (and no others) go in a Decryption Secrets
+/// Block (secrets type `TLSK`), placed before the first packet as `editcap
+/// --inject-secrets tls,KEYS` places it: the keys travel with the capture,
+/// and wirelab, Wireshark and tshark decrypt it with no key log given.
+/// `comments` (by index into `frames`) become each packet's `opt_comment`
+/// options, Wireshark's `frame.comment`. One interface of `linktype`,
+/// nanosecond timestamps. Says how many sessions' secrets it wrote.
 pub fn write_capture<W: Write>(
     out: W,
     linktype: u32,
     snaplen: u32,
     keys: Option<&KeyLog>,
     frames: &[FrameOut<'_>],
+    comments: &std::collections::BTreeMap<usize, Vec<String>>,
 ) -> std::io::Result<usize> {
     let mut sessions = 0;
-    let key_log = keys.map(|k| {
-        let mut randoms = std::collections::HashSet::new();
-        for (.., data) in frames {
-            client_hello_randoms(data, &mut randoms);
-        }
-        sessions = randoms.iter().filter(|r| k.get(r).is_some()).count();
-        k.to_text(&randoms)
-    });
-    let Some(key_log) = key_log.filter(|k| !k.is_empty()) else {
+    let key_log = keys
+        .map(|k| {
+            let mut randoms = std::collections::HashSet::new();
+            for (.., data) in frames {
+                client_hello_randoms(data, &mut randoms);
+            }
+            sessions = randoms.iter().filter(|r| k.get(r).is_some()).count();
+            k.to_text(&randoms)
+        })
+        .filter(|k| !k.is_empty());
+    if key_log.is_none() && comments.is_empty() {
         let mut w = PcapFileWriter::new(out, linktype, snaplen)?;
         for &(sec, nsec, len, data) in frames {
             w.write(sec, nsec, len, data)?;
         }
         w.flush()?;
         return Ok(0);
-    };
+    }
     use pcap_file::pcapng::PcapNgWriter;
     use pcap_file::pcapng::blocks::Block;
-    use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
+    use pcap_file::pcapng::blocks::enhanced_packet::{EnhancedPacketBlock, EnhancedPacketOption};
     use pcap_file::pcapng::blocks::interface_description::{InterfaceDescriptionBlock, InterfaceDescriptionOption};
     use pcap_file::pcapng::blocks::unknown::UnknownBlock;
     use std::borrow::Cow;
@@ -116,25 +121,33 @@ pub fn write_capture<W: Write>(
         options: vec![InterfaceDescriptionOption::IfTsResol(9)],
     };
     w.write_block(&Block::InterfaceDescription(idb)).map_err(err)?;
-    // Body: secrets type, secrets length, the secrets padded to 32 bits, in
-    // the section's byte order, the CPU's (the writer adds the block's
-    // header and trailer).
-    let text = key_log.as_bytes();
-    let mut body = Vec::with_capacity(8 + text.len() + 3);
-    body.extend_from_slice(&super::SECRETS_TLS_KEY_LOG.to_ne_bytes());
-    body.extend_from_slice(&(text.len() as u32).to_ne_bytes());
-    body.extend_from_slice(text);
-    body.resize(body.len().next_multiple_of(4), 0);
-    let len = 12 + body.len() as u32;
-    let dsb = UnknownBlock { type_: super::DECRYPTION_SECRETS_BLOCK, length: len, value: Cow::Owned(body) };
-    w.write_block(&Block::Unknown(dsb)).map_err(err)?;
-    for &(sec, nsec, orig_len, data) in frames {
+    if let Some(key_log) = key_log {
+        // Body: secrets type, secrets length, the secrets padded to 32 bits,
+        // in the section's byte order, the CPU's (the writer adds the
+        // block's header and trailer).
+        let text = key_log.as_bytes();
+        let mut body = Vec::with_capacity(8 + text.len() + 3);
+        body.extend_from_slice(&super::SECRETS_TLS_KEY_LOG.to_ne_bytes());
+        body.extend_from_slice(&(text.len() as u32).to_ne_bytes());
+        body.extend_from_slice(text);
+        body.resize(body.len().next_multiple_of(4), 0);
+        let len = 12 + body.len() as u32;
+        let dsb = UnknownBlock { type_: super::DECRYPTION_SECRETS_BLOCK, length: len, value: Cow::Owned(body) };
+        w.write_block(&Block::Unknown(dsb)).map_err(err)?;
+    }
+    for (i, &(sec, nsec, orig_len, data)) in frames.iter().enumerate() {
+        let options = comments
+            .get(&i)
+            .into_iter()
+            .flatten()
+            .map(|c| EnhancedPacketOption::Comment(Cow::Borrowed(c.as_str())))
+            .collect();
         let epb = EnhancedPacketBlock {
             interface_id: 0,
             timestamp: timestamp(sec, nsec),
             original_len: orig_len.max(data.len() as u32),
             data: Cow::Borrowed(data),
-            options: vec![],
+            options,
         };
         w.write_block(&Block::EnhancedPacket(epb)).map_err(err)?;
     }

@@ -24,7 +24,7 @@ pub struct Class {
 
 enum Msg {
     Progress(usize, usize),
-    Done(Result<Class, String>),
+    Done(Box<Result<Class, String>>),
 }
 
 #[derive(Default)]
@@ -64,10 +64,10 @@ impl ClassView {
             let rows = crate::lab::grade(&lab, &folder, key.as_ref(), |k, n| {
                 let _ = progress.send(Msg::Progress(k, n));
             });
-            let _ = tx.send(Msg::Done(rows.map(|rows| {
+            let _ = tx.send(Msg::Done(Box::new(rows.map(|rows| {
                 let summary = Summary::of(&lab, &rows);
                 Class { lab, folder, rows, summary }
-            })));
+            }))));
         });
         match spawned {
             Ok(_) => {
@@ -87,7 +87,7 @@ impl ClassView {
                 Ok(Msg::Done(r)) => {
                     self.job = None;
                     self.progress = None;
-                    match r {
+                    match *r {
                         Ok(c) => self.class = Some(c),
                         Err(e) => self.error = Some(e),
                     }

@@ -360,7 +360,11 @@ impl LabPanel {
             .answers
             .iter()
             .filter_map(|(q, v)| {
-                v.as_str().map(|s| (q.clone(), s.to_string())).or(v.as_f64().map(|n| (q.clone(), n.to_string())))
+                let why = v.get("why").and_then(Json::as_str);
+                v.as_str()
+                    .or(why)
+                    .map(|s| (q.clone(), s.to_string()))
+                    .or(v.as_f64().map(|n| (q.clone(), n.to_string())))
             })
             .collect();
         self.drafts.extend(drafts);
@@ -718,6 +722,43 @@ fn question_ui(
                 }
                 if let Some(n) = answer.as_ref().and_then(Json::as_u64)
                     && ui.link(format!("your answer: frame {n}")).clicked()
+                    && let Some(i) = frame_index(n)
+                {
+                    cmds.push(Command::Select(i));
+                }
+            });
+        }
+        Kind::Annotate { .. } => {
+            // The sentence first, then the frame it is about: the pair is the
+            // answer, and the frame's packet comment.
+            let draft = panel.drafts.entry(q.id.clone()).or_default();
+            ui.add(
+                egui::TextEdit::multiline(draft)
+                    .hint_text("why: what happens in that frame, in a sentence")
+                    .desired_rows(2)
+                    .desired_width(f32::INFINITY)
+                    .id_salt(("annotate", &q.id)),
+            )
+            .labelled_by(prompt.id);
+            ui.horizontal_wrapped(|ui| {
+                let label = match frame {
+                    Some(n) => format!("Mark the selected packet (frame {n})"),
+                    None => "Select a packet first".into(),
+                };
+                let ready = frame.is_some() && !draft.trim().is_empty();
+                if ui
+                    .add_enabled(ready, egui::Button::new(label))
+                    .on_disabled_hover_text("select a packet and write why")
+                    .clicked()
+                    && let Some(n) = frame
+                {
+                    cmds.push(answer_cmd(json!({ "frame": n, "why": draft.trim() })));
+                    if let Some(i) = frame_index(n) {
+                        cmds.push(Command::SetComment(i, draft.trim().to_string()));
+                    }
+                }
+                if let Some(Answer::Annotation { frame: n, .. }) = answer.as_ref().and_then(Answer::from_json)
+                    && ui.link(format!("your mark: frame {n}")).clicked()
                     && let Some(i) = frame_index(n)
                 {
                     cmds.push(Command::Select(i));

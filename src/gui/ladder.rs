@@ -199,6 +199,8 @@ pub fn ladder_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
     let linked =
         |k: usize| chosen.is_some_and(|c| ladder.arrows[c].acks == Some(k) || ladder.arrows[k].acks == Some(c));
     let mut rows: std::collections::HashMap<usize, egui::Rect> = Default::default();
+    let comments =
+        state.doc.loaded.as_ref().and_then(|l| l.cap.as_ref()).map(|c| &c.comments).filter(|c| !c.is_empty());
     for (k, &(index, a)) in shown.iter().enumerate() {
         let unfolded = a.message.is_some_and(|m| state.panels.ladder.unfolded.contains(&m));
         let (rect, resp) = ui.allocate_exact_size(egui::vec2(width, ROW), egui::Sense::click());
@@ -239,7 +241,11 @@ pub fn ladder_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
             color,
             egui::Stroke::NONE,
         ));
-        let label = fit(&a.label, lane_w * a.from.abs_diff(a.to).max(1) as f32);
+        // A frame of it carries a packet comment: marked, and said on hover.
+        let notes: Vec<String> =
+            comments.map(|c| a.frames.iter().flat_map(|f| c.get(*f)).collect()).unwrap_or_default();
+        let shown_label = if notes.is_empty() { a.label.clone() } else { format!("💬 {}", a.label) };
+        let label = fit(&shown_label, lane_w * a.from.abs_diff(a.to).max(1) as f32);
         // A replay brings its newest arrow into view.
         if follow && k + 1 == shown.len() {
             ui.scroll_to_rect(rect, None);
@@ -257,8 +263,9 @@ pub fn ladder_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
             (Some(f), None) => format!("\nacknowledges frame {f}"),
             _ => String::new(),
         };
+        let notes = if notes.is_empty() { String::new() } else { format!("\ncomment: {}", notes.join(" · ")) };
         let resp = resp.on_hover_text(format!(
-            "{}\nframes {}{}{acks}\nClick: select it · double-click: show the frames that carried it",
+            "{}\nframes {}{}{acks}{notes}\nClick: select it · double-click: show the frames that carried it",
             a.label,
             a.frames.iter().map(u64::to_string).collect::<Vec<_>>().join(", "),
             if a.retransmitted { " (retransmitted)" } else { "" }

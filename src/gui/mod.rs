@@ -195,6 +195,10 @@ pub enum Command {
     ClassExport,
     /// Stop reviewing a student's submission: back to one's own answers.
     ReviewEnd,
+    /// Edit the selected frame's packet comment (true) or close the editor.
+    EditComment(bool),
+    /// Set a frame's (0-based) comment; empty removes it.
+    SetComment(usize, String),
 }
 
 /// Everything the panels show, in three parts: the document (the open
@@ -274,6 +278,8 @@ pub struct Panels {
     pub compare: CompareView,
     pub tcpgraph: tcpgraph::TcpGraphView,
     pub class: class::ClassView,
+    /// The packet comment being written: its frame (0-based) and text.
+    pub comment: Option<(usize, String)>,
 }
 
 /// The right-hand panel: the conversation, or the glossary.
@@ -364,6 +370,7 @@ impl App {
                     compare: CompareView::default(),
                     tcpgraph: Default::default(),
                     class: Default::default(),
+                    comment: None,
                 },
                 error: None,
                 notice: None,
@@ -1055,6 +1062,23 @@ impl App {
         self.state.panels.lab.check_when_loaded = true;
     }
 
+    /// Sets a frame's packet comment: its layers show it at once, the
+    /// filter is run again when it asks about comments, and Save writes it
+    /// (pcapng).
+    fn set_comment(&mut self, i: usize, text: String) {
+        let Some(cap) = self.state.doc.loaded.as_ref().and_then(|l| l.cap.clone()) else { return };
+        cap.comments.set(i as u64 + 1, vec![text.trim().to_string()]);
+        self.state.panels.comment = None;
+        self.state.notice =
+            Some(format!("comment on frame {} kept until you save (Save writes pcapng, which keeps comments)", i + 1));
+        if self.state.view.filter_applied.contains("frame.comment") {
+            self.apply_filter(self.state.view.filter_applied.clone());
+        }
+        if self.state.view.selected == Some(i) {
+            self.select(i);
+        }
+    }
+
     /// Applies a change to the open lab's progress and saves it.
     fn lab_progress(&mut self, change: impl FnOnce(&mut crate::lab::progress::Progress)) {
         if let Err(e) = self.state.panels.lab.change(change) {
@@ -1138,6 +1162,19 @@ impl App {
             Command::ClassExport => self.state.panels.class.export(),
             Command::ClassReview(row, question) => self.review(row, &question),
             Command::ReviewEnd => self.state.panels.lab.end_review(),
+            Command::EditComment(on) => {
+                let at = self.state.view.selected.filter(|_| on);
+                let cap = self.state.doc.loaded.as_ref().and_then(|l| l.cap.clone());
+                self.state.panels.comment = match (at, cap) {
+                    (Some(i), Some(c)) => Some((i, c.comments.get(i as u64 + 1).join("\n"))),
+                    (Some(_), None) => {
+                        self.state.error = Some("save the live capture and open it to comment on its packets".into());
+                        None
+                    }
+                    (None, _) => None,
+                };
+            }
+            Command::SetComment(i, text) => self.set_comment(i, text),
             Command::TcpGraphKind(k) => self.state.panels.tcpgraph.kind = k,
             Command::SetDark(on) => self.settings.dark = on,
             Command::Zoom(by) => self.settings.zoom = (self.settings.zoom + by).clamp(0.6, 3.0),
@@ -1464,6 +1501,13 @@ impl App {
         if self.state.panels.class.shown {
             class::class_ui(&ctx, &mut self.state, &mut cmds);
         }
+        if self.state.panels.comment.is_some() {
+            packets::comment_ui(&ctx, &mut self.state, &mut cmds);
+        }
+        // Ctrl+M: a comment on the selected packet (as in Wireshark's Packet Comment).
+        if ctx.input(|i| i.modifiers.command && i.key_pressed(egui::Key::M)) {
+            cmds.push(Command::EditComment(true));
+        }
         // Ctrl+O: the file dialog.
         if ctx.input(|i| i.modifiers.command && i.key_pressed(egui::Key::O)) {
             cmds.push(Command::OpenDialog);
@@ -1760,13 +1804,19 @@ fn capture_error_line(e: &str) -> String {
 /// file decrypts wherever it is opened. Says how many sessions' secrets.
 fn write_pcap(l: &Loaded, frames: impl Iterator<Item = usize>, out: impl std::io::Write) -> std::io::Result<usize> {
     let linktype = if l.is_empty() { 1 } else { l.meta(0).linktype };
-    let frames: Vec<crate::file::FrameOut<'_>> = frames
-        .map(|i| {
+    let order: Vec<usize> = frames.collect();
+    let frames: Vec<crate::file::FrameOut<'_>> = order
+        .iter()
+        .map(|&i| {
             let m = l.meta(i);
             (m.ts_sec, m.ts_nsec, m.len, l.bytes(i))
         })
         .collect();
-    crate::file::write_capture(out, linktype, 262_144, l.keys(), &frames)
+    // The packet comments go with the frames (by their place in the file written).
+    let all = l.cap.as_ref().map(|c| c.comments.all()).unwrap_or_default();
+    let comments =
+        order.iter().enumerate().filter_map(|(k, i)| Some((k, all.get(&(*i as u64 + 1))?.clone()))).collect();
+    crate::file::write_capture(out, linktype, 262_144, l.keys(), &frames, &comments)
 }
 
 /// The demo servers' key log (`serve --tls`, or the window's own demo

@@ -34,6 +34,7 @@ pub fn packets_ui(ui: &mut egui::Ui, state: &State, scroll_to: Option<usize>, cm
         return;
     };
     let dark = ui.visuals().dark_mode;
+    let comments = loaded.cap.as_ref().map(|c| &c.comments).filter(|c| !c.is_empty());
     // Scrolling away from the newest frames stops following them.
     if state.doc.capturing && state.panels.live.follow {
         let over = ui.rect_contains_pointer(ui.max_rect());
@@ -97,7 +98,11 @@ pub fn packets_ui(ui: &mut egui::Ui, state: &State, scroll_to: Option<usize>, cm
                     loaded.dst(i).to_string(),
                     protocol.to_string(),
                     meta.len.to_string(),
-                    loaded.info(i),
+                    if comments.is_some_and(|c| c.has(meta.number)) {
+                        format!("💬 {}", loaded.info(i))
+                    } else {
+                        loaded.info(i)
+                    },
                 ];
                 for c in cells {
                     row.col(|ui| {
@@ -115,7 +120,40 @@ pub fn packets_ui(ui: &mut egui::Ui, state: &State, scroll_to: Option<usize>, cm
                         cmds.push(Command::TcpGraphs(true));
                         ui.close();
                     }
+                    if ui.button("Comment on this packet… (Ctrl+M)").clicked() {
+                        cmds.push(Command::Select(i));
+                        cmds.push(Command::EditComment(true));
+                        ui.close();
+                    }
                 });
             });
         });
+}
+
+/// The packet comment editor: one frame's comment, saved with the capture
+/// (pcapng) and shown in the list, the layers and the ladder.
+pub fn comment_ui(ctx: &egui::Context, state: &mut State, cmds: &mut Vec<Command>) {
+    let Some((i, text)) = state.panels.comment.as_mut() else { return };
+    let mut open = true;
+    egui::Window::new(format!("Comment on frame {}", *i + 1)).open(&mut open).collapsible(false).show(ctx, |ui| {
+        ui.label("A note of your own on this packet: what happens here, and why. It is saved with the capture.");
+        let edit = ui.add(
+            egui::TextEdit::multiline(text)
+                .hint_text("e.g. the server acknowledges the client's SYN here")
+                .desired_rows(3)
+                .desired_width(360.0),
+        );
+        edit.request_focus();
+        ui.horizontal(|ui| {
+            if ui.button("Keep the comment").clicked() {
+                cmds.push(Command::SetComment(*i, text.clone()));
+            }
+            if ui.button("Remove it").clicked() {
+                cmds.push(Command::SetComment(*i, String::new()));
+            }
+        });
+    });
+    if !open {
+        cmds.push(Command::EditComment(false));
+    }
 }

@@ -26,6 +26,11 @@ pub enum Answer {
         field: String,
     },
     List(Vec<String>),
+    /// A frame marked, and why (an annotate question).
+    Annotation {
+        frame: u64,
+        why: String,
+    },
 }
 
 impl Answer {
@@ -39,6 +44,10 @@ impl Answer {
             Json::Array(a) => Some(Answer::List(
                 a.iter().map(|x| x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string())).collect(),
             )),
+            Json::Object(o) if o.contains_key("why") => Some(Answer::Annotation {
+                frame: o.get("frame").and_then(Json::as_u64)?,
+                why: o.get("why").and_then(Json::as_str).unwrap_or_default().trim().to_string(),
+            }),
             Json::Object(o) => Some(Answer::Field {
                 frame: o.get("frame").and_then(Json::as_u64),
                 field: o.get("field").and_then(Json::as_str)?.to_string(),
@@ -54,6 +63,7 @@ impl Answer {
             Answer::Number(n) => n.to_string(),
             Answer::Field { field, .. } => field.clone(),
             Answer::List(l) => l.join(","),
+            Answer::Annotation { frame, .. } => frame.to_string(),
         }
     }
 
@@ -61,6 +71,7 @@ impl Answer {
         match self {
             Answer::Number(n) => Some(*n),
             Answer::Text(t) => t.parse().ok(),
+            Answer::Annotation { frame, .. } => Some(*frame as f64),
             _ => None,
         }
     }
@@ -168,7 +179,9 @@ pub(crate) fn expected(q: &Question, s: &Session) -> Result<Expected, String> {
             }
             _ => return Err("a unit goes with field = \"…\" (a field in seconds)".into()),
         },
-        Kind::Value { answer, .. } | Kind::PickPacket { answer } => Expected::Found(answer.run(s)?),
+        Kind::Value { answer, .. } | Kind::PickPacket { answer } | Kind::Annotate { answer } => {
+            Expected::Found(answer.run(s)?)
+        }
         Kind::PickField { field, filter } => {
             let filter = filter.clone().unwrap_or_else(|| field.clone());
             Expected::Found(Found::Frames(matching(s, &filter)?)).only_if_any(&filter)?
@@ -231,6 +244,13 @@ pub fn answer_key(lab: &Lab, s: &Session) -> (Answers, Vec<String>) {
                 _ => continue,
             },
             Ok(Expected::Nothing) => continue,
+        };
+        // An annotation: the frame, and a sentence (the key's own words).
+        let answer = match (&q.kind, answer.as_u64()) {
+            (Kind::Annotate { .. }, Some(frame)) => {
+                json!({"frame": frame, "why": "this frame is the one the question describes"})
+            }
+            _ => answer,
         };
         key.insert(q.id.clone(), answer);
     }
@@ -342,6 +362,10 @@ fn pointer(q: &Question, s: &Session, why: &str, answer: &Answer, secret: bool) 
             parts.extend(evidence_cite(s, picked.and_then(|c| c.evidence.as_deref())));
         }
         Kind::Order { .. } => parts.push("not in the order the packets show: find the first frame of each".into()),
+        // A mark without its sentence: say so (it tells nothing of the frame).
+        Kind::Annotate { .. } if matches!(answer, Answer::Annotation { why, .. } if why.split_whitespace().count() < 3) => {
+            parts.push(why.to_string())
+        }
         _ => {}
     }
     if let Some(f) = q.field()
@@ -392,6 +416,20 @@ fn reveal(e: &Expected, q: &Question) -> Option<Json> {
 /// Whether the answer is right, and (when wrong) a short reason.
 fn judge(q: &Question, s: &Session, e: &Expected, a: &Answer) -> (bool, String) {
     match (e, &q.kind) {
+        // The frame as for a pick-packet, and a sentence saying why.
+        (Expected::Found(found), Kind::Annotate { .. }) => {
+            let frames = match found {
+                Found::Frame(n) => vec![*n],
+                f => f.frames(),
+            };
+            match a {
+                Answer::Annotation { why, .. } if why.split_whitespace().count() < 3 => {
+                    (false, "say in a sentence why this frame (a few words at least)".into())
+                }
+                Answer::Annotation { frame, .. } => (frames.contains(frame), format!("not frame {frame}")),
+                _ => (false, "mark a frame and say why".into()),
+            }
+        }
         (Expected::Found(Found::Field { frame, unit, field, occurrence, text }), Kind::Value { tolerance, .. }) => {
             // The display filter's rules: numbers, value names, addresses, bytes.
             let ok = read_item(s, *frame, *unit).is_some_and(|(d, bytes)| {

@@ -111,7 +111,7 @@ impl Summary {
     /// the most picked first.
     pub fn misconceptions(&self) -> Vec<&ChoiceCount> {
         let mut m: Vec<&ChoiceCount> = self.choices.iter().filter(|c| !c.correct && c.picked > 0).collect();
-        m.sort_by(|a, b| b.picked.cmp(&a.picked));
+        m.sort_by_key(|c| std::cmp::Reverse(c.picked));
         m
     }
 

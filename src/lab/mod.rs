@@ -217,6 +217,10 @@ pub enum Kind {
     },
     /// The frame the student selects.
     PickPacket { answer: Query },
+    /// Mark the frame where something happens and say why in a sentence:
+    /// the frame is checked as a pick-packet's, the sentence is kept for the
+    /// teacher (and as the frame's packet comment in the window).
+    Annotate { answer: Query },
     /// The field the student selects (in one of the frames the query finds).
     PickField {
         field: String,
@@ -398,7 +402,7 @@ impl Lab {
                 })
             };
             match &q.kind {
-                Kind::Value { answer, .. } | Kind::PickPacket { answer } => {
+                Kind::Value { answer, .. } | Kind::PickPacket { answer } | Kind::Annotate { answer } => {
                     for f in answer.filters() {
                         filter_ok(f)?;
                     }
@@ -494,7 +498,7 @@ impl Question {
     /// The field a question is about, if it names one: the feedback links to it.
     pub fn field(&self) -> Option<&str> {
         match &self.kind {
-            Kind::Value { answer, .. } | Kind::PickPacket { answer } => answer.field(),
+            Kind::Value { answer, .. } | Kind::PickPacket { answer } | Kind::Annotate { answer } => answer.field(),
             Kind::PickField { field, .. } => Some(field),
             _ => None,
         }

@@ -386,7 +386,7 @@ fn add_keys_to_recording(
     }
     let frames: Vec<crate::file::FrameOut<'_>> = frames.iter().map(|(s, n, l, d)| (*s, *n, *l, &d[..])).collect();
     let mut out = Vec::new();
-    let sessions = crate::file::write_capture(&mut out, linktype, 262_144, Some(keys), &frames)?;
+    let sessions = crate::file::write_capture(&mut out, linktype, 262_144, Some(keys), &frames, &Default::default())?;
     crate::file::write_whole(path, &out).with_context(|| format!("cannot replace {}", path.display()))?;
     Ok(sessions)
 }

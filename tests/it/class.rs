@@ -212,3 +212,118 @@ fn a_class_of_two_thousand_is_graded_with_progress() {
     let s = wirelab::lab::class::Summary::of(&lab, &rows);
     assert_eq!((s.students, s.with_errors), (2000, 2000));
 }
+
+/// Packet comments both ways: tshark's `editcap -a` writes one and wirelab
+/// reads it (a field, a filter, the tree); wirelab writes one and tshark
+/// reads it as `frame.comment` on the same frame.
+#[test]
+fn packet_comments_round_trip_with_wireshark() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = root().join("captures/socketio-node.pcap");
+    let theirs = dir.path().join("theirs.pcapng");
+    let out = std::process::Command::new("editcap")
+        .args(["-a", "3:the server says yes, SYN-ACK", "-a", "30:a request, in HTTP"])
+        .arg(&src)
+        .arg(&theirs)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let s = Session::open(&theirs).unwrap();
+    assert_eq!(wirelab::lab::query::matching(&s, "frame.comment contains \"SYN-ACK\"").unwrap(), [3]);
+    assert_eq!(wirelab::lab::query::matching(&s, "frame.comment").unwrap(), [3, 30]);
+    let mut d = wirelab::model::Dissection::default();
+    let bytes = s.number(30, &mut d).unwrap();
+    let notes: Vec<String> = d.find_all(bytes, "frame.comment").map(|f| f.text(200)).collect();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0].contains("a request, in HTTP"), "{notes:?}");
+    // The tree as text shows it, and the rest of the frame is dissected as before.
+    let text = wirelab_bin().arg("dissect").arg(&theirs).args(["-V", "-Y", "frame.number == 3"]).output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("the server says yes, SYN-ACK") && text.contains("Transmission Control Protocol"), "{text}");
+
+    // Written by wirelab: tshark reads the comments on the same frames.
+    let mine = dir.path().join("mine.pcapng");
+    let cap = wirelab::file::Capture::open(&src).unwrap();
+    let frames: Vec<_> = cap.frames().map(Result::unwrap).collect();
+    let out_frames: Vec<wirelab::file::FrameOut<'_>> =
+        frames.iter().map(|f| (f.meta.ts_sec, f.meta.ts_nsec, f.meta.len, &f.data[..])).collect();
+    let comments =
+        [(4usize, vec!["the handshake is done; \"quoted\", ünïcode".to_string(), "a second note".to_string()])]
+            .into_iter()
+            .collect();
+    wirelab::file::write_capture(std::fs::File::create(&mine).unwrap(), 1, 262_144, None, &out_frames, &comments)
+        .unwrap();
+    let out = crate::support::tshark()
+        .arg("-r")
+        .arg(&mine)
+        .args(["-Y", "frame.comment", "-T", "fields", "-e", "frame.number", "-e", "frame.comment"])
+        .output()
+        .unwrap();
+    // Two comments on one packet: tshark lists both.
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "5\tthe handshake is done; \"quoted\", ünïcode,a second note"
+    );
+    // The same file read back by wirelab: the comment, on frame 5.
+    let s = Session::open(&mine).unwrap();
+    assert_eq!(wirelab::lab::query::matching(&s, "frame.comment contains \"ünïcode\"").unwrap(), [5]);
+}
+
+const ANNOTATE_LAB: &str = r#"
+id = "annotate-test"
+title = "mark the frame"
+summary = "an annotate question"
+minutes = 1
+[traffic]
+reference = "captures/socketio-node.pcap"
+[[steps]]
+title = "mark it"
+[[steps.questions]]
+id = "synack"
+kind = "annotate"
+prompt = "Mark the frame where the server agrees to open the first connection, and say why."
+hints = ["Look for SYN and ACK together."]
+answer = { frame = "first", filter = "tcp.flags.syn == 1 && tcp.flags.ack == 1" }
+"#;
+
+/// An annotate question: the frame is checked as a pick-packet's, the
+/// sentence is required and kept (in the answers) for the teacher.
+#[test]
+fn an_annotate_question_checks_the_frame_and_keeps_the_sentence() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("annotate-test.toml");
+    std::fs::write(&file, ANNOTATE_LAB).unwrap();
+    let out = wirelab_bin().args(["lab", "validate"]).arg(&file).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    let lab = Lab::load(file.to_str().unwrap()).unwrap();
+    let s = Session::open(&root().join("captures/socketio-node.pcap")).unwrap();
+    let synack = wirelab::lab::query::matching(&s, "tcp.flags.syn == 1 && tcp.flags.ack == 1").unwrap()[0];
+    let check = |answer: Json| {
+        let answers = [("synack".to_string(), answer)].into_iter().collect();
+        let r = wirelab::lab::check(&lab, &s, &answers);
+        (r.questions[0].status, r.questions[0].feedback.clone())
+    };
+    use wirelab::lab::Status::*;
+    let why = "the server answers the SYN with SYN and ACK set";
+    assert_eq!(check(json!({"frame": synack, "why": why})).0, Correct);
+    let (st, fb) = check(json!({"frame": synack, "why": "ok"}));
+    assert_eq!(st, Incorrect);
+    assert!(fb.contains("in a sentence"), "{fb}");
+    assert_eq!(check(json!({"frame": synack + 1, "why": why})).0, Incorrect);
+    assert_eq!(check(json!({"frame": synack})).0, Unanswered, "a mark without its why is no answer yet");
+    // The answer key is an annotation that checks right.
+    let (key, cannot) = answer_key(&lab, &s);
+    assert!(cannot.is_empty());
+    assert_eq!(wirelab::lab::check(&lab, &s, &key).score, 1);
+    // `lab grade` keeps the sentence for the teacher (in the JSON's answers).
+    let class = dir.path().join("class");
+    std::fs::create_dir_all(class.join("ana")).unwrap();
+    std::fs::copy(root().join("captures/socketio-node.pcap"), class.join("ana/capture.pcap")).unwrap();
+    std::fs::write(class.join("ana/answers.json"), json!({"synack": {"frame": synack, "why": why}}).to_string())
+        .unwrap();
+    let out = wirelab_bin().args(["lab", "grade"]).arg(&file).arg(&class).args(["--format", "json"]).output().unwrap();
+    let j: Json = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["students"][0]["answers"]["synack"]["why"], why);
+    assert_eq!(j["students"][0]["score"], 1);
+    assert_eq!(j["summary"]["questions"][0]["correct"], 1);
+}

@@ -682,7 +682,7 @@ fn with_unrelated_traffic_first(capture: &Path, out: &Path) -> u64 {
         all.push((f.meta.ts_sec, f.meta.ts_nsec, f.meta.len, &f.data));
     }
     let file = std::fs::File::create(out).unwrap();
-    wirelab::file::write_capture(file, 1, 262_144, cap.tls_keys.as_deref(), &all).unwrap();
+    wirelab::file::write_capture(file, 1, 262_144, cap.tls_keys.as_deref(), &all, &Default::default()).unwrap();
     extra.len() as u64
 }
 
