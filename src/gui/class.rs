@@ -192,7 +192,7 @@ pub fn class_ui(ctx: &egui::Context, state: &mut State, cmds: &mut Vec<Command>)
                 cmds.push(Command::ClassExport);
             }
         });
-        ui.weak("✓ right · ✗ wrong · – the capture cannot answer it · ✎ kept for you · R: asked to see the answer. Click a cell to open that student's work.");
+        ui.weak("✓ right · ✗ wrong · – the capture cannot answer it · ¶ free text, kept for you · R: asked to see the answer. Click a cell to open that student's work.");
         egui::ScrollArea::both().id_salt("class-table").max_height(ui.available_height() * 0.6).show(ui, |ui| {
             egui::Grid::new("class-grid").striped(true).min_col_width(24.0).show(ui, |ui| {
                 ui.strong("student");

@@ -244,7 +244,7 @@ pub fn ladder_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
         // A frame of it carries a packet comment: marked, and said on hover.
         let notes: Vec<String> =
             comments.map(|c| a.frames.iter().flat_map(|f| c.get(*f)).collect()).unwrap_or_default();
-        let shown_label = if notes.is_empty() { a.label.clone() } else { format!("💬 {}", a.label) };
+        let shown_label = if notes.is_empty() { a.label.clone() } else { format!("✎ {}", a.label) };
         let label = fit(&shown_label, lane_w * a.from.abs_diff(a.to).max(1) as f32);
         // A replay brings its newest arrow into view.
         if follow && k + 1 == shown.len() {

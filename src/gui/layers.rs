@@ -56,6 +56,16 @@ pub fn layers_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
             ui.weak(format!("Dissecting frame {}…", state.view.selected.map_or(0, |i| i + 1)));
         });
     }
+    // The packet's comments first: someone's note on what happens here.
+    for c in d.find_all(bytes, "frame.comment") {
+        let text = c.text(super::MAX_COMMENT_SHOWN);
+        ui.horizontal_wrapped(|ui| {
+            ui.colored_label(egui::Color32::from_rgb(220, 170, 60), format!("✎ Comment: {text}"));
+            if ui.small_button("Edit").on_hover_text("Change or remove the comment (Ctrl+M)").clicked() {
+                cmds.push(Command::EditComment(true));
+            }
+        });
+    }
     egui::CollapsingHeader::new("Encapsulation: each layer's header wraps the layer above")
         .id_salt("encapsulation")
         .default_open(true)

@@ -720,6 +720,24 @@ impl DetailJob {
 impl Loaded {
     /// The dissection of frame `i` and its bytes: at once when it was
     /// kept, else a job that dissects it again from the nearest checkpoint.
+    /// Frame `i`'s packet comments changed: its kept dissection, when the
+    /// capture keeps them (a small one), is made again, in the context of
+    /// the frames before it. Frames dissected on demand see the change anyway.
+    pub fn refresh(&mut self, i: usize) {
+        let (Some(all), Some(cap)) = (&self.dissections, self.cap.as_deref()) else { return };
+        if i >= all.len() {
+            return;
+        }
+        let mut dis = Dissector::for_capture(cap);
+        let mut d = Dissection::default();
+        for k in 0..=i {
+            dis.dissect(self.meta(k), self.bytes(k), &mut d);
+        }
+        if let Some(all) = self.dissections.as_mut() {
+            Arc::make_mut(all)[i] = d;
+        }
+    }
+
     pub fn detail_job(&self, i: usize) -> Result<Option<(Dissection, Vec<u8>)>, DetailJob> {
         if i >= self.len() {
             return Ok(None);

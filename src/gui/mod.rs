@@ -84,6 +84,8 @@ impl Default for Settings {
 /// Narrower than this, a window with a lab open folds the side panel, so
 /// the packet list keeps its Info column (1366×768 and 1280×800 laptops).
 pub const ROOM_FOR_LAB_AND_SIDE: f32 = 1600.0;
+/// The characters of a packet comment shown in the layers (the rest on the bytes tab).
+pub const MAX_COMMENT_SHOWN: usize = 2000;
 
 /// The live-capture controls.
 pub struct LiveUi {
@@ -1068,6 +1070,9 @@ impl App {
     fn set_comment(&mut self, i: usize, text: String) {
         let Some(cap) = self.state.doc.loaded.as_ref().and_then(|l| l.cap.clone()) else { return };
         cap.comments.set(i as u64 + 1, vec![text.trim().to_string()]);
+        if let Some(l) = self.state.doc.loaded.as_mut() {
+            l.refresh(i);
+        }
         self.state.panels.comment = None;
         self.state.notice =
             Some(format!("comment on frame {} kept until you save (Save writes pcapng, which keeps comments)", i + 1));

@@ -99,7 +99,7 @@ pub fn packets_ui(ui: &mut egui::Ui, state: &State, scroll_to: Option<usize>, cm
                     protocol.to_string(),
                     meta.len.to_string(),
                     if comments.is_some_and(|c| c.has(meta.number)) {
-                        format!("💬 {}", loaded.info(i))
+                        format!("✎ {}", loaded.info(i))
                     } else {
                         loaded.info(i)
                     },

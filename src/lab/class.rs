@@ -288,7 +288,7 @@ pub fn html(lab: &Lab, rows: &[GradeRow], summary: &Summary) -> String {
         out.push_str("</tr>\n");
     }
     out.push_str(
-        "</table>\n<p>✓ right · ✗ wrong · – cannot answer · blank: not answered · ✎ kept for the teacher · R: the student asked to see the answer</p>\n</body></html>\n",
+        "</table>\n<p>✓ right · ✗ wrong · – cannot answer · blank: not answered · ¶ free text, kept for the teacher · R: the student asked to see the answer</p>\n</body></html>\n",
     );
     out
 }
@@ -300,7 +300,7 @@ pub fn cell_mark(s: Status, revealed: bool) -> String {
         Status::Incorrect => "✗",
         Status::CannotAnswer => "–",
         Status::Unanswered => "",
-        Status::Ungraded => "✎",
+        Status::Ungraded => "¶",
     };
     if revealed { format!("{mark}R") } else { mark.to_string() }
 }

@@ -1076,6 +1076,38 @@ fn the_class_view_grades_a_class_and_a_click_opens_a_students_work() {
     assert!(!dir.path().join(format!("{}.json", crate::class::LAB)).exists(), "a review saves nothing");
 }
 
+/// A packet comment written in the window: Ctrl+M on the selected packet,
+/// kept; the row and the layers show it, the filter finds it, and Save
+/// writes a pcapng whose comment tshark reads on the same frame.
+#[test]
+fn a_packet_comment_is_written_shown_found_and_saved_for_wireshark() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness_sized(Some(support::root().join("captures/websocket-python.pcap")), [1400.0, 1000.0]);
+    h.state_mut().push_command(wirelab::gui::Command::Select(1));
+    settle(&mut h);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::M);
+    h.run();
+    h.get_by_label("Comment on frame 2");
+    h.get_by_role(egui::accesskit::Role::MultilineTextInput).type_text("the server agrees: SYN and ACK");
+    h.run();
+    h.get_by_label("Keep the comment").click();
+    settle(&mut h);
+    assert!(h.state().state.panels.comment.is_none(), "the editor closes");
+    h.get_all_by_label_contains("✎").next().expect("the row is marked");
+    h.snapshot("packet_comment");
+    h.get_by_label_contains("Comment: the server agrees: SYN and ACK");
+    type_filter(&mut h, "frame.comment contains \"ACK\"");
+    settle(&mut h);
+    assert_eq!(h.state().state.view.matching, [1]);
+    let out = dir.path().join("commented.pcap");
+    h.state_mut().push_command(wirelab::gui::Command::Save(out.clone()));
+    settle(&mut h);
+    let bytes = std::fs::read(&out).unwrap();
+    assert_eq!(bytes[..4], [0x0a, 0x0d, 0x0d, 0x0a], "pcapng, which keeps comments");
+    let t = support::tshark().arg("-r").arg(&out).args(["-T", "fields", "-e", "frame.comment"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&t.stdout).trim(), "the server agrees: SYN and ACK");
+}
+
 #[test]
 fn a_lab_step_can_start_a_replay_that_asks_for_predictions() {
     let dir = tempfile::tempdir().unwrap();
