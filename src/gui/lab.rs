@@ -66,6 +66,13 @@ pub struct LabPanel {
     markdown: CommonMarkCache,
     /// A teacher is looking at a student's submission (from the class window).
     pub review: Option<Review>,
+    /// The bundled labs that parse; `labs` is these, then the teacher's own.
+    bundled: Vec<Lab>,
+    bundled_broken: Vec<String>,
+    /// A teacher's folder of lab files, shown beside the bundled labs.
+    pub own: super::ownlabs::OwnLabs,
+    /// What is typed in the own-labs folder box.
+    pub own_text: String,
     /// Check the open lab once the capture opening now is read (a review).
     pub check_when_loaded: bool,
 }
@@ -89,6 +96,11 @@ impl LabPanel {
             }
         }
         let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+        let (bundled, bundled_broken) = (labs.clone(), broken.clone());
+        let mut own = super::ownlabs::OwnLabs::default();
+        if !settings.labs_folder.trim().is_empty() {
+            own.set_dir(Some(PathBuf::from(settings.labs_folder.trim())));
+        }
         LabPanel {
             shown: false,
             labs,
@@ -113,11 +125,40 @@ impl LabPanel {
             markdown: CommonMarkCache::default(),
             review: None,
             check_when_loaded: false,
+            bundled,
+            bundled_broken,
+            own,
+            own_text: settings.labs_folder.clone(),
         }
     }
 
     pub fn lab(&self) -> Option<&Lab> {
         self.current.and_then(|i| self.labs.get(i))
+    }
+
+    /// Reads labs from a teacher's folder too (an empty text: no longer).
+    pub fn set_own_dir(&mut self, text: &str) {
+        self.own_text = text.to_string();
+        let dir = Some(PathBuf::from(text.trim())).filter(|_| !text.trim().is_empty());
+        self.own.set_dir(dir);
+        self.poll_own(true);
+    }
+
+    /// Looks at the teacher's folder again (about once a second): a lab
+    /// that changed is validated and reloaded; the open lab stays open.
+    pub fn poll_own(&mut self, force: bool) {
+        if !self.own.poll(force) && !force {
+            return;
+        }
+        let open = self.lab().map(|l| l.id.clone());
+        self.labs = self.bundled.iter().chain(self.own.labs()).cloned().collect();
+        self.broken = self.bundled_broken.iter().cloned().chain(self.own.errors()).collect();
+        self.current = open.and_then(|id| self.labs.iter().position(|l| l.id == id));
+    }
+
+    /// The lab is one of the teacher's own (from their folder).
+    pub fn is_own(&self, index: usize) -> bool {
+        index >= self.bundled.len()
     }
 
     /// A lab's progress, read from its file the first time. A file that
@@ -313,7 +354,13 @@ impl LabPanel {
                 filter.map(Command::SetCaptureFilter).into_iter().chain([Command::StartCapture]).collect()
             }
             Action::StopCapture => vec![Command::StopCapture],
-            Action::OpenCapture { path } => vec![Command::Open(crate::lab::bundled_path(&path))],
+            Action::OpenCapture { path } => {
+                let path = match self.lab() {
+                    Some(l) => l.path_of(&path),
+                    None => crate::lab::bundled_path(&path),
+                };
+                vec![Command::Open(path)]
+            }
             Action::Select { filter } => {
                 self.applied_filter = Some(filter.clone());
                 vec![Command::SetFilter(filter)]
@@ -524,6 +571,7 @@ fn list_ui(ui: &mut egui::Ui, panel: &mut LabPanel, cmds: &mut Vec<Command>) {
         ui.group(|ui| {
             ui.set_width(ui.available_width());
             ui.horizontal(|ui| {
+                let title = if panel.is_own(i) { format!("{title} (yours)") } else { title.clone() };
                 if ui.button(format!("{}. {title}", i + 1)).on_hover_text(format!("Open the lab {id}")).clicked() {
                     cmds.push(Command::OpenLab(Some(i)));
                 }
@@ -539,6 +587,22 @@ fn list_ui(ui: &mut egui::Ui, panel: &mut LabPanel, cmds: &mut Vec<Command>) {
         ui.colored_label(RED, b);
     }
     ui.add_space(8.0);
+    ui.collapsing("Your own labs (teachers)", |ui| {
+        ui.weak("A folder of lab files (labs/README.md says how to write one). Each is checked as `wirelab lab validate` checks it, and reloaded when you save it.");
+        ui.horizontal(|ui| {
+            ui.add(
+                egui::TextEdit::singleline(&mut panel.own_text)
+                    .hint_text("a folder of .toml lab files")
+                    .desired_width(220.0),
+            );
+            if ui.button("Use this folder").clicked() {
+                cmds.push(Command::LabsFolder(panel.own_text.trim().to_string()));
+            }
+        });
+        if let Some(d) = &panel.own.dir {
+            ui.weak(format!("{} of your labs from {}", panel.own.labs().count(), d.display()));
+        }
+    });
     ui.horizontal_wrapped(|ui| {
         ui.weak("Teaching?");
         if ui

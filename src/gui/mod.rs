@@ -16,6 +16,7 @@ mod lab;
 mod ladder;
 mod layers;
 mod loader;
+mod ownlabs;
 mod packets;
 mod replay;
 mod tcpgraph;
@@ -62,6 +63,8 @@ pub struct Settings {
     /// The TLS key log opened for each capture (by path), used again when
     /// the capture opens.
     pub key_logs: std::collections::BTreeMap<String, PathBuf>,
+    /// A teacher's folder of lab files, shown beside the bundled labs.
+    pub labs_folder: String,
 }
 
 impl Default for Settings {
@@ -77,6 +80,7 @@ impl Default for Settings {
             replay_at: Default::default(),
             side_panel_with_lab: false,
             key_logs: Default::default(),
+            labs_folder: String::new(),
         }
     }
 }
@@ -197,6 +201,8 @@ pub enum Command {
     ClassExport,
     /// Stop reviewing a student's submission: back to one's own answers.
     ReviewEnd,
+    /// Read the teacher's own labs from this folder (empty: stop).
+    LabsFolder(String),
     /// Edit the selected frame's packet comment (true) or close the editor.
     EditComment(bool),
     /// Set a frame's (0-based) comment; empty removes it.
@@ -749,6 +755,7 @@ impl App {
             self.commands.push(Command::LabAction(crate::lab::Action::OpenCapture { path: reference }));
         }
         self.state.panels.class.poll();
+        self.state.panels.lab.poll_own(false);
         if let Err(e) = self.state.panels.lab.poll_check() {
             self.state.error = Some(e);
         }
@@ -1167,6 +1174,10 @@ impl App {
             Command::ClassExport => self.state.panels.class.export(),
             Command::ClassReview(row, question) => self.review(row, &question),
             Command::ReviewEnd => self.state.panels.lab.end_review(),
+            Command::LabsFolder(dir) => {
+                self.state.panels.lab.set_own_dir(&dir);
+                self.settings.labs_folder = dir;
+            }
             Command::EditComment(on) => {
                 let at = self.state.view.selected.filter(|_| on);
                 let cap = self.state.doc.loaded.as_ref().and_then(|l| l.cap.clone());
@@ -1571,6 +1582,10 @@ impl App {
         // What a command changed is drawn on the next frame.
         if !cmds.is_empty() {
             ctx.request_repaint();
+        }
+        // A teacher's lab folder is looked at again about once a second.
+        if self.state.panels.lab.own.dir.is_some() {
+            ctx.request_repaint_after(std::time::Duration::from_secs(1));
         }
         for c in cmds {
             self.apply(c);

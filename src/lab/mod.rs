@@ -60,6 +60,10 @@ pub struct Lab {
     pub glossary: Vec<String>,
     pub traffic: Traffic,
     pub steps: Vec<Step>,
+    /// The folder of the lab's file, when it was read from one (a
+    /// teacher's lab): the captures it names are looked for there first.
+    #[serde(skip)]
+    pub dir: Option<PathBuf>,
 }
 
 /// The traffic a lab looks at: what the student makes, and the bundled
@@ -306,7 +310,9 @@ impl Lab {
                 return Err(err(format!("the file is larger than {} KiB", MAX_LAB_BYTES >> 10)));
             }
             let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read it: {e}")))?;
-            return Lab::parse(id_or_path, &text);
+            let mut lab = Lab::parse(id_or_path, &text)?;
+            lab.dir = path.parent().map(Path::to_path_buf);
+            return Ok(lab);
         }
         let ids: Vec<&str> = BUNDLED.iter().filter_map(|(n, _)| n.strip_suffix(".toml")).collect();
         Err(LabError {
@@ -325,9 +331,16 @@ impl Lab {
         self.steps.iter().flat_map(|s| s.questions.iter())
     }
 
-    /// The bundled reference capture, from the repository root or beside the binary.
+    /// The reference capture: beside the lab's file for a teacher's lab,
+    /// else bundled (from the repository root or beside the binary).
     pub fn reference_path(&self) -> PathBuf {
-        bundled_path(&self.traffic.reference)
+        self.path_of(&self.traffic.reference)
+    }
+
+    /// A file the lab names (a capture): beside the lab's own file when it
+    /// is there, else a bundled one ([`bundled_path`]).
+    pub fn path_of(&self, rel: &str) -> PathBuf {
+        self.dir.as_ref().map(|d| d.join(rel)).filter(|p| p.exists()).unwrap_or_else(|| bundled_path(rel))
     }
 
     /// Checks what can be checked without a capture: unique ids, filters

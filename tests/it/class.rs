@@ -269,7 +269,7 @@ fn packet_comments_round_trip_with_wireshark() {
     assert_eq!(wirelab::lab::query::matching(&s, "frame.comment contains \"ünïcode\"").unwrap(), [5]);
 }
 
-const ANNOTATE_LAB: &str = r#"
+pub const ANNOTATE_LAB: &str = r#"
 id = "annotate-test"
 title = "mark the frame"
 summary = "an annotate question"

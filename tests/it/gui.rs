@@ -1108,6 +1108,52 @@ fn a_packet_comment_is_written_shown_found_and_saved_for_wireshark() {
     assert_eq!(String::from_utf8_lossy(&t.stdout).trim(), "the server agrees: SYN and ACK");
 }
 
+/// A teacher's folder of labs: listed beside the bundled ones once they
+/// validate; a file edited into an invalid state says file:line and keeps
+/// its last good version; a valid edit is reloaded; the folder is remembered.
+#[test]
+fn a_teachers_own_labs_are_validated_listed_and_reloaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let labs = dir.path().join("my-labs");
+    std::fs::create_dir(&labs).unwrap();
+    let file = labs.join("annotate-test.toml");
+    std::fs::write(&file, crate::class::ANNOTATE_LAB).unwrap();
+    // A lab that cannot be answered on its capture, and one too big to read.
+    std::fs::write(
+        labs.join("broken.toml"),
+        crate::class::ANNOTATE_LAB.replace("annotate-test", "broken").replace("tcp.flags.syn", "tcp.flags.nope"),
+    )
+    .unwrap();
+    std::fs::write(labs.join("huge.toml"), "#".repeat(300 << 10)).unwrap();
+    let mut h = lab_harness(dir.path(), welcomed());
+    h.state_mut().push_command(wirelab::gui::Command::ShowLabs(true));
+    h.state_mut().push_command(wirelab::gui::Command::LabsFolder(labs.display().to_string()));
+    settle(&mut h);
+    assert_eq!(h.state().settings.labs_folder, labs.display().to_string());
+    h.get_all_by_label_contains("mark the frame (yours)").next().expect("the teacher's lab is listed");
+    let broken = h.state().state.panels.lab.broken.join("\n");
+    assert!(broken.contains("broken.toml") && broken.contains("tcp.flags.nope"), "{broken}");
+    assert!(broken.contains("huge.toml") && broken.contains("larger than"), "{broken}");
+    let own = h.state().state.panels.lab.labs.iter().position(|l| l.id == "annotate-test").unwrap();
+    h.state_mut().push_command(wirelab::gui::Command::OpenLab(Some(own)));
+    settle(&mut h);
+    // Edited into an invalid state while open: the error, and the last good version stays open.
+    std::fs::write(&file, crate::class::ANNOTATE_LAB.replace("minutes = 1", "minutes = \"one\"")).unwrap();
+    h.state_mut().state.panels.lab.poll_own(true);
+    settle(&mut h);
+    let broken = h.state().state.panels.lab.broken.join("\n");
+    assert!(broken.contains("annotate-test.toml:") && broken.contains("last good version"), "{broken}");
+    assert_eq!(h.state().state.panels.lab.lab().map(|l| l.title.as_str()), Some("mark the frame"));
+    // Fixed, with a new title: reloaded, still open.
+    std::fs::write(&file, crate::class::ANNOTATE_LAB.replace("mark the frame", "mark the SYN-ACK")).unwrap();
+    h.state_mut().state.panels.lab.poll_own(true);
+    settle(&mut h);
+    let lab = &h.state().state.panels.lab;
+    assert_eq!(lab.lab().map(|l| l.title.as_str()), Some("mark the SYN-ACK"));
+    assert!(!lab.broken.join("\n").contains("annotate-test.toml"));
+    h.get_by_label("mark the SYN-ACK");
+}
+
 #[test]
 fn a_lab_step_can_start_a_replay_that_asks_for_predictions() {
     let dir = tempfile::tempdir().unwrap();

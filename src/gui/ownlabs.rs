@@ -1,0 +1,136 @@
+//! A teacher's own labs: the `.toml` files of a folder, shown beside the
+//! bundled labs. Each is validated as `wirelab lab validate` does (it
+//! parses, and every question is answered on its reference capture), looked
+//! at again about once a second, and reloaded when it changes. A file that
+//! turns invalid says `file:line: what to change`, and its last good version
+//! stays in the list.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::lab::Lab;
+
+/// At most this many lab files are read from a folder.
+pub const MAX_FILES: usize = 200;
+
+/// One file of the folder.
+struct File {
+    path: PathBuf,
+    modified: Option<SystemTime>,
+    len: u64,
+    /// The last version that validated.
+    good: Option<Lab>,
+    /// What is wrong with the file as it is now.
+    error: Option<String>,
+}
+
+#[derive(Default)]
+pub struct OwnLabs {
+    pub dir: Option<PathBuf>,
+    files: Vec<File>,
+    /// Why the folder itself cannot be read.
+    pub folder_error: Option<String>,
+    scanned: Option<Instant>,
+}
+
+impl OwnLabs {
+    /// Reads labs from `dir` from now on (none: stops).
+    pub fn set_dir(&mut self, dir: Option<PathBuf>) {
+        self.dir = dir;
+        self.files.clear();
+        self.folder_error = None;
+        self.scanned = None;
+    }
+
+    /// The labs that validated (their last good version), in file order.
+    pub fn labs(&self) -> impl Iterator<Item = &Lab> {
+        self.files.iter().filter_map(|f| f.good.as_ref())
+    }
+
+    /// What is wrong, one line per file: `file:line: message`.
+    pub fn errors(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.folder_error.iter().cloned().collect();
+        for f in &self.files {
+            if let Some(e) = &f.error {
+                let kept = if f.good.is_some() { " (the last good version stays in the list)" } else { "" };
+                out.push(format!("{e}{kept}"));
+            }
+        }
+        out
+    }
+
+    /// Looks at the folder again when a second has passed (`force`: now).
+    /// True when a lab appeared, changed or went.
+    pub fn poll(&mut self, force: bool) -> bool {
+        let Some(dir) = self.dir.clone() else { return false };
+        if !force && self.scanned.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) {
+            return false;
+        }
+        self.scanned = Some(Instant::now());
+        let paths = match lab_files(&dir) {
+            Ok(p) => {
+                self.folder_error = None;
+                p
+            }
+            Err(e) => {
+                let changed = self.folder_error.as_ref() != Some(&e) || !self.files.is_empty();
+                self.folder_error = Some(e);
+                self.files.clear();
+                return changed;
+            }
+        };
+        let before = self.files.len();
+        self.files.retain(|f| paths.contains(&f.path));
+        let mut changed = self.files.len() != before;
+        for p in paths {
+            let meta = std::fs::metadata(&p).ok();
+            let (modified, len) = (meta.as_ref().and_then(|m| m.modified().ok()), meta.map_or(0, |m| m.len()));
+            let at = match self.files.iter().position(|f| f.path == p) {
+                Some(i) if self.files[i].modified == modified && self.files[i].len == len => continue,
+                Some(i) => i,
+                None => {
+                    self.files.push(File { path: p.clone(), modified: None, len: 0, good: None, error: None });
+                    self.files.len() - 1
+                }
+            };
+            changed = true;
+            let f = &mut self.files[at];
+            (f.modified, f.len) = (modified, len);
+            match check(&p) {
+                Ok(lab) => (f.good, f.error) = (Some(lab), None),
+                Err(e) => f.error = Some(e),
+            }
+        }
+        changed
+    }
+}
+
+/// The `.toml` files directly in `dir` that are plain files (no links),
+/// sorted, at most [`MAX_FILES`].
+fn lab_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut out: Vec<PathBuf> = entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    out.sort();
+    out.truncate(MAX_FILES);
+    Ok(out)
+}
+
+/// A lab file checked as `wirelab lab validate` checks it.
+fn check(path: &Path) -> Result<Lab, String> {
+    let name = path.display().to_string();
+    let v = crate::lab::validate(&name);
+    if let Some(first) = v.problems.first() {
+        // Each problem names the file and line when the file itself is at fault.
+        return Err(if first.starts_with(&name) { first.clone() } else { format!("{name}: {first}") });
+    }
+    let lab = Lab::load(&name).map_err(|e| e.to_string())?;
+    if crate::lab::BUNDLED.iter().any(|(n, _)| n.strip_suffix(".toml") == Some(lab.id.as_str())) {
+        return Err(format!("{name}:1: the id \"{}\" is a bundled lab's: give your lab an id of its own", lab.id));
+    }
+    Ok(lab)
+}
