@@ -1047,6 +1047,9 @@ fn the_class_view_grades_a_class_and_a_click_opens_a_students_work() {
     h.get_by_label_contains("2 ×");
     h.get_by_label_contains("Feedback they got: Long-polling makes HTTP carry messages both ways");
     h.get_by_label_contains("could not be fully checked");
+    // The folder box shows the temporary folder's random name: a fixed one for the pictures.
+    h.state_mut().state.panels.class.folder_text = "~/wirelab-submissions/socketio-uses-http".into();
+    h.run();
     h.snapshot("class_view");
     // Cai picked a wrong choice: her cell opens her work.
     h.get_by_label("cai uses-http").click();
