@@ -5,7 +5,7 @@
 //! checksum, the next sequence number — worked out step by step from the
 //! bytes of the frame on screen.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock, RwLock};
 
 use serde::Deserialize;
 
@@ -13,6 +13,9 @@ use crate::model::Dissection;
 
 /// The bundled glossary's text.
 pub const BUNDLED: &str = include_str!("../labs/glossary.toml");
+
+/// The bundled glossary and a teacher's terms, when given.
+static TEACHER: RwLock<Option<Arc<Glossary>>> = RwLock::new(None);
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -63,11 +66,23 @@ impl Glossary {
     /// Parses a glossary and checks it: unique names, fields that exist,
     /// `see` entries that name terms, OSI layers 1–7.
     pub fn parse(file: &str, text: &str) -> Result<Glossary, String> {
+        Glossary::parse_with(file, text, &[])
+    }
+
+    /// Parses a teacher's glossary to go after the bundled one: checked as
+    /// [`Glossary::parse`] checks, its names unique among the bundled terms
+    /// too, and `see` may name a bundled term.
+    pub fn parse_beside_bundled(file: &str, text: &str) -> Result<Glossary, String> {
+        Glossary::parse_with(file, text, &Glossary::bundled().terms)
+    }
+
+    fn parse_with(file: &str, text: &str, base: &[Term]) -> Result<Glossary, String> {
         let g: Glossary = toml::from_str(text).map_err(|e| {
             let line = e.span().map(|s| crate::lab::line_of(text, s.start)).unwrap_or(1);
             format!("{file}:{line}: {}", e.message().trim())
         })?;
-        let mut names = std::collections::HashSet::new();
+        let mut names: std::collections::HashSet<String> =
+            base.iter().flat_map(|t| std::iter::once(&t.term).chain(&t.aliases)).map(|n| n.to_lowercase()).collect();
         for t in &g.terms {
             for n in std::iter::once(&t.term).chain(&t.aliases) {
                 if !names.insert(n.to_lowercase()) {
@@ -89,7 +104,7 @@ impl Glossary {
             if let Some(f) = t.fields.iter().find(|f| !crate::dissect::all_fields().any(|d| d.name == f.as_str())) {
                 return Err(format!("{file}: term \"{}\": no field \"{f}\" (`wirelab fields` lists them)", t.term));
             }
-            if let Some(s) = t.see.iter().find(|s| !g.terms.iter().any(|x| x.is_named(s))) {
+            if let Some(s) = t.see.iter().find(|s| !g.terms.iter().chain(base).any(|x| x.is_named(s))) {
                 return Err(format!("{file}: term \"{}\": see \"{s}\", which is not a term", t.term));
             }
         }
@@ -104,6 +119,28 @@ impl Glossary {
             // shows an empty glossary rather than stopping.
             Glossary::parse("labs/glossary.toml", BUNDLED).unwrap_or(Glossary { terms: Vec::new() })
         })
+    }
+
+    /// The glossary in use: the bundled one, followed by a teacher's terms
+    /// when the window was given a glossary file ([`Glossary::set_teacher`]).
+    pub fn current() -> Arc<Glossary> {
+        if let Ok(t) = TEACHER.read()
+            && let Some(g) = t.as_ref()
+        {
+            return g.clone();
+        }
+        static BUNDLED_ARC: OnceLock<Arc<Glossary>> = OnceLock::new();
+        BUNDLED_ARC.get_or_init(|| Arc::new(Glossary::bundled().clone())).clone()
+    }
+
+    /// A teacher's terms (from [`Glossary::parse_beside_bundled`]) after the
+    /// bundled ones from now on; `None`: the bundled glossary alone.
+    pub fn set_teacher(extra: Option<Glossary>) {
+        let merged = extra
+            .map(|g| Arc::new(Glossary { terms: Glossary::bundled().terms.iter().cloned().chain(g.terms).collect() }));
+        if let Ok(mut t) = TEACHER.write() {
+            *t = merged;
+        }
     }
 
     pub fn find(&self, word: &str) -> Option<&Term> {

@@ -18,8 +18,8 @@ pub struct GlossaryView {
 }
 
 impl GlossaryView {
-    pub fn chosen(&self) -> Option<&'static Term> {
-        self.term.and_then(|i| Glossary::bundled().terms.get(i))
+    pub fn chosen(&self) -> Option<Term> {
+        self.term.and_then(|i| Glossary::current().terms.get(i).cloned())
     }
 }
 
@@ -37,7 +37,8 @@ pub fn layers_text(t: &Term) -> String {
 
 /// The terms a field embodies, for hover texts ("" when none).
 pub fn terms_text(field: &str) -> String {
-    let names: Vec<&str> = Glossary::bundled().terms_of_field(field).map(|t| t.term.as_str()).collect();
+    let g = Glossary::current();
+    let names: Vec<&str> = g.terms_of_field(field).map(|t| t.term.as_str()).collect();
     if names.is_empty() { String::new() } else { format!("Glossary: {}", names.join(", ")) }
 }
 
@@ -47,7 +48,7 @@ pub fn glossary_ui(
     seen: &std::collections::BTreeSet<String>,
     cmds: &mut Vec<Command>,
 ) {
-    let g = Glossary::bundled();
+    let g = Glossary::current();
     ui.horizontal(|ui| {
         let l = ui.label("Find a word:");
         ui.add(egui::TextEdit::singleline(&mut state.panels.glossary.search).desired_width(160.0)).labelled_by(l.id);
@@ -59,7 +60,7 @@ pub fn glossary_ui(
     ));
     if let Some(t) = state.panels.glossary.chosen() {
         ui.separator();
-        term_ui(ui, state, t, cmds);
+        term_ui(ui, state, &t, cmds);
     }
     ui.separator();
     let search = state.panels.glossary.search.trim().to_lowercase();

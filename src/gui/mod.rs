@@ -935,7 +935,7 @@ impl App {
             self.highlight(&name, search);
         }
         if let Some((d, _)) = &self.state.view.detail {
-            let g = crate::glossary::Glossary::bundled();
+            let g = crate::glossary::Glossary::current();
             for f in d.fields.iter().filter(|f| f.value != crate::model::Value::Bool(false)) {
                 for t in g.terms_of_field(f.def.name) {
                     if !self.settings.seen_terms.contains(&t.term) {
@@ -1307,7 +1307,7 @@ impl App {
             }
             Command::HighlightField(f) => self.highlight(&f, true),
             Command::ShowTerm(word) => {
-                let g = crate::glossary::Glossary::bundled();
+                let g = crate::glossary::Glossary::current();
                 match g.terms.iter().position(|t| t.is_named(&word)) {
                     Some(i) => {
                         self.state.panels.glossary.term = Some(i);

@@ -3,7 +3,8 @@
 //! parses, and every question is answered on its reference capture), looked
 //! at again about once a second, and reloaded when it changes. A file that
 //! turns invalid says `file:line: what to change`, and its last good version
-//! stays in the list.
+//! stays in the list. A `glossary.toml` in the folder adds its terms after
+//! the bundled glossary's (for the window and for these labs' words).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
@@ -24,10 +25,18 @@ struct File {
     error: Option<String>,
 }
 
+/// The folder's glossary file: its terms go after the bundled ones.
+pub const GLOSSARY: &str = "glossary.toml";
+
 #[derive(Default)]
 pub struct OwnLabs {
     pub dir: Option<PathBuf>,
     files: Vec<File>,
+    /// The glossary file as last read (modification time, length), and what is wrong with it.
+    glossary: Option<(Option<SystemTime>, u64)>,
+    glossary_error: Option<String>,
+    /// Terms of the folder's glossary in use.
+    pub glossary_terms: usize,
     /// Why the folder itself cannot be read.
     pub folder_error: Option<String>,
     scanned: Option<Instant>,
@@ -40,6 +49,53 @@ impl OwnLabs {
         self.files.clear();
         self.folder_error = None;
         self.scanned = None;
+        if self.glossary.take().is_some() {
+            crate::glossary::Glossary::set_teacher(None);
+        }
+        self.glossary_error = None;
+        self.glossary_terms = 0;
+    }
+
+    /// Reads the folder's glossary file when it changed. True when the
+    /// terms in use changed (every lab is then checked again).
+    fn poll_glossary(&mut self, dir: &Path) -> bool {
+        let path = dir.join(GLOSSARY);
+        let meta = std::fs::symlink_metadata(&path).ok().filter(|m| m.file_type().is_file());
+        let Some(meta) = meta else {
+            self.glossary_error = None;
+            let had = self.glossary.take().is_some();
+            if had {
+                crate::glossary::Glossary::set_teacher(None);
+                self.glossary_terms = 0;
+            }
+            return had;
+        };
+        let stamp = (meta.modified().ok(), meta.len());
+        if self.glossary == Some(stamp) {
+            return false;
+        }
+        self.glossary = Some(stamp);
+        let name = path.display().to_string();
+        let read = if meta.len() > crate::lab::MAX_LAB_BYTES as u64 {
+            Err(format!("{name}:1: the file is larger than {} KiB", crate::lab::MAX_LAB_BYTES >> 10))
+        } else {
+            std::fs::read_to_string(&path)
+                .map_err(|e| format!("{name}:1: cannot read it: {e}"))
+                .and_then(|t| crate::glossary::Glossary::parse_beside_bundled(&name, &t))
+        };
+        match read {
+            Ok(g) => {
+                self.glossary_terms = g.terms.len();
+                self.glossary_error = None;
+                crate::glossary::Glossary::set_teacher(Some(g));
+                true
+            }
+            // The terms read before stay in use.
+            Err(e) => {
+                self.glossary_error = Some(e);
+                false
+            }
+        }
     }
 
     /// The labs that validated (their last good version), in file order.
@@ -49,7 +105,7 @@ impl OwnLabs {
 
     /// What is wrong, one line per file: `file:line: message`.
     pub fn errors(&self) -> Vec<String> {
-        let mut out: Vec<String> = self.folder_error.iter().cloned().collect();
+        let mut out: Vec<String> = self.folder_error.iter().chain(&self.glossary_error).cloned().collect();
         for f in &self.files {
             if let Some(e) = &f.error {
                 let kept = if f.good.is_some() { " (the last good version stays in the list)" } else { "" };
@@ -67,6 +123,13 @@ impl OwnLabs {
             return false;
         }
         self.scanned = Some(Instant::now());
+        let glossary_error = self.glossary_error.clone();
+        if self.poll_glossary(&dir) {
+            // The words the labs may use changed: check them all again.
+            for f in &mut self.files {
+                f.modified = None;
+            }
+        }
         let paths = match lab_files(&dir) {
             Ok(p) => {
                 self.folder_error = None;
@@ -81,7 +144,7 @@ impl OwnLabs {
         };
         let before = self.files.len();
         self.files.retain(|f| paths.contains(&f.path));
-        let mut changed = self.files.len() != before;
+        let mut changed = self.files.len() != before || glossary_error != self.glossary_error;
         for p in paths {
             let meta = std::fs::metadata(&p).ok();
             let (modified, len) = (meta.as_ref().and_then(|m| m.modified().ok()), meta.map_or(0, |m| m.len()));
@@ -113,7 +176,7 @@ fn lab_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
         .flatten()
         .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
         .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml") && !p.ends_with(GLOSSARY))
         .collect();
     out.sort();
     out.truncate(MAX_FILES);

@@ -456,11 +456,13 @@ impl Lab {
                 Kind::FreeText => {}
             }
         }
-        let glossary = crate::glossary::Glossary::bundled();
+        let glossary = crate::glossary::Glossary::current();
         if let Some(w) = self.glossary.iter().find(|w| glossary.find(w).is_none()) {
             return fail(
                 &format!("\"{w}\""),
-                format!("the glossary word \"{w}\" is not in labs/glossary.toml (add it there, or use a term it has)"),
+                format!(
+                    "the glossary word \"{w}\" is not in the glossary (labs/glossary.toml, or glossary.toml beside your labs): add it there, or use a term it has"
+                ),
             );
         }
         for a in self.steps.iter().flat_map(|s| &s.actions) {

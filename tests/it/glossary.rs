@@ -166,3 +166,19 @@ fn a_syn_counts_one_and_a_long_message_is_unmasked_from_its_own_bytes() {
     assert!(masked > 1000);
     assert!(steps.last().unwrap().contains(&format!("all {masked} bytes")), "{steps:?}");
 }
+
+/// A teacher's glossary goes after the bundled one: its `see` may name
+/// bundled terms, and a name (or alias) the bundled glossary has is refused.
+#[test]
+fn a_teachers_glossary_adds_terms_and_may_not_rename_bundled_ones() {
+    use wirelab::glossary::Glossary;
+    let term = |name: &str| {
+        format!("[[terms]]\nterm = \"{name}\"\nosi = [4]\ndefinition = \"d\"\nsee = [\"TCP\", \"port\"]\n")
+    };
+    let g = Glossary::parse_beside_bundled("mine/glossary.toml", &term("flux capacitor")).unwrap();
+    assert_eq!(g.terms.len(), 1);
+    let e = Glossary::parse_beside_bundled("mine/glossary.toml", &term("three-way handshake")).unwrap_err();
+    assert!(e.contains("mine/glossary.toml") && e.contains("names two terms"), "{e}");
+    // Alone, `see` must name its own terms.
+    assert!(Glossary::parse("mine/glossary.toml", &term("flux capacitor")).is_err());
+}

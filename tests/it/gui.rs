@@ -687,7 +687,7 @@ fn a_glossary_word_highlights_its_fields_in_the_selected_packet_and_works_out_it
     h.get_by_label_contains("Seen in your packets:");
     h.get_by_label("socket").click();
     h.run();
-    assert_eq!(h.state().state.panels.glossary.chosen().map(|t| t.term.as_str()), Some("socket"));
+    assert_eq!(h.state().state.panels.glossary.chosen().map(|t| t.term), Some("socket".to_string()));
     h.get_by_label("tcp.srcport").click();
     h.run();
     let st = &h.state().state;
@@ -1120,7 +1120,14 @@ fn a_teachers_own_labs_are_validated_listed_and_reloaded() {
     let labs = dir.path().join("my-labs");
     std::fs::create_dir(&labs).unwrap();
     let file = labs.join("annotate-test.toml");
-    std::fs::write(&file, crate::class::ANNOTATE_LAB).unwrap();
+    // A lab that uses a word of the teacher's own glossary, beside it.
+    let with_word = |lab: &str| lab.replace("minutes = 1", "minutes = 1\nglossary = [\"flux capacitor\"]");
+    std::fs::write(&file, with_word(crate::class::ANNOTATE_LAB)).unwrap();
+    std::fs::write(
+        labs.join("glossary.toml"),
+        "[[terms]]\nterm = \"flux capacitor\"\nosi = [4]\ndefinition = \"SYN, SYN-ACK, ACK.\"\nsee = [\"TCP\"]\n",
+    )
+    .unwrap();
     // A lab that cannot be answered on its capture, and one too big to read.
     std::fs::write(
         labs.join("broken.toml"),
@@ -1137,24 +1144,32 @@ fn a_teachers_own_labs_are_validated_listed_and_reloaded() {
     let broken = h.state().state.panels.lab.broken.join("\n");
     assert!(broken.contains("broken.toml") && broken.contains("tcp.flags.nope"), "{broken}");
     assert!(broken.contains("huge.toml") && broken.contains("larger than"), "{broken}");
+    // The teacher's term is in the glossary (after the bundled ones), and the lab may use it.
+    h.state_mut().push_command(wirelab::gui::Command::ShowTerm("flux capacitor".into()));
+    settle(&mut h);
+    assert_eq!(h.state().state.panels.glossary.chosen().map(|t| t.definition), Some("SYN, SYN-ACK, ACK.".to_string()));
     let own = h.state().state.panels.lab.labs.iter().position(|l| l.id == "annotate-test").unwrap();
     h.state_mut().push_command(wirelab::gui::Command::OpenLab(Some(own)));
     settle(&mut h);
     // Edited into an invalid state while open: the error, and the last good version stays open.
-    std::fs::write(&file, crate::class::ANNOTATE_LAB.replace("minutes = 1", "minutes = \"one\"")).unwrap();
+    std::fs::write(&file, with_word(crate::class::ANNOTATE_LAB).replace("minutes = 1", "minutes = \"one\"")).unwrap();
     h.state_mut().state.panels.lab.poll_own(true);
     settle(&mut h);
     let broken = h.state().state.panels.lab.broken.join("\n");
     assert!(broken.contains("annotate-test.toml:") && broken.contains("last good version"), "{broken}");
     assert_eq!(h.state().state.panels.lab.lab().map(|l| l.title.as_str()), Some("mark the frame"));
     // Fixed, with a new title: reloaded, still open.
-    std::fs::write(&file, crate::class::ANNOTATE_LAB.replace("mark the frame", "mark the SYN-ACK")).unwrap();
+    std::fs::write(&file, with_word(crate::class::ANNOTATE_LAB).replace("mark the frame", "mark the SYN-ACK")).unwrap();
     h.state_mut().state.panels.lab.poll_own(true);
     settle(&mut h);
     let lab = &h.state().state.panels.lab;
     assert_eq!(lab.lab().map(|l| l.title.as_str()), Some("mark the SYN-ACK"));
     assert!(!lab.broken.join("\n").contains("annotate-test.toml"));
     h.get_by_label("mark the SYN-ACK");
+    // No folder: the bundled glossary alone again (the glossary is the whole program's).
+    h.state_mut().push_command(wirelab::gui::Command::LabsFolder(String::new()));
+    settle(&mut h);
+    assert!(wirelab::glossary::Glossary::current().find("flux capacitor").is_none());
 }
 
 #[test]
@@ -1655,7 +1670,7 @@ fn the_layer_view_the_glossary_and_the_osi_lab_place_each_protocol_on_one_osi_la
     // The explanation is one click from the layer view.
     h.get_by_label("Why these layers?").click();
     h.run();
-    assert_eq!(h.state().state.panels.glossary.chosen().map(|t| t.term.as_str()), Some("OSI model"));
+    assert_eq!(h.state().state.panels.glossary.chosen().map(|t| t.term), Some("OSI model".to_string()));
 }
 
 #[test]

@@ -324,7 +324,7 @@ fn broken_lab_files_and_answers_get_a_clear_error_with_the_line() {
             good.replacen("{ do = \"replay\", predict = true }", "{ do = \"compare\", loss = 10 }", 1),
             "a probability from 0 to 1",
         ),
-        (good.replacen("glossary = [", "glossary = [\"flux capacitor\", ", 1), "not in labs/glossary.toml"),
+        (good.replacen("glossary = [", "glossary = [\"flux capacitor\", ", 1), "is not in the glossary"),
         // A scenario records its own servers: no "start the server" beside it.
         (
             good.replacen(
