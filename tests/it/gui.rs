@@ -1069,7 +1069,6 @@ fn the_class_view_grades_a_class_and_a_click_opens_a_students_work() {
     // At the step of the question clicked, with the choice she made.
     h.get_by_label("No, because HTTP is one-directional.");
     assert_eq!(lab.progress_step(crate::class::LAB), Some(1));
-    h.snapshot("class_review");
     // Back to the teacher's own work: nothing of hers was saved as theirs.
     h.get_by_label("Back to my own work").click_accesskit();
     settle(&mut h);
