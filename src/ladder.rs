@@ -150,6 +150,30 @@ fn source_and_destination(d: &Dissection, bytes: &[u8]) -> Option<(String, Strin
     Some((join(&src, sp), join(&dst, dp)))
 }
 
+/// The frame was sent again (Wireshark's retransmission flags).
+fn resent(d: &Dissection) -> bool {
+    d.field("tcp.analysis.retransmission").is_some() || d.field("tcp.analysis.fast_retransmission").is_some()
+}
+
+impl Segment {
+    /// What the segments level needs of a TCP frame (none: not TCP over IP).
+    fn read(d: &Dissection, bytes: &[u8]) -> Option<Segment> {
+        let num = |n: &str| d.field(n).and_then(|f| f.value.as_u64());
+        let stream = num("tcp.stream")? as u32;
+        let (src, _) = source_and_destination(d, bytes)?;
+        Some(Segment {
+            frame: d.meta.number,
+            stream,
+            src,
+            time: d.meta.time_f64(),
+            label: segment_label(d),
+            acks_frame: num("tcp.analysis.acks_frame"),
+            rtt: d.field("tcp.analysis.ack_rtt").and_then(|f| f.value.as_f64()),
+            retransmitted: resent(d),
+        })
+    }
+}
+
 /// What a segment that is not part of a message is, in a few words.
 fn segment_label(d: &Dissection) -> String {
     let num = |n: &str| d.field(n).and_then(|f| f.value.as_u64());
@@ -164,7 +188,7 @@ fn segment_label(d: &Dissection) -> String {
     if len > 0 {
         parts.push(format!("{len} bytes, seq {}", num("tcp.seq").unwrap_or(0)));
     }
-    if has("tcp.analysis.retransmission") || has("tcp.analysis.fast_retransmission") {
+    if resent(d) {
         parts.push("resent".into());
     }
     if let Some(f) = num("tcp.analysis.acks_frame") {
@@ -215,17 +239,19 @@ pub fn build(s: &Session, scope: &Scope, level: Level) -> Ladder {
     };
     let mut stream_lanes: std::collections::HashMap<u32, (usize, usize)> = Default::default();
     let mut shown_of_message: std::collections::HashMap<usize, usize> = Default::default();
-    let retransmissions: std::collections::HashSet<u64> = {
-        let mut set = std::collections::HashSet::new();
-        if let Ok(f) = crate::filter::Filter::parse("tcp.analysis.retransmission || tcp.analysis.fast_retransmission") {
-            s.scan(|d, b| {
-                if f.matches(d, b) {
-                    set.insert(d.meta.number);
-                }
-            });
+    // One pass over the capture: the frames sent again and, for the
+    // segments level, what it needs of every TCP frame.
+    let segments_level = level == Level::Segments && story.is_none();
+    let mut retransmissions = std::collections::HashSet::new();
+    let mut tcp_frames: Vec<Segment> = Vec::new();
+    s.scan(|d, b| {
+        if resent(d) {
+            retransmissions.insert(d.meta.number);
         }
-        set
-    };
+        if segments_level && let Some(g) = Segment::read(d, b) {
+            tcp_frames.push(g);
+        }
+    });
     let time_of = |n: u64| s.raw(n.saturating_sub(1) as usize).map(|(m, _)| m.time_f64());
     // Arrows with capture times; made relative to the first one at the end.
     let mut arrows: Vec<Arrow> = Vec::new();
@@ -281,8 +307,8 @@ pub fn build(s: &Session, scope: &Scope, level: Level) -> Ladder {
         });
     }
     let mut segments_left_out = 0;
-    if level == Level::Segments && story.is_none() {
-        (arrows, segments_left_out) = with_segments(s, arrows, &stream_lanes, &lanes);
+    if segments_level {
+        (arrows, segments_left_out) = with_segments(tcp_frames, arrows, &stream_lanes, &lanes);
     }
     let t0 = arrows.first().map(|a| a.start).unwrap_or_default();
     let mut before = None;
@@ -321,7 +347,7 @@ pub fn build(s: &Session, scope: &Scope, level: Level) -> Ladder {
 /// carried the segment it acknowledges. Connections without a message
 /// arrow are left out, as are segments past [`MAX_SEGMENTS`] (counted).
 fn with_segments(
-    s: &Session,
+    tcp_frames: Vec<Segment>,
     messages: Vec<Arrow>,
     stream_lanes: &std::collections::HashMap<u32, (usize, usize)>,
     lanes: &[Lane],
@@ -332,38 +358,17 @@ fn with_segments(
     let mut acked_by_message_frame: HashMap<u64, (u64, Option<f64>)> = HashMap::new();
     let mut own: Vec<Segment> = Vec::new();
     let mut left_out = 0;
-    s.scan(|d, bytes| {
-        let num = |n: &str| d.field(n).and_then(|f| f.value.as_u64());
-        let Some(stream) = num("tcp.stream").map(|v| v as u32) else { return };
-        if !stream_lanes.contains_key(&stream) {
-            return;
-        }
-        let frame = d.meta.number;
-        let acks_frame = num("tcp.analysis.acks_frame");
-        let rtt = d.field("tcp.analysis.ack_rtt").and_then(|f| f.value.as_f64());
-        if in_messages.contains(&frame) {
-            if let Some(a) = acks_frame {
-                acked_by_message_frame.insert(frame, (a, rtt));
+    for g in tcp_frames.into_iter().filter(|g| stream_lanes.contains_key(&g.stream)) {
+        if in_messages.contains(&g.frame) {
+            if let Some(a) = g.acks_frame {
+                acked_by_message_frame.insert(g.frame, (a, g.rtt));
             }
-            return;
-        }
-        if own.len() >= MAX_SEGMENTS {
+        } else if own.len() >= MAX_SEGMENTS {
             left_out += 1;
-            return;
+        } else {
+            own.push(g);
         }
-        let Some((src, _)) = source_and_destination(d, bytes) else { return };
-        own.push(Segment {
-            frame,
-            stream,
-            src,
-            time: d.meta.time_f64(),
-            label: segment_label(d),
-            acks_frame,
-            rtt,
-            retransmitted: d.field("tcp.analysis.retransmission").is_some()
-                || d.field("tcp.analysis.fast_retransmission").is_some(),
-        });
-    });
+    }
     // Message arrows keep their order; a segment goes before the first
     // message completed after it.
     let mut out: Vec<Arrow> = Vec::with_capacity(messages.len() + own.len());

@@ -191,7 +191,7 @@ fn check(path: &Path) -> Result<Lab, String> {
         // Each problem names the file and line when the file itself is at fault.
         return Err(if first.starts_with(&name) { first.clone() } else { format!("{name}: {first}") });
     }
-    let lab = Lab::load(&name).map_err(|e| e.to_string())?;
+    let lab = v.lab.ok_or_else(|| format!("{name}:1: it cannot be read"))?;
     if crate::lab::BUNDLED.iter().any(|(n, _)| n.strip_suffix(".toml") == Some(lab.id.as_str())) {
         return Err(format!("{name}:1: the id \"{}\" is a bundled lab's: give your lab an id of its own", lab.id));
     }

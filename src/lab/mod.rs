@@ -549,6 +549,8 @@ pub struct Validation {
     /// cannot answer there. Not a fault of the lab: a capture without
     /// compression cannot say how much compression saved.
     pub elsewhere: Vec<String>,
+    /// The lab as read, when its file parsed.
+    pub lab: Option<Lab>,
 }
 
 /// `lab validate`: parses the file, answers every question on its
@@ -567,6 +569,7 @@ pub fn validate(id_or_path: &str) -> Validation {
         Ok(s) => s,
         Err(e) => {
             v.problems.push(format!("{}: its reference capture {}: {e}", lab.id, path.display()));
+            v.lab = Some(lab);
             return v;
         }
     };
@@ -588,6 +591,7 @@ pub fn validate(id_or_path: &str) -> Validation {
         };
         v.elsewhere.push(line);
     }
+    v.lab = Some(lab);
     v
 }
 

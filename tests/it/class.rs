@@ -10,6 +10,7 @@ use serde_json::{Value as Json, json};
 use wirelab::lab::{CourseKey, Lab, answer_key};
 use wirelab::session::Session;
 
+use crate::lab::split_csv;
 use crate::support::{root, wirelab_bin};
 
 pub const LAB: &str = "socketio-uses-http";
@@ -79,24 +80,6 @@ pub fn class_of_ten(dir: &Path) -> std::path::PathBuf {
     // A student id a spreadsheet would run as a formula.
     student("=cmd", own("=cmd"), Some(json!({})), None);
     key_file
-}
-
-fn split_csv(line: &str) -> Vec<String> {
-    let (mut cells, mut cur, mut quoted) = (Vec::new(), String::new(), false);
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            '"' => quoted = !quoted,
-            ',' if !quoted => cells.push(std::mem::take(&mut cur)),
-            c => cur.push(c),
-        }
-    }
-    cells.push(cur);
-    cells
 }
 
 #[test]
