@@ -24,20 +24,29 @@ pub struct RedisServer {
 
 impl RedisServer {
     /// Starts `redis-server` on 127.0.0.1: on Redis's own port 6379 when it
-    /// is free (so recordings read as RESP in any tool), else on a free
-    /// port; and waits until it answers (at most 10 s).
+    /// is free (so recordings read as RESP in any tool), else on the first
+    /// free port above it; and waits until it answers (at most 10 s).
+    ///
+    /// Never on a port the system hands out by itself (32768 and up here):
+    /// every other server and client of a recording gets one of those, and a
+    /// Redis port that an earlier connection of the same recording used would
+    /// make a "decode this port as RESP" read that connection as Redis too
+    /// (it happened once in CI, to the echo server's WebSocket).
     pub fn start() -> anyhow::Result<RedisServer> {
         // The port is found free and then given to redis-server; another
         // program may take it in between, so a server that stops at once is
-        // tried again on another port.
-        let mut last = anyhow::anyhow!("redis-server did not start");
-        for attempt in 0..6 {
-            let want = if attempt == 0 { crate::dissect::app::resp::PORT } else { 0 };
-            let Ok(port) =
-                TcpListener::bind((Ipv4Addr::LOCALHOST, want)).and_then(|l| l.local_addr()).map(|a| a.port())
-            else {
+        // tried again on the next port.
+        let first = crate::dissect::app::resp::PORT;
+        let mut last = anyhow::anyhow!("redis-server did not start: ports {first} to {} are taken", first + 99);
+        let mut tries = 0;
+        for port in first..first + 100 {
+            if tries == 6 {
+                break;
+            }
+            if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_err() {
                 continue;
-            };
+            }
+            tries += 1;
             let child = Command::new("redis-server")
                 .args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", "", "--appendonly", "no"])
                 .args(["--loglevel", "warning"])

@@ -639,7 +639,11 @@ fn scenarios_run_and_record_what_the_lessons_need() {
     // reads the chat nodes' Redis traffic as RESP when told the port (it
     // knows only 6379 by itself).
     let redis = text.split("Redis on port ").nth(1).and_then(|t| t.split(|c: char| !c.is_ascii_digit()).next());
-    let decode = vec!["-d".to_string(), format!("tcp.port=={},resp", redis.expect("the Redis port"))];
+    let redis: u16 = redis.and_then(|p| p.parse().ok()).expect("the Redis port");
+    // Below the ports the system hands out, so no other connection of the
+    // recording has it and the decode-as below reads only Redis as RESP.
+    assert!((6379..32768).contains(&redis), "Redis on port {redis}");
+    let decode = vec!["-d".to_string(), format!("tcp.port=={redis},resp")];
     let (n, problems) = crate::tshark_diff::compare_with(&file, None, &decode);
     assert!(n > 0 && problems.is_empty(), "{problems:#?}");
     support::assert_tshark_reads(&file, &frames.iter().map(|f| f.d.meta).collect::<Vec<_>>());
