@@ -601,6 +601,13 @@ fn list_ui(ui: &mut egui::Ui, panel: &mut LabPanel, cmds: &mut Vec<Command>) {
         });
         if let Some(d) = &panel.own.dir {
             ui.weak(format!("{} of your labs from {}", panel.own.labs().count(), d.display()));
+            let n = panel.own.validating();
+            if n > 0 {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.weak(format!("validating {n} file{} on its capture…", if n == 1 { "" } else { "s" }));
+                });
+            }
         }
     });
     ui.horizontal_wrapped(|ui| {

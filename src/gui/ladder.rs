@@ -148,6 +148,18 @@ pub fn ladder_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
         (Some(sid), None) => format!("Engine.IO session {sid}, all its connections"),
         (None, None) => format!("TCP stream {}", key.stream.unwrap_or_default()),
     });
+    // A level above what the connection speaks (Engine.IO on a plain
+    // WebSocket) draws nothing: say so, and offer the level that shows all.
+    if ladder.arrows.is_empty() && key.broadcast.is_none() && key.level != Level::Segments {
+        ui.label(format!(
+            "Nothing here at the level \u{201c}{}\u{201d}: this connection carries no message of that layer.",
+            level_name(key.level)
+        ));
+        if ui.button(format!("Show {}", level_name(Level::Tcp))).clicked() {
+            cmds.push(Command::LadderLevel(Level::Tcp));
+        }
+        return;
+    }
     let r = &state.panels.replay;
     let past = |a: &crate::ladder::Arrow| !r.on || a.frames.last().is_some_and(|&f| (f as usize) <= r.cursor);
     let shown: Vec<(usize, &crate::ladder::Arrow)> =
@@ -257,7 +269,7 @@ pub fn ladder_ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Command>) {
             egui::FontId::proportional(11.0),
             text,
         );
-        resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, format!("arrow: {}", a.label)));
+        resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, format!("arrow: {shown_label}")));
         let acks = match (a.acks_frame, a.acks.and_then(|j| ladder.arrows.get(j))) {
             (Some(f), Some(b)) => format!("\nacknowledges frame {f}: {}", b.label),
             (Some(f), None) => format!("\nacknowledges frame {f}"),

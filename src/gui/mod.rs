@@ -563,6 +563,7 @@ impl App {
             || self.state.panels.compare.job.is_some()
             || self.state.panels.tcpgraph.work.busy()
             || self.state.panels.class.grading()
+            || self.state.panels.lab.own.checking()
         {
             let mut cmds = Vec::new();
             self.poll_compare(&mut cmds);
@@ -1603,6 +1604,7 @@ impl App {
             || self.state.panels.compare.job.is_some()
             || self.state.panels.tcpgraph.work.busy()
             || self.state.panels.class.grading()
+            || self.state.panels.lab.own.checking()
         {
             ctx.request_repaint_after(std::time::Duration::from_millis(30));
         }

@@ -5,8 +5,12 @@
 //! turns invalid says `file:line: what to change`, and its last good version
 //! stays in the list. A `glossary.toml` in the folder adds its terms after
 //! the bundled glossary's (for the window and for these labs' words).
+//!
+//! Validating opens each lab's reference capture, which can take a while:
+//! it runs on a thread, and the window takes the verdicts when they come.
 
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, TryRecvError};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::lab::Lab;
@@ -40,7 +44,12 @@ pub struct OwnLabs {
     /// Why the folder itself cannot be read.
     pub folder_error: Option<String>,
     scanned: Option<Instant>,
+    /// The files being validated on a thread, and where their verdicts come.
+    job: Option<(Vec<PathBuf>, Receiver<Verdicts>)>,
 }
+
+/// Each file validated, with its verdict.
+type Verdicts = Vec<(PathBuf, Result<Lab, String>)>;
 
 impl OwnLabs {
     /// Reads labs from `dir` from now on (none: stops).
@@ -49,6 +58,8 @@ impl OwnLabs {
         self.files.clear();
         self.folder_error = None;
         self.scanned = None;
+        // The verdicts on the old folder's files are not wanted.
+        self.job = None;
         if self.glossary.take().is_some() {
             crate::glossary::Glossary::set_teacher(None);
         }
@@ -115,12 +126,52 @@ impl OwnLabs {
         out
     }
 
-    /// Looks at the folder again when a second has passed (`force`: now).
+    /// Files are being validated.
+    pub fn checking(&self) -> bool {
+        self.job.is_some()
+    }
+
+    /// How many files are being validated.
+    pub fn validating(&self) -> usize {
+        self.job.as_ref().map_or(0, |(paths, _)| paths.len())
+    }
+
+    /// Takes the verdicts of the files validated on a thread, once they are
+    /// all there. True when there were some.
+    fn take_verdicts(&mut self) -> bool {
+        let Some((paths, rx)) = &self.job else { return false };
+        let verdicts = match rx.try_recv() {
+            Ok(v) => v,
+            Err(TryRecvError::Empty) => return false,
+            // The thread died: each file it had says so (and is tried again when it changes).
+            Err(TryRecvError::Disconnected) => {
+                let why = |p: &PathBuf| Err(format!("{}:1: validating it stopped unexpectedly", p.display()));
+                paths.iter().map(|p| (p.clone(), why(p))).collect()
+            }
+        };
+        self.job = None;
+        for (path, verdict) in verdicts {
+            let Some(f) = self.files.iter_mut().find(|f| f.path == path) else { continue };
+            match verdict {
+                Ok(lab) => (f.good, f.error) = (Some(lab), None),
+                Err(e) => f.error = Some(e),
+            }
+        }
+        true
+    }
+
+    /// Looks at the folder again when a second has passed (`force`: now),
+    /// and starts validating what changed; takes the verdicts that came.
     /// True when a lab appeared, changed or went.
     pub fn poll(&mut self, force: bool) -> bool {
         let Some(dir) = self.dir.clone() else { return false };
+        let came = self.take_verdicts();
+        // One validation at a time: the folder is looked at again after it.
+        if self.job.is_some() {
+            return came;
+        }
         if !force && self.scanned.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) {
-            return false;
+            return came;
         }
         self.scanned = Some(Instant::now());
         let glossary_error = self.glossary_error.clone();
@@ -144,7 +195,8 @@ impl OwnLabs {
         };
         let before = self.files.len();
         self.files.retain(|f| paths.contains(&f.path));
-        let mut changed = self.files.len() != before || glossary_error != self.glossary_error;
+        let mut changed = came || self.files.len() != before || glossary_error != self.glossary_error;
+        let mut todo = Vec::new();
         for p in paths {
             let meta = std::fs::metadata(&p).ok();
             let (modified, len) = (meta.as_ref().and_then(|m| m.modified().ok()), meta.map_or(0, |m| m.len()));
@@ -159,9 +211,18 @@ impl OwnLabs {
             changed = true;
             let f = &mut self.files[at];
             (f.modified, f.len) = (modified, len);
-            match check(&p) {
-                Ok(lab) => (f.good, f.error) = (Some(lab), None),
-                Err(e) => f.error = Some(e),
+            todo.push(p);
+        }
+        if !todo.is_empty() {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let paths = todo.clone();
+            let spawned = std::thread::Builder::new().name("own-labs".into()).spawn(move || {
+                let verdicts: Verdicts = todo.into_iter().map(|p| (p.clone(), check(&p))).collect();
+                let _ = tx.send(verdicts);
+            });
+            match spawned {
+                Ok(_) => self.job = Some((paths, rx)),
+                Err(e) => self.folder_error = Some(format!("{}: cannot validate the labs: {e}", dir.display())),
             }
         }
         changed

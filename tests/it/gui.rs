@@ -1108,6 +1108,21 @@ fn a_packet_comment_is_written_shown_found_and_saved_for_wireshark() {
     assert_eq!(bytes[..4], [0x0a, 0x0d, 0x0d, 0x0a], "pcapng, which keeps comments");
     let t = support::tshark().arg("-r").arg(&out).args(["-T", "fields", "-e", "frame.comment"]).output().unwrap();
     assert_eq!(String::from_utf8_lossy(&t.stdout).trim(), "the server agrees: SYN and ACK");
+    // The ladder marks the arrow that carries the commented frame, and no other.
+    h.state_mut().push_command(wirelab::gui::Command::SetFilter(String::new()));
+    settle(&mut h);
+    open_ladder(&mut h);
+    // A plain WebSocket has nothing at the default level (Engine.IO and
+    // up): the ladder says so and offers the level that shows everything.
+    h.get_by_label_contains("Nothing here at the level");
+    h.get_by_label("Show everything, TCP too").click();
+    settle(&mut h);
+    h.state_mut().wait_idle();
+    h.run();
+    let (_, l) = h.state().state.panels.ladder.work.built.clone().unwrap();
+    let carries = l.arrows.iter().find(|a| a.frames.contains(&2)).expect("an arrow carries frame 2");
+    h.get_by_label(&format!("arrow: ✎ {}", carries.label));
+    assert_eq!(h.get_all_by_label_contains("arrow: ✎").count(), 1);
 }
 
 /// A teacher's folder of labs: listed beside the bundled ones once they
@@ -1137,7 +1152,12 @@ fn a_teachers_own_labs_are_validated_listed_and_reloaded() {
     let mut h = lab_harness(dir.path(), welcomed());
     h.state_mut().push_command(wirelab::gui::Command::ShowLabs(true));
     h.state_mut().push_command(wirelab::gui::Command::LabsFolder(labs.display().to_string()));
+    // Validating opens each lab's reference capture: on a thread, not in the
+    // frame that chose the folder (its verdicts are taken in a later one).
+    h.step();
+    assert_eq!(h.state().state.panels.lab.own.validating(), 3, "three lab files");
     settle(&mut h);
+    assert!(!h.state().state.panels.lab.own.checking());
     assert_eq!(h.state().settings.labs_folder, labs.display().to_string());
     h.get_all_by_label_contains("mark the frame (yours)").next().expect("the teacher's lab is listed");
     let broken = h.state().state.panels.lab.broken.join("\n");

@@ -61,7 +61,10 @@ pub fn dissect_capture(cap: &Capture) -> Vec<Dissected> {
 /// tshark, which the test command installs. Its absence is a failure, not a
 /// skip: the differential tests are how we know we agree with Wireshark.
 pub fn tshark() -> Command {
-    let ok = Command::new("tshark").arg("--version").output().is_ok_and(|o| o.status.success());
+    // Asked once: tshark takes half a second to start, and the tests start it hundreds of times.
+    static INSTALLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let ok =
+        *INSTALLED.get_or_init(|| Command::new("tshark").arg("--version").output().is_ok_and(|o| o.status.success()));
     assert!(ok, "tshark is not installed: run scripts/test (it installs Debian's tshark package)");
     let mut c = Command::new("tshark");
     c.env("LC_ALL", "C");
