@@ -228,7 +228,7 @@ pub fn class_ui(ctx: &egui::Context, state: &mut State, cmds: &mut Vec<Command>)
                             "{}: {} {}",
                             r.student,
                             id,
-                            crate::lab::class::status_name(*st)
+                            st.name()
                         ));
                         cell.widget_info(|| {
                             egui::WidgetInfo::labeled(egui::Role::Button, true, format!("{} {id}", r.student))

@@ -91,6 +91,31 @@ pub enum Status {
     CannotAnswer,
 }
 
+impl Status {
+    /// The name JSON gives it (serde's, above), for the CSV and the report.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Correct => "correct",
+            Status::Incorrect => "incorrect",
+            Status::Unanswered => "unanswered",
+            Status::Ungraded => "ungraded",
+            Status::CannotAnswer => "cannot-answer",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Status;
+
+    #[test]
+    fn a_status_has_the_name_json_gives_it() {
+        for s in [Status::Correct, Status::Incorrect, Status::Unanswered, Status::Ungraded, Status::CannotAnswer] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.name());
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct QuestionReport {
     pub id: String,

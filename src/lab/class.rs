@@ -155,17 +155,6 @@ fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// A status as the CSV and JSON write it.
-pub fn status_name(s: Status) -> &'static str {
-    match s {
-        Status::Correct => "correct",
-        Status::Incorrect => "incorrect",
-        Status::Unanswered => "unanswered",
-        Status::Ungraded => "ungraded",
-        Status::CannotAnswer => "cannot-answer",
-    }
-}
-
 /// The grade table as CSV: one row per student, one column per question.
 pub fn csv(lab: &Lab, rows: &[GradeRow]) -> String {
     let mut text = String::from("student,score,max,provenance,error,revealed");
@@ -187,7 +176,7 @@ pub fn csv(lab: &Lab, rows: &[GradeRow]) -> String {
         );
         for (_, st) in &r.statuses {
             text.push(',');
-            text.push_str(status_name(*st));
+            text.push_str(st.name());
         }
         text.push('\n');
     }
@@ -280,7 +269,7 @@ pub fn html(lab: &Lab, rows: &[GradeRow], summary: &Summary) -> String {
             let _ = write!(
                 out,
                 "<td class=\"{}{}\">{}</td>",
-                status_name(*st),
+                st.name(),
                 if rev { " rev" } else { "" },
                 cell_mark(*st, rev)
             );
