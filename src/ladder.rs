@@ -240,7 +240,8 @@ pub fn build(s: &Session, scope: &Scope, level: Level) -> Ladder {
     let mut stream_lanes: std::collections::HashMap<u32, (usize, usize)> = Default::default();
     let mut shown_of_message: std::collections::HashMap<usize, usize> = Default::default();
     // One pass over the capture: the frames sent again and, for the
-    // segments level, what it needs of every TCP frame.
+    // segments level, what it needs of every TCP frame of the streams in
+    // scope (a ladder of one stream reads no other stream's segments).
     let segments_level = level == Level::Segments && story.is_none();
     let mut retransmissions = std::collections::HashSet::new();
     let mut tcp_frames: Vec<Segment> = Vec::new();
@@ -248,7 +249,13 @@ pub fn build(s: &Session, scope: &Scope, level: Level) -> Ladder {
         if resent(d) {
             retransmissions.insert(d.meta.number);
         }
-        if segments_level && let Some(g) = Segment::read(d, b) {
+        let in_scope = || {
+            scope.stream.is_none_or(|st| d.field("tcp.stream").and_then(|f| f.value.as_u64()) == Some(u64::from(st)))
+        };
+        if segments_level
+            && in_scope()
+            && let Some(g) = Segment::read(d, b)
+        {
             tcp_frames.push(g);
         }
     });
